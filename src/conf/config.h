@@ -1,0 +1,95 @@
+/*
+ * rrouted.conf and the wg-quick interface files it points at, parsed into
+ * plain structs. Parsing does all validation (keys, addresses, ranges,
+ * endpoint resolution); the daemon only consumes a config that loaded cleanly.
+ * Every error names its file and line.
+ */
+#ifndef RR_CONF_CONFIG_H
+#define RR_CONF_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/crypto.h"
+#include "ip/addr.h"
+
+#define IFACE_NAME_MAX 15            /* like IFNAMSIZ - 1 */
+#define CONF_MAX_ERRORS 32
+#define CONF_ERROR_LEN 384
+#define MTU_DEFAULT 1420
+#define MTU_MIN 1280                 /* IPv6 minimum: every interface carries IPv6 */
+
+struct conf_errors {
+	unsigned count;                  /* may exceed CONF_MAX_ERRORS; extra ones are dropped */
+	char msg[CONF_MAX_ERRORS][CONF_ERROR_LEN];   /* "file:line: message" */
+};
+
+struct wg_peer_conf {
+	int line;                        /* line of its [Peer] header */
+	uint8_t public_key[CRYPTO_KEY_LEN];
+	bool has_psk;
+	uint8_t psk[CRYPTO_KEY_LEN];
+	bool has_endpoint;
+	char endpoint_text[256];         /* as written, for messages */
+	union sockaddr_inet endpoint;    /* resolved at load time */
+	struct ip_prefix *allowed_ips;   /* masked */
+	size_t n_allowed_ips;
+	uint16_t persistent_keepalive;   /* seconds, 0 = off */
+};
+
+enum table_mode { TABLE_AUTO, TABLE_OFF, TABLE_ID };
+
+struct wg_iface_conf {
+	char name[IFACE_NAME_MAX + 1];   /* from the file name NAME.conf */
+	char path[PATH_MAX];
+	uint8_t private_key[CRYPTO_KEY_LEN];
+	bool has_listen_port;
+	uint16_t listen_port;
+	struct ip_prefix *addresses;     /* host bits kept: 172.20.1.1/24 */
+	size_t n_addresses;
+	uint16_t mtu;                    /* MTU_DEFAULT unless set */
+	enum table_mode table;
+	uint32_t table_id;
+	char **pre_up, **post_up, **pre_down, **post_down;   /* commands, in order */
+	size_t n_pre_up, n_post_up, n_pre_down, n_post_down;
+	struct wg_peer_conf *peers;
+	size_t n_peers;
+};
+
+enum route_type { ROUTE_UNICAST, ROUTE_UNREACHABLE, ROUTE_BLACKHOLE, ROUTE_PROHIBIT };
+
+struct route_conf {
+	int line;
+	struct ip_prefix prefix;         /* masked */
+	enum route_type type;
+	bool has_gateway;
+	struct ip_addr gateway;          /* may be IPv6 for an IPv4 prefix */
+	char dev[IFACE_NAME_MAX + 1];    /* "" when not given */
+};
+
+struct router_conf {
+	char path[PATH_MAX];
+	char interfaces_dir[PATH_MAX];   /* absolute or relative to the cwd, resolved from the conf's dir */
+	char control_path[PATH_MAX];     /* default $XDG_RUNTIME_DIR/rrouted.sock */
+	char log_level[16];              /* "" or error|warn|info|debug */
+	struct route_conf *routes;
+	size_t n_routes;
+	struct wg_iface_conf *ifaces;    /* sorted by name */
+	size_t n_ifaces;
+};
+
+/* Loads path and every DIR/NAME.conf. 0 on success; -1 with errs filled. */
+int router_conf_load(const char *path, struct router_conf *out, struct conf_errors *errs);
+/* One wg-quick file on its own (used by the above and by tests). */
+int wg_iface_conf_load(const char *path, const char *name, struct wg_iface_conf *out,
+		       struct conf_errors *errs);
+/* Frees everything and wipes private and preshared keys. */
+void router_conf_free(struct router_conf *conf);
+void wg_iface_conf_free(struct wg_iface_conf *iface);
+
+void conf_error(struct conf_errors *errs, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Runs the test suites and ends with the closing line "N passed, N failed, N skipped".
+#   tests/run-all.sh            unit (plain + sanitized), fuzz smoke, netns
+#   tests/run-all.sh unit|fuzz|netns
+# Environment: RR_BUILD (default build), FUZZ_SECONDS (default 10 per harness),
+# NETNS_FILTER (a grep pattern selecting netns scripts).
+set -u
+cd "$(dirname "$0")/.."
+what=${1:-all}
+passed=0 failed=0 skipped=0
+failures=()
+log_dir=$(mktemp -d /tmp/rr-tests.XXXXXX)
+
+run_cmocka_dir() {   # $1 = directory of cmocka binaries, $2 = label
+	local dir=$1 label=$2 bin out p f
+	[ -d "$dir" ] || { echo "skip - $label: $dir not built"; skipped=$((skipped + 1)); return; }
+	for bin in "$dir"/test_*; do
+		[ -x "$bin" ] || continue
+		out="$log_dir/$label-$(basename "$bin").log"
+		timeout 300 "$bin" >"$out" 2>&1
+		local rc=$?
+		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n1)
+		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n1)
+		p=${p:-0}; f=${f:-0}
+		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # crashed or sanitizer abort
+		passed=$((passed + p)); failed=$((failed + f))
+		if [ "$f" -ne 0 ]; then
+			failures+=("$label/$(basename "$bin") (log: $out)")
+			echo "FAIL $label/$(basename "$bin"): $p passed, $f failed"
+			tail -n 30 "$out" | sed 's/^/    /'
+		else
+			echo "ok   $label/$(basename "$bin"): $p passed"
+		fi
+	done
+}
+
+run_unit() {
+	run_cmocka_dir "${RR_BUILD:-build}/tests" unit
+	if [ -z "${RR_BUILD:-}" ]; then
+		run_cmocka_dir build-asan/tests unit-asan
+	fi
+}
+
+run_fuzz() {
+	local secs=${FUZZ_SECONDS:-10} bin name corpus out
+	if [ ! -d build-fuzz/fuzz ]; then
+		echo "skip - fuzz: harnesses not built (make fuzz-build needs clang)"
+		skipped=$((skipped + 1)); return
+	fi
+	for bin in build-fuzz/fuzz/fuzz_*; do
+		[ -x "$bin" ] || continue
+		name=$(basename "$bin")
+		corpus=$(mktemp -d "$log_dir/corpus-$name.XXXX")
+		[ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$corpus/"
+		out="$log_dir/$name.log"
+		if timeout $((secs + 60)) "$bin" -max_total_time="$secs" -rss_limit_mb=1024 \
+			"$corpus" >"$out" 2>&1; then
+			passed=$((passed + 1))
+			echo "ok   fuzz/$name: $(grep -o 'Done [0-9]* runs' "$out" | tail -n1)"
+		else
+			failed=$((failed + 1)); failures+=("fuzz/$name (log: $out)")
+			echo "FAIL fuzz/$name"; tail -n 40 "$out" | sed 's/^/    /'
+		fi
+	done
+}
+
+run_netns() {
+	local t out line
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "skip - netns: needs root to create namespaces (rrouted itself runs unprivileged inside)"
+		skipped=$((skipped + 1)); return
+	fi
+	for t in tests/netns/test_*.sh; do
+		[ -f "$t" ] || continue
+		if [ -n "${NETNS_FILTER:-}" ] && ! echo "$t" | grep -q -- "$NETNS_FILTER"; then continue; fi
+		out="$log_dir/$(basename "$t" .sh).log"
+		echo "== $t"
+		timeout 900 bash "$t" >"$out" 2>&1
+		local rc=$? n_ok n_fail n_skip
+		n_ok=$(grep -c '^ok ' "$out"); n_fail=$(grep -c '^not ok ' "$out"); n_skip=$(grep -c '^skip ' "$out")
+		grep -E '^(ok|not ok|skip) ' "$out" | sed 's/^/    /'
+		if [ "$rc" -ne 0 ] && [ "$n_fail" -eq 0 ]; then
+			n_fail=1; echo "    not ok - $t exited with status $rc"
+		fi
+		passed=$((passed + n_ok)); failed=$((failed + n_fail)); skipped=$((skipped + n_skip))
+		if [ "$n_fail" -ne 0 ]; then
+			failures+=("$t (log: $out)")
+			tail -n 40 "$out" | sed 's/^/    | /'
+		fi
+	done
+}
+
+case "$what" in
+	all) run_unit; run_fuzz; run_netns ;;
+	unit) run_unit ;;
+	fuzz) run_fuzz ;;
+	netns) run_netns ;;
+	*) echo "usage: $0 [all|unit|fuzz|netns]" >&2; exit 2 ;;
+esac
+
+for f in "${failures[@]}"; do echo "failed: $f"; done
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
