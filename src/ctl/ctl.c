@@ -1,0 +1,269 @@
+#include "ctl/ctl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/pbuf.h"
+#include "ctl/show.h"
+#include "wg/index.h"
+
+#define CTL_MAX_CLIENTS 32
+#define CTL_REQUEST_MAX 4096
+#define CTL_MAX_WORDS 16
+
+struct ctl_client {
+	struct loop_fd lfd;
+	struct ctl_server *srv;
+	struct ctl_client *next;
+	char in[CTL_REQUEST_MAX];
+	size_t in_len;
+	struct strbuf out;
+	size_t out_off;
+	bool replying;
+};
+
+static void client_free(struct ctl_client *c)
+{
+	struct ctl_server *srv = c->srv;
+	for (struct ctl_client **pp = &srv->clients; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	srv->n_clients--;
+	loop_del_fd(srv->loop, &c->lfd);
+	close(c->lfd.fd);
+	strbuf_free(&c->out);
+	free(c);
+}
+
+static void show_status(struct ctl_server *srv, struct strbuf *out, bool json)
+{
+	struct pbuf_stats ps;
+	pbuf_pool_stats(&ps);
+	uint64_t uptime = (loop_now(srv->loop) - srv->started_at) / NSEC_PER_SEC;
+	if (json) {
+		strbuf_printf(out, "{\"uptime\":%llu,\"wakeups\":%llu,\"timers\":%u,"
+				   "\"interfaces\":%zu,\"sessions_indexed\":%llu,"
+				   "\"pbufs_in_use\":%llu,\"pbufs_cached\":%llu,"
+				   "\"local_delivered\":%llu,\"echo_replies\":%llu}\n",
+			      (unsigned long long)uptime, (unsigned long long)srv->loop->wakeups,
+			      srv->loop->heap_len, srv->n_devs,
+			      (unsigned long long)index_table_count(),
+			      (unsigned long long)ps.allocated, (unsigned long long)ps.cached,
+			      (unsigned long long)srv->router->local_delivered,
+			      (unsigned long long)srv->router->echo_replies);
+		return;
+	}
+	strbuf_printf(out, "uptime: %llu s\nevent loop wake-ups: %llu\ntimers armed: %u\n"
+			   "interfaces: %zu\nsessions and handshakes indexed: %llu\n"
+			   "packet buffers: %llu in use, %llu cached\n"
+			   "packets to the router itself: %llu (echo replies %llu)\n",
+		      (unsigned long long)uptime, (unsigned long long)srv->loop->wakeups,
+		      srv->loop->heap_len, srv->n_devs, (unsigned long long)index_table_count(),
+		      (unsigned long long)ps.allocated, (unsigned long long)ps.cached,
+		      (unsigned long long)srv->router->local_delivered,
+		      (unsigned long long)srv->router->echo_replies);
+}
+
+void ctl_handle_request(struct ctl_server *srv, const char *line, struct strbuf *out)
+{
+	char buf[CTL_REQUEST_MAX];
+	char *words[CTL_MAX_WORDS];
+	int n = 0;
+	bool json = false;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *save = NULL, *w = strtok_r(buf, " \t\r\n", &save); w;
+	     w = strtok_r(NULL, " \t\r\n", &save)) {
+		if (strcmp(w, "--json") == 0 || strcmp(w, "-j") == 0) {
+			json = true;
+			continue;
+		}
+		if (n == CTL_MAX_WORDS) {
+			strbuf_puts(out, "error: too many words in the request\n");
+			return;
+		}
+		words[n++] = w;
+	}
+	if (n == 0) {
+		strbuf_puts(out, "error: empty request; try \"show interfaces\"\n");
+		return;
+	}
+	if (strcmp(words[0], "show") == 0 && n == 2) {
+		if (strcmp(words[1], "interfaces") == 0) {
+			show_interfaces(out, srv->devs, srv->n_devs, json);
+			return;
+		}
+		if (strcmp(words[1], "peers") == 0) {
+			show_peers(out, srv->devs, srv->n_devs, json);
+			return;
+		}
+		if (strcmp(words[1], "status") == 0) {
+			show_status(srv, out, json);
+			return;
+		}
+	}
+	if (strcmp(words[0], "ping") == 0 && n == 1) {
+		strbuf_puts(out, json ? "{\"pong\":true}\n" : "pong\n");
+		return;
+	}
+	strbuf_printf(out, "error: unknown request \"%s\"; known: show interfaces|peers|status "
+			   "[--json], ping\n", line);
+}
+
+static void client_event(struct loop_fd *lfd, uint32_t events)
+{
+	struct ctl_client *c = container_of(lfd, struct ctl_client, lfd);
+	if (!c->replying) {
+		ssize_t n = read(lfd->fd, c->in + c->in_len, sizeof(c->in) - 1 - c->in_len);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0 && c->in_len == 0) {
+			client_free(c);
+			return;
+		}
+		if (n > 0)
+			c->in_len += (size_t)n;
+		c->in[c->in_len] = '\0';
+		char *nl = memchr(c->in, '\n', c->in_len);
+		if (!nl && n > 0 && c->in_len < sizeof(c->in) - 1)
+			return;   /* wait for the rest of the line */
+		if (nl)
+			*nl = '\0';
+		if (!nl && c->in_len >= sizeof(c->in) - 1)
+			strbuf_printf(&c->out, "error: request longer than %d bytes\n",
+				      CTL_REQUEST_MAX - 1);
+		else
+			ctl_handle_request(c->srv, c->in, &c->out);
+		if (c->out.oom) {
+			strbuf_reset(&c->out);
+			strbuf_puts(&c->out, "error: out of memory building the reply\n");
+		}
+		c->replying = true;
+		if (loop_mod_fd(c->srv->loop, lfd, EPOLLOUT) < 0) {
+			client_free(c);
+			return;
+		}
+		events = EPOLLOUT;
+	}
+	if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+		while (c->out_off < c->out.len) {
+			ssize_t n = send(lfd->fd, c->out.data + c->out_off, c->out.len - c->out_off,
+					 MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n < 0 && errno == EAGAIN)
+				return;
+			if (n <= 0)
+				break;
+			c->out_off += (size_t)n;
+		}
+		client_free(c);
+	}
+}
+
+static void server_accept(struct loop_fd *lfd, uint32_t events)
+{
+	struct ctl_server *srv = container_of(lfd, struct ctl_server, lfd);
+	for (;;) {
+		int fd = accept4(lfd->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("control socket %s: accept: %s", srv->path, strerror(errno));
+			return;
+		}
+		if (srv->n_clients >= CTL_MAX_CLIENTS) {
+			static const char busy[] = "error: too many control clients, try again\n";
+			(void)!send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+			close(fd);
+			continue;
+		}
+		struct ctl_client *c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->srv = srv;
+		c->lfd.fd = fd;
+		c->lfd.cb = client_event;
+		strbuf_init(&c->out);
+		if (loop_add_fd(srv->loop, &c->lfd, EPOLLIN) < 0) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = srv->clients;
+		srv->clients = c;
+		srv->n_clients++;
+	}
+}
+
+int ctl_server_open(struct ctl_server *srv, struct loop *loop, const char *path,
+		    struct ip_router *router, struct wg_device **devs, size_t n_devs)
+{
+	*srv = (struct ctl_server){ .loop = loop, .router = router, .devs = devs, .n_devs = n_devs };
+	srv->lfd.fd = -1;
+	srv->lfd.cb = server_accept;
+	srv->started_at = loop_now(loop);
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_error("control socket path %s is longer than %zu bytes", path,
+			  sizeof(sun.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	snprintf(srv->path, sizeof(srv->path), "%s", path);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+
+	/* A stale socket from a crashed run is replaced; a live one is an error. */
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe < 0)
+		return -errno;
+	int live = connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(probe);
+	if (live) {
+		log_error("control socket %s is in use: is another rrouted running?", path);
+		return -EADDRINUSE;
+	}
+	unlink(path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	mode_t old = umask(0077);
+	int r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r < 0 || listen(fd, 16) < 0) {
+		int err = errno;
+		log_error("control socket %s: %s", path, strerror(err));
+		close(fd);
+		return -err;
+	}
+	srv->lfd.fd = fd;
+	if (loop_add_fd(loop, &srv->lfd, EPOLLIN) < 0) {
+		int err = errno;
+		close(fd);
+		unlink(path);
+		srv->lfd.fd = -1;
+		return -err;
+	}
+	return 0;
+}
+
+void ctl_server_close(struct ctl_server *srv)
+{
+	while (srv->clients)
+		client_free(srv->clients);
+	if (srv->lfd.fd >= 0) {
+		loop_del_fd(srv->loop, &srv->lfd);
+		close(srv->lfd.fd);
+		unlink(srv->path);
+		srv->lfd.fd = -1;
+	}
+}

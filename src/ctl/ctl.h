@@ -1,0 +1,40 @@
+/*
+ * The control socket: a unix stream socket where rrctl (or anything else)
+ * writes one request line such as "show peers --json" and reads the reply
+ * until the server closes the connection. A reply that begins with
+ * "error: " is a failure. The socket is created mode 0600: only the user
+ * running rrouted may talk to it.
+ */
+#ifndef RR_CTL_CTL_H
+#define RR_CTL_CTL_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "core/loop.h"
+#include "core/strbuf.h"
+#include "ip/router.h"
+#include "wg/device.h"
+
+struct ctl_client;
+
+struct ctl_server {
+	struct loop_fd lfd;
+	struct loop *loop;
+	char path[PATH_MAX];
+	struct ip_router *router;
+	struct wg_device **devs;
+	size_t n_devs;
+	struct ctl_client *clients;
+	unsigned n_clients;
+	uint64_t started_at;         /* CLOCK_MONOTONIC ns */
+};
+
+int ctl_server_open(struct ctl_server *srv, struct loop *loop, const char *path,
+		    struct ip_router *router, struct wg_device **devs, size_t n_devs);
+void ctl_server_close(struct ctl_server *srv);
+
+/* Runs one request line and appends the reply (also used by tests). */
+void ctl_handle_request(struct ctl_server *srv, const char *line, struct strbuf *out);
+
+#endif

@@ -1,0 +1,209 @@
+#include "ctl/show.h"
+
+#include <inttypes.h>
+#include <time.h>
+
+#include "ip/netif.h"
+
+static void json_key(struct strbuf *out, const char *key)
+{
+	strbuf_json_string(out, key);
+	strbuf_puts(out, ":");
+}
+
+static void json_str_field(struct strbuf *out, const char *key, const char *val, bool comma)
+{
+	json_key(out, key);
+	strbuf_json_string(out, val);
+	if (comma)
+		strbuf_puts(out, ",");
+}
+
+static void json_u64_field(struct strbuf *out, const char *key, uint64_t v, bool comma)
+{
+	json_key(out, key);
+	strbuf_printf(out, "%" PRIu64 "%s", v, comma ? "," : "");
+}
+
+static void json_prefix_array(struct strbuf *out, const struct ip_prefix *p, size_t n)
+{
+	strbuf_puts(out, "[");
+	for (size_t i = 0; i < n; i++) {
+		char buf[IP_PREFIX_STRLEN];
+		if (i)
+			strbuf_puts(out, ",");
+		strbuf_json_string(out, ip_prefix_format(&p[i], buf));
+	}
+	strbuf_puts(out, "]");
+}
+
+static void text_prefix_list(struct strbuf *out, const struct ip_prefix *p, size_t n)
+{
+	if (n == 0)
+		strbuf_puts(out, "(none)");
+	for (size_t i = 0; i < n; i++) {
+		char buf[IP_PREFIX_STRLEN];
+		strbuf_printf(out, "%s%s", i ? ", " : "", ip_prefix_format(&p[i], buf));
+	}
+}
+
+void show_interfaces(struct strbuf *out, struct wg_device *const *devs, size_t n, bool json)
+{
+	if (json)
+		strbuf_puts(out, "{\"interfaces\":[");
+	for (size_t i = 0; i < n; i++) {
+		const struct wg_device *dev = devs[i];
+		const struct netif *nif = &dev->netif;
+		if (json) {
+			strbuf_puts(out, i ? ",{" : "{");
+			json_str_field(out, "name", nif->name, true);
+			json_u64_field(out, "ifindex", nif->ifindex, true);
+			json_str_field(out, "public_key", dev->public_key_b64, true);
+			json_u64_field(out, "listen_port", dev->listen_port, true);
+			json_u64_field(out, "mtu", nif->mtu, true);
+			json_u64_field(out, "peers", dev->n_peers, true);
+			json_key(out, "addresses");
+			json_prefix_array(out, nif->addrs, nif->n_addrs);
+			strbuf_puts(out, ",");
+			json_u64_field(out, "rx_packets", nif->stats.rx_packets, true);
+			json_u64_field(out, "rx_bytes", nif->stats.rx_bytes, true);
+			json_u64_field(out, "tx_packets", nif->stats.tx_packets, true);
+			json_u64_field(out, "tx_bytes", nif->stats.tx_bytes, true);
+			json_u64_field(out, "cookie_replies_sent", dev->cookie_replies_sent, true);
+			json_key(out, "drops");
+			strbuf_puts(out, "{");
+			for (int d = 0; d < DROP_MAX; d++)
+				json_u64_field(out, netif_drop_names[d], nif->stats.drops[d],
+					       d + 1 < DROP_MAX);
+			strbuf_puts(out, "}}");
+			continue;
+		}
+		strbuf_printf(out, "%s%s: ifindex %u, mtu %u, listening port %u%s, %zu peer%s\n",
+			      i ? "\n" : "", nif->name, nif->ifindex, nif->mtu, dev->listen_port,
+			      dev->listen_port_configured ? "" : " (ephemeral)", dev->n_peers,
+			      dev->n_peers == 1 ? "" : "s");
+		strbuf_printf(out, "  public key: %s\n  addresses: ", dev->public_key_b64);
+		text_prefix_list(out, nif->addrs, nif->n_addrs);
+		strbuf_printf(out, "\n  rx: %" PRIu64 " packets, %" PRIu64 " bytes\n"
+				   "  tx: %" PRIu64 " packets, %" PRIu64 " bytes\n",
+			      nif->stats.rx_packets, nif->stats.rx_bytes,
+			      nif->stats.tx_packets, nif->stats.tx_bytes);
+		bool any = false;
+		for (int d = 0; d < DROP_MAX; d++) {
+			if (!nif->stats.drops[d])
+				continue;
+			strbuf_printf(out, "%s %s %" PRIu64, any ? "," : "  drops:",
+				      netif_drop_names[d], nif->stats.drops[d]);
+			any = true;
+		}
+		strbuf_puts(out, any ? "\n" : "  drops: none\n");
+	}
+	if (json)
+		strbuf_puts(out, "]}\n");
+}
+
+static void text_ago(struct strbuf *out, uint64_t then_ns)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t secs = (int64_t)ts.tv_sec - (int64_t)(then_ns / 1000000000ULL);
+	if (secs < 0)
+		secs = 0;
+	int64_t h = secs / 3600, m = (secs / 60) % 60, s = secs % 60;
+	if (h)
+		strbuf_printf(out, "%" PRId64 " hour%s, ", h, h == 1 ? "" : "s");
+	if (h || m)
+		strbuf_printf(out, "%" PRId64 " minute%s, ", m, m == 1 ? "" : "s");
+	strbuf_printf(out, "%" PRId64 " second%s ago", s, s == 1 ? "" : "s");
+}
+
+static void text_bytes(struct strbuf *out, uint64_t bytes)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)bytes;
+	unsigned u = 0;
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		strbuf_printf(out, "%" PRIu64 " B", bytes);
+	else
+		strbuf_printf(out, "%.2f %s", v, units[u]);
+}
+
+static void show_peer_json(struct strbuf *out, const struct wg_peer *peer)
+{
+	char ep[64];
+	json_str_field(out, "public_key", peer->public_key_b64, true);
+	json_key(out, "endpoint");
+	if (peer->has_endpoint)
+		strbuf_json_string(out, sockaddr_inet_format(&peer->endpoint, ep, sizeof(ep)));
+	else
+		strbuf_puts(out, "null");
+	strbuf_puts(out, ",");
+	json_key(out, "allowed_ips");
+	json_prefix_array(out, peer->allowed_ips, peer->n_allowed_ips);
+	strbuf_puts(out, ",");
+	json_u64_field(out, "latest_handshake", peer->walltime_last_handshake / 1000000000ULL, true);
+	json_u64_field(out, "rx_bytes", peer->rx_bytes, true);
+	json_u64_field(out, "tx_bytes", peer->tx_bytes, true);
+	json_u64_field(out, "persistent_keepalive", peer->persistent_keepalive, true);
+	json_u64_field(out, "handshakes", peer->handshakes_completed, true);
+	json_key(out, "has_session");
+	strbuf_puts(out, peer->current && peer->current->valid ? "true" : "false");
+}
+
+void show_peers(struct strbuf *out, struct wg_device *const *devs, size_t n, bool json)
+{
+	if (json)
+		strbuf_puts(out, "{\"interfaces\":[");
+	for (size_t i = 0; i < n; i++) {
+		const struct wg_device *dev = devs[i];
+		if (json) {
+			strbuf_puts(out, i ? ",{" : "{");
+			json_str_field(out, "name", dev->netif.name, true);
+			json_str_field(out, "public_key", dev->public_key_b64, true);
+			json_u64_field(out, "listen_port", dev->listen_port, true);
+			json_key(out, "peers");
+			strbuf_puts(out, "[");
+			for (size_t p = 0; p < dev->n_peers; p++) {
+				strbuf_puts(out, p ? ",{" : "{");
+				show_peer_json(out, dev->peers[p]);
+				strbuf_puts(out, "}");
+			}
+			strbuf_puts(out, "]}");
+			continue;
+		}
+		strbuf_printf(out, "%sinterface: %s\n  public key: %s\n  listening port: %u\n",
+			      i ? "\n" : "", dev->netif.name, dev->public_key_b64, dev->listen_port);
+		for (size_t p = 0; p < dev->n_peers; p++) {
+			const struct wg_peer *peer = dev->peers[p];
+			char ep[64];
+			strbuf_printf(out, "\npeer: %s\n", peer->public_key_b64);
+			if (peer->has_endpoint)
+				strbuf_printf(out, "  endpoint: %s\n",
+					      sockaddr_inet_format(&peer->endpoint, ep, sizeof(ep)));
+			strbuf_puts(out, "  allowed ips: ");
+			text_prefix_list(out, peer->allowed_ips, peer->n_allowed_ips);
+			strbuf_puts(out, "\n");
+			if (peer->walltime_last_handshake) {
+				strbuf_puts(out, "  latest handshake: ");
+				text_ago(out, peer->walltime_last_handshake);
+				strbuf_puts(out, "\n");
+			}
+			if (peer->rx_bytes || peer->tx_bytes) {
+				strbuf_puts(out, "  transfer: ");
+				text_bytes(out, peer->rx_bytes);
+				strbuf_puts(out, " received, ");
+				text_bytes(out, peer->tx_bytes);
+				strbuf_puts(out, " sent\n");
+			}
+			if (peer->persistent_keepalive)
+				strbuf_printf(out, "  persistent keepalive: every %u seconds\n",
+					      peer->persistent_keepalive);
+		}
+	}
+	if (json)
+		strbuf_puts(out, "]}\n");
+}

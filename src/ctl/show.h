@@ -1,0 +1,14 @@
+/* Renders router state for the control socket, as text or JSON. */
+#ifndef RR_CTL_SHOW_H
+#define RR_CTL_SHOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/strbuf.h"
+#include "wg/device.h"
+
+void show_interfaces(struct strbuf *out, struct wg_device *const *devs, size_t n, bool json);
+void show_peers(struct strbuf *out, struct wg_device *const *devs, size_t n, bool json);
+
+#endif
