@@ -56,7 +56,17 @@ struct wg_iface_conf {
 	size_t n_pre_up, n_post_up, n_pre_down, n_post_down;
 	struct wg_peer_conf *peers;
 	size_t n_peers;
+	unsigned ignored_keys;           /* CONF_IGNORED_* seen (accepted, not used) */
 };
+
+/*
+ * wg-quick keys rrouted accepts but does not use: DNS (no resolver to set),
+ * FwMark (no kernel routing to mark for), SaveConfig (the file is never
+ * written back). Nothing is stored; the daemon may warn from these bits.
+ */
+#define CONF_IGNORED_DNS        0x1u
+#define CONF_IGNORED_FWMARK     0x2u
+#define CONF_IGNORED_SAVECONFIG 0x4u
 
 enum route_type { ROUTE_UNICAST, ROUTE_UNREACHABLE, ROUTE_BLACKHOLE, ROUTE_PROHIBIT };
 
@@ -91,5 +101,25 @@ void wg_iface_conf_free(struct wg_iface_conf *iface);
 
 void conf_error(struct conf_errors *errs, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/*
+ * Added. errs is appended to (zero it before the first call); a load fails
+ * when it added an error. On failure out is already freed (all zero), and
+ * freeing it again is harmless.
+ *
+ * Parsing from memory, for tests and the fuzzer. path_for_messages names the
+ * text in errors; for the router file it also anchors relative paths.
+ */
+#define CONF_NUMERIC_ONLY    0x1u    /* Endpoint hosts must be numeric: never DNS */
+#define CONF_SKIP_INTERFACES 0x2u    /* router: do not read the interfaces directory,
+					and so do not check route dev names */
+int wg_iface_conf_parse_string(const char *text, const char *path_for_messages,
+			       const char *name, unsigned flags,
+			       struct wg_iface_conf *out, struct conf_errors *errs);
+int router_conf_parse_string(const char *text, const char *path_for_messages,
+			     unsigned flags, struct router_conf *out,
+			     struct conf_errors *errs);
+/* 1..15 characters of [A-Za-z0-9_=+.-], as wg-quick requires of interface names. */
+bool conf_iface_name_valid(const char *name);
 
 #endif

@@ -209,8 +209,9 @@ int loop_run_once(struct loop *loop, int max_wait_ms)
 {
 	struct epoll_event events[64];
 	int timeout = max_wait_ms;
-	loop->now = clock_now_ns();
-	uint64_t next = loop_next_timer_in(loop);
+	if (!loop->manual_clock)
+		loop->now = clock_now_ns();
+	uint64_t next = loop->manual_clock ? UINT64_MAX : loop_next_timer_in(loop);
 	if (loop->deferred) {
 		timeout = 0;
 	} else if (next != UINT64_MAX) {
@@ -227,7 +228,8 @@ int loop_run_once(struct loop *loop, int max_wait_ms)
 		return -errno;
 	}
 	loop->wakeups++;
-	loop->now = clock_now_ns();
+	if (!loop->manual_clock)
+		loop->now = clock_now_ns();
 	for (int i = 0; i < n; i++) {
 		struct loop_fd *lfd = events[i].data.ptr;
 		lfd->cb(lfd, events[i].events);
@@ -245,4 +247,17 @@ int loop_run(struct loop *loop)
 			return r;
 	}
 	return 0;
+}
+
+void loop_use_manual_clock(struct loop *loop, uint64_t start)
+{
+	loop->manual_clock = true;
+	loop->now = start;
+}
+
+void loop_set_time(struct loop *loop, uint64_t now)
+{
+	loop->now = now;
+	run_timers(loop);
+	run_deferred(loop);
 }

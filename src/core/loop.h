@@ -56,6 +56,7 @@ struct loop {
 	uint32_t heap_len, heap_cap;
 	struct loop_hook *deferred;
 	uint64_t wakeups;           /* for benchmarks: epoll_wait returns */
+	bool manual_clock;          /* tests: time moves only by loop_set_time() */
 };
 
 int loop_init(struct loop *loop);
@@ -74,6 +75,9 @@ void loop_del_fd(struct loop *loop, struct loop_fd *lfd);
 void loop_defer(struct loop *loop, struct loop_hook *hook);
 
 uint64_t clock_now_ns(void);
+/* Tests: switch to a manual clock, then move it forward and run what is due. */
+void loop_use_manual_clock(struct loop *loop, uint64_t start);
+void loop_set_time(struct loop *loop, uint64_t now);
 static inline uint64_t loop_now(const struct loop *loop) { return loop->now; }
 
 void timer_init(struct timer *t, timer_cb cb);

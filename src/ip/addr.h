@@ -56,5 +56,15 @@ bool sockaddr_inet_equal(const union sockaddr_inet *a, const union sockaddr_inet
 socklen_t sockaddr_inet_len(const union sockaddr_inet *a);
 /* "1.2.3.4:51820" or "[2001:db8::1]:51820". */
 const char *sockaddr_inet_format(const union sockaddr_inet *a, char *buf, size_t len);
+/* (A non-zero IPv6 scope_id is shown numerically: "[fe80::1%3]:51820".) */
+#define SOCKADDR_INET_STRLEN (INET6_ADDRSTRLEN + 20)   /* brackets, %scope, :port, NUL */
+
+/* Added for the config parser and the data path. */
+/* True when p has bits set beyond its length (e.g. 172.20.1.1/24). */
+bool ip_prefix_has_host_bits(const struct ip_prefix *p);
+bool ip_prefix_equal(const struct ip_prefix *a, const struct ip_prefix *b);
+/* Address and port (host order) to a socket address, and back (0, or -1 for other families). */
+void sockaddr_inet_from_ip(union sockaddr_inet *out, const struct ip_addr *a, uint16_t port);
+int sockaddr_inet_to_ip(const union sockaddr_inet *sa, struct ip_addr *out, uint16_t *port);
 
 #endif

@@ -1,0 +1,471 @@
+/*
+ * FIB benchmark: a full-Internet-sized table (1M IPv4 + 250k IPv6 prefixes,
+ * random but with a realistic length mix, fixed seed), timed for insert,
+ * lookup and delete, with memory from fib_memory() and the RSS. The same
+ * operations run against a reference in the same process: one hash table
+ * per prefix length, probed from the longest length down (the textbook
+ * alternative to a trie), and lookups are cross-checked against it.
+ *
+ * Output: "name value" lines, e.g. "fib_v4_insert_per_sec 2.1e6".
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ip/fib.h"
+#include "ip/lpm.h"
+
+#define N_V4 1000000
+#define N_V6 250000
+#define N_LOOKUPS 10000000
+#define N_REF_LOOKUPS 2000000        /* the reference is slower; rates are per second anyway */
+#define N_CHECK 200000
+#define N_NEXTHOPS 16                /* peers the routes are learnt from */
+
+static uint64_t rng = 0x5eed5eed12345678ull;
+static uint64_t rnd(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 0x2545F4914F6CDD1Dull;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static long rss_bytes(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb * 1024;
+}
+
+/* Addresses as two 64-bit words, most significant first; IPv4 in the top of hi. */
+struct key {
+	uint64_t hi, lo;
+};
+
+struct pfx {
+	struct key k;
+	uint8_t len;
+};
+
+static struct key key_mask(struct key k, unsigned len)
+{
+	struct key m;
+	m.hi = len == 0 ? 0 : len >= 64 ? k.hi : k.hi & ~(~0ull >> len);
+	m.lo = len <= 64 ? 0 : len >= 128 ? k.lo : k.lo & ~(~0ull >> (len - 64));
+	return m;
+}
+
+static void key_bytes(struct key k, int family, uint8_t out[16])
+{
+	for (int i = 0; i < 8; i++) {
+		out[i] = (uint8_t)(k.hi >> (56 - 8 * i));
+		out[8 + i] = (uint8_t)(k.lo >> (56 - 8 * i));
+	}
+	(void)family;
+}
+
+static unsigned v4_len(void)
+{
+	/* Roughly the shape of a real IPv4 table: ~60 % /24, ~35 % /16-/23. */
+	unsigned p = (unsigned)(rnd() % 1000);
+	if (p < 600)
+		return 24;
+	if (p < 950)
+		return 16 + (unsigned)(rnd() % 8);
+	if (p < 965)
+		return 8 + (unsigned)(rnd() % 8);
+	return 25 + (unsigned)(rnd() % 8);
+}
+
+static unsigned v6_len(void)
+{
+	/* ~50 % /48, ~30 % /32-/47, ~12 % /64, the rest /20-/31 and /49-/63. */
+	unsigned p = (unsigned)(rnd() % 1000);
+	if (p < 500)
+		return 48;
+	if (p < 800)
+		return 32 + (unsigned)(rnd() % 16);
+	if (p < 920)
+		return 64;
+	if (p < 960)
+		return 20 + (unsigned)(rnd() % 12);
+	return 49 + (unsigned)(rnd() % 15);
+}
+
+static struct pfx gen(int family)
+{
+	struct pfx p;
+	if (family == AF_INET) {
+		p.len = (uint8_t)v4_len();
+		/* Unicast space 1.0.0.0-223.255.255.255. */
+		uint64_t a = 0x01000000u + rnd() % (0xe0000000u - 0x01000000u);
+		p.k.hi = a << 32;
+		p.k.lo = 0;
+	} else {
+		p.len = (uint8_t)v6_len();
+		p.k.hi = (rnd() & ~(7ull << 61)) | (1ull << 61);       /* 2000::/3 */
+		p.k.lo = rnd();
+	}
+	p.k = key_mask(p.k, p.len);
+	return p;
+}
+
+/* An address inside p with random host bits, so lookups hit real routes. */
+static struct key inside(const struct pfx *p, int family)
+{
+	struct key r = { rnd(), rnd() }, k = p->k;
+	if (family == AF_INET) {
+		r.hi &= 0xffffffff00000000ull;
+		r.lo = 0;
+	}
+	struct key net = key_mask((struct key){ ~0ull, ~0ull }, p->len);
+	k.hi |= r.hi & ~net.hi;
+	k.lo |= r.lo & ~net.lo;
+	return k;
+}
+
+/* ---- the reference: one open-addressing hash table per prefix length ---- */
+
+struct ref_slot {
+	struct key k;
+	void *val;                       /* NULL: empty */
+};
+
+struct ref_len {
+	struct ref_slot *slots;
+	size_t n, mask;
+};
+
+struct ref {
+	struct ref_len len[129];
+	unsigned lens[129], nlens;       /* lengths in use, longest first */
+	size_t bytes;
+};
+
+static uint64_t ref_hash(struct key k)
+{
+	uint64_t h = k.hi * 0x9E3779B97F4A7C15ull ^ k.lo * 0xC2B2AE3D27D4EB4Full;
+	return h ^ (h >> 29);
+}
+
+static void ref_lens(struct ref *r)
+{
+	r->nlens = 0;
+	for (int l = 128; l >= 0; l--)
+		if (r->len[l].n)
+			r->lens[r->nlens++] = (unsigned)l;
+}
+
+static struct ref_slot *ref_find(const struct ref_len *t, struct key k)
+{
+	if (!t->slots)
+		return NULL;
+	for (size_t i = ref_hash(k) & t->mask;; i = (i + 1) & t->mask) {
+		struct ref_slot *s = &t->slots[i];
+		if (!s->val)
+			return NULL;
+		if (s->k.hi == k.hi && s->k.lo == k.lo)
+			return s;
+	}
+}
+
+static void ref_put(struct ref_len *t, struct key k, void *val)
+{
+	size_t i = ref_hash(k) & t->mask;
+	while (t->slots[i].val)
+		i = (i + 1) & t->mask;
+	t->slots[i].k = k;
+	t->slots[i].val = val;
+}
+
+static void ref_insert(struct ref *r, const struct pfx *p, void *val)
+{
+	struct ref_len *t = &r->len[p->len];
+	struct ref_slot *s = ref_find(t, p->k);
+	if (s) {
+		s->val = val;
+		return;
+	}
+	if (!t->slots || (t->n + 1) * 2 > t->mask + 1) {        /* keep the load under 1/2 */
+		size_t cap = t->slots ? (t->mask + 1) * 2 : 16;
+		struct ref_len nt = { calloc(cap, sizeof(struct ref_slot)), t->n, cap - 1 };
+		if (!nt.slots) {
+			perror("calloc");
+			exit(1);
+		}
+		for (size_t i = 0; t->slots && i <= t->mask; i++)
+			if (t->slots[i].val)
+				ref_put(&nt, t->slots[i].k, t->slots[i].val);
+		r->bytes += cap * sizeof(struct ref_slot) - (t->slots ? (t->mask + 1) : 0) * sizeof(struct ref_slot);
+		free(t->slots);
+		*t = nt;
+	}
+	ref_put(t, p->k, val);
+	if (t->n++ == 0)
+		ref_lens(r);
+}
+
+static void ref_remove(struct ref *r, const struct pfx *p)
+{
+	struct ref_len *t = &r->len[p->len];
+	struct ref_slot *s = ref_find(t, p->k);
+	if (!s)
+		return;
+	/* Backward-shift deletion keeps linear probing tombstone-free. */
+	size_t i = (size_t)(s - t->slots), j = i;
+	for (;;) {
+		j = (j + 1) & t->mask;
+		if (!t->slots[j].val)
+			break;
+		size_t k = ref_hash(t->slots[j].k) & t->mask;
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		t->slots[i] = t->slots[j];
+		i = j;
+	}
+	t->slots[i].val = NULL;
+	if (--t->n == 0)
+		ref_lens(r);
+}
+
+static void *ref_lookup(const struct ref *r, struct key k)
+{
+	for (unsigned i = 0; i < r->nlens; i++) {
+		struct ref_slot *s = ref_find(&r->len[r->lens[i]], key_mask(k, r->lens[i]));
+		if (s)
+			return s->val;
+	}
+	return NULL;
+}
+
+static void ref_free(struct ref *r)
+{
+	for (int l = 0; l <= 128; l++)
+		free(r->len[l].slots);
+}
+
+/* ---- the run ---- */
+
+static void print_rate(const char *name, double n, double secs)
+{
+	printf("%s %.3g\n", name, n / secs);
+}
+
+static void bench_family(int family, size_t n)
+{
+	const char *fam = family == AF_INET ? "v4" : "v6";
+	char name[64];
+	struct pfx *ps = malloc(n * sizeof(*ps));
+	struct key *look = malloc(N_LOOKUPS * sizeof(*look));
+	uint32_t *ifx = malloc(n * sizeof(*ifx));
+	if (!ps || !look || !ifx) {
+		perror("malloc");
+		exit(1);
+	}
+	for (size_t i = 0; i < n; i++) {
+		ps[i] = gen(family);
+		ifx[i] = 1 + (uint32_t)(rnd() % N_NEXTHOPS);
+	}
+	for (size_t i = 0; i < N_LOOKUPS; i++)
+		look[i] = inside(&ps[rnd() % n], family);
+
+	/* FIB insert. */
+	long rss0 = rss_bytes();
+	struct fib *fib = fib_new();
+	size_t mem0 = fib_memory(fib);
+	double t0 = now();
+	size_t dup = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct fib_route r;
+		memset(&r, 0, sizeof(r));
+		r.prefix.addr.family = (uint8_t)family;
+		key_bytes(ps[i].k, family, r.prefix.addr.bytes);
+		r.prefix.len = ps[i].len;
+		r.gateway.family = AF_INET6;
+		r.gateway.bytes[0] = 0xfe;
+		r.gateway.bytes[1] = 0x80;
+		r.gateway.bytes[15] = (uint8_t)ifx[i];
+		r.ifindex = ifx[i];
+		r.protocol = FIB_PROTO_BIRD;
+		r.priority = 32;
+		int ret = fib_add(fib, &r, FIB_REPLACE);
+		if (ret) {
+			fprintf(stderr, "fib_add: %s\n", strerror(-ret));
+			exit(1);
+		}
+	}
+	double t1 = now();
+	size_t routes = fib_count(fib, family);
+	dup = n - routes;
+	long rss1 = rss_bytes();
+	size_t mem = fib_memory(fib) - mem0;
+	double fib_insert_rate = (double)n / (t1 - t0);
+	snprintf(name, sizeof(name), "fib_%s_insert_per_sec", fam);
+	print_rate(name, (double)n, t1 - t0);
+	printf("fib_%s_routes %zu\n", fam, routes);
+	printf("fib_%s_duplicates_replaced %zu\n", fam, dup);
+	printf("fib_%s_memory_bytes %zu\n", fam, mem);
+	printf("fib_%s_bytes_per_route %.1f\n", fam, (double)mem / (double)routes);
+	printf("fib_%s_rss_delta_bytes %ld\n", fam, rss1 - rss0);
+
+	/* FIB lookup (copies the route out, as the forwarding plane will). */
+	struct fib_route out;
+	uint64_t sum = 0;
+	t0 = now();
+	for (size_t i = 0; i < N_LOOKUPS; i++) {
+		struct ip_addr a;
+		a.family = (uint8_t)family;
+		key_bytes(look[i], family, a.bytes);
+		if (fib_lookup(fib, &a, &out) == 0)
+			sum += out.ifindex;
+	}
+	t1 = now();
+	snprintf(name, sizeof(name), "fib_%s_lookup_per_sec", fam);
+	print_rate(name, N_LOOKUPS, t1 - t0);
+	double fib_lookup_rate = N_LOOKUPS / (t1 - t0);
+
+	/* The bare trie, same prefixes (values: next-hop numbers). */
+	struct lpm *lpm = lpm_new(family);
+	if (!lpm) {
+		perror("lpm_new");
+		exit(1);
+	}
+	t0 = now();
+	for (size_t i = 0; i < n; i++) {
+		uint8_t b[16];
+		key_bytes(ps[i].k, family, b);
+		if (lpm_insert(lpm, b, ps[i].len, (void *)(uintptr_t)ifx[i], NULL)) {
+			fprintf(stderr, "lpm_insert failed\n");
+			exit(1);
+		}
+	}
+	t1 = now();
+	snprintf(name, sizeof(name), "lpm_%s_insert_per_sec", fam);
+	print_rate(name, (double)n, t1 - t0);
+	printf("lpm_%s_memory_bytes %zu\n", fam, lpm_memory(lpm));
+	t0 = now();
+	for (size_t i = 0; i < N_LOOKUPS; i++) {
+		uint8_t b[16];
+		key_bytes(look[i], family, b);
+		sum += (uintptr_t)lpm_lookup(lpm, b);
+	}
+	t1 = now();
+	snprintf(name, sizeof(name), "lpm_%s_lookup_per_sec", fam);
+	print_rate(name, N_LOOKUPS, t1 - t0);
+	double lpm_lookup_rate = N_LOOKUPS / (t1 - t0);
+
+	/* Reference. */
+	struct ref *ref = calloc(1, sizeof(*ref));
+	if (!ref) {
+		perror("calloc");
+		exit(1);
+	}
+	t0 = now();
+	for (size_t i = 0; i < n; i++)
+		ref_insert(ref, &ps[i], (void *)(uintptr_t)ifx[i]);
+	t1 = now();
+	double ref_insert_rate = (double)n / (t1 - t0);
+	snprintf(name, sizeof(name), "ref_%s_insert_per_sec", fam);
+	print_rate(name, (double)n, t1 - t0);
+	size_t ref_bytes = ref->bytes;
+	printf("ref_%s_memory_bytes %zu\n", fam, ref_bytes);
+	t0 = now();
+	for (size_t i = 0; i < N_REF_LOOKUPS; i++)
+		sum += (uintptr_t)ref_lookup(ref, look[i]);
+	t1 = now();
+	double ref_lookup_rate = N_REF_LOOKUPS / (t1 - t0);
+	snprintf(name, sizeof(name), "ref_%s_lookup_per_sec", fam);
+	print_rate(name, N_REF_LOOKUPS, t1 - t0);
+
+	/* Cross-check: the trie, the FIB and the reference agree. */
+	size_t bad = 0;
+	for (size_t i = 0; i < N_CHECK; i++) {
+		uint8_t b[16];
+		struct ip_addr a = { .family = (uint8_t)family };
+		key_bytes(look[i], family, b);
+		memcpy(a.bytes, b, 16);
+		uintptr_t want = (uintptr_t)ref_lookup(ref, look[i]);
+		uintptr_t got = (uintptr_t)lpm_lookup(lpm, b);
+		uintptr_t got_fib = fib_lookup(fib, &a, &out) == 0 ? out.ifindex : 0;
+		bad += want != got || want != got_fib;
+	}
+	printf("fib_%s_lookup_mismatches %zu\n", fam, bad);
+
+	/* Delete everything in a random order. */
+	for (size_t i = n - 1; i > 0; i--) {
+		size_t j = (size_t)(rnd() % (i + 1));
+		struct pfx tp = ps[i];
+		ps[i] = ps[j];
+		ps[j] = tp;
+	}
+	t0 = now();
+	for (size_t i = 0; i < n; i++) {
+		struct fib_route m;
+		memset(&m, 0, sizeof(m));
+		m.prefix.addr.family = (uint8_t)family;
+		key_bytes(ps[i].k, family, m.prefix.addr.bytes);
+		m.prefix.len = ps[i].len;
+		int ret = fib_del(fib, &m);
+		if (ret && ret != -ESRCH) {    /* ESRCH: a duplicate already gone */
+			fprintf(stderr, "fib_del: %s\n", strerror(-ret));
+			exit(1);
+		}
+	}
+	t1 = now();
+	double fib_delete_rate = (double)n / (t1 - t0);
+	snprintf(name, sizeof(name), "fib_%s_delete_per_sec", fam);
+	print_rate(name, (double)n, t1 - t0);
+	printf("fib_%s_routes_after_delete %zu\n", fam, fib_count(fib, family));
+
+	t0 = now();
+	for (size_t i = 0; i < n; i++)
+		ref_remove(ref, &ps[i]);
+	t1 = now();
+	double ref_delete_rate = (double)n / (t1 - t0);
+	snprintf(name, sizeof(name), "ref_%s_delete_per_sec", fam);
+	print_rate(name, (double)n, t1 - t0);
+
+	printf("ratio_%s_lpm_lookup_vs_ref %.2f\n", fam, lpm_lookup_rate / ref_lookup_rate);
+	printf("ratio_%s_fib_lookup_vs_ref %.2f\n", fam, fib_lookup_rate / ref_lookup_rate);
+	printf("ratio_%s_fib_insert_vs_ref %.2f\n", fam, fib_insert_rate / ref_insert_rate);
+	printf("ratio_%s_fib_delete_vs_ref %.2f\n", fam, fib_delete_rate / ref_delete_rate);
+	printf("ratio_%s_fib_memory_vs_ref %.2f\n", fam, (double)mem / (double)ref_bytes);
+	(void)sum;
+
+	lpm_free(lpm, NULL, NULL);
+	fib_free(fib);
+	ref_free(ref);
+	free(ref);
+	free(ps);
+	free(look);
+	free(ifx);
+}
+
+int main(void)
+{
+	double t0 = now();
+	bench_family(AF_INET, N_V4);
+	bench_family(AF_INET6, N_V6);
+	printf("bench_fib_seconds %.1f\n", now() - t0);
+	return 0;
+}

@@ -1,0 +1,47 @@
+/* Shared by config.c (rrouted.conf) and wgquick.c (interface files); not a public API. */
+#ifndef RR_CONF_INTERNAL_H
+#define RR_CONF_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conf/config.h"
+
+#define CONF_FILE_MAX (1u << 20)   /* a config bigger than this is surely not one */
+
+/*
+ * The INI dialect both files use, as wg-quick reads its files: '#' starts a
+ * comment anywhere on a line, ';' only at its start; "[Name]" opens a
+ * section; "Key = Value" with whitespace trimmed. Callbacks may modify value.
+ */
+struct conf_ini {
+	const char *path;
+	struct conf_errors *errs;
+	void *user;
+	void (*section)(void *user, const char *name, int line);
+	void (*key)(void *user, const char *key, char *value, int line);
+};
+void conf_ini_parse(char *text, const struct conf_ini *ini);
+
+/* Reads a whole text file (NUL-terminated) into *text; -1 with an error added. */
+int conf_read_file(const char *path, char **text, size_t *len, struct conf_errors *errs);
+/* Wipes and frees what conf_read_file returned (it may hold keys). */
+void conf_text_free(char *text, size_t len);
+
+/* Decimal digits only (no sign, no spaces), value <= max. 0 or -1. */
+int conf_parse_uint(const char *s, unsigned long max, unsigned long *out);
+
+/*
+ * Makes room for element n of an array whose capacity is implied by n (the
+ * next power of two). When wipe, the old block is wiped before it is freed
+ * (it may hold keys), so realloc() is not used. NULL when out of memory.
+ */
+void *conf_array_grow(void *arr, size_t n, size_t elem, bool wipe);
+
+/* Splits value on commas and blanks and calls fn for each item. */
+void conf_split_list(char *value, void (*fn)(void *user, const char *item, int line),
+		     void *user, int line);
+
+char *conf_trim(char *s);
+
+#endif

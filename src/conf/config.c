@@ -1,0 +1,754 @@
+/*
+ * rrouted.conf, and the INI reader both config files share.
+ *
+ * Why not libinih: the Debian build (55) passes line numbers but never tells
+ * the handler that a section starts, so two consecutive [Peer] sections
+ * cannot be told apart; it reports only the first malformed line, splits
+ * lines longer than 200 bytes, and its options (multi-line values, ';'
+ * inline comments, both wrong for wg-quick files) are process-wide
+ * variables. The dialect is small enough to read here, line by line.
+ */
+#include "conf/conf_internal.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+/* ---- errors ---- */
+
+void conf_error(struct conf_errors *errs, const char *file, int line, const char *fmt, ...)
+{
+	char *msg;
+	int n;
+	va_list ap;
+
+	if (!errs)
+		return;
+	if (errs->count < CONF_MAX_ERRORS) {
+		msg = errs->msg[errs->count];
+		if (line > 0)
+			n = snprintf(msg, CONF_ERROR_LEN, "%s:%d: ", file, line);
+		else
+			n = snprintf(msg, CONF_ERROR_LEN, "%s: ", file);
+		if (n < 0)
+			n = 0;
+		if ((size_t)n < CONF_ERROR_LEN) {
+			va_start(ap, fmt);
+			vsnprintf(msg + n, CONF_ERROR_LEN - (size_t)n, fmt, ap);
+			va_end(ap);
+		}
+	}
+	errs->count++;
+}
+
+/* ---- small helpers ---- */
+
+char *conf_trim(char *s)
+{
+	size_t n;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+int conf_parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+void *conf_array_grow(void *arr, size_t n, size_t elem, bool wipe)
+{
+	size_t cap;
+	void *fresh;
+
+	if (n != 0 && (n & (n - 1)) != 0)
+		return arr;                 /* capacity is the next power of two: room left */
+	cap = n ? n * 2 : 1;
+	if (cap > ((size_t)-1) / elem)
+		return NULL;
+	fresh = calloc(cap, elem);
+	if (!fresh)
+		return NULL;
+	if (arr) {
+		memcpy(fresh, arr, n * elem);
+		if (wipe)
+			crypto_wipe(arr, n * elem);
+		free(arr);
+	}
+	return fresh;
+}
+
+void conf_split_list(char *value, void (*fn)(void *user, const char *item, int line),
+		     void *user, int line)
+{
+	char *save = NULL;
+
+	/*
+	 * wg-quick word-splits its lists after turning commas into spaces, so
+	 * "a, b", "a b" and "a,,b," all mean a and b.
+	 */
+	for (char *item = strtok_r(value, ", \t", &save); item;
+	     item = strtok_r(NULL, ", \t", &save)) {
+		item = conf_trim(item);
+		if (*item)
+			fn(user, item, line);
+	}
+}
+
+bool conf_iface_name_valid(const char *name)
+{
+	size_t n = 0;
+
+	if (!name)
+		return false;
+	for (; name[n]; n++) {
+		char c = name[n];
+		if (n >= IFACE_NAME_MAX)
+			return false;
+		if (!isalnum((unsigned char)c) && !strchr("_=+.-", c))
+			return false;
+	}
+	return n > 0;
+}
+
+/* ---- the INI reader ---- */
+
+void conf_ini_parse(char *text, const struct conf_ini *ini)
+{
+	char *next;
+	int line = 0;
+
+	for (char *s = text; s; s = next) {
+		line++;
+		next = strchr(s, '\n');
+		if (next)
+			*next++ = '\0';
+		char *hash = strchr(s, '#');
+		if (hash)
+			*hash = '\0';
+		s = conf_trim(s);
+		if (*s == '\0' || *s == ';')
+			continue;
+		if (*s == '[') {
+			size_t n = strlen(s);
+			if (s[n - 1] != ']') {
+				conf_error(ini->errs, ini->path, line,
+					   "a section header must end with ']'");
+				continue;
+			}
+			s[n - 1] = '\0';
+			char *name = conf_trim(s + 1);
+			if (!*name) {
+				conf_error(ini->errs, ini->path, line, "empty section name '[]'");
+				continue;
+			}
+			ini->section(ini->user, name, line);
+			continue;
+		}
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			/* Not echoed: the line might be a mistyped private key. */
+			conf_error(ini->errs, ini->path, line,
+				   "expected 'Key = Value' or a [Section] header");
+			continue;
+		}
+		*eq = '\0';
+		char *key = conf_trim(s);
+		if (!*key) {
+			conf_error(ini->errs, ini->path, line, "missing key name before '='");
+			continue;
+		}
+		ini->key(ini->user, key, conf_trim(eq + 1), line);
+	}
+}
+
+int conf_read_file(const char *path, char **text, size_t *len, struct conf_errors *errs)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	int fd;
+
+	*text = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		conf_error(errs, path, 0, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		conf_error(errs, path, 0, "cannot stat: %s", strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		conf_error(errs, path, 0, "not a regular file");
+		goto fail;
+	}
+	if ((unsigned long long)st.st_size > CONF_FILE_MAX) {
+		conf_error(errs, path, 0, "file is larger than %u bytes; not a config file?",
+			   CONF_FILE_MAX);
+		goto fail;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		conf_error(errs, path, 0, "out of memory");
+		goto fail;
+	}
+	/* The size may change under us; read what is there, up to the limit. */
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			conf_error(errs, path, 0, "cannot read: %s", strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	buf[got] = '\0';
+	if (memchr(buf, '\0', got)) {
+		int line = 1;
+		for (const char *p = buf; *p; p++)
+			line += *p == '\n';
+		conf_error(errs, path, line, "contains a NUL byte; not a text file?");
+		goto fail;
+	}
+	close(fd);
+	*text = buf;
+	*len = got;
+	return 0;
+fail:
+	if (buf) {
+		crypto_wipe(buf, got);
+		free(buf);
+	}
+	close(fd);
+	return -1;
+}
+
+void conf_text_free(char *text, size_t len)
+{
+	if (!text)
+		return;
+	crypto_wipe(text, len);
+	free(text);
+}
+
+/* ---- rrouted.conf ---- */
+
+enum { RK_INTERFACES, RK_CONTROL, RK_LOG_LEVEL, RK_ROUTE, RK_COUNT };
+static const char *const router_keys[RK_COUNT] = {
+	[RK_INTERFACES] = "interfaces", [RK_CONTROL] = "control",
+	[RK_LOG_LEVEL] = "log_level", [RK_ROUTE] = "route",
+};
+
+struct router_parse {
+	struct router_conf *out;
+	const char *path;
+	struct conf_errors *errs;
+	enum { RS_NONE, RS_ROUTER, RS_UNKNOWN } section;
+	int key_line[RK_COUNT];
+	char dir[PATH_MAX];           /* the conf file's directory, "" for the cwd */
+	bool oom;
+};
+
+/* dir + "/" + rel unless rel is absolute; -1 if it does not fit. */
+static int join_path(char out[PATH_MAX], const char *dir, const char *rel)
+{
+	int n;
+
+	if (rel[0] == '/' || dir[0] == '\0')
+		n = snprintf(out, PATH_MAX, "%s", rel);
+	else if (strcmp(dir, "/") == 0)
+		n = snprintf(out, PATH_MAX, "/%s", rel);
+	else
+		n = snprintf(out, PATH_MAX, "%s/%s", dir, rel);
+	return n < 0 || n >= PATH_MAX ? -1 : 0;
+}
+
+static void router_section(void *user, const char *name, int line)
+{
+	struct router_parse *rp = user;
+
+	if (strcasecmp(name, "router") == 0) {
+		rp->section = RS_ROUTER;
+		return;
+	}
+	rp->section = RS_UNKNOWN;
+	conf_error(rp->errs, rp->path, line, "unknown section '[%s]' (expected [router])", name);
+}
+
+static const char *route_type_name(enum route_type t)
+{
+	switch (t) {
+	case ROUTE_UNREACHABLE: return "unreachable";
+	case ROUTE_BLACKHOLE: return "blackhole";
+	case ROUTE_PROHIBIT: return "prohibit";
+	default: return "unicast";
+	}
+}
+
+#define ROUTE_SYNTAX "expected 'PREFIX [via GATEWAY] [dev IFACE]' or 'PREFIX unreachable|blackhole|prohibit'"
+
+static void parse_route(struct router_parse *rp, char *value, int line)
+{
+	struct route_conf r;
+	char *save = NULL, *tok;
+	char buf[IP_PREFIX_STRLEN];
+	bool have_type = false;
+
+	memset(&r, 0, sizeof(r));
+	r.line = line;
+	tok = strtok_r(value, " \t", &save);
+	if (!tok) {
+		conf_error(rp->errs, rp->path, line, "route: empty; " ROUTE_SYNTAX);
+		return;
+	}
+	if (ip_prefix_parse(tok, &r.prefix) != 0) {
+		conf_error(rp->errs, rp->path, line, "route: '%.64s' is not a valid prefix", tok);
+		return;
+	}
+	if (ip_prefix_has_host_bits(&r.prefix)) {
+		struct ip_prefix m = r.prefix;
+		ip_prefix_mask(&m);
+		conf_error(rp->errs, rp->path, line,
+			   "route: '%s' has host bits set (the prefix is %s)", tok,
+			   ip_prefix_format(&m, buf));
+		return;
+	}
+	while ((tok = strtok_r(NULL, " \t", &save))) {
+		enum route_type t = ROUTE_UNICAST;
+
+		if (strcmp(tok, "unreachable") == 0)
+			t = ROUTE_UNREACHABLE;
+		else if (strcmp(tok, "blackhole") == 0)
+			t = ROUTE_BLACKHOLE;
+		else if (strcmp(tok, "prohibit") == 0)
+			t = ROUTE_PROHIBIT;
+		if (t != ROUTE_UNICAST) {
+			if (have_type || r.has_gateway || r.dev[0]) {
+				conf_error(rp->errs, rp->path, line,
+					   "route: '%s' cannot be combined with other options; "
+					   ROUTE_SYNTAX, tok);
+				return;
+			}
+			r.type = t;
+			have_type = true;
+			continue;
+		}
+		if (have_type) {
+			conf_error(rp->errs, rp->path, line,
+				   "route: nothing may follow '%s' (got '%.64s')",
+				   route_type_name(r.type), tok);
+			return;
+		}
+		if (strcmp(tok, "via") == 0) {
+			char *gw = strtok_r(NULL, " \t", &save);
+			if (r.has_gateway) {
+				conf_error(rp->errs, rp->path, line, "route: 'via' given twice");
+				return;
+			}
+			if (!gw) {
+				conf_error(rp->errs, rp->path, line,
+					   "route: 'via' needs a gateway address");
+				return;
+			}
+			if (ip_addr_parse(gw, &r.gateway) != 0) {
+				conf_error(rp->errs, rp->path, line,
+					   "route: '%.64s' is not a valid gateway address", gw);
+				return;
+			}
+			r.has_gateway = true;
+		} else if (strcmp(tok, "dev") == 0) {
+			char *dev = strtok_r(NULL, " \t", &save);
+			if (r.dev[0]) {
+				conf_error(rp->errs, rp->path, line, "route: 'dev' given twice");
+				return;
+			}
+			if (!dev) {
+				conf_error(rp->errs, rp->path, line,
+					   "route: 'dev' needs an interface name");
+				return;
+			}
+			if (!conf_iface_name_valid(dev)) {
+				conf_error(rp->errs, rp->path, line,
+					   "route: '%.64s' is not a valid interface name", dev);
+				return;
+			}
+			snprintf(r.dev, sizeof(r.dev), "%s", dev);
+		} else {
+			conf_error(rp->errs, rp->path, line, "route: unexpected '%.64s'; " ROUTE_SYNTAX,
+				   tok);
+			return;
+		}
+	}
+	if (!have_type && !r.has_gateway && !r.dev[0]) {
+		conf_error(rp->errs, rp->path, line,
+			   "route: a unicast route needs 'via GATEWAY' or 'dev IFACE'");
+		return;
+	}
+	if (r.has_gateway) {
+		char gw[IP_ADDR_STRLEN];
+		if (r.prefix.addr.family == AF_INET6 && r.gateway.family == AF_INET) {
+			conf_error(rp->errs, rp->path, line,
+				   "route: an IPv6 prefix cannot have the IPv4 gateway %s",
+				   ip_addr_format(&r.gateway, gw));
+			return;
+		}
+		/* fe80::1 means nothing without the link it is on. */
+		if (r.gateway.family == AF_INET6 && ip_addr_is_link_local(&r.gateway) && !r.dev[0]) {
+			conf_error(rp->errs, rp->path, line,
+				   "route: the link-local gateway %s needs 'dev IFACE'",
+				   ip_addr_format(&r.gateway, gw));
+			return;
+		}
+	}
+	for (size_t i = 0; i < rp->out->n_routes; i++) {
+		if (ip_prefix_equal(&rp->out->routes[i].prefix, &r.prefix)) {
+			conf_error(rp->errs, rp->path, line,
+				   "route: %s is already given on line %d",
+				   ip_prefix_format(&r.prefix, buf), rp->out->routes[i].line);
+			return;
+		}
+	}
+	struct route_conf *routes = conf_array_grow(rp->out->routes, rp->out->n_routes,
+						    sizeof(*routes), false);
+	if (!routes) {
+		rp->oom = true;
+		conf_error(rp->errs, rp->path, line, "out of memory");
+		return;
+	}
+	rp->out->routes = routes;
+	routes[rp->out->n_routes++] = r;
+}
+
+static void router_key(void *user, const char *key, char *value, int line)
+{
+	struct router_parse *rp = user;
+	struct router_conf *out = rp->out;
+	int k;
+
+	if (rp->section == RS_UNKNOWN)
+		return;                     /* reported once, at its header */
+	if (rp->section == RS_NONE) {
+		conf_error(rp->errs, rp->path, line,
+			   "'%s' is outside a section (put it under [router])", key);
+		return;
+	}
+	for (k = 0; k < RK_COUNT; k++)
+		if (strcasecmp(key, router_keys[k]) == 0)
+			break;
+	if (k == RK_COUNT) {
+		conf_error(rp->errs, rp->path, line,
+			   "unknown key '%s' in [router] (expected interfaces, control, log_level or route)",
+			   key);
+		return;
+	}
+	if (k != RK_ROUTE) {
+		if (rp->key_line[k]) {
+			conf_error(rp->errs, rp->path, line, "%s: given twice (first on line %d)",
+				   router_keys[k], rp->key_line[k]);
+			return;
+		}
+		rp->key_line[k] = line;
+		if (!*value) {
+			conf_error(rp->errs, rp->path, line, "%s: empty value", router_keys[k]);
+			return;
+		}
+	}
+
+	switch (k) {
+	case RK_INTERFACES:
+		if (join_path(out->interfaces_dir, rp->dir, value) != 0)
+			conf_error(rp->errs, rp->path, line, "interfaces: path is too long");
+		break;
+	case RK_CONTROL:
+		if (join_path(out->control_path, rp->dir, value) != 0 ||
+		    strlen(out->control_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			conf_error(rp->errs, rp->path, line,
+				   "control: '%s' is too long for a unix socket path (at most %zu bytes)",
+				   out->control_path,
+				   sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		break;
+	case RK_LOG_LEVEL: {
+		enum log_level level;
+		if (log_level_parse(value, &level) != 0 ||
+		    strlen(value) >= sizeof(out->log_level))
+			conf_error(rp->errs, rp->path, line,
+				   "log_level: '%.32s' is not one of error, warn, info, debug", value);
+		else
+			snprintf(out->log_level, sizeof(out->log_level), "%s", value);
+		break;
+	}
+	case RK_ROUTE:
+		parse_route(rp, value, line);
+		break;
+	}
+}
+
+static void default_control_path(struct router_parse *rp)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	int n;
+
+	if (xdg && *xdg)
+		n = snprintf(rp->out->control_path, PATH_MAX, "%s/rrouted.sock", xdg);
+	else
+		n = snprintf(rp->out->control_path, PATH_MAX, "/tmp/rrouted-%u.sock",
+			     (unsigned)getuid());
+	if (n < 0 || (size_t)n >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		conf_error(rp->errs, rp->path, 0,
+			   "the default control socket path '%s' is too long for a unix socket; "
+			   "set 'control = PATH'", rp->out->control_path);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every NAME.conf in the directory, sorted; the array and names are malloc'd. */
+static int list_iface_files(struct router_parse *rp, char ***names_out, size_t *n_out)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int line = rp->key_line[RK_INTERFACES];
+	const char *dir = rp->out->interfaces_dir;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	*names_out = NULL;
+	*n_out = 0;
+	if (!d) {
+		conf_error(rp->errs, rp->path, line, "interfaces: cannot open directory '%s': %s",
+			   dir, strerror(errno));
+		return -1;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (len < 5 || strcmp(de->d_name + len - 5, ".conf") != 0)
+			continue;
+		char name[IFACE_NAME_MAX + 2];
+		if (len - 5 > IFACE_NAME_MAX ||
+		    (snprintf(name, sizeof(name), "%.*s", (int)(len - 5), de->d_name),
+		     !conf_iface_name_valid(name))) {
+			conf_error(rp->errs, rp->path, line,
+				   "interfaces: '%s/%s': the name before .conf must be 1..%d characters of A-Z a-z 0-9 _ = + . -",
+				   dir, de->d_name, IFACE_NAME_MAX);
+			continue;
+		}
+		char **grown = conf_array_grow(names, n, sizeof(*names), false);
+		char *copy = strdup(name);
+		if (!grown || !copy) {
+			free(copy);
+			if (grown)
+				names = grown;
+			rp->oom = true;
+			conf_error(rp->errs, rp->path, line, "out of memory");
+			break;
+		}
+		names = grown;
+		names[n++] = copy;
+	}
+	if (errno && !rp->oom)
+		conf_error(rp->errs, rp->path, line, "interfaces: cannot read directory '%s': %s",
+			   dir, strerror(errno));
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
+	*names_out = names;
+	*n_out = n;
+	return 0;
+}
+
+/* Against the file names, so a file that failed to load does not add a second error. */
+static void check_route_devs(struct router_parse *rp, char *const *names, size_t n)
+{
+	struct router_conf *out = rp->out;
+
+	for (size_t i = 0; i < out->n_routes; i++) {
+		struct route_conf *r = &out->routes[i];
+		bool found = false;
+		if (!r->dev[0])
+			continue;
+		for (size_t j = 0; j < n && !found; j++)
+			found = strcmp(names[j], r->dev) == 0;
+		if (found)
+			continue;
+		if (out->interfaces_dir[0])
+			conf_error(rp->errs, rp->path, r->line,
+				   "route: dev '%s' is not an interface (no %s.conf in '%s')",
+				   r->dev, r->dev, out->interfaces_dir);
+		else
+			conf_error(rp->errs, rp->path, r->line,
+				   "route: dev '%s' is not an interface (no 'interfaces = DIR' given)",
+				   r->dev);
+	}
+}
+
+static void load_interfaces(struct router_parse *rp)
+{
+	struct router_conf *out = rp->out;
+	char **names;
+	size_t n;
+
+	if (list_iface_files(rp, &names, &n) != 0)
+		return;
+	check_route_devs(rp, names, n);
+	if (n) {
+		out->ifaces = calloc(n, sizeof(*out->ifaces));
+		if (!out->ifaces)
+			conf_error(rp->errs, rp->path, rp->key_line[RK_INTERFACES], "out of memory");
+	}
+	for (size_t i = 0; i < n && out->ifaces; i++) {
+		char file[PATH_MAX];
+		int len = snprintf(file, sizeof(file), "%s/%s.conf", out->interfaces_dir, names[i]);
+		if (len < 0 || len >= (int)sizeof(file)) {
+			conf_error(rp->errs, out->interfaces_dir, 0, "%s.conf: path is too long",
+				   names[i]);
+			continue;
+		}
+		/* A failed load leaves its slot zeroed; keep going to collect every error. */
+		if (wg_iface_conf_load(file, names[i], &out->ifaces[out->n_ifaces], rp->errs) == 0)
+			out->n_ifaces++;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+
+	/* Two interfaces cannot bind the same UDP port. */
+	for (size_t i = 0; i < out->n_ifaces; i++) {
+		for (size_t j = 0; j < i; j++) {
+			if (out->ifaces[i].has_listen_port && out->ifaces[j].has_listen_port &&
+			    out->ifaces[i].listen_port == out->ifaces[j].listen_port) {
+				conf_error(rp->errs, out->ifaces[i].path, 0,
+					   "ListenPort: %u is already used by interface %s",
+					   out->ifaces[i].listen_port, out->ifaces[j].name);
+				break;
+			}
+		}
+	}
+}
+
+static int router_parse_text(char *text, const char *path, unsigned flags,
+			     struct router_conf *out, struct conf_errors *errs)
+{
+	struct conf_errors scratch;
+	struct router_parse rp;
+	unsigned before;
+	const char *slash;
+
+	if (!errs) {
+		memset(&scratch, 0, sizeof(scratch));
+		errs = &scratch;
+	}
+	memset(&rp, 0, sizeof(rp));
+	rp.out = out;
+	rp.path = path;
+	rp.errs = errs;
+	before = errs->count;
+
+	memset(out, 0, sizeof(*out));
+	if (snprintf(out->path, sizeof(out->path), "%s", path) >= (int)sizeof(out->path)) {
+		conf_error(errs, path, 0, "path is too long");
+		goto done;
+	}
+	slash = strrchr(path, '/');
+	if (slash)
+		snprintf(rp.dir, sizeof(rp.dir), "%.*s", slash == path ? 1 : (int)(slash - path),
+			 path);
+
+	struct conf_ini ini = {
+		.path = path, .errs = errs, .user = &rp,
+		.section = router_section, .key = router_key,
+	};
+	conf_ini_parse(text, &ini);
+	if (!rp.key_line[RK_CONTROL])
+		default_control_path(&rp);
+	if (!(flags & CONF_SKIP_INTERFACES) && !rp.oom) {
+		if (out->interfaces_dir[0])
+			load_interfaces(&rp);
+		else
+			check_route_devs(&rp, NULL, 0);
+	}
+done:
+	if (errs->count != before) {
+		router_conf_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+int router_conf_parse_string(const char *text, const char *path_for_messages,
+			     unsigned flags, struct router_conf *out,
+			     struct conf_errors *errs)
+{
+	size_t len = strlen(text);
+	char *copy = malloc(len + 1);
+	int rc;
+
+	if (!copy) {
+		memset(out, 0, sizeof(*out));
+		conf_error(errs, path_for_messages, 0, "out of memory");
+		return -1;
+	}
+	memcpy(copy, text, len + 1);
+	rc = router_parse_text(copy, path_for_messages, flags, out, errs);
+	conf_text_free(copy, len);
+	return rc;
+}
+
+int router_conf_load(const char *path, struct router_conf *out, struct conf_errors *errs)
+{
+	char *text;
+	size_t len;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (conf_read_file(path, &text, &len, errs) != 0)
+		return -1;
+	rc = router_parse_text(text, path, 0, out, errs);
+	conf_text_free(text, len);
+	return rc;
+}
+
+void router_conf_free(struct router_conf *conf)
+{
+	if (!conf)
+		return;
+	for (size_t i = 0; i < conf->n_ifaces; i++)
+		wg_iface_conf_free(&conf->ifaces[i]);
+	free(conf->ifaces);
+	free(conf->routes);
+	memset(conf, 0, sizeof(*conf));
+}

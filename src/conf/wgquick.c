@@ -1,0 +1,605 @@
+/*
+ * wg-quick(8) interface files: [Interface] and [Peer] sections with the keys
+ * wg-quick and wg(8) know, case-insensitive like wg-quick. Everything is
+ * validated here, including resolving endpoint names, so the daemon only
+ * ever sees a usable interface. Errors are collected, not fatal, so a user
+ * fixes a file in one round.
+ *
+ * Stricter than wg-quick on purpose: a single-valued key given twice, or a
+ * second [Interface] section, is an error (wg-quick silently keeps the last).
+ */
+#include "conf/conf_internal.h"
+
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+enum iface_key {
+	IK_PRIVATE_KEY, IK_LISTEN_PORT, IK_ADDRESS, IK_MTU, IK_TABLE,
+	IK_PRE_UP, IK_POST_UP, IK_PRE_DOWN, IK_POST_DOWN,
+	IK_DNS, IK_FWMARK, IK_SAVE_CONFIG, IK_COUNT
+};
+static const char *const iface_keys[IK_COUNT] = {
+	[IK_PRIVATE_KEY] = "PrivateKey", [IK_LISTEN_PORT] = "ListenPort",
+	[IK_ADDRESS] = "Address", [IK_MTU] = "MTU", [IK_TABLE] = "Table",
+	[IK_PRE_UP] = "PreUp", [IK_POST_UP] = "PostUp",
+	[IK_PRE_DOWN] = "PreDown", [IK_POST_DOWN] = "PostDown",
+	[IK_DNS] = "DNS", [IK_FWMARK] = "FwMark", [IK_SAVE_CONFIG] = "SaveConfig",
+};
+
+enum peer_key {
+	PK_PUBLIC_KEY, PK_PRESHARED_KEY, PK_ENDPOINT, PK_ALLOWED_IPS,
+	PK_PERSISTENT_KEEPALIVE, PK_COUNT,
+	PK_PUBLIC_KEY_OK = PK_COUNT     /* not a key: a flag kept next to the key lines */
+};
+static const char *const peer_keys[PK_COUNT] = {
+	[PK_PUBLIC_KEY] = "PublicKey", [PK_PRESHARED_KEY] = "PresharedKey",
+	[PK_ENDPOINT] = "Endpoint", [PK_ALLOWED_IPS] = "AllowedIPs",
+	[PK_PERSISTENT_KEEPALIVE] = "PersistentKeepalive",
+};
+
+struct wgq_parse {
+	struct wg_iface_conf *out;
+	const char *path;
+	struct conf_errors *errs;
+	unsigned flags;
+	enum { WS_NONE, WS_INTERFACE, WS_PEER, WS_UNKNOWN } section;
+	int iface_line;                 /* its [Interface] header, 0 before one */
+	int iface_key_line[IK_COUNT];   /* where single-valued keys were set */
+	int (*peer_key_line)[PK_COUNT + 1]; /* the same per peer, parallel to out->peers */
+	bool oom;
+};
+
+static void out_of_memory(struct wgq_parse *wp, int line)
+{
+	if (!wp->oom)
+		conf_error(wp->errs, wp->path, line, "out of memory");
+	wp->oom = true;
+}
+
+static void wgq_section(void *user, const char *name, int line)
+{
+	struct wgq_parse *wp = user;
+	struct wg_iface_conf *out = wp->out;
+
+	if (strcasecmp(name, "Interface") == 0) {
+		if (wp->iface_line) {
+			conf_error(wp->errs, wp->path, line,
+				   "a second [Interface] section (the first is on line %d)",
+				   wp->iface_line);
+			wp->section = WS_UNKNOWN;   /* skip its keys rather than report each */
+			return;
+		}
+		wp->iface_line = line;
+		wp->section = WS_INTERFACE;
+		return;
+	}
+	if (strcasecmp(name, "Peer") == 0) {
+		struct wg_peer_conf *peers;
+		int (*lines)[PK_COUNT + 1];
+
+		wp->section = WS_UNKNOWN;
+		if (wp->oom)
+			return;
+		peers = conf_array_grow(out->peers, out->n_peers, sizeof(*peers), true);
+		if (!peers) {
+			out_of_memory(wp, line);
+			return;
+		}
+		out->peers = peers;
+		lines = conf_array_grow(wp->peer_key_line, out->n_peers, sizeof(*lines), false);
+		if (!lines) {
+			out_of_memory(wp, line);
+			return;
+		}
+		wp->peer_key_line = lines;
+		memset(&peers[out->n_peers], 0, sizeof(peers[0]));
+		memset(&lines[out->n_peers], 0, sizeof(lines[0]));
+		peers[out->n_peers].line = line;
+		out->n_peers++;
+		wp->section = WS_PEER;
+		return;
+	}
+	wp->section = WS_UNKNOWN;
+	conf_error(wp->errs, wp->path, line,
+		   "unknown section '[%s]' (expected [Interface] or [Peer])", name);
+}
+
+/* ---- values ---- */
+
+static int parse_port(const char *value, uint16_t *port)
+{
+	unsigned long v;
+
+	if (conf_parse_uint(value, 65535, &v) != 0 || v == 0)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+struct list_ctx {
+	struct wgq_parse *wp;
+	const char *key;
+	struct ip_prefix **arr;
+	size_t *n;
+	bool mask;
+};
+
+static void add_prefix(void *user, const char *item, int line)
+{
+	struct list_ctx *lc = user;
+	struct ip_prefix p, *arr;
+
+	if (lc->wp->oom)
+		return;
+	if (ip_prefix_parse(item, &p) != 0) {
+		conf_error(lc->wp->errs, lc->wp->path, line, "%s: '%.64s' is not a valid prefix",
+			   lc->key, item);
+		return;
+	}
+	if (lc->mask)
+		ip_prefix_mask(&p);
+	arr = conf_array_grow(*lc->arr, *lc->n, sizeof(*arr), false);
+	if (!arr) {
+		out_of_memory(lc->wp, line);
+		return;
+	}
+	*lc->arr = arr;
+	arr[(*lc->n)++] = p;
+}
+
+static void add_command(struct wgq_parse *wp, const char *key, const char *value, int line,
+			char ***arr, size_t *n)
+{
+	char **grown, *copy;
+
+	if (!*value) {
+		conf_error(wp->errs, wp->path, line, "%s: empty command", key);
+		return;
+	}
+	if (wp->oom)
+		return;
+	grown = conf_array_grow(*arr, *n, sizeof(*grown), false);
+	if (!grown) {
+		out_of_memory(wp, line);
+		return;
+	}
+	*arr = grown;
+	copy = strdup(value);
+	if (!copy) {
+		out_of_memory(wp, line);
+		return;
+	}
+	grown[(*n)++] = copy;
+}
+
+static void parse_table(struct wgq_parse *wp, const char *value, int line)
+{
+	unsigned long id;
+
+	if (strcasecmp(value, "off") == 0) {
+		wp->out->table = TABLE_OFF;
+	} else if (strcasecmp(value, "auto") == 0) {
+		wp->out->table = TABLE_AUTO;
+	} else if (conf_parse_uint(value, UINT32_MAX, &id) == 0 && id != 0) {
+		wp->out->table = TABLE_ID;
+		wp->out->table_id = (uint32_t)id;
+	} else {
+		conf_error(wp->errs, wp->path, line,
+			   "Table: '%.32s' is not off, auto or a table number (1..4294967295)", value);
+	}
+}
+
+static void parse_endpoint(struct wgq_parse *wp, struct wg_peer_conf *peer, const char *value,
+			   int line)
+{
+	char host[256];
+	const char *port_text;
+	size_t hlen;
+	uint16_t port;
+
+	if (strlen(value) >= sizeof(peer->endpoint_text)) {
+		conf_error(wp->errs, wp->path, line, "Endpoint: longer than %zu characters",
+			   sizeof(peer->endpoint_text) - 1);
+		return;
+	}
+	if (value[0] == '[') {
+		const char *close = strchr(value, ']');
+		if (!close || close[1] != ':') {
+			conf_error(wp->errs, wp->path, line,
+				   "Endpoint: '%s' is not [address]:port", value);
+			return;
+		}
+		hlen = (size_t)(close - value - 1);
+		memcpy(host, value + 1, hlen);
+		port_text = close + 2;
+	} else {
+		const char *colon = strrchr(value, ':');
+		if (!colon) {
+			conf_error(wp->errs, wp->path, line,
+				   "Endpoint: '%s' has no port (expected host:port or [address]:port)",
+				   value);
+			return;
+		}
+		hlen = (size_t)(colon - value);
+		memcpy(host, value, hlen);
+		port_text = colon + 1;
+		if (memchr(host, ':', hlen)) {
+			conf_error(wp->errs, wp->path, line,
+				   "Endpoint: '%s': write an IPv6 address in brackets, [address]:port",
+				   value);
+			return;
+		}
+	}
+	host[hlen] = '\0';
+	if (hlen == 0) {
+		conf_error(wp->errs, wp->path, line, "Endpoint: '%s' has no host", value);
+		return;
+	}
+	if (parse_port(port_text, &port) != 0) {
+		conf_error(wp->errs, wp->path, line,
+			   "Endpoint: '%s' has an invalid port (expected 1..65535)", value);
+		return;
+	}
+
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM, .ai_protocol = IPPROTO_UDP,
+		.ai_flags = AI_NUMERICHOST,
+	};
+	struct addrinfo *res = NULL;
+	int rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc != 0 && !(wp->flags & CONF_NUMERIC_ONLY)) {
+		hints.ai_flags = 0;
+		rc = getaddrinfo(host, NULL, &hints, &res);
+	}
+	if (rc != 0) {
+		if (wp->flags & CONF_NUMERIC_ONLY)
+			conf_error(wp->errs, wp->path, line,
+				   "Endpoint: '%s' is not a numeric address (name lookups are off)",
+				   host);
+		else
+			conf_error(wp->errs, wp->path, line, "Endpoint: cannot resolve '%s': %s",
+				   host, gai_strerror(rc));
+		return;
+	}
+	/* The first answer, in the order getaddrinfo ranks them (RFC 6724), like wg(8). */
+	const struct addrinfo *ai;
+	for (ai = res; ai; ai = ai->ai_next)
+		if ((ai->ai_family == AF_INET && ai->ai_addrlen == sizeof(struct sockaddr_in)) ||
+		    (ai->ai_family == AF_INET6 && ai->ai_addrlen == sizeof(struct sockaddr_in6)))
+			break;
+	if (!ai) {
+		conf_error(wp->errs, wp->path, line, "Endpoint: '%s' has no IPv4 or IPv6 address",
+			   host);
+		freeaddrinfo(res);
+		return;
+	}
+	memset(&peer->endpoint, 0, sizeof(peer->endpoint));
+	memcpy(&peer->endpoint, ai->ai_addr, ai->ai_addrlen);
+	if (ai->ai_family == AF_INET)
+		peer->endpoint.in4.sin_port = htons(port);
+	else
+		peer->endpoint.in6.sin6_port = htons(port);
+	freeaddrinfo(res);
+	snprintf(peer->endpoint_text, sizeof(peer->endpoint_text), "%s", value);
+	peer->has_endpoint = true;
+}
+
+static const char BAD_KEY[] = "not a valid key (expected 44 characters of base64, as 'wg genkey' prints)";
+
+/* ---- keys ---- */
+
+static void interface_key(struct wgq_parse *wp, int k, char *value, int line)
+{
+	struct wg_iface_conf *out = wp->out;
+	const char *key = iface_keys[k];
+	unsigned long v;
+
+	switch (k) {
+	case IK_PRIVATE_KEY:
+		if (key_from_base64(out->private_key, value) != 0)
+			conf_error(wp->errs, wp->path, line, "PrivateKey: %s", BAD_KEY);
+		break;
+	case IK_LISTEN_PORT:
+		if (parse_port(value, &out->listen_port) != 0)
+			conf_error(wp->errs, wp->path, line,
+				   "ListenPort: '%.32s' is not a valid port (expected 1..65535)", value);
+		else
+			out->has_listen_port = true;
+		break;
+	case IK_ADDRESS: {
+		/* Interface addresses keep their host bits: 172.20.1.1/24 is an address. */
+		struct list_ctx lc = { wp, key, &out->addresses, &out->n_addresses, false };
+		conf_split_list(value, add_prefix, &lc, line);
+		break;
+	}
+	case IK_MTU:
+		if (conf_parse_uint(value, 65535, &v) != 0 || v < MTU_MIN || v > 1920)
+			conf_error(wp->errs, wp->path, line,
+				   "MTU: '%.32s' is out of range (expected %d..1920)", value, MTU_MIN);
+		else
+			out->mtu = (uint16_t)v;
+		break;
+	case IK_TABLE:
+		parse_table(wp, value, line);
+		break;
+	case IK_PRE_UP:
+		add_command(wp, key, value, line, &out->pre_up, &out->n_pre_up);
+		break;
+	case IK_POST_UP:
+		add_command(wp, key, value, line, &out->post_up, &out->n_post_up);
+		break;
+	case IK_PRE_DOWN:
+		add_command(wp, key, value, line, &out->pre_down, &out->n_pre_down);
+		break;
+	case IK_POST_DOWN:
+		add_command(wp, key, value, line, &out->post_down, &out->n_post_down);
+		break;
+	case IK_DNS:
+		out->ignored_keys |= CONF_IGNORED_DNS;
+		break;
+	case IK_FWMARK:
+		out->ignored_keys |= CONF_IGNORED_FWMARK;
+		break;
+	case IK_SAVE_CONFIG:
+		out->ignored_keys |= CONF_IGNORED_SAVECONFIG;
+		break;
+	}
+}
+
+static void peer_key(struct wgq_parse *wp, int k, char *value, int line)
+{
+	struct wg_iface_conf *out = wp->out;
+	struct wg_peer_conf *peer = &out->peers[out->n_peers - 1];
+	unsigned long v;
+
+	switch (k) {
+	case PK_PUBLIC_KEY: {
+		uint8_t key[CRYPTO_KEY_LEN];
+		if (key_from_base64(key, value) != 0) {
+			conf_error(wp->errs, wp->path, line, "PublicKey: %s", BAD_KEY);
+			break;
+		}
+		for (size_t i = 0; i + 1 < out->n_peers; i++) {
+			if (wp->peer_key_line[i][PK_PUBLIC_KEY_OK] &&
+			    crypto_equal(out->peers[i].public_key, key, CRYPTO_KEY_LEN)) {
+				conf_error(wp->errs, wp->path, line,
+					   "PublicKey: the same key as the peer on line %d",
+					   out->peers[i].line);
+				break;
+			}
+		}
+		memcpy(peer->public_key, key, CRYPTO_KEY_LEN);
+		wp->peer_key_line[out->n_peers - 1][PK_PUBLIC_KEY_OK] = 1;
+		break;
+	}
+	case PK_PRESHARED_KEY:
+		if (key_from_base64(peer->psk, value) != 0)
+			conf_error(wp->errs, wp->path, line, "PresharedKey: %s", BAD_KEY);
+		else
+			peer->has_psk = true;
+		break;
+	case PK_ENDPOINT:
+		parse_endpoint(wp, peer, value, line);
+		break;
+	case PK_ALLOWED_IPS: {
+		/* Routes, like wg(8): host bits are dropped. */
+		struct list_ctx lc = { wp, peer_keys[k], &peer->allowed_ips, &peer->n_allowed_ips,
+				       true };
+		conf_split_list(value, add_prefix, &lc, line);
+		break;
+	}
+	case PK_PERSISTENT_KEEPALIVE:
+		if (strcasecmp(value, "off") == 0)
+			peer->persistent_keepalive = 0;
+		else if (conf_parse_uint(value, 65535, &v) == 0)
+			peer->persistent_keepalive = (uint16_t)v;
+		else
+			conf_error(wp->errs, wp->path, line,
+				   "PersistentKeepalive: '%.32s' is not off or 0..65535 seconds", value);
+		break;
+	}
+}
+
+static bool repeatable_iface_key(int k)
+{
+	return k == IK_ADDRESS || k == IK_PRE_UP || k == IK_POST_UP || k == IK_PRE_DOWN ||
+	       k == IK_POST_DOWN || k == IK_DNS;
+}
+
+static void wgq_key(void *user, const char *key, char *value, int line)
+{
+	struct wgq_parse *wp = user;
+	int *key_line;
+	int k;
+
+	switch (wp->section) {
+	case WS_UNKNOWN:
+		return;                     /* reported once, at its header */
+	case WS_NONE:
+		conf_error(wp->errs, wp->path, line,
+			   "'%s' is outside a section (put it under [Interface] or [Peer])", key);
+		return;
+	case WS_INTERFACE:
+		for (k = 0; k < IK_COUNT; k++)
+			if (strcasecmp(key, iface_keys[k]) == 0)
+				break;
+		if (k == IK_COUNT) {
+			conf_error(wp->errs, wp->path, line, "unknown key '%s' in [Interface]", key);
+			return;
+		}
+		if (repeatable_iface_key(k)) {
+			interface_key(wp, k, value, line);
+			return;
+		}
+		key_line = &wp->iface_key_line[k];
+		if (*key_line) {
+			conf_error(wp->errs, wp->path, line, "%s: given twice (first on line %d)",
+				   iface_keys[k], *key_line);
+			return;
+		}
+		*key_line = line;
+		interface_key(wp, k, value, line);
+		return;
+	case WS_PEER:
+		for (k = 0; k < PK_COUNT; k++)
+			if (strcasecmp(key, peer_keys[k]) == 0)
+				break;
+		if (k == PK_COUNT) {
+			conf_error(wp->errs, wp->path, line, "unknown key '%s' in [Peer]", key);
+			return;
+		}
+		if (k == PK_ALLOWED_IPS) {
+			peer_key(wp, k, value, line);
+			return;
+		}
+		key_line = &wp->peer_key_line[wp->out->n_peers - 1][k];
+		if (*key_line) {
+			conf_error(wp->errs, wp->path, line, "%s: given twice (first on line %d)",
+				   peer_keys[k], *key_line);
+			return;
+		}
+		*key_line = line;
+		peer_key(wp, k, value, line);
+		return;
+	}
+}
+
+/* Checks that need the whole file: required keys, a peer that is ourselves. */
+static void wgq_finish(struct wgq_parse *wp)
+{
+	struct wg_iface_conf *out = wp->out;
+	uint8_t own_public[CRYPTO_KEY_LEN];
+	bool have_own = false;
+
+	if (!wp->iface_line)
+		conf_error(wp->errs, wp->path, 0,
+			   "no [Interface] section (it must hold the PrivateKey)");
+	else if (!wp->iface_key_line[IK_PRIVATE_KEY])
+		conf_error(wp->errs, wp->path, wp->iface_line, "[Interface]: missing PrivateKey");
+	else
+		have_own = x25519_public(own_public, out->private_key) == 0;
+
+	for (size_t i = 0; i < out->n_peers; i++) {
+		int pk_line = wp->peer_key_line[i][PK_PUBLIC_KEY];
+		if (!pk_line)
+			conf_error(wp->errs, wp->path, out->peers[i].line,
+				   "[Peer]: missing PublicKey");
+		else if (have_own && wp->peer_key_line[i][PK_PUBLIC_KEY_OK] &&
+			 crypto_equal(own_public, out->peers[i].public_key,
+						  CRYPTO_KEY_LEN))
+			conf_error(wp->errs, wp->path, pk_line,
+				   "PublicKey: this is the interface's own public key "
+				   "(the key of the other end belongs here)");
+	}
+}
+
+static int wgq_parse_text(char *text, const char *path, const char *name, unsigned flags,
+			  struct wg_iface_conf *out, struct conf_errors *errs)
+{
+	struct conf_errors scratch;
+	struct wgq_parse wp;
+	unsigned before;
+
+	if (!errs) {
+		memset(&scratch, 0, sizeof(scratch));
+		errs = &scratch;
+	}
+	before = errs->count;
+	memset(out, 0, sizeof(*out));
+	out->mtu = MTU_DEFAULT;
+	out->table = TABLE_AUTO;
+	if (!conf_iface_name_valid(name)) {
+		conf_error(errs, path, 0,
+			   "'%.32s' is not a valid interface name (1..%d characters of A-Z a-z 0-9 _ = + . -)",
+			   name ? name : "", IFACE_NAME_MAX);
+		return -1;
+	}
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	if (snprintf(out->path, sizeof(out->path), "%s", path) >= (int)sizeof(out->path)) {
+		conf_error(errs, path, 0, "path is too long");
+		return -1;
+	}
+
+	memset(&wp, 0, sizeof(wp));
+	wp.out = out;
+	wp.path = path;
+	wp.errs = errs;
+	wp.flags = flags;
+	struct conf_ini ini = {
+		.path = path, .errs = errs, .user = &wp,
+		.section = wgq_section, .key = wgq_key,
+	};
+	conf_ini_parse(text, &ini);
+	if (!wp.oom)
+		wgq_finish(&wp);
+	free(wp.peer_key_line);
+
+	if (errs->count != before) {
+		wg_iface_conf_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+int wg_iface_conf_parse_string(const char *text, const char *path_for_messages,
+			       const char *name, unsigned flags,
+			       struct wg_iface_conf *out, struct conf_errors *errs)
+{
+	size_t len = strlen(text);
+	char *copy = malloc(len + 1);
+	int rc;
+
+	if (!copy) {
+		memset(out, 0, sizeof(*out));
+		conf_error(errs, path_for_messages, 0, "out of memory");
+		return -1;
+	}
+	memcpy(copy, text, len + 1);
+	rc = wgq_parse_text(copy, path_for_messages, name, flags, out, errs);
+	conf_text_free(copy, len);
+	return rc;
+}
+
+int wg_iface_conf_load(const char *path, const char *name, struct wg_iface_conf *out,
+		       struct conf_errors *errs)
+{
+	char *text;
+	size_t len;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (conf_read_file(path, &text, &len, errs) != 0)
+		return -1;
+	rc = wgq_parse_text(text, path, name, 0, out, errs);
+	conf_text_free(text, len);
+	return rc;
+}
+
+static void free_commands(char **cmds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(cmds[i]);
+	free(cmds);
+}
+
+void wg_iface_conf_free(struct wg_iface_conf *iface)
+{
+	if (!iface)
+		return;
+	crypto_wipe(iface->private_key, sizeof(iface->private_key));
+	for (size_t i = 0; i < iface->n_peers; i++)
+		free(iface->peers[i].allowed_ips);
+	if (iface->peers)
+		crypto_wipe(iface->peers, iface->n_peers * sizeof(*iface->peers));
+	free(iface->peers);
+	free(iface->addresses);
+	free_commands(iface->pre_up, iface->n_pre_up);
+	free_commands(iface->post_up, iface->n_post_up);
+	free_commands(iface->pre_down, iface->n_pre_down);
+	free_commands(iface->post_down, iface->n_post_down);
+	memset(iface, 0, sizeof(*iface));
+}

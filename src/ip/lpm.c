@@ -1,0 +1,558 @@
+/*
+ * DOC: Theory of operation
+ *
+ * A multibit trie with stride 6 whose nodes are compressed with bitmaps, in
+ * the manner of Tree Bitmap (Eatherton, Varghese, Dittia 2004) and poptrie
+ * (Asai, Ohara 2015). A node at depth d consumes address bits [6d, 6d+6); the
+ * 6-bit chunk is its "slot" (bits past the end of the address read as zero).
+ *
+ * A prefix of length L >= 1 lives in the node at depth d = (L-1)/6, with
+ * r = L - 6d in 1..6 bits inside that node:
+ *   - r = 1..5: bit (1 << r | top r bits of the slot) of pfx_lo ("heap index"
+ *     2..63: a prefix's heap index is always larger than that of any shorter
+ *     prefix covering the same slot);
+ *   - r = 6: bit slot of pfx_hi (so /6, /12, /24, /48 ... cost one bit).
+ * The prefixes covering slot s are the heap indexes in cover[s]; the longest
+ * present one is the highest set bit of pfx_lo & cover[s]. Values sit in a
+ * dense array in heap-index order (pfx_lo bits then pfx_hi bits), found by
+ * popcount. Children sit in a dense array of nodes (not pointers) in slot
+ * order, found by popcount over child_bm. /0 is kept apart in the table.
+ *
+ * A lookup reads one 40-byte node per 6 bits (at most 6 for IPv4, 22 for
+ * IPv6; 4 for a /24, 8 for a /48) and one value at the end. Updates touch one
+ * node's arrays, plus creating or pruning the nodes on the path; nothing is
+ * expanded, so churn of a short prefix costs the same as a long one.
+ */
+#include "ip/lpm.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define STRIDE 6
+#define MAX_DEPTH 22                 /* ceil(128 / 6) */
+#define ADDR_BUF 17                  /* 16 bytes + one zero byte read past the end */
+
+struct lpm_node {
+	uint64_t pfx_lo;                 /* heap indexes 2..63: prefixes of 1..5 bits here */
+	uint64_t pfx_hi;                 /* bit s: the 6-bit prefix equal to slot s */
+	uint64_t child_bm;               /* bit s: a child node continues below slot s */
+	struct lpm_node *children;       /* popcount(child_bm) nodes in slot order */
+	void **vals;                     /* popcount(pfx_lo) + popcount(pfx_hi) values */
+};
+
+struct lpm {
+	struct lpm_node root;
+	void *default_val;               /* the /0 entry, NULL if none */
+	int family;
+	unsigned bits, alen;
+	size_t count;
+	size_t bytes;                    /* malloc chunk estimate of everything allocated */
+};
+
+/* Heap indexes covering each slot; heap descendants and slot ranges of each index. */
+static uint64_t cover[64];
+static uint64_t desc_lo[64];
+static uint64_t slot_range[64];
+static bool tables_ready;
+
+static void init_tables(void)
+{
+	if (tables_ready)
+		return;
+	for (unsigned s = 0; s < 64; s++) {
+		uint64_t m = 0;
+		for (unsigned r = 1; r <= 5; r++)
+			m |= 1ull << ((1u << r) | (s >> (STRIDE - r)));
+		cover[s] = m;
+	}
+	for (unsigned r = 0; r <= 5; r++) {
+		for (unsigned x = 0; x < (1u << r); x++) {
+			unsigned h = (1u << r) | x;
+			uint64_t d = 0;
+			for (unsigned r2 = r; r2 <= 5; r2++)
+				for (unsigned y = x << (r2 - r); y < (x + 1) << (r2 - r); y++)
+					if (r2 >= 1)
+						d |= 1ull << ((1u << r2) | y);
+			desc_lo[h] = d;
+			unsigned lo = x << (STRIDE - r), n = 1u << (STRIDE - r);
+			slot_range[h] = (n == 64 ? ~0ull : ((1ull << n) - 1) << lo);
+		}
+	}
+	tables_ready = true;
+}
+
+/* glibc's chunk size for a malloc of n bytes, so lpm_memory matches the RSS. */
+static size_t chunk(size_t n)
+{
+	if (n == 0)
+		return 0;
+	size_t c = (n + 8 + 15) & ~(size_t)15;
+	return c < 32 ? 32 : c;
+}
+
+static inline unsigned slot_at(const uint8_t *buf, unsigned off)
+{
+	unsigned b = off >> 3;
+	unsigned w = (unsigned)buf[b] << 8 | buf[b + 1];
+	return (w >> (10 - (off & 7))) & 63;
+}
+
+static inline uint64_t below(unsigned s)
+{
+	return (1ull << s) - 1;
+}
+
+static inline unsigned nvals(const struct lpm_node *n)
+{
+	return (unsigned)(__builtin_popcountll(n->pfx_lo) + __builtin_popcountll(n->pfx_hi));
+}
+
+static inline unsigned nchildren(const struct lpm_node *n)
+{
+	return (unsigned)__builtin_popcountll(n->child_bm);
+}
+
+/* Position p: 2..63 = heap index in pfx_lo, 64..127 = 64 + slot in pfx_hi. */
+static inline bool has_pos(const struct lpm_node *n, unsigned p)
+{
+	return p < 64 ? (n->pfx_lo >> p) & 1 : (n->pfx_hi >> (p - 64)) & 1;
+}
+
+static inline unsigned rank_pos(const struct lpm_node *n, unsigned p)
+{
+	if (p < 64)
+		return (unsigned)__builtin_popcountll(n->pfx_lo & below(p));
+	return (unsigned)(__builtin_popcountll(n->pfx_lo) +
+			  __builtin_popcountll(n->pfx_hi & below(p - 64)));
+}
+
+static inline unsigned pos_bits(unsigned p)
+{
+	return p >= 64 ? 6 : 31 - (unsigned)__builtin_clz(p);
+}
+
+static inline void toggle_pos(struct lpm_node *n, unsigned p)
+{
+	if (p < 64)
+		n->pfx_lo ^= 1ull << p;
+	else
+		n->pfx_hi ^= 1ull << (p - 64);
+}
+
+static inline bool node_empty(const struct lpm_node *n)
+{
+	return !(n->pfx_lo | n->pfx_hi | n->child_bm);
+}
+
+/* Resizes *arr from oldn to newn elements; a failed shrink keeps the old block. */
+static int arr_resize(struct lpm *t, void **arr, size_t oldn, size_t newn, size_t elem)
+{
+	if (newn == 0) {
+		free(*arr);
+		*arr = NULL;
+	} else {
+		void *p = realloc(*arr, newn * elem);
+		if (!p) {
+			if (newn > oldn)
+				return -ENOMEM;
+		} else {
+			*arr = p;
+		}
+	}
+	t->bytes = t->bytes - chunk(oldn * elem) + chunk(newn * elem);
+	return 0;
+}
+
+static void load_addr(const struct lpm *t, uint8_t buf[ADDR_BUF], const uint8_t *addr,
+		      unsigned plen)
+{
+	memset(buf, 0, ADDR_BUF);
+	memcpy(buf, addr, t->alen);
+	/* Clear the host bits so slots below the prefix read as zero. */
+	unsigned full = plen / 8, rem = plen % 8;
+	if (full < t->alen) {
+		buf[full] &= (uint8_t)(0xff00u >> rem);
+		memset(buf + full + 1, 0, t->alen - full - 1);
+	}
+}
+
+/* Where addr/plen (plen >= 1) lives: depth and position inside that node. */
+static void locate(const uint8_t *buf, unsigned plen, unsigned *depth, unsigned *pos)
+{
+	unsigned d = (plen - 1) / STRIDE, r = plen - d * STRIDE;
+	unsigned s = slot_at(buf, d * STRIDE);
+	*depth = d;
+	*pos = r == STRIDE ? 64 + s : (1u << r) | (s >> (STRIDE - r));
+}
+
+struct lpm *lpm_new(int family)
+{
+	if (family != AF_INET && family != AF_INET6)
+		return NULL;
+	init_tables();
+	struct lpm *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->family = family;
+	t->bits = family == AF_INET ? 32 : 128;
+	t->alen = t->bits / 8;
+	t->bytes = chunk(sizeof(*t));
+	return t;
+}
+
+static void free_node(struct lpm_node *n, void (*free_value)(void *, void *), void *ctx)
+{
+	unsigned nc = nchildren(n), nv = nvals(n);
+	for (unsigned i = 0; i < nc; i++)
+		free_node(&n->children[i], free_value, ctx);
+	if (free_value)
+		for (unsigned i = 0; i < nv; i++)
+			free_value(n->vals[i], ctx);
+	free(n->children);
+	free(n->vals);
+}
+
+void lpm_free(struct lpm *t, void (*free_value)(void *value, void *ctx), void *ctx)
+{
+	if (!t)
+		return;
+	free_node(&t->root, free_value, ctx);
+	if (free_value && t->default_val)
+		free_value(t->default_val, ctx);
+	free(t);
+}
+
+int lpm_family(const struct lpm *t)
+{
+	return t->family;
+}
+
+size_t lpm_count(const struct lpm *t)
+{
+	return t->count;
+}
+
+size_t lpm_memory(const struct lpm *t)
+{
+	return t->bytes;
+}
+
+static struct lpm_node *child_of(const struct lpm_node *n, unsigned s)
+{
+	if (!((n->child_bm >> s) & 1))
+		return NULL;
+	return &n->children[__builtin_popcountll(n->child_bm & below(s))];
+}
+
+static int add_child(struct lpm *t, struct lpm_node *n, unsigned s)
+{
+	unsigned nc = nchildren(n), i = (unsigned)__builtin_popcountll(n->child_bm & below(s));
+	void *arr = n->children;
+	int err = arr_resize(t, &arr, nc, nc + 1, sizeof(struct lpm_node));
+	if (err)
+		return err;
+	n->children = arr;
+	memmove(&n->children[i + 1], &n->children[i], (nc - i) * sizeof(struct lpm_node));
+	memset(&n->children[i], 0, sizeof(struct lpm_node));
+	n->child_bm |= 1ull << s;
+	return 0;
+}
+
+static void del_child(struct lpm *t, struct lpm_node *n, unsigned s)
+{
+	unsigned nc = nchildren(n), i = (unsigned)__builtin_popcountll(n->child_bm & below(s));
+	memmove(&n->children[i], &n->children[i + 1], (nc - i - 1) * sizeof(struct lpm_node));
+	n->child_bm &= ~(1ull << s);
+	void *arr = n->children;
+	arr_resize(t, &arr, nc, nc - 1, sizeof(struct lpm_node));
+	n->children = arr;
+}
+
+/* Removes the empty nodes at the bottom of a path (path[0] is the root). */
+static void prune(struct lpm *t, struct lpm_node **path, const unsigned *slots, unsigned depth)
+{
+	for (unsigned i = depth; i > 0 && node_empty(path[i]); i--)
+		del_child(t, path[i - 1], slots[i - 1]);
+}
+
+int lpm_insert(struct lpm *t, const uint8_t *addr, unsigned plen, void *value, void **old)
+{
+	if (old)
+		*old = NULL;
+	if (plen > t->bits || !value)
+		return -EINVAL;
+	if (plen == 0) {
+		if (old)
+			*old = t->default_val;
+		if (!t->default_val)
+			t->count++;
+		t->default_val = value;
+		return 0;
+	}
+	uint8_t buf[ADDR_BUF];
+	struct lpm_node *path[MAX_DEPTH];
+	unsigned slots[MAX_DEPTH], depth, pos;
+	load_addr(t, buf, addr, plen);
+	locate(buf, plen, &depth, &pos);
+
+	struct lpm_node *n = &t->root;
+	int err = 0;
+	for (unsigned d = 0; d < depth; d++) {
+		unsigned s = slot_at(buf, d * STRIDE);
+		path[d] = n;
+		slots[d] = s;
+		if (!((n->child_bm >> s) & 1) && (err = add_child(t, n, s)) < 0) {
+			prune(t, path, slots, d);
+			return err;
+		}
+		n = child_of(n, s);
+	}
+	path[depth] = n;
+
+	unsigned i = rank_pos(n, pos);
+	if (has_pos(n, pos)) {
+		if (old)
+			*old = n->vals[i];
+		n->vals[i] = value;
+		return 0;
+	}
+	unsigned nv = nvals(n);
+	void *arr = n->vals;
+	if ((err = arr_resize(t, &arr, nv, nv + 1, sizeof(void *))) < 0) {
+		prune(t, path, slots, depth);
+		return err;
+	}
+	n->vals = arr;
+	memmove(&n->vals[i + 1], &n->vals[i], (nv - i) * sizeof(void *));
+	n->vals[i] = value;
+	toggle_pos(n, pos);
+	t->count++;
+	return 0;
+}
+
+int lpm_remove(struct lpm *t, const uint8_t *addr, unsigned plen, void **old)
+{
+	if (old)
+		*old = NULL;
+	if (plen > t->bits)
+		return -EINVAL;
+	if (plen == 0) {
+		if (!t->default_val)
+			return -ENOENT;
+		if (old)
+			*old = t->default_val;
+		t->default_val = NULL;
+		t->count--;
+		return 0;
+	}
+	uint8_t buf[ADDR_BUF];
+	struct lpm_node *path[MAX_DEPTH];
+	unsigned slots[MAX_DEPTH], depth, pos;
+	load_addr(t, buf, addr, plen);
+	locate(buf, plen, &depth, &pos);
+
+	struct lpm_node *n = &t->root;
+	for (unsigned d = 0; d < depth; d++) {
+		unsigned s = slot_at(buf, d * STRIDE);
+		path[d] = n;
+		slots[d] = s;
+		if (!(n = child_of(n, s)))
+			return -ENOENT;
+	}
+	path[depth] = n;
+	if (!has_pos(n, pos))
+		return -ENOENT;
+
+	unsigned i = rank_pos(n, pos), nv = nvals(n);
+	if (old)
+		*old = n->vals[i];
+	memmove(&n->vals[i], &n->vals[i + 1], (nv - i - 1) * sizeof(void *));
+	toggle_pos(n, pos);
+	void *arr = n->vals;
+	arr_resize(t, &arr, nv, nv - 1, sizeof(void *));
+	n->vals = arr;
+	t->count--;
+	prune(t, path, slots, depth);
+	return 0;
+}
+
+void *lpm_get(const struct lpm *t, const uint8_t *addr, unsigned plen)
+{
+	if (plen > t->bits)
+		return NULL;
+	if (plen == 0)
+		return t->default_val;
+	uint8_t buf[ADDR_BUF];
+	unsigned depth, pos;
+	load_addr(t, buf, addr, plen);
+	locate(buf, plen, &depth, &pos);
+	const struct lpm_node *n = &t->root;
+	for (unsigned d = 0; d < depth && n; d++)
+		n = child_of(n, slot_at(buf, d * STRIDE));
+	if (!n || !has_pos(n, pos))
+		return NULL;
+	return n->vals[rank_pos(n, pos)];
+}
+
+void *lpm_lookup_prefix(const struct lpm *t, const uint8_t *addr, unsigned *plen_out)
+{
+	uint8_t buf[ADDR_BUF];
+	memcpy(buf, addr, t->alen);
+	buf[t->alen] = 0;                /* the last slot of an address reads one byte past it */
+
+	const struct lpm_node *n = &t->root, *best = NULL;
+	unsigned off = 0, best_off = 0, best_pos = 0;
+	for (;;) {
+		unsigned s = slot_at(buf, off);
+		uint64_t bit = 1ull << s;
+		if (n->pfx_hi & bit) {
+			best = n;
+			best_pos = 64 + s;
+			best_off = off;
+		} else {
+			uint64_t m = n->pfx_lo & cover[s];
+			if (m) {
+				best = n;
+				best_pos = 63 - (unsigned)__builtin_clzll(m);
+				best_off = off;
+			}
+		}
+		if (!(n->child_bm & bit))
+			break;
+		n = &n->children[__builtin_popcountll(n->child_bm & (bit - 1))];
+		off += STRIDE;
+	}
+	if (!best) {
+		if (plen_out)
+			*plen_out = 0;
+		return t->default_val;
+	}
+	if (plen_out)
+		*plen_out = best_off + pos_bits(best_pos);
+	return best->vals[rank_pos(best, best_pos)];
+}
+
+void *lpm_lookup(const struct lpm *t, const uint8_t *addr)
+{
+	return lpm_lookup_prefix(t, addr, NULL);
+}
+
+/* Sets bits [off, off+n) of buf to v (most significant first), within the address. */
+static void put_bits(uint8_t *buf, unsigned alen, unsigned off, unsigned n, unsigned v)
+{
+	for (unsigned i = 0; i < n; i++) {
+		unsigned p = off + i;
+		if (p >= alen * 8)
+			break;
+		uint8_t m = (uint8_t)(0x80u >> (p & 7));
+		if ((v >> (n - 1 - i)) & 1)
+			buf[p >> 3] |= m;
+		else
+			buf[p >> 3] &= (uint8_t)~m;
+	}
+}
+
+struct walk {
+	const struct lpm *t;
+	int (*cb)(const uint8_t *addr, unsigned plen, void *value, void *ctx);
+	void *ctx;
+	uint8_t path[ADDR_BUF];          /* bits above the current node; the rest zero */
+};
+
+static int walk_node(struct walk *w, const struct lpm_node *n, unsigned off);
+
+static int walk_emit(struct walk *w, const struct lpm_node *n, unsigned off, unsigned r,
+		     unsigned x, unsigned pos)
+{
+	uint8_t a[ADDR_BUF];
+	memcpy(a, w->path, sizeof(a));
+	put_bits(a, w->t->alen, off, r, x);
+	return w->cb(a, off + r, n->vals[rank_pos(n, pos)], w->ctx);
+}
+
+/* Visits the part of node n under the r-bit prefix x, in prefix order. */
+static int walk_sub(struct walk *w, const struct lpm_node *n, unsigned off, unsigned r,
+		    unsigned x)
+{
+	int ret;
+	if (r == STRIDE) {
+		if (((n->pfx_hi >> x) & 1) && (ret = walk_emit(w, n, off, r, x, 64 + x)))
+			return ret;
+		if ((n->child_bm >> x) & 1) {
+			put_bits(w->path, w->t->alen, off, STRIDE, x);
+			ret = walk_node(w, child_of(n, x), off + STRIDE);
+			put_bits(w->path, w->t->alen, off, STRIDE, 0);
+			return ret;
+		}
+		return 0;
+	}
+	unsigned h = (1u << r) | x;
+	if (!(n->pfx_lo & desc_lo[h]) && !((n->pfx_hi | n->child_bm) & slot_range[h]))
+		return 0;
+	if (r >= 1 && ((n->pfx_lo >> h) & 1) && (ret = walk_emit(w, n, off, r, x, h)))
+		return ret;
+	if ((ret = walk_sub(w, n, off, r + 1, x << 1)))
+		return ret;
+	return walk_sub(w, n, off, r + 1, x << 1 | 1);
+}
+
+static int walk_node(struct walk *w, const struct lpm_node *n, unsigned off)
+{
+	return walk_sub(w, n, off, 0, 0);
+}
+
+int lpm_walk(const struct lpm *t,
+	     int (*cb)(const uint8_t *addr, unsigned plen, void *value, void *ctx), void *ctx)
+{
+	struct walk w = { .t = t, .cb = cb, .ctx = ctx };
+	int ret;
+	if (t->default_val && (ret = cb(w.path, 0, t->default_val, ctx)))
+		return ret;
+	return walk_node(&w, &t->root, 0);
+}
+
+/* Post-order: children first, so a child emptied here can be pruned by its parent. */
+static void remove_value_node(struct lpm *t, struct lpm_node *n, void *value)
+{
+	for (int s = 63; s >= 0; s--) {
+		if (!((n->child_bm >> s) & 1))
+			continue;
+		struct lpm_node *c = child_of(n, (unsigned)s);
+		remove_value_node(t, c, value);
+		if (node_empty(c))
+			del_child(t, n, (unsigned)s);
+	}
+	unsigned nv = nvals(n), k = 0, j = 0;
+	if (!nv)
+		return;
+	for (unsigned p = 2; p < 128; p++) {
+		if (!has_pos(n, p))
+			continue;
+		void *v = n->vals[j++];
+		if (v == value) {
+			toggle_pos(n, p);
+			t->count--;
+		} else {
+			n->vals[k++] = v;
+		}
+	}
+	if (k != nv) {
+		void *arr = n->vals;
+		arr_resize(t, &arr, nv, k, sizeof(void *));
+		n->vals = arr;
+	}
+}
+
+void lpm_remove_value(struct lpm *t, void *value)
+{
+	if (!value)
+		return;
+	if (t->default_val == value) {
+		t->default_val = NULL;
+		t->count--;
+	}
+	remove_value_node(t, &t->root, value);
+}

@@ -1,0 +1,464 @@
+# shellcheck shell=bash
+# Shared harness for the network-namespace tests: sourced by tests/netns/test_*.sh.
+#
+# What it gives a test:
+#   TAP-like output     ok DESC | not_ok DESC [DIAG...] | skip DESC REASON | check DESC CMD...
+#                       diag TEXT (lines prefixed "# "), rr_finish (exit status from the counts)
+#   bounded waits       wait_until SECONDS CMD...   (polls every 0.2 s)
+#   namespaces          rr_ns VAR SHORT  -> creates "rrt-<pid>-SHORT", stores the name in VAR
+#                       rr_veth NS1 IF1 NS2 IF2
+#   WireGuard peers     rr_genkey DIR NAME (DIR/NAME.key, DIR/NAME.pub; echo the public key)
+#                       rr_wggo_start NS DEV, rr_wg NS wg-args..., rr_wg_handshake NS DEV
+#   the router          rr_instance NAME (-> $RR_TMP/NAME, owned by uid 65534)
+#                       rr_rrouted_start NAME [NS], rr_rrouted_stop NAME, rr_ctl NAME args...
+#                       rr_peer NAME IFACE FIELD, rr_drop NAME IFACE COUNTER, rr_check_unpriv DESC PID
+# Everything started or created here is torn down by an EXIT trap, also on failure and Ctrl-C;
+# on any failure the tails of every daemon log are printed as diagnostics.
+#
+# The router always runs as uid 65534 with no capabilities (DESIGN.md: "a test runs the whole
+# system as a user with no capabilities at all"); only the harness and the reference peers are root.
+
+set -u
+
+RR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+RR_BUILD=${RR_BUILD:-build}
+case "$RR_BUILD" in /*) ;; *) RR_BUILD=$RR_ROOT/$RR_BUILD ;; esac
+RROUTED=$RR_BUILD/rrouted
+RRCTL=$RR_BUILD/rrctl
+RR_UID=65534
+RR_RUN=rrt-$$
+RR_WG_RUNDIR=/var/run/wireguard
+PY=$(command -v /usr/bin/python3 || command -v python3 || true)
+
+rr_n_ok=0 rr_n_fail=0 rr_n_skip=0
+rr_pids=()          # every background process we started (pids)
+rr_pid_what=()      # matching descriptions
+rr_namespaces=()
+rr_wgdevs=()
+rr_logs=()
+declare -A RR_PID=()   # rrouted instance name -> pid
+
+RR_TMP=$(mktemp -d "/tmp/$RR_RUN.XXXXXX")
+chmod 755 "$RR_TMP"
+
+# ---------------------------------------------------------------- TAP-like output
+
+diag() {
+	local line
+	while IFS= read -r line; do printf '# %s\n' "$line"; done <<<"$*"
+}
+
+ok() { printf 'ok - %s\n' "$1"; rr_n_ok=$((rr_n_ok + 1)); }
+
+not_ok() {
+	printf 'not ok - %s\n' "$1"
+	rr_n_fail=$((rr_n_fail + 1))
+	shift
+	local d
+	for d in "$@"; do diag "$d"; done
+}
+
+skip() { printf 'skip - %s: %s\n' "$1" "$2"; rr_n_skip=$((rr_n_skip + 1)); }
+
+# check DESC CMD... : ok when CMD succeeds; its output becomes the diagnostic otherwise.
+check() {
+	local desc=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		ok "$desc"
+	else
+		not_ok "$desc" "command: $*" "$out"
+	fi
+}
+
+# Ends the test: its exit status says whether anything failed.
+rr_finish() {
+	diag "$rr_n_ok ok, $rr_n_fail not ok, $rr_n_skip skipped"
+	[ "$rr_n_fail" -eq 0 ] && exit 0
+	exit 1
+}
+
+# A whole test is skipped (not failed) when the machine cannot run it at all.
+rr_skip_all() {
+	skip "$(basename "$0" .sh)" "$1"
+	exit 0
+}
+
+rr_require() {
+	[ "$(id -u)" -eq 0 ] || rr_skip_all "needs root to create namespaces"
+	local tool
+	for tool in ip wg wireguard-go setpriv jq ping; do
+		command -v "$tool" >/dev/null 2>&1 || rr_skip_all "$tool is not installed (scripts/install-deps)"
+	done
+	[ -x "$RROUTED" ] || rr_skip_all "$RROUTED is not built (make)"
+	[ -x "$RRCTL" ] || rr_skip_all "$RRCTL is not built (make)"
+}
+
+# ---------------------------------------------------------------- bounded waits
+
+# wait_until SECONDS CMD... : 0 as soon as CMD succeeds, 1 after SECONDS.
+wait_until() {
+	local secs=$1 end
+	shift
+	end=$(($(date +%s%N) + secs * 1000000000))
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		[ "$(date +%s%N)" -ge "$end" ] && return 1
+		sleep 0.2
+	done
+}
+
+# ---------------------------------------------------------------- cleanup
+
+rr_log_tails() {
+	local f
+	for f in $(printf '%s\n' "${rr_logs[@]}" | sort -u); do
+		[ -s "$f" ] || continue
+		diag "---- last lines of $f"
+		diag "$(tail -n "${RR_LOG_TAIL:-25}" "$f")"
+	done
+}
+
+# rr_stop_pid PID [SIG]: SIG (default TERM), up to 5 s, then KILL (and return 1).
+# Leaves the exit status of a child in RR_EXIT_STATUS.
+rr_stop_pid() {
+	local pid=$1 i
+	RR_EXIT_STATUS=
+	if kill -"${2:-TERM}" "$pid" 2>/dev/null; then
+		for i in $(seq 1 25); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.2
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -KILL "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+			RR_EXIT_STATUS=killed
+			return 1
+		fi
+	fi
+	wait "$pid" 2>/dev/null
+	RR_EXIT_STATUS=$?
+	return 0
+}
+
+rr_cleanup() {
+	local rc=$? i ns dev
+	trap - EXIT INT TERM
+	trap '' PIPE   # a closed stdout (| head) must not stop the cleanup half-way
+	if [ "$rr_n_fail" -ne 0 ] || [ "$rc" -ne 0 ]; then
+		rr_log_tails
+	fi
+	for ((i = ${#rr_pids[@]} - 1; i >= 0; i--)); do
+		rr_stop_pid "${rr_pids[i]}" || diag "had to SIGKILL ${rr_pid_what[i]} (pid ${rr_pids[i]})"
+	done
+	for ns in "${rr_namespaces[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	for dev in "${rr_wgdevs[@]}"; do
+		rm -f "$RR_WG_RUNDIR/$dev.sock" "$RR_WG_RUNDIR/$dev.name"
+	done
+	if [ -n "${RR_KEEP_TMP:-}" ]; then
+		diag "kept $RR_TMP"
+	else
+		rm -rf "$RR_TMP"
+	fi
+	if [ "$rc" -eq 0 ] && [ "$rr_n_fail" -ne 0 ]; then rc=1; fi
+	exit "$rc"
+}
+trap rr_cleanup EXIT
+trap 'echo "# interrupted"; exit 130' INT TERM
+trap 'exit 141' PIPE
+
+rr_track() {   # pid description [logfile]
+	rr_pids+=("$1")
+	rr_pid_what+=("$2")
+	[ -n "${3:-}" ] && rr_logs+=("$3")
+	return 0
+}
+
+# ---------------------------------------------------------------- namespaces and links
+
+# rr_ns VAR SHORT: creates namespace rrt-<pid>-SHORT with lo up, stores its name in VAR.
+rr_ns() {
+	local name=$RR_RUN-$2
+	ip netns add "$name" || return 1
+	rr_namespaces+=("$name")
+	ip -n "$name" link set lo up || return 1
+	printf -v "$1" '%s' "$name"
+}
+
+# rr_veth NS1 IF1 NS2 IF2: a veth pair straight into two namespaces, both ends up.
+rr_veth() {
+	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" || return 1
+	ip -n "$1" link set "$2" up && ip -n "$3" link set "$4" up
+}
+
+# rr_addr NS DEV ADDR/LEN...: addresses without IPv6 duplicate address detection (no 2 s wait).
+rr_addr() {
+	local ns=$1 dev=$2 a
+	shift 2
+	for a in "$@"; do
+		case "$a" in
+		*:*) ip -n "$ns" addr add "$a" dev "$dev" nodad || return 1 ;;
+		*) ip -n "$ns" addr add "$a" dev "$dev" || return 1 ;;
+		esac
+	done
+}
+
+# ---------------------------------------------------------------- WireGuard reference peer
+
+# rr_genkey DIR NAME: writes DIR/NAME.key and DIR/NAME.pub, prints the public key.
+rr_genkey() {
+	(umask 077 && wg genkey >"$1/$2.key") || return 1
+	wg pubkey <"$1/$2.key" >"$1/$2.pub" || return 1
+	cat "$1/$2.pub"
+}
+
+# rr_wggo_start NS DEV: wireguard-go in the foreground inside NS, log in $RR_TMP/wggo-DEV.log.
+rr_wggo_start() {
+	local ns=$1 dev=$2 log=$RR_TMP/wggo-$2.log
+	[ ${#dev} -le 15 ] || { echo "interface name $dev is longer than 15 characters" >&2; return 1; }
+	rr_wgdevs+=("$dev")
+	LOG_LEVEL=verbose ip netns exec "$ns" wireguard-go -f "$dev" >"$log" 2>&1 &
+	rr_track $! "wireguard-go $dev" "$log"
+	if ! wait_until 10 test -S "$RR_WG_RUNDIR/$dev.sock" || ! wait_until 5 ip -n "$ns" link show "$dev"; then
+		echo "wireguard-go $dev did not come up; log:" >&2
+		tail -n 20 "$log" >&2
+		return 1
+	fi
+	ip -n "$ns" link set "$dev" up
+}
+
+rr_wg() { local ns=$1; shift; ip netns exec "$ns" wg "$@"; }
+
+# rr_wg_handshake NS DEV: the first peer's latest handshake (unix seconds, 0 = never).
+rr_wg_handshake() {
+	rr_wg "$1" show "$2" latest-handshakes | awk 'NR == 1 { print $2 }'
+}
+
+# rr_wg_endpoint NS DEV: the first peer's endpoint as wireguard sees it ("(none)" if none).
+rr_wg_endpoint() {
+	rr_wg "$1" show "$2" endpoints | awk 'NR == 1 { print $2 }'
+}
+
+# ---------------------------------------------------------------- the router under test
+
+# rr_instance NAME: $RR_TMP/NAME with ifaces/, owned by the unprivileged user; prints the path.
+rr_instance() {
+	local dir=$RR_TMP/$1
+	mkdir -p "$dir/ifaces" || return 1
+	chown -R "$RR_UID:$RR_UID" "$dir" && chmod 700 "$dir"
+	printf '%s\n' "$dir"
+}
+
+# rr_write_router_conf NAME [log_level]: the [router] file of an instance.
+rr_write_router_conf() {
+	local dir=$RR_TMP/$1
+	cat >"$dir/rrouted.conf" <<-EOF
+		[router]
+		interfaces = ifaces
+		control = $dir/rr.sock
+		log_level = ${2:-debug}
+	EOF
+	rr_fix_owner "$1"
+}
+
+# After writing files into an instance as root: give them to the router's user.
+rr_fix_owner() {
+	chown -R "$RR_UID:$RR_UID" "$RR_TMP/$1" && find "$RR_TMP/$1" -type f -exec chmod 600 {} +
+}
+
+rr_unpriv() {
+	setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups --inh-caps=-all --bounding-set=-all -- "$@"
+}
+
+# rr_rrouted_start NAME [NS]: runs rrouted for $RR_TMP/NAME (in NS if given) as uid 65534 with
+# no capabilities; waits for its control socket. Log: $RR_TMP/NAME.log (appended).
+rr_rrouted_start() {
+	local name=$1 ns=${2:-} dir=$RR_TMP/$1 log=$RR_TMP/$1.log pid
+	rm -f "$dir/rr.sock"
+	echo "==== rrouted start $(date +%T)" >>"$log"
+	if [ -n "$ns" ]; then
+		ip netns exec "$ns" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
+			--inh-caps=-all --bounding-set=-all -- "$RROUTED" -c "$dir/rrouted.conf" >>"$log" 2>&1 &
+	else
+		rr_unpriv "$RROUTED" -c "$dir/rrouted.conf" >>"$log" 2>&1 &
+	fi
+	pid=$!
+	rr_track "$pid" "rrouted $name" "$log"
+	RR_PID[$name]=$pid
+	if ! wait_until 10 test -S "$dir/rr.sock"; then
+		echo "rrouted $name: no control socket $dir/rr.sock after 10 s" >&2
+		kill -0 "$pid" 2>/dev/null || echo "rrouted $name exited" >&2
+		tail -n 20 "$log" >&2
+		return 1
+	fi
+	kill -0 "$pid" 2>/dev/null
+}
+
+# rr_rrouted_stop NAME [SIG]: SIGTERM (or SIG) and a bounded wait; 0 only if it exited by
+# itself with status 0 (a clean stop), otherwise 1 with the reason in RR_STOP_WHY.
+rr_rrouted_stop() {
+	local pid=${RR_PID[$1]:-}
+	RR_STOP_WHY=
+	[ -n "$pid" ] || { RR_STOP_WHY="rrouted $1 was not started"; return 1; }
+	echo "==== rrouted stop (SIG${2:-TERM}) $(date +%T)" >>"$RR_TMP/$1.log"
+	unset "RR_PID[$1]"
+	if ! rr_stop_pid "$pid" "${2:-TERM}"; then
+		RR_STOP_WHY="rrouted $1 did not exit within 5 s of SIG${2:-TERM}; killed"
+		return 1
+	fi
+	if [ "$RR_EXIT_STATUS" != 0 ]; then
+		RR_STOP_WHY="rrouted $1 exited with status $RR_EXIT_STATUS"
+		return 1
+	fi
+}
+
+rr_ctl() {
+	local name=$1
+	shift
+	timeout 10 setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups --inh-caps=-all \
+		--bounding-set=-all -- "$RRCTL" -s "$RR_TMP/$name/rr.sock" "$@"
+}
+
+# rr_peer NAME IFACE FIELD [N]: a field of peer N (default 0) of IFACE from `show peers --json`.
+rr_peer() {
+	rr_ctl "$1" show peers --json |
+		jq -er --arg i "$2" --argjson n "${4:-0}" ".interfaces[] | select(.name == \$i) | .peers[\$n].$3"
+}
+
+# rr_iface NAME IFACE JQ-PATH: from `show interfaces --json`, e.g. rr_iface r wg0 .drops.replayed
+rr_iface() {
+	rr_ctl "$1" show interfaces --json | jq -er --arg i "$2" ".interfaces[] | select(.name == \$i) | $3"
+}
+
+rr_drop() { rr_iface "$1" "$2" ".drops.$3"; }
+
+# Succeeds when peer 0 of IFACE has completed at least N handshakes.
+rr_handshakes_ge() {
+	local n
+	n=$(rr_peer "$1" "$2" handshakes) || return 1
+	[ "$n" -ge "$3" ]
+}
+
+# rr_check_unpriv DESC PID: the process runs as uid/gid 65534 with no capabilities at all.
+rr_check_unpriv() {
+	local desc=$1 pid=$2 st uid gid capeff capprm capbnd
+	if ! st=$(cat "/proc/$pid/status" 2>/dev/null); then
+		not_ok "$desc" "process $pid is gone"
+		return
+	fi
+	uid=$(awk '/^Uid:/ { print $2 " " $3 " " $4 " " $5 }' <<<"$st")
+	gid=$(awk '/^Gid:/ { print $2 " " $3 " " $4 " " $5 }' <<<"$st")
+	capeff=$(awk '/^CapEff:/ { print $2 }' <<<"$st")
+	capprm=$(awk '/^CapPrm:/ { print $2 }' <<<"$st")
+	capbnd=$(awk '/^CapBnd:/ { print $2 }' <<<"$st")
+	if [ "$uid" = "65534 65534 65534 65534" ] && [ "$gid" = "65534 65534 65534 65534" ] &&
+		[ "$capeff" = 0000000000000000 ] && [ "$capprm" = 0000000000000000 ] &&
+		[ "$capbnd" = 0000000000000000 ] && [ "$(readlink "/proc/$pid/exe")" = "$(readlink -f "$RROUTED")" ]; then
+		ok "$desc"
+	else
+		not_ok "$desc" "exe $(readlink "/proc/$pid/exe")" "Uid: $uid Gid: $gid" \
+			"CapEff: $capeff CapPrm: $capprm CapBnd: $capbnd"
+	fi
+}
+
+# rr_ping DESC NS ARGS...: ok when ping in NS gets replies; its output is the diagnostic.
+rr_ping() {
+	local desc=$1 ns=$2 out
+	shift 2
+	if out=$(ip netns exec "$ns" ping -n -q "$@" 2>&1); then
+		ok "$desc"
+	else
+		not_ok "$desc" "ping $*" "$out"
+	fi
+}
+
+# ---------------------------------------------------------------- configuration writers
+
+# rr_write_iface NAME IFACE KEYFILE LISTEN_PORT ADDRESSES PEER_PUB PSKFILE ENDPOINT ALLOWED KEEPALIVE
+# One wg-quick file $RR_TMP/NAME/ifaces/IFACE.conf with one peer. Empty LISTEN_PORT, PSKFILE,
+# ENDPOINT or KEEPALIVE leave that line out.
+rr_write_iface() {
+	local name=$1 iface=$2 keyfile=$3 port=$4 addrs=$5 ppub=$6 pskfile=$7 ep=$8 allowed=$9
+	local ka=${10:-} f=$RR_TMP/$1/ifaces/$2.conf
+	{
+		echo "[Interface]"
+		echo "PrivateKey = $(cat "$keyfile")"
+		[ -n "$port" ] && echo "ListenPort = $port"
+		echo "Address = $addrs"
+		echo "MTU = 1420"
+		echo "Table = off"
+		echo
+		echo "[Peer]"
+		echo "PublicKey = $ppub"
+		[ -n "$pskfile" ] && echo "PresharedKey = $(cat "$pskfile")"
+		[ -n "$ep" ] && echo "Endpoint = $ep"
+		echo "AllowedIPs = $allowed"
+		[ -n "$ka" ] && echo "PersistentKeepalive = $ka"
+		:
+	} >"$f" || return 1
+	rr_fix_owner "$name"
+}
+
+# rr_wggo_peer NS DEV KEYFILE LISTEN_PORT PEER_PUB PSKFILE ENDPOINT ALLOWED KEEPALIVE ADDR...
+# Starts wireguard-go DEV in NS, gives it ADDRs and a route for each AllowedIPs entry, and one
+# peer. Empty PSKFILE, ENDPOINT, KEEPALIVE leave that setting out.
+rr_wggo_peer() {
+	local ns=$1 dev=$2 keyfile=$3 port=$4 ppub=$5 pskfile=$6 ep=$7 allowed=$8 ka=$9 a
+	shift 9
+	rr_wggo_start "$ns" "$dev" || return 1
+	rr_addr "$ns" "$dev" "$@" || return 1
+	for a in ${allowed//,/ }; do
+		ip -n "$ns" route replace "$a" dev "$dev" || return 1
+	done
+	local args=(set "$dev" private-key "$keyfile" listen-port "$port" peer "$ppub" allowed-ips "$allowed")
+	[ -n "$pskfile" ] && args+=(preshared-key "$pskfile")
+	[ -n "$ep" ] && args+=(endpoint "$ep")
+	[ -n "$ka" ] && args+=(persistent-keepalive "$ka")
+	rr_wg "$ns" "${args[@]}"
+}
+
+# ---------------------------------------------------------------- the common two-namespace pair
+#
+#   netns $NSR (rrouted as uid 65534)            netns $NSP (wireguard-go, root)
+#   +--------------------------------+           +--------------------------------+
+#   | rrouted iface wg0  udp/51820   |           | $PDEV (tun)        udp/51821   |
+#   |  172.20.0.1/32 fd42:0:1::1/64  |           |  172.20.0.2/32 fd42:0:1::2/64  |
+#   |  fe80::1/64                    |           |  fe80::2/64                    |
+#   | veth vr 192.0.2.1/24 ----------+-----------+- veth vp 192.0.2.2/24          |
+#   |         2001:db8:1::1/64       |           |         2001:db8:1::2/64       |
+#   +--------------------------------+           +--------------------------------+
+#
+# rr_pair_setup [--rr-endpoint] [--rr-keepalive N] [--no-peer-endpoint] [--peer-keepalive N]
+#   --rr-endpoint       rrouted's peer has Endpoint = 192.0.2.2:51821
+#   --no-peer-endpoint  wireguard-go has no endpoint for rrouted (only rrouted can initiate)
+# Sets NSR NSP PDEV RR_PUB PEER_PUB KEYS; instance name "r"; does not start rrouted.
+RR_PAIR_ALLOWED_RR="172.20.0.2/32, fd42:0:1::2/128, fe80::/64"
+RR_PAIR_ALLOWED_PEER="172.20.0.1/32,fd42:0:1::1/128,fe80::/64"
+rr_pair_setup() {
+	local rr_ep="" rr_ka="" peer_ep="192.0.2.1:51820" peer_ka=""
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--rr-endpoint) rr_ep="192.0.2.2:51821" ;;
+		--rr-keepalive) rr_ka=$2; shift ;;
+		--no-peer-endpoint) peer_ep="" ;;
+		--peer-keepalive) peer_ka=$2; shift ;;
+		*) echo "rr_pair_setup: unknown option $1" >&2; return 1 ;;
+		esac
+		shift
+	done
+	rr_ns NSR r && rr_ns NSP p || return 1
+	rr_veth "$NSR" vr "$NSP" vp || return 1
+	rr_addr "$NSR" vr 192.0.2.1/24 2001:db8:1::1/64 && rr_addr "$NSP" vp 192.0.2.2/24 2001:db8:1::2/64 || return 1
+	KEYS=$RR_TMP/keys
+	mkdir -p "$KEYS" && chmod 700 "$KEYS"
+	RR_PUB=$(rr_genkey "$KEYS" rr) && PEER_PUB=$(rr_genkey "$KEYS" peer) || return 1
+	(umask 077 && wg genpsk >"$KEYS/psk") || return 1
+	rr_instance r >/dev/null && rr_write_router_conf r || return 1
+	rr_write_iface r wg0 "$KEYS/rr.key" 51820 "172.20.0.1/32, fd42:0:1::1/64, fe80::1/64" \
+		"$PEER_PUB" "$KEYS/psk" "$rr_ep" "$RR_PAIR_ALLOWED_RR" "$rr_ka" || return 1
+	PDEV=rrp$$
+	rr_wggo_peer "$NSP" "$PDEV" "$KEYS/peer.key" 51821 "$RR_PUB" "$KEYS/psk" "$peer_ep" \
+		"$RR_PAIR_ALLOWED_PEER" "$peer_ka" 172.20.0.2/32 fd42:0:1::2/64 fe80::2/64
+}

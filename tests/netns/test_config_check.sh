@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# `rrouted --check -c FILE`: exit 0 for a good configuration; exit 1 with "file:line: message"
+# for each kind of mistake, pointing at the right file and line. No namespaces, no root.
+#
+#   (no topology: only files)   $RR_TMP/cN/rrouted.conf + $RR_TMP/cN/ifaces/NAME.conf
+. "$(dirname "$0")/lib.sh"
+[ -x "$RROUTED" ] || rr_skip_all "$RROUTED is not built (make)"
+command -v wg >/dev/null 2>&1 || rr_skip_all "wg (wireguard-tools) is not installed"
+
+K1=$(wg genkey) && K2=$(wg genkey) && P2=$(wg pubkey <<<"$K2") && PSK=$(wg genpsk) || exit 1
+n=0
+
+# mkconf: a fresh config dir with rrouted.conf (stdin of router_conf) -> prints the dir
+mkconf() {
+	n=$((n + 1))
+	local d=$RR_TMP/c$n
+	mkdir -p "$d/ifaces"
+	printf '%s\n' "[router]" "interfaces = ifaces" "control = $d/rr.sock" "log_level = info" >"$d/rrouted.conf"
+	printf '%s\n' "$d"
+}
+
+# good_iface: a valid wg-quick file, line numbers fixed (see the bad cases below)
+good_iface() {
+	cat <<-EOF
+		[Interface]
+		PrivateKey = $K1
+		ListenPort = 51820
+		Address = 172.20.0.1/32, fd42:0:1::1/64, fe80::1/64
+		MTU = 1420
+		Table = off
+
+		[Peer]
+		PublicKey = $P2
+		PresharedKey = $PSK
+		Endpoint = 192.0.2.2:51820
+		AllowedIPs = 172.20.0.0/14, fd00::/8, fe80::/64
+		PersistentKeepalive = 25
+	EOF
+}
+
+# Good: the full file, plus a dial-out interface (no ListenPort) with an IPv6 endpoint.
+d=$(mkconf)
+good_iface >"$d/ifaces/wg0.conf"
+cat >"$d/ifaces/dn42_x.conf" <<EOF
+# comment lines and blank lines are fine
+
+[Interface]
+PrivateKey = $(wg genkey)
+Address = 172.20.0.1/32
+[Peer]
+PublicKey = $(wg pubkey <<<"$(wg genkey)")
+Endpoint = [2001:db8::2]:51820
+AllowedIPs = 0.0.0.0/0, ::/0
+EOF
+out=$("$RROUTED" --check -c "$d/rrouted.conf" 2>&1)
+rc=$?
+if [ "$rc" -eq 0 ]; then
+	ok "--check accepts a good config (2 interfaces, one without ListenPort) with exit 0"
+else
+	not_ok "--check accepts a good config with exit 0" "exit $rc" "$out"
+fi
+
+# bad DESC FILE LINE: the config in $d must be rejected with exit 1 and "FILE:LINE: ...".
+bad() {
+	local desc=$1 file=$2 line=$3 out rc
+	out=$("$RROUTED" --check -c "$d/rrouted.conf" 2>&1)
+	rc=$?
+	if [ "$rc" -eq 1 ] && grep -Eq "(^|[/ ])${file//./\\.}:$line: " <<<"$out"; then
+		ok "rejects $desc with $file:$line: ($(grep -Em1 "${file//./\\.}:$line: " <<<"$out" | sed 's/.*: \([^:]*\)$/\1/' | cut -c1-60))"
+	else
+		not_ok "rejects $desc: exit 1 and a '$file:$line: message' line" "exit $rc" "$out"
+	fi
+	if grep -qF -- "$K1" <<<"$out"; then
+		not_ok "error output for $desc does not contain the private key" "$out"
+	fi
+}
+
+# bad_iface DESC LINE SED-EXPR: good_iface edited by SED-EXPR must be rejected at wg0.conf:LINE.
+bad_iface() {
+	d=$(mkconf)
+	good_iface | sed "$3" >"$d/ifaces/wg0.conf"
+	bad "$1" wg0.conf "$2"
+}
+
+bad_iface "a PrivateKey that is not base64 of 32 bytes" 2 's/^PrivateKey = .*/PrivateKey = not-a-key/'
+bad_iface "a PrivateKey of 31 bytes" 2 "s|^PrivateKey = .*|PrivateKey = $(head -c 31 /dev/zero | base64)|"
+bad_iface "ListenPort = 70000" 3 's/^ListenPort = .*/ListenPort = 70000/'
+bad_iface "ListenPort = abc" 3 's/^ListenPort = .*/ListenPort = abc/'
+bad_iface "an Address of 172.20.0.300/32" 4 's|^Address = .*|Address = 172.20.0.300/32|'
+bad_iface "an Address with prefix length /33" 4 's|^Address = .*|Address = 172.20.0.1/33|'
+bad_iface "MTU = 500 (below the IPv6 minimum 1280)" 5 's/^MTU = .*/MTU = 500/'
+bad_iface "an unknown key in [Interface]" 6 's/^Table = off/Tabel = off/'
+bad_iface "a line without '='" 6 's/^Table = off/Table off/'
+bad_iface "a PublicKey that is not a key" 9 's/^PublicKey = .*/PublicKey = AAAA/'
+bad_iface "a PresharedKey that is not a key" 10 's/^PresharedKey = .*/PresharedKey = xyz/'
+bad_iface "an Endpoint without port" 11 's/^Endpoint = .*/Endpoint = 192.0.2.2/'
+bad_iface "an Endpoint with port 99999" 11 's/^Endpoint = .*/Endpoint = 192.0.2.2:99999/'
+bad_iface "AllowedIPs with a /129" 12 's|^AllowedIPs = .*|AllowedIPs = 172.20.0.0/14, fd00::/129|'
+bad_iface "AllowedIPs that is not an address" 12 's|^AllowedIPs = .*|AllowedIPs = banana|'
+bad_iface "PersistentKeepalive = 70000" 13 's/^PersistentKeepalive = .*/PersistentKeepalive = 70000/'
+bad_iface "a [Peer] without PublicKey" 8 '/^PublicKey = /d'
+bad_iface "an unknown section" 8 's/^\[Peer\]/[Pear]/'
+
+d=$(mkconf)
+good_iface | sed '/^PrivateKey = /d' >"$d/ifaces/wg0.conf"
+out=$("$RROUTED" --check -c "$d/rrouted.conf" 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && grep -Eq 'wg0\.conf:[0-9]+: ' <<<"$out"; then
+	ok "rejects an [Interface] without PrivateKey with a wg0.conf:N: message"
+else
+	not_ok "rejects an [Interface] without PrivateKey with a wg0.conf:N: message" "exit $rc" "$out"
+fi
+
+d=$(mkconf)
+good_iface >"$d/ifaces/wg0.conf"
+sed -i 's/^interfaces = .*/interfaces = no-such-dir/' "$d/rrouted.conf"
+bad "an interfaces dir that does not exist" rrouted.conf 2
+
+d=$(mkconf)
+good_iface >"$d/ifaces/wg0.conf"
+echo "bogus = 1" >>"$d/rrouted.conf"
+bad "an unknown key in [router]" rrouted.conf 5
+
+d=$(mkconf)
+good_iface >"$d/ifaces/wg0.conf"
+sed -i 's/^log_level = .*/log_level = loud/' "$d/rrouted.conf"
+bad "log_level = loud" rrouted.conf 4
+
+d=$(mkconf)
+good_iface >"$d/ifaces/wg0.conf"
+good_iface >"$d/ifaces/this-name-is-too-long.conf"
+out=$("$RROUTED" --check -c "$d/rrouted.conf" 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q 'this-name-is-too-long' <<<"$out"; then
+	ok "rejects an interface file whose name is longer than 15 characters"
+else
+	not_ok "rejects an interface file whose name is longer than 15 characters" "exit $rc" "$out"
+fi
+
+out=$("$RROUTED" --check -c "$RR_TMP/does-not-exist.conf" 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q 'does-not-exist.conf' <<<"$out"; then
+	ok "a missing config file: exit 1 and a message naming it"
+else
+	not_ok "a missing config file: exit 1 and a message naming it" "exit $rc" "$out"
+fi
+
+# Several mistakes in one file: all of them reported, each with its own line.
+d=$(mkconf)
+good_iface | sed 's/^ListenPort = .*/ListenPort = 70000/; s/^MTU = .*/MTU = 500/' >"$d/ifaces/wg0.conf"
+out=$("$RROUTED" --check -c "$d/rrouted.conf" 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q 'wg0\.conf:3: ' <<<"$out" && grep -q 'wg0\.conf:5: ' <<<"$out"; then
+	ok "reports every mistake of a file (lines 3 and 5), not only the first"
+else
+	not_ok "reports every mistake of a file (lines 3 and 5), not only the first" "exit $rc" "$out"
+fi
+rr_finish
