@@ -4,9 +4,9 @@
 # are up, measure A for IDLE_SECONDS (default 60):
 #   idle_cpu_percent       (utime + stime) / wall time, from /proc/PID/stat
 #   idle_rss_kb            VmRSS at the end;  idle_hwm_kb: VmHWM (peak RSS)
-#   idle_wakeups_per_sec   voluntary context switches per second (/proc/PID/status): every
-#                          return from a blocking epoll_wait is one, so this counts wakeups
-#                          whether or not rrctl exposes a counter
+#   idle_wakeups_per_sec   event-loop wakeups per second (`rrctl show status --json` .wakeups)
+#   idle_ctxsw_per_sec     voluntary context switches per second (/proc/PID/status): every
+#                          return from a blocking epoll_wait is one; a cross-check of the above
 #   idle_keepalive_floor   the wakeups/s the protocol itself asks for (50 peers, both sides
 #                          sending a keepalive per 25 s): the ideal to compare against
 # No reference implementation runs here: wireguard-go needs TUN (root + namespaces), so this
@@ -55,7 +55,11 @@ genkey() {   # genkey FILE -> FILE (private), prints the public key
 
 # A block of 2N consecutive UDP ports nobody uses (from /proc/net/udp{,6}).
 used_ports() {
-	cat /proc/net/udp /proc/net/udp6 2>/dev/null | awk 'NR > 1 { split($2, a, ":"); print strtonum("0x" a[2]) }' | sort -n -u
+	local line hex
+	cat /proc/net/udp /proc/net/udp6 2>/dev/null | while read -r _ line _; do
+		hex=${line##*:}
+		[[ $hex =~ ^[0-9A-F]{4}$ ]] && echo $((16#$hex))
+	done | sort -n -u
 }
 base=""
 for try in $(seq 20000 200 30000); do
@@ -109,7 +113,6 @@ for side in a b; do
 	pids+=($!)
 done
 pid_a=${pids[0]}
-ctl() { timeout 10 "${as_user[@]}" "$RRCTL" -s "$tmp/$1/rr.sock" "$@"; }
 ctl_a() { timeout 10 "${as_user[@]}" "$RRCTL" -s "$tmp/a/rr.sock" "$@"; }
 sessions_up() {
 	ctl_a show peers --json 2>/dev/null | jq -e --argjson n "$N" \
@@ -131,14 +134,23 @@ ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 vcsw() { awk '/^voluntary_ctxt_switches:/ { print $2 }' "/proc/$1/status"; }
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 hz=$(getconf CLK_TCK)
+loop_wakeups() { ctl_a show status --json 2>/dev/null | jq -er '.wakeups' 2>/dev/null; }
+l0=$(loop_wakeups)
 c0=$(ticks "$pid_a") w0=$(vcsw "$pid_a") s0=$(date +%s%N)
 sleep "$SECS"
 c1=$(ticks "$pid_a") w1=$(vcsw "$pid_a") s1=$(date +%s%N)
+l1=$(loop_wakeups)
 kill -0 "$pid_a" 2>/dev/null || { echo "idle.sh: rrouted A died during the measurement" >&2; exit 1; }
 awk -v c=$((c1 - c0)) -v hz="$hz" -v ns=$((s1 - s0)) 'BEGIN { printf "idle_cpu_percent %.3f\n", c / hz / (ns / 1e9) * 100 }'
 echo "idle_rss_kb $(status_kb "$pid_a" VmRSS)"
 echo "idle_hwm_kb $(status_kb "$pid_a" VmHWM)"
-awk -v w=$((w1 - w0)) -v ns=$((s1 - s0)) 'BEGIN { printf "idle_wakeups_per_sec %.2f\n", w / (ns / 1e9) }'
+if [ -n "$l0" ] && [ -n "$l1" ]; then
+	# minus the one wakeup our own status request caused
+	awk -v w=$((l1 - l0 - 1)) -v ns=$((s1 - s0)) 'BEGIN { printf "idle_wakeups_per_sec %.2f\n", w / (ns / 1e9) }'
+else
+	echo "# idle_wakeups_per_sec skipped: rrctl show status --json has no .wakeups" >&2
+fi
+awk -v w=$((w1 - w0)) -v ns=$((s1 - s0)) 'BEGIN { printf "idle_ctxsw_per_sec %.2f\n", w / (ns / 1e9) }'
 awk -v n="$N" -v ka="$KA" 'BEGIN { printf "idle_keepalive_floor_per_sec %.2f\n", 2 * n / ka }'
 up=$(ctl_a show peers --json 2>/dev/null | jq '[.interfaces[].peers[] | select(.latest_handshake > 0)] | length')
 echo "# still up at the end: ${up:-?} of $N sessions; CPU ticks $((c1 - c0)) at $hz Hz" >&2

@@ -50,29 +50,30 @@ static void show_status(struct ctl_server *srv, struct strbuf *out, bool json)
 {
 	struct pbuf_stats ps;
 	pbuf_pool_stats(&ps);
-	uint64_t uptime = (loop_now(srv->loop) - srv->started_at) / NSEC_PER_SEC;
-	if (json) {
-		strbuf_printf(out, "{\"uptime\":%llu,\"wakeups\":%llu,\"timers\":%u,"
-				   "\"interfaces\":%zu,\"sessions_indexed\":%llu,"
-				   "\"pbufs_in_use\":%llu,\"pbufs_cached\":%llu,"
-				   "\"local_delivered\":%llu,\"echo_replies\":%llu}\n",
-			      (unsigned long long)uptime, (unsigned long long)srv->loop->wakeups,
-			      srv->loop->heap_len, srv->n_devs,
-			      (unsigned long long)index_table_count(),
-			      (unsigned long long)ps.allocated, (unsigned long long)ps.cached,
-			      (unsigned long long)srv->router->local_delivered,
-			      (unsigned long long)srv->router->echo_replies);
-		return;
+	const struct ip_router_stats *rs = &srv->router->stats;
+	unsigned long long v[] = {
+		(loop_now(srv->loop) - srv->started_at) / NSEC_PER_SEC, srv->loop->wakeups,
+		srv->loop->heap_len, srv->n_devs, index_table_count(), ps.allocated, ps.cached,
+		fib_count(srv->router->fib, AF_INET), fib_count(srv->router->fib, AF_INET6),
+		fib_memory(srv->router->fib), rs->local_delivered, rs->echo_replies, rs->forwarded,
+		rs->fragmented, rs->mss_clamped, rs->icmp_errors_sent, rs->icmp_errors_ratelimited,
+	};
+	static const char *const names[] = {
+		"uptime", "wakeups", "timers", "interfaces", "sessions_indexed", "pbufs_in_use",
+		"pbufs_cached", "routes_v4", "routes_v6", "fib_bytes", "local_delivered",
+		"echo_replies", "forwarded", "fragmented", "mss_clamped", "icmp_errors_sent",
+		"icmp_errors_ratelimited",
+	};
+	_Static_assert(sizeof(v) / sizeof(v[0]) == sizeof(names) / sizeof(names[0]),
+		       "one name per status value");
+	strbuf_puts(out, json ? "{" : "");
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		if (json)
+			strbuf_printf(out, "%s\"%s\":%llu", i ? "," : "", names[i], v[i]);
+		else
+			strbuf_printf(out, "%s: %llu\n", names[i], v[i]);
 	}
-	strbuf_printf(out, "uptime: %llu s\nevent loop wake-ups: %llu\ntimers armed: %u\n"
-			   "interfaces: %zu\nsessions and handshakes indexed: %llu\n"
-			   "packet buffers: %llu in use, %llu cached\n"
-			   "packets to the router itself: %llu (echo replies %llu)\n",
-		      (unsigned long long)uptime, (unsigned long long)srv->loop->wakeups,
-		      srv->loop->heap_len, srv->n_devs, (unsigned long long)index_table_count(),
-		      (unsigned long long)ps.allocated, (unsigned long long)ps.cached,
-		      (unsigned long long)srv->router->local_delivered,
-		      (unsigned long long)srv->router->echo_replies);
+	strbuf_puts(out, json ? "}\n" : "");
 }
 
 void ctl_handle_request(struct ctl_server *srv, const char *line, struct strbuf *out)
@@ -108,6 +109,10 @@ void ctl_handle_request(struct ctl_server *srv, const char *line, struct strbuf 
 			show_peers(out, srv->devs, srv->n_devs, json);
 			return;
 		}
+		if (strcmp(words[1], "routes") == 0) {
+			show_routes(out, srv->router, json);
+			return;
+		}
 		if (strcmp(words[1], "status") == 0) {
 			show_status(srv, out, json);
 			return;
@@ -117,7 +122,7 @@ void ctl_handle_request(struct ctl_server *srv, const char *line, struct strbuf 
 		strbuf_puts(out, json ? "{\"pong\":true}\n" : "pong\n");
 		return;
 	}
-	strbuf_printf(out, "error: unknown request \"%s\"; known: show interfaces|peers|status "
+	strbuf_printf(out, "error: unknown request \"%s\"; known: show interfaces|peers|routes|status "
 			   "[--json], ping\n", line);
 }
 

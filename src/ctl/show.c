@@ -1,6 +1,7 @@
 #include "ctl/show.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "ip/netif.h"
@@ -204,6 +205,85 @@ void show_peers(struct strbuf *out, struct wg_device *const *devs, size_t n, boo
 					      peer->persistent_keepalive);
 		}
 	}
+	if (json)
+		strbuf_puts(out, "]}\n");
+}
+
+struct routes_ctx {
+	struct strbuf *out;
+	const struct ip_router *router;
+	bool json;
+	bool first;
+};
+
+static const char *route_type_name(uint8_t type)
+{
+	switch (type) {
+	case FIB_TYPE_UNREACHABLE: return "unreachable";
+	case FIB_TYPE_BLACKHOLE: return "blackhole";
+	case FIB_TYPE_PROHIBIT: return "prohibit";
+	default: return "unicast";
+	}
+}
+
+static const char *route_proto_name(uint8_t proto, char buf[8])
+{
+	switch (proto) {
+	case FIB_PROTO_KERNEL: return "kernel";
+	case FIB_PROTO_BOOT: return "boot";
+	case FIB_PROTO_STATIC: return "static";
+	case FIB_PROTO_BIRD: return "bird";
+	default: snprintf(buf, 8, "%u", proto); return buf;
+	}
+}
+
+static int show_route(const struct fib_route *r, void *arg)
+{
+	struct routes_ctx *c = arg;
+	char pfx[IP_PREFIX_STRLEN], gw[IP_ADDR_STRLEN], src[IP_ADDR_STRLEN], pbuf[8];
+	const struct netif *nif = r->ifindex ? ip_router_netif_by_index(c->router, r->ifindex) : NULL;
+	ip_prefix_format(&r->prefix, pfx);
+	if (c->json) {
+		strbuf_puts(c->out, c->first ? "{" : ",{");
+		c->first = false;
+		json_str_field(c->out, "dst", pfx, true);
+		json_str_field(c->out, "type", route_type_name(r->type), true);
+		if (r->gateway.family)
+			json_str_field(c->out, "gateway", ip_addr_format(&r->gateway, gw), true);
+		if (nif)
+			json_str_field(c->out, "dev", nif->name, true);
+		if (r->prefsrc.family)
+			json_str_field(c->out, "prefsrc", ip_addr_format(&r->prefsrc, src), true);
+		json_str_field(c->out, "protocol", route_proto_name(r->protocol, pbuf), true);
+		json_u64_field(c->out, "metric", r->priority, true);
+		json_u64_field(c->out, "table", r->table ? r->table : FIB_TABLE_MAIN, false);
+		strbuf_puts(c->out, "}");
+		return 0;
+	}
+	if (r->type != FIB_TYPE_UNICAST)
+		strbuf_printf(c->out, "%s ", route_type_name(r->type));
+	strbuf_puts(c->out, pfx);
+	if (r->gateway.family)
+		strbuf_printf(c->out, " via %s", ip_addr_format(&r->gateway, gw));
+	if (nif)
+		strbuf_printf(c->out, " dev %s", nif->name);
+	strbuf_printf(c->out, " proto %s", route_proto_name(r->protocol, pbuf));
+	if (r->scope == FIB_SCOPE_LINK)
+		strbuf_puts(c->out, " scope link");
+	if (r->prefsrc.family)
+		strbuf_printf(c->out, " src %s", ip_addr_format(&r->prefsrc, src));
+	if (r->priority)
+		strbuf_printf(c->out, " metric %u", r->priority);
+	strbuf_puts(c->out, "\n");
+	return 0;
+}
+
+void show_routes(struct strbuf *out, const struct ip_router *router, bool json)
+{
+	struct routes_ctx c = { .out = out, .router = router, .json = json, .first = true };
+	if (json)
+		strbuf_puts(out, "{\"routes\":[");
+	fib_walk(router->fib, AF_UNSPEC, show_route, &c);
 	if (json)
 		strbuf_puts(out, "]}\n");
 }

@@ -78,3 +78,139 @@ int icmp_echo_reply_in_place(struct pbuf *b, struct ip_packet *pkt)
 	}
 	return r;
 }
+
+static bool v4_is_martian_source(const uint8_t *a)
+{
+	return a[0] == 0 || a[0] == 127 || a[0] >= 224;
+}
+
+bool icmp_error_allowed(const struct ip_packet *pkt)
+{
+	const uint8_t *icmp = pkt->hdr + pkt->hdr_len;
+	size_t icmp_len = pkt->total_len - pkt->hdr_len;
+	if (pkt->family == AF_INET) {
+		const struct iphdr *ip = (const struct iphdr *)pkt->hdr;
+		if (ntohs(ip->frag_off) & IP_OFFMASK)
+			return false;
+		if (v4_is_martian_source(pkt->src.bytes) || pkt->dst.bytes[0] >= 224 ||
+		    pkt->dst.v4.s_addr == INADDR_BROADCAST)
+			return false;
+		if (pkt->proto == IPPROTO_ICMP) {
+			/* Only queries (echo, timestamp, …) may draw an error. */
+			if (icmp_len < 1)
+				return false;
+			uint8_t t = icmp[0];
+			if (t == ICMP_DEST_UNREACH || t == ICMP_SOURCE_QUENCH || t == ICMP_REDIRECT ||
+			    t == ICMP_TIME_EXCEEDED || t == ICMP_PARAMETERPROB)
+				return false;
+		}
+		return true;
+	}
+	if (IN6_IS_ADDR_UNSPECIFIED(&pkt->src.v6) || IN6_IS_ADDR_MULTICAST(&pkt->src.v6) ||
+	    IN6_IS_ADDR_LOOPBACK(&pkt->src.v6) || IN6_IS_ADDR_MULTICAST(&pkt->dst.v6))
+		return false;
+	if (pkt->proto == IPPROTO_ICMPV6 && (icmp_len < 1 || icmp[0] < 128))
+		return false;
+	return true;
+}
+
+static const uint8_t v4_codes[][2] = {
+	[ICMP_ERR_NET_UNREACH] = { ICMP_DEST_UNREACH, ICMP_NET_UNREACH },
+	[ICMP_ERR_HOST_UNREACH] = { ICMP_DEST_UNREACH, ICMP_HOST_UNREACH },
+	[ICMP_ERR_PORT_UNREACH] = { ICMP_DEST_UNREACH, ICMP_PORT_UNREACH },
+	[ICMP_ERR_PROHIBITED] = { ICMP_DEST_UNREACH, ICMP_PKT_FILTERED },
+	[ICMP_ERR_TIME_EXCEEDED] = { ICMP_TIME_EXCEEDED, ICMP_EXC_TTL },
+	[ICMP_ERR_TOO_BIG] = { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED },
+};
+
+static const uint8_t v6_codes[][2] = {
+	[ICMP_ERR_NET_UNREACH] = { ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOROUTE },
+	[ICMP_ERR_HOST_UNREACH] = { ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADDR },
+	[ICMP_ERR_PORT_UNREACH] = { ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT },
+	[ICMP_ERR_PROHIBITED] = { ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADMIN },
+	[ICMP_ERR_TIME_EXCEEDED] = { ICMP6_TIME_EXCEEDED, ICMP6_TIME_EXCEED_TRANSIT },
+	[ICMP_ERR_TOO_BIG] = { ICMP6_PACKET_TOO_BIG, 0 },
+};
+
+#define ICMP4_ERROR_MAX 576
+#define ICMP6_ERROR_MAX 1280
+
+static struct pbuf *error_v4(const struct ip_packet *pkt, enum icmp_error err, uint32_t mtu,
+			     const struct ip_addr *src)
+{
+	size_t quote = pkt->total_len;
+	if (quote > ICMP4_ERROR_MAX - 28)
+		quote = ICMP4_ERROR_MAX - 28;
+	struct pbuf *b = pbuf_alloc();
+	if (!b)
+		return NULL;
+	uint8_t *p = pbuf_put(b, 28 + quote);
+	if (!p) {
+		pbuf_free(b);
+		return NULL;
+	}
+	struct iphdr *ip = (struct iphdr *)p;
+	memset(p, 0, 28);
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tot_len = htons((uint16_t)(28 + quote));
+	ip->ttl = ICMP_REPLY_TTL;
+	ip->protocol = IPPROTO_ICMP;
+	memcpy(&ip->saddr, src->bytes, 4);
+	memcpy(&ip->daddr, pkt->src.bytes, 4);
+	ip->check = csum_fold(csum_partial(ip, 20, 0));
+	uint8_t *icmp = p + 20;
+	icmp[0] = v4_codes[err][0];
+	icmp[1] = v4_codes[err][1];
+	if (err == ICMP_ERR_TOO_BIG) {
+		uint16_t m = htons((uint16_t)mtu);
+		memcpy(icmp + 6, &m, 2);
+	}
+	memcpy(icmp + 8, pkt->hdr, quote);
+	uint16_t c = csum_fold(csum_partial(icmp, 8 + quote, 0));
+	memcpy(icmp + 2, &c, 2);
+	return b;
+}
+
+static struct pbuf *error_v6(const struct ip_packet *pkt, enum icmp_error err, uint32_t mtu,
+			     const struct ip_addr *src)
+{
+	size_t quote = pkt->total_len;
+	if (quote > ICMP6_ERROR_MAX - 48)
+		quote = ICMP6_ERROR_MAX - 48;
+	struct pbuf *b = pbuf_alloc();
+	if (!b)
+		return NULL;
+	uint8_t *p = pbuf_put(b, 48 + quote);
+	if (!p) {
+		pbuf_free(b);
+		return NULL;
+	}
+	struct ip6_hdr *ip6 = (struct ip6_hdr *)p;
+	memset(p, 0, 48);
+	ip6->ip6_flow = htonl(6u << 28);
+	ip6->ip6_plen = htons((uint16_t)(8 + quote));
+	ip6->ip6_nxt = IPPROTO_ICMPV6;
+	ip6->ip6_hlim = ICMP_REPLY_TTL;
+	memcpy(&ip6->ip6_src, src->bytes, 16);
+	memcpy(&ip6->ip6_dst, pkt->src.bytes, 16);
+	uint8_t *icmp = p + 40;
+	icmp[0] = v6_codes[err][0];
+	icmp[1] = v6_codes[err][1];
+	if (err == ICMP_ERR_TOO_BIG) {
+		uint32_t m = htonl(mtu);
+		memcpy(icmp + 4, &m, 4);
+	}
+	memcpy(icmp + 8, pkt->hdr, quote);
+	uint32_t sum = csum_pseudo_v6(&ip6->ip6_src, &ip6->ip6_dst, IPPROTO_ICMPV6,
+				      (uint32_t)(8 + quote));
+	uint16_t c = csum_fold(csum_partial(icmp, 8 + quote, sum));
+	memcpy(icmp + 2, &c, 2);
+	return b;
+}
+
+struct pbuf *icmp_error_build(const struct ip_packet *pkt, enum icmp_error err, uint32_t mtu,
+			      const struct ip_addr *src)
+{
+	return pkt->family == AF_INET ? error_v4(pkt, err, mtu, src) : error_v6(pkt, err, mtu, src);
+}

@@ -1,11 +1,15 @@
 #include "ip/router.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "ip/checksum.h"
+#include "ip/frag.h"
 #include "ip/icmp.h"
+#include "ip/mss.h"
 #include "ip/packet.h"
 
 const char *const netif_drop_names[DROP_MAX] = {
@@ -33,15 +37,39 @@ const char *const netif_drop_names[DROP_MAX] = {
 
 int ip_router_init(struct ip_router *r, struct loop *loop)
 {
-	*r = (struct ip_router){ .loop = loop, .next_ifindex = 1 };
-	return 0;
+	*r = (struct ip_router){ .loop = loop, .next_ifindex = 1, .icmp_tokens = ICMP_ERRORS_BURST };
+	r->fib = fib_new();
+	return r->fib ? 0 : -ENOMEM;
 }
 
 void ip_router_free(struct ip_router *r)
 {
+	if (r->fib)
+		fib_free(r->fib);
+	r->fib = NULL;
 	free(r->netifs);
 	r->netifs = NULL;
 	r->n_netifs = r->cap_netifs = 0;
+}
+
+static void add_connected_routes(struct ip_router *r, struct netif *nif)
+{
+	for (size_t i = 0; i < nif->n_addrs; i++) {
+		const struct ip_prefix *a = &nif->addrs[i];
+		if (a->len >= ip_family_bits(a->addr.family))
+			continue;
+		struct fib_route rt = {
+			.prefix = *a, .type = FIB_TYPE_UNICAST, .ifindex = nif->ifindex,
+			.protocol = FIB_PROTO_KERNEL, .scope = FIB_SCOPE_LINK, .prefsrc = a->addr,
+		};
+		ip_prefix_mask(&rt.prefix);
+		int e = fib_add(r->fib, &rt, 0);
+		if (e < 0 && e != -EEXIST) {
+			char buf[IP_PREFIX_STRLEN];
+			log_warn("%s: cannot add the connected route %s: %s", nif->name,
+				 ip_prefix_format(&rt.prefix, buf), strerror(-e));
+		}
+	}
 }
 
 int ip_router_add_netif(struct ip_router *r, struct netif *nif)
@@ -57,6 +85,7 @@ int ip_router_add_netif(struct ip_router *r, struct netif *nif)
 	nif->ifindex = r->next_ifindex++;
 	nif->router = r;
 	r->netifs[r->n_netifs++] = nif;
+	add_connected_routes(r, nif);
 	return 0;
 }
 
@@ -95,16 +124,253 @@ struct netif *ip_router_local_netif(const struct ip_router *r, const struct ip_a
 	return NULL;
 }
 
+/* ---- output ---- */
+
+static void emit_fragment(void *ctx, struct pbuf *frag)
+{
+	struct netif *out = ((void **)ctx)[0];
+	const struct ip_addr *nexthop = ((void **)ctx)[1];
+	out->ops->output(out, frag, nexthop);
+}
+
+/*
+ * The egress interface and next hop for dst by the FIB. A route with a
+ * gateway but no interface resolves through the gateway's own route.
+ * Returns the route type, or -1 when there is no route.
+ */
+static int route_lookup(struct ip_router *r, const struct ip_addr *dst, struct netif **out,
+			struct ip_addr *nexthop)
+{
+	struct fib_route rt;
+	if (fib_lookup(r->fib, dst, &rt) < 0)
+		return -1;
+	if (rt.type != FIB_TYPE_UNICAST)
+		return rt.type;
+	*nexthop = rt.gateway.family ? rt.gateway : *dst;
+	if (!rt.ifindex && rt.gateway.family) {
+		struct fib_route via;
+		if (fib_lookup(r->fib, &rt.gateway, &via) < 0 || via.type != FIB_TYPE_UNICAST ||
+		    !via.ifindex)
+			return -1;
+		rt.ifindex = via.ifindex;
+	}
+	*out = ip_router_netif_by_index(r, rt.ifindex);
+	return *out ? FIB_TYPE_UNICAST : -1;
+}
+
+/* Sends b (parsed as pkt) out of nif, fragmenting IPv4 if allowed. false if too big. */
+static bool send_within_mtu(struct ip_router *r, struct netif *out, struct pbuf *b,
+			    const struct ip_packet *pkt, const struct ip_addr *nexthop)
+{
+	if (b->len <= out->mtu) {
+		out->ops->output(out, b, nexthop);
+		return true;
+	}
+	if (pkt->family == AF_INET &&
+	    !(ntohs(((const struct iphdr *)pkt->hdr)->frag_off) & IP_DF)) {
+		void *ctx[2] = { out, (void *)nexthop };
+		if (ip4_fragment(b, pkt, out->mtu, emit_fragment, ctx) < 0)
+			netif_drop(out, DROP_NOMEM);
+		else
+			r->stats.fragmented++;
+		return true;
+	}
+	return false;
+}
+
+void ip_router_output_local(struct ip_router *r, struct pbuf *b, struct netif *hint)
+{
+	struct ip_packet pkt;
+	if (ip_packet_parse(b, &pkt) < 0) {
+		pbuf_free(b);
+		return;
+	}
+	struct netif *out = NULL;
+	struct ip_addr nexthop = pkt.dst;
+	if (!ip_addr_is_link_local(&pkt.dst)) {
+		int type = route_lookup(r, &pkt.dst, &out, &nexthop);
+		if (type != FIB_TYPE_UNICAST && type != -1) {
+			pbuf_free(b);   /* our own packet into a reject route: nobody to tell */
+			return;
+		}
+	}
+	if (!out) {
+		out = hint;
+		nexthop = pkt.dst;
+	}
+	if (!out) {
+		pbuf_free(b);
+		return;
+	}
+	tcp_mss_clamp(&pkt, out->mtu);
+	if (!send_within_mtu(r, out, b, &pkt, &nexthop)) {
+		netif_drop(out, DROP_TOO_BIG);
+		pbuf_free(b);
+	}
+}
+
+/* ---- ICMP errors ---- */
+
+static bool icmp_token(struct ip_router *r)
+{
+	uint64_t now = loop_now(r->loop);
+	uint64_t elapsed = now - r->icmp_refilled_at;
+	uint64_t add = elapsed * ICMP_ERRORS_PER_SEC / NSEC_PER_SEC;
+	if (add) {
+		r->icmp_tokens = (uint32_t)(r->icmp_tokens + add > ICMP_ERRORS_BURST ?
+					    ICMP_ERRORS_BURST : r->icmp_tokens + add);
+		r->icmp_refilled_at = now;
+	}
+	if (!r->icmp_tokens)
+		return false;
+	r->icmp_tokens--;
+	return true;
+}
+
+/* An address of nif to send an error from: link-local only to a link-local destination. */
+static const struct ip_addr *pick_source(const struct ip_router *r, const struct netif *nif,
+					 const struct ip_addr *to)
+{
+	bool want_ll = ip_addr_is_link_local(to);
+	const struct ip_addr *fallback = NULL;
+	for (size_t i = 0; nif && i < nif->n_addrs; i++) {
+		const struct ip_addr *a = &nif->addrs[i].addr;
+		if (a->family != to->family)
+			continue;
+		if (ip_addr_is_link_local(a) == want_ll)
+			return a;
+		if (!fallback)
+			fallback = a;
+	}
+	if (want_ll)
+		return fallback;
+	/* No global address on that interface: any global address of the router. */
+	for (size_t n = 0; n < r->n_netifs; n++)
+		for (size_t i = 0; i < r->netifs[n]->n_addrs; i++) {
+			const struct ip_addr *a = &r->netifs[n]->addrs[i].addr;
+			if (a->family == to->family && !ip_addr_is_link_local(a))
+				return a;
+		}
+	return fallback;
+}
+
+static void send_icmp_error(struct ip_router *r, struct netif *in, const struct ip_packet *pkt,
+			    enum icmp_error err, uint32_t mtu)
+{
+	if (!icmp_error_allowed(pkt))
+		return;
+	const struct ip_addr *src = pick_source(r, in, &pkt->src);
+	if (!src)
+		return;
+	if (!icmp_token(r)) {
+		r->stats.icmp_errors_ratelimited++;
+		return;
+	}
+	struct pbuf *e = icmp_error_build(pkt, err, mtu, src);
+	if (!e)
+		return;
+	r->stats.icmp_errors_sent++;
+	ip_router_output_local(r, e, in);
+}
+
+/* ---- forwarding ---- */
+
+/* Never forwarded: unspecified, loopback, multicast, broadcast, link-local (RFC 1812 5.3.7, RFC 4291). */
+static bool is_martian(const struct ip_packet *pkt)
+{
+	if (pkt->family == AF_INET) {
+		const uint8_t *s = pkt->src.bytes, *d = pkt->dst.bytes;
+		if (s[0] == 0 || s[0] == 127 || s[0] >= 224 || (s[0] == 169 && s[1] == 254))
+			return true;
+		if (d[0] == 0 || d[0] == 127 || d[0] >= 224 || (d[0] == 169 && d[1] == 254))
+			return true;
+		return false;
+	}
+	const struct in6_addr *s = &pkt->src.v6, *d = &pkt->dst.v6;
+	return IN6_IS_ADDR_UNSPECIFIED(s) || IN6_IS_ADDR_LOOPBACK(s) || IN6_IS_ADDR_MULTICAST(s) ||
+	       IN6_IS_ADDR_LINKLOCAL(s) || IN6_IS_ADDR_UNSPECIFIED(d) || IN6_IS_ADDR_LOOPBACK(d) ||
+	       IN6_IS_ADDR_MULTICAST(d) || IN6_IS_ADDR_LINKLOCAL(d) ||
+	       IN6_IS_ADDR_V4MAPPED(s) || IN6_IS_ADDR_V4MAPPED(d);
+}
+
+static void forward(struct ip_router *r, struct netif *in, struct pbuf *b, struct ip_packet *pkt)
+{
+	if (is_martian(pkt)) {
+		netif_drop(in, DROP_MARTIAN);
+		pbuf_free(b);
+		return;
+	}
+	uint8_t *ttl = pkt->family == AF_INET ? &((struct iphdr *)pkt->hdr)->ttl
+					      : &((struct ip6_hdr *)pkt->hdr)->ip6_hlim;
+	if (*ttl <= 1) {
+		send_icmp_error(r, in, pkt, ICMP_ERR_TIME_EXCEEDED, 0);
+		netif_drop(in, DROP_TTL_EXCEEDED);
+		pbuf_free(b);
+		return;
+	}
+	struct netif *out = NULL;
+	struct ip_addr nexthop;
+	int type = route_lookup(r, &pkt->dst, &out, &nexthop);
+	if (type != FIB_TYPE_UNICAST) {
+		if (type == -1) {
+			send_icmp_error(r, in, pkt, ICMP_ERR_NET_UNREACH, 0);
+			netif_drop(in, DROP_NO_ROUTE);
+		} else {
+			if (type == FIB_TYPE_UNREACHABLE)
+				send_icmp_error(r, in, pkt, ICMP_ERR_HOST_UNREACH, 0);
+			else if (type == FIB_TYPE_PROHIBIT)
+				send_icmp_error(r, in, pkt, ICMP_ERR_PROHIBITED, 0);
+			netif_drop(in, DROP_ROUTE_REJECT);
+		}
+		pbuf_free(b);
+		return;
+	}
+	if (b->len > out->mtu && (pkt->family == AF_INET6 ||
+				  (ntohs(((struct iphdr *)pkt->hdr)->frag_off) & IP_DF))) {
+		send_icmp_error(r, in, pkt, ICMP_ERR_TOO_BIG, out->mtu);
+		netif_drop(in, DROP_TOO_BIG);
+		pbuf_free(b);
+		return;
+	}
+	/* Only now, so an ICMP error quotes the packet as it arrived. */
+	if (pkt->family == AF_INET) {
+		struct iphdr *ip = (struct iphdr *)pkt->hdr;
+		uint16_t old_word, new_word;
+		memcpy(&old_word, &ip->ttl, 2);   /* ttl and protocol share a 16-bit word */
+		ip->ttl--;
+		memcpy(&new_word, &ip->ttl, 2);
+		ip->check = csum_replace2(ip->check, old_word, new_word);
+	} else {
+		(*ttl)--;
+	}
+	if (tcp_mss_clamp(pkt, out->mtu))
+		r->stats.mss_clamped++;
+	r->stats.forwarded++;
+	send_within_mtu(r, out, b, pkt, &nexthop);
+}
+
+/* ---- local delivery ---- */
+
 static void deliver_local(struct ip_router *r, struct netif *in, struct pbuf *b,
 			  struct ip_packet *pkt)
 {
-	r->local_delivered++;
-	if (icmp_echo_reply_in_place(b, pkt) == 0) {
-		r->echo_replies++;
-		/* Replies leave through the interface the request came in on. */
-		in->ops->output(in, b, &pkt->dst);
+	r->stats.local_delivered++;
+	if (pkt->family == AF_INET &&
+	    (ntohs(((struct iphdr *)pkt->hdr)->frag_off) & (IP_MF | IP_OFFMASK))) {
+		/* No reassembly for the router's own traffic yet. */
+		netif_drop(in, DROP_UNSUPPORTED);
+		pbuf_free(b);
 		return;
 	}
+	bool icmp = pkt->proto == (pkt->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+	if (icmp && icmp_echo_reply_in_place(b, pkt) == 0) {
+		r->stats.echo_replies++;
+		ip_router_output_local(r, b, in);
+		return;
+	}
+	/* Nothing listens here yet: tell UDP senders (traceroute's last hop), drop the rest. */
+	if (pkt->proto == IPPROTO_UDP)
+		send_icmp_error(r, in, pkt, ICMP_ERR_PORT_UNREACH, 0);
 	netif_drop(in, DROP_UNSUPPORTED);
 	pbuf_free(b);
 }
@@ -121,9 +387,7 @@ void ip_router_input(struct ip_router *r, struct netif *in, struct pbuf *b)
 		deliver_local(r, in, b, &pkt);
 		return;
 	}
-	/* Forwarding between interfaces arrives with the FIB. */
-	netif_drop(in, DROP_NO_ROUTE);
-	pbuf_free(b);
+	forward(r, in, b, &pkt);
 }
 
 void netif_input(struct netif *nif, struct pbuf *b)

@@ -1,7 +1,8 @@
 /*
  * The IP layer: takes plaintext packets from interfaces, delivers the ones
- * addressed to the router itself (ICMP echo now, the host stack later) and
- * forwards the rest. It owns the list of interfaces.
+ * addressed to the router itself (ICMP echo now, the host stack later),
+ * forwards the rest by the FIB as a router must (TTL, MTU, ICMP errors,
+ * MSS clamping), and routes what the router itself originates.
  */
 #ifndef RR_IP_ROUTER_H
 #define RR_IP_ROUTER_H
@@ -13,20 +14,41 @@
 #include "core/loop.h"
 #include "core/pbuf.h"
 #include "ip/addr.h"
+#include "ip/fib.h"
 #include "ip/netif.h"
+
+/* ICMP errors: a token bucket shared by all destinations (RFC 1812 4.3.2.8). */
+#define ICMP_ERRORS_PER_SEC 200
+#define ICMP_ERRORS_BURST   50
+
+struct ip_router_stats {
+	uint64_t local_delivered;      /* packets addressed to the router itself */
+	uint64_t echo_replies;
+	uint64_t forwarded;
+	uint64_t fragmented;           /* IPv4 packets split to fit the egress MTU */
+	uint64_t mss_clamped;
+	uint64_t icmp_errors_sent;
+	uint64_t icmp_errors_ratelimited;
+};
 
 struct ip_router {
 	struct loop *loop;
 	struct netif **netifs;
 	size_t n_netifs, cap_netifs;
 	uint32_t next_ifindex;
-	uint64_t local_delivered;      /* packets addressed to the router itself */
-	uint64_t echo_replies;
+	struct fib *fib;
+	uint32_t icmp_tokens;
+	uint64_t icmp_refilled_at;
+	struct ip_router_stats stats;
 };
 
 int ip_router_init(struct ip_router *r, struct loop *loop);
 void ip_router_free(struct ip_router *r);
-/* Assigns nif->ifindex (1, 2, …) and links it to the router. 0 or -ENOMEM. */
+/*
+ * Assigns nif->ifindex (1, 2, …), links it to the router and installs its
+ * connected routes (one per address shorter than a host prefix).
+ * 0 or -ENOMEM.
+ */
 int ip_router_add_netif(struct ip_router *r, struct netif *nif);
 struct netif *ip_router_netif_by_name(const struct ip_router *r, const char *name);
 struct netif *ip_router_netif_by_index(const struct ip_router *r, uint32_t ifindex);
@@ -40,5 +62,11 @@ struct netif *ip_router_local_netif(const struct ip_router *r, const struct ip_a
 
 /* A packet from an interface (netif_input lands here). Consumes b. */
 void ip_router_input(struct ip_router *r, struct netif *in, struct pbuf *b);
+/*
+ * Sends a packet the router originates (its source is one of ours): by the
+ * FIB, or through hint (may be NULL) for link-local destinations and when no
+ * route exists. Consumes b.
+ */
+void ip_router_output_local(struct ip_router *r, struct pbuf *b, struct netif *hint);
 
 #endif

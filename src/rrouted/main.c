@@ -72,6 +72,61 @@ static void note_unrun_hooks(const struct wg_iface_conf *ic)
 			 ic->name, n);
 }
 
+static void add_route_logged(struct daemon *d, const struct fib_route *rt, const char *origin)
+{
+	int e = fib_add(d->router.fib, rt, 0);
+	if (e < 0 && e != -EEXIST) {
+		char buf[IP_PREFIX_STRLEN];
+		log_warn("%s: cannot add route %s: %s", origin, ip_prefix_format(&rt->prefix, buf),
+			 strerror(-e));
+	}
+}
+
+/*
+ * Routes from the config: each peer's AllowedIPs (unless Table = off, as
+ * wg-quick does) and the route = lines of rrouted.conf.
+ */
+static void install_config_routes(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_devs; i++) {
+		struct wg_device *dev = d->devs[i];
+		if (dev->table == TABLE_OFF)
+			continue;
+		for (size_t p = 0; p < dev->n_peers; p++) {
+			const struct wg_peer *peer = dev->peers[p];
+			for (size_t a = 0; a < peer->n_allowed_ips; a++) {
+				struct fib_route rt = {
+					.prefix = peer->allowed_ips[a], .type = FIB_TYPE_UNICAST,
+					.ifindex = dev->netif.ifindex, .protocol = FIB_PROTO_BOOT,
+					.scope = FIB_SCOPE_LINK,
+					.table = dev->table == TABLE_ID ? d->conf.ifaces[i].table_id : 0,
+				};
+				ip_prefix_mask(&rt.prefix);
+				add_route_logged(d, &rt, dev->netif.name);
+			}
+		}
+	}
+	for (size_t i = 0; i < d->conf.n_routes; i++) {
+		const struct route_conf *rc = &d->conf.routes[i];
+		struct fib_route rt = {
+			.prefix = rc->prefix, .type = (uint8_t)rc->type,
+			.protocol = FIB_PROTO_STATIC,
+		};
+		if (rc->has_gateway)
+			rt.gateway = rc->gateway;
+		if (rc->dev[0]) {
+			struct netif *nif = ip_router_netif_by_name(&d->router, rc->dev);
+			if (!nif) {
+				log_warn("%s:%d: route via unknown interface %s", d->conf.path, rc->line,
+					 rc->dev);
+				continue;
+			}
+			rt.ifindex = nif->ifindex;
+		}
+		add_route_logged(d, &rt, d->conf.path);
+	}
+}
+
 static void print_errors(const struct conf_errors *errs)
 {
 	unsigned shown = errs->count < CONF_MAX_ERRORS ? errs->count : CONF_MAX_ERRORS;
@@ -161,7 +216,10 @@ int main(int argc, char **argv)
 		router_conf_free(&d.conf);
 		return 1;
 	}
-	ip_router_init(&d.router, &d.loop);
+	if (ip_router_init(&d.router, &d.loop) < 0) {
+		log_error("out of memory");
+		goto fail;
+	}
 	if (setup_signals(&d) < 0) {
 		log_error("cannot set up signal handling: %s", strerror(errno));
 		goto fail;
@@ -178,8 +236,7 @@ int main(int argc, char **argv)
 		d.devs[d.n_devs++] = dev;
 		note_unrun_hooks(&d.conf.ifaces[i]);
 	}
-	if (d.conf.n_routes)
-		log_warn("%zu route line(s) parsed; static routes are not installed yet", d.conf.n_routes);
+	install_config_routes(&d);
 	r = ctl_server_open(&d.ctl, &d.loop, d.conf.control_path, &d.router, d.devs, d.n_devs);
 	if (r < 0)
 		goto fail;

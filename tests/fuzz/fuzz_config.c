@@ -1,0 +1,54 @@
+/*
+ * libFuzzer harness for the config parsers. The input is a wg-quick file,
+ * then optionally a NUL byte and an rrouted.conf. Endpoints resolve only
+ * numerically (no DNS) and the router text never reads an interfaces
+ * directory, so a run touches nothing outside the process.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/config.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct conf_errors errs;
+	struct wg_iface_conf iface;
+	struct router_conf router;
+	char *text = malloc(size + 1);
+
+	if (!text)
+		return 0;
+	memcpy(text, data, size);
+	text[size] = '\0';
+
+	memset(&errs, 0, sizeof(errs));
+	if (wg_iface_conf_parse_string(text, "fuzz.conf", "wg0", CONF_NUMERIC_ONLY,
+				       &iface, &errs) == 0) {
+		/* A clean load must be internally consistent. */
+		if (iface.mtu < MTU_MIN || iface.mtu > 1920)
+			abort();
+		for (size_t i = 0; i < iface.n_peers; i++)
+			for (size_t j = 0; j < iface.peers[i].n_allowed_ips; j++)
+				if (ip_prefix_has_host_bits(&iface.peers[i].allowed_ips[j]))
+					abort();
+	} else if (errs.count == 0) {
+		abort();                    /* a failure must say why */
+	}
+	wg_iface_conf_free(&iface);
+
+	size_t first = strlen(text);
+	if (first < size) {
+		memset(&errs, 0, sizeof(errs));
+		if (router_conf_parse_string(text + first + 1, "fuzz/rrouted.conf",
+					     CONF_NUMERIC_ONLY | CONF_SKIP_INTERFACES,
+					     &router, &errs) != 0 && errs.count == 0)
+			abort();
+		router_conf_free(&router);
+	}
+	free(text);
+	return 0;
+}
