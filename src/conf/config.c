@@ -742,6 +742,30 @@ int router_conf_load(const char *path, struct router_conf *out, struct conf_erro
 	return rc;
 }
 
+int router_conf_print(FILE *f, const struct router_conf *conf)
+{
+	char pbuf[IP_PREFIX_STRLEN], gbuf[IP_ADDR_STRLEN];
+
+	fprintf(f, "[router]\n");
+	if (conf->interfaces_dir[0])
+		fprintf(f, "interfaces = %s\n", conf->interfaces_dir);
+	fprintf(f, "control = %s\n", conf->control_path);
+	if (conf->log_level[0])
+		fprintf(f, "log_level = %s\n", conf->log_level);
+	for (size_t i = 0; i < conf->n_routes; i++) {
+		const struct route_conf *r = &conf->routes[i];
+		fprintf(f, "route = %s", ip_prefix_format(&r->prefix, pbuf));
+		if (r->type != ROUTE_UNICAST)
+			fprintf(f, " %s", route_type_name(r->type));
+		if (r->has_gateway)
+			fprintf(f, " via %s", ip_addr_format(&r->gateway, gbuf));
+		if (r->dev[0])
+			fprintf(f, " dev %s", r->dev);
+		fputc('\n', f);
+	}
+	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
+}
+
 void router_conf_free(struct router_conf *conf)
 {
 	if (!conf)

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "crypto/crypto.h"
 #include "ip/addr.h"
@@ -121,5 +122,16 @@ int router_conf_parse_string(const char *text, const char *path_for_messages,
 			     struct conf_errors *errs);
 /* 1..15 characters of [A-Za-z0-9_=+.-], as wg-quick requires of interface names. */
 bool conf_iface_name_valid(const char *name);
+
+/*
+ * Writes the config back in the syntax it was read from (endpoints as the
+ * resolved numeric address), so print -> parse gives the same structs.
+ * Keys are printed only with with_secrets, as "(hidden)" otherwise; a buffer
+ * that received secrets is the caller's to wipe (fmemopen on a fixed buffer
+ * does not leave copies behind, open_memstream does). 0, or -1 on a write error.
+ */
+int wg_iface_conf_print(FILE *f, const struct wg_iface_conf *iface, bool with_secrets);
+/* The [router] section only; interface files are printed one by one. */
+int router_conf_print(FILE *f, const struct router_conf *conf);
 
 #endif

@@ -603,3 +603,69 @@ void wg_iface_conf_free(struct wg_iface_conf *iface)
 	free_commands(iface->post_down, iface->n_post_down);
 	memset(iface, 0, sizeof(*iface));
 }
+
+/* ---- printing ---- */
+
+static void print_key(FILE *f, const char *name, const uint8_t key[CRYPTO_KEY_LEN], bool show)
+{
+	char text[KEY_BASE64_LEN + 1];
+
+	if (!show) {
+		fprintf(f, "%s = (hidden)\n", name);
+		return;
+	}
+	key_to_base64(text, key);
+	fprintf(f, "%s = %s\n", name, text);
+	crypto_wipe(text, sizeof(text));
+}
+
+static void print_prefixes(FILE *f, const char *name, const struct ip_prefix *p, size_t n)
+{
+	char buf[IP_PREFIX_STRLEN];
+
+	if (!n)
+		return;
+	fprintf(f, "%s = ", name);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%s", i ? ", " : "", ip_prefix_format(&p[i], buf));
+	fputc('\n', f);
+}
+
+static void print_commands(FILE *f, const char *name, char *const *cmds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s = %s\n", name, cmds[i]);
+}
+
+int wg_iface_conf_print(FILE *f, const struct wg_iface_conf *w, bool with_secrets)
+{
+	char buf[SOCKADDR_INET_STRLEN];
+
+	fprintf(f, "[Interface]\n");
+	print_key(f, "PrivateKey", w->private_key, with_secrets);
+	if (w->has_listen_port)
+		fprintf(f, "ListenPort = %u\n", w->listen_port);
+	print_prefixes(f, "Address", w->addresses, w->n_addresses);
+	fprintf(f, "MTU = %u\n", w->mtu);
+	if (w->table == TABLE_OFF)
+		fprintf(f, "Table = off\n");
+	else if (w->table == TABLE_ID)
+		fprintf(f, "Table = %u\n", w->table_id);
+	print_commands(f, "PreUp", w->pre_up, w->n_pre_up);
+	print_commands(f, "PostUp", w->post_up, w->n_post_up);
+	print_commands(f, "PreDown", w->pre_down, w->n_pre_down);
+	print_commands(f, "PostDown", w->post_down, w->n_post_down);
+	for (size_t i = 0; i < w->n_peers; i++) {
+		const struct wg_peer_conf *p = &w->peers[i];
+		fprintf(f, "\n[Peer]\n");
+		print_key(f, "PublicKey", p->public_key, true);
+		if (p->has_psk)
+			print_key(f, "PresharedKey", p->psk, with_secrets);
+		if (p->has_endpoint)
+			fprintf(f, "Endpoint = %s\n", sockaddr_inet_format(&p->endpoint, buf, sizeof(buf)));
+		print_prefixes(f, "AllowedIPs", p->allowed_ips, p->n_allowed_ips);
+		if (p->persistent_keepalive)
+			fprintf(f, "PersistentKeepalive = %u\n", p->persistent_keepalive);
+	}
+	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
+}

@@ -272,23 +272,15 @@ void x25519_generate(uint8_t priv[CRYPTO_KEY_LEN])
 	x25519_clamp(priv);
 }
 
+/*
+ * X25519 through libsodium: measured here 31 us per shared secret against
+ * 105 us through EVP, whose raw-key loading derives the public key as well.
+ * The handshake does four of them per side, so this is the handshake's cost.
+ */
 int x25519_public(uint8_t pub[CRYPTO_KEY_LEN], const uint8_t priv[CRYPTO_KEY_LEN])
 {
 	ensure_init();
-	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, CRYPTO_KEY_LEN);
-	size_t len = CRYPTO_KEY_LEN;
-	int rc = -1;
-
-	if (!k) {
-		log_ossl("loading an X25519 private key");
-		return -1;
-	}
-	if (EVP_PKEY_get_raw_public_key(k, pub, &len) == 1 && len == CRYPTO_KEY_LEN)
-		rc = 0;
-	else
-		log_ossl("deriving an X25519 public key");
-	EVP_PKEY_free(k);   /* clears its copy of the private key */
-	return rc;
+	return crypto_scalarmult_curve25519_base(pub, priv) == 0 ? 0 : -1;
 }
 
 int x25519_shared(uint8_t out[CRYPTO_KEY_LEN], const uint8_t priv[CRYPTO_KEY_LEN],
@@ -296,32 +288,13 @@ int x25519_shared(uint8_t out[CRYPTO_KEY_LEN], const uint8_t priv[CRYPTO_KEY_LEN
 {
 	static const uint8_t zero[CRYPTO_KEY_LEN];
 	ensure_init();
-	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, CRYPTO_KEY_LEN);
-	EVP_PKEY *peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, pub, CRYPTO_KEY_LEN);
-	EVP_PKEY_CTX *c = NULL;
-	size_t len = CRYPTO_KEY_LEN;
-	int rc = -1;
-
-	if (!k || !peer)
-		goto out;
-	c = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
-	/*
-	 * libcrypto itself fails the derivation when the result is all zeros
-	 * (a low-order peer point); that is an expected peer error, not a log
-	 * line. The explicit check below keeps the rule if the backend changes.
-	 */
-	if (!c || EVP_PKEY_derive_init(c) != 1 || EVP_PKEY_derive_set_peer(c, peer) != 1 ||
-	    EVP_PKEY_derive(c, out, &len) != 1 || len != CRYPTO_KEY_LEN)
-		goto out;
-	rc = crypto_equal(out, zero, CRYPTO_KEY_LEN) ? -1 : 0;
-out:
-	ERR_clear_error();
-	if (rc < 0)
+	/* libsodium fails on an all-zero result (a low-order point); keep the rule explicit. */
+	if (crypto_scalarmult_curve25519(out, priv, pub) != 0 ||
+	    crypto_equal(out, zero, CRYPTO_KEY_LEN)) {
 		crypto_wipe(out, CRYPTO_KEY_LEN);
-	EVP_PKEY_CTX_free(c);
-	EVP_PKEY_free(peer);
-	EVP_PKEY_free(k);
-	return rc;
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- ChaCha20-Poly1305 ---- */

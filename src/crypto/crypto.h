@@ -1,7 +1,8 @@
 /*
  * The only door to cryptography. Nothing here is hand-written crypto: the
- * primitives come from OpenSSL 3 libcrypto (BLAKE2s, keyed BLAKE2s, HMAC,
- * X25519, ChaCha20-Poly1305) and libsodium (XChaCha20-Poly1305, wiping).
+ * primitives come from OpenSSL 3 libcrypto (BLAKE2s, keyed BLAKE2s,
+ * ChaCha20-Poly1305) and libsodium (X25519, XChaCha20-Poly1305, wiping),
+ * each where it measured fastest here.
  * The data-path AEAD keeps one cipher context per key so a packet costs only
  * a nonce change; the backend can be swapped behind this header.
  */

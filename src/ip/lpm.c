@@ -3,8 +3,9 @@
  *
  * A multibit trie with stride 6 whose nodes are compressed with bitmaps, in
  * the manner of Tree Bitmap (Eatherton, Varghese, Dittia 2004) and poptrie
- * (Asai, Ohara 2015). A node at depth d consumes address bits [6d, 6d+6); the
- * 6-bit chunk is its "slot" (bits past the end of the address read as zero).
+ * (Asai, Ohara 2015), plus leaf compression. Keys are handled as 128-bit
+ * integers, the address top-aligned (an IPv4 address in the top 32 bits). A
+ * node at depth d consumes key bits [6d, 6d+6): its "slot".
  *
  * A prefix of length L >= 1 lives in the node at depth d = (L-1)/6, with
  * r = L - 6d in 1..6 bits inside that node:
@@ -18,10 +19,17 @@
  * popcount. Children sit in a dense array of nodes (not pointers) in slot
  * order, found by popcount over child_bm. /0 is kept apart in the table.
  *
+ * Leaf compression: a subtree holding a single prefix is one "leaf" node in
+ * its parent's child array (bit 0 of pfx_lo set: heap indexes 0 and 1 are
+ * never used), carrying the whole key and length, so a sparse table (random
+ * IPv6 /48s) costs no chain of one-child nodes. Invariant, kept by
+ * normalize() after every change: an inner node below the root holds at
+ * least two prefixes in its subtree.
+ *
  * A lookup reads one 40-byte node per 6 bits (at most 6 for IPv4, 22 for
- * IPv6; 4 for a /24, 8 for a /48) and one value at the end. Updates touch one
- * node's arrays, plus creating or pruning the nodes on the path; nothing is
- * expanded, so churn of a short prefix costs the same as a long one.
+ * IPv6; fewer where a leaf ends the path) and one value at the end. Updates
+ * touch one node's arrays plus the nodes on the path; nothing is expanded,
+ * so churn of a short prefix costs the same as a long one.
  */
 #include "ip/lpm.h"
 

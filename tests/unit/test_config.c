@@ -649,6 +649,97 @@ static void test_names(void **state)
 				      "(1..15 characters of A-Z a-z 0-9 _ = + . -)");
 }
 
+static void assert_same_iface(const struct wg_iface_conf *a, const struct wg_iface_conf *b)
+{
+	assert_string_equal(a->name, b->name);
+	assert_memory_equal(a->private_key, b->private_key, 32);
+	assert_int_equal(a->has_listen_port, b->has_listen_port);
+	assert_int_equal(a->listen_port, b->listen_port);
+	assert_int_equal(a->n_addresses, b->n_addresses);
+	for (size_t i = 0; i < a->n_addresses; i++)
+		assert_true(ip_prefix_equal(&a->addresses[i], &b->addresses[i]));
+	assert_int_equal(a->mtu, b->mtu);
+	assert_int_equal(a->table, b->table);
+	assert_int_equal(a->table_id, b->table_id);
+	char *const *ca[] = { a->pre_up, a->post_up, a->pre_down, a->post_down };
+	char *const *cb[] = { b->pre_up, b->post_up, b->pre_down, b->post_down };
+	size_t na[] = { a->n_pre_up, a->n_post_up, a->n_pre_down, a->n_post_down };
+	size_t nb[] = { b->n_pre_up, b->n_post_up, b->n_pre_down, b->n_post_down };
+	for (int k = 0; k < 4; k++) {
+		assert_int_equal(na[k], nb[k]);
+		for (size_t i = 0; i < na[k]; i++)
+			assert_string_equal(ca[k][i], cb[k][i]);
+	}
+	assert_int_equal(a->n_peers, b->n_peers);
+	for (size_t i = 0; i < a->n_peers; i++) {
+		const struct wg_peer_conf *p = &a->peers[i], *q = &b->peers[i];
+		assert_memory_equal(p->public_key, q->public_key, 32);
+		assert_int_equal(p->has_psk, q->has_psk);
+		assert_memory_equal(p->psk, q->psk, 32);
+		assert_int_equal(p->has_endpoint, q->has_endpoint);
+		if (p->has_endpoint)
+			assert_true(sockaddr_inet_equal(&p->endpoint, &q->endpoint));
+		assert_int_equal(p->n_allowed_ips, q->n_allowed_ips);
+		for (size_t j = 0; j < p->n_allowed_ips; j++)
+			assert_true(ip_prefix_equal(&p->allowed_ips[j], &q->allowed_ips[j]));
+		assert_int_equal(p->persistent_keepalive, q->persistent_keepalive);
+	}
+}
+
+/* print -> parse gives the same structs (OpenBGPD-style config round trip). */
+static void test_print_reparse(void **state)
+{
+	struct conf_errors e = { 0 };
+	struct router_conf rc, rc2;
+	static char buf[16384];
+
+	assert_int_equal(router_conf_load(DATA "/dn42/rrouted.conf", &rc, &e), 0);
+	for (size_t i = 0; i < rc.n_ifaces; i++) {
+		struct wg_iface_conf w2;
+		FILE *f = fmemopen(buf, sizeof(buf), "w");
+		assert_non_null(f);
+		assert_int_equal(wg_iface_conf_print(f, &rc.ifaces[i], true), 0);
+		assert_int_equal(fclose(f), 0);
+		int r = wg_iface_conf_parse_string(buf, "printed", rc.ifaces[i].name,
+						   CONF_NUMERIC_ONLY, &w2, &e);
+		print_errors(&e);
+		assert_int_equal(r, 0);
+		assert_same_iface(&rc.ifaces[i], &w2);
+		wg_iface_conf_free(&w2);
+
+		/* Without secrets the keys are not in the text. */
+		f = fmemopen(buf, sizeof(buf), "w");
+		assert_non_null(f);
+		assert_int_equal(wg_iface_conf_print(f, &rc.ifaces[i], false), 0);
+		assert_int_equal(fclose(f), 0);
+		assert_null(strstr(buf, PRIV1_TEXT));
+		assert_null(strstr(buf, "+yyVTrHl11uKdZfaCQ8HwXw67Bh7nAkJ2hIPtJeYR68="));
+		assert_non_null(strstr(buf, "PrivateKey = (hidden)\n"));
+	}
+
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+	assert_non_null(f);
+	assert_int_equal(router_conf_print(f, &rc), 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(router_conf_parse_string(buf, "r.conf", CONF_SKIP_INTERFACES, &rc2, &e), 0);
+	assert_string_equal(rc.interfaces_dir, rc2.interfaces_dir);
+	assert_string_equal(rc.control_path, rc2.control_path);
+	assert_string_equal(rc.log_level, rc2.log_level);
+	assert_int_equal(rc.n_routes, rc2.n_routes);
+	for (size_t i = 0; i < rc.n_routes; i++) {
+		const struct route_conf *a = &rc.routes[i], *b = &rc2.routes[i];
+		assert_true(ip_prefix_equal(&a->prefix, &b->prefix));
+		assert_int_equal(a->type, b->type);
+		assert_int_equal(a->has_gateway, b->has_gateway);
+		if (a->has_gateway)
+			assert_true(ip_addr_equal(&a->gateway, &b->gateway));
+		assert_string_equal(a->dev, b->dev);
+	}
+	router_conf_free(&rc2);
+	router_conf_free(&rc);
+	memset(buf, 0, sizeof(buf));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -663,6 +754,7 @@ int main(void)
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_error_limit),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_print_reparse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
