@@ -164,8 +164,11 @@ struct ref {
 
 static uint64_t ref_hash(struct key k)
 {
-	uint64_t h = k.hi * 0x9E3779B97F4A7C15ull ^ k.lo * 0xC2B2AE3D27D4EB4Full;
-	return h ^ (h >> 29);
+	/* splitmix64's finalizer: IPv4 keys have 32 zero low bits, which must not survive. */
+	uint64_t h = k.hi ^ (k.lo * 0x9E3779B97F4A7C15ull);
+	h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
+	h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
+	return h ^ (h >> 31);
 }
 
 static void ref_lens(struct ref *r)

@@ -146,6 +146,8 @@ void conf_ini_parse(char *text, const struct conf_ini *ini)
 	char *next;
 	int line = 0;
 
+	if (strncmp(text, "\xef\xbb\xbf", 3) == 0)
+		text += 3;                  /* a UTF-8 byte order mark, as some editors write */
 	for (char *s = text; s; s = next) {
 		line++;
 		next = strchr(s, '\n');

@@ -33,6 +33,7 @@
  */
 #include "ip/lpm.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -41,18 +42,30 @@
 
 #define STRIDE 6
 #define MAX_DEPTH 22                 /* ceil(128 / 6) */
-#define ADDR_BUF 17                  /* 16 bytes + one zero byte read past the end */
+#define LEAF 1ull                    /* pfx_lo bit 0: this node is a leaf */
+
+typedef unsigned __int128 u128;
 
 struct lpm_node {
-	uint64_t pfx_lo;                 /* heap indexes 2..63: prefixes of 1..5 bits here */
-	uint64_t pfx_hi;                 /* bit s: the 6-bit prefix equal to slot s */
-	uint64_t child_bm;               /* bit s: a child node continues below slot s */
-	struct lpm_node *children;       /* popcount(child_bm) nodes in slot order */
+	uint64_t pfx_lo;                 /* heap indexes 2..63: prefixes of 1..5 bits here;
+					    leaf: LEAF | plen << 8 */
+	union {
+		uint64_t pfx_hi;         /* bit s: the 6-bit prefix equal to slot s */
+		uint64_t key_hi;         /* leaf: key bits 0..63 */
+	};
+	union {
+		uint64_t child_bm;       /* bit s: a child node continues below slot s */
+		uint64_t key_lo;         /* leaf: key bits 64..127 */
+	};
+	union {
+		struct lpm_node *children;   /* popcount(child_bm) nodes in slot order */
+		void *leaf_val;
+	};
 	void **vals;                     /* popcount(pfx_lo) + popcount(pfx_hi) values */
 };
 
 struct lpm {
-	struct lpm_node root;
+	struct lpm_node root;            /* never a leaf */
 	void *default_val;               /* the /0 entry, NULL if none */
 	int family;
 	unsigned bits, alen;
@@ -101,16 +114,71 @@ static size_t chunk(size_t n)
 	return c < 32 ? 32 : c;
 }
 
-static inline unsigned slot_at(const uint8_t *buf, unsigned off)
+static inline u128 load_key(const struct lpm *t, const uint8_t *a)
 {
-	unsigned b = off >> 3;
-	unsigned w = (unsigned)buf[b] << 8 | buf[b + 1];
-	return (w >> (10 - (off & 7))) & 63;
+	if (t->alen == 4) {
+		uint32_t v;
+		memcpy(&v, a, 4);
+		return (u128)be32toh(v) << 96;
+	}
+	uint64_t hi, lo;
+	memcpy(&hi, a, 8);
+	memcpy(&lo, a + 8, 8);
+	return (u128)be64toh(hi) << 64 | be64toh(lo);
+}
+
+static void store_key(const struct lpm *t, u128 k, uint8_t out[16])
+{
+	uint64_t hi = htobe64((uint64_t)(k >> 64)), lo = htobe64((uint64_t)k);
+	memcpy(out, &hi, 8);
+	memcpy(out + 8, &lo, 8);
+	if (t->alen == 4)
+		memset(out + 4, 0, 12);
+}
+
+static inline u128 pmask(unsigned plen)
+{
+	return plen ? ~(u128)0 << (128 - plen) : 0;
+}
+
+/* Key bits [off, off+6), bits past 128 reading as zero. */
+static inline unsigned slot_of(u128 k, unsigned off)
+{
+	return off <= 122 ? (unsigned)(k >> (122 - off)) & 63 : (unsigned)(k << (off - 122)) & 63;
+}
+
+static inline u128 with_slot(u128 k, unsigned off, unsigned s)
+{
+	return off <= 122 ? k | (u128)s << (122 - off) : k | (u128)s >> (off - 122);
 }
 
 static inline uint64_t below(unsigned s)
 {
 	return (1ull << s) - 1;
+}
+
+static inline bool is_leaf(const struct lpm_node *n)
+{
+	return n->pfx_lo & LEAF;
+}
+
+static inline unsigned leaf_plen(const struct lpm_node *n)
+{
+	return (unsigned)(n->pfx_lo >> 8);
+}
+
+static inline u128 leaf_key(const struct lpm_node *n)
+{
+	return (u128)n->key_hi << 64 | n->key_lo;
+}
+
+static void make_leaf(struct lpm_node *n, u128 key, unsigned plen, void *value)
+{
+	n->pfx_lo = LEAF | (uint64_t)plen << 8;
+	n->key_hi = (uint64_t)(key >> 64);
+	n->key_lo = (uint64_t)key;
+	n->leaf_val = value;
+	n->vals = NULL;
 }
 
 static inline unsigned nvals(const struct lpm_node *n)
@@ -150,6 +218,14 @@ static inline void toggle_pos(struct lpm_node *n, unsigned p)
 		n->pfx_hi ^= 1ull << (p - 64);
 }
 
+/* The key of position p in the node at depth d reached by path. */
+static u128 key_of_pos(u128 path, unsigned d, unsigned p)
+{
+	unsigned off = d * STRIDE, r = pos_bits(p);
+	unsigned x = p >= 64 ? p - 64 : p - (1u << r);
+	return (path & pmask(off)) | (u128)x << (128 - off - r);
+}
+
 static inline bool node_empty(const struct lpm_node *n)
 {
 	return !(n->pfx_lo | n->pfx_hi | n->child_bm);
@@ -174,24 +250,11 @@ static int arr_resize(struct lpm *t, void **arr, size_t oldn, size_t newn, size_
 	return 0;
 }
 
-static void load_addr(const struct lpm *t, uint8_t buf[ADDR_BUF], const uint8_t *addr,
-		      unsigned plen)
-{
-	memset(buf, 0, ADDR_BUF);
-	memcpy(buf, addr, t->alen);
-	/* Clear the host bits so slots below the prefix read as zero. */
-	unsigned full = plen / 8, rem = plen % 8;
-	if (full < t->alen) {
-		buf[full] &= (uint8_t)(0xff00u >> rem);
-		memset(buf + full + 1, 0, t->alen - full - 1);
-	}
-}
-
-/* Where addr/plen (plen >= 1) lives: depth and position inside that node. */
-static void locate(const uint8_t *buf, unsigned plen, unsigned *depth, unsigned *pos)
+/* Where a prefix of plen >= 1 lives: depth and position inside that node. */
+static void locate(u128 key, unsigned plen, unsigned *depth, unsigned *pos)
 {
 	unsigned d = (plen - 1) / STRIDE, r = plen - d * STRIDE;
-	unsigned s = slot_at(buf, d * STRIDE);
+	unsigned s = slot_of(key, d * STRIDE);
 	*depth = d;
 	*pos = r == STRIDE ? 64 + s : (1u << r) | (s >> (STRIDE - r));
 }
@@ -213,6 +276,11 @@ struct lpm *lpm_new(int family)
 
 static void free_node(struct lpm_node *n, void (*free_value)(void *, void *), void *ctx)
 {
+	if (is_leaf(n)) {
+		if (free_value)
+			free_value(n->leaf_val, ctx);
+		return;
+	}
 	unsigned nc = nchildren(n), nv = nvals(n);
 	for (unsigned i = 0; i < nc; i++)
 		free_node(&n->children[i], free_value, ctx);
@@ -279,11 +347,71 @@ static void del_child(struct lpm *t, struct lpm_node *n, unsigned s)
 	n->children = arr;
 }
 
-/* Removes the empty nodes at the bottom of a path (path[0] is the root). */
-static void prune(struct lpm *t, struct lpm_node **path, const unsigned *slots, unsigned depth)
+/* Turns leaf c, at depth d, into an inner node holding the same prefix. */
+static int push_down(struct lpm *t, struct lpm_node *c, unsigned d)
 {
-	for (unsigned i = depth; i > 0 && node_empty(path[i]); i--)
-		del_child(t, path[i - 1], slots[i - 1]);
+	struct lpm_node leaf = *c;
+	u128 key = leaf_key(&leaf);
+	unsigned plen = leaf_plen(&leaf), depth, pos;
+	locate(key, plen, &depth, &pos);
+	struct lpm_node n = { 0 };
+	if (depth == d) {
+		void *arr = NULL;
+		if (arr_resize(t, &arr, 0, 1, sizeof(void *)) < 0)
+			return -ENOMEM;
+		n.vals = arr;
+		n.vals[0] = leaf.leaf_val;
+		toggle_pos(&n, pos);
+	} else {
+		if (add_child(t, &n, slot_of(key, d * STRIDE)) < 0)
+			return -ENOMEM;
+		n.children[0] = leaf;
+	}
+	*c = n;
+	return 0;
+}
+
+static bool collapsible(const struct lpm_node *n)
+{
+	unsigned nv = nvals(n);
+	if (nv == 1)
+		return n->child_bm == 0;
+	return nv == 0 && nchildren(n) == 1 && is_leaf(&n->children[0]);
+}
+
+/* Replaces inner node n at depth d (reached by path) by a leaf for its one prefix. */
+static void collapse(struct lpm *t, struct lpm_node *n, unsigned d, u128 path)
+{
+	if (n->child_bm) {
+		struct lpm_node leaf = n->children[0];
+		void *arr = n->children;
+		arr_resize(t, &arr, 1, 0, sizeof(struct lpm_node));
+		*n = leaf;
+		return;
+	}
+	unsigned p = n->pfx_lo ? (unsigned)__builtin_ctzll(n->pfx_lo)
+			       : 64 + (unsigned)__builtin_ctzll(n->pfx_hi);
+	void *val = n->vals[0];
+	void *arr = n->vals;
+	arr_resize(t, &arr, 1, 0, sizeof(void *));
+	make_leaf(n, key_of_pos(path, d, p), d * STRIDE + pos_bits(p), val);
+}
+
+/*
+ * Restores the invariant along a path after a change at depth `depth`:
+ * empty nodes go, one-prefix nodes become leaves. path[0] is the root.
+ */
+static void normalize(struct lpm *t, struct lpm_node **path, unsigned depth, u128 key)
+{
+	for (unsigned i = depth; i > 0; i--) {
+		struct lpm_node *n = path[i];
+		if (node_empty(n))
+			del_child(t, path[i - 1], slot_of(key, (i - 1) * STRIDE));
+		else if (collapsible(n))
+			collapse(t, n, i, key);
+		else
+			break;
+	}
 }
 
 int lpm_insert(struct lpm *t, const uint8_t *addr, unsigned plen, void *value, void **old)
@@ -300,25 +428,42 @@ int lpm_insert(struct lpm *t, const uint8_t *addr, unsigned plen, void *value, v
 		t->default_val = value;
 		return 0;
 	}
-	uint8_t buf[ADDR_BUF];
 	struct lpm_node *path[MAX_DEPTH];
-	unsigned slots[MAX_DEPTH], depth, pos;
-	load_addr(t, buf, addr, plen);
-	locate(buf, plen, &depth, &pos);
+	unsigned depth, pos;
+	u128 key = load_key(t, addr) & pmask(plen);
+	locate(key, plen, &depth, &pos);
 
 	struct lpm_node *n = &t->root;
-	int err = 0;
+	int err;
+	path[0] = n;
 	for (unsigned d = 0; d < depth; d++) {
-		unsigned s = slot_at(buf, d * STRIDE);
-		path[d] = n;
-		slots[d] = s;
-		if (!((n->child_bm >> s) & 1) && (err = add_child(t, n, s)) < 0) {
-			prune(t, path, slots, d);
-			return err;
+		unsigned s = slot_of(key, d * STRIDE);
+		struct lpm_node *c = child_of(n, s);
+		if (!c) {
+			/* Nothing below: the whole rest of the path is one leaf. */
+			if ((err = add_child(t, n, s)) < 0) {
+				normalize(t, path, d, key);
+				return err;
+			}
+			make_leaf(child_of(n, s), key, plen, value);
+			t->count++;
+			return 0;
 		}
-		n = child_of(n, s);
+		if (is_leaf(c)) {
+			if (leaf_plen(c) == plen && leaf_key(c) == key) {
+				if (old)
+					*old = c->leaf_val;
+				c->leaf_val = value;
+				return 0;
+			}
+			if ((err = push_down(t, c, d + 1)) < 0) {
+				normalize(t, path, d, key);
+				return err;
+			}
+		}
+		n = c;
+		path[d + 1] = n;
 	}
-	path[depth] = n;
 
 	unsigned i = rank_pos(n, pos);
 	if (has_pos(n, pos)) {
@@ -330,7 +475,7 @@ int lpm_insert(struct lpm *t, const uint8_t *addr, unsigned plen, void *value, v
 	unsigned nv = nvals(n);
 	void *arr = n->vals;
 	if ((err = arr_resize(t, &arr, nv, nv + 1, sizeof(void *))) < 0) {
-		prune(t, path, slots, depth);
+		normalize(t, path, depth, key);
 		return err;
 	}
 	n->vals = arr;
@@ -356,21 +501,31 @@ int lpm_remove(struct lpm *t, const uint8_t *addr, unsigned plen, void **old)
 		t->count--;
 		return 0;
 	}
-	uint8_t buf[ADDR_BUF];
 	struct lpm_node *path[MAX_DEPTH];
-	unsigned slots[MAX_DEPTH], depth, pos;
-	load_addr(t, buf, addr, plen);
-	locate(buf, plen, &depth, &pos);
+	unsigned depth, pos;
+	u128 key = load_key(t, addr) & pmask(plen);
+	locate(key, plen, &depth, &pos);
 
 	struct lpm_node *n = &t->root;
+	path[0] = n;
 	for (unsigned d = 0; d < depth; d++) {
-		unsigned s = slot_at(buf, d * STRIDE);
-		path[d] = n;
-		slots[d] = s;
-		if (!(n = child_of(n, s)))
+		unsigned s = slot_of(key, d * STRIDE);
+		struct lpm_node *c = child_of(n, s);
+		if (!c)
 			return -ENOENT;
+		if (is_leaf(c)) {
+			if (leaf_plen(c) != plen || leaf_key(c) != key)
+				return -ENOENT;
+			if (old)
+				*old = c->leaf_val;
+			del_child(t, n, s);
+			t->count--;
+			normalize(t, path, d, key);
+			return 0;
+		}
+		n = c;
+		path[d + 1] = n;
 	}
-	path[depth] = n;
 	if (!has_pos(n, pos))
 		return -ENOENT;
 
@@ -383,7 +538,7 @@ int lpm_remove(struct lpm *t, const uint8_t *addr, unsigned plen, void **old)
 	arr_resize(t, &arr, nv, nv - 1, sizeof(void *));
 	n->vals = arr;
 	t->count--;
-	prune(t, path, slots, depth);
+	normalize(t, path, depth, key);
 	return 0;
 }
 
@@ -393,28 +548,28 @@ void *lpm_get(const struct lpm *t, const uint8_t *addr, unsigned plen)
 		return NULL;
 	if (plen == 0)
 		return t->default_val;
-	uint8_t buf[ADDR_BUF];
 	unsigned depth, pos;
-	load_addr(t, buf, addr, plen);
-	locate(buf, plen, &depth, &pos);
+	u128 key = load_key(t, addr) & pmask(plen);
+	locate(key, plen, &depth, &pos);
 	const struct lpm_node *n = &t->root;
-	for (unsigned d = 0; d < depth && n; d++)
-		n = child_of(n, slot_at(buf, d * STRIDE));
-	if (!n || !has_pos(n, pos))
+	for (unsigned d = 0; d < depth; d++) {
+		if (!(n = child_of(n, slot_of(key, d * STRIDE))))
+			return NULL;
+		if (is_leaf(n))
+			return leaf_plen(n) == plen && leaf_key(n) == key ? n->leaf_val : NULL;
+	}
+	if (!has_pos(n, pos))
 		return NULL;
 	return n->vals[rank_pos(n, pos)];
 }
 
 void *lpm_lookup_prefix(const struct lpm *t, const uint8_t *addr, unsigned *plen_out)
 {
-	uint8_t buf[ADDR_BUF];
-	memcpy(buf, addr, t->alen);
-	buf[t->alen] = 0;                /* the last slot of an address reads one byte past it */
-
+	u128 key = load_key(t, addr);
 	const struct lpm_node *n = &t->root, *best = NULL;
 	unsigned off = 0, best_off = 0, best_pos = 0;
 	for (;;) {
-		unsigned s = slot_at(buf, off);
+		unsigned s = slot_of(key, off);
 		uint64_t bit = 1ull << s;
 		if (n->pfx_hi & bit) {
 			best = n;
@@ -431,6 +586,16 @@ void *lpm_lookup_prefix(const struct lpm *t, const uint8_t *addr, unsigned *plen
 		if (!(n->child_bm & bit))
 			break;
 		n = &n->children[__builtin_popcountll(n->child_bm & (bit - 1))];
+		if (is_leaf(n)) {
+			/* Longer than anything above, if it matches at all. */
+			unsigned plen = leaf_plen(n);
+			if (((key ^ leaf_key(n)) & pmask(plen)) == 0) {
+				if (plen_out)
+					*plen_out = plen;
+				return n->leaf_val;
+			}
+			break;
+		}
 		off += STRIDE;
 	}
 	if (!best) {
@@ -448,68 +613,53 @@ void *lpm_lookup(const struct lpm *t, const uint8_t *addr)
 	return lpm_lookup_prefix(t, addr, NULL);
 }
 
-/* Sets bits [off, off+n) of buf to v (most significant first), within the address. */
-static void put_bits(uint8_t *buf, unsigned alen, unsigned off, unsigned n, unsigned v)
-{
-	for (unsigned i = 0; i < n; i++) {
-		unsigned p = off + i;
-		if (p >= alen * 8)
-			break;
-		uint8_t m = (uint8_t)(0x80u >> (p & 7));
-		if ((v >> (n - 1 - i)) & 1)
-			buf[p >> 3] |= m;
-		else
-			buf[p >> 3] &= (uint8_t)~m;
-	}
-}
-
 struct walk {
 	const struct lpm *t;
 	int (*cb)(const uint8_t *addr, unsigned plen, void *value, void *ctx);
 	void *ctx;
-	uint8_t path[ADDR_BUF];          /* bits above the current node; the rest zero */
 };
 
-static int walk_node(struct walk *w, const struct lpm_node *n, unsigned off);
+static int walk_node(struct walk *w, const struct lpm_node *n, unsigned d, u128 path);
 
-static int walk_emit(struct walk *w, const struct lpm_node *n, unsigned off, unsigned r,
-		     unsigned x, unsigned pos)
+static int walk_emit(struct walk *w, u128 key, unsigned plen, void *value)
 {
-	uint8_t a[ADDR_BUF];
-	memcpy(a, w->path, sizeof(a));
-	put_bits(a, w->t->alen, off, r, x);
-	return w->cb(a, off + r, n->vals[rank_pos(n, pos)], w->ctx);
+	uint8_t a[16];
+	store_key(w->t, key, a);
+	return w->cb(a, plen, value, w->ctx);
 }
 
-/* Visits the part of node n under the r-bit prefix x, in prefix order. */
-static int walk_sub(struct walk *w, const struct lpm_node *n, unsigned off, unsigned r,
+/* Visits the part of node n (depth d) under its r-bit prefix x, in prefix order. */
+static int walk_sub(struct walk *w, const struct lpm_node *n, unsigned d, u128 path, unsigned r,
 		    unsigned x)
 {
 	int ret;
 	if (r == STRIDE) {
-		if (((n->pfx_hi >> x) & 1) && (ret = walk_emit(w, n, off, r, x, 64 + x)))
+		unsigned p = 64 + x;
+		if (((n->pfx_hi >> x) & 1) &&
+		    (ret = walk_emit(w, key_of_pos(path, d, p), d * STRIDE + r, n->vals[rank_pos(n, p)])))
 			return ret;
 		if ((n->child_bm >> x) & 1) {
-			put_bits(w->path, w->t->alen, off, STRIDE, x);
-			ret = walk_node(w, child_of(n, x), off + STRIDE);
-			put_bits(w->path, w->t->alen, off, STRIDE, 0);
-			return ret;
+			const struct lpm_node *c = child_of(n, x);
+			if (is_leaf(c))
+				return walk_emit(w, leaf_key(c), leaf_plen(c), c->leaf_val);
+			return walk_node(w, c, d + 1, with_slot(path, d * STRIDE, x));
 		}
 		return 0;
 	}
 	unsigned h = (1u << r) | x;
 	if (!(n->pfx_lo & desc_lo[h]) && !((n->pfx_hi | n->child_bm) & slot_range[h]))
 		return 0;
-	if (r >= 1 && ((n->pfx_lo >> h) & 1) && (ret = walk_emit(w, n, off, r, x, h)))
+	if (r >= 1 && ((n->pfx_lo >> h) & 1) &&
+	    (ret = walk_emit(w, key_of_pos(path, d, h), d * STRIDE + r, n->vals[rank_pos(n, h)])))
 		return ret;
-	if ((ret = walk_sub(w, n, off, r + 1, x << 1)))
+	if ((ret = walk_sub(w, n, d, path, r + 1, x << 1)))
 		return ret;
-	return walk_sub(w, n, off, r + 1, x << 1 | 1);
+	return walk_sub(w, n, d, path, r + 1, x << 1 | 1);
 }
 
-static int walk_node(struct walk *w, const struct lpm_node *n, unsigned off)
+static int walk_node(struct walk *w, const struct lpm_node *n, unsigned d, u128 path)
 {
-	return walk_sub(w, n, off, 0, 0);
+	return walk_sub(w, n, d, path, 0, 0);
 }
 
 int lpm_walk(const struct lpm *t,
@@ -517,21 +667,32 @@ int lpm_walk(const struct lpm *t,
 {
 	struct walk w = { .t = t, .cb = cb, .ctx = ctx };
 	int ret;
-	if (t->default_val && (ret = cb(w.path, 0, t->default_val, ctx)))
+	if (t->default_val && (ret = walk_emit(&w, 0, 0, t->default_val)))
 		return ret;
-	return walk_node(&w, &t->root, 0);
+	return walk_node(&w, &t->root, 0, 0);
 }
 
 /* Post-order: children first, so a child emptied here can be pruned by its parent. */
-static void remove_value_node(struct lpm *t, struct lpm_node *n, void *value)
+static void remove_value_node(struct lpm *t, struct lpm_node *n, unsigned d, u128 path,
+			      void *value)
 {
 	for (int s = 63; s >= 0; s--) {
 		if (!((n->child_bm >> s) & 1))
 			continue;
 		struct lpm_node *c = child_of(n, (unsigned)s);
-		remove_value_node(t, c, value);
+		if (is_leaf(c)) {
+			if (c->leaf_val == value) {
+				del_child(t, n, (unsigned)s);
+				t->count--;
+			}
+			continue;
+		}
+		u128 cpath = with_slot(path, d * STRIDE, (unsigned)s);
+		remove_value_node(t, c, d + 1, cpath, value);
 		if (node_empty(c))
 			del_child(t, n, (unsigned)s);
+		else if (collapsible(c))
+			collapse(t, c, d + 1, cpath);
 	}
 	unsigned nv = nvals(n), k = 0, j = 0;
 	if (!nv)
@@ -562,5 +723,5 @@ void lpm_remove_value(struct lpm *t, void *value)
 		t->default_val = NULL;
 		t->count--;
 	}
-	remove_value_node(t, &t->root, value);
+	remove_value_node(t, &t->root, 0, 0, value);
 }

@@ -443,7 +443,7 @@ static void test_syntax(void **state)
 	longcmd[sizeof(longcmd) - 1] = '\0';
 	memcpy(longcmd, "echo ", 5);
 	snprintf(text, sizeof(text),
-		 "; a comment\r\n"
+		 "\xef\xbb\xbf; a comment\r\n"
 		 "  # another\r\n"
 		 "\r\n"
 		 "[ INTERFACE ]\r\n"
