@@ -5,7 +5,7 @@
 
 CC       ?= cc
 BUILD    ?= build
-PKGS     := libcrypto libsodium inih
+PKGS     := libcrypto libsodium
 CPPFLAGS += -Isrc -D_GNU_SOURCE -D_FORTIFY_SOURCE=2
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
@@ -13,7 +13,7 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-LIB_DIRS := core crypto conf ip wg ctl
+LIB_DIRS := core crypto conf ip wg stack ctl
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/librr.a
@@ -25,14 +25,26 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_SRCS := $(wildcard bench/bench_*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-PROGS := $(BUILD)/rrouted $(BUILD)/rrctl
+# The LD_PRELOAD shim is its own small shared object: it must not drag the router in.
+SHIM_SRCS := $(wildcard src/shim/*.c)
+SHIM_OBJS := $(SHIM_SRCS:%.c=$(BUILD)/pic/%.o)
+SHIM      := $(if $(SHIM_SRCS),$(BUILD)/librrshim.so)
 
-.PHONY: all check unit asan fuzz demo clean deps bench
+PROGS := $(BUILD)/rrouted $(BUILD)/rrctl $(SHIM)
+
+.PHONY: all check unit asan asan-build fuzz fuzz-build demo clean deps bench
 all: $(PROGS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden -MMD -MP -c $< -o $@
+
+$(BUILD)/librrshim.so: $(SHIM_OBJS)
+	$(CC) $(CFLAGS) -shared -Wl,-z,defs -o $@ $^ -ldl -lpthread
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)

@@ -209,6 +209,24 @@ void ip_router_output_local(struct ip_router *r, struct pbuf *b, struct netif *h
 	}
 }
 
+void ip_router_set_local_handler(struct ip_router *r, ip_local_handler h, void *ctx)
+{
+	r->local_handler = h;
+	r->local_ctx = ctx;
+}
+
+struct netif *ip_router_route_netif(struct ip_router *r, const struct ip_addr *dst,
+				    uint32_t scope_id)
+{
+	if (ip_addr_is_link_local(dst))
+		return ip_router_netif_by_index(r, scope_id);
+	struct netif *out = NULL;
+	struct ip_addr nexthop;
+	if (route_lookup(r, dst, &out, &nexthop) != FIB_TYPE_UNICAST)
+		return NULL;
+	return out;
+}
+
 /* ---- ICMP errors ---- */
 
 static bool icmp_token(struct ip_router *r)
@@ -252,6 +270,25 @@ static const struct ip_addr *pick_source(const struct ip_router *r, const struct
 				return a;
 		}
 	return fallback;
+}
+
+bool ip_router_select_source(struct ip_router *r, const struct ip_addr *dst, uint32_t scope_id,
+			     struct ip_addr *out)
+{
+	if (!ip_addr_is_link_local(dst)) {
+		struct fib_route rt;
+		if (fib_lookup(r->fib, dst, &rt) == 0 && rt.prefsrc.family == dst->family &&
+		    ip_router_local_netif(r, &rt.prefsrc, NULL)) {
+			*out = rt.prefsrc;
+			return true;
+		}
+	}
+	const struct netif *nif = ip_router_route_netif(r, dst, scope_id);
+	const struct ip_addr *a = pick_source(r, nif, dst);
+	if (!a)
+		return false;
+	*out = *a;
+	return true;
 }
 
 static void send_icmp_error(struct ip_router *r, struct netif *in, const struct ip_packet *pkt,
@@ -368,7 +405,9 @@ static void deliver_local(struct ip_router *r, struct netif *in, struct pbuf *b,
 		ip_router_output_local(r, b, in);
 		return;
 	}
-	/* Nothing listens here yet: tell UDP senders (traceroute's last hop), drop the rest. */
+	if (r->local_handler && r->local_handler(r->local_ctx, in, b, pkt))
+		return;
+	/* Nothing listens here: tell UDP senders (traceroute's last hop), drop the rest. */
 	if (pkt->proto == IPPROTO_UDP)
 		send_icmp_error(r, in, pkt, ICMP_ERR_PORT_UNREACH, 0);
 	netif_drop(in, DROP_UNSUPPORTED);

@@ -16,6 +16,7 @@
 #include "ip/addr.h"
 #include "ip/fib.h"
 #include "ip/netif.h"
+#include "ip/packet.h"
 
 /* ICMP errors: a token bucket shared by all destinations (RFC 1812 4.3.2.8). */
 #define ICMP_ERRORS_PER_SEC 200
@@ -31,6 +32,14 @@ struct ip_router_stats {
 	uint64_t icmp_errors_ratelimited;
 };
 
+/*
+ * The host stack's entry point for packets to the router's own addresses
+ * (everything but echo requests, which the router answers itself).
+ * Returns true if it took (consumed) b.
+ */
+typedef bool (*ip_local_handler)(void *ctx, struct netif *in, struct pbuf *b,
+				 struct ip_packet *pkt);
+
 struct ip_router {
 	struct loop *loop;
 	struct netif **netifs;
@@ -40,6 +49,8 @@ struct ip_router {
 	uint32_t icmp_tokens;
 	uint64_t icmp_refilled_at;
 	struct ip_router_stats stats;
+	ip_local_handler local_handler;
+	void *local_ctx;
 };
 
 int ip_router_init(struct ip_router *r, struct loop *loop);
@@ -59,6 +70,18 @@ struct netif *ip_router_netif_by_index(const struct ip_router *r, uint32_t ifind
  */
 struct netif *ip_router_local_netif(const struct ip_router *r, const struct ip_addr *addr,
 				    const struct netif *ingress);
+
+void ip_router_set_local_handler(struct ip_router *r, ip_local_handler h, void *ctx);
+/*
+ * The source address the router uses toward dst: the route's preferred
+ * source, else an address of the egress interface (link-local only for a
+ * link-local dst, on interface scope_id). false if it has none.
+ */
+bool ip_router_select_source(struct ip_router *r, const struct ip_addr *dst, uint32_t scope_id,
+			     struct ip_addr *out);
+/* The egress interface toward dst (scope_id for link-local), or NULL. */
+struct netif *ip_router_route_netif(struct ip_router *r, const struct ip_addr *dst,
+				    uint32_t scope_id);
 
 /* A packet from an interface (netif_input lands here). Consumes b. */
 void ip_router_input(struct ip_router *r, struct netif *in, struct pbuf *b);

@@ -64,7 +64,8 @@ after_move() {
 	fi
 }
 
-# move 1: new source address
+# move 1: new source address (promote_secondaries: deleting the primary must keep .3)
+ip netns exec "$NSP" sysctl -qw net.ipv4.conf.all.promote_secondaries=1 net.ipv4.conf.vp.promote_secondaries=1
 ip -n "$NSP" addr add 192.0.2.3/24 dev vp && ip -n "$NSP" addr del 192.0.2.2/24 dev vp
 after_move "move 1 (192.0.2.2 -> 192.0.2.3)" 192.0.2.3:51821
 

@@ -213,6 +213,32 @@ static void test_v6_overlap_delete_readd(void **state)
 	lpm_free(t, NULL, NULL);
 }
 
+/* A one-prefix subtree is a single leaf again once its neighbour goes (both shapes). */
+static void test_leaf_collapse(void **state)
+{
+	(void)state;
+	const char *a = "fd42:4242:2601::/48", *b = "fd42:4242:2601:ac12::/64";
+	for (int which = 0; which < 2; which++) {
+		struct lpm *t = lpm_new(AF_INET6);
+		ins(t, which ? b : a, V(1));
+		size_t alone = lpm_memory(t);
+		ins(t, which ? a : b, V(2));
+		assert_true(lpm_memory(t) > alone);
+		uint8_t k[16];
+		unsigned l = pfx(AF_INET6, which ? a : b, k);
+		assert_int_equal(lpm_remove(t, k, l, NULL), 0);
+		assert_int_equal(lpm_memory(t), alone);
+		assert_ptr_equal(look(t, "fd42:4242:2601:ac12::1", NULL), V(1));
+		/* Same through remove_value. */
+		ins(t, which ? a : b, V(2));
+		lpm_remove_value(t, V(2));
+		assert_int_equal(lpm_memory(t), alone);
+		assert_ptr_equal(look(t, "fd42:4242:2601:ac12::1", NULL), V(1));
+		assert_null(look(t, "fd42:4242:2602::1", NULL));
+		lpm_free(t, NULL, NULL);
+	}
+}
+
 static void test_remove_value(void **state)
 {
 	(void)state;
@@ -559,6 +585,7 @@ int main(void)
 		cmocka_unit_test(test_v4_basic),
 		cmocka_unit_test(test_default_and_host),
 		cmocka_unit_test(test_v6_overlap_delete_readd),
+		cmocka_unit_test(test_leaf_collapse),
 		cmocka_unit_test(test_remove_value),
 		cmocka_unit_test(test_walk_order),
 		cmocka_unit_test(test_free_values),
