@@ -65,6 +65,19 @@ void loop_defer(struct loop *loop, struct loop_hook *hook)
 	loop->deferred = hook;
 }
 
+void loop_cancel_deferred(struct loop *loop, struct loop_hook *hook)
+{
+	if (!hook->queued)
+		return;
+	for (struct loop_hook **pp = &loop->deferred; *pp; pp = &(*pp)->next) {
+		if (*pp == hook) {
+			*pp = hook->next;
+			break;
+		}
+	}
+	hook->queued = false;
+}
+
 /* ---- timer heap, ordered by expires ---- */
 
 static void heap_set(struct loop *loop, uint32_t i, struct timer *t)

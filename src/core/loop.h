@@ -73,6 +73,8 @@ void loop_del_fd(struct loop *loop, struct loop_fd *lfd);
 
 /* Queue a hook to run once after the current round of events and timers. */
 void loop_defer(struct loop *loop, struct loop_hook *hook);
+/* Unqueues a hook whose owner is going away. */
+void loop_cancel_deferred(struct loop *loop, struct loop_hook *hook);
 
 uint64_t clock_now_ns(void);
 /* Tests: switch to a manual clock, then move it forward and run what is due. */

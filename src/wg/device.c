@@ -73,6 +73,65 @@ int wg_device_send_to_peer(struct wg_device *dev, struct wg_peer *peer,
 	return 0;
 }
 
+static void flush_socket(struct wg_device *dev, struct wg_socket *s)
+{
+	struct mmsghdr msgs[WG_TX_BATCH];
+	struct iovec iov[WG_TX_BATCH];
+	unsigned n = s->tx_len, done = 0;
+	for (unsigned i = 0; i < n; i++) {
+		iov[i] = (struct iovec){ pbuf_data(s->tx_bufs[i]), s->tx_bufs[i]->len };
+		msgs[i].msg_hdr = (struct msghdr){
+			.msg_name = &s->tx_dst[i], .msg_namelen = sockaddr_inet_len(&s->tx_dst[i]),
+			.msg_iov = &iov[i], .msg_iovlen = 1,
+		};
+	}
+	while (done < n) {
+		int r = sendmmsg(s->lfd.fd, msgs + done, n - done, MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			/* Full socket buffer or an unreachable endpoint: this one is lost, go on. */
+			log_debug("%s: sendmmsg: %s", dev->netif.name, strerror(errno));
+			netif_drop(&dev->netif, DROP_SEND_FAILED);
+			done++;
+			continue;
+		}
+		done += (unsigned)r;
+	}
+	for (unsigned i = 0; i < n; i++)
+		pbuf_free(s->tx_bufs[i]);
+	s->tx_len = 0;
+}
+
+static void tx_flush(struct loop_hook *h)
+{
+	struct wg_device *dev = container_of(h, struct wg_device, tx_flush);
+	if (dev->sock4.tx_len)
+		flush_socket(dev, &dev->sock4);
+	if (dev->sock6.tx_len)
+		flush_socket(dev, &dev->sock6);
+}
+
+int wg_device_queue_to_peer(struct wg_device *dev, struct wg_peer *peer, struct pbuf *b)
+{
+	if (!peer->has_endpoint) {
+		pbuf_free(b);
+		return -EDESTADDRREQ;
+	}
+	struct wg_socket *s = peer->endpoint.sa.sa_family == AF_INET ? &dev->sock4 : &dev->sock6;
+	if (s->lfd.fd < 0) {
+		pbuf_free(b);
+		return -EAFNOSUPPORT;
+	}
+	if (s->tx_len == WG_TX_BATCH)
+		flush_socket(dev, s);
+	s->tx_bufs[s->tx_len] = b;
+	s->tx_dst[s->tx_len] = peer->endpoint;
+	s->tx_len++;
+	loop_defer(dev->loop, &dev->tx_flush);
+	return 0;
+}
+
 /* The IP layer hands us a packet for nexthop: AllowedIPs pick the peer. */
 static void device_output(struct netif *nif, struct pbuf *b, const struct ip_addr *nexthop)
 {
@@ -202,6 +261,9 @@ static int open_sockets(struct wg_device *dev, uint16_t port)
 
 static void close_socket(struct wg_device *dev, struct wg_socket *s)
 {
+	for (unsigned i = 0; i < s->tx_len; i++)
+		pbuf_free(s->tx_bufs[i]);
+	s->tx_len = 0;
 	if (s->lfd.fd < 0)
 		return;
 	loop_del_fd(dev->loop, &s->lfd);
@@ -262,6 +324,7 @@ struct wg_device *wg_device_create(struct loop *loop, struct ip_router *router,
 	}
 	dev->loop = loop;
 	dev->sock4.lfd.fd = dev->sock6.lfd.fd = -1;
+	dev->tx_flush.cb = tx_flush;
 	snprintf(dev->netif.name, sizeof(dev->netif.name), "%s", conf->name);
 	dev->netif.mtu = conf->mtu;
 	dev->netif.ops = &wg_netif_ops;
@@ -328,6 +391,7 @@ void wg_device_destroy(struct wg_device *dev)
 {
 	if (!dev)
 		return;
+	loop_cancel_deferred(dev->loop, &dev->tx_flush);
 	close_socket(dev, &dev->sock4);
 	close_socket(dev, &dev->sock6);
 	for (size_t i = 0; i < dev->n_peers; i++) {

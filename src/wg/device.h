@@ -22,10 +22,16 @@
 
 struct wg_device;
 
+/* Encrypted packets waiting for one sendmmsg at the end of the loop round. */
+#define WG_TX_BATCH 64
+
 struct wg_socket {
 	struct loop_fd lfd;
 	struct wg_device *dev;
 	int family;
+	unsigned tx_len;
+	struct pbuf *tx_bufs[WG_TX_BATCH];
+	union sockaddr_inet tx_dst[WG_TX_BATCH];
 };
 
 /* Handshake messages per second above which mac2 (a cookie) is demanded. */
@@ -53,6 +59,7 @@ struct wg_device {
 	uint64_t under_load_until;
 
 	uint64_t cookie_replies_sent;
+	struct loop_hook tx_flush;
 };
 
 /*
@@ -72,6 +79,12 @@ struct wg_peer *wg_device_peer_by_addr(const struct wg_device *dev, const struct
 /* Sends one datagram to the peer's endpoint. 0 or -errno (counted by the caller). */
 int wg_device_send_to_peer(struct wg_device *dev, struct wg_peer *peer,
 			   const void *data, size_t len);
+/*
+ * Queues an encrypted transport packet for the peer's endpoint; it leaves
+ * with the rest of the batch (sendmmsg) when the loop round ends. Consumes b.
+ * 0, or -errno when it cannot be queued (counted by the caller).
+ */
+int wg_device_queue_to_peer(struct wg_device *dev, struct wg_peer *peer, struct pbuf *b);
 /* True while handshakes arrive faster than WG_UNDER_LOAD_HANDSHAKES_PER_SEC. */
 bool wg_device_note_handshake_and_check_load(struct wg_device *dev);
 

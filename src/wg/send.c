@@ -143,8 +143,11 @@ void wg_send_staged(struct wg_peer *peer)
 			dev->netif.stats.tx_bytes += plain;
 			sent_data = true;
 		}
-		send_buffer(peer, pbuf_data(b), b->len);
-		pbuf_free(b);
+		size_t wire_len = b->len;
+		if (wg_device_queue_to_peer(dev, peer, b) == 0)
+			peer->tx_bytes += wire_len;
+		else
+			netif_drop(&dev->netif, DROP_SEND_FAILED);
 	}
 	if (sent_any)
 		wg_timers_any_authenticated_packet_sent(peer);
