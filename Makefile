@@ -76,7 +76,7 @@ check: all unit
 asan-build:
 	$(MAKE) --no-print-directory BUILD=build-asan \
 	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	  all unit
+	  build-asan/rrouted build-asan/rrctl unit
 
 asan: asan-build
 	RR_BUILD=build-asan tests/run-all.sh unit

@@ -8,13 +8,11 @@
 command -v wg >/dev/null 2>&1 || rr_skip_all "wg (wireguard-tools) is not installed"
 
 K1=$(wg genkey) && K2=$(wg genkey) && P2=$(wg pubkey <<<"$K2") && PSK=$(wg genpsk) || exit 1
-n=0
 
-# mkconf: a fresh config dir with rrouted.conf (stdin of router_conf) -> prints the dir
+# mkconf: a fresh config dir with a good rrouted.conf and an empty ifaces/ -> prints the dir
 mkconf() {
-	n=$((n + 1))
-	local d=$RR_TMP/c$n
-	mkdir -p "$d/ifaces"
+	local d
+	d=$(mktemp -d "$RR_TMP/c.XXXX") && mkdir "$d/ifaces" || return 1
 	printf '%s\n' "[router]" "interfaces = ifaces" "control = $d/rr.sock" "log_level = info" >"$d/rrouted.conf"
 	printf '%s\n' "$d"
 }
@@ -66,7 +64,7 @@ bad() {
 	out=$("$RROUTED" --check -c "$d/rrouted.conf" 2>&1)
 	rc=$?
 	if [ "$rc" -eq 1 ] && grep -Eq "(^|[/ ])${file//./\\.}:$line: " <<<"$out"; then
-		ok "rejects $desc with $file:$line: ($(grep -Em1 "${file//./\\.}:$line: " <<<"$out" | sed 's/.*: \([^:]*\)$/\1/' | cut -c1-60))"
+		ok "rejects $desc: $(grep -Em1 "${file//./\\.}:$line: " <<<"$out" | sed "s|^.*$file:|$file:|" | cut -c1-90 | sed "s/ *$//")"
 	else
 		not_ok "rejects $desc: exit 1 and a '$file:$line: message' line" "exit $rc" "$out"
 	fi

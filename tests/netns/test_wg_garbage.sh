@@ -226,7 +226,7 @@ fi
 # Inner source address outside the peer's AllowedIPs: authenticated, but must not be accepted.
 before=$(rr_drop r wg0 allowedips 2>/dev/null)
 ip -n "$NSP" addr add 172.20.0.99/32 dev "$PDEV"
-ip netns exec "$NSP" ping -n -q -c 2 -i 0.3 -w 3 -I 172.20.0.99 172.20.0.1 >/dev/null 2>&1
+ip netns exec "$NSP" ping -n -q -c 2 -i 0.3 -W 1 -I 172.20.0.99 172.20.0.1 >/dev/null 2>&1
 if [ -n "$before" ] && wait_until 5 drop_ge allowedips $((before + 2)); then
 	ok "2 packets from 172.20.0.99 (outside AllowedIPs): drops.allowedips $before -> $(rr_drop r wg0 allowedips)"
 else

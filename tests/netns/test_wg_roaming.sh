@@ -43,6 +43,11 @@ else
 	not_ok "rrctl shows endpoint 192.0.2.2:51821 after the first handshake" "$(rr_ctl r show peers --json 2>&1)"
 fi
 
+# wireguard-go keeps sending from its cached ("sticky") source address even after that
+# address is deleted (sendmsg fails with ENETUNREACH). Setting the same endpoint again clears
+# the cache without touching the session: that is all this does.
+peer_forget_source() { rr_wg "$NSP" set "$PDEV" peer "$RR_PUB" endpoint 192.0.2.1:51820; }
+
 ep_is() { [ "$(rr_peer r wg0 endpoint 2>/dev/null)" = "$1" ]; }
 
 # after_move LABEL EXPECTED_ENDPOINT: ping continues, endpoint followed, no new handshake.
@@ -66,7 +71,7 @@ after_move() {
 
 # move 1: new source address (promote_secondaries: deleting the primary must keep .3)
 ip netns exec "$NSP" sysctl -qw net.ipv4.conf.all.promote_secondaries=1 net.ipv4.conf.vp.promote_secondaries=1
-ip -n "$NSP" addr add 192.0.2.3/24 dev vp && ip -n "$NSP" addr del 192.0.2.2/24 dev vp
+ip -n "$NSP" addr add 192.0.2.3/24 dev vp && ip -n "$NSP" addr del 192.0.2.2/24 dev vp && peer_forget_source
 after_move "move 1 (192.0.2.2 -> 192.0.2.3)" 192.0.2.3:51821
 
 # move 2: new source port
@@ -74,11 +79,12 @@ rr_wg "$NSP" set "$PDEV" listen-port 51831
 after_move "move 2 (port 51821 -> 51831)" 192.0.2.3:51831
 
 # move 3: a different network, through the second link
-ip -n "$NSP" addr del 192.0.2.3/24 dev vp && ip -n "$NSP" route replace 192.0.2.1/32 via 198.51.100.1 dev vp2
+ip -n "$NSP" addr del 192.0.2.3/24 dev vp && ip -n "$NSP" route replace 192.0.2.1/32 via 198.51.100.1 dev vp2 &&
+	peer_forget_source
 after_move "move 3 (to 198.51.100.2 on a second link)" 198.51.100.2:51831
 
 # and back to the first network: the old path must work again
-ip -n "$NSP" route del 192.0.2.1/32 && ip -n "$NSP" addr add 192.0.2.2/24 dev vp
+ip -n "$NSP" route del 192.0.2.1/32 && ip -n "$NSP" addr add 192.0.2.2/24 dev vp && peer_forget_source
 after_move "move 4 (back to 192.0.2.2)" 192.0.2.2:51831
 
 if rr_rrouted_stop r; then ok "rrouted stops cleanly"; else not_ok "rrouted stops cleanly" "$RR_STOP_WHY"; fi
