@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# Forwarding throughput: TCP A -> B through a router R in the middle, twice in one run:
+#   rrouted    R = rrouted as uid 65534 with no capabilities (interfaces wga, wgb)
+#   reference  R = two wireguard-go devices (wgra, wgrb) + kernel IP forwarding in R's namespace,
+#              the rootful setup a user would otherwise run
+#
+#   netns A                       netns R                                   netns B
+#   wireguard-go  172.20.1.1/24   wga|wgra MTU 1420     wgb|wgrb MTU 1280   wireguard-go 172.20.3.1/24
+#   MTU 1420      <== WG over veth 192.0.2.0/24 ==>  <== WG over veth 198.51.100.0/24 ==>  MTU 1280
+#
+# One iperf3 TCP stream A -> B for BENCH_SECONDS (default 10) per measurement, BENCH_RUNS (default
+# 3) measurements per router; prints the median (and every run as a comment):
+#   forward_rrouted_mbps, forward_reference_mbps, forward_ratio (rrouted / reference),
+#   forward_{rrouted,reference}_retransmits   TCP retransmits of the median run (iperf3 --json)
+#   forward_{rrouted,reference}_router_cpu_percent  CPU of the router's userspace process(es) in R
+#                                             over the measurements (100 = one core); the reference's
+#                                             kernel forwarding work is not in its number
+# Needs root (network namespaces); the router under test itself runs unprivileged.
+# Environment: BENCH_SECONDS, BENCH_RUNS, RR_BUILD (default build).
+set -u
+if [ "$(id -u)" -ne 0 ]; then
+	echo "skip forward.sh: needs root to create network namespaces; nothing measured"
+	exit 0
+fi
+for tool in ip wg wireguard-go iperf3 jq setpriv ping; do
+	command -v "$tool" >/dev/null 2>&1 || {
+		echo "skip forward.sh: $tool is not installed (scripts/install-deps); nothing measured"
+		exit 0
+	}
+done
+# shellcheck source=tests/netns/lib.sh
+. "$(dirname "$0")/../tests/netns/lib.sh"
+if [ ! -x "$RROUTED" ] || [ ! -x "$RRCTL" ]; then
+	echo "forward.sh: $RROUTED or $RRCTL is not built (make)" >&2
+	exit 1
+fi
+
+SECS=${BENCH_SECONDS:-10}
+RUNS=${BENCH_RUNS:-3}
+KEYS=$RR_TMP/keys
+mkdir -p "$KEYS" && chmod 700 "$KEYS" || exit 1
+for k in a b ra rb; do
+	rr_genkey "$KEYS" "$k" >/dev/null || exit 1
+done
+pub() { cat "$KEYS/$1.pub"; }
+
+# host_side NS DEV KEY PORT R_PUB R_ENDPOINT MTU ADDR4 ADDR6: a wireguard-go host whose only peer
+# is the router; the DN42 ranges go into the tunnel.
+host_side() {
+	local ns=$1 dev=$2
+	rr_wggo_start "$ns" "$dev" || return 1
+	ip -n "$ns" link set "$dev" mtu "$7" || return 1
+	rr_addr "$ns" "$dev" "$8" "$9" || return 1
+	ip -n "$ns" route add 172.20.0.0/14 dev "$dev" &&
+		ip -n "$ns" -6 route add fd42::/16 dev "$dev" || return 1
+	rr_wg "$ns" set "$dev" private-key "$KEYS/$3.key" listen-port "$4" \
+		peer "$5" endpoint "$6" allowed-ips 0.0.0.0/0,::/0
+}
+
+# topology SUFFIX: namespaces A, R, B (names in NSA NSR NSB), veths, wireguard-go on A and B.
+# R's side is left to the caller: wga/wgra listens on 192.0.2.1:51820, wgb/wgrb on
+# 198.51.100.1:51821, with keys ra and rb.
+topology() {
+	local s=$1
+	rr_ns NSA "a$s" && rr_ns NSR "r$s" && rr_ns NSB "b$s" || return 1
+	rr_veth "$NSA" va "$NSR" ra && rr_veth "$NSR" rb "$NSB" vb || return 1
+	rr_addr "$NSA" va 192.0.2.2/24 && rr_addr "$NSR" ra 192.0.2.1/24 || return 1
+	rr_addr "$NSR" rb 198.51.100.1/24 && rr_addr "$NSB" vb 198.51.100.2/24 || return 1
+	host_side "$NSA" "rrba$s$$" a 51822 "$(pub ra)" 192.0.2.1:51820 1420 172.20.1.1/24 fd42:1::1/48 &&
+		host_side "$NSB" "rrbb$s$$" b 51823 "$(pub rb)" 198.51.100.1:51821 1280 172.20.3.1/24 fd42:3::1/48
+}
+
+write_rr_iface() {   # IFACE KEY PORT ADDRS MTU PEER_PUB ENDPOINT ALLOWED
+	cat >"$RR_TMP/r/ifaces/$1.conf" <<-EOF || return 1
+		[Interface]
+		PrivateKey = $(cat "$KEYS/$2.key")
+		ListenPort = $3
+		Address = $4
+		MTU = $5
+
+		[Peer]
+		PublicKey = $6
+		Endpoint = $7
+		AllowedIPs = $8
+	EOF
+	rr_fix_owner r
+}
+
+setup_rrouted() {
+	topology 1 || return 1
+	# info, not debug: a per-packet log line would measure the logger.
+	rr_instance r >/dev/null && rr_write_router_conf r info || return 1
+	write_rr_iface wga ra 51820 "172.20.0.1/32, fd42:0:1::1/64, fe80::1/64" 1420 "$(pub a)" \
+		192.0.2.2:51822 "172.20.1.0/24, fd42:1::/48" &&
+		write_rr_iface wgb rb 51821 "172.20.0.2/32, fd42:0:2::1/64, fe80::1/64" 1280 "$(pub b)" \
+			198.51.100.2:51823 "172.20.3.0/24, fd42:3::/48" || return 1
+	rr_rrouted_start r "$NSR" || return 1
+	ROUTER_PIDS=("${RR_PID[r]}")
+}
+
+setup_reference() {
+	topology 2 || return 1
+	ip netns exec "$NSR" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 || return 1
+	local ra=wgra$$ rb=wgrb$$ i
+	rr_wggo_start "$NSR" "$ra" && rr_wggo_start "$NSR" "$rb" || return 1
+	ip -n "$NSR" link set "$rb" mtu 1280 || return 1
+	rr_addr "$NSR" "$ra" 172.20.0.1/32 fd42:0:1::1/64 && rr_addr "$NSR" "$rb" 172.20.0.2/32 fd42:0:2::1/64 || return 1
+	ip -n "$NSR" route add 172.20.1.0/24 dev "$ra" && ip -n "$NSR" -6 route add fd42:1::/48 dev "$ra" &&
+		ip -n "$NSR" route add 172.20.3.0/24 dev "$rb" && ip -n "$NSR" -6 route add fd42:3::/48 dev "$rb" || return 1
+	rr_wg "$NSR" set "$ra" private-key "$KEYS/ra.key" listen-port 51820 peer "$(pub a)" \
+		endpoint 192.0.2.2:51822 allowed-ips 172.20.1.0/24,fd42:1::/48 &&
+		rr_wg "$NSR" set "$rb" private-key "$KEYS/rb.key" listen-port 51821 peer "$(pub b)" \
+			endpoint 198.51.100.2:51823 allowed-ips 172.20.3.0/24,fd42:3::/48 || return 1
+	# The wireguard-go processes of R: the last two the harness started.
+	i=${#rr_pids[@]}
+	ROUTER_PIDS=("${rr_pids[i - 2]}" "${rr_pids[i - 1]}")
+}
+
+cpu_ticks() {   # total utime + stime of ROUTER_PIDS (and of their threads) in clock ticks
+	local p t=0
+	for p in "${ROUTER_PIDS[@]}"; do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
+
+# udp_rcvbuf_errors NS: datagrams the kernel dropped in NS for a full socket receive buffer.
+udp_rcvbuf_errors() {
+	# shellcheck disable=SC2016  # awk fields, not shell
+	ip netns exec "$1" awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ { n += $6 } END { print n + 0 }' /proc/net/snmp
+}
+
+# iperf_once: one measurement A -> B; prints "MBPS RETRANSMITS".
+iperf_once() {
+	local log=$RR_TMP/iperf-s.log out pid res
+	ip netns exec "$NSB" timeout $((SECS + 30)) iperf3 -s -1 >"$log" 2>&1 &
+	pid=$!
+	rr_track "$pid" "iperf3 server" "$log"
+	wait_until 5 sh -c "ip netns exec '$NSB' ss -ltnH | grep -q ':5201 '" ||
+		{ echo "iperf3 server in $NSB did not start: $(cat "$log")" >&2; return 1; }
+	out=$(ip netns exec "$NSA" timeout $((SECS + 20)) iperf3 -c 172.20.3.1 -t "$SECS" --json 2>&1)
+	wait "$pid" 2>/dev/null
+	res=$(jq -er '"\(.end.sum_received.bits_per_second / 1e6) \(.end.sum_sent.retransmits)"' <<<"$out" 2>/dev/null) ||
+		{ echo "iperf3 failed: $(jq -r '.error // empty' <<<"$out" 2>/dev/null) $(head -c 500 <<<"$out")" >&2; return 1; }
+	echo "$res"
+}
+
+# measure NAME: warms up the sessions, runs iperf_once RUNS times, prints the result lines.
+measure() {
+	local name=$1 i r runs=() t0 t1 w0 w1 med
+	if ! ip netns exec "$NSA" ping -n -q -c 2 -i 0.3 -w 15 172.20.3.1 >/dev/null 2>&1; then
+		echo "forward.sh: $name: no ping A -> B through R; cannot measure" >&2
+		return 1
+	fi
+	t0=$(cpu_ticks) w0=$(date +%s%N)
+	for i in $(seq 1 "$RUNS"); do
+		r=$(iperf_once) || return 1
+		runs+=("$r")
+	done
+	t1=$(cpu_ticks) w1=$(date +%s%N)
+	echo "# $name runs (Mbit/s retransmits): $(printf '[%s] ' "${runs[@]}")"
+	DROPS_R=$(udp_rcvbuf_errors "$NSR") DROPS_B=$(udp_rcvbuf_errors "$NSB")
+	echo "# $name UDP receive-buffer drops (underlay, all runs): A $(udp_rcvbuf_errors "$NSA")," \
+		"R $DROPS_R, B $DROPS_B"
+	[ "$name" = rrouted ] && echo "# rrouted drops: $(rr_ctl r show interfaces --json |
+		jq -c '[.interfaces[] | {(.name): (.drops | with_entries(select(.value > 0)))}] | add')"
+	# The median by throughput, with that run's retransmits.
+	med=$(printf '%s\n' "${runs[@]}" | sort -n -k1,1 | sed -n "$(((RUNS + 1) / 2))p")
+	read -r MBPS RETR <<<"$med"
+	printf 'forward_%s_mbps %.0f\n' "$name" "$MBPS"
+	printf 'forward_%s_retransmits %s\n' "$name" "$RETR"
+	awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v ns=$((w1 - w0)) -v n="$name" \
+		'BEGIN { printf "forward_%s_router_cpu_percent %.0f\n", n, 100 * t / hz / (ns / 1e9) }'
+}
+
+echo "# forward.sh: iperf3 TCP, 1 stream, ${SECS} s x $RUNS runs per router (median);" \
+	"this machine has $(nproc) cores shared by A, R, B, wireguard-go and iperf3"
+if ! setup_rrouted 2>"$RR_TMP/setup.err"; then
+	echo "forward.sh: rrouted topology setup failed: $(cat "$RR_TMP/setup.err")" >&2
+	exit 1
+fi
+measure rrouted || exit 1
+X=$MBPS
+if [ "$DROPS_R" -eq 0 ] && [ "$DROPS_B" -gt 0 ]; then
+	echo "# note: in the rrouted run only B's wireguard-go overflowed its socket buffer: the receiving" \
+		"peer, not rrouted, set the pace, so forward_rrouted_mbps is a lower bound of rrouted's capacity"
+fi
+rr_rrouted_stop r || echo "# rrouted did not stop cleanly: $RR_STOP_WHY"
+if ! setup_reference 2>"$RR_TMP/setup.err"; then
+	echo "forward.sh: reference topology setup failed: $(cat "$RR_TMP/setup.err")" >&2
+	exit 1
+fi
+measure reference || exit 1
+Y=$MBPS
+awk -v x="$X" -v y="$Y" 'BEGIN { printf "forward_ratio %.2f\n", (y > 0 ? x / y : 0) }'
+exit 0
