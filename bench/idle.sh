@@ -16,7 +16,7 @@
 # reports rrouted alone. No root needed; as root, the instances run as uid 65534.
 # Environment: IDLE_SECONDS, IDLE_IFACES (default 50), RR_BUILD (default build).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 B=${RR_BUILD:-build}
 RROUTED=$B/rrouted RRCTL=$B/rrctl
 N=${IDLE_IFACES:-50}

@@ -3,7 +3,7 @@
 # bench/*.sh but this one. Each prints "name value" lines; this script says what it ran and
 # exits non-zero if any of them failed. Environment: RR_BUILD (default build), passed on.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 B=${RR_BUILD:-build}
 ran=0 failed=()
 for b in "$B"/bench/bench_*; do

@@ -1,17 +1,23 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # PY, RR_STOP_WHY, RR_EXIT_STATUS, NSR... are for the sourcing tests
 # Shared harness for the network-namespace tests: sourced by tests/netns/test_*.sh.
 #
 # What it gives a test:
 #   TAP-like output     ok DESC | not_ok DESC [DIAG...] | skip DESC REASON | check DESC CMD...
-#                       diag TEXT (lines prefixed "# "), rr_finish (exit status from the counts)
+#                       diag TEXT (lines prefixed "# "), rr_finish (exit status from the counts),
+#                       rr_require (skip the whole test without root/tools/binaries)
 #   bounded waits       wait_until SECONDS CMD...   (polls every 0.2 s)
 #   namespaces          rr_ns VAR SHORT  -> creates "rrt-<pid>-SHORT", stores the name in VAR
-#                       rr_veth NS1 IF1 NS2 IF2
+#                       rr_veth NS1 IF1 NS2 IF2, rr_addr NS DEV ADDR/LEN... (IPv6 without DAD)
 #   WireGuard peers     rr_genkey DIR NAME (DIR/NAME.key, DIR/NAME.pub; echo the public key)
-#                       rr_wggo_start NS DEV, rr_wg NS wg-args..., rr_wg_handshake NS DEV
-#   the router          rr_instance NAME (-> $RR_TMP/NAME, owned by uid 65534)
-#                       rr_rrouted_start NAME [NS], rr_rrouted_stop NAME, rr_ctl NAME args...
-#                       rr_peer NAME IFACE FIELD, rr_drop NAME IFACE COUNTER, rr_check_unpriv DESC PID
+#                       rr_wggo_start NS DEV, rr_wggo_peer (wireguard-go + addresses + one peer),
+#                       rr_wg NS wg-args..., rr_wg_handshake / rr_wg_has_handshake / rr_wg_endpoint
+#   the router          rr_instance NAME (-> $RR_TMP/NAME, owned by uid 65534),
+#                       rr_write_router_conf NAME, rr_write_iface NAME IFACE ... (one wg-quick file)
+#                       rr_rrouted_start NAME [NS], rr_rrouted_stop NAME [SIG], rr_ctl NAME args...
+#                       rr_peer NAME IFACE FIELD, rr_iface NAME IFACE JQ, rr_drop NAME IFACE COUNTER,
+#                       rr_handshakes_ge NAME IFACE N, rr_check_unpriv DESC PID, rr_ping DESC NS ARGS
+#   a standard pair     rr_pair_setup [options]: rrouted's namespace + a wireguard-go peer (below)
 # Everything started or created here is torn down by an EXIT trap, also on failure and Ctrl-C;
 # on any failure the tails of every daemon log are printed as diagnostics.
 #
@@ -236,6 +242,12 @@ rr_wg_handshake() {
 	rr_wg "$1" show "$2" latest-handshakes | awk 'NR == 1 { print $2 }'
 }
 
+# rr_wg_has_handshake NS DEV: the first peer has completed a handshake.
+rr_wg_has_handshake() {
+	local h
+	h=$(rr_wg_handshake "$1" "$2") && [ "${h:-0}" -gt 0 ]
+}
+
 # rr_wg_endpoint NS DEV: the first peer's endpoint as wireguard sees it ("(none)" if none).
 rr_wg_endpoint() {
 	rr_wg "$1" show "$2" endpoints | awk 'NR == 1 { print $2 }'
@@ -380,7 +392,7 @@ rr_ping() {
 # One wg-quick file $RR_TMP/NAME/ifaces/IFACE.conf with one peer. Empty LISTEN_PORT, PSKFILE,
 # ENDPOINT or KEEPALIVE leave that line out.
 rr_write_iface() {
-	local name=$1 iface=$2 keyfile=$3 port=$4 addrs=$5 ppub=$6 pskfile=$7 ep=$8 allowed=$9
+	local name=$1 keyfile=$3 port=$4 addrs=$5 ppub=$6 pskfile=$7 ep=$8 allowed=$9
 	local ka=${10:-} f=$RR_TMP/$1/ifaces/$2.conf
 	{
 		echo "[Interface]"

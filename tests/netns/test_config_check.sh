@@ -3,6 +3,7 @@
 # for each kind of mistake, pointing at the right file and line. No namespaces, no root.
 #
 #   (no topology: only files)   $RR_TMP/cN/rrouted.conf + $RR_TMP/cN/ifaces/NAME.conf
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 [ -x "$RROUTED" ] || rr_skip_all "$RROUTED is not built (make)"
 command -v wg >/dev/null 2>&1 || rr_skip_all "wg (wireguard-tools) is not installed"

@@ -13,6 +13,7 @@
 #   +--------------------------+       +----------------------------+     | (no route to 192.0.2.0/24)|
 #                                                                         +---------------------------+
 # Without nftables the middle namespace only routes (no NAT) and the peer gets a route back.
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 rr_require
 
@@ -70,8 +71,7 @@ fi
 ok "rrouted starts (interface without ListenPort)"
 rr_check_unpriv "rrouted runs as uid 65534 with CapEff 0" "${RR_PID[r]}"
 
-hs_ok() { local h; h=$(rr_wg_handshake "$NSP" "$PDEV") && [ "${h:-0}" -gt 0 ]; }
-if wait_until 15 hs_ok; then
+if wait_until 15 rr_wg_has_handshake "$NSP" "$PDEV"; then
 	ok "rrouted dials out: handshake within 15 s"
 else
 	not_ok "rrouted dials out: handshake within 15 s" "$(rr_wg "$NSP" show "$PDEV" 2>&1)" \

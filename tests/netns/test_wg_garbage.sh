@@ -14,6 +14,7 @@
 #
 # message sizes (WireGuard whitepaper section 5.4): initiation 148, response 92, cookie reply 64,
 # transport >= 32 bytes.
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 rr_require
 [ -n "$PY" ] || rr_skip_all "python3 is not installed"

@@ -12,6 +12,7 @@
 # Part 1: wireguard-go knows rrouted's endpoint; its ping starts the handshake.
 # Part 2: rrouted restarts with Endpoint + PersistentKeepalive = 5 while wireguard-go has no
 #         endpoint for it, so only rrouted can start the handshake.
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 rr_require
 
@@ -53,7 +54,7 @@ fi
 
 rr_ping "ping fd42:0:1::1 (IPv6) from the peer" "$NSP" -6 -c 3 -i 0.3 -w 10 fd42:0:1::1
 rr_ping "ping fe80::1%$PDEV (link-local) from the peer" "$NSP" -6 -c 3 -i 0.3 -w 10 "fe80::1%$PDEV"
-rr_ping "ping with 1392-byte payload (full 1420 MTU) from the peer" "$NSP" -c 2 -i 0.3 -w 10 -M do -s 1392 172.20.0.1
+rr_ping "ping with 1392-byte payload (full 1420 MTU) from the peer" "$NSP" -c 2 -i 0.3 -w 10 -M "do" -s 1392 172.20.0.1
 
 json=$(rr_ctl r show peers --json 2>&1)
 if peer_jq 'select(.rx_bytes > 0 and .tx_bytes > 0)' >/dev/null 2>&1; then
@@ -92,8 +93,7 @@ fi
 ok "rrouted restarts with Endpoint and PersistentKeepalive = 5"
 rr_check_unpriv "restarted rrouted runs as uid 65534 with CapEff 0" "${RR_PID[r]}"
 
-hs_ok() { local h; h=$(rr_wg_handshake "$NSP" "$PDEV") && [ "${h:-0}" -gt 0 ]; }
-if wait_until 15 hs_ok; then
+if wait_until 15 rr_wg_has_handshake "$NSP" "$PDEV"; then
 	ok "rrouted initiates the handshake (peer's latest-handshake non-zero within 15 s)"
 else
 	not_ok "rrouted initiates the handshake (peer's latest-handshake non-zero within 15 s)" \

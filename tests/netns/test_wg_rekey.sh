@@ -13,6 +13,7 @@
 #   |  PersistentKeepalive 25        |               |                                |
 #   | veth vr 192.0.2.1/24 ----------+---------------+- veth vp 192.0.2.2/24          |
 #   +--------------------------------+               +--------------------------------+
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 rr_require
 PINGS=${REKEY_PINGS:-150}
@@ -28,8 +29,7 @@ if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
 fi
 ok "rrouted starts"
 
-hs_ok() { local h; h=$(rr_wg_handshake "$NSP" "$PDEV") && [ "${h:-0}" -gt 0 ]; }
-if ! wait_until 15 hs_ok; then
+if ! wait_until 15 rr_wg_has_handshake "$NSP" "$PDEV"; then
 	not_ok "rrouted initiates the first handshake within 15 s" "$(rr_wg "$NSP" show "$PDEV" 2>&1)"
 	rr_finish
 fi

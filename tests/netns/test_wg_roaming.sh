@@ -16,6 +16,7 @@
 # move 1: the peer's address on vp changes 192.0.2.2 -> 192.0.2.3 (the old one is deleted)
 # move 2: wireguard-go's listen port changes 51821 -> 51831
 # move 3: vp loses its address; the peer reaches 192.0.2.1 through vp2 from 198.51.100.2
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 rr_require
 

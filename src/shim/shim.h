@@ -1,0 +1,105 @@
+/*
+ * librrshim.so internals: the real libc functions, the per-fd table, the RPC
+ * to rrouted and the log. The interposed API itself is in shim.c (sockets)
+ * and shim_if.c (interface names and addresses).
+ */
+#ifndef RR_SHIM_SHIM_H
+#define RR_SHIM_SHIM_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "stack/shim_proto.h"
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+#define SHIM_TAB_MAX 65536          /* fds above this are never tracked (logged once) */
+#define IFNAMSIZ_SHIM 15                /* interface name without the NUL */
+
+struct shim_real {
+	int (*socket)(int, int, int);
+	int (*bind)(int, const struct sockaddr *, socklen_t);
+	int (*listen)(int, int);
+	int (*accept)(int, struct sockaddr *, socklen_t *);
+	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
+	int (*connect)(int, const struct sockaddr *, socklen_t);
+	int (*getsockname)(int, struct sockaddr *, socklen_t *);
+	int (*getpeername)(int, struct sockaddr *, socklen_t *);
+	int (*setsockopt)(int, int, int, const void *, socklen_t);
+	int (*getsockopt)(int, int, int, void *, socklen_t *);
+	ssize_t (*send)(int, const void *, size_t, int);
+	ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+	ssize_t (*sendmsg)(int, const struct msghdr *, int);
+	ssize_t (*recv)(int, void *, size_t, int);
+	ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+	ssize_t (*recvmsg)(int, struct msghdr *, int);
+	ssize_t (*read)(int, void *, size_t);
+	ssize_t (*write)(int, const void *, size_t);
+	ssize_t (*readv)(int, const struct iovec *, int);
+	ssize_t (*writev)(int, const struct iovec *, int);
+	int (*close)(int);
+	int (*dup)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*fcntl)(int, int, ...);
+	int (*shutdown)(int, int);
+};
+extern struct shim_real shim_real;
+void shim_resolve(void);
+
+enum shim_state { SFD_NONE, SFD_KERNEL, SFD_ROUTER };
+enum shim_kind { SK_STREAM, SK_UDP, SK_PING };
+
+#define SHIM_MAX_REPLAY 8
+struct shim_sockopt {   /* SOL_SOCKET options set on the kernel socket, replayed after conversion */
+	int name;
+	socklen_t len;
+	uint8_t val[16];
+};
+
+struct shim_fd {
+	uint8_t state, kind;
+	bool listening, connected, bound, loop_bound, placeholder;
+	bool recvttl, recvtos, connect_pending;
+	int domain, type, protocol;
+	int32_t sock_id;
+	struct shim_opts opts;
+	struct shim_addr local, peer;
+	unsigned n_replay;
+	struct shim_sockopt replay[SHIM_MAX_REPLAY];
+};
+
+/* Copies fd's entry out; false if fd is not tracked. */
+bool shim_fd_get(int fd, struct shim_fd *out);
+void shim_fd_put(int fd, const struct shim_fd *e);
+void shim_fd_drop(int fd);
+/* The fast, lock-free test read/write use: is fd a router datagram socket? */
+bool shim_fd_is_dgram(int fd);
+
+bool shim_enabled(void);
+/*
+ * One request to rrouted. rep->err is rrouted's answer; the return value is
+ * 0, or -errno when rrouted could not be reached. *fd_out gets a passed fd
+ * (or -1); data (may be NULL) up to cap bytes.
+ */
+int shim_rpc(const struct shim_req *req, struct shim_rep *rep, int *fd_out, void *data,
+	     size_t cap);
+/* A request without reply (SHIM_OP_CLOSE). */
+void shim_rpc_oneway(const struct shim_req *req);
+bool shim_is_ctl_fd(int fd);
+/* dup2/dup3 is about to overwrite fd: move the control connection if it is there. */
+void shim_ctl_evict(int fd);
+
+void shim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Logs once per key (a string literal naming the call and the reason). */
+void shim_log_once(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* shim_if.c: interface index of a router interface, 0 if none (errno set). */
+unsigned shim_if_index(const char *name);
+int shim_if_name(unsigned index, char *name);
+
+#endif

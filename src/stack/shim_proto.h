@@ -1,0 +1,251 @@
+/*
+ * The wire protocol between librrshim.so (src/shim/) and rrouted (stack/sock.c).
+ * Header-only: the shim includes it without linking the router.
+ *
+ * DOC: Theory of operation
+ *
+ * Control: each hosted process holds ONE AF_UNIX SOCK_SEQPACKET connection to
+ * the shim socket ($RRSHIM_SOCKET). Every request is one message (struct
+ * shim_req) answered by one message (struct shim_rep, then rep.data_len bytes
+ * of data), possibly carrying one file descriptor with SCM_RIGHTS. Requests
+ * are synchronous; the shim serialises them with a mutex.
+ *
+ * Router sockets have ids that are global in rrouted (not per connection), so
+ * a child that inherited a socket across fork() can still ask about it over
+ * its own connection. A socket with a data fd lives as long as the app holds
+ * that fd (rrouted sees the hang-up on its end); one without (a TCP socket
+ * that is only bound, a failed connect) lives until SHIM_OP_CLOSE or until the
+ * connection that created it goes away.
+ *
+ * Data fds (what the app's fd number becomes, by dup3 in the shim):
+ *  - TCP connection: a SOCK_STREAM socketpair; rrouted moves bytes between
+ *    its end and the TCP engine, with backpressure both ways. While an active
+ *    open is in progress, the app's end is kept unwritable by filler bytes
+ *    rrouted wrote from it (and discards once the handshake completed), so
+ *    poll/epoll/select report POLLOUT exactly when a real socket would.
+ *  - TCP listener: a SOCK_SEQPACKET socketpair (the accept channel); each
+ *    accepted connection is one message (struct shim_accept_msg) carrying the
+ *    connection's stream fd.
+ *  - UDP and ICMP echo ("ping") sockets: a SOCK_SEQPACKET socketpair; each
+ *    message is struct shim_dgram_hdr followed by the payload, both ways.
+ *    For ICMP the payload is the ICMP message (echo header + data); rrouted
+ *    sets the identifier and the checksum, as Linux ping sockets do.
+ *
+ * Addresses are struct shim_addr: family AF_INET/AF_INET6, port in host
+ * order, scope for link-local. IPv4-mapped IPv6 addresses travel as AF_INET;
+ * the shim maps them back for AF_INET6 sockets.
+ */
+#ifndef RR_STACK_SHIM_PROTO_H
+#define RR_STACK_SHIM_PROTO_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define SHIM_PROTO_VERSION 1
+#define SHIM_ENV_SOCKET "RRSHIM_SOCKET"
+#define SHIM_ENV_FDS    "RRSHIM_FDS"     /* router fds handed across execve (see shim) */
+#define SHIM_MSG_MAX    65536            /* largest control message (the interface list) */
+#define SHIM_DGRAM_MAX  65535            /* largest datagram payload a message carries */
+
+enum shim_op {
+	SHIM_OP_HELLO = 1,   /* arg = version; rep.val = version */
+	SHIM_OP_BIND,        /* family/type/protocol, addr, opts -> sock_id, local; fd for datagrams */
+	SHIM_OP_CONNECT,     /* sock_id (-1: implicit bind), addr, opts -> local, peer;
+				fd for streams (handshake in progress); datagrams: sets the peer */
+	SHIM_OP_LISTEN,      /* sock_id (-1: wildcard, ephemeral), arg = backlog -> fd */
+	SHIM_OP_SETOPT,      /* sock_id, opts: the whole option set again */
+	SHIM_OP_STATUS,      /* sock_id -> err (pending SO_ERROR, cleared), val = connected */
+	SHIM_OP_CLOSE,       /* sock_id: the app closed its fd (a hint; no reply needed) */
+	SHIM_OP_IFLIST,      /* -> data: struct shim_iflist_hdr, ifinfo[], ifaddr[] */
+	SHIM_OP_MAX
+};
+
+struct shim_addr {
+	uint16_t family;     /* 0 (none), AF_INET, AF_INET6 */
+	uint16_t port;       /* host order; for ICMP sockets the echo identifier */
+	uint32_t scope_id;   /* interface index for link-local addresses */
+	uint8_t addr[16];    /* network order; IPv4 in the first 4 bytes */
+};
+
+/* The socket options rrouted applies (the shim replays them all on each change). */
+struct shim_opts {
+	uint8_t reuseaddr, reuseport, v6only, nodelay, keepalive;
+	uint8_t ttl;         /* 0: default 64 */
+	uint8_t tos;
+	uint8_t min_ttl;     /* IP_MINTTL / IPV6_MINHOPCOUNT (GTSM) */
+	uint32_t bind_ifindex;                        /* SO_BINDTODEVICE */
+	uint32_t keepidle, keepintvl, keepcnt;
+	uint32_t sndbuf, rcvbuf;
+};
+
+struct shim_req {
+	uint32_t op;
+	int32_t sock_id;
+	int32_t family, type, protocol;
+	int32_t arg;
+	struct shim_addr addr;
+	struct shim_opts opts;
+};
+
+struct shim_rep {
+	int32_t err;         /* 0 or a positive errno */
+	int32_t sock_id;
+	int32_t val;
+	uint32_t data_len;   /* bytes following this header */
+	struct shim_addr local, peer;
+};
+
+struct shim_accept_msg {
+	int32_t sock_id;
+	uint32_t pad;
+	struct shim_addr local, peer;
+};
+
+#define SHIM_DGRAM_HAS_TTL 0x1u
+struct shim_dgram_hdr {
+	struct shim_addr peer;   /* source on receive; destination on send (family 0: connected peer) */
+	uint32_t ifindex;        /* receive: the interface it arrived on */
+	uint8_t ttl, tos;        /* receive: from the IP header */
+	uint16_t flags;
+};
+
+struct shim_iflist_hdr {
+	uint32_t n_ifs, n_addrs;
+};
+
+#define SHIM_IF_UP 0x1u
+struct shim_ifinfo {
+	uint32_t ifindex;
+	char name[16];
+	uint32_t mtu;
+	uint32_t flags;
+};
+
+struct shim_ifaddr {
+	uint32_t ifindex;
+	uint8_t family, prefixlen, pad[2];
+	uint8_t addr[16];
+};
+
+/* ---- helpers both sides use ---- */
+
+static inline bool shim_addr_is_any(const struct shim_addr *a)
+{
+	static const uint8_t zero[16];
+	return memcmp(a->addr, zero, a->family == AF_INET ? 4 : 16) == 0;
+}
+
+static inline bool shim_addr_is_loopback(const struct shim_addr *a)
+{
+	if (a->family == AF_INET)
+		return a->addr[0] == 127;
+	static const uint8_t lo6[16] = { [15] = 1 };
+	return a->family == AF_INET6 && memcmp(a->addr, lo6, 16) == 0;
+}
+
+/*
+ * A socket address from the app into a shim_addr. IPv4-mapped IPv6
+ * addresses become AF_INET. Returns 0, or -1 if sa is not a valid AF_INET /
+ * AF_INET6 address of len bytes.
+ */
+static inline int shim_addr_from_sockaddr(struct shim_addr *out, const struct sockaddr *sa,
+					  socklen_t len)
+{
+	memset(out, 0, sizeof(*out));
+	if (!sa || len < (socklen_t)sizeof(sa_family_t))
+		return -1;
+	if (sa->sa_family == AF_INET) {
+		struct sockaddr_in in;
+		if (len < (socklen_t)sizeof(in))
+			return -1;
+		memcpy(&in, sa, sizeof(in));
+		out->family = AF_INET;
+		out->port = ntohs(in.sin_port);
+		memcpy(out->addr, &in.sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		struct sockaddr_in6 in6;
+		if (len < (socklen_t)sizeof(in6))
+			return -1;
+		memcpy(&in6, sa, sizeof(in6));
+		out->port = ntohs(in6.sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr)) {
+			out->family = AF_INET;
+			memcpy(out->addr, in6.sin6_addr.s6_addr + 12, 4);
+		} else {
+			out->family = AF_INET6;
+			memcpy(out->addr, &in6.sin6_addr, 16);
+			out->scope_id = in6.sin6_scope_id;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * A shim_addr into a socket address for a socket of domain (AF_INET6
+ * sockets see IPv4 peers as mapped addresses). Writes at most *len bytes
+ * and sets *len to the full size, as getsockname does.
+ */
+static inline void shim_addr_to_sockaddr(const struct shim_addr *a, int domain,
+					 struct sockaddr *sa, socklen_t *len)
+{
+	union {
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} u;
+	socklen_t full;
+	memset(&u, 0, sizeof(u));
+	if (domain == AF_INET6) {
+		u.in6.sin6_family = AF_INET6;
+		u.in6.sin6_port = htons(a->port);
+		if (a->family == AF_INET) {
+			u.in6.sin6_addr.s6_addr[10] = 0xff;
+			u.in6.sin6_addr.s6_addr[11] = 0xff;
+			memcpy(u.in6.sin6_addr.s6_addr + 12, a->addr, 4);
+		} else {
+			memcpy(&u.in6.sin6_addr, a->addr, 16);
+			u.in6.sin6_scope_id = a->scope_id;
+		}
+		full = sizeof(u.in6);
+	} else {
+		u.in.sin_family = AF_INET;
+		u.in.sin_port = htons(a->port);
+		memcpy(&u.in.sin_addr, a->addr, 4);
+		full = sizeof(u.in);
+	}
+	if (sa && len) {
+		socklen_t n = *len < full ? *len : full;
+		memcpy(sa, &u, n);
+	}
+	if (len)
+		*len = full;
+}
+
+/* A reply as received: at least the header and exactly the data it announces. */
+static inline bool shim_rep_valid(const void *buf, size_t len)
+{
+	struct shim_rep rep;
+	if (len < sizeof(rep))
+		return false;
+	memcpy(&rep, buf, sizeof(rep));
+	return rep.data_len == len - sizeof(rep) && rep.err >= 0 && rep.err < 4096;
+}
+
+/* An interface list reply's data: counts that match its length. */
+static inline bool shim_iflist_valid(const void *data, size_t len, struct shim_iflist_hdr *h)
+{
+	if (len < sizeof(*h))
+		return false;
+	memcpy(h, data, sizeof(*h));
+	if (h->n_ifs > 4096 || h->n_addrs > 65536)
+		return false;
+	return len == sizeof(*h) + h->n_ifs * sizeof(struct shim_ifinfo) +
+		      h->n_addrs * sizeof(struct shim_ifaddr);
+}
+
+#endif

@@ -1,0 +1,762 @@
+/*
+ * The socket layer's core: the shim server and its clients, the socket
+ * table (ids with a generation so a stale id never reaches a new socket),
+ * port bindings, and the IP output/input glue. The per-protocol parts are in
+ * sock_dgram.c (UDP, ICMP echo) and sock_tcp.c.
+ */
+#include "stack/sock.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "crypto/crypto.h"
+#include "stack/sock_int.h"
+
+static void client_event(struct loop_fd *lfd, uint32_t events);
+
+/* ---- socket table ---- */
+
+struct sock *sock_new(struct sock_layer *sl, enum sock_kind kind, int family)
+{
+	for (uint32_t i = 0; i < SOCK_MAX; i++) {
+		if (sl->socks[i])
+			continue;
+		struct sock *s = calloc(1, sizeof(*s));
+		if (!s)
+			return NULL;
+		sl->gen++;
+		s->sl = sl;
+		s->id = (int32_t)(((sl->gen & 0x7ffffu) << SOCK_SLOT_BITS) | i);
+		s->kind = kind;
+		s->family = family;
+		s->lfd.fd = -1;
+		s->events = UINT32_MAX;
+		s->app_fd = -1;
+		sl->socks[i] = s;
+		sl->stats.sockets++;
+		return s;
+	}
+	log_warn("shim: %d router sockets in use, refusing more", SOCK_MAX);
+	return NULL;
+}
+
+struct sock *sock_find(struct sock_layer *sl, int32_t id)
+{
+	if (id < 0)
+		return NULL;
+	struct sock *s = sl->socks[(uint32_t)id & (SOCK_MAX - 1)];
+	return s && s->id == id ? s : NULL;
+}
+
+void sock_set_events(struct sock *s, uint32_t events)
+{
+	if (s->lfd.fd < 0)
+		return;
+	/* epoll always reports HUP: once the app is gone and we wait for TCP, step off the loop. */
+	if (s->app_closed && !(events & (EPOLLIN | EPOLLOUT))) {
+		if (s->events != UINT32_MAX)
+			loop_del_fd(s->sl->loop, &s->lfd);
+		s->events = UINT32_MAX;
+		return;
+	}
+	if (events == s->events)
+		return;
+	int r = s->events == UINT32_MAX ? loop_add_fd(s->sl->loop, &s->lfd, events)
+					: loop_mod_fd(s->sl->loop, &s->lfd, events);
+	if (r < 0)
+		log_warn("shim: socket %d: epoll: %s", s->id, strerror(-r));
+	else
+		s->events = events;
+}
+
+static void reap_run(struct loop_hook *h)
+{
+	struct sock_layer *sl = container_of(h, struct sock_layer, reap_hook);
+	while (sl->dead) {
+		struct sock *s = sl->dead;
+		sl->dead = s->next_dead;
+		free(s);
+	}
+}
+
+/*
+ * Releases everything s holds now; the memory itself goes after this loop
+ * round, because an event for s may still be waiting in the current batch
+ * (its callback sees s->dead and returns).
+ */
+void sock_free(struct sock *s)
+{
+	struct sock_layer *sl = s->sl;
+	if (s->dead)
+		return;
+	s->dead = true;
+	sock_tcp_release(s);
+	if (s->lfd.fd >= 0) {
+		if (s->events != UINT32_MAX)
+			loop_del_fd(sl->loop, &s->lfd);
+		close(s->lfd.fd);
+	}
+	if (s->app_fd >= 0)
+		close(s->app_fd);
+	s->lfd.fd = -1;
+	s->app_fd = -1;
+	free(s->rx);
+	free(s->tx);
+	s->rx = s->tx = NULL;
+	sl->socks[(uint32_t)s->id & (SOCK_MAX - 1)] = NULL;
+	sl->stats.sockets--;
+	s->next_dead = sl->dead;
+	sl->dead = s;
+	loop_defer(sl->loop, &sl->reap_hook);
+}
+
+/* ---- addresses and ports ---- */
+
+void sock_addr_to_ep(const struct shim_addr *a, struct tcp_endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->addr.family = (uint8_t)a->family;
+	memcpy(ep->addr.bytes, a->addr, 16);
+	ep->port = a->port;
+	ep->scope_id = a->scope_id;
+}
+
+void sock_ep_to_addr(const struct tcp_endpoint *ep, struct shim_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = ep->addr.family;
+	memcpy(a->addr, ep->addr.bytes, 16);
+	a->port = ep->port;
+	a->scope_id = ep->scope_id;
+}
+
+static int proto_class(enum sock_kind k)
+{
+	return k == SK_UDP ? 0 : k == SK_ICMP ? 1 : 2;
+}
+
+/* Does binding b (family, any, addr, v6only) overlap s's binding? */
+static bool bindings_overlap(const struct sock *s, int family, bool any, const struct ip_addr *addr,
+			     bool v6only)
+{
+	bool s_v4 = s->local_any ? (s->family == AF_INET || !s->opts.v6only)
+				 : s->local.addr.family == AF_INET;
+	bool s_v6 = s->local_any ? s->family == AF_INET6 : s->local.addr.family == AF_INET6;
+	bool b_v4 = any ? (family == AF_INET || !v6only) : addr->family == AF_INET;
+	bool b_v6 = any ? family == AF_INET6 : addr->family == AF_INET6;
+	if (!((s_v4 && b_v4) || (s_v6 && b_v6)))
+		return false;
+	if (s->local_any || any)
+		return true;
+	return ip_addr_equal(&s->local.addr, addr);
+}
+
+static bool port_in_use(struct sock_layer *sl, const struct sock *self, uint16_t port, bool any,
+			const struct ip_addr *addr)
+{
+	for (uint32_t i = 0; i < SOCK_MAX; i++) {
+		const struct sock *s = sl->socks[i];
+		if (!s || s == self || !s->bound || s->accepted || s->local.port != port ||
+		    proto_class(s->kind) != proto_class(self->kind))
+			continue;
+		if (!bindings_overlap(s, self->family, any, addr, self->opts.v6only))
+			continue;
+		/* SO_REUSEADDR on both: UDP shares; TCP only while neither listens (Linux). */
+		if (s->opts.reuseaddr && self->opts.reuseaddr &&
+		    (proto_class(self->kind) != 2 || s->kind != SK_TCP_LISTEN))
+			continue;
+		if (s->opts.reuseport && self->opts.reuseport)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+int sock_bind(struct sock *s, const struct shim_addr *a)
+{
+	struct sock_layer *sl = s->sl;
+	if (s->bound)
+		return -EINVAL;
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return -EAFNOSUPPORT;
+	if (a->family == AF_INET6 && s->family == AF_INET)
+		return -EAFNOSUPPORT;
+	struct tcp_endpoint ep;
+	sock_addr_to_ep(a, &ep);
+	bool any = shim_addr_is_any(a);
+	if (!any) {
+		struct netif *scope = NULL;
+		if (ip_addr_is_link_local(&ep.addr)) {
+			uint32_t ifx = ep.scope_id ? ep.scope_id : s->opts.bind_ifindex;
+			scope = ip_router_netif_by_index(sl->router, ifx);
+			if (!scope)
+				return -EINVAL;   /* Linux: link-local bind needs an interface */
+			ep.scope_id = ifx;
+		} else {
+			ep.scope_id = 0;
+		}
+		if (!ip_router_local_netif(sl->router, &ep.addr, scope))
+			return -EADDRNOTAVAIL;
+	} else {
+		ep.scope_id = 0;
+		ep.addr.family = (uint8_t)s->family;
+		if (a->family == AF_INET && s->family == AF_INET6)
+			ep.addr.family = AF_INET;   /* ::ffff:0.0.0.0: IPv4 only */
+	}
+	if (ep.port) {
+		if (port_in_use(sl, s, ep.port, any, &ep.addr))
+			return -EADDRINUSE;
+	} else {
+		int c = proto_class(s->kind);
+		uint32_t span = SOCK_EPHEMERAL_HI - SOCK_EPHEMERAL_LO + 1;
+		if (!sl->next_port[c]) {
+			uint16_t r;
+			crypto_random(&r, sizeof(r));
+			sl->next_port[c] = (uint16_t)(SOCK_EPHEMERAL_LO + r % span);
+		}
+		uint32_t tries;
+		for (tries = 0; tries < span; tries++) {
+			uint16_t p = sl->next_port[c];
+			sl->next_port[c] = (uint16_t)(p >= SOCK_EPHEMERAL_HI ? SOCK_EPHEMERAL_LO : p + 1);
+			if (!port_in_use(sl, s, p, any, &ep.addr)) {
+				ep.port = p;
+				break;
+			}
+		}
+		if (tries == span)
+			return -EADDRINUSE;
+	}
+	s->local = ep;
+	s->local_any = any;
+	s->bound = true;
+	return 0;
+}
+
+int sock_pick_source(struct sock *s, const struct tcp_endpoint *dst, struct ip_addr *out)
+{
+	if (s->bound && !s->local_any) {
+		if (s->local.addr.family != dst->addr.family)
+			return -EAFNOSUPPORT;
+		*out = s->local.addr;
+		return 0;
+	}
+	uint32_t scope = dst->scope_id ? dst->scope_id : s->opts.bind_ifindex;
+	if (ip_addr_is_link_local(&dst->addr) && !ip_router_netif_by_index(s->sl->router, scope))
+		return -EINVAL;
+	if (!ip_addr_is_link_local(&dst->addr) && !ip_router_route_netif(s->sl->router,
+									 &dst->addr, scope))
+		return -ENETUNREACH;
+	if (!ip_router_select_source(s->sl->router, &dst->addr, scope, out))
+		return -EADDRNOTAVAIL;
+	return 0;
+}
+
+uint16_t sock_pmtu(struct sock_layer *sl, const struct tcp_endpoint *dst)
+{
+	struct netif *nif = ip_router_route_netif(sl->router, &dst->addr, dst->scope_id);
+	return nif ? nif->mtu : 0;
+}
+
+/* ---- IP output, with a loop back for the router's own addresses ---- */
+
+static void loopback_run(struct loop_hook *h)
+{
+	struct sock_layer *sl = container_of(h, struct sock_layer, loop_hook);
+	struct pbuf *b;
+	/* Only what was queued before this run: replies queue more for the next round. */
+	uint32_t n = sl->loopq.len;
+	while (n-- && (b = pbuf_queue_pop(&sl->loopq))) {
+		struct netif *nif = ip_router_netif_by_index(sl->router, b->ifindex);
+		if (!nif) {
+			pbuf_free(b);
+			continue;
+		}
+		ip_router_input(sl->router, nif, b);
+	}
+	if (sl->loopq.len)
+		loop_defer(sl->loop, &sl->loop_hook);
+}
+
+void sock_ip_output(struct sock_layer *sl, struct pbuf *b, uint32_t scope_id)
+{
+	struct ip_packet pkt;
+	struct netif *hint = scope_id ? ip_router_netif_by_index(sl->router, scope_id) : NULL;
+	if (ip_packet_parse(b, &pkt) == 0) {
+		struct netif *own = ip_router_local_netif(sl->router, &pkt.dst, hint);
+		if (own) {
+			/* Deferred: the TCP engine must not see its own output re-enter it. */
+			if (sl->loopq.len >= 1024) {
+				pbuf_free(b);
+				return;
+			}
+			b->ifindex = own->ifindex;
+			pbuf_queue_push(&sl->loopq, b);
+			sl->stats.loopback++;
+			loop_defer(sl->loop, &sl->loop_hook);
+			return;
+		}
+	}
+	ip_router_output_local(sl->router, b, hint);
+}
+
+/* ---- input from the IP layer ---- */
+
+bool sock_layer_input(void *ctx, struct netif *in, struct pbuf *b, struct ip_packet *pkt)
+{
+	struct sock_layer *sl = ctx;
+	switch (pkt->proto) {
+	case IPPROTO_UDP:
+		return sock_udp_input(sl, in, b, pkt);
+	case IPPROTO_TCP:
+		if (!sl->tcp)
+			return false;
+		tcp_input(sl->tcp, b, pkt, in ? in->ifindex : 0);
+		return true;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return sock_icmp_input(sl, in, b, pkt);
+	default:
+		return false;
+	}
+}
+
+/* ---- requests ---- */
+
+static void fill_rep_addrs(const struct sock *s, struct shim_rep *rep)
+{
+	rep->sock_id = s->id;
+	if (s->bound)
+		sock_ep_to_addr(&s->local, &rep->local);
+	if (s->connected)
+		sock_ep_to_addr(&s->remote, &rep->peer);
+}
+
+static int handle_bind(struct sock_client *c, const struct shim_req *req, struct shim_rep *rep,
+		       int *fd)
+{
+	struct sock_layer *sl = c->sl;
+	enum sock_kind kind;
+	if (req->family != AF_INET && req->family != AF_INET6)
+		return EAFNOSUPPORT;
+	if (req->type == SOCK_STREAM)
+		kind = SK_TCP;
+	else if (req->type == SOCK_DGRAM && (req->protocol == 0 || req->protocol == IPPROTO_UDP))
+		kind = SK_UDP;
+	else if (req->type == SOCK_DGRAM && req->protocol == (req->family == AF_INET ? IPPROTO_ICMP
+										   : IPPROTO_ICMPV6))
+		kind = SK_ICMP;
+	else
+		return EPROTONOSUPPORT;
+	struct sock *s = sock_new(sl, kind, req->family);
+	if (!s)
+		return ENOBUFS;
+	s->opts = req->opts;
+	s->owner = c;
+	int r = sock_bind(s, &req->addr);
+	if (r == 0 && kind != SK_TCP)
+		r = sock_dgram_open(s, fd);
+	if (r < 0) {
+		sock_free(s);
+		return -r;
+	}
+	fill_rep_addrs(s, rep);
+	return 0;
+}
+
+/* A socket to act on: the one named, or a new one bound to the wildcard (implicit bind). */
+static int get_or_bind(struct sock_client *c, const struct shim_req *req, struct sock **out)
+{
+	if (req->sock_id >= 0) {
+		*out = sock_find(c->sl, req->sock_id);
+		return *out ? 0 : EBADF;
+	}
+	struct shim_req b = *req;
+	struct shim_rep rep;
+	memset(&b.addr, 0, sizeof(b.addr));
+	b.addr.family = (uint16_t)req->family;
+	if (req->type == SOCK_STREAM) {
+		int fd = -1;
+		int e = handle_bind(c, &b, &rep, &fd);
+		if (e)
+			return e;
+		*out = sock_find(c->sl, rep.sock_id);
+		return 0;
+	}
+	return EINVAL;   /* datagram sockets are bound by the shim first */
+}
+
+static int handle_connect(struct sock_client *c, const struct shim_req *req, struct shim_rep *rep,
+			  int *fd)
+{
+	struct sock *s;
+	int e = get_or_bind(c, req, &s);
+	if (e)
+		return e;
+	s->opts = req->opts;
+	int r;
+	if (s->kind == SK_UDP || s->kind == SK_ICMP)
+		r = sock_dgram_connect(s, &req->addr);
+	else if (s->kind == SK_TCP)
+		r = sock_tcp_connect(s, &req->addr, fd);
+	else
+		r = s->kind == SK_TCP_CONN ? -EISCONN : -EINVAL;
+	if (r < 0) {
+		if (req->sock_id < 0)
+			sock_free(s);
+		return -r;
+	}
+	fill_rep_addrs(s, rep);
+	return 0;
+}
+
+static int handle_listen(struct sock_client *c, const struct shim_req *req, struct shim_rep *rep,
+			 int *fd)
+{
+	struct sock *s;
+	int e = get_or_bind(c, req, &s);
+	if (e)
+		return e;
+	if (s->kind != SK_TCP) {
+		e = s->kind == SK_TCP_LISTEN ? EINVAL : EOPNOTSUPP;
+		goto fail;
+	}
+	s->opts = req->opts;
+	int r = sock_tcp_listen(s, req->arg, fd);
+	if (r < 0) {
+		e = -r;
+		goto fail;
+	}
+	fill_rep_addrs(s, rep);
+	return 0;
+fail:
+	if (req->sock_id < 0)
+		sock_free(s);
+	return e;
+}
+
+static void append_iflist(struct sock_layer *sl, uint8_t *data, size_t cap, size_t *len)
+{
+	struct ip_router *r = sl->router;
+	struct shim_iflist_hdr h = { 0, 0 };
+	size_t n_addrs = 0;
+	for (size_t i = 0; i < r->n_netifs; i++)
+		n_addrs += r->netifs[i]->n_addrs;
+	size_t need = sizeof(h) + r->n_netifs * sizeof(struct shim_ifinfo) +
+		      n_addrs * sizeof(struct shim_ifaddr);
+	if (need > cap) {
+		*len = 0;
+		return;
+	}
+	h.n_ifs = (uint32_t)r->n_netifs;
+	h.n_addrs = (uint32_t)n_addrs;
+	uint8_t *p = data;
+	memcpy(p, &h, sizeof(h));
+	p += sizeof(h);
+	for (size_t i = 0; i < r->n_netifs; i++) {
+		const struct netif *nif = r->netifs[i];
+		struct shim_ifinfo ii = { .ifindex = nif->ifindex, .mtu = nif->mtu,
+					  .flags = SHIM_IF_UP };
+		memcpy(ii.name, nif->name, sizeof(ii.name));
+		ii.name[sizeof(ii.name) - 1] = '\0';
+		memcpy(p, &ii, sizeof(ii));
+		p += sizeof(ii);
+	}
+	for (size_t i = 0; i < r->n_netifs; i++) {
+		const struct netif *nif = r->netifs[i];
+		for (size_t a = 0; a < nif->n_addrs; a++) {
+			struct shim_ifaddr ia = { .ifindex = nif->ifindex,
+						  .family = nif->addrs[a].addr.family,
+						  .prefixlen = nif->addrs[a].len };
+			memcpy(ia.addr, nif->addrs[a].addr.bytes, 16);
+			memcpy(p, &ia, sizeof(ia));
+			p += sizeof(ia);
+		}
+	}
+	*len = need;
+}
+
+static void client_free(struct sock_client *c)
+{
+	struct sock_layer *sl = c->sl;
+	for (struct sock_client **pp = &sl->clients; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	/* Sockets without a data fd die with the process that made them. */
+	for (uint32_t i = 0; i < SOCK_MAX; i++) {
+		struct sock *s = sl->socks[i];
+		if (!s)
+			continue;
+		if (s->owner == c && s->lfd.fd < 0 && !s->conn && !s->lis && !s->dead)
+			sock_free(s);
+		else if (s->owner == c)
+			s->owner = NULL;
+	}
+	loop_del_fd(sl->loop, &c->lfd);
+	close(c->lfd.fd);
+	sl->stats.clients--;
+	free(c);
+}
+
+static void handle_request(struct sock_client *c, const struct shim_req *req)
+{
+	struct sock_layer *sl = c->sl;
+	static uint8_t buf[sizeof(struct shim_rep) + SHIM_MSG_MAX];
+	struct shim_rep rep;
+	memset(&rep, 0, sizeof(rep));
+	rep.sock_id = -1;
+	int fd = -1, e = 0;
+	size_t data_len = 0;
+	struct sock *s;
+
+	switch (req->op) {
+	case SHIM_OP_HELLO:
+		rep.val = SHIM_PROTO_VERSION;
+		break;
+	case SHIM_OP_BIND:
+		e = handle_bind(c, req, &rep, &fd);
+		break;
+	case SHIM_OP_CONNECT:
+		e = handle_connect(c, req, &rep, &fd);
+		break;
+	case SHIM_OP_LISTEN:
+		e = handle_listen(c, req, &rep, &fd);
+		break;
+	case SHIM_OP_SETOPT:
+		s = sock_find(sl, req->sock_id);
+		if (!s) {
+			e = EBADF;
+			break;
+		}
+		s->opts = req->opts;
+		sock_tcp_set_options(s);
+		break;
+	case SHIM_OP_STATUS:
+		s = sock_find(sl, req->sock_id);
+		if (!s)
+			break;   /* gone: its connection closed cleanly, nothing pending */
+		rep.val = s->connected;
+		rep.sock_id = s->id;
+		fill_rep_addrs(s, &rep);
+		rep.err = s->err;   /* SO_ERROR is cleared by reading it */
+		s->err = 0;
+		goto send;
+	case SHIM_OP_CLOSE:
+		s = sock_find(sl, req->sock_id);
+		if (s && s->lfd.fd < 0 && !s->conn && !s->lis)
+			sock_free(s);
+		return;   /* no reply */
+	case SHIM_OP_IFLIST:
+		append_iflist(sl, buf + sizeof(rep), SHIM_MSG_MAX, &data_len);
+		if (!data_len)
+			e = EMSGSIZE;
+		break;
+	default:
+		e = EOPNOTSUPP;
+		break;
+	}
+	rep.err = e;
+send:
+	rep.data_len = (uint32_t)data_len;
+	memcpy(buf, &rep, sizeof(rep));
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(rep) + data_len };
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (fd >= 0) {
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.b;
+		mh.msg_controllen = sizeof(cm.b);
+		struct cmsghdr *ch = CMSG_FIRSTHDR(&mh);
+		ch->cmsg_level = SOL_SOCKET;
+		ch->cmsg_type = SCM_RIGHTS;
+		ch->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(ch), &fd, sizeof(int));
+	}
+	ssize_t n = sendmsg(c->lfd.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (fd >= 0)
+		close(fd);   /* the app has its copy now (or never will: its socket is gone) */
+	if (n < 0)
+		log_debug("shim: reply to client: %s", strerror(errno));
+}
+
+static void client_event(struct loop_fd *lfd, uint32_t events)
+{
+	struct sock_client *c = container_of(lfd, struct sock_client, lfd);
+	for (int i = 0; i < 64; i++) {
+		struct shim_req req;
+		ssize_t n = recv(lfd->fd, &req, sizeof(req), MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			client_free(c);
+			return;
+		}
+		if ((size_t)n != sizeof(req)) {
+			log_warn("shim: malformed request (%zd bytes, expected %zu); dropping the "
+				 "client (librrshim.so from another build?)", n, sizeof(req));
+			client_free(c);
+			return;
+		}
+		handle_request(c, &req);
+	}
+}
+
+int sock_layer_add_client(struct sock_layer *sl, int fd)
+{
+	if (sl->stats.clients >= SOCK_CLIENT_MAX)
+		return -EMFILE;
+	struct sock_client *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->sl = sl;
+	c->lfd.fd = fd;
+	c->lfd.cb = client_event;
+	int r = loop_add_fd(sl->loop, &c->lfd, EPOLLIN);
+	if (r < 0) {
+		free(c);
+		return r;
+	}
+	c->next = sl->clients;
+	sl->clients = c;
+	sl->stats.clients++;
+	return 0;
+}
+
+static void server_accept(struct loop_fd *lfd, uint32_t events)
+{
+	struct sock_layer *sl = container_of(lfd, struct sock_layer, lfd);
+	for (;;) {
+		int fd = accept4(lfd->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("shim socket %s: accept: %s", sl->path, strerror(errno));
+			return;
+		}
+		int r = sock_layer_add_client(sl, fd);
+		if (r < 0) {
+			log_warn("shim socket %s: refusing a client: %s", sl->path, strerror(-r));
+			close(fd);
+		}
+	}
+}
+
+/* ---- life cycle ---- */
+
+struct sock_layer *sock_layer_new(struct loop *loop, struct ip_router *router)
+{
+	struct sock_layer *sl = calloc(1, sizeof(*sl));
+	if (!sl)
+		return NULL;
+	sl->loop = loop;
+	sl->router = router;
+	sl->lfd.fd = -1;
+	sl->lfd.cb = server_accept;
+	sl->loop_hook.cb = loopback_run;
+	sl->reap_hook.cb = reap_run;
+	pbuf_queue_init(&sl->loopq);
+	crypto_random(&sl->ip_id, sizeof(sl->ip_id));
+	sl->tcp = tcp_stack_new(loop, &sock_tcp_ops, sl);
+	if (!sl->tcp) {
+		free(sl);
+		return NULL;
+	}
+	return sl;
+}
+
+void sock_layer_free(struct sock_layer *sl)
+{
+	if (!sl)
+		return;
+	while (sl->clients)
+		client_free(sl->clients);
+	for (uint32_t i = 0; i < SOCK_MAX; i++)
+		if (sl->socks[i])
+			sock_free(sl->socks[i]);
+	if (sl->tcp)
+		tcp_stack_free(sl->tcp);
+	loop_cancel_deferred(sl->loop, &sl->loop_hook);
+	loop_cancel_deferred(sl->loop, &sl->reap_hook);
+	reap_run(&sl->reap_hook);
+	pbuf_queue_purge(&sl->loopq);
+	if (sl->lfd.fd >= 0) {
+		loop_del_fd(sl->loop, &sl->lfd);
+		close(sl->lfd.fd);
+		unlink(sl->path);
+	}
+	free(sl);
+}
+
+int sock_layer_open(struct sock_layer *sl, const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sun.sun_path) || strlen(path) >= sizeof(sl->path)) {
+		log_error("shim socket path %s is longer than %zu bytes", path,
+			  sizeof(sun.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (probe < 0)
+		return -errno;
+	int live = connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(probe);
+	if (live) {
+		log_error("shim socket %s is in use: is another rrouted running?", path);
+		return -EADDRINUSE;
+	}
+	unlink(path);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	mode_t old = umask(0077);
+	int r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r < 0 || listen(fd, 64) < 0) {
+		int err = errno;
+		log_error("shim socket %s: %s", path, strerror(err));
+		close(fd);
+		return -err;
+	}
+	sl->lfd.fd = fd;
+	r = loop_add_fd(sl->loop, &sl->lfd, EPOLLIN);
+	if (r < 0) {
+		close(fd);
+		unlink(path);
+		sl->lfd.fd = -1;
+		return r;
+	}
+	snprintf(sl->path, sizeof(sl->path), "%s", path);
+	return 0;
+}
+
+const char *sock_layer_path(const struct sock_layer *sl)
+{
+	return sl->path;
+}
+
+const struct sock_stats *sock_layer_stats(const struct sock_layer *sl)
+{
+	return &sl->stats;
+}
+
+void sock_default_path(const char *control_path, char *out, size_t len)
+{
+	size_t n = strlen(control_path);
+	if (n > 5 && strcmp(control_path + n - 5, ".sock") == 0)
+		snprintf(out, len, "%.*s-shim.sock", (int)(n - 5), control_path);
+	else
+		snprintf(out, len, "%s-shim", control_path);
+}

@@ -1,0 +1,346 @@
+/*
+ * UDP and ICMP echo ("ping") sockets. The app's end is a SOCK_SEQPACKET
+ * socketpair; every message is a struct shim_dgram_hdr and the payload.
+ *
+ * ICMP echo sockets behave like Linux ping sockets: the socket's "port" is
+ * the echo identifier, the app writes an echo request (type, code, checksum,
+ * id, seq, data) and we set the identifier and the checksum; echo replies
+ * are delivered by identifier, whole ICMP message, header included.
+ *
+ * Demultiplexing (as Linux does): the best match wins, a connected socket
+ * whose 4-tuple matches exactly over a socket bound to the address, over
+ * one bound to the wildcard.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/icmp6.h>
+#include <netinet/ip_icmp.h>
+#include <netinet/udp.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "ip/checksum.h"
+#include "stack/sock_int.h"
+
+#define DGRAM_BATCH 64   /* messages taken from one socket per wake-up */
+
+int sock_dgram_open(struct sock *s, int *app_fd)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	if (fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0) {
+		int e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return -e;
+	}
+	s->lfd.fd = sv[1];
+	s->lfd.cb = sock_dgram_event;
+	sock_set_events(s, EPOLLIN);
+	*app_fd = sv[0];
+	return 0;
+}
+
+int sock_dgram_connect(struct sock *s, const struct shim_addr *a)
+{
+	if (a->family == 0 || a->family == AF_UNSPEC) {   /* AF_UNSPEC: dissolve the association */
+		s->connected = false;
+		memset(&s->remote, 0, sizeof(s->remote));
+		return 0;
+	}
+	if (a->family == AF_INET6 && s->family == AF_INET)
+		return -EAFNOSUPPORT;
+	struct tcp_endpoint dst;
+	sock_addr_to_ep(a, &dst);
+	if (ip_addr_is_link_local(&dst.addr) && !dst.scope_id)
+		dst.scope_id = s->opts.bind_ifindex ? s->opts.bind_ifindex : s->local.scope_id;
+	if (!ip_addr_is_link_local(&dst.addr))
+		dst.scope_id = 0;
+	struct ip_addr src;
+	int r = sock_pick_source(s, &dst, &src);
+	if (r < 0)
+		return r;
+	/* Like Linux, a wildcard-bound socket reports the chosen source once connected. */
+	if (s->local_any) {
+		s->local.addr = src;
+		s->local.scope_id = ip_addr_is_link_local(&src) ? dst.scope_id : 0;
+		s->local_any = false;
+	}
+	s->remote = dst;
+	s->connected = true;
+	return 0;
+}
+
+/* ---- output ---- */
+
+/* A packet with an IP header from src to dst and room for l4len bytes at *l4. */
+static struct pbuf *ip_build(struct sock_layer *sl, const struct ip_addr *src,
+			     const struct ip_addr *dst, uint8_t proto, uint8_t ttl, uint8_t tos,
+			     size_t l4len, uint8_t **l4)
+{
+	size_t hlen = src->family == AF_INET ? 20 : 40;
+	if (hlen + l4len > PBUF_MTU_MAX)
+		return NULL;
+	struct pbuf *b = pbuf_alloc();
+	if (!b)
+		return NULL;
+	uint8_t *p = pbuf_put(b, hlen + l4len);
+	if (src->family == AF_INET) {
+		struct iphdr ip = {
+			.version = 4, .ihl = 5, .tos = tos, .tot_len = htons((uint16_t)(hlen + l4len)),
+			.id = htons(sl->ip_id++), .ttl = ttl ? ttl : 64, .protocol = proto,
+		};
+		memcpy(&ip.saddr, src->bytes, 4);
+		memcpy(&ip.daddr, dst->bytes, 4);
+		ip.check = csum_fold(csum_partial(&ip, sizeof(ip), 0));
+		memcpy(p, &ip, sizeof(ip));
+	} else {
+		struct ip6_hdr ip6;
+		memset(&ip6, 0, sizeof(ip6));
+		ip6.ip6_flow = htonl(6u << 28 | (uint32_t)tos << 20);
+		ip6.ip6_plen = htons((uint16_t)l4len);
+		ip6.ip6_nxt = proto;
+		ip6.ip6_hlim = ttl ? ttl : 64;
+		memcpy(&ip6.ip6_src, src->bytes, 16);
+		memcpy(&ip6.ip6_dst, dst->bytes, 16);
+		memcpy(p, &ip6, sizeof(ip6));
+	}
+	*l4 = p + hlen;
+	return b;
+}
+
+static uint32_t pseudo(const struct ip_addr *src, const struct ip_addr *dst, uint8_t proto,
+		       size_t len)
+{
+	return src->family == AF_INET ? csum_pseudo_v4(src->bytes, dst->bytes, proto, (uint32_t)len)
+				      : csum_pseudo_v6(src->bytes, dst->bytes, proto, (uint32_t)len);
+}
+
+static void dgram_send(struct sock *s, const struct shim_dgram_hdr *h, const uint8_t *data,
+		       size_t len)
+{
+	struct sock_layer *sl = s->sl;
+	struct tcp_endpoint dst;
+	if (h->peer.family) {
+		sock_addr_to_ep(&h->peer, &dst);
+		if (ip_addr_is_link_local(&dst.addr) && !dst.scope_id)
+			dst.scope_id = s->opts.bind_ifindex ? s->opts.bind_ifindex
+							    : s->local.scope_id;
+		if (!ip_addr_is_link_local(&dst.addr))
+			dst.scope_id = 0;
+	} else if (s->connected) {
+		dst = s->remote;
+	} else {
+		sl->stats.udp_drops++;   /* the shim answers EDESTADDRREQ before this */
+		return;
+	}
+	if (dst.addr.family != AF_INET && dst.addr.family != AF_INET6) {
+		sl->stats.udp_drops++;
+		return;
+	}
+	struct ip_addr src;
+	if (sock_pick_source(s, &dst, &src) < 0) {
+		sl->stats.udp_drops++;
+		return;
+	}
+	uint8_t *l4;
+	bool icmp = s->kind == SK_ICMP;
+	uint8_t proto = icmp ? (dst.addr.family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6)
+			     : IPPROTO_UDP;
+	size_t l4len = icmp ? len : len + 8;
+	if (icmp && len < 8) {
+		sl->stats.udp_drops++;
+		return;
+	}
+	struct pbuf *b = ip_build(sl, &src, &dst.addr, proto, s->opts.ttl, s->opts.tos, l4len, &l4);
+	if (!b) {
+		sl->stats.udp_drops++;
+		return;
+	}
+	if (icmp) {
+		memcpy(l4, data, len);
+		uint8_t want = dst.addr.family == AF_INET ? ICMP_ECHO : ICMP6_ECHO_REQUEST;
+		if (l4[0] != want || l4[1] != 0) {
+			pbuf_free(b);   /* Linux ping sockets accept echo requests only (EINVAL) */
+			sl->stats.udp_drops++;
+			return;
+		}
+		uint16_t id = htons(s->local.port);
+		memcpy(l4 + 4, &id, 2);
+		memset(l4 + 2, 0, 2);
+		uint32_t sum = dst.addr.family == AF_INET ? 0 : pseudo(&src, &dst.addr, proto, len);
+		uint16_t ck = csum_fold(csum_partial(l4, len, sum));
+		memcpy(l4 + 2, &ck, 2);
+		sl->stats.icmp_out++;
+	} else {
+		struct udphdr u = { .source = htons(s->local.port), .dest = htons(dst.port),
+				    .len = htons((uint16_t)l4len) };
+		memcpy(l4, &u, sizeof(u));
+		memcpy(l4 + 8, data, len);
+		uint16_t ck = csum_fold(csum_partial(l4, l4len, pseudo(&src, &dst.addr, proto,
+									  l4len)));
+		if (ck == 0)
+			ck = 0xffff;
+		memcpy(l4 + 6, &ck, 2);
+		sl->stats.udp_out++;
+	}
+	sock_ip_output(sl, b, ip_addr_is_link_local(&dst.addr) ? dst.scope_id : 0);
+}
+
+void sock_dgram_event(struct loop_fd *lfd, uint32_t events)
+{
+	struct sock *s = container_of(lfd, struct sock, lfd);
+	struct sock_layer *sl = s->sl;
+	if (s->dead)
+		return;
+	for (int i = 0; i < DGRAM_BATCH; i++) {
+		ssize_t n = recv(lfd->fd, sl->scratch, sizeof(sl->scratch), MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n <= 0) {
+			sock_free(s);   /* the app closed its last copy */
+			return;
+		}
+		struct shim_dgram_hdr h;
+		if ((size_t)n < sizeof(h) || (size_t)n > sizeof(sl->scratch)) {
+			sl->stats.udp_drops++;
+			continue;
+		}
+		memcpy(&h, sl->scratch, sizeof(h));
+		dgram_send(s, &h, sl->scratch + sizeof(h), (size_t)n - sizeof(h));
+	}
+	if ((events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLIN))
+		sock_free(s);
+}
+
+/* ---- input ---- */
+
+static bool local_match(const struct sock *s, const struct ip_addr *dst, uint32_t ifindex)
+{
+	if (s->opts.bind_ifindex && s->opts.bind_ifindex != ifindex)
+		return false;
+	if (s->local_any)
+		return s->local.addr.family == dst->family ||
+		       (s->family == AF_INET6 && !s->opts.v6only && dst->family == AF_INET &&
+			s->local.addr.family == AF_INET6);
+	if (!ip_addr_equal(&s->local.addr, dst))
+		return false;
+	return !ip_addr_is_link_local(dst) || !s->local.scope_id || s->local.scope_id == ifindex;
+}
+
+/* The socket of kind for (dst, dport) from (src, sport), or NULL. */
+static struct sock *demux(struct sock_layer *sl, enum sock_kind kind, const struct ip_addr *dst,
+			  uint16_t dport, const struct ip_addr *src, uint16_t sport, uint32_t ifindex)
+{
+	struct sock *best = NULL;
+	int best_score = 0;
+	for (uint32_t i = 0; i < SOCK_MAX; i++) {
+		struct sock *s = sl->socks[i];
+		if (!s || s->kind != kind || !s->bound || s->lfd.fd < 0 || s->local.port != dport)
+			continue;
+		if (!local_match(s, dst, ifindex))
+			continue;
+		int score = s->local_any ? 1 : 2;
+		if (s->connected) {
+			if (!ip_addr_equal(&s->remote.addr, src) ||
+			    (kind == SK_UDP && s->remote.port != sport))
+				continue;
+			score += 4;
+		}
+		if (score > best_score) {
+			best = s;
+			best_score = score;
+		}
+	}
+	return best;
+}
+
+static void deliver(struct sock *s, const struct ip_packet *pkt, uint32_t ifindex, uint16_t sport,
+		    const uint8_t *data, size_t len)
+{
+	struct shim_dgram_hdr h;
+	memset(&h, 0, sizeof(h));
+	h.peer.family = pkt->src.family;
+	h.peer.port = sport;
+	memcpy(h.peer.addr, pkt->src.bytes, 16);
+	if (ip_addr_is_link_local(&pkt->src))
+		h.peer.scope_id = ifindex;
+	h.ifindex = ifindex;
+	h.flags = SHIM_DGRAM_HAS_TTL;
+	if (pkt->family == AF_INET) {
+		const struct iphdr *ip = (const struct iphdr *)pkt->hdr;
+		h.ttl = ip->ttl;
+		h.tos = ip->tos;
+	} else {
+		const struct ip6_hdr *ip6 = (const struct ip6_hdr *)pkt->hdr;
+		h.ttl = ip6->ip6_hlim;
+		h.tos = (uint8_t)(ntohl(ip6->ip6_flow) >> 20);
+	}
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)data, len } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	if (sendmsg(s->lfd.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		s->sl->stats.udp_drops++;   /* the app's receive buffer is full: like a socket's */
+}
+
+bool sock_udp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
+		    const struct ip_packet *pkt)
+{
+	size_t avail = pkt->total_len - pkt->hdr_len;
+	const uint8_t *l4 = pkt->hdr + pkt->hdr_len;
+	struct udphdr u;
+	if (pkt->family == AF_INET6 && pkt->proto != IPPROTO_UDP)
+		return false;
+	if (avail < sizeof(u))
+		goto drop;
+	memcpy(&u, l4, sizeof(u));
+	size_t ulen = ntohs(u.len);
+	if (ulen < sizeof(u) || ulen > avail)
+		goto drop;
+	if (u.check || pkt->family == AF_INET6) {
+		uint32_t sum = pseudo(&pkt->src, &pkt->dst, IPPROTO_UDP, ulen);
+		if (csum_fold(csum_partial(l4, ulen, sum)) != 0)
+			goto drop;
+	}
+	uint32_t ifindex = in ? in->ifindex : 0;
+	struct sock *s = demux(sl, SK_UDP, &pkt->dst, ntohs(u.dest), &pkt->src, ntohs(u.source),
+			       ifindex);
+	if (!s)
+		return false;   /* the router answers port unreachable */
+	sl->stats.udp_in++;
+	deliver(s, pkt, ifindex, ntohs(u.source), l4 + sizeof(u), ulen - sizeof(u));
+	pbuf_free(b);
+	return true;
+drop:
+	sl->stats.udp_drops++;
+	pbuf_free(b);
+	return true;
+}
+
+bool sock_icmp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
+		     const struct ip_packet *pkt)
+{
+	size_t len = pkt->total_len - pkt->hdr_len;
+	const uint8_t *l4 = pkt->hdr + pkt->hdr_len;
+	if (len < 8)
+		return false;
+	uint8_t reply = pkt->family == AF_INET ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY;
+	if (l4[0] != reply || l4[1] != 0)
+		return false;   /* errors and the rest: not for ping sockets (no IP_RECVERR yet) */
+	uint32_t sum = pkt->family == AF_INET ? 0 : pseudo(&pkt->src, &pkt->dst, IPPROTO_ICMPV6, len);
+	if (csum_fold(csum_partial(l4, len, sum)) != 0)
+		return false;
+	uint16_t id;
+	memcpy(&id, l4 + 4, 2);
+	uint32_t ifindex = in ? in->ifindex : 0;
+	struct sock *s = demux(sl, SK_ICMP, &pkt->dst, ntohs(id), &pkt->src, 0, ifindex);
+	if (!s)
+		return false;
+	sl->stats.icmp_in++;
+	deliver(s, pkt, ifindex, 0, l4, len);
+	pbuf_free(b);
+	return true;
+}

@@ -1,0 +1,114 @@
+/* Internals shared by sock.c (server, ports, dispatch), sock_dgram.c and sock_tcp.c. */
+#ifndef RR_STACK_SOCK_INT_H
+#define RR_STACK_SOCK_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ip/addr.h"
+#include "stack/shim_proto.h"
+#include "stack/sock.h"
+#include "stack/tcp.h"
+
+#define SOCK_MAX        4096          /* router sockets at once (bounded memory) */
+#define SOCK_SLOT_BITS  12
+#define SOCK_CLIENT_MAX 256
+#define SOCK_EPHEMERAL_LO 32768
+#define SOCK_EPHEMERAL_HI 60999
+#define SOCK_TCP_CHUNK  65536         /* bytes moved per read/write between TCP and a socketpair */
+
+enum sock_kind {
+	SK_UDP, SK_ICMP,
+	SK_TCP,          /* bound only, or a failed connect keeping its SO_ERROR */
+	SK_TCP_LISTEN,
+	SK_TCP_CONN,     /* connecting or connected: data fd is a stream socketpair */
+};
+
+struct sock_client {
+	struct loop_fd lfd;
+	struct sock_layer *sl;
+	struct sock_client *next;
+};
+
+struct sock {
+	struct sock_layer *sl;
+	int32_t id;
+	enum sock_kind kind;
+	struct sock_client *owner;       /* for sockets without a data fd: freed with it */
+	int family;                      /* the app's socket domain */
+	struct shim_opts opts;
+	/* binding (ports are ours for UDP/ICMP and for TCP binds; the TCP engine keeps its own) */
+	bool bound, local_any, accepted;
+	struct tcp_endpoint local, remote;
+	bool connected;
+	bool dead;                       /* freed after this loop round (events may be pending) */
+	struct sock *next_dead;
+	int err;                         /* pending SO_ERROR (positive errno) */
+	struct loop_fd lfd;              /* rrouted's end of the data socketpair, -1 if none */
+	uint32_t events;                 /* what lfd is registered for; UINT32_MAX: not on the loop */
+	/* TCP */
+	struct tcp_conn *conn;
+	struct tcp_listener *lis, *lis4;   /* lis4: the IPv4 half of a dual-stack listener */
+	int app_fd;                      /* our copy of the app's end while connecting, else -1 */
+	size_t filler;                   /* bytes of filler queued from app_fd */
+	int app_sndbuf;
+	bool app_eof, app_closed, tcp_eof, tcp_dead, shut_wr;
+	uint8_t *rx;                     /* bytes from TCP not yet written to the app */
+	size_t rx_len, rx_off;
+	uint8_t *tx;                     /* bytes from the app tcp_send did not take yet */
+	size_t tx_len, tx_off;
+};
+
+struct sock_layer {
+	struct loop *loop;
+	struct ip_router *router;
+	struct tcp_stack *tcp;
+	struct loop_fd lfd;              /* the shim listening socket */
+	char path[108];
+	struct sock_client *clients;
+	struct sock *socks[SOCK_MAX];
+	uint32_t gen;
+	uint16_t next_port[3];
+	uint16_t ip_id;
+	struct pbuf_queue loopq;         /* packets to our own addresses, re-input after the round */
+	struct loop_hook loop_hook;
+	struct sock *dead;               /* sock_free()d this round, released by reap_hook */
+	struct loop_hook reap_hook;
+	struct sock_stats stats;
+	uint8_t scratch[SHIM_DGRAM_MAX + sizeof(struct shim_dgram_hdr)];
+};
+
+/* sock.c */
+struct sock *sock_new(struct sock_layer *sl, enum sock_kind kind, int family);
+void sock_free(struct sock *s);
+struct sock *sock_find(struct sock_layer *sl, int32_t id);
+/* Sets s's events on the loop (0 with nothing wanted; removes it when app_closed). */
+void sock_set_events(struct sock *s, uint32_t events);
+/* Checks and records a binding; port 0 picks an ephemeral one. 0 or -errno. */
+int sock_bind(struct sock *s, const struct shim_addr *a);
+/* The local address toward dst (s's bound one, or the router's choice). 0 or -errno. */
+int sock_pick_source(struct sock *s, const struct tcp_endpoint *dst, struct ip_addr *out);
+/* Sends an IP packet the router originates (also to its own addresses). Consumes b. */
+void sock_ip_output(struct sock_layer *sl, struct pbuf *b, uint32_t scope_id);
+void sock_addr_to_ep(const struct shim_addr *a, struct tcp_endpoint *ep);
+void sock_ep_to_addr(const struct tcp_endpoint *ep, struct shim_addr *a);
+uint16_t sock_pmtu(struct sock_layer *sl, const struct tcp_endpoint *dst);
+
+/* sock_dgram.c: UDP and ICMP echo */
+int sock_dgram_open(struct sock *s, int *app_fd);
+int sock_dgram_connect(struct sock *s, const struct shim_addr *a);
+bool sock_udp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
+		    const struct ip_packet *pkt);
+bool sock_icmp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
+		     const struct ip_packet *pkt);
+void sock_dgram_event(struct loop_fd *lfd, uint32_t events);
+
+/* sock_tcp.c */
+extern const struct tcp_ops sock_tcp_ops;
+int sock_tcp_connect(struct sock *s, const struct shim_addr *a, int *app_fd);
+int sock_tcp_listen(struct sock *s, int backlog, int *app_fd);
+void sock_tcp_set_options(struct sock *s);
+void sock_tcp_release(struct sock *s);   /* from sock_free */
+void sock_tcp_opts(const struct sock *s, struct tcp_options *o);
+
+#endif
