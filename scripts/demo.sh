@@ -69,10 +69,12 @@ mkconf() {   # mkconf NAME MY_KEY PORT ADDR PEER_PUB PEER_PORT PEER_ALLOWED KEEP
 mkconf A a "$PA" "172.20.0.1/32, fe80::1/64" "$pub_b" "$PB" "172.20.0.2/32, fe80::/64" 5
 mkconf B b "$PB" "172.20.0.2/32, fe80::2/64" "$pub_a" "$PA" "172.20.0.1/32, fe80::/64" off
 
-for n in A B; do
+# B (the responder) first, so A's first initiation finds it listening.
+for n in B A; do
 	"$RROUTED" --check -c "$tmp/$n/rrouted.conf" || { echo "demo: config $n rejected" >&2; exit 1; }
 	"$RROUTED" -c "$tmp/$n/rrouted.conf" 2>"$tmp/$n.log" &
 	pid[$n]=$!
+	[ "$n" = B ] && for _ in $(seq 1 50); do [ -S "$tmp/B/rr.sock" ] && break; sleep 0.1; done
 done
 ctl() { local n=$1; shift; timeout 10 "$RRCTL" -s "$tmp/$n/rr.sock" "$@"; }
 both_up() {

@@ -118,12 +118,19 @@ void ctl_handle_request(struct ctl_server *srv, const char *line, struct strbuf 
 			return;
 		}
 	}
+	if (strcmp(words[0], "shim-path") == 0 && n == 1) {
+		if (!srv->shim_path[0])
+			strbuf_puts(out, "error: this rrouted has no shim socket\n");
+		else
+			strbuf_printf(out, "%s\n", srv->shim_path);
+		return;
+	}
 	if (strcmp(words[0], "ping") == 0 && n == 1) {
 		strbuf_puts(out, json ? "{\"pong\":true}\n" : "pong\n");
 		return;
 	}
 	strbuf_printf(out, "error: unknown request \"%s\"; known: show interfaces|peers|routes|status "
-			   "[--json], ping\n", line);
+			   "[--json], ping, shim-path\n", line);
 }
 
 static void client_event(struct loop_fd *lfd, uint32_t events)

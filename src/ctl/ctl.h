@@ -28,6 +28,7 @@ struct ctl_server {
 	struct ctl_client *clients;
 	unsigned n_clients;
 	uint64_t started_at;         /* CLOCK_MONOTONIC ns */
+	char shim_path[108];         /* the shim socket (rrctl exec asks "shim-path"); "" if none */
 };
 
 int ctl_server_open(struct ctl_server *srv, struct loop *loop, const char *path,

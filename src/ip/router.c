@@ -37,7 +37,9 @@ const char *const netif_drop_names[DROP_MAX] = {
 
 int ip_router_init(struct ip_router *r, struct loop *loop)
 {
-	*r = (struct ip_router){ .loop = loop, .next_ifindex = 1, .icmp_tokens = ICMP_ERRORS_BURST };
+	/* ifindex 1 is the loopback, as on Linux; the emulated rtnetlink shows it as "lo". */
+	*r = (struct ip_router){ .loop = loop, .next_ifindex = IP_LOOPBACK_IFINDEX + 1,
+				 .icmp_tokens = ICMP_ERRORS_BURST };
 	r->fib = fib_new();
 	return r->fib ? 0 : -ENOMEM;
 }

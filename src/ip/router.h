@@ -18,6 +18,8 @@
 #include "ip/netif.h"
 #include "ip/packet.h"
 
+#define IP_LOOPBACK_IFINDEX 1
+
 /* ICMP errors: a token bucket shared by all destinations (RFC 1812 4.3.2.8). */
 #define ICMP_ERRORS_PER_SEC 200
 #define ICMP_ERRORS_BURST   50
@@ -56,7 +58,7 @@ struct ip_router {
 int ip_router_init(struct ip_router *r, struct loop *loop);
 void ip_router_free(struct ip_router *r);
 /*
- * Assigns nif->ifindex (1, 2, …), links it to the router and installs its
+ * Assigns nif->ifindex (2, 3, …; 1 is the loopback), links it to the router and installs its
  * connected routes (one per address shorter than a host prefix).
  * 0 or -ENOMEM.
  */

@@ -102,7 +102,7 @@ SHIM_EXPORT unsigned int if_nametoindex(const char *name)
 	return shim_if_index(name);
 }
 
-SHIM_EXPORT char *if_indextoname(unsigned int index, char *name)
+SHIM_EXPORT char *if_indextoname(unsigned int index, char name[IF_NAMESIZE])
 {
 	if (!shim_enabled())
 		return REAL(if_indextoname)(index, name);
