@@ -278,7 +278,7 @@ struct router_parse {
 	struct router_conf *out;
 	const char *path;
 	struct conf_errors *errs;
-	enum { RS_NONE, RS_ROUTER, RS_UNKNOWN } section;
+	enum { RS_NONE, RS_ROUTER, RS_EXEC, RS_UNKNOWN } section;
 	int key_line[RK_COUNT];
 	char dir[PATH_MAX];           /* the conf file's directory, "" for the cwd */
 	bool oom;
@@ -306,8 +306,13 @@ static void router_section(void *user, const char *name, int line)
 		rp->section = RS_ROUTER;
 		return;
 	}
+	if (strcasecmp(name, "exec") == 0) {
+		rp->section = RS_EXEC;
+		return;
+	}
 	rp->section = RS_UNKNOWN;
-	conf_error(rp->errs, rp->path, line, "unknown section '[%s]' (expected [router])", name);
+	conf_error(rp->errs, rp->path, line,
+		   "unknown section '[%s]' (expected [router] or [exec])", name);
 }
 
 static const char *route_type_name(enum route_type t)
@@ -454,6 +459,45 @@ static void parse_route(struct router_parse *rp, char *value, int line)
 	routes[rp->out->n_routes++] = r;
 }
 
+/* [exec] NAME = COMMAND: a supervised program. */
+static void exec_key(struct router_parse *rp, const char *key, const char *value, int line)
+{
+	struct router_conf *out = rp->out;
+	size_t len = strlen(key);
+	if (len == 0 || len > EXEC_NAME_MAX || strspn(key, "abcdefghijklmnopqrstuvwxyz"
+					   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != len) {
+		conf_error(rp->errs, rp->path, line,
+			   "[exec] name '%.64s' must be 1..%d characters of letters, digits, '_', '.', '-'",
+			   key, EXEC_NAME_MAX);
+		return;
+	}
+	if (!*value) {
+		conf_error(rp->errs, rp->path, line, "[exec] %s: empty command", key);
+		return;
+	}
+	for (size_t i = 0; i < out->n_execs; i++) {
+		if (strcmp(out->execs[i].name, key) == 0) {
+			conf_error(rp->errs, rp->path, line, "[exec] %s: given twice (first on line %d)",
+				   key, out->execs[i].line);
+			return;
+		}
+	}
+	struct exec_conf *n = realloc(out->execs, (out->n_execs + 1) * sizeof(*n));
+	char *cmd = strdup(value);
+	if (!n || !cmd) {
+		free(cmd);
+		if (n)
+			out->execs = n;
+		conf_error(rp->errs, rp->path, line, "[exec] %s: out of memory", key);
+		return;
+	}
+	out->execs = n;
+	struct exec_conf *e = &out->execs[out->n_execs++];
+	e->line = line;
+	snprintf(e->name, sizeof(e->name), "%s", key);
+	e->command = cmd;
+}
+
 static void router_key(void *user, const char *key, char *value, int line)
 {
 	struct router_parse *rp = user;
@@ -462,6 +506,10 @@ static void router_key(void *user, const char *key, char *value, int line)
 
 	if (rp->section == RS_UNKNOWN)
 		return;                     /* reported once, at its header */
+	if (rp->section == RS_EXEC) {
+		exec_key(rp, key, value, line);
+		return;
+	}
 	if (rp->section == RS_NONE) {
 		conf_error(rp->errs, rp->path, line,
 			   "'%s' is outside a section (put it under [router])", key);
@@ -765,6 +813,10 @@ int router_conf_print(FILE *f, const struct router_conf *conf)
 			fprintf(f, " dev %s", r->dev);
 		fputc('\n', f);
 	}
+	if (conf->n_execs)
+		fprintf(f, "\n[exec]\n");
+	for (size_t i = 0; i < conf->n_execs; i++)
+		fprintf(f, "%s = %s\n", conf->execs[i].name, conf->execs[i].command);
 	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }
 
@@ -776,5 +828,8 @@ void router_conf_free(struct router_conf *conf)
 		wg_iface_conf_free(&conf->ifaces[i]);
 	free(conf->ifaces);
 	free(conf->routes);
+	for (size_t i = 0; i < conf->n_execs; i++)
+		free(conf->execs[i].command);
+	free(conf->execs);
 	memset(conf, 0, sizeof(*conf));
 }

@@ -80,6 +80,15 @@ struct route_conf {
 	char dev[IFACE_NAME_MAX + 1];    /* "" when not given */
 };
 
+#define EXEC_NAME_MAX 63
+
+/* A program rrouted runs inside its network and restarts when it exits ([exec] NAME = COMMAND). */
+struct exec_conf {
+	int line;
+	char name[EXEC_NAME_MAX + 1];
+	char *command;                   /* run with /bin/sh -c */
+};
+
 struct router_conf {
 	char path[PATH_MAX];
 	char interfaces_dir[PATH_MAX];   /* absolute or relative to the cwd, resolved from the conf's dir */
@@ -89,6 +98,8 @@ struct router_conf {
 	size_t n_routes;
 	struct wg_iface_conf *ifaces;    /* sorted by name */
 	size_t n_ifaces;
+	struct exec_conf *execs;         /* in file order */
+	size_t n_execs;
 };
 
 /* Loads path and every DIR/NAME.conf. 0 on success; -1 with errs filled. */

@@ -325,7 +325,13 @@ static void test_router_errors(void **state)
 			DATA "/badrouter/../dn42/wg')",
 		} },
 		{ DATA "/badrouter/unknown-section.conf",
-		  { "~:4: unknown section '[routes]' (expected [router])" } },
+		  { "~:4: unknown section '[routes]' (expected [router] or [exec])" } },
+		{ DATA "/badrouter/exec-errors.conf", {
+			"~:3: [exec] bird: given twice (first on line 2)",
+			"~:4: [exec] name 'bad name' must be 1..63 characters of letters, digits, "
+			"'_', '.', '-'",
+			"~:5: [exec] empty: empty command",
+		} },
 		{ DATA "/badrouter/unknown-key.conf", {
 			"~:2: unknown key 'interface' in [router] (expected interfaces, control, "
 			"log_level or route)",
@@ -355,6 +361,24 @@ static void test_router_errors(void **state)
 		assert_null(rc.routes);
 		router_conf_free(&rc);
 	}
+}
+
+static void test_exec_section(void **state)
+{
+	struct conf_errors e = { 0 };
+	struct router_conf rc;
+	const char *text = "[router]\ncontrol = /tmp/x.sock\n\n[exec]\n"
+			   "bird = bird -f -c bird.conf -s bird.ctl  # BGP\n"
+			   "stayrtr = stayrtr -bind 127.0.0.1:8282\n";
+	assert_int_equal(router_conf_parse_string(text, "r.conf", CONF_SKIP_INTERFACES, &rc, &e), 0);
+	assert_int_equal(rc.n_execs, 2);
+	assert_string_equal(rc.execs[0].name, "bird");
+	assert_string_equal(rc.execs[0].command, "bird -f -c bird.conf -s bird.ctl");
+	assert_int_equal(rc.execs[0].line, 5);
+	assert_string_equal(rc.execs[1].name, "stayrtr");
+	assert_string_equal(rc.execs[1].command, "stayrtr -bind 127.0.0.1:8282");
+	router_conf_free(&rc);
+	assert_null(rc.execs);
 }
 
 static void test_control_paths(void **state)
@@ -748,6 +772,7 @@ int main(void)
 		cmocka_unit_test(test_unresolvable_endpoint),
 		cmocka_unit_test(test_router_errors),
 		cmocka_unit_test(test_control_paths),
+		cmocka_unit_test(test_exec_section),
 		cmocka_unit_test(test_route_dev_without_interfaces),
 		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_endpoints),
