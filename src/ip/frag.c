@@ -1,6 +1,7 @@
 #include "ip/frag.h"
 
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ip/checksum.h"
@@ -50,8 +51,15 @@ int ip4_fragment(struct pbuf *b, const struct ip_packet *pkt, uint16_t mtu,
 	const uint8_t *payload = pkt->hdr + hlen;
 	size_t payload_len = pkt->total_len - hlen;
 
-	/* Build every fragment first so that running out of memory emits nothing. */
-	struct pbuf *frags[64];
+	/* Build every fragment first so that running out of memory emits nothing. At MTU 68
+	 * a full packet takes a few hundred fragments (RFC 791 requires going that low). */
+	size_t max_frags = payload_len / ((mtu - later_hlen) / 8 * 8) + 2;
+	struct pbuf *stack_frags[64];
+	struct pbuf **frags = max_frags <= 64 ? stack_frags : calloc(max_frags, sizeof(*frags));
+	if (!frags) {
+		pbuf_free(b);
+		return -1;
+	}
 	int n = 0;
 	for (size_t off = 0; off < payload_len; n++) {
 		const uint8_t *hdr = n == 0 ? pkt->hdr : later_hdr;
@@ -59,13 +67,15 @@ int ip4_fragment(struct pbuf *b, const struct ip_packet *pkt, uint16_t mtu,
 		size_t room = ((mtu - this_hlen) / 8) * 8;
 		size_t chunk = payload_len - off < room ? payload_len - off : room;
 		bool last = off + chunk == payload_len;
-		struct pbuf *f = n < 64 ? pbuf_alloc() : NULL;
+		struct pbuf *f = (size_t)n < max_frags ? pbuf_alloc() : NULL;
 		uint8_t *p = f ? pbuf_put(f, this_hlen + chunk) : NULL;
 		if (!p) {
 			if (f)
 				pbuf_free(f);
 			for (int i = 0; i < n; i++)
 				pbuf_free(frags[i]);
+			if (frags != stack_frags)
+				free(frags);
 			pbuf_free(b);
 			return -1;
 		}
@@ -86,5 +96,7 @@ int ip4_fragment(struct pbuf *b, const struct ip_packet *pkt, uint16_t mtu,
 	pbuf_free(b);
 	for (int i = 0; i < n; i++)
 		emit(ctx, frags[i]);
+	if (frags != stack_frags)
+		free(frags);
 	return n;
 }

@@ -57,6 +57,14 @@ struct netif {
 	uint16_t mtu;
 	struct ip_prefix *addrs;       /* the interface's own addresses (host bits kept) */
 	size_t n_addrs;
+	/*
+	 * NULL, or parallel to addrs: the far end of a point-to-point address
+	 * ("ip addr add 172.20.1.1/32 peer 172.20.2.2/32"), family 0 when the
+	 * address has none; addrs[i] is then a host prefix. Set only by
+	 * ip_router_add_address, which puts it in the same allocation as addrs
+	 * (after it), so whoever frees addrs frees it too.
+	 */
+	struct ip_prefix *addr_peers;
 	const struct netif_ops *ops;
 	struct ip_router *router;      /* set when added to the router */
 	struct netif_stats stats;

@@ -91,6 +91,88 @@ int ip_router_add_netif(struct ip_router *r, struct netif *nif)
 	return 0;
 }
 
+/* The connected route of one address of nif: to peer if it has one, else to p's own prefix. */
+static bool connected_route(const struct netif *nif, const struct ip_prefix *p,
+			    const struct ip_prefix *peer, struct fib_route *rt)
+{
+	const struct ip_prefix *dst = peer && peer->addr.family ? peer : p;
+	if (dst == p && p->len >= ip_family_bits(p->addr.family))
+		return false;
+	*rt = (struct fib_route){
+		.prefix = *dst, .type = FIB_TYPE_UNICAST, .ifindex = nif->ifindex,
+		.protocol = FIB_PROTO_KERNEL, .scope = FIB_SCOPE_LINK, .prefsrc = p->addr,
+	};
+	ip_prefix_mask(&rt->prefix);
+	return true;
+}
+
+int ip_router_add_address(struct ip_router *r, struct netif *nif, const struct ip_prefix *p,
+			  const struct ip_prefix *peer)
+{
+	int fam = p->addr.family;
+	if ((fam != AF_INET && fam != AF_INET6) || p->len > ip_family_bits(fam))
+		return -EINVAL;
+	if (peer && peer->addr.family &&
+	    (peer->addr.family != fam || peer->len > ip_family_bits(fam)))
+		return -EINVAL;
+	for (size_t i = 0; i < nif->n_addrs; i++)
+		if (ip_addr_equal(&nif->addrs[i].addr, &p->addr))
+			return -EEXIST;
+	/* addrs and addr_peers share one block (see netif.h): always a fresh one. */
+	size_t n = nif->n_addrs + 1;
+	struct ip_prefix *block = calloc(2 * n, sizeof(*block));
+	if (!block)
+		return -ENOMEM;
+	struct ip_prefix *peers = block + n;
+	for (size_t i = 0; i < nif->n_addrs; i++) {
+		block[i] = nif->addrs[i];
+		if (nif->addr_peers)
+			peers[i] = nif->addr_peers[i];
+	}
+	block[n - 1] = *p;
+	if (peer && peer->addr.family) {
+		block[n - 1].len = (uint8_t)ip_family_bits(fam);
+		peers[n - 1] = *peer;
+	}
+	free(nif->addrs);
+	nif->addrs = block;
+	nif->addr_peers = peers;
+	nif->n_addrs = n;
+
+	struct fib_route rt;
+	if (connected_route(nif, &block[n - 1], &peers[n - 1], &rt)) {
+		int e = fib_add(r->fib, &rt, 0);
+		if (e < 0 && e != -EEXIST) {
+			char buf[IP_PREFIX_STRLEN];
+			log_warn("%s: cannot add the connected route %s: %s", nif->name,
+				 ip_prefix_format(&rt.prefix, buf), strerror(-e));
+		}
+	}
+	return 0;
+}
+
+int ip_router_del_address(struct ip_router *r, struct netif *nif, const struct ip_prefix *p)
+{
+	size_t i;
+	for (i = 0; i < nif->n_addrs; i++)
+		if (ip_addr_equal(&nif->addrs[i].addr, &p->addr))
+			break;
+	if (i == nif->n_addrs)
+		return -EADDRNOTAVAIL;
+	struct ip_prefix gone = nif->addrs[i];
+	struct ip_prefix gone_peer = nif->addr_peers ? nif->addr_peers[i] : (struct ip_prefix){ 0 };
+	size_t tail = nif->n_addrs - i - 1;
+	memmove(&nif->addrs[i], &nif->addrs[i + 1], tail * sizeof(*nif->addrs));
+	if (nif->addr_peers)
+		memmove(&nif->addr_peers[i], &nif->addr_peers[i + 1], tail * sizeof(*nif->addrs));
+	nif->n_addrs--;
+
+	struct fib_route rt;
+	if (connected_route(nif, &gone, &gone_peer, &rt))
+		fib_del(r->fib, &rt);   /* -ESRCH: someone removed it already */
+	return 0;
+}
+
 struct netif *ip_router_netif_by_name(const struct ip_router *r, const char *name)
 {
 	for (size_t i = 0; i < r->n_netifs; i++)
@@ -231,15 +313,23 @@ struct netif *ip_router_route_netif(struct ip_router *r, const struct ip_addr *d
 
 /* ---- ICMP errors ---- */
 
+#define ICMP_TOKEN_NSEC (NSEC_PER_SEC / ICMP_ERRORS_PER_SEC)
+
 static bool icmp_token(struct ip_router *r)
 {
 	uint64_t now = loop_now(r->loop);
-	uint64_t elapsed = now - r->icmp_refilled_at;
-	uint64_t add = elapsed * ICMP_ERRORS_PER_SEC / NSEC_PER_SEC;
-	if (add) {
-		r->icmp_tokens = (uint32_t)(r->icmp_tokens + add > ICMP_ERRORS_BURST ?
-					    ICMP_ERRORS_BURST : r->icmp_tokens + add);
+	if (now < r->icmp_refilled_at)
 		r->icmp_refilled_at = now;
+	uint64_t add = (now - r->icmp_refilled_at) / ICMP_TOKEN_NSEC;
+	if (r->icmp_tokens + add >= ICMP_ERRORS_BURST) {
+		/* A full bucket banks no time. */
+		r->icmp_tokens = ICMP_ERRORS_BURST;
+		r->icmp_refilled_at = now;
+	} else if (add) {
+		/* Advance only by the tokens paid out, so the fraction of the next one
+		 * carries over: asked every 7 ms the bucket still gives 200/s, not 143/s. */
+		r->icmp_tokens += (uint32_t)add;
+		r->icmp_refilled_at += add * ICMP_TOKEN_NSEC;
 	}
 	if (!r->icmp_tokens)
 		return false;
@@ -313,6 +403,22 @@ static void send_icmp_error(struct ip_router *r, struct netif *in, const struct 
 }
 
 /* ---- forwarding ---- */
+
+/*
+ * Sources no unicast sender can have (RFC 1122 3.2.1.3, RFC 1812 5.3.7):
+ * dropped even when addressed to us, or a spoofed ping would make us reply
+ * to broadcast, multicast or loopback. Link-local is fine here (BGP over fe80::).
+ */
+static bool is_martian_source(const struct ip_packet *pkt)
+{
+	if (pkt->family == AF_INET) {
+		const uint8_t *s = pkt->src.bytes;
+		return s[0] == 0 || s[0] == 127 || s[0] >= 224;
+	}
+	const struct in6_addr *s = &pkt->src.v6;
+	return IN6_IS_ADDR_UNSPECIFIED(s) || IN6_IS_ADDR_LOOPBACK(s) || IN6_IS_ADDR_MULTICAST(s) ||
+	       IN6_IS_ADDR_V4MAPPED(s);
+}
 
 /* Never forwarded: unspecified, loopback, multicast, broadcast, link-local (RFC 1812 5.3.7, RFC 4291). */
 static bool is_martian(const struct ip_packet *pkt)
@@ -425,6 +531,11 @@ void ip_router_input(struct ip_router *r, struct netif *in, struct pbuf *b)
 		return;
 	}
 	if (ip_router_local_netif(r, &pkt.dst, in)) {
+		if (is_martian_source(&pkt)) {
+			netif_drop(in, DROP_MARTIAN);
+			pbuf_free(b);
+			return;
+		}
 		deliver_local(r, in, b, &pkt);
 		return;
 	}

@@ -63,6 +63,18 @@ void ip_router_free(struct ip_router *r);
  * 0 or -ENOMEM.
  */
 int ip_router_add_netif(struct ip_router *r, struct netif *nif);
+/*
+ * Adds an address to nif (RTM_NEWADDR). p keeps its host bits. peer (may be
+ * NULL) is the far end of a point-to-point address ("peer" in ip addr): p is
+ * then stored as a host prefix and peer, masked, becomes the connected route;
+ * without one, p shorter than a host prefix gets its connected route as in
+ * ip_router_add_netif. 0, -EEXIST (nif already has that address), -EINVAL
+ * (families or lengths wrong) or -ENOMEM.
+ */
+int ip_router_add_address(struct ip_router *r, struct netif *nif, const struct ip_prefix *p,
+			  const struct ip_prefix *peer);
+/* Removes the address p->addr (any length) from nif with its connected route. 0 or -EADDRNOTAVAIL. */
+int ip_router_del_address(struct ip_router *r, struct netif *nif, const struct ip_prefix *p);
 struct netif *ip_router_netif_by_name(const struct ip_router *r, const char *name);
 struct netif *ip_router_netif_by_index(const struct ip_router *r, uint32_t ifindex);
 /*
