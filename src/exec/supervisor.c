@@ -144,10 +144,14 @@ static void child_exited(struct loop_fd *lfd, uint32_t events)
 		unlink_and_free(s);
 		if (done)
 			done(ctx, name, status);
+		if (sup->on_child_exit)
+			sup->on_child_exit(sup->on_child_exit_ctx);
 		return;
 	}
 	if (sup->stopping) {
 		log_info("%s: %s", s->name, what);
+		if (sup->on_child_exit)
+			sup->on_child_exit(sup->on_child_exit_ctx);
 		return;
 	}
 	uint64_t ran = (loop_now(sup->loop) - s->started_at) / NSEC_PER_SEC;

@@ -45,6 +45,8 @@ struct supervised {
 
 struct supervisor {
 	struct loop *loop;
+	void (*on_child_exit)(void *ctx);   /* after any child ended (restart or not) */
+	void *on_child_exit_ctx;
 	char *shim_lib;             /* path of librrshim.so, NULL: run without the shim */
 	char *shim_socket;
 	struct supervised *list;

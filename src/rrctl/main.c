@@ -1,6 +1,8 @@
 /* rrctl: asks a running rrouted for its state over the control socket, and
  * makes WireGuard keys (genkey/pubkey, like wg(8)) for hosts without wg. */
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +17,12 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: rrctl [-s SOCKET] show interfaces|peers|status [--json]\n"
 		"       rrctl [-s SOCKET] ping\n"
+		"       rrctl [-s SOCKET] exec [--] CMD [ARGS...]   run CMD inside the router's network\n"
 		"       rrctl genkey            print a new private key\n"
 		"       rrctl pubkey < private  print the public key of a private key\n"
-		"SOCKET defaults to $XDG_RUNTIME_DIR/rrouted.sock (or /tmp/rrouted-UID.sock).\n");
+		"SOCKET defaults to $XDG_RUNTIME_DIR/rrouted.sock (or /tmp/rrouted-UID.sock).\n"
+		"exec preloads librrshim.so (next to rrctl, or $RRSHIM_LIB): the IPv4/IPv6 sockets\n"
+		"of CMD and its children live in rrouted's network; loopback stays on the host.\n");
 }
 
 static void default_socket(char *buf, size_t len)
@@ -117,6 +122,86 @@ static int request(const char *path, const char *line)
 	return error ? 1 : 0;
 }
 
+/* The reply to one request line, NUL-terminated; 0 if it is not an "error: " reply. */
+static int fetch_reply(const char *path, const char *line, char *buf, size_t cap)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sun.sun_path) || cap < 2)
+		return -1;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	size_t len = strlen(line), got = 0;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    write(fd, line, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
+		close(fd);
+		return -1;
+	}
+	shutdown(fd, SHUT_WR);
+	ssize_t n;
+	while (got < cap - 1 && (n = read(fd, buf + got, cap - 1 - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	buf[got] = '\0';
+	if (got == 0 || strncmp(buf, "error: ", 7) == 0)
+		return -1;
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return 0;
+}
+
+/*
+ * exec [--] CMD ARGS...: CMD runs with librrshim.so preloaded and the shim
+ * socket in $RRSHIM_SOCKET (its children inherit both), unprivileged.
+ */
+static int exec_inside(const char *sock, char **argv)
+{
+	char shim[512], lib[PATH_MAX];
+	if (!argv[0]) {
+		fprintf(stderr, "rrctl exec: which command? (rrctl exec -- CMD [ARGS...])\n");
+		return 2;
+	}
+	if (fetch_reply(sock, "shim-path", shim, sizeof(shim)) < 0) {
+		fprintf(stderr, "rrctl exec: cannot ask %s for the shim socket (is rrouted "
+			"running? -s SOCKET)\n", sock);
+		return 1;
+	}
+	const char *env_lib = getenv("RRSHIM_LIB");
+	if (env_lib && *env_lib) {
+		snprintf(lib, sizeof(lib), "%s", env_lib);
+	} else {
+		char self[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n < 0) {
+			fprintf(stderr, "rrctl exec: cannot find my own path (/proc/self/exe): %s; "
+				"set RRSHIM_LIB\n", strerror(errno));
+			return 1;
+		}
+		self[n] = '\0';
+		snprintf(lib, sizeof(lib), "%s/librrshim.so", dirname(self));
+	}
+	if (access(lib, R_OK) < 0) {
+		fprintf(stderr, "rrctl exec: %s: %s (build it with make, or set RRSHIM_LIB)\n", lib,
+			strerror(errno));
+		return 1;
+	}
+	const char *old = getenv("LD_PRELOAD");
+	char *preload = NULL;
+	if (asprintf(&preload, "%s%s%s", lib, old && *old ? " " : "", old && *old ? old : "") < 0) {
+		fprintf(stderr, "rrctl exec: out of memory\n");
+		return 1;
+	}
+	if (setenv("LD_PRELOAD", preload, 1) < 0 || setenv("RRSHIM_SOCKET", shim, 1) < 0) {
+		fprintf(stderr, "rrctl exec: setenv: %s\n", strerror(errno));
+		free(preload);
+		return 1;
+	}
+	free(preload);
+	execvp(argv[0], argv);
+	fprintf(stderr, "rrctl exec: %s: %s\n", argv[0], strerror(errno));
+	return errno == ENOENT ? 127 : 126;
+}
+
 int main(int argc, char **argv)
 {
 	char sock[512];
@@ -143,6 +228,12 @@ int main(int argc, char **argv)
 		return genkey();
 	if (strcmp(argv[i], "pubkey") == 0 && i + 1 == argc)
 		return pubkey();
+	if (strcmp(argv[i], "exec") == 0) {
+		i++;
+		if (i < argc && strcmp(argv[i], "--") == 0)
+			i++;
+		return exec_inside(sock, argv + i);
+	}
 
 	char line[1024] = "";
 	size_t used = 0;

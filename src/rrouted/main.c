@@ -1,11 +1,17 @@
-/* rrouted: the router daemon. Loads the config, brings up the interfaces and
- * the control socket, then sleeps in the event loop until SIGTERM/SIGINT. */
+/*
+ * rrouted: the router daemon. Loads the config, brings up the interfaces,
+ * the routes, the host stack with its shim socket and the control socket,
+ * runs the interfaces' PreUp/PostUp hooks and then the [exec] programs inside
+ * its network, and sleeps in the event loop. On SIGTERM/SIGINT it stops the
+ * programs, runs PreDown/PostDown, and exits (each step bounded in time).
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -16,8 +22,17 @@
 #include "core/pbuf.h"
 #include "crypto/crypto.h"
 #include "ctl/ctl.h"
+#include "exec/hooks.h"
+#include "exec/supervisor.h"
 #include "ip/router.h"
+#include "stack/sock.h"
 #include "wg/device.h"
+
+/* How long shutdown waits for programs to exit and for the down hooks. */
+#define SHUTDOWN_PROGRAMS_S 5
+#define SHUTDOWN_HOOKS_S 10
+
+enum daemon_phase { PHASE_STARTING, PHASE_RUNNING, PHASE_STOPPING_PROGRAMS, PHASE_DOWN_HOOKS };
 
 struct daemon {
 	struct loop loop;
@@ -27,7 +42,16 @@ struct daemon {
 	size_t n_devs;
 	struct ctl_server ctl;
 	struct loop_fd signals;
+	struct sock_layer *sockets;
+	char shim_path[PATH_MAX];
+	struct supervisor sup;
+	bool sup_ready;
+	struct hook_run hooks;
+	enum daemon_phase phase;
+	struct timer shutdown_timer;
 };
+
+static void begin_shutdown(struct daemon *d);
 
 static void usage(FILE *f)
 {
@@ -42,8 +66,13 @@ static void signal_event(struct loop_fd *lfd, uint32_t events)
 	struct daemon *d = container_of(lfd, struct daemon, signals);
 	struct signalfd_siginfo si;
 	while (read(lfd->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (d->phase >= PHASE_STOPPING_PROGRAMS) {
+			log_info("received %s again, exiting now", strsignal((int)si.ssi_signo));
+			loop_stop(&d->loop);
+			return;
+		}
 		log_info("received %s, shutting down", strsignal((int)si.ssi_signo));
-		loop_stop(&d->loop);
+		begin_shutdown(d);
 	}
 }
 
@@ -63,13 +92,79 @@ static int setup_signals(struct daemon *d)
 	return loop_add_fd(&d->loop, &d->signals, EPOLLIN);
 }
 
-static void note_unrun_hooks(const struct wg_iface_conf *ic)
+/* ---- lifecycle: hooks and programs ---- */
+
+static void down_hooks_done(void *ctx, unsigned failed)
 {
-	size_t n = ic->n_pre_up + ic->n_post_up + ic->n_pre_down + ic->n_post_down;
-	if (n)
-		log_warn("%s: %zu PreUp/PostUp/PreDown/PostDown command(s) are parsed but not run "
-			 "yet (running them inside the router comes with the socket shim)",
-			 ic->name, n);
+	struct daemon *d = ctx;
+	log_info("down hooks finished%s; exiting", failed ? " (some failed)" : "");
+	loop_stop(&d->loop);
+}
+
+static void run_down_hooks(struct daemon *d)
+{
+	d->phase = PHASE_DOWN_HOOKS;
+	hooks_free(&d->hooks);
+	timer_arm(&d->loop, &d->shutdown_timer,
+		  loop_now(&d->loop) + SHUTDOWN_HOOKS_S * NSEC_PER_SEC, 10 * NSEC_PER_MSEC);
+	if (hooks_run(&d->hooks, &d->sup, d->conf.ifaces, d->conf.n_ifaces, false,
+		      down_hooks_done, d) < 0) {
+		log_error("out of memory starting the down hooks");
+		loop_stop(&d->loop);
+	}
+}
+
+/* Bounded waits of the shutdown: programs that ignore SIGTERM, hooks that hang. */
+static void shutdown_timeout(struct timer *t)
+{
+	struct daemon *d = container_of(t, struct daemon, shutdown_timer);
+	if (d->phase == PHASE_STOPPING_PROGRAMS) {
+		log_warn("%u program(s) still running after %d s; going on without them",
+			 supervisor_running(&d->sup), SHUTDOWN_PROGRAMS_S);
+		run_down_hooks(d);
+		return;
+	}
+	log_warn("down hooks still running after %d s; exiting", SHUTDOWN_HOOKS_S);
+	loop_stop(&d->loop);
+}
+
+/* During shutdown: once the last program is gone, the down hooks. */
+static void child_exited(void *ctx)
+{
+	struct daemon *d = ctx;
+	if (d->phase == PHASE_STOPPING_PROGRAMS && supervisor_running(&d->sup) == 0) {
+		timer_cancel(&d->loop, &d->shutdown_timer);
+		run_down_hooks(d);
+	}
+}
+
+static void begin_shutdown(struct daemon *d)
+{
+	if (!d->sup_ready || d->phase == PHASE_STARTING) {
+		loop_stop(&d->loop);
+		return;
+	}
+	d->phase = PHASE_STOPPING_PROGRAMS;
+	supervisor_stop_all(&d->sup);
+	if (supervisor_running(&d->sup) == 0) {
+		run_down_hooks(d);
+		return;
+	}
+	timer_arm(&d->loop, &d->shutdown_timer,
+		  loop_now(&d->loop) + SHUTDOWN_PROGRAMS_S * NSEC_PER_SEC, 10 * NSEC_PER_MSEC);
+}
+
+static void up_hooks_done(void *ctx, unsigned failed)
+{
+	struct daemon *d = ctx;
+	if (d->hooks.n)
+		log_info("up hooks finished%s", failed ? " (some failed)" : "");
+	hooks_free(&d->hooks);
+	d->phase = PHASE_RUNNING;
+	for (size_t i = 0; i < d->conf.n_execs; i++)
+		if (supervisor_add_program(&d->sup, d->conf.execs[i].name,
+					   d->conf.execs[i].command) < 0)
+			log_error("[exec] %s: out of memory", d->conf.execs[i].name);
 }
 
 static void add_route_logged(struct daemon *d, const struct fib_route *rt, const char *origin)
@@ -127,6 +222,62 @@ static void install_config_routes(struct daemon *d)
 	}
 }
 
+/* librrshim.so next to the rrouted binary (the build and install layouts both put it there). */
+static int find_shim_library(char *out, size_t len)
+{
+	char exe[PATH_MAX];
+	const char *env = getenv("RRSHIM_LIB");
+	if (env && *env) {
+		snprintf(out, len, "%s", env);
+		return access(out, R_OK) == 0 ? 0 : -1;
+	}
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	if (snprintf(out, len, "%s/librrshim.so", exe) >= (int)len)
+		return -1;
+	return access(out, R_OK) == 0 ? 0 : -1;
+}
+
+/* The socket layer (the router's own TCP/UDP/ICMP), its shim socket, and the supervisor. */
+static int start_host_stack(struct daemon *d)
+{
+	d->sockets = sock_layer_new(&d->loop, &d->router);
+	if (!d->sockets) {
+		log_error("out of memory creating the host stack");
+		return -1;
+	}
+	ip_router_set_local_handler(&d->router, sock_layer_input, d->sockets);
+	sock_default_path(d->conf.control_path, d->shim_path, sizeof(d->shim_path));
+	if (sock_layer_open(d->sockets, d->shim_path) < 0)
+		return -1;
+	char lib[PATH_MAX];
+	bool have_lib = find_shim_library(lib, sizeof(lib)) == 0;
+	bool needs_lib = d->conf.n_execs > 0;
+	for (size_t i = 0; i < d->conf.n_ifaces; i++) {
+		const struct wg_iface_conf *c = &d->conf.ifaces[i];
+		needs_lib |= c->n_pre_up + c->n_post_up + c->n_pre_down + c->n_post_down > 0;
+	}
+	if (!have_lib && needs_lib) {
+		log_error("librrshim.so not found next to rrouted (or in $RRSHIM_LIB): the [exec] "
+			  "programs and interface hooks cannot run inside the router");
+		return -1;
+	}
+	if (supervisor_init(&d->sup, &d->loop, have_lib ? lib : NULL, d->shim_path) < 0) {
+		log_error("out of memory");
+		return -1;
+	}
+	d->sup.on_child_exit = child_exited;
+	d->sup.on_child_exit_ctx = d;
+	d->sup_ready = true;
+	return 0;
+}
+
 static void print_errors(const struct conf_errors *errs)
 {
 	unsigned shown = errs->count < CONF_MAX_ERRORS ? errs->count : CONF_MAX_ERRORS;
@@ -138,7 +289,15 @@ static void print_errors(const struct conf_errors *errs)
 
 static void daemon_shutdown(struct daemon *d)
 {
+	timer_cancel(&d->loop, &d->shutdown_timer);
+	if (d->sup_ready)
+		supervisor_free(&d->sup);
+	hooks_free(&d->hooks);
 	ctl_server_close(&d->ctl);
+	ip_router_set_local_handler(&d->router, NULL, NULL);
+	if (d->sockets)
+		sock_layer_free(d->sockets);
+	d->sockets = NULL;
 	for (size_t i = 0; i < d->n_devs; i++)
 		wg_device_destroy(d->devs[i]);
 	free(d->devs);
@@ -180,6 +339,7 @@ int main(int argc, char **argv)
 		return 1;
 
 	struct daemon d = { .signals.fd = -1, .ctl.lfd.fd = -1 };
+	timer_init(&d.shutdown_timer, shutdown_timeout);
 	struct conf_errors *errs = calloc(1, sizeof(*errs));
 	if (!errs) {
 		fprintf(stderr, "rrouted: out of memory\n");
@@ -234,14 +394,23 @@ int main(int argc, char **argv)
 		if (!dev)
 			goto fail;
 		d.devs[d.n_devs++] = dev;
-		note_unrun_hooks(&d.conf.ifaces[i]);
 	}
 	install_config_routes(&d);
+	if (start_host_stack(&d) < 0)
+		goto fail;
 	r = ctl_server_open(&d.ctl, &d.loop, d.conf.control_path, &d.router, d.devs, d.n_devs);
 	if (r < 0)
 		goto fail;
-	log_info("rrouted running: %zu interface(s), control socket %s", d.n_devs,
-		 d.conf.control_path);
+	/* rrctl exec asks the control socket where the shim socket is. */
+	if (strlen(d.shim_path) < sizeof(d.ctl.shim_path))
+		memcpy(d.ctl.shim_path, d.shim_path, strlen(d.shim_path) + 1);
+	log_info("rrouted running: %zu interface(s), control socket %s, shim socket %s", d.n_devs,
+		 d.conf.control_path, d.shim_path);
+	if (hooks_run(&d.hooks, &d.sup, d.conf.ifaces, d.conf.n_ifaces, true, up_hooks_done,
+		      &d) < 0) {
+		log_error("out of memory starting the interface hooks");
+		goto fail;
+	}
 
 	r = loop_run(&d.loop);
 	if (r < 0)

@@ -139,6 +139,7 @@ SHIM_EXPORT int socket(int domain, int type, int protocol)
 	int base = type & 0xf;
 	struct shim_fd e;
 	memset(&e, 0, sizeof(e));
+	e.state = SFD_KERNEL;
 	e.sock_id = -1;
 	e.domain = domain;
 	e.type = base;
@@ -346,8 +347,14 @@ SHIM_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	struct shim_rep rep;
 	int newfd = -1;
 	if (e.kind == SK_STREAM) {
-		if (e.connected)
-			return fail(e.connect_pending ? EALREADY : EISCONN);
+		if (e.connected) {
+			/* connect() again on a non-blocking socket: how the first one is going */
+			req_init(&req, SHIM_OP_STATUS, &e);
+			int r = shim_rpc(&req, &rep, NULL, NULL, 0);
+			if (r < 0)
+				return fail(-r);
+			return fail(rep.err ? rep.err : rep.val ? EISCONN : EALREADY);
+		}
 		if (e.listening)
 			return fail(EISCONN);
 		req_init(&req, SHIM_OP_CONNECT, &e);
@@ -480,6 +487,18 @@ static int opt_set(struct shim_fd *e, int level, int name, const void *val, sock
 		}
 	case IPPROTO_IP:
 	case IPPROTO_IPV6:
+		if (level == IPPROTO_IPV6 && name == IPV6_PKTINFO) {
+			/* Sticky outgoing interface (ping -I): the source address part is not kept. */
+			struct in6_pktinfo pi;
+			if (!val || len < (socklen_t)sizeof(pi))
+				return -EINVAL;
+			memcpy(&pi, val, sizeof(pi));
+			if (!IN6_IS_ADDR_UNSPECIFIED(&pi.ipi6_addr))
+				shim_log_once("pktinfo-addr", "setsockopt IPV6_PKTINFO: the source "
+					      "address is ignored, only the interface is used");
+			e->opts.bind_ifindex = pi.ipi6_ifindex;
+			return 1;
+		}
 		if (opt_int(val, len, &v) < 0)
 			return -EINVAL;
 		if ((level == IPPROTO_IP && name == IP_TTL) ||

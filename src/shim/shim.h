@@ -64,7 +64,7 @@ struct shim_sockopt {   /* SOL_SOCKET options set on the kernel socket, replayed
 struct shim_fd {
 	uint8_t state, kind;
 	bool listening, connected, bound, loop_bound, placeholder;
-	bool recvttl, recvtos, connect_pending;
+	bool recvttl, recvtos;
 	int domain, type, protocol;
 	int32_t sock_id;
 	struct shim_opts opts;

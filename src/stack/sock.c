@@ -335,7 +335,7 @@ static void fill_rep_addrs(const struct sock *s, struct shim_rep *rep)
 	rep->sock_id = s->id;
 	if (s->bound)
 		sock_ep_to_addr(&s->local, &rep->local);
-	if (s->connected)
+	if (s->connected || s->kind == SK_TCP_CONN)   /* a connect in progress has its peer too */
 		sock_ep_to_addr(&s->remote, &rep->peer);
 }
 

@@ -320,8 +320,7 @@ int sock_tcp_connect(struct sock *s, const struct shim_addr *a, int *app_fd)
 	s->app_fd = app;
 	s->lfd.fd = ours;
 	s->lfd.cb = conn_event;
-	s->owner = NULL;   /* from now on its life is the app's fd */
-	tcp_conn_set_user(conn, s);
+	tcp_conn_set_user(conn, s);   /* owner stays until connected: a failure keeps SO_ERROR for it */
 	return 0;
 }
 
@@ -335,6 +334,7 @@ static void on_connected(void *ctx, struct tcp_conn *c, int err)
 	if (err == 0) {
 		sl->stats.tcp_connected++;
 		s->connected = true;
+		s->owner = NULL;   /* from now on its life is the app's fd */
 		pump_out(s);
 		settle(s);
 		return;

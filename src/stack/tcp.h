@@ -75,6 +75,7 @@ struct tcp_stats {
 	uint64_t segments_in, segments_out, retransmits, fast_retransmits, timeouts;
 	uint64_t syn_backlog_drops, bad_segments;
 	uint32_t connections;   /* live connections, TIME-WAIT included */
+	uint64_t syncookies_sent, syncookies_ok;   /* SYN queue full: answered statelessly */
 };
 
 /* tcp_stack_new: NULL when out of memory. ops and ctx are kept. */
@@ -135,5 +136,17 @@ enum tcp_state tcp_conn_state(const struct tcp_conn *c);
 void tcp_conn_endpoints(const struct tcp_conn *c, struct tcp_endpoint *local,
 			struct tcp_endpoint *remote);
 const char *tcp_state_name(enum tcp_state st);
+
+/*
+ * Notes on callbacks: a failed active open gets on_connected(err) followed
+ * by on_closed(err). An orderly on_closed(0) is delivered only once the
+ * application has read every byte (tcp_recv drained it). Callbacks are never
+ * made from inside tcp_send/tcp_recv/tcp_close/...: what those calls cause
+ * is delivered from a deferred loop hook.
+ */
+/* Bytes a connection holds now (TCB + buffers), for memory accounting. */
+size_t tcp_conn_memory(const struct tcp_conn *c);
+/* Tests and benchmarks: answer every SYN with a SYN cookie. */
+void tcp_stack_force_syncookies(struct tcp_stack *s, bool on);
 
 #endif

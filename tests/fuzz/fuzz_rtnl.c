@@ -1,0 +1,113 @@
+/*
+ * libFuzzer harness for the rtnetlink emulation. The first byte picks the
+ * socket options (strict checking, extended ACK, capped ACKs); the rest is
+ * cut into datagrams at every "\xff\xfe\xfd\xfc" marker and sent in turn, so
+ * a run can add a route and then dump, replace or delete it. Every reply must
+ * be well framed: the harness parses each one and aborts if not.
+ */
+#include <errno.h>
+#include <linux/netlink.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/pbuf.h"
+#include "ip/router.h"
+#include "nl/rtnl.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void drop_output(struct netif *nif, struct pbuf *b, const struct ip_addr *nexthop)
+{
+	(void)nif;
+	(void)nexthop;
+	pbuf_free(b);
+}
+
+static const struct netif_ops drop_ops = { .output = drop_output };
+
+static void netif_setup(struct netif *nif, const char *name, const char *a1, const char *a2)
+{
+	memset(nif, 0, sizeof(*nif));
+	strcpy(nif->name, name);
+	nif->mtu = 1420;
+	nif->ops = &drop_ops;
+	nif->addrs = calloc(2, sizeof(*nif->addrs));
+	if (!nif->addrs)
+		abort();
+	if (ip_prefix_parse(a1, &nif->addrs[0]) < 0 || ip_prefix_parse(a2, &nif->addrs[1]) < 0)
+		abort();
+	nif->n_addrs = 2;
+}
+
+/* Reads everything queued and checks its framing. */
+static void drain(struct rtnl_sock *s)
+{
+	static uint8_t buf[65536];
+	while (rtnl_sock_pending(s)) {
+		ssize_t n = rtnl_sock_recv(s, buf, sizeof(buf), false, NULL);
+		if (n == -ENOBUFS)
+			continue;
+		if (n <= 0 || (size_t)n > sizeof(buf))
+			abort();
+		size_t off = 0;
+		while (off < (size_t)n) {
+			struct nlmsghdr h;
+			if ((size_t)n - off < sizeof(h))
+				abort();
+			memcpy(&h, buf + off, sizeof(h));
+			if (h.nlmsg_len < sizeof(h) || h.nlmsg_len > (size_t)n - off)
+				abort();
+			off += NLMSG_ALIGN(h.nlmsg_len);
+		}
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	struct ip_router r;
+	struct netif wg0, wg1;
+	if (ip_router_init(&r, NULL) < 0)
+		return 0;
+	netif_setup(&wg0, "wg0", "172.20.1.1/24", "fe80::1/64");
+	netif_setup(&wg1, "wg1", "10.0.0.1/32", "fd42::1/64");
+	struct rtnl *nl = rtnl_new(&r);
+	if (!nl || ip_router_add_netif(&r, &wg0) < 0 || ip_router_add_netif(&r, &wg1) < 0)
+		abort();
+	struct rtnl_sock *s = rtnl_sock_new(nl, 0), *mon = rtnl_sock_new(nl, 0);
+	if (!s || !mon)
+		abort();
+	rtnl_sock_setsockopt(s, NETLINK_GET_STRICT_CHK, data[0] & 1);
+	rtnl_sock_setsockopt(s, NETLINK_EXT_ACK, (data[0] >> 1) & 1);
+	rtnl_sock_setsockopt(s, NETLINK_CAP_ACK, (data[0] >> 2) & 1);
+	rtnl_sock_bind(mon, 0x551);
+	data++;
+	size--;
+
+	static const uint8_t marker[4] = { 0xff, 0xfe, 0xfd, 0xfc };
+	while (size) {
+		const uint8_t *cut = memmem(data, size, marker, sizeof(marker));
+		size_t len = cut ? (size_t)(cut - data) : size;
+		/* A private copy so ASan sees reads past the datagram. */
+		uint8_t *dg = malloc(len ? len : 1);
+		if (!dg)
+			break;
+		memcpy(dg, data, len);
+		rtnl_sock_send(s, dg, len);
+		free(dg);
+		drain(s);
+		drain(mon);
+		if (!cut)
+			break;
+		data = cut + sizeof(marker);
+		size -= len + sizeof(marker);
+	}
+	rtnl_free(nl);
+	ip_router_free(&r);
+	free(wg0.addrs);
+	free(wg1.addrs);
+	return 0;
+}

@@ -1,0 +1,251 @@
+/*
+ * Two socket layers back to back over the real TCP engine: router 1
+ * (172.20.0.1) connects to a listener on router 2 (172.20.0.2), each behind
+ * a fake interface whose output is the other's input. What the apps see is
+ * checked on the socketpair ends, as librrshim.so would use them:
+ * non-blocking connect, accept channel, 1 MB each way intact, close -> EOF,
+ * and every socket freed afterwards.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/loop.h"
+#include "ip/fib.h"
+#include "ip/router.h"
+#include "stack/shim_proto.h"
+#include "stack/sock.h"
+
+struct side {
+	struct ip_router router;
+	struct netif nif;
+	struct ip_prefix addr;
+	struct pbuf_queue out;
+	struct sock_layer *sl;
+	int ctl;
+};
+
+static struct loop g_loop;
+static struct side g_side[2];
+
+static void out_cb(struct netif *nif, struct pbuf *b, const struct ip_addr *nh)
+{
+	struct side *s = container_of(nif, struct side, nif);
+	pbuf_queue_push(&s->out, b);
+}
+static const struct netif_ops ops = { .output = out_cb };
+
+static void side_init(struct side *s, const char *me, const char *peer)
+{
+	assert_int_equal(ip_router_init(&s->router, &g_loop), 0);
+	snprintf(s->nif.name, sizeof(s->nif.name), "wg0");
+	s->nif.mtu = 1420;
+	s->nif.ops = &ops;
+	assert_int_equal(ip_prefix_parse(me, &s->addr), 0);
+	s->nif.addrs = &s->addr;
+	s->nif.n_addrs = 1;
+	assert_int_equal(ip_router_add_netif(&s->router, &s->nif), 0);
+	struct fib_route rt = { .type = FIB_TYPE_UNICAST, .ifindex = s->nif.ifindex };
+	assert_int_equal(ip_prefix_parse(peer, &rt.prefix), 0);
+	assert_int_equal(fib_add(s->router.fib, &rt, 0), 0);
+	pbuf_queue_init(&s->out);
+	s->sl = sock_layer_new(&g_loop, &s->router);
+	assert_non_null(s->sl);
+	ip_router_set_local_handler(&s->router, sock_layer_input, s->sl);
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(sock_layer_add_client(s->sl, sv[1]), 0);
+	s->ctl = sv[0];
+}
+
+static int setup(void **state)
+{
+	assert_int_equal(loop_init(&g_loop), 0);
+	side_init(&g_side[0], "172.20.0.1/32", "172.20.0.2/32");
+	side_init(&g_side[1], "172.20.0.2/32", "172.20.0.1/32");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	for (int i = 0; i < 2; i++) {
+		close(g_side[i].ctl);
+		sock_layer_free(g_side[i].sl);
+		pbuf_queue_purge(&g_side[i].out);
+		ip_router_free(&g_side[i].router);
+	}
+	loop_free(&g_loop);
+	return 0;
+}
+
+/* One round of the loop, then the wire: each side's output into the other. */
+static void spin(void)
+{
+	loop_run_once(&g_loop, 1);
+	for (int i = 0; i < 2; i++) {
+		struct pbuf *b;
+		while ((b = pbuf_queue_pop(&g_side[i].out)))
+			netif_input(&g_side[!i].nif, b);
+	}
+}
+
+static int rpc(struct side *s, const struct shim_req *req, struct shim_rep *rep, int *fd)
+{
+	assert_int_equal(send(s->ctl, req, sizeof(*req), 0), sizeof(*req));
+	uint8_t buf[sizeof(*rep) + 64];
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
+			     .msg_controllen = sizeof(cm.b) };
+	ssize_t n = -1;
+	for (int i = 0; i < 100 && n < 0; i++) {
+		spin();
+		n = recvmsg(s->ctl, &mh, MSG_DONTWAIT);
+	}
+	assert_true(n >= (ssize_t)sizeof(*rep));
+	memcpy(rep, buf, sizeof(*rep));
+	*fd = -1;
+	for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); ch; ch = CMSG_NXTHDR(&mh, ch))
+		if (ch->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(ch), sizeof(int));
+	return rep->err;
+}
+
+static bool ready(int fd, short ev)
+{
+	struct pollfd p = { .fd = fd, .events = ev };
+	return poll(&p, 1, 0) > 0 && (p.revents & ev);
+}
+
+/* Moves len bytes from wfd to rfd through both stacks; true if they arrived intact. */
+static bool transfer(int wfd, int rfd, size_t len)
+{
+	uint8_t *src = malloc(len), *dst = malloc(len);
+	for (size_t i = 0; i < len; i++)
+		src[i] = (uint8_t)(i * 7 + (i >> 9));
+	size_t sent = 0, got = 0;
+	for (int rounds = 0; rounds < 200000 && got < len; rounds++) {
+		if (sent < len) {
+			ssize_t n = write(wfd, src + sent, len - sent > 65536 ? 65536 : len - sent);
+			if (n > 0)
+				sent += (size_t)n;
+		}
+		ssize_t n = read(rfd, dst + got, len - got);
+		if (n > 0)
+			got += (size_t)n;
+		spin();
+	}
+	bool same = got == len && memcmp(src, dst, len) == 0;
+	free(src);
+	free(dst);
+	return same;
+}
+
+static void test_connect_accept_transfer_close(void **state)
+{
+	struct shim_rep rep;
+	int lfd, cfd, afd;
+	struct shim_req b = { .op = SHIM_OP_BIND, .sock_id = -1, .family = AF_INET,
+			      .type = SOCK_STREAM };
+	b.addr.family = AF_INET;
+	inet_pton(AF_INET, "172.20.0.2", b.addr.addr);
+	b.addr.port = 179;
+	assert_int_equal(rpc(&g_side[1], &b, &rep, &lfd), 0);
+	struct shim_req l = { .op = SHIM_OP_LISTEN, .sock_id = rep.sock_id, .arg = 4 };
+	assert_int_equal(rpc(&g_side[1], &l, &rep, &lfd), 0);
+	assert_true(lfd >= 0);
+
+	struct shim_req c = { .op = SHIM_OP_CONNECT, .sock_id = -1, .family = AF_INET,
+			      .type = SOCK_STREAM };
+	c.addr = b.addr;
+	c.opts.nodelay = 1;
+	assert_int_equal(rpc(&g_side[0], &c, &rep, &cfd), 0);
+	assert_true(cfd >= 0);
+	int32_t cid = rep.sock_id;
+	assert_int_equal(fcntl(cfd, F_SETFL, O_NONBLOCK), 0);
+	for (int i = 0; i < 1000 && !ready(cfd, POLLOUT); i++)
+		spin();
+	assert_true(ready(cfd, POLLOUT));
+	struct shim_req st = { .op = SHIM_OP_STATUS, .sock_id = cid };
+	assert_int_equal(rpc(&g_side[0], &st, &rep, &afd), 0);
+	assert_int_equal(rep.val, 1);   /* connected */
+
+	for (int i = 0; i < 1000 && !ready(lfd, POLLIN); i++)
+		spin();
+	struct shim_accept_msg m;
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = { &m, sizeof(m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
+			     .msg_controllen = sizeof(cm.b) };
+	assert_int_equal(recvmsg(lfd, &mh, MSG_DONTWAIT), sizeof(m));
+	memcpy(&afd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+	assert_int_equal(fcntl(afd, F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(m.local.port, 179);
+	char peer[16];
+	inet_ntop(AF_INET, m.peer.addr, peer, sizeof(peer));
+	assert_string_equal(peer, "172.20.0.1");
+
+	assert_true(transfer(cfd, afd, 1 << 20));
+	assert_true(transfer(afd, cfd, 1 << 20));
+
+	close(cfd);
+	char buf[16];
+	ssize_t n = -1;
+	for (int i = 0; i < 1000 && n != 0; i++) {
+		n = read(afd, buf, sizeof(buf));
+		spin();
+	}
+	assert_int_equal(n, 0);   /* the FIN reached the other app as EOF */
+	close(afd);
+	close(lfd);
+	for (int i = 0; i < 100; i++)
+		spin();
+	assert_int_equal(sock_layer_stats(g_side[0].sl)->sockets, 0);
+	assert_int_equal(sock_layer_stats(g_side[1].sl)->sockets, 0);
+}
+
+static void test_refused(void **state)
+{
+	struct shim_rep rep;
+	int cfd, none;
+	struct shim_req c = { .op = SHIM_OP_CONNECT, .sock_id = -1, .family = AF_INET,
+			      .type = SOCK_STREAM };
+	c.addr.family = AF_INET;
+	inet_pton(AF_INET, "172.20.0.2", c.addr.addr);
+	c.addr.port = 81;   /* nothing listens: RST */
+	assert_int_equal(rpc(&g_side[0], &c, &rep, &cfd), 0);
+	int32_t id = rep.sock_id;
+	for (int i = 0; i < 1000 && !ready(cfd, POLLOUT); i++)
+		spin();
+	assert_true(ready(cfd, POLLOUT | POLLHUP));
+	struct shim_req st = { .op = SHIM_OP_STATUS, .sock_id = id };
+	assert_int_equal(rpc(&g_side[0], &st, &rep, &none), ECONNREFUSED);
+	close(cfd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_connect_accept_transfer_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
