@@ -54,10 +54,24 @@ static void put_gateway(struct nlbuf *b, int family, const struct ip_addr *gw)
 	nla_put(b, RTA_VIA, via, 2 + ip_addr_size(gw));
 }
 
-static void route_fill(struct nlbuf *b, const struct fib_route *r, uint16_t type, uint16_t flags,
-		       uint32_t seq, uint32_t portid)
+/*
+ * A unicast route given only a gateway (from the configuration) still names
+ * a device, as every kernel route does: BIRD drops routes without RTA_OIF.
+ */
+static uint32_t route_ifindex(const struct fib *fib, const struct fib_route *r)
+{
+	struct fib_route via;
+	if (r->ifindex || r->type != FIB_TYPE_UNICAST || !r->gateway.family || !fib ||
+	    fib_lookup(fib, &r->gateway, &via) < 0 || via.type != FIB_TYPE_UNICAST)
+		return r->ifindex;
+	return via.ifindex;
+}
+
+static void route_fill(struct nlbuf *b, const struct fib *fib, const struct fib_route *r,
+		       uint16_t type, uint16_t flags, uint32_t seq, uint32_t portid)
 {
 	int fam = r->prefix.addr.family;
+	uint32_t ifindex = route_ifindex(fib, r);
 	uint32_t table = table_of(r);
 	struct rtmsg rtm = {
 		.rtm_family = (uint8_t)fam,
@@ -77,8 +91,8 @@ static void route_fill(struct nlbuf *b, const struct fib_route *r, uint16_t type
 	if (r->prefsrc.family)
 		nla_put_addr(b, RTA_PREFSRC, &r->prefsrc);
 	put_gateway(b, fam, &r->gateway);
-	if (r->ifindex)
-		nla_put_u32(b, RTA_OIF, r->ifindex);
+	if (ifindex)
+		nla_put_u32(b, RTA_OIF, ifindex);
 	if (fam == AF_INET6)
 		nla_put_u8(b, RTA_PREF, 0);   /* ICMPV6_ROUTER_PREF_MEDIUM */
 	nlmsg_end(b, off);
@@ -88,7 +102,8 @@ void rtnl_route_observer(void *ctx, int event, const struct fib_route *r)
 {
 	struct rtnl *nl = ctx;
 	struct nlbuf b = { 0 };
-	route_fill(&b, r, event == FIB_ADDED ? RTM_NEWROUTE : RTM_DELROUTE, 0, 0, 0);
+	route_fill(&b, nl->router->fib, r, event == FIB_ADDED ? RTM_NEWROUTE : RTM_DELROUTE, 0, 0,
+		   0);
 	rtnl_notify(nl, r->prefix.addr.family == AF_INET ? RTNLGRP_IPV4_ROUTE : RTNLGRP_IPV6_ROUTE,
 		    &b, true);
 	nlbuf_free(&b);
@@ -98,6 +113,7 @@ void rtnl_route_observer(void *ctx, int event, const struct fib_route *r)
 
 struct route_filter {
 	struct rtnl_dump *d;
+	const struct fib *fib;
 	struct nlbuf b;
 	uint32_t table, oif;
 	uint8_t protocol, type;
@@ -115,7 +131,7 @@ static int dump_one(const struct fib_route *r, void *ctx)
 	if (f->type && rtnl_type_from_fib(r->type) != f->type)
 		return 0;
 	f->b.len = 0;
-	route_fill(&f->b, r, RTM_NEWROUTE, NLM_F_MULTI, f->d->seq, f->d->s->portid);
+	route_fill(&f->b, f->fib, r, RTM_NEWROUTE, NLM_F_MULTI, f->d->seq, f->d->s->portid);
 	if (f->b.nomem)
 		return -ENOMEM;
 	rtnl_dump_add(f->d, f->b.data, f->b.len);
@@ -177,6 +193,7 @@ static int route_dump(struct rtnl_req *q)
 	struct rtnl_dump d;
 	rtnl_dump_init(&d, q);
 	f.d = &d;
+	f.fib = q->s->nl->router->fib;
 	/* The router keeps no route cache: "ip route show cache" is empty. */
 	if (!cloned && fib_walk(q->s->nl->router->fib, family, dump_one, &f) < 0)
 		d.nomem = true;
@@ -279,7 +296,7 @@ static int route_lookup_reply(struct rtnl_req *q)
 	}
 	struct nlbuf b = { 0 };
 	if (fib_match) {
-		route_fill(&b, &rt, RTM_NEWROUTE, 0, q->hdr.nlmsg_seq, q->s->portid);
+		route_fill(&b, nl->router->fib, &rt, RTM_NEWROUTE, 0, q->hdr.nlmsg_seq, q->s->portid);
 	} else {
 		/* A cloned host route, as ip_route_output would hand back. */
 		if (!rt.prefsrc.family &&

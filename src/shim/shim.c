@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "shim/shim.h"
@@ -1137,4 +1138,49 @@ SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
 	return fcntl(fd, cmd, arg);
+}
+
+/* ---- exec ---- */
+
+/*
+ * The fd table does not survive execve, but the fds do: a router socket's
+ * app end is an AF_UNIX socket whose inode rrouted knows. Only inherited
+ * AF_UNIX sockets are asked about, one request each, at start-up.
+ */
+void shim_adopt_inherited(void)
+{
+	for (int fd = 0; fd < 1024; fd++) {
+		struct stat st;
+		if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) || shim_is_ctl_fd(fd))
+			continue;
+		int dom = 0;
+		socklen_t l = sizeof(dom);
+		if (shim_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0 || dom != AF_UNIX)
+			continue;
+		struct shim_req req;
+		struct shim_rep rep;
+		struct shim_sockinfo si;
+		memset(&req, 0, sizeof(req));
+		req.op = SHIM_OP_LOOKUP;
+		req.sock_id = -1;
+		req.ino = (uint64_t)st.st_ino;
+		if (shim_rpc(&req, &rep, NULL, &si, sizeof(si)) < 0 || rep.err ||
+		    rep.data_len != sizeof(si) || !inet_domain(si.domain))
+			continue;
+		struct shim_fd e;
+		memset(&e, 0, sizeof(e));
+		e.state = SFD_ROUTER;
+		e.kind = si.kind == SHIM_KIND_UDP ? SK_UDP : si.kind == SHIM_KIND_PING ? SK_PING
+										   : SK_STREAM;
+		e.domain = si.domain;
+		e.type = e.kind == SK_STREAM ? SOCK_STREAM : SOCK_DGRAM;
+		e.sock_id = rep.sock_id;
+		e.opts = si.opts;
+		e.listening = si.listening;
+		e.connected = si.connected;
+		e.bound = si.bound;
+		e.local = rep.local;
+		e.peer = rep.peer;
+		shim_fd_put(fd, &e);
+	}
 }

@@ -98,6 +98,9 @@ void shim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Logs once per key (a string literal naming the call and the reason). */
 void shim_log_once(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* After execve: recognises the router sockets the program inherited (by inode). */
+void shim_adopt_inherited(void);
+
 /* shim_if.c: interface index of a router interface, 0 if none (errno set). */
 unsigned shim_if_index(const char *name);
 int shim_if_name(unsigned index, char *name);

@@ -339,4 +339,6 @@ __attribute__((constructor)) static void shim_init(void)
 {
 	shim_resolve();
 	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+	if (enabled)
+		shim_adopt_inherited();
 }

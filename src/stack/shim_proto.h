@@ -60,6 +60,8 @@ enum shim_op {
 	SHIM_OP_STATUS,      /* sock_id -> err (pending SO_ERROR, cleared), val = connected */
 	SHIM_OP_CLOSE,       /* sock_id: the app closed its fd (a hint; no reply needed) */
 	SHIM_OP_IFLIST,      /* -> data: struct shim_iflist_hdr, ifinfo[], ifaddr[] */
+	SHIM_OP_LOOKUP,      /* ino: which router socket has this app end? -> sock_id, local, peer,
+				data: struct shim_sockinfo (a program exec'ed with inherited fds) */
 	SHIM_OP_MAX
 };
 
@@ -88,6 +90,7 @@ struct shim_req {
 	int32_t arg;
 	struct shim_addr addr;
 	struct shim_opts opts;
+	uint64_t ino;        /* SHIM_OP_LOOKUP: st_ino of the app's end */
 };
 
 struct shim_rep {
@@ -96,6 +99,13 @@ struct shim_rep {
 	int32_t val;
 	uint32_t data_len;   /* bytes following this header */
 	struct shim_addr local, peer;
+};
+
+enum shim_sock_kind { SHIM_KIND_STREAM, SHIM_KIND_UDP, SHIM_KIND_PING };
+struct shim_sockinfo {
+	int32_t domain, kind;   /* kind: enum shim_sock_kind */
+	uint8_t listening, connected, bound, pad;
+	struct shim_opts opts;
 };
 
 struct shim_accept_msg {

@@ -259,6 +259,12 @@ int sock_pick_source(struct sock *s, const struct tcp_endpoint *dst, struct ip_a
 	return 0;
 }
 
+uint64_t sock_fd_ino(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
 uint16_t sock_pmtu(struct sock_layer *sl, const struct tcp_endpoint *dst)
 {
 	struct netif *nif = ip_router_route_netif(sl->router, &dst->addr, dst->scope_id);
@@ -556,6 +562,28 @@ static void handle_request(struct sock_client *c, const struct shim_req *req)
 		if (s && s->lfd.fd < 0 && !s->conn && !s->lis)
 			sock_free(s);
 		return;   /* no reply */
+	case SHIM_OP_LOOKUP: {
+		s = NULL;
+		for (uint32_t i = 0; req->ino && i < SOCK_MAX && !s; i++)
+			if (sl->socks[i] && sl->socks[i]->app_ino == req->ino)
+				s = sl->socks[i];
+		if (!s) {
+			e = ENOENT;
+			break;
+		}
+		struct shim_sockinfo si = {
+			.domain = s->family,
+			.kind = s->kind == SK_UDP ? SHIM_KIND_UDP : s->kind == SK_ICMP ? SHIM_KIND_PING
+										: SHIM_KIND_STREAM,
+			.listening = s->kind == SK_TCP_LISTEN, .connected = s->connected ||
+									  s->kind == SK_TCP_CONN,
+			.bound = s->bound, .opts = s->opts,
+		};
+		fill_rep_addrs(s, &rep);
+		memcpy(buf + sizeof(rep), &si, sizeof(si));
+		data_len = sizeof(si);
+		break;
+	}
 	case SHIM_OP_IFLIST:
 		append_iflist(sl, buf + sizeof(rep), SHIM_MSG_MAX, &data_len);
 		if (!data_len)

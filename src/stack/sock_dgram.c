@@ -40,6 +40,7 @@ int sock_dgram_open(struct sock *s, int *app_fd)
 	}
 	s->lfd.fd = sv[1];
 	s->lfd.cb = sock_dgram_event;
+	s->app_ino = sock_fd_ino(sv[0]);
 	sock_set_events(s, EPOLLIN);
 	*app_fd = sv[0];
 	return 0;

@@ -50,6 +50,7 @@ struct sock {
 	struct tcp_conn *conn;
 	struct tcp_listener *lis, *lis4;   /* lis4: the IPv4 half of a dual-stack listener */
 	int app_fd;                      /* our copy of the app's end while connecting, else -1 */
+	uint64_t app_ino;                /* st_ino of the app's end (SHIM_OP_LOOKUP after exec) */
 	size_t filler;                   /* bytes of filler queued from app_fd */
 	int app_sndbuf;
 	bool app_eof, app_closed, tcp_eof, tcp_dead, shut_wr;
@@ -93,6 +94,7 @@ void sock_ip_output(struct sock_layer *sl, struct pbuf *b, uint32_t scope_id);
 void sock_addr_to_ep(const struct shim_addr *a, struct tcp_endpoint *ep);
 void sock_ep_to_addr(const struct tcp_endpoint *ep, struct shim_addr *a);
 uint16_t sock_pmtu(struct sock_layer *sl, const struct tcp_endpoint *dst);
+uint64_t sock_fd_ino(int fd);
 
 /* sock_dgram.c: UDP and ICMP echo */
 int sock_dgram_open(struct sock *s, int *app_fd);

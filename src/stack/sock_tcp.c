@@ -313,6 +313,7 @@ int sock_tcp_connect(struct sock *s, const struct shim_addr *a, int *app_fd)
 		return r;
 	}
 	s->kind = SK_TCP_CONN;
+	s->app_ino = sock_fd_ino(app);
 	s->local = local;
 	s->local_any = false;
 	s->remote = remote;
@@ -447,6 +448,7 @@ int sock_tcp_listen(struct sock *s, int backlog, int *app_fd)
 		return r;
 	}
 	s->kind = SK_TCP_LISTEN;
+	s->app_ino = sock_fd_ino(sv[0]);
 	s->lfd.fd = sv[1];
 	s->lfd.cb = listen_event;
 	s->owner = NULL;
@@ -469,6 +471,7 @@ static void accept_one(struct sock *ls, struct tcp_conn *c)
 	s->opts = ls->opts;
 	s->accepted = s->bound = s->connected = true;
 	tcp_conn_endpoints(c, &s->local, &s->remote);
+	s->app_ino = sock_fd_ino(app);
 	struct shim_accept_msg m = { .sock_id = s->id };
 	sock_ep_to_addr(&s->local, &m.local);
 	sock_ep_to_addr(&s->remote, &m.peer);

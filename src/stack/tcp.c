@@ -1331,8 +1331,12 @@ static void t_misc_cb(struct timer *t)
 	struct tcp_stack *s = c->s;
 	switch (c->state) {
 	case TCP_TIME_WAIT:
+		tcp_done(c, 0);
+		break;
 	case TCP_FIN_WAIT_2:
-		tcp_done(c, c->state == TCP_FIN_WAIT_2 ? ETIMEDOUT : 0);
+		/* only an orphan times out here; a half-closed socket waits for its peer */
+		if (!c->owned)
+			tcp_done(c, ETIMEDOUT);
 		break;
 	case TCP_ESTABLISHED:
 	case TCP_CLOSE_WAIT:
@@ -1724,6 +1728,9 @@ static bool process_ack(struct tcp_conn *c, const struct tcp_seg *seg)
 	}
 	if (c->persist && c->snd_wnd)
 		c->persist = false;
+	/* a peer answering zero-window probes is alive (Linux); an orphan still gives up */
+	if (c->persist && c->owned)
+		c->probes = 0;
 	/* our FIN acknowledged: state changes (RFC 9293 fifth check, per state) */
 	if (c->fin_acked) {
 		switch (c->state) {
@@ -1815,10 +1822,16 @@ static void segment_to_conn(struct tcp_conn *c, const struct tcp_seg *seg)
 	uint8_t flags = seg->flags;
 	uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 
-	/* a retransmitted SYN while we are in SYN-RECEIVED: repeat the SYN-ACK */
-	if (c->state == TCP_SYN_RECEIVED && (flags & TH_SYN) && !(flags & TH_ACK) && seq == c->irs) {
-		send_segment(c, c->iss, 0, TH_SYN | TH_ACK);
-		return;
+	if (c->state == TCP_SYN_RECEIVED && (flags & TH_SYN) && seq == c->irs) {
+		if (!(flags & TH_ACK)) {
+			/* a retransmitted SYN: repeat the SYN-ACK */
+			send_segment(c, c->iss, 0, TH_SYN | TH_ACK);
+			return;
+		}
+		/* simultaneous open (RFC 9293 figure 8): the peer's SYN-ACK; its SYN is old news */
+		flags &= (uint8_t)~TH_SYN;
+		seq++;
+		slen--;
 	}
 
 	/* first: sequence number acceptability */
@@ -2337,6 +2350,9 @@ int tcp_connect(struct tcp_stack *s, const struct tcp_endpoint *local, const str
 	    (remote->addr.family != AF_INET && remote->addr.family != AF_INET6) ||
 	    local->addr.family != remote->addr.family || addr_is_multicast(&remote->addr))
 		return -EINVAL;
+	static const uint8_t zero[16];
+	if (!memcmp(local->addr.bytes, zero, ip_addr_size(&local->addr)))
+		return -EINVAL;   /* the caller picks the source address */
 	bool ll = ip_addr_is_link_local(&remote->addr) || ip_addr_is_link_local(&local->addr);
 	uint32_t scope = ll ? (remote->scope_id ? remote->scope_id : local->scope_id) : 0;
 	if (ll && !scope)
@@ -2542,10 +2558,9 @@ void tcp_set_options(struct tcp_conn *c, const struct tcp_options *opt)
 	/* buffers only grow once in use: the window we announced must stay backed */
 	if (c->opt.sndbuf >= c->sbuf.len)
 		c->sndbuf = c->opt.sndbuf;
-	if (c->opt.rcvbuf > c->rcvbuf || (c->state <= TCP_SYN_SENT && !c->rbuf.len))
+	if (c->opt.rcvbuf > c->rcvbuf)
 		c->rcvbuf = c->opt.rcvbuf;
-	if (c->state == TCP_CLOSED || c->state == TCP_SYN_SENT)
-		c->rcv_wscale = wscale_for(c->rcvbuf);
+	/* the window scale went out with our SYN: it stays; the window is capped by it */
 	if (c->opt.keepalive && !ka_was) {
 		c->probes = 0;
 		keepalive_arm(c);

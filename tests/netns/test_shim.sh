@@ -120,6 +120,18 @@ if [ "$out" = "ok :: fe80::2" ]; then
 else
 	not_ok "UDP to fe80::2%wg0 (link-local)" "$out"
 fi
+# a router socket survives execve: the new image finds it again by inode (SHIM_OP_LOOKUP)
+out=$(rr_exec "$PY" -c '
+import os, socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.connect(("fd42:0:1::2", 7001))
+os.set_inheritable(s.fileno(), True)
+os.execv(sys.executable, [sys.executable, "-c", """
+import socket, sys
+s = socket.socket(fileno=int(sys.argv[1])); s.settimeout(3)
+s.send(b"after exec"); print(s.recv(100).decode(), s.getpeername()[0], s.type == socket.SOCK_DGRAM)
+""", str(s.fileno())])' 2>&1)
+check "a connected UDP socket keeps working after execve (fd table rebuilt by inode)" \
+	test "$out" = "echo:after exec fd42:0:1::2 True"
 # loopback passes through to the host untouched
 out=$(rr_exec "$PY" -c '
 import socket

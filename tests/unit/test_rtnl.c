@@ -739,6 +739,16 @@ static void test_route_dump(void **state)
 	assert_int_equal(rtm.rtm_protocol, RTPROT_KERNEL);
 	assert_int_equal(rtm.rtm_scope, RT_SCOPE_LINK);
 	msgs_free(&ms);
+	/* A configured route with only a gateway still names its device (BIRD needs RTA_OIF). */
+	struct fib_route conf = { .prefix = pfx("172.29.0.0/16"), .type = FIB_TYPE_UNICAST,
+				  .gateway = addr("172.20.1.9"), .protocol = RTPROT_STATIC };
+	assert_int_equal(fib_add(f->r.fib, &conf, 0), 0);
+	dump_routes(f, AF_INET, &ms);
+	m = find_route(&ms, "172.29.0.0/16");
+	assert_non_null(m);
+	assert_int_equal(attr_get_u32(m, sizeof(rtm), RTA_OIF), 2);
+	msgs_free(&ms);
+	assert_int_equal(fib_del(f->r.fib, &conf), 0);
 	dump_routes(f, AF_INET6, &ms);
 	assert_int_equal(ms.n, 3);   /* fe80::/64, fd42::/64 */
 	assert_non_null(find_route(&ms, "fd42::/64"));

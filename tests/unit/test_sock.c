@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/loop.h"
@@ -443,6 +444,35 @@ static void test_iflist_and_client_close(void **state)
 	assert_int_equal(sock_layer_stats(e->sl)->sockets, 0);
 }
 
+/* After execve the shim finds its router sockets again by the inode of the app's end. */
+static void test_lookup_by_inode(void **state)
+{
+	struct env *e = *state;
+	struct shim_rep rep;
+	int fd;
+	assert_int_equal(bind_dgram(e, AF_INET6, 0, "fd42::1", 4444, false, &fd, &rep), 0);
+	int32_t id = rep.sock_id;
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	struct shim_req req = { .op = SHIM_OP_LOOKUP, .sock_id = -1, .ino = st.st_ino };
+	assert_int_equal(send(e->ctl, &req, sizeof(req), 0), sizeof(req));
+	spin(e);
+	uint8_t buf[sizeof(rep) + sizeof(struct shim_sockinfo)];
+	assert_int_equal(recv(e->ctl, buf, sizeof(buf), MSG_DONTWAIT), sizeof(buf));
+	memcpy(&rep, buf, sizeof(rep));
+	struct shim_sockinfo si;
+	memcpy(&si, buf + sizeof(rep), sizeof(si));
+	assert_int_equal(rep.err, 0);
+	assert_int_equal(rep.sock_id, id);
+	assert_int_equal(rep.local.port, 4444);
+	assert_int_equal(si.domain, AF_INET6);
+	assert_int_equal(si.kind, SHIM_KIND_UDP);
+	req.ino = st.st_ino + 1000003;   /* not one of ours */
+	assert_int_equal(rpc(e, &req, &rep, NULL), ENOENT);
+	close(fd);
+	spin(e);
+}
+
 static void test_default_path(void **state)
 {
 	char buf[128];
@@ -461,6 +491,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_link_local, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_echo_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iflist_and_client_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lookup_by_inode, setup, teardown),
 		cmocka_unit_test(test_default_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1229,6 +1229,186 @@ static void test_malformed_options(void **state)
 	drain_out();
 }
 
+static void test_simultaneous_open(void **state)
+{
+	struct tcp_endpoint l = { .port = 50000 }, r = { .port = 179 };
+	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
+	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
+	struct tcp_conn *c;
+	assert_int_equal(tcp_connect(T.s, &l, &r, NULL, &c), 0);
+	struct oseg o;
+	assert_true(pop(&o));
+	uint32_t iss = o.seq;
+	struct peer p;
+	peer_init(&p, "10.0.0.2", 179, "10.0.0.1", 50000);
+	/* the peer's SYN crosses ours */
+	inject(mkseg(&p, p.seq, 0, F_SYN, 65535, syn_opts, sizeof(syn_opts), NULL, 0), 0);
+	assert_true(pop(&o));
+	assert_int_equal(o.flags, F_SYN | F_ACK);
+	assert_int_equal(o.seq, iss);
+	assert_int_equal(o.ack, p.seq + 1);
+	assert_int_equal(tcp_conn_state(c), TCP_SYN_RECEIVED);
+	/* its SYN-ACK arrives */
+	inject(mkseg(&p, p.seq, iss + 1, F_SYN | F_ACK, 65535, syn_opts, sizeof(syn_opts), NULL, 0), 0);
+	p.seq++;
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	assert_int_equal(T.connected, 1);
+	assert_int_equal(T.connect_err, 0);
+	tcp_abort(c);
+}
+
+/* Nothing may fire on an idle connection (no keepalive); its memory is the TCB only. */
+static void test_idle_connection(void **state)
+{
+	struct peer p;
+	struct tcp_conn *c = open_active(&p, NULL);
+	static uint8_t buf[20000];
+	fill(buf, sizeof(buf), 0);
+	assert_int_equal(tcp_send(c, buf, sizeof(buf)), (long)sizeof(buf));
+	struct oseg o;
+	uint32_t top = 0;
+	while (pop(&o))
+		top = o.seq + o.dlen;
+	p.ack = top;
+	psend(&p, F_ACK, NULL, 0);
+	while (pop(&o))
+		top = o.seq + o.dlen;
+	p.ack = top;
+	psend(&p, F_ACK | F_PSH, buf, 1000);
+	uint8_t sink[2000];
+	assert_int_equal(tcp_recv(c, sink, sizeof(sink), NULL), 1000);
+	advance_ms(1000);
+	drain_out();
+	assert_int_equal(tcp_send_space(c), 256 * 1024);
+	assert_true(loop_next_timer_in(&T.loop) == UINT64_MAX);
+	size_t mem = tcp_conn_memory(c);
+	print_message("idle established connection: %zu bytes\n", mem);
+	assert_true(mem <= 1024);
+	tcp_abort(c);
+	/* a TIME-WAIT connection costs the same TCB and one timer */
+	assert_true(loop_next_timer_in(&T.loop) == UINT64_MAX);
+}
+
+static void test_listener_close_resets_queue(void **state)
+{
+	struct peer p;
+	struct tcp_listener *l;
+	struct tcp_endpoint ep = { .port = 179 };
+	assert_int_equal(ip_addr_parse("10.0.0.1", &ep.addr), 0);
+	assert_int_equal(tcp_listen(T.s, &ep, false, AF_INET, 1, NULL, &l), 0);
+	peer_init(&p, "10.0.0.2", 40000, "10.0.0.1", 179);
+	inject(mkseg(&p, p.seq, 0, F_SYN, 65535, NULL, 0, NULL, 0), 0);
+	struct oseg o;
+	assert_true(pop(&o));
+	p.seq++;
+	p.ack = o.seq + 1;
+	psend(&p, F_ACK, NULL, 0);
+	assert_int_equal(T.accept_ready, 1);
+	/* backlog 1 is full: another SYN is dropped */
+	struct peer q;
+	peer_init(&q, "10.0.0.3", 40000, "10.0.0.1", 179);
+	inject(mkseg(&q, q.seq, 0, F_SYN, 65535, NULL, 0, NULL, 0), 0);
+	expect_nothing();
+	assert_int_equal(tcp_stack_stats(T.s)->syn_backlog_drops, 1);
+	tcp_listener_close(l);
+	assert_true(pop(&o));
+	assert_int_equal(o.flags & F_RST, F_RST);
+	assert_int_equal(o.dport, 40000);
+	advance_ms(1);
+	assert_int_equal(tcp_stack_stats(T.s)->connections, 0);
+	/* the port is closed now */
+	inject(mkseg(&q, q.seq, 0, F_SYN, 65535, NULL, 0, NULL, 0), 0);
+	assert_true(pop(&o));
+	assert_int_equal(o.flags, F_RST | F_ACK);
+}
+
+/* After close() the engine finishes alone: the FIN is retransmitted, FIN-WAIT-2 times out. */
+static void test_orphan_fin_wait(void **state)
+{
+	struct peer p;
+	struct tcp_conn *c = open_active(&p, NULL);
+	tcp_close(c);
+	struct oseg o;
+	assert_true(pop(&o));
+	assert_int_equal(o.flags, F_FIN | F_ACK);
+	uint32_t fin = o.seq;
+	uint64_t w = wait_output(5000);   /* lost: again after the RTO */
+	assert_true(w >= 300 && w <= 302);
+	assert_true(pop(&o));
+	assert_int_equal(o.flags, F_FIN | F_ACK);
+	assert_int_equal(o.seq, fin);
+	p.ack = fin + 1;
+	psend(&p, F_ACK, NULL, 0);          /* FIN-WAIT-2; the peer never closes */
+	assert_int_equal(tcp_stack_stats(T.s)->connections, 1);
+	/* data after close(): nobody reads it, RST (and the TCB is gone) */
+	psend(&p, F_ACK, "late", 4);
+	assert_true(pop(&o));
+	assert_int_equal(o.flags & F_RST, F_RST);
+	advance_ms(1);
+	assert_int_equal(tcp_stack_stats(T.s)->connections, 0);
+	assert_int_equal(T.closed, 0);
+
+	/* a second one that just sits in FIN-WAIT-2: gone after 60 s */
+	struct tcp_endpoint l = { .port = 50001 }, r = { .port = 179 };
+	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
+	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
+	assert_int_equal(tcp_connect(T.s, &l, &r, NULL, &c), 0);
+	assert_true(pop(&o));
+	struct peer q;
+	peer_init(&q, "10.0.0.2", 179, "10.0.0.1", 50001);
+	q.ack = o.seq + 1;
+	inject(mkseg(&q, q.seq, q.ack, F_SYN | F_ACK, 65535, NULL, 0, NULL, 0), 0);
+	q.seq++;
+	assert_true(pop(&o));
+	tcp_close(c);
+	assert_true(pop(&o));
+	q.ack = o.seq + 1;
+	psend(&q, F_ACK, NULL, 0);
+	for (int i = 0; i < 59; i++)
+		advance_ms(1000);
+	assert_int_equal(tcp_stack_stats(T.s)->connections, 1);
+	advance_ms(2000);
+	assert_int_equal(tcp_stack_stats(T.s)->connections, 0);
+	expect_nothing();
+}
+
+/* After a timeout the sender goes back to snd_una but skips what the peer SACKed. */
+static void test_rto_skips_sacked(void **state)
+{
+	struct peer p;
+	struct tcp_conn *c = open_active(&p, NULL);
+	static uint8_t buf[1460 * 4];
+	fill(buf, sizeof(buf), 0);
+	assert_int_equal(tcp_send(c, buf, sizeof(buf)), (long)sizeof(buf));
+	struct oseg o;
+	uint32_t first = 0;
+	for (int i = 0; i < 4; i++) {
+		assert_true(pop(&o));
+		if (!i)
+			first = o.seq;
+	}
+	/* segments 1 and 3 lost, 2 and 4 SACKed: only one dup ACK, no fast retransmit */
+	uint8_t sk[20] = { 1, 1, 5, 18 };
+	uint32_t v[4] = { htonl(first + 1460), htonl(first + 2920), htonl(first + 4380), htonl(first + 5840) };
+	memcpy(sk + 4, v, 16);
+	inject(mkseg(&p, p.seq, first, F_ACK, p.wnd, sk, sizeof(sk), NULL, 0), 0);
+	expect_nothing();
+	wait_output(5000);
+	assert_true(pop(&o));
+	assert_int_equal(o.seq, first);
+	assert_int_equal(tcp_stack_stats(T.s)->timeouts, 1);
+	p.ack = first + 1460;
+	uint8_t sk2[12] = { 1, 1, 5, 10 };
+	memcpy(sk2 + 4, v + 2, 8);
+	inject(mkseg(&p, p.seq, p.ack, F_ACK, p.wnd, sk2, sizeof(sk2), NULL, 0), 0);
+	/* next: segment 3 (2 was SACKed and is skipped), nothing else */
+	assert_true(pop(&o));
+	assert_int_equal(o.seq, first + 2920);
+	assert_int_equal(o.dlen, 1460);
+	expect_nothing();
+	tcp_abort(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1254,6 +1434,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ipv6_link_local, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_with_unread_data_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_simultaneous_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_connection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listener_close_resets_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_orphan_fin_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rto_skips_sacked, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
