@@ -24,6 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/netlink.h>
+
 #include "shim/shim.h"
 
 #ifndef IP_RECVERR
@@ -135,6 +137,8 @@ static int router_bind(int fd, struct shim_fd *e, const struct shim_addr *addr)
 SHIM_EXPORT int socket(int domain, int type, int protocol)
 {
 	shim_resolve();
+	if (domain == AF_NETLINK && shim_enabled())
+		return shim_netlink_socket(type, protocol);
 	if (!shim_enabled() || !inet_domain(domain))
 		return shim_real.socket(domain, type, protocol);
 	int base = type & 0xf;
@@ -176,6 +180,8 @@ SHIM_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
 	struct shim_fd e;
 	struct shim_addr a;
 	shim_resolve();
+	if (shim_fd_get(fd, &e) && e.kind == SK_NETLINK)
+		return shim_netlink_bind(fd, &e, sa, len);
 	if (!shim_fd_get(fd, &e) || shim_addr_from_sockaddr(&a, sa, len) < 0)
 		return shim_real.bind(fd, sa, len);
 	if (e.state == SFD_ROUTER || e.bound)
@@ -199,6 +205,8 @@ SHIM_EXPORT int listen(int fd, int backlog)
 {
 	struct shim_fd e;
 	shim_resolve();
+	if (shim_fd_get(fd, &e) && e.kind == SK_NETLINK)
+		return fail(EOPNOTSUPP);
 	if (!shim_fd_get(fd, &e) || e.loop_bound || e.kind != SK_STREAM)
 		return shim_real.listen(fd, backlog);
 	if (e.connected)
@@ -317,6 +325,13 @@ SHIM_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	shim_resolve();
 	if (!shim_fd_get(fd, &e))
 		return shim_real.connect(fd, sa, len);
+	if (e.kind == SK_NETLINK) {
+		/* Connecting to the kernel (portid 0) is what programs do; it changes nothing. */
+		const struct sockaddr_nl *to = (const struct sockaddr_nl *)sa;
+		if (!sa || len < (socklen_t)sizeof(*to) || to->nl_family != AF_NETLINK)
+			return fail(EINVAL);
+		return to->nl_pid == 0 ? 0 : fail(ECONNREFUSED);
+	}
 	if (shim_addr_from_sockaddr(&a, sa, len) < 0) {
 		if (e.state == SFD_ROUTER && e.kind != SK_STREAM && sa &&
 		    len >= (socklen_t)sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC) {
@@ -399,6 +414,8 @@ SHIM_EXPORT int getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 	shim_resolve();
 	if (!shim_fd_get(fd, &e) || e.state != SFD_ROUTER)
 		return shim_real.getsockname(fd, sa, len);
+	if (e.kind == SK_NETLINK)
+		return shim_netlink_name(&e, false, sa, len);
 	if (!len)
 		return fail(EFAULT);
 	struct shim_addr a = e.local;
@@ -414,6 +431,8 @@ SHIM_EXPORT int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 	shim_resolve();
 	if (!shim_fd_get(fd, &e) || e.state != SFD_ROUTER)
 		return shim_real.getpeername(fd, sa, len);
+	if (e.kind == SK_NETLINK)
+		return shim_netlink_name(&e, true, sa, len);
 	if (!len)
 		return fail(EFAULT);
 	if (!e.connected || !e.peer.family)
@@ -570,6 +589,8 @@ SHIM_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen
 	shim_resolve();
 	if (!shim_fd_get(fd, &e))
 		return shim_real.setsockopt(fd, level, name, val, len);
+	if (e.kind == SK_NETLINK)
+		return shim_netlink_setsockopt(fd, &e, level, name, val, len);
 	int kind = opt_set(&e, level, name, val, len);
 	if (kind == -ENOPROTOOPT) {
 		if (e.state == SFD_KERNEL && e.loop_bound)
@@ -637,6 +658,8 @@ SHIM_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *le
 {
 	struct shim_fd e;
 	shim_resolve();
+	if (shim_fd_get(fd, &e) && e.kind == SK_NETLINK)
+		return shim_netlink_getsockopt(fd, &e, level, name, val, len);
 	if (!shim_fd_get(fd, &e) || (e.state != SFD_ROUTER && !(level == SOL_SOCKET &&
 								  name == SO_PROTOCOL)))
 		return shim_real.getsockopt(fd, level, name, val, len);
@@ -854,6 +877,12 @@ static ssize_t do_sendto(int fd, const void *buf, size_t len, int flags,
 			 const struct sockaddr *sa, socklen_t slen, bool is_send)
 {
 	struct shim_fd e;
+	if (shim_fd_get(fd, &e) && e.kind == SK_NETLINK) {
+		struct iovec iov = { (void *)buf, len };
+		struct msghdr mh = { .msg_name = (void *)sa, .msg_namelen = sa ? slen : 0,
+				     .msg_iov = &iov, .msg_iovlen = 1 };
+		return shim_netlink_sendmsg(fd, &mh, flags);
+	}
 	if (!shim_fd_get(fd, &e) || e.kind == SK_STREAM)
 		return is_send ? shim_real.send(fd, buf, len, flags)
 			       : shim_real.sendto(fd, buf, len, flags, e.state == SFD_ROUTER
@@ -891,6 +920,8 @@ SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	shim_resolve();
 	if (!shim_fd_get(fd, &e))
 		return shim_real.sendmsg(fd, msg, flags);
+	if (e.kind == SK_NETLINK)
+		return shim_netlink_sendmsg(fd, msg, flags);
 	if (e.kind == SK_STREAM) {
 		if (e.state != SFD_ROUTER || !msg->msg_name)
 			return shim_real.sendmsg(fd, msg, flags);
@@ -943,6 +974,15 @@ static ssize_t do_recvfrom(int fd, void *buf, size_t len, int flags, struct sock
 			   socklen_t *slen)
 {
 	struct shim_fd e;
+	if (shim_fd_get(fd, &e) && e.kind == SK_NETLINK) {
+		struct iovec iov = { buf, len };
+		struct msghdr mh = { .msg_name = sa, .msg_namelen = sa && slen ? *slen : 0,
+				     .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t n = shim_netlink_recvmsg(fd, &mh, flags);
+		if (n >= 0 && sa && slen)
+			*slen = mh.msg_namelen;
+		return n;
+	}
 	if (!shim_fd_get(fd, &e) || e.state != SFD_ROUTER || e.kind == SK_STREAM) {
 		if (e.state == SFD_ROUTER && sa && slen) {   /* a stream: the peer's name */
 			ssize_t n = shim_real.recv(fd, buf, len, flags);
@@ -980,6 +1020,8 @@ SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct shim_fd e;
 	shim_resolve();
+	if (!shim_fd_is_dgram(fd) && shim_fd_get(fd, &e) && e.kind == SK_NETLINK)
+		return shim_netlink_recvmsg(fd, msg, flags);
 	if (!shim_fd_is_dgram(fd) || !shim_fd_get(fd, &e)) {
 		ssize_t n = shim_real.recvmsg(fd, msg, flags);
 		if (n >= 0 && msg->msg_name && msg->msg_namelen && shim_fd_get(fd, &e) &&

@@ -52,7 +52,7 @@ extern struct shim_real shim_real;
 void shim_resolve(void);
 
 enum shim_state { SFD_NONE, SFD_KERNEL, SFD_ROUTER };
-enum shim_kind { SK_STREAM, SK_UDP, SK_PING };
+enum shim_kind { SK_STREAM, SK_UDP, SK_PING, SK_NETLINK };
 
 #define SHIM_MAX_REPLAY 8
 struct shim_sockopt {   /* SOL_SOCKET options set on the kernel socket, replayed after conversion */
@@ -67,6 +67,7 @@ struct shim_fd {
 	bool recvttl, recvtos;
 	int domain, type, protocol;
 	int32_t sock_id;
+	uint32_t nl_portid, nl_groups;   /* netlink sockets */
 	struct shim_opts opts;
 	struct shim_addr local, peer;
 	unsigned n_replay;
@@ -100,6 +101,17 @@ void shim_log_once(const char *key, const char *fmt, ...) __attribute__((format(
 
 /* After execve: recognises the router sockets the program inherited (by inode). */
 void shim_adopt_inherited(void);
+
+/* shim_netlink.c: NETLINK_ROUTE sockets, served by rrouted's rtnetlink emulation. */
+int shim_netlink_socket(int type, int protocol);
+int shim_netlink_bind(int fd, struct shim_fd *e, const struct sockaddr *sa, socklen_t len);
+int shim_netlink_name(const struct shim_fd *e, bool peer, struct sockaddr *sa, socklen_t *len);
+int shim_netlink_setsockopt(int fd, struct shim_fd *e, int level, int name, const void *val,
+			    socklen_t len);
+int shim_netlink_getsockopt(int fd, const struct shim_fd *e, int level, int name, void *val,
+			    socklen_t *len);
+ssize_t shim_netlink_sendmsg(int fd, const struct msghdr *msg, int flags);
+ssize_t shim_netlink_recvmsg(int fd, struct msghdr *msg, int flags);
 
 /* shim_if.c: interface index of a router interface, 0 if none (errno set). */
 unsigned shim_if_index(const char *name);

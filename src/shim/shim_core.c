@@ -141,7 +141,8 @@ void shim_fd_put(int fd, const struct shim_fd *e)
 		tab[fd] = malloc(sizeof(*tab[fd]));
 	if (tab[fd]) {
 		*tab[fd] = *e;
-		__atomic_store_n(&dgram_flag[fd], e->state == SFD_ROUTER && e->kind != SK_STREAM,
+		__atomic_store_n(&dgram_flag[fd], e->state == SFD_ROUTER && e->kind != SK_STREAM &&
+				 e->kind != SK_NETLINK,
 				 __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&tab_lock);

@@ -62,6 +62,15 @@ enum shim_op {
 	SHIM_OP_IFLIST,      /* -> data: struct shim_iflist_hdr, ifinfo[], ifaddr[] */
 	SHIM_OP_LOOKUP,      /* ino: which router socket has this app end? -> sock_id, local, peer,
 				data: struct shim_sockinfo (a program exec'ed with inherited fds) */
+	/*
+	 * NETLINK_ROUTE sockets, answered by the rtnetlink emulation (nl/rtnl.h).
+	 * The data fd is a SOCK_SEQPACKET socketpair carrying the netlink
+	 * datagrams as they are, both ways (the peer is always the "kernel").
+	 */
+	SHIM_OP_NL_OPEN,     /* protocol -> sock_id, val = portid, fd */
+	SHIM_OP_NL_BIND,     /* sock_id, arg = nl_groups bit mask */
+	SHIM_OP_NL_SETOPT,   /* sock_id, type = SOL_NETLINK option, arg = value */
+	SHIM_OP_NL_GETOPT,   /* sock_id, type = option -> val */
 	SHIM_OP_MAX
 };
 

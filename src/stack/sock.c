@@ -18,6 +18,7 @@
 
 #include "core/log.h"
 #include "crypto/crypto.h"
+#include "nl/rtnl.h"
 #include "stack/sock_int.h"
 
 static void client_event(struct loop_fd *lfd, uint32_t events);
@@ -99,6 +100,7 @@ void sock_free(struct sock *s)
 		return;
 	s->dead = true;
 	sock_tcp_release(s);
+	sock_netlink_release(s);
 	if (s->lfd.fd >= 0) {
 		if (s->events != UINT32_MAX)
 			loop_del_fd(sl->loop, &s->lfd);
@@ -584,6 +586,40 @@ static void handle_request(struct sock_client *c, const struct shim_req *req)
 		data_len = sizeof(si);
 		break;
 	}
+	case SHIM_OP_NL_OPEN: {
+		int32_t portid = 0;
+		s = sock_new(sl, SK_NETLINK, AF_NETLINK);
+		if (!s) {
+			e = ENOMEM;
+			break;
+		}
+		e = sock_netlink_open(s, req->protocol, &fd, &portid);
+		if (e) {
+			sock_free(s);
+			break;
+		}
+		rep.sock_id = s->id;
+		rep.val = portid;
+		break;
+	}
+	case SHIM_OP_NL_BIND:
+	case SHIM_OP_NL_SETOPT:
+	case SHIM_OP_NL_GETOPT:
+		s = sock_find(sl, req->sock_id);
+		if (!s || s->kind != SK_NETLINK || !s->nl) {
+			e = EBADF;
+			break;
+		}
+		if (req->op == SHIM_OP_NL_BIND) {
+			e = -rtnl_sock_bind(s->nl, (uint32_t)req->arg);
+		} else if (req->op == SHIM_OP_NL_SETOPT) {
+			e = -rtnl_sock_setsockopt(s->nl, req->type, req->arg);
+		} else {
+			int v = 0;
+			e = -rtnl_sock_getsockopt(s->nl, req->type, &v);
+			rep.val = v;
+		}
+		break;
 	case SHIM_OP_IFLIST:
 		append_iflist(sl, buf + sizeof(rep), SHIM_MSG_MAX, &data_len);
 		if (!data_len)
@@ -697,10 +733,16 @@ struct sock_layer *sock_layer_new(struct loop *loop, struct ip_router *router)
 	pbuf_queue_init(&sl->loopq);
 	crypto_random(&sl->ip_id, sizeof(sl->ip_id));
 	sl->tcp = tcp_stack_new(loop, &sock_tcp_ops, sl);
-	if (!sl->tcp) {
+	sl->rtnl = rtnl_new(router);
+	if (!sl->tcp || !sl->rtnl) {
+		if (sl->tcp)
+			tcp_stack_free(sl->tcp);
+		if (sl->rtnl)
+			rtnl_free(sl->rtnl);
 		free(sl);
 		return NULL;
 	}
+	rtnl_set_wakeup(sl->rtnl, sock_netlink_wakeup, sl);
 	return sl;
 }
 
@@ -715,6 +757,8 @@ void sock_layer_free(struct sock_layer *sl)
 			sock_free(sl->socks[i]);
 	if (sl->tcp)
 		tcp_stack_free(sl->tcp);
+	if (sl->rtnl)
+		rtnl_free(sl->rtnl);
 	loop_cancel_deferred(sl->loop, &sl->loop_hook);
 	loop_cancel_deferred(sl->loop, &sl->reap_hook);
 	reap_run(&sl->reap_hook);

@@ -10,6 +10,9 @@
 #include "stack/sock.h"
 #include "stack/tcp.h"
 
+struct rtnl;
+struct rtnl_sock;
+
 #define SOCK_MAX        4096          /* router sockets at once (bounded memory) */
 #define SOCK_SLOT_BITS  12
 #define SOCK_CLIENT_MAX 256
@@ -22,6 +25,7 @@ enum sock_kind {
 	SK_TCP,          /* bound only, or a failed connect keeping its SO_ERROR */
 	SK_TCP_LISTEN,
 	SK_TCP_CONN,     /* connecting or connected: data fd is a stream socketpair */
+	SK_NETLINK,      /* an emulated NETLINK_ROUTE socket (nl/rtnl.h) */
 };
 
 struct sock_client {
@@ -58,11 +62,14 @@ struct sock {
 	size_t rx_len, rx_off;
 	uint8_t *tx;                     /* bytes from the app tcp_send did not take yet */
 	size_t tx_len, tx_off;
+	/* netlink */
+	struct rtnl_sock *nl;
 };
 
 struct sock_layer {
 	struct loop *loop;
 	struct ip_router *router;
+	struct rtnl *rtnl;               /* the rtnetlink emulation behind netlink sockets */
 	struct tcp_stack *tcp;
 	struct loop_fd lfd;              /* the shim listening socket */
 	char path[108];
@@ -104,6 +111,11 @@ bool sock_udp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
 bool sock_icmp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
 		     const struct ip_packet *pkt);
 void sock_dgram_event(struct loop_fd *lfd, uint32_t events);
+
+/* sock_netlink.c */
+int sock_netlink_open(struct sock *s, int protocol, int *app_fd, int32_t *portid);
+void sock_netlink_release(struct sock *s);   /* from sock_free */
+void sock_netlink_wakeup(void *ctx, struct rtnl_sock *ns);
 
 /* sock_tcp.c */
 extern const struct tcp_ops sock_tcp_ops;
