@@ -16,11 +16,15 @@
  * the peer's SACK blocks in the same kind of range set (the scoreboard).
  *
  * Loss recovery: RFC 6298 RTO (min 200 ms, initial 1 s, Karn, backoff),
- * RFC 5681 slow start / congestion avoidance with byte counting, RFC 3042
- * limited transmit, and fast recovery: NewReno (RFC 6582) with window
- * inflation when the peer has no SACK, else a conservative RFC 6675-style
- * loop that retransmits the holes below the highest SACKed byte while the
- * estimated pipe is below cwnd.
+ * RFC 5681 slow start with byte counting, RFC 3042 limited transmit, and
+ * fast recovery: NewReno (RFC 6582) with window inflation when the peer has
+ * no SACK, else RFC 6675 (IsLost, pipe, NextSeg) with PRR (RFC 6937) pacing
+ * the window down. Retransmissions in flight are remembered, so a lost
+ * retransmission is found from later SACKs and sent again instead of
+ * costing an RTO. One loss event (everything up to "recover") reduces the
+ * window once. Congestion avoidance and the loss response are CUBIC with a
+ * delivery-rate floor (stack/tcp_cc.h): random loss keeps the window.
+ * Without SO_SNDBUF the send buffer grows with cwnd up to 4 MB (as Linux).
  *
  * Callbacks: processing only records events on the connection (connected,
  * readable, writable, closed); they are delivered at the end of tcp_input or
@@ -41,6 +45,7 @@
 #include "crypto/crypto.h"
 #include "ip/checksum.h"
 #include "stack/tcp.h"
+#include "stack/tcp_cc.h"
 
 #define TH_FIN 0x01
 #define TH_SYN 0x02
@@ -71,8 +76,11 @@
 #define TCP_COOKIE_PERIOD SEC(64)
 #define TCP_CHALLENGE_PER_SEC 1000
 #define TCP_QUICKACKS    16
-#define TCP_MAX_RANGES   12
+#define TCP_MAX_RANGES   16
 #define TCP_OPT_MAX      40
+#define TCP_SND_AUTO_MAX (4 * 1024 * 1024)   /* send buffer autotuning limit (Linux tcp_wmem) */
+#define TCP_MAX_RX       32   /* retransmissions tracked for lost-retransmission detection */
+#define TCP_DUPTHRESH    3
 
 /* ---- sequence arithmetic ---- */
 
@@ -273,6 +281,8 @@ struct tcp_conn {
 	bool closed_notified, active, connected_notified, cookie;
 	bool fin_queued, fin_sent, fin_acked, fin_rcvd, ooo_fin;
 	bool ws_ok, sack_ok, in_recovery, rtt_timing, persist, snd_full_hint, sws_override;
+	bool sndbuf_auto;      /* no SO_SNDBUF: the send buffer follows cwnd */
+	bool cwnd_limited;     /* the last tcp_output stopped at cwnd: growth is earned */
 	uint8_t ev;
 	int err;               /* for EV_CONNECTED / EV_CLOSED */
 
@@ -288,11 +298,20 @@ struct tcp_conn {
 	uint32_t snd_sml;      /* end of the last sub-MSS segment sent (Minshall's Nagle) */
 	uint64_t rtt_start, srtt, rttvar, rto;
 	struct tcp_rangeset sacked;
+	/* SACK recovery: retransmissions in flight (for pipe and lost-retransmission detection) */
+	struct tcp_rx { uint32_t start, end, hi, id; } *rx;   /* TCP_MAX_RX, allocated in recovery */
+	uint8_t nrx;
+	uint32_t rx_id, rx_done_id;
+	/* PRR (RFC 6937) */
+	uint32_t prr_delivered, prr_out, recover_fs;
+	uint64_t delivered;    /* bytes cumulatively ACKed or SACKed, for PRR and the rate */
+	struct tcp_cc cc;
 	struct tcp_ring sbuf;
 	uint32_t sndbuf;
 
 	/* receive side */
-	uint32_t irs, rcv_nxt, rcv_adv, fin_seq, ack_pending, sack_recent, rcv_seg;
+	uint32_t irs, rcv_nxt, rcv_adv, fin_seq, ack_pending, rcv_seg;
+	uint32_t sack_recent[4];   /* out-of-order arrivals, most recent first (RFC 2018 block order) */
 	struct tcp_rangeset ooo;
 	struct tcp_ring rbuf;
 	uint32_t rcvbuf;
@@ -353,6 +372,7 @@ struct tcp_seg {
 };
 
 static void tcp_output(struct tcp_conn *c);
+static uint32_t retransmit_at(struct tcp_conn *c, uint32_t seq);
 static void tcp_done(struct tcp_conn *c, int err);
 static void flush_events(struct tcp_conn *c);
 static void stack_hook(struct loop_hook *h);
@@ -739,21 +759,24 @@ static void write_sack(const struct tcp_conn *c, uint8_t *o)
 	o[2] = 5;
 	o[3] = (uint8_t)(2 + 8 * n);
 	uint8_t *p = o + 4;
-	/* RFC 2018: the first block holds the most recently received segment */
-	const struct tcp_range *recent = rs_find(&c->ooo, c->sack_recent);
-	if (recent) {
-		wr32(p, recent->start);
-		wr32(p + 4, recent->end);
-		p += 8;
-		k++;
-	}
-	for (unsigned i = 0; i < c->ooo.n && k < n; i++) {
-		if (&c->ooo.r[i] == recent)
+	/*
+	 * RFC 2018 section 4: the first block holds the most recently received
+	 * segment, the next ones the most recent earlier blocks, so each block
+	 * is repeated in several ACKs and survives ACK loss; then the highest.
+	 */
+	const struct tcp_range *used[4];
+	for (unsigned i = 0; i < 4u + c->ooo.n && k < n; i++) {
+		const struct tcp_range *r = i < 4 ? rs_find(&c->ooo, c->sack_recent[i]) :
+			&c->ooo.r[c->ooo.n - 1u - (i - 4u)];
+		bool dup = !r;
+		for (unsigned j = 0; j < k && !dup; j++)
+			dup = used[j] == r;
+		if (dup)
 			continue;
-		wr32(p, c->ooo.r[i].start);
-		wr32(p + 4, c->ooo.r[i].end);
+		used[k++] = r;
+		wr32(p, r->start);
+		wr32(p + 4, r->end);
 		p += 8;
-		k++;
 	}
 }
 
@@ -871,6 +894,7 @@ static void rtt_sample(struct tcp_conn *c, uint64_t r)
 	if (rto > TCP_RTO_MAX)
 		rto = TCP_RTO_MAX;
 	c->rto = rto;
+	tcp_cc_rtt(&c->cc, r, now_ns(c->s));
 }
 
 static void keepalive_arm(struct tcp_conn *c)
@@ -1041,6 +1065,7 @@ static void stack_hook(struct loop_hook *h)
 			c->anext->aprev = c->aprev;
 		ring_free(&c->sbuf);
 		ring_free(&c->rbuf);
+		free(c->rx);
 		free(c);
 	}
 	while (s->lgrave) {
@@ -1071,19 +1096,116 @@ static uint32_t hi_sack(const struct tcp_conn *c)
 }
 
 /*
+ * RFC 6675 IsLost, for every unSACKed byte below the sequence number
+ * returned: more than (DupThresh - 1) * MSS bytes are SACKed above it. The
+ * segment at snd_una also counts as lost once DupThresh duplicate ACKs came
+ * (a peer that negotiated SACK but sends no blocks still recovers).
+ */
+static uint32_t lost_below(const struct tcp_conn *c)
+{
+	uint32_t lb = c->snd_una, above = 0;
+	for (int i = (int)c->sacked.n - 1; i >= 0; i--) {
+		above += c->sacked.r[i].end - c->sacked.r[i].start;
+		if (above > (TCP_DUPTHRESH - 1) * (uint32_t)c->mss) {
+			lb = seq_max(c->sacked.r[i].start, c->snd_una);
+			break;
+		}
+	}
+	if (c->dupacks >= TCP_DUPTHRESH)
+		lb = seq_max(lb, seq_min(c->snd_una + c->mss, c->snd_max));
+	return lb;
+}
+
+static const struct tcp_rx *rx_find(const struct tcp_conn *c, uint32_t seq)
+{
+	for (unsigned i = 0; i < c->nrx; i++)
+		if (seq_le(c->rx[i].start, seq) && seq_lt(seq, c->rx[i].end))
+			return &c->rx[i];
+	return NULL;
+}
+
+static void rx_remove(struct tcp_conn *c, unsigned i)
+{
+	c->rx[i] = c->rx[--c->nrx];
+}
+
+/*
  * Bytes we believe are in the network during SACK recovery (RFC 6675
- * "pipe", simplified): unSACKed bytes above the highest SACK, plus
- * retransmitted holes not yet SACKed or acknowledged.
+ * "pipe"): unSACKed bytes not yet deemed lost, plus the retransmissions
+ * still in flight.
  */
 static uint32_t sack_pipe(const struct tcp_conn *c)
 {
-	uint32_t hs = hi_sack(c);
-	uint32_t pipe = seq_gt(c->snd_max, hs) ? c->snd_max - hs : 0;
-	uint32_t rx = seq_max(c->rexmit_nxt, c->snd_una);
-	rx = seq_min(rx, hs);
-	if (seq_gt(rx, c->snd_una))
-		pipe += (rx - c->snd_una) - rs_bytes_in(&c->sacked, c->snd_una, rx);
+	uint32_t lb = lost_below(c);
+	uint32_t out = (c->snd_max - c->snd_una) - rs_bytes_in(&c->sacked, c->snd_una, c->snd_max);
+	uint32_t lost = (lb - c->snd_una) - rs_bytes_in(&c->sacked, c->snd_una, lb);
+	uint32_t pipe = out - lost;
+	for (unsigned i = 0; i < c->nrx; i++)
+		pipe += (c->rx[i].end - c->rx[i].start) - rs_bytes_in(&c->sacked, c->rx[i].start, c->rx[i].end);
 	return pipe;
+}
+
+/* RFC 6675 NextSeg (1): the first lost byte neither SACKed nor being retransmitted. */
+static bool next_lost(const struct tcp_conn *c, uint32_t *seq)
+{
+	uint32_t lb = lost_below(c), h = c->snd_una;
+	while (seq_lt(h, lb)) {
+		const struct tcp_range *r = rs_find(&c->sacked, h);
+		const struct tcp_rx *x = r ? NULL : rx_find(c, h);
+		if (!r && !x) {
+			*seq = h;
+			return true;
+		}
+		h = r ? r->end : x->end;
+	}
+	return false;
+}
+
+/*
+ * After an ACK in SACK recovery: retransmissions now ACKed or SACKed leave
+ * the list; one is lost when data sent after it was SACKed (more than
+ * DupThresh - 1 segments' worth), or when a retransmission sent DupThresh
+ * places after it was delivered. Its bytes are a hole again, so NextSeg
+ * sends them once more instead of waiting for the RTO (the idea of RACK,
+ * RFC 8985, with sending order taken from sequence numbers).
+ */
+static void rx_update(struct tcp_conn *c)
+{
+	for (unsigned i = 0; i < c->nrx;) {
+		const struct tcp_rx *x = &c->rx[i];
+		if (seq_le(x->end, c->snd_una) ||
+		    rs_bytes_in(&c->sacked, x->start, x->end) == x->end - x->start) {
+			if ((int32_t)(x->id - c->rx_done_id) > 0)
+				c->rx_done_id = x->id;
+			rx_remove(c, i);
+			continue;
+		}
+		i++;
+	}
+	for (unsigned i = 0; i < c->nrx;) {
+		const struct tcp_rx *x = &c->rx[i];
+		if (rs_bytes_in(&c->sacked, x->hi, c->snd_max) > (TCP_DUPTHRESH - 1) * (uint32_t)c->mss ||
+		    (int32_t)(c->rx_done_id - x->id) >= TCP_DUPTHRESH) {
+			rx_remove(c, i);
+			continue;
+		}
+		i++;
+	}
+}
+
+/* Retransmits the lost bytes at seq during SACK recovery; false when nothing could go. */
+static bool rx_send(struct tcp_conn *c, uint32_t seq)
+{
+	if (c->nrx == TCP_MAX_RX)
+		return false;
+	if (!c->rx && !(c->rx = malloc(TCP_MAX_RX * sizeof(*c->rx))))
+		return false;   /* out of memory: the RTO recovers */
+	uint32_t n = retransmit_at(c, seq);
+	if (!n)
+		return false;
+	c->rx[c->nrx++] = (struct tcp_rx){ seq, seq + n, c->snd_max, ++c->rx_id };
+	c->prr_out += n;
+	return true;
 }
 
 static void start_rtt(struct tcp_conn *c, uint32_t seq)
@@ -1133,20 +1255,12 @@ static void tcp_output(struct tcp_conn *c)
 		return;
 	struct tcp_stack *s = c->s;
 	for (int guard = 0; guard < 4096; guard++) {
-		/* SACK recovery: first the holes below the highest SACKed byte */
-		if (c->in_recovery && c->sack_ok && c->sacked.n) {
-			uint32_t hs = hi_sack(c);
-			uint32_t h = seq_max(c->rexmit_nxt, c->snd_una);
-			const struct tcp_range *r;
-			while ((r = rs_find(&c->sacked, h)) != NULL)
-				h = r->end;
-			if (seq_lt(h, hs) && sack_pipe(c) + c->mss <= c->cwnd) {
-				uint32_t n = retransmit_at(c, h);
-				if (!n)
-					break;
-				c->rexmit_nxt = h + n;
-				continue;
-			}
+		/* SACK recovery: first the lost holes (RFC 6675 NextSeg rule 1) */
+		uint32_t h;
+		if (c->in_recovery && c->sack_ok && next_lost(c, &h) && sack_pipe(c) + c->mss <= c->cwnd) {
+			if (!rx_send(c, h))
+				break;
+			continue;
 		}
 		/* then new data (or a go-back-N resend after a timeout) at snd_nxt */
 		if (seq_lt(c->snd_nxt, c->snd_max)) {
@@ -1170,6 +1284,7 @@ static void tcp_output(struct tcp_conn *c)
 		else if (!c->in_recovery && c->dupacks && c->dupacks < 3)
 			cwnd += c->dupacks * c->mss;   /* RFC 3042 limited transmit */
 		uint32_t cwnd_room = cwnd > flight ? cwnd - flight : 0;
+		c->cwnd_limited = cwnd_room < min_u32(avail, c->mss);
 		/* the peer's window: its right edge is snd_una + snd_wnd */
 		uint32_t redge = c->snd_una + c->snd_wnd;
 		uint32_t wnd_room = seq_gt(redge, c->snd_nxt) ? redge - c->snd_nxt : 0;
@@ -1219,6 +1334,8 @@ static void tcp_output(struct tcp_conn *c)
 			timer_cancel(s->loop, &c->t_rtx);
 		}
 		c->snd_nxt += len + (fin ? 1 : 0);
+		if (c->in_recovery)
+			c->prr_out += len;
 		if (fin)
 			c->fin_sent = true;
 		if (seq_gt(c->snd_nxt, c->snd_max))
@@ -1289,14 +1406,15 @@ static void rto_fired(struct tcp_conn *c)
 		tcp_done(c, ETIMEDOUT);
 		return;
 	}
+	/* RFC 5681 (4): after a timeout, one segment; RFC 6582: no fast retransmit below recover.
+	 * The first timeout is a congestion event unless fast recovery already counted it. */
+	if (!c->retries && !c->in_recovery)
+		c->ssthresh = tcp_cc_loss(&c->cc, c->cwnd, c->snd_max - c->snd_una);
 	c->retries++;
 	s->stats.timeouts++;
-	/* RFC 5681 (4): after a timeout, one segment; RFC 6582: no fast retransmit below recover */
-	uint32_t flight = c->snd_max - c->snd_una;
-	c->ssthresh = max_u32(flight / 2, 2u * c->mss);
 	c->cwnd = c->mss;
-	c->bytes_acked = 0;
 	c->in_recovery = false;
+	c->nrx = 0;
 	c->dupacks = 0;
 	c->recover = c->snd_max;
 	c->rtt_timing = false;
@@ -1381,6 +1499,7 @@ static struct tcp_conn *conn_new(struct tcp_stack *s, const struct tcp_endpoint 
 	c->scope = scope;
 	opts_resolve(&c->opt, opt);
 	c->sndbuf = c->opt.sndbuf;
+	c->sndbuf_auto = !opt || !opt->sndbuf;
 	c->rcvbuf = c->opt.rcvbuf;
 	c->rcv_wscale = wscale_for(c->rcvbuf);
 	c->rcv_mss = mss_for(s, remote);
@@ -1426,6 +1545,10 @@ static void conn_syn_options(struct tcp_conn *c, uint16_t peer_mss, int ws, bool
 	c->sack_ok = sack_ok;
 	/* RFC 6928 initial window */
 	c->cwnd = 10u * c->mss;
+	uint64_t min_rtt = c->cc.min_rtt, min_rtt_at = c->cc.min_rtt_at;
+	tcp_cc_init(&c->cc, c->mss);
+	c->cc.min_rtt = min_rtt;   /* the handshake's sample may have come first */
+	c->cc.min_rtt_at = min_rtt_at;
 }
 
 static void conn_established_common(struct tcp_conn *c)
@@ -1549,7 +1672,10 @@ static bool receive_data(struct tcp_conn *c, uint32_t seq, const uint8_t *data, 
 		if (!rs_add(&c->ooo, seq, seq + len))
 			return true;
 		ring_write_at(&c->rbuf, c->rbuf.len + off, data, len);
-		c->sack_recent = seq;
+		if (!rs_find(&c->ooo, c->sack_recent[0]) || rs_find(&c->ooo, c->sack_recent[0]) != rs_find(&c->ooo, seq)) {
+			memmove(&c->sack_recent[1], &c->sack_recent[0], 3 * sizeof(c->sack_recent[0]));
+		}
+		c->sack_recent[0] = seq;
 		return true;
 	}
 	ring_write_at(&c->rbuf, c->rbuf.len, data, len);
@@ -1608,19 +1734,79 @@ static void take_sack(struct tcp_conn *c, const struct tcp_seg *seg)
 	}
 }
 
+/*
+ * Fast retransmit: one congestion event, so one reduction (tcp_cc_loss)
+ * for every loss among the data sent so far (up to recover). With SACK, PRR
+ * (RFC 6937) then paces the window down to ssthresh as ACKs come; without,
+ * NewReno (RFC 6582) inflates it by the duplicate ACKs.
+ */
 static void enter_recovery(struct tcp_conn *c)
 {
 	struct tcp_stack *s = c->s;
-	uint32_t flight = c->snd_max - c->snd_una;
-	c->ssthresh = max_u32(flight / 2, 2u * c->mss);
+	c->ssthresh = tcp_cc_loss(&c->cc, c->cwnd, c->snd_max - c->snd_una);
 	c->recover = c->snd_max;
 	c->in_recovery = true;
-	c->cwnd = c->sack_ok ? c->ssthresh : c->ssthresh + 3u * c->mss;
 	c->rtt_timing = false;
 	s->stats.fast_retransmits++;
-	uint32_t n = retransmit_at(c, c->snd_una);
-	c->rexmit_nxt = c->snd_una + n;
+	if (c->sack_ok) {
+		c->prr_delivered = c->prr_out = 0;
+		c->recover_fs = c->snd_max - c->snd_una;
+		c->cwnd = c->ssthresh;
+		uint32_t h;
+		/* RFC 6675 (4.3): the first lost segment goes out whatever the window
+		 * (retransmissions of an earlier episode still in flight are kept) */
+		if (next_lost(c, &h))
+			rx_send(c, h);
+		else if (!rx_find(c, c->snd_una) && !rs_find(&c->sacked, c->snd_una))
+			rx_send(c, c->snd_una);
+	} else {
+		c->cwnd = c->ssthresh + 3u * c->mss;
+		uint32_t n = retransmit_at(c, c->snd_una);
+		c->rexmit_nxt = c->snd_una + n;
+	}
 	arm_rtx(c);
+}
+
+/* RFC 6937 PRR: the window during SACK recovery, after each ACK (delivered: its new bytes). */
+static void prr_update(struct tcp_conn *c, uint32_t delivered)
+{
+	c->prr_delivered += delivered;
+	uint32_t pipe = sack_pipe(c);
+	int64_t sndcnt;
+	if (pipe > c->ssthresh) {
+		/* proportional: send ssthresh/RecoverFS of what leaves the network */
+		uint64_t fs = c->recover_fs ? c->recover_fs : 1;
+		sndcnt = (int64_t)(((uint64_t)c->prr_delivered * c->ssthresh + fs - 1) / fs) - c->prr_out;
+	} else {
+		/* slow-start reduction bound: grow back to ssthresh, at most one MSS ahead */
+		int64_t lim = (int64_t)c->prr_delivered - c->prr_out;
+		if (lim < (int64_t)delivered)
+			lim = delivered;
+		lim += c->mss;
+		sndcnt = (int64_t)(c->ssthresh - pipe);
+		if (sndcnt > lim)
+			sndcnt = lim;
+	}
+	if (sndcnt < 0)
+		sndcnt = 0;
+	c->cwnd = pipe + (uint32_t)sndcnt;
+}
+
+/* Send buffer autotuning (no SO_SNDBUF, as Linux): room for two windows of data. */
+static void sndbuf_tune(struct tcp_conn *c)
+{
+	if (!c->sndbuf_auto)
+		return;
+	uint64_t want = 2ull * c->cwnd;
+	if (want > TCP_SND_AUTO_MAX)
+		want = TCP_SND_AUTO_MAX;
+	if (want > c->sndbuf) {
+		c->sndbuf = (uint32_t)want;
+		if (c->snd_full_hint) {
+			c->snd_full_hint = false;
+			c->ev |= EV_WRITABLE;
+		}
+	}
 }
 
 /* ACK processing for synchronized states (RFC 9293 fifth check). False: drop the segment. */
@@ -1649,9 +1835,10 @@ static bool process_ack(struct tcp_conn *c, const struct tcp_seg *seg)
 				c->max_sndwnd = wnd;
 		}
 	}
+	uint32_t sacked_before = rs_bytes(&c->sacked);
+	uint32_t acked = seq_gt(ack, c->snd_una) ? ack - c->snd_una : 0;
 	take_sack(c, seg);
 	if (seq_gt(ack, c->snd_una)) {
-		uint32_t acked = ack - c->snd_una;
 		if (c->rtt_timing && seq_gt(ack, c->rtt_seq)) {
 			c->rtt_timing = false;
 			rtt_sample(c, now_ns(s) - c->rtt_start);
@@ -1679,34 +1866,33 @@ static bool process_ack(struct tcp_conn *c, const struct tcp_seg *seg)
 		if (c->in_recovery) {
 			if (seq_ge(ack, c->recover)) {
 				c->in_recovery = false;
-				c->cwnd = min_u32(c->ssthresh, max_u32(c->snd_max - c->snd_una, c->mss) + c->mss);
+				c->cwnd = c->sack_ok ? c->ssthresh :
+					min_u32(c->ssthresh, max_u32(c->snd_max - c->snd_una, c->mss) + c->mss);
 				c->dupacks = 0;
-			} else {
+			} else if (!c->sack_ok) {
 				/* RFC 6582 partial ACK: the segment at snd_una is lost too */
 				if (seq_ge(c->snd_una, c->rexmit_nxt)) {
 					uint32_t n = retransmit_at(c, c->snd_una);
 					c->rexmit_nxt = c->snd_una + n;
 				}
-				if (!c->sack_ok) {
-					c->cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
-					if (acked >= c->mss)
-						c->cwnd += c->mss;
-					c->cwnd = max_u32(c->cwnd, c->mss);
-				}
+				c->cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
+				if (acked >= c->mss)
+					c->cwnd += c->mss;
+				c->cwnd = max_u32(c->cwnd, c->mss);
 				arm_rtx(c);
 			}
 		} else {
 			c->dupacks = 0;
-			if (c->cwnd < c->ssthresh) {
-				c->cwnd += min_u32(acked, 2u * c->mss);
+			if (!c->cwnd_limited) {
+				/* RFC 7661: an application- or buffer-limited window earns no growth */
+			} else if (c->cwnd < c->ssthresh) {
+				c->cwnd += min_u32(acked, 2u * c->mss);   /* RFC 3465, L = 2 */
 			} else {
-				c->bytes_acked += acked;
-				if (c->bytes_acked >= c->cwnd) {
-					c->bytes_acked -= c->cwnd;
-					c->cwnd += c->mss;
-				}
+				c->cwnd = tcp_cc_avoid(&c->cc, c->cwnd, acked, now_ns(s),
+						       c->srtt ? c->srtt : c->rto);
 			}
 			c->cwnd = min_u32(c->cwnd, 2 * max_u32(c->sndbuf, c->max_sndwnd) + 4u * c->mss);
+			sndbuf_tune(c);
 		}
 		if (c->snd_una == c->snd_max) {
 			timer_cancel(s->loop, &c->t_rtx);
@@ -1721,10 +1907,31 @@ static bool process_ack(struct tcp_conn *c, const struct tcp_seg *seg)
 		if (c->in_recovery) {
 			if (!c->sack_ok)
 				c->cwnd += c->mss;   /* window inflation */
-		} else if ((c->dupacks >= 3 || (c->sack_ok && rs_bytes(&c->sacked) >= 3u * c->mss)) &&
-			   seq_ge(c->snd_una, c->recover)) {
+		} else if (c->dupacks >= TCP_DUPTHRESH && seq_ge(c->snd_una, c->recover)) {
 			enter_recovery(c);
 		}
+	}
+	/* RFC 6675: any ACK whose SACK blocks show a loss starts recovery (data-bearing ones too) */
+	if (!c->in_recovery && c->sack_ok && c->snd_una != c->snd_max && seq_ge(c->snd_una, c->recover) &&
+	    seq_gt(lost_below(c), c->snd_una))
+		enter_recovery(c);
+	/* what this ACK delivered (newly ACKed bytes not SACKed before, newly SACKed ones) */
+	int64_t dd = (int64_t)acked + (int64_t)rs_bytes(&c->sacked) - (int64_t)sacked_before;
+	uint32_t delivered = dd > 0 ? (uint32_t)dd : 0;
+	c->delivered += delivered;
+	tcp_cc_delivered(&c->cc, now_ns(s), c->delivered, hi_sack(c), c->snd_max);
+	if (c->nrx)
+		rx_update(c);
+	if (!c->nrx && !c->in_recovery && c->rx) {
+		free(c->rx);   /* an idle connection holds only its TCB */
+		c->rx = NULL;
+	}
+	if (c->in_recovery && c->sack_ok) {
+		/* a random loss is no reason to stop probing: the target keeps growing */
+		if (c->cc.random_loss && c->cwnd_limited && delivered)
+			c->ssthresh = tcp_cc_avoid(&c->cc, c->ssthresh, delivered, now_ns(s),
+						   c->srtt ? c->srtt : c->rto);
+		prr_update(c, delivered);
 	}
 	if (c->persist && c->snd_wnd)
 		c->persist = false;
@@ -2182,6 +2389,7 @@ void tcp_stack_free(struct tcp_stack *s)
 		conn_timers_cancel(c);
 		ring_free(&c->sbuf);
 		ring_free(&c->rbuf);
+		free(c->rx);
 		free(c);
 	}
 	while (s->listeners) {
@@ -2211,7 +2419,7 @@ void tcp_stack_force_syncookies(struct tcp_stack *s, bool on)
 
 size_t tcp_conn_memory(const struct tcp_conn *c)
 {
-	return sizeof(*c) + c->sbuf.cap + c->rbuf.cap;
+	return sizeof(*c) + c->sbuf.cap + c->rbuf.cap + (c->rx ? TCP_MAX_RX * sizeof(*c->rx) : 0);
 }
 
 void tcp_input(struct tcp_stack *s, struct pbuf *b, const struct ip_packet *pkt, uint32_t ingress_ifindex)
@@ -2556,7 +2764,8 @@ void tcp_set_options(struct tcp_conn *c, const struct tcp_options *opt)
 	bool nodelay_was = c->opt.nodelay, ka_was = c->opt.keepalive;
 	opts_resolve(&c->opt, opt);
 	/* buffers only grow once in use: the window we announced must stay backed */
-	if (c->opt.sndbuf >= c->sbuf.len)
+	c->sndbuf_auto = !opt || !opt->sndbuf;
+	if (c->opt.sndbuf >= c->sbuf.len && !(c->sndbuf_auto && c->sndbuf > c->opt.sndbuf))
 		c->sndbuf = c->opt.sndbuf;
 	if (c->opt.rcvbuf > c->rcvbuf)
 		c->rcvbuf = c->opt.rcvbuf;
