@@ -1,0 +1,176 @@
+/*
+ * Packets from the network into the host stack: a router with one interface
+ * and the socket layer, with a UDP socket, an ICMP echo socket and a TCP
+ * listener open through the shim protocol, receives arbitrary bytes as an IP
+ * packet (first byte: 0 = as given, else with its IPv4/IPv6 header fixed up so
+ * it reaches the sockets). Nothing may crash, leak or trip UBSan; whatever the
+ * stack sends back must be a valid IP packet.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/loop.h"
+#include "crypto/crypto.h"
+#include "ip/checksum.h"
+#include "ip/fib.h"
+#include "ip/packet.h"
+#include "ip/router.h"
+#include "stack/shim_proto.h"
+#include "stack/sock.h"
+
+static struct loop loop;
+static struct ip_router router;
+static struct netif nif;
+static struct ip_prefix addrs[2];
+static struct sock_layer *sl;
+static int ctl = -1;
+static int app_fds[3] = { -1, -1, -1 };
+
+static void fake_output(struct netif *n, struct pbuf *b, const struct ip_addr *nexthop)
+{
+	struct ip_packet pkt;
+	if (ip_packet_parse(b, &pkt) < 0)
+		abort();   /* the stack must only emit well-formed IP */
+	pbuf_free(b);
+}
+static const struct netif_ops fake_ops = { .output = fake_output };
+
+static void spin(void)
+{
+	for (int i = 0, idle = 0; i < 20 && idle < 2; i++)
+		idle = loop_run_once(&loop, 0) == 0 ? idle + 1 : 0;
+}
+
+static int rpc(struct shim_req *req)
+{
+	uint8_t buf[sizeof(struct shim_rep) + SHIM_MSG_MAX];
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} cm;
+	if (send(ctl, req, sizeof(*req), 0) != (ssize_t)sizeof(*req))
+		abort();
+	spin();
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
+			     .msg_controllen = sizeof(cm.b) };
+	if (recvmsg(ctl, &mh, MSG_DONTWAIT) <= 0)
+		abort();
+	int fd = -1;
+	for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); ch; ch = CMSG_NXTHDR(&mh, ch))
+		if (ch->cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, CMSG_DATA(ch), sizeof(int));
+	return fd;
+}
+
+static int open_socket(uint32_t op, int type, int protocol, uint16_t port)
+{
+	struct shim_req req;
+	memset(&req, 0, sizeof(req));
+	req.op = op;
+	req.sock_id = -1;
+	req.family = AF_INET;
+	req.type = type;
+	req.protocol = protocol;
+	req.arg = 16;
+	req.addr.family = AF_INET;
+	req.addr.port = port;
+	return rpc(&req);
+}
+
+static void setup(void)
+{
+	if (crypto_init() < 0 || loop_init(&loop) < 0 || ip_router_init(&router, &loop) < 0)
+		abort();
+	log_set_level(LOG_ERROR);
+	loop_use_manual_clock(&loop, NSEC_PER_SEC);
+	snprintf(nif.name, sizeof(nif.name), "wg0");
+	nif.mtu = 1420;
+	nif.ops = &fake_ops;
+	if (ip_prefix_parse("10.0.0.1/24", &addrs[0]) || ip_prefix_parse("fd00::1/64", &addrs[1]))
+		abort();
+	nif.addrs = addrs;
+	nif.n_addrs = 2;
+	if (ip_router_add_netif(&router, &nif) < 0)
+		abort();
+	sl = sock_layer_new(&loop, &router);
+	if (!sl)
+		abort();
+	ip_router_set_local_handler(&router, sock_layer_input, sl);
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    sock_layer_add_client(sl, sv[1]) < 0)
+		abort();
+	ctl = sv[0];
+	app_fds[0] = open_socket(SHIM_OP_BIND, SOCK_DGRAM, IPPROTO_UDP, 7000);
+	app_fds[1] = open_socket(SHIM_OP_BIND, SOCK_DGRAM, IPPROTO_ICMP, 77);
+	app_fds[2] = open_socket(SHIM_OP_LISTEN, SOCK_STREAM, IPPROTO_TCP, 179);
+}
+
+/* Makes the header self-consistent so fuzzed transport payloads reach the sockets. */
+static void fix_headers(uint8_t *p, size_t len)
+{
+	if (len >= 20 && (p[0] >> 4) == 4) {
+		p[0] = 0x45;
+		p[2] = (uint8_t)(len >> 8);
+		p[3] = (uint8_t)len;
+		p[6] &= 0x40;   /* no fragments */
+		p[7] = 0;
+		uint8_t dst[4] = { 10, 0, 0, 1 };
+		memcpy(p + 16, dst, 4);
+		if (p[12] == 0 || p[12] >= 224 || p[12] == 127)
+			p[12] = 10;
+		p[10] = p[11] = 0;
+		uint16_t c = csum_fold(csum_partial(p, 20, 0));
+		memcpy(p + 10, &c, 2);
+	} else if (len >= 40 && (p[0] >> 4) == 6) {
+		p[4] = (uint8_t)((len - 40) >> 8);
+		p[5] = (uint8_t)(len - 40);
+		static const uint8_t dst[16] = { 0xfd, [15] = 1 };
+		memcpy(p + 24, dst, 16);
+		if (p[8] == 0xff || p[8] == 0)
+			p[8] = 0xfd;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int ready;
+	if (!ready) {
+		setup();
+		ready = 1;
+	}
+	if (size < 2 || size - 1 > PBUF_MTU_MAX)
+		return 0;
+	struct pbuf *b = pbuf_alloc();
+	if (!b)
+		return 0;
+	uint8_t *p = pbuf_put(b, size - 1);
+	if (!p) {
+		pbuf_free(b);
+		return 0;
+	}
+	memcpy(p, data + 1, size - 1);
+	if (data[0])
+		fix_headers(p, size - 1);
+	ip_router_input(&router, &nif, b);
+	spin();
+	/* Drain what reached the app sockets so their buffers never fill up. */
+	char buf[4096];
+	for (int i = 0; i < 2; i++)
+		while (app_fds[i] >= 0 && recv(app_fds[i], buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			;
+	loop_set_time(&loop, loop_now(&loop) + (data[0] & 0xf) * NSEC_PER_SEC);
+	if (getenv("FUZZ_SOCK_STATS")) {
+		const struct sock_stats *st = sock_layer_stats(sl);
+		fprintf(stderr, "udp_in %llu icmp_in %llu sockets %u\n",
+			(unsigned long long)st->udp_in, (unsigned long long)st->icmp_in, st->sockets);
+	}
+	return 0;
+}
