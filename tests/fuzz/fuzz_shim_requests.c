@@ -1,0 +1,115 @@
+/*
+ * The shim socket is an attack surface too: any process of the user can
+ * connect and send anything. Arbitrary messages go to the socket layer as
+ * shim requests (several per input, the first byte says how to split them);
+ * nothing may crash, leak or trip UBSan, and every router socket created
+ * must be released when the client goes away.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/loop.h"
+#include "crypto/crypto.h"
+#include "ip/router.h"
+#include "stack/shim_proto.h"
+#include "stack/sock.h"
+
+static struct loop loop;
+static struct ip_router router;
+static struct netif nif;
+static struct ip_prefix addrs[2];
+static struct sock_layer *sl;
+
+static void fake_output(struct netif *n, struct pbuf *b, const struct ip_addr *nexthop)
+{
+	pbuf_free(b);
+}
+static const struct netif_ops fake_ops = { .output = fake_output };
+
+static void spin(void)
+{
+	for (int i = 0, idle = 0; i < 50 && idle < 2; i++)
+		idle = loop_run_once(&loop, 0) == 0 ? idle + 1 : 0;
+}
+
+static void setup(void)
+{
+	if (crypto_init() < 0 || loop_init(&loop) < 0 || ip_router_init(&router, &loop) < 0)
+		abort();
+	log_set_level(LOG_ERROR);
+	snprintf(nif.name, sizeof(nif.name), "wg0");
+	nif.mtu = 1420;
+	nif.ops = &fake_ops;
+	if (ip_prefix_parse("10.0.0.1/24", &addrs[0]) || ip_prefix_parse("fe80::1/64", &addrs[1]))
+		abort();
+	nif.addrs = addrs;
+	nif.n_addrs = 2;
+	if (ip_router_add_netif(&router, &nif) < 0)
+		abort();
+	sl = sock_layer_new(&loop, &router);
+	if (!sl)
+		abort();
+	ip_router_set_local_handler(&router, sock_layer_input, sl);
+}
+
+/* Closes every fd passed back with SCM_RIGHTS so the router sockets can go away. */
+static void drain_replies(int ctl)
+{
+	uint8_t buf[sizeof(struct shim_rep) + SHIM_MSG_MAX];
+	for (;;) {
+		union {
+			struct cmsghdr h;
+			char b[CMSG_SPACE(sizeof(int))];
+		} cm;
+		struct iovec iov = { buf, sizeof(buf) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
+				     .msg_controllen = sizeof(cm.b) };
+		if (recvmsg(ctl, &mh, MSG_DONTWAIT) <= 0)
+			return;
+		for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); ch; ch = CMSG_NXTHDR(&mh, ch)) {
+			if (ch->cmsg_type == SCM_RIGHTS) {
+				int fd;
+				memcpy(&fd, CMSG_DATA(ch), sizeof(int));
+				close(fd);
+			}
+		}
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int ready;
+	if (!ready) {
+		setup();
+		ready = 1;
+	}
+	if (size < 1)
+		return 0;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return 0;
+	if (sock_layer_add_client(sl, sv[1]) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return 0;
+	}
+	/* Messages of the request size (mostly valid framing) or of the fuzzer's choosing. */
+	size_t chunk = data[0] & 1 ? sizeof(struct shim_req) : (size_t)data[0] + 1;
+	for (size_t off = 1; off < size; off += chunk) {
+		size_t n = size - off < chunk ? size - off : chunk;
+		if (send(sv[0], data + off, n, MSG_DONTWAIT) < 0)
+			break;
+		spin();
+		drain_replies(sv[0]);
+	}
+	close(sv[0]);
+	spin();
+	if (sock_layer_stats(sl)->clients != 0)
+		abort();   /* the client must be gone once its connection closed */
+	return 0;
+}
