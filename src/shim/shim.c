@@ -551,11 +551,15 @@ static int opt_set(struct shim_fd *e, int level, int name, const void *val, sock
 			e->recvttl = !!v;
 			return 2;
 		}
-		if ((level == IPPROTO_IP && (name == IP_RECVERR || name == IP_MTU_DISCOVER)) ||
-		    (level == IPPROTO_IPV6 && (name == IPV6_RECVERR || name == IPV6_MTU_DISCOVER))) {
-			/* Accepted; no ICMP errors are queued and path MTU is the router's job. */
-			shim_log_once("opt-noop", "setsockopt IP_RECVERR/IP_MTU_DISCOVER accepted, but "
-				      "no error queue exists inside the router");
+		if ((level == IPPROTO_IP && name == IP_RECVERR) ||
+		    (level == IPPROTO_IPV6 && name == IPV6_RECVERR)) {
+			/* One switch for both families (Linux keeps two for dual-stack sockets). */
+			e->opts.recverr = !!v;
+			return 1;
+		}
+		if ((level == IPPROTO_IP && name == IP_MTU_DISCOVER) ||
+		    (level == IPPROTO_IPV6 && name == IPV6_MTU_DISCOVER)) {
+			/* Accepted; path MTU is the router's job. */
 			return 2;
 		}
 		return -ENOPROTOOPT;
@@ -711,6 +715,9 @@ SHIM_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *le
 			return put_int(val, len, e.opts.min_ttl);
 		if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY)
 			return put_int(val, len, e.opts.v6only);
+		if ((level == IPPROTO_IP && name == IP_RECVERR) ||
+		    (level == IPPROTO_IPV6 && name == IPV6_RECVERR))
+			return put_int(val, len, e.opts.recverr);
 		break;
 	case IPPROTO_TCP:
 		if (e.kind != SK_STREAM)
@@ -829,11 +836,45 @@ static void add_cmsg(struct msghdr *msg, size_t *used, int level, int type, int 
 	*used += space;
 }
 
+/*
+ * An ordinary receive met an ICMP error message (shim_errqueue.c has the
+ * design): it fails once with the error's errno. What the error record and
+ * payload left in the app's buffers is gathered back from there; a peek is
+ * made a real read first, so the error is reported once, not at every peek.
+ */
+static ssize_t dgram_error(int fd, const struct shim_fd *e, const struct shim_dgram_hdr *h,
+			   const struct iovec *iov, size_t iovlen, size_t got, int flags)
+{
+	uint8_t buf[sizeof(struct shim_dgram_err) + 2048];
+	size_t len = 0;
+	if (flags & MSG_PEEK) {
+		struct shim_dgram_hdr h2;
+		struct iovec v[2] = { { &h2, sizeof(h2) }, { buf, sizeof(buf) } };
+		struct msghdr mh = { .msg_iov = v, .msg_iovlen = 2 };
+		ssize_t n = shim_real.recvmsg(fd, &mh, MSG_DONTWAIT);
+		if (n >= (ssize_t)sizeof(h2))
+			len = (size_t)n - sizeof(h2);
+		return fail(shim_errq_reported(fd, e, &h2, buf, len));
+	}
+	for (size_t i = 0; i < iovlen && len < got && len < sizeof(buf); i++) {
+		size_t n = iov[i].iov_len;
+		if (n > got - len)
+			n = got - len;
+		if (n > sizeof(buf) - len)
+			n = sizeof(buf) - len;
+		memcpy(buf + len, iov[i].iov_base, n);
+		len += n;
+	}
+	return fail(shim_errq_reported(fd, e, h, buf, len));
+}
+
 static ssize_t dgram_recvmsg(int fd, const struct shim_fd *e, struct msghdr *msg, int flags)
 {
 	struct shim_dgram_hdr h;
-	if (flags & (MSG_OOB | MSG_ERRQUEUE))
-		return fail(flags & MSG_ERRQUEUE ? EAGAIN : EOPNOTSUPP);
+	if (flags & MSG_ERRQUEUE)
+		return shim_errq_recvmsg(fd, e, msg, flags);
+	if (flags & MSG_OOB)
+		return fail(EOPNOTSUPP);
 	if (msg->msg_iovlen > 63)
 		return fail(EMSGSIZE);
 	struct iovec iov[64];
@@ -851,6 +892,17 @@ static ssize_t dgram_recvmsg(int fd, const struct shim_fd *e, struct msghdr *msg
 		msg->msg_controllen = 0;
 		msg->msg_flags = 0;
 		return 0;   /* rrouted closed the socket */
+	}
+	if (h.flags & SHIM_DGRAM_ERR) {
+		size_t got = (size_t)n - sizeof(h);
+		if (mh.msg_flags & MSG_TRUNC && (flags & MSG_TRUNC)) {
+			size_t cap = 0;   /* n was the full length: only the buffers hold bytes */
+			for (size_t i = 0; i < msg->msg_iovlen; i++)
+				cap += msg->msg_iov[i].iov_len;
+			got = got < cap ? got : cap;
+		}
+		msg->msg_controllen = 0;
+		return dgram_error(fd, e, &h, msg->msg_iov, msg->msg_iovlen, got, flags);
 	}
 	msg->msg_flags = mh.msg_flags;
 	size_t used = mh.msg_controllen;
@@ -1099,6 +1151,7 @@ static void forget(int fd)
 	if (!shim_fd_get(fd, &e))
 		return;
 	shim_fd_drop(fd);
+	shim_errq_drop(fd);
 	/* A TCP socket that is only bound has no data fd rrouted could watch: tell it. */
 	if (e.state == SFD_ROUTER && e.sock_id >= 0 && e.kind == SK_STREAM && !e.listening &&
 	    !e.connected) {

@@ -80,6 +80,11 @@ void shim_fd_put(int fd, const struct shim_fd *e);
 void shim_fd_drop(int fd);
 /* The fast, lock-free test read/write use: is fd a router datagram socket? */
 bool shim_fd_is_dgram(int fd);
+/* The same test with detail (poll): SHIM_DG_* bits, 0 for anything else. */
+#define SHIM_DG_DGRAM   0x1u   /* a router UDP or ping socket */
+#define SHIM_DG_ERRORS  0x2u   /* rrouted may send it ICMP errors (IP_RECVERR or connected) */
+#define SHIM_DG_RECVERR 0x4u   /* IP_RECVERR / IPV6_RECVERR is on */
+uint8_t shim_fd_dgram_flags(int fd);
 
 bool shim_enabled(void);
 /*
@@ -112,6 +117,22 @@ int shim_netlink_getsockopt(int fd, const struct shim_fd *e, int level, int name
 			    socklen_t *len);
 ssize_t shim_netlink_sendmsg(int fd, const struct msghdr *msg, int flags);
 ssize_t shim_netlink_recvmsg(int fd, struct msghdr *msg, int flags);
+
+/*
+ * shim_errqueue.c: ICMP errors on router datagram sockets (IP_RECVERR) and
+ * the poll()/ppoll()/select() that report them as POLLERR.
+ */
+/* recvmsg(MSG_ERRQUEUE): the oldest error, as Linux gives it; -1 EAGAIN if none. */
+ssize_t shim_errq_recvmsg(int fd, const struct shim_fd *e, struct msghdr *msg, int flags);
+/*
+ * An ordinary receive consumed an error message (h, then er and payload in
+ * buf/len as they arrived): keeps it for MSG_ERRQUEUE if the socket has
+ * IP_RECVERR. Returns the errno the receive must fail with.
+ */
+int shim_errq_reported(int fd, const struct shim_fd *e, const struct shim_dgram_hdr *h,
+		       const void *buf, size_t len);
+/* fd is closed or reused: its kept errors go. */
+void shim_errq_drop(int fd);
 
 /* shim_if.c: interface index of a router interface, 0 if none (errno set). */
 unsigned shim_if_index(const char *name);

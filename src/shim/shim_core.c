@@ -141,9 +141,15 @@ void shim_fd_put(int fd, const struct shim_fd *e)
 		tab[fd] = malloc(sizeof(*tab[fd]));
 	if (tab[fd]) {
 		*tab[fd] = *e;
-		__atomic_store_n(&dgram_flag[fd], e->state == SFD_ROUTER && e->kind != SK_STREAM &&
-				 e->kind != SK_NETLINK,
-				 __ATOMIC_RELEASE);
+		uint8_t fl = 0;
+		if (e->state == SFD_ROUTER && e->kind != SK_STREAM && e->kind != SK_NETLINK) {
+			fl = SHIM_DG_DGRAM;
+			if (e->opts.recverr)
+				fl |= SHIM_DG_RECVERR | SHIM_DG_ERRORS;
+			if (e->connected)
+				fl |= SHIM_DG_ERRORS;
+		}
+		__atomic_store_n(&dgram_flag[fd], fl, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&tab_lock);
 }
@@ -162,6 +168,11 @@ void shim_fd_drop(int fd)
 bool shim_fd_is_dgram(int fd)
 {
 	return fd >= 0 && fd < SHIM_TAB_MAX && __atomic_load_n(&dgram_flag[fd], __ATOMIC_ACQUIRE);
+}
+
+uint8_t shim_fd_dgram_flags(int fd)
+{
+	return fd >= 0 && fd < SHIM_TAB_MAX ? __atomic_load_n(&dgram_flag[fd], __ATOMIC_ACQUIRE) : 0;
 }
 
 /* ---- control connection ---- */

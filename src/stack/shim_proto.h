@@ -27,7 +27,9 @@
  *    accepted connection is one message (struct shim_accept_msg) carrying the
  *    connection's stream fd.
  *  - UDP and ICMP echo ("ping") sockets: a SOCK_SEQPACKET socketpair; each
- *    message is struct shim_dgram_hdr followed by the payload, both ways.
+ *    message is struct shim_dgram_hdr followed by the payload, both ways
+ *    (towards the app, a message may instead carry an ICMP error about a
+ *    datagram the socket sent: struct shim_dgram_err below).
  *    For ICMP the payload is the ICMP message (echo header + data); rrouted
  *    sets the identifier and the checksum, as Linux ping sockets do.
  *
@@ -87,6 +89,8 @@ struct shim_opts {
 	uint8_t ttl;         /* 0: default 64 */
 	uint8_t tos;
 	uint8_t min_ttl;     /* IP_MINTTL / IPV6_MINHOPCOUNT (GTSM) */
+	uint8_t recverr;     /* IP_RECVERR / IPV6_RECVERR: every ICMP error is queued */
+	uint8_t pad[3];
 	uint32_t bind_ifindex;                        /* SO_BINDTODEVICE */
 	uint32_t keepidle, keepintvl, keepcnt;
 	uint32_t sndbuf, rcvbuf;
@@ -124,11 +128,33 @@ struct shim_accept_msg {
 };
 
 #define SHIM_DGRAM_HAS_TTL 0x1u
+#define SHIM_DGRAM_ERR     0x2u   /* receive only: an ICMP error, see struct shim_dgram_err */
 struct shim_dgram_hdr {
-	struct shim_addr peer;   /* source on receive; destination on send (family 0: connected peer) */
+	struct shim_addr peer;   /* source on receive; destination on send (family 0: connected peer);
+				    an error: the destination of the datagram it is about */
 	uint32_t ifindex;        /* receive: the interface it arrived on */
-	uint8_t ttl, tos;        /* receive: from the IP header */
+	uint8_t ttl, tos;        /* receive: from the IP header (an error: the ICMP packet's) */
 	uint16_t flags;
+};
+
+/*
+ * An ICMP error about a datagram the socket sent (Linux's IP_RECVERR error
+ * queue), in band on the data fd so it keeps its order and wakes poll: the
+ * message is shim_dgram_hdr with SHIM_DGRAM_ERR, this, and then the quoted
+ * payload of the datagram (after its UDP header; for ping sockets the
+ * quoted ICMP message), as far as the error quoted it. rrouted sends one
+ * for every error to a socket with opts.recverr, and only the hard ones
+ * (fatal) to a connected socket without it, as Linux does. The shim turns
+ * it into a sock_extended_err for recvmsg(MSG_ERRQUEUE), or into errnum
+ * for an ordinary receive, and poll into POLLERR.
+ */
+struct shim_dgram_err {
+	struct shim_addr offender;   /* who sent the ICMP error (SO_EE_OFFENDER), port 0 */
+	uint32_t info;               /* ee_info: the MTU of frag-needed / packet-too-big */
+	int32_t errnum;              /* ee_errno, positive: what Linux maps the error to */
+	uint8_t origin;              /* AF_INET: ICMP (SO_EE_ORIGIN_ICMP), AF_INET6: ICMPv6 */
+	uint8_t type, code;          /* of the ICMP message */
+	uint8_t fatal;               /* a hard error (Linux's harderr) */
 };
 
 struct shim_iflist_hdr {

@@ -10,6 +10,14 @@
  * Demultiplexing (as Linux does): the best match wins, a connected socket
  * whose 4-tuple matches exactly over a socket bound to the address, over
  * one bound to the wildcard.
+ *
+ * ICMP errors (IP_RECVERR): an ICMP/ICMPv6 error to one of our addresses
+ * that quotes a UDP datagram or an echo request one of our sockets sent is
+ * found by the quoted 4-tuple and handed to that socket in band (struct
+ * shim_dgram_err in shim_proto.h), with the errno Linux maps it to: every
+ * error if the socket asked for IP_RECVERR, only the hard ones (port
+ * unreachable -> ECONNREFUSED, ...) to a connected socket otherwise.
+ * Nothing sets SO_ERROR: the error reaches the app once, through the data fd.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -321,6 +329,197 @@ drop:
 	return true;
 }
 
+/* ---- ICMP errors ---- */
+
+struct err_map {
+	int16_t errnum;
+	uint8_t fatal;
+};
+
+/* Linux's icmp_err_convert[] (net/ipv4/icmp.c): destination unreachable, by code. */
+static const struct err_map v4_unreach[16] = {
+	{ ENETUNREACH, 0 },  { EHOSTUNREACH, 0 }, { ENOPROTOOPT, 1 },  { ECONNREFUSED, 1 },
+	{ EMSGSIZE, 1 },     { EOPNOTSUPP, 0 },   { ENETUNREACH, 1 },  { EHOSTDOWN, 1 },
+	{ ENONET, 1 },       { ENETUNREACH, 1 },  { EHOSTUNREACH, 1 }, { ENETUNREACH, 0 },
+	{ EHOSTUNREACH, 0 }, { EHOSTUNREACH, 1 }, { EHOSTUNREACH, 1 }, { EHOSTUNREACH, 1 },
+};
+
+/* Linux's icmpv6_err_convert() tab_unreach (net/ipv6/icmp.c), by code. */
+static const struct err_map v6_unreach[7] = {
+	{ EHOSTUNREACH, 0 }, { EACCES, 1 }, { EHOSTUNREACH, 0 }, { EHOSTUNREACH, 0 },
+	{ ECONNREFUSED, 1 }, { EACCES, 1 }, { EACCES, 1 },
+};
+
+/*
+ * The errno for an ICMP error type/code and whether it is hard, as Linux's
+ * UDP does it (frag-needed / packet-too-big count as hard: a UDP socket's
+ * default path MTU discovery mode is not "don't"). False: not an error a
+ * socket hears about (source quench, redirect, informational types).
+ */
+static bool classify_error(int family, uint8_t type, uint8_t code, struct err_map *m)
+{
+	if (family == AF_INET) {
+		switch (type) {
+		case ICMP_DEST_UNREACH:
+			*m = code < 16 ? v4_unreach[code] : (struct err_map){ EHOSTUNREACH, 0 };
+			return true;
+		case ICMP_TIME_EXCEEDED:
+			*m = (struct err_map){ EHOSTUNREACH, 0 };
+			return true;
+		case ICMP_PARAMETERPROB:
+			*m = (struct err_map){ EPROTO, 1 };
+			return true;
+		default:
+			return false;
+		}
+	}
+	switch (type) {
+	case ICMP6_DST_UNREACH:
+		*m = code < 7 ? v6_unreach[code] : (struct err_map){ EHOSTUNREACH, 0 };
+		return true;
+	case ICMP6_PACKET_TOO_BIG:
+		*m = (struct err_map){ EMSGSIZE, 1 };
+		return true;
+	case ICMP6_TIME_EXCEEDED:
+		*m = (struct err_map){ EHOSTUNREACH, 0 };
+		return true;
+	case ICMP6_PARAM_PROB:
+		*m = (struct err_map){ EPROTO, 1 };
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The datagram an ICMP error quotes, as far as it is quoted. */
+struct quoted {
+	struct ip_addr src, dst;
+	uint8_t proto;
+	const uint8_t *l4;           /* the quoted transport header */
+	size_t l4_len;               /* bytes of it (and after it) present, capped at its length */
+};
+
+static bool parse_quoted(int family, const uint8_t *q, size_t qlen, struct quoted *out)
+{
+	memset(out, 0, sizeof(*out));
+	size_t hl, orig_l4;
+	if (family == AF_INET) {
+		if (qlen < 20 || q[0] >> 4 != 4)
+			return false;
+		hl = (size_t)(q[0] & 0xf) * 4;
+		uint16_t frag = (uint16_t)((q[6] << 8 | q[7]) & IP_OFFMASK);
+		size_t tot = (size_t)(q[2] << 8 | q[3]);
+		if (hl < 20 || qlen < hl || frag || tot < hl)
+			return false;   /* a later fragment quotes no transport header */
+		out->proto = q[9];
+		ip_addr_from_v4(&out->src, q + 12);
+		ip_addr_from_v4(&out->dst, q + 16);
+		orig_l4 = tot - hl;
+	} else {
+		if (qlen < 40 || q[0] >> 4 != 6)
+			return false;
+		hl = 40;   /* extension headers are not walked: our sockets send none */
+		out->proto = q[6];
+		ip_addr_from_v6(&out->src, q + 8);
+		ip_addr_from_v6(&out->dst, q + 24);
+		orig_l4 = (size_t)(q[4] << 8 | q[5]);
+	}
+	out->l4 = q + hl;
+	out->l4_len = qlen - hl < orig_l4 ? qlen - hl : orig_l4;
+	return out->l4_len >= 8;   /* a UDP header, or an echo header with its identifier */
+}
+
+static void deliver_error(struct sock *s, const struct ip_packet *pkt, uint32_t ifindex,
+			  const struct quoted *q, uint16_t dport, const struct err_map *m,
+			  const uint8_t *icmp, const uint8_t *data, size_t len)
+{
+	struct shim_dgram_hdr h;
+	struct shim_dgram_err er;
+	memset(&h, 0, sizeof(h));
+	memset(&er, 0, sizeof(er));
+	h.peer.family = q->dst.family;
+	h.peer.port = dport;
+	memcpy(h.peer.addr, q->dst.bytes, 16);
+	if (ip_addr_is_link_local(&q->dst))
+		h.peer.scope_id = ifindex;
+	h.ifindex = ifindex;
+	h.flags = SHIM_DGRAM_HAS_TTL | SHIM_DGRAM_ERR;
+	h.ttl = pkt->family == AF_INET ? ((const struct iphdr *)pkt->hdr)->ttl
+				       : ((const struct ip6_hdr *)pkt->hdr)->ip6_hlim;
+	er.offender.family = pkt->src.family;
+	memcpy(er.offender.addr, pkt->src.bytes, 16);
+	if (ip_addr_is_link_local(&pkt->src))
+		er.offender.scope_id = ifindex;
+	er.origin = (uint8_t)pkt->family;
+	er.type = icmp[0];
+	er.code = icmp[1];
+	er.errnum = m->errnum;
+	er.fatal = m->fatal;
+	/* ee_info as Linux fills it: the MTU, or the parameter-problem pointer, else 0 */
+	uint32_t rest;
+	memcpy(&rest, icmp + 4, 4);
+	rest = ntohl(rest);
+	if (pkt->family == AF_INET)
+		er.info = icmp[0] == ICMP_DEST_UNREACH && icmp[1] == ICMP_FRAG_NEEDED ? rest & 0xffff
+			: icmp[0] == ICMP_PARAMETERPROB ? rest >> 24 : 0;
+	else
+		er.info = icmp[0] == ICMP6_PACKET_TOO_BIG || icmp[0] == ICMP6_PARAM_PROB ? rest : 0;
+	struct iovec iov[3] = { { &h, sizeof(h) }, { &er, sizeof(er) }, { (void *)data, len } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 3 };
+	if (sendmsg(s->lfd.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		s->sl->stats.udp_drops++;
+}
+
+/*
+ * An ICMP error (checksum already verified) for one of our sockets: true
+ * when it was one (b is then consumed), false to let the router drop it.
+ */
+static bool icmp_error_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
+			     const struct ip_packet *pkt, const uint8_t *icmp, size_t len,
+			     const struct err_map *m)
+{
+	struct quoted q;
+	if (!parse_quoted(pkt->family, icmp + 8, len - 8, &q))
+		return false;
+	/* Only about what we sent: the quoted source is one of our addresses. */
+	if (!ip_router_local_netif(sl->router, &q.src, in))
+		return false;
+	uint32_t ifindex = in ? in->ifindex : 0;
+	struct sock *s;
+	uint16_t dport = 0;
+	const uint8_t *data;
+	size_t dlen;
+	uint8_t icmp_proto = pkt->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	uint8_t echo = pkt->family == AF_INET ? ICMP_ECHO : ICMP6_ECHO_REQUEST;
+	if (q.proto == IPPROTO_UDP) {
+		struct udphdr u;
+		memcpy(&u, q.l4, sizeof(u));
+		dport = ntohs(u.dest);
+		s = demux(sl, SK_UDP, &q.src, ntohs(u.source), &q.dst, dport, ifindex);
+		size_t ulen = ntohs(u.len);
+		data = q.l4 + 8;
+		dlen = q.l4_len - 8;
+		if (ulen >= 8 && ulen - 8 < dlen)
+			dlen = ulen - 8;
+	} else if (q.proto == icmp_proto && q.l4[0] == echo) {
+		/* A ping socket: Linux queues the quoted echo request itself, header and all. */
+		uint16_t id;
+		memcpy(&id, q.l4 + 4, 2);
+		s = demux(sl, SK_ICMP, &q.src, ntohs(id), &q.dst, 0, ifindex);
+		data = q.l4;
+		dlen = q.l4_len;
+	} else {
+		return false;
+	}
+	if (!s)
+		return false;
+	sl->stats.icmp_in++;
+	if (s->opts.recverr || (s->connected && m->fatal))
+		deliver_error(s, pkt, ifindex, &q, dport, m, icmp, data, dlen);
+	pbuf_free(b);
+	return true;
+}
+
 bool sock_icmp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
 		     const struct ip_packet *pkt)
 {
@@ -329,11 +528,15 @@ bool sock_icmp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
 	if (len < 8)
 		return false;
 	uint8_t reply = pkt->family == AF_INET ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY;
-	if (l4[0] != reply || l4[1] != 0)
-		return false;   /* errors and the rest: not for ping sockets (no IP_RECVERR yet) */
+	struct err_map m;
+	bool is_err = classify_error(pkt->family, l4[0], l4[1], &m);
+	if (!is_err && (l4[0] != reply || l4[1] != 0))
+		return false;   /* the rest is not for sockets */
 	uint32_t sum = pkt->family == AF_INET ? 0 : pseudo(&pkt->src, &pkt->dst, IPPROTO_ICMPV6, len);
 	if (csum_fold(csum_partial(l4, len, sum)) != 0)
 		return false;
+	if (is_err)
+		return icmp_error_input(sl, in, b, pkt, l4, len, &m);
 	uint16_t id;
 	memcpy(&id, l4 + 4, 2);
 	uint32_t ifindex = in ? in->ifindex : 0;
