@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
 # Programs inside the router's network through `rrctl exec` (librrshim.so), all unprivileged.
 #
-#   netns rrt-<pid>-r                                  netns rrt-<pid>-p ("B", wireguard-go)
-#   +-------------------------------------+            +--------------------------------+
-#   | rrouted wg0 (uid 65534)  udp/51820  |  WireGuard | rrp<pid> (tun)     udp/51821   |
-#   |  172.20.0.1/32 fd42:0:1::1/64       |<==========>|  172.20.0.2/32 fd42:0:1::2/64  |
-#   |  fe80::1/64                         |            |  fe80::2/64                    |
-#   | rrctl exec -- ping|python3|curl|nc  |            |  python3 servers, nc, iperf3   |
-#   |   (uid 65534, LD_PRELOAD shim)      |            |                                |
-#   | veth vr 192.0.2.1/24 ---------------+------------+- veth vp 192.0.2.2/24          |
-#   +-------------------------------------+            +--------------------------------+
+#   netns rrt-<pid>-a ("A")        netns rrt-<pid>-r                        netns rrt-<pid>-p ("B")
+#   +------------------------+     +--------------------------------+     +------------------------+
+#   | rra<pid> (wireguard-go)|     | rrouted (uid 65534)            |     | rrp<pid> (wireguard-go)|
+#   |  udp/51831             | WG  |  wga udp/51830   wg0 udp/51820 | WG  |  udp/51821             |
+#   |  172.20.1.2/32         |<===>|  172.20.1.1/32   172.20.0.1/32 |<===>|  172.20.0.2/32         |
+#   |  fd42:0:2::2/64        |     |  fd42:0:2::1/64  fd42:0:1::1/64|     |  fd42:0:1::2/64        |
+#   |  fe80::2/64            |     |  fe80::1/64      fe80::1/64    |     |  fe80::2/64            |
+#   |  nc, http.server       |     | rrctl exec -- ping|curl|nc|py  |     |  http.server, nc, echo |
+#   | va 198.51.100.2/24 ----+-----+- vra 198.51.100.1  vr 192.0.2.1-+-----+- vp 192.0.2.2/24       |
+#   +------------------------+     +--------------------------------+     +------------------------+
 #
+# A and B are real wireguard-go peers with the kernel stack behind them; both have fe80::2, so
+# the link-local checks also show that the scope (%wg0 / %wga) picks the tunnel.
 # Hosted programs run in rrouted's namespace as uid 65534 with no capabilities; the kernel
 # there has no route to 172.20/fd42 at all, so every success below went through rrouted.
-# Environment: SHIM_BIG_MB (default 50) for the netem transfer, SHIM_CONNS (default 1000).
+# Environment: SHIM_BIG_MB (size of the lossy transfer each way; the issue's acceptance is 50),
+# SHIM_CONNS (default 1000), RRSHIM_LIB (default: librrshim.so in $RR_BUILD, else in build/,
+# since make asan-build does not build the shim).
 . "$(dirname "$0")/lib.sh"
 rr_require
-SHIM_LIB=$RR_BUILD/librrshim.so
+SHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
+[ -f "$SHIM_LIB" ] || [ -n "${RRSHIM_LIB:-}" ] || SHIM_LIB=$RR_ROOT/build/librrshim.so
 [ -f "$SHIM_LIB" ] || rr_skip_all "$SHIM_LIB is not built (make)"
+export RRSHIM_LIB=$SHIM_LIB   # rrctl exec and rrouted's hooks both read it
 [ -n "$PY" ] || rr_skip_all "python3 is not installed"
 
 # rr_exec CMD...: CMD inside the router (namespace of rrouted, uid 65534, shim preloaded).
@@ -63,10 +70,31 @@ if ! rr_pair_setup 2>"$RR_TMP/setup.err"; then
 	rr_finish
 fi
 ok "namespaces, veth and wireguard-go peer set up"
-# Table = off (DN42 style): B's addresses are reached by explicit routes, as BIRD would install.
+
+# Peer A: its own namespace, underlay link and wireguard-go, and a second interface wga in rrouted.
+shim_setup_a() {
+	rr_ns NSA a || return 1
+	rr_veth "$NSR" vra "$NSA" va || return 1
+	rr_addr "$NSR" vra 198.51.100.1/24 && rr_addr "$NSA" va 198.51.100.2/24 || return 1
+	RRA_PUB=$(rr_genkey "$KEYS" rra) && A_PUB=$(rr_genkey "$KEYS" peera) || return 1
+	rr_write_iface r wga "$KEYS/rra.key" 51830 "172.20.1.1/32, fd42:0:2::1/64, fe80::1/64" \
+		"$A_PUB" "" "" "172.20.1.2/32, fd42:0:2::2/128, fe80::/64" "" || return 1
+	ADEV=rra$$
+	rr_wggo_peer "$NSA" "$ADEV" "$KEYS/peera.key" 51831 "$RRA_PUB" "" 198.51.100.1:51830 \
+		"172.20.1.1/32,fd42:0:2::1/128,fe80::/64" "" 172.20.1.2/32 fd42:0:2::2/64 fe80::2/64
+}
+if ! shim_setup_a 2>"$RR_TMP/setup-a.err"; then
+	not_ok "peer A: namespace, veth 198.51.100.0/24, wireguard-go and rrouted interface wga" \
+		"$(cat "$RR_TMP/setup-a.err")"
+	rr_finish
+fi
+ok "peer A: namespace, veth 198.51.100.0/24, wireguard-go and rrouted interface wga"
+# Table = off (DN42 style): the peers' addresses are reached by explicit routes, as BIRD would install.
 cat >>"$RR_TMP/r/rrouted.conf" <<EOF
 route = 172.20.0.2/32 dev wg0
 route = fd42:0:1::2/128 dev wg0
+route = 172.20.1.2/32 dev wga
+route = fd42:0:2::2/128 dev wga
 EOF
 rr_fix_owner r
 # ping has file capabilities, which a process without a bounding set may not exec; a copy has none.
@@ -77,7 +105,8 @@ if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
 	rr_finish
 fi
 ok "rrouted starts"
-rr_ping "tunnel up (peer pings 172.20.0.1)" "$NSP" -c 2 -i 0.3 -w 10 172.20.0.1
+rr_ping "tunnel to B up (B pings 172.20.0.1)" "$NSP" -c 2 -i 0.3 -w 10 172.20.0.1
+rr_ping "tunnel to A up (A pings 172.20.1.1)" "$NSA" -c 2 -i 0.3 -w 10 172.20.1.1
 
 shim_path=$(rr_ctl r shim-path 2>&1)
 if [ "$shim_path" = "$RR_TMP/r/rr-shim.sock" ] && [ -S "$shim_path" ]; then
@@ -95,6 +124,10 @@ check "rrctl exec -- ping -I wg0 fe80::2 (link-local, SO_BINDTODEVICE + if_namet
 wgidx=$(rr_exec "$PY" -c 'import socket; print(socket.if_nametoindex("wg0"))' 2>&1)
 check "rrctl exec -- ping fe80::2%$wgidx (link-local, numeric scope = wg0's index in the router)" \
 	rr_exec "$PING" -n -6 -c 2 -i 0.3 -w 10 "fe80::2%$wgidx"
+check "rrctl exec -- ping 172.20.1.2 (A, IPv4)" rr_exec "$PING" -n -c 3 -i 0.3 -w 10 172.20.1.2
+check "rrctl exec -- ping fd42:0:2::2 (A, IPv6)" rr_exec "$PING" -n -6 -c 3 -i 0.3 -w 10 fd42:0:2::2
+check "rrctl exec -- ping -I wga fe80::2 (A's link-local)" \
+	rr_exec "$PING" -n -6 -c 2 -i 0.3 -w 10 -I wga fe80::2
 
 # ---- UDP
 ip netns exec "$NSP" "$PY" "$RR_TMP/udp_echo.py" 0.0.0.0 7000 >"$RR_TMP/udp4.log" 2>&1 &
@@ -141,31 +174,72 @@ print(a.recvfrom(10)[0].decode(), a.getsockname()[0])' 2>&1)
 check "UDP on 127.0.0.1 stays on the host's loopback" test "$out" = "x 127.0.0.1"
 
 # ---- TCP (the engine behind the socketpairs)
-mkdir -p "$RR_TMP/www" && head -c 200000 /dev/urandom >"$RR_TMP/www/blob" && chmod -R a+rX "$RR_TMP/www"
-want=$(sha256sum <"$RR_TMP/www/blob" | cut -d' ' -f1)
-(cd "$RR_TMP/www" && exec ip netns exec "$NSP" "$PY" -m http.server --bind :: 8080) \
+# A and B serve different 200 kB pages: the sha256 tells which peer answered.
+for peer in A B; do
+	mkdir -p "$RR_TMP/www$peer" && head -c 200000 /dev/urandom >"$RR_TMP/www$peer/blob" &&
+		chmod -R a+rX "$RR_TMP/www$peer"
+done
+wantA=$(sha256sum <"$RR_TMP/wwwA/blob" | cut -d' ' -f1)
+wantB=$(sha256sum <"$RR_TMP/wwwB/blob" | cut -d' ' -f1)
+(cd "$RR_TMP/wwwB" && exec ip netns exec "$NSP" "$PY" -m http.server --bind :: 8080) \
 	>"$RR_TMP/http.log" 2>&1 &
 rr_track $! "http.server in B" "$RR_TMP/http.log"
-wait_until 10 ip netns exec "$NSP" "$PY" -c 'import socket; socket.create_connection(("::1", 8080), 1)'
-for url in "http://172.20.0.2:8080/blob" "http://[fd42:0:1::2]:8080/blob" "http://[fe80::2%25wg0]:8080/blob"; do
+(cd "$RR_TMP/wwwA" && exec ip netns exec "$NSA" "$PY" -m http.server --bind :: 8080) \
+	>"$RR_TMP/http-a.log" 2>&1 &
+rr_track $! "http.server in A" "$RR_TMP/http-a.log"
+for ns in "$NSP" "$NSA"; do
+	wait_until 10 ip netns exec "$ns" "$PY" -c 'import socket; socket.create_connection(("::1", 8080), 1)'
+done
+for spec in B:172.20.0.2 "B:[fd42:0:1::2]" "B:[fe80::2%25wg0]" A:172.20.1.2 "A:[fe80::2%25wga]"; do
+	peer=${spec%%:*} url="http://${spec#*:}:8080/blob"
+	want=$wantB
+	[ "$peer" = A ] && want=$wantA
 	got=$(rr_exec curl -sS --max-time 20 "$url" 2>"$RR_TMP/curl.err" | sha256sum | cut -d' ' -f1)
 	if [ "$got" = "$want" ]; then
-		ok "rrctl exec -- curl $url: 200 kB page from B intact (sha256)"
+		ok "rrctl exec -- curl $url: 200 kB page from $peer intact (sha256)"
 	else
-		not_ok "rrctl exec -- curl $url: 200 kB page from B intact (sha256)" "$(cat "$RR_TMP/curl.err")"
+		other=""
+		[ "$got" = "$wantA" ] && other="got A's page"
+		[ "$got" = "$wantB" ] && other="got B's page"
+		not_ok "rrctl exec -- curl $url: 200 kB page from $peer intact (sha256)" ${other:+"$other"} "$(cat "$RR_TMP/curl.err")"
 	fi
 done
 
-# nc -l inside the router accepts a connection made from the peer's kernel stack.
-rm -f "$RR_TMP/nc.out"
-touch "$RR_TMP/nc.out" && chown "$RR_UID" "$RR_TMP/nc.out"
-rr_exec sh -c "exec timeout 30 nc -l 172.20.0.1 9000 >$RR_TMP/nc.out" 2>"$RR_TMP/ncl.err" &
-rr_track $! "nc -l in the router" "$RR_TMP/ncl.err"
-sleep 0.5
-echo "hello from B" | ip netns exec "$NSP" nc -N -w 5 172.20.0.1 9000 2>"$RR_TMP/ncc.err"
-wait_until 5 grep -q "hello from B" "$RR_TMP/nc.out"
-check "rrctl exec -- nc -l 172.20.0.1 9000 accepts a connection from B and reads its data" \
-	grep -q "hello from B" "$RR_TMP/nc.out"
+# nc_listen_check DESC NS OUT CLIENT_ADDR PORT DATAFILE LISTEN_ARGS...: `nc -l` inside the router
+# writes what it receives to OUT; a client in NS (kernel stack, behind wireguard-go) connects to
+# CLIENT_ADDR PORT and sends DATAFILE, retrying until the listener is up; OUT must equal DATAFILE.
+nc_listen_check() {
+	local desc=$1 ns=$2 out=$3 caddr=$4 port=$5 data=$6 lpid i
+	shift 6
+	rm -f "$out" && touch "$out" && chown "$RR_UID" "$out"
+	rr_exec sh -c "exec timeout 30 nc $* >$out" 2>"$out.err" &
+	lpid=$!
+	rr_track "$lpid" "nc -l in the router ($desc)" "$out.err"
+	if ! wait_until 10 sh -c "ip netns exec $ns nc -N -w 5 $caddr $port <$data"; then
+		not_ok "$desc" "the client in $ns could not connect to $caddr port $port within 10 s" \
+			"$(cat "$out.err")"
+		return
+	fi
+	for i in $(seq 1 50); do   # the listener exits at EOF: up to 10 s
+		kill -0 "$lpid" 2>/dev/null || break
+		sleep 0.2
+	done
+	if cmp -s "$data" "$out"; then
+		ok "$desc"
+	else
+		not_ok "$desc" "sent $(wc -c <"$data") bytes, the listener wrote $(wc -c <"$out")" \
+			"$(head -c 200 "$out")" "$(cat "$out.err")"
+	fi
+}
+echo "hello from B $RANDOM" >"$RR_TMP/hello-b" && chmod 644 "$RR_TMP/hello-b"
+nc_listen_check "rrctl exec -- nc -l 172.20.0.1 9000 accepts a connection from B and reads its data" \
+	"$NSP" "$RR_TMP/nc-b.out" 172.20.0.1 9000 "$RR_TMP/hello-b" -l 172.20.0.1 9000
+echo "hello from A $RANDOM" >"$RR_TMP/hello-a" && chmod 644 "$RR_TMP/hello-a"
+nc_listen_check "rrctl exec -- nc -l 9001 accepts a connection from A (172.20.1.2 -> 172.20.1.1) and reads its data" \
+	"$NSA" "$RR_TMP/nc-a4.out" 172.20.1.1 9001 "$RR_TMP/hello-a" -l 9001
+head -c 1000000 /dev/urandom >"$RR_TMP/blob-a" && chmod 644 "$RR_TMP/blob-a"
+nc_listen_check "rrctl exec -- nc -6 -l 9002 accepts a connection from A (fd42:0:2::2 -> fd42:0:2::1), 1 MB intact" \
+	"$NSA" "$RR_TMP/nc-a6.out" fd42:0:2::1 9002 "$RR_TMP/blob-a" -6 -l 9002
 
 # 1000 sequential short connections: no fd or memory growth in rrouted.
 cat >"$RR_TMP/tcp_echo.py" <<'EOF'
@@ -195,18 +269,34 @@ ip netns exec "$NSP" "$PY" "$RR_TMP/tcp_echo.py" 9200 >"$RR_TMP/echo.log" 2>&1 &
 rr_track $! "tcp echo in B" "$RR_TMP/echo.log"
 sleep 0.5
 rpid=${RR_PID[r]}
-rr_exec "$PY" "$RR_TMP/tcp_many.py" 172.20.0.2 9200 50 >/dev/null 2>&1   # warm-up: pools, TIME-WAIT
-fd0=$(ls /proc/"$rpid"/fd | wc -l); rss0=$(awk '/VmRSS/ { print $2 }' /proc/"$rpid"/status)
+rr_fds() { local f=(/proc/"$rpid"/fd/*); echo "${#f[@]}"; }
+rr_rss() { awk '/VmRSS/ { print $2 }' /proc/"$rpid"/status; }   # kB
+# rr_status FIELD: a number from `rrctl show status --json` (timers, pbufs_in_use, ...).
+rr_status() { rr_ctl r show status --json | jq -er ".$1"; }
+tm_idle=$(rr_status timers)
+rr_exec timeout 120 "$PY" "$RR_TMP/tcp_many.py" 172.20.0.2 9200 50 >/dev/null 2>&1   # warm-up: pools, TIME-WAIT
+fd0=$(rr_fds); rss0=$(rr_rss)
+tm0=$(rr_status timers); pb0=$(rr_status pbufs_in_use)
 conns=${SHIM_CONNS:-1000}
-out=$(rr_exec "$PY" "$RR_TMP/tcp_many.py" 172.20.0.2 9200 "$conns" 2>&1)
+tc0=$(date +%s%N)
+out=$(rr_exec timeout 120 "$PY" "$RR_TMP/tcp_many.py" 172.20.0.2 9200 "$conns" 2>&1)
+tc1=$(date +%s%N)
 sleep 1
-fd1=$(ls /proc/"$rpid"/fd | wc -l); rss1=$(awk '/VmRSS/ { print $2 }' /proc/"$rpid"/status)
-diag "rrouted before/after $conns connections: fds $fd0 -> $fd1, VmRSS $rss0 -> $rss1 kB"
-if [ "$out" = "done $conns" ] && [ "$fd1" -le "$fd0" ] && [ "$rss1" -le $((rss0 + 4096)) ]; then
-	ok "$conns sequential connections through the shim; no fd growth, RSS growth < 4 MB"
-else
-	not_ok "$conns sequential connections through the shim; no fd growth, RSS growth < 4 MB" "$out"
+fd1=$(rr_fds); rss1=$(rr_rss)
+tm1=$(rr_status timers); pb1=$(rr_status pbufs_in_use)
+diag "$conns connections in $(((tc1 - tc0) / 1000000)) ms; rrouted before/after: fds $fd0 -> $fd1," \
+	"VmRSS $rss0 -> $rss1 kB, timers $tm0 -> $tm1 (TIME-WAIT lasts 60 s), pbufs in use $pb0 -> $pb1"
+# AddressSanitizer's quarantine holds freed memory back: RSS says nothing about leaks there.
+rss_slack=0 rss_note=", RSS growth < 4 MB" rss_note2=", RSS growth < 256 kB"
+if grep -q libasan "/proc/$rpid/maps" 2>/dev/null; then
+	rss_slack=$((1 << 30)) rss_note=" (RSS not checked: AddressSanitizer build)" rss_note2=$rss_note
 fi
+if [ "$out" = "done $conns" ] && [ "$fd1" -le "$fd0" ] && [ "$rss1" -le $((rss0 + 4096 + rss_slack)) ]; then
+	ok "$conns sequential connections through the shim; no fd growth$rss_note"
+else
+	not_ok "$conns sequential connections through the shim; no fd growth$rss_note" "$out"
+fi
+conns_done=$(date +%s)
 
 # wait_or_kill PID SECS: waits for a setsid'ed sink; after SECS kills its whole process group.
 wait_or_kill() {
@@ -259,6 +349,9 @@ while True:
 EOF
 chmod 644 "$RR_TMP/lossy_relay.py"
 mb=${SHIM_BIG_MB:-50}
+diag "lossy transfer: $mb MB each way (the issue's acceptance size is 50 MB: SHIM_BIG_MB=50 $0)"
+# Every step below is bounded: the sender by tmo, the sink by tmo + 30 s.
+tmo=$((60 + mb * 8))
 head -c $((mb * 1024 * 1024)) /dev/urandom >"$RR_TMP/big" && chmod 644 "$RR_TMP/big"
 bigsum=$(sha256sum <"$RR_TMP/big" | cut -d' ' -f1)
 lossy=""
@@ -266,15 +359,23 @@ if tc -n "$NSR" qdisc add dev vr root netem loss 2% delay 20ms 2>/dev/null &&
 	tc -n "$NSP" qdisc add dev vp root netem loss 2% delay 20ms 2>/dev/null; then
 	lossy="tc netem"
 else
+	diag "this kernel has no netem qdisc: a python UDP relay in B's namespace carries wg0's" \
+		"WireGuard packets instead, dropping 2% and delaying 20 ms in each direction"
 	ip netns exec "$NSP" "$PY" "$RR_TMP/lossy_relay.py" 192.0.2.2 51822 51823 51821 0.02 20 192.0.2.1 51820 \
 		>"$RR_TMP/relay.log" 2>&1 &
-	rr_track $! "lossy UDP relay" "$RR_TMP/relay.log"
+	relay=$!
+	rr_track "$relay" "lossy UDP relay" "$RR_TMP/relay.log"
 	sleep 0.5
 	# B sends through the relay; rrouted roams to the relay's address on the first packet.
 	rr_wg "$NSP" set "$PDEV" peer "$RR_PUB" endpoint 127.0.0.1:51823
 	ip netns exec "$NSP" ping -c 3 -i 0.3 -w 10 172.20.0.1 >/dev/null 2>&1
-	if [ "$(rr_peer r wg0 endpoint 2>/dev/null)" = "192.0.2.2:51822" ]; then
-		lossy="userspace relay"
+	# the relay really delays: every echo round trip crosses it twice (>= 40 ms)
+	rtt=$(ip netns exec "$NSP" ping -n -q -c 20 -i 0.05 -w 10 172.20.0.1 2>&1 |
+		sed -n 's|^rtt min/avg/max/mdev = \([0-9.]*\)/\([0-9.]*\)/.*|\1 \2|p')
+	diag "ping B -> router through the relay: rtt min/avg ${rtt:-(no replies)} ms"
+	if [ "$(rr_peer r wg0 endpoint 2>/dev/null)" = "192.0.2.2:51822" ] &&
+		awk -v m="${rtt%% *}" 'BEGIN { exit !(m >= 39) }'; then
+		lossy="userspace relay, no netem on this kernel"
 	fi
 fi
 if [ -n "$lossy" ]; then
@@ -283,35 +384,97 @@ else
 	not_ok "underlay with 2% loss and 20 ms delay each way" "no netem, and the relay did not take over" \
 		"$(rr_ctl r show peers 2>&1)"
 fi
-setsid ip netns exec "$NSP" sh -c "timeout 900 nc -l 9300 | sha256sum" >"$RR_TMP/up.sum" 2>&1 &
+
+# retry_refused SECS CMD...: CMD again while it fails at once (the listener is not up yet),
+# for up to SECS; a CMD that ran for a second or more is not retried.
+retry_refused() {
+	local secs=$1 end t rc
+	shift
+	end=$(($(date +%s) + secs))
+	while :; do
+		t=$(date +%s%N)
+		"$@" && return 0
+		rc=$?
+		if [ $(($(date +%s%N) - t)) -ge 1000000000 ] || [ "$(date +%s)" -ge "$end" ]; then
+			return "$rc"
+		fi
+		sleep 0.2
+	done
+}
+# rate MB SECONDS: "N.N Mbit/s"
+rate() { awk -v mb="$1" -v s="$2" 'BEGIN { if (s < 1) s = 1; printf "%.1f Mbit/s", mb * 8 * 1.048576 / s }'; }
+
+setsid ip netns exec "$NSP" sh -c "timeout $((tmo + 30)) nc -l 9300 | sha256sum" >"$RR_TMP/up.sum" 2>&1 &
 sink=$!
-sleep 0.5
+rr_track "$sink" "sha256 sink in B" "$RR_TMP/up.sum"
+wait_until 10 sh -c "ip netns exec $NSP ss -Hltn 'sport = :9300' | grep -q ."
 t0=$(date +%s)
-rr_exec sh -c "exec nc -N -w 30 172.20.0.2 9300 <$RR_TMP/big" >/dev/null 2>"$RR_TMP/up.err"
+retry_refused 10 rr_exec timeout "$tmo" nc -N -w 30 172.20.0.2 9300 <"$RR_TMP/big" >/dev/null 2>>"$RR_TMP/up.err"
 wait_or_kill "$sink" 60
 t1=$(date +%s)
 if [ "$(cut -d' ' -f1 "$RR_TMP/up.sum")" = "$bigsum" ]; then
-	ok "$mb MB router -> B over 2% loss + 20 ms delay arrives intact ($((t1 - t0)) s)"
+	ok "$mb MB router -> B over 2% loss + 20 ms delay arrives intact ($((t1 - t0)) s, $(rate "$mb" $((t1 - t0))))"
 else
-	not_ok "$mb MB router -> B over 2% loss + 20 ms delay arrives intact" "$(cat "$RR_TMP/up.err")"
+	not_ok "$mb MB router -> B over 2% loss + 20 ms delay arrives intact (after $((t1 - t0)) s)" \
+		"$(cat "$RR_TMP/up.err")" "sink: $(cat "$RR_TMP/up.sum")"
 fi
 touch "$RR_TMP/down.sum" && chown "$RR_UID" "$RR_TMP/down.sum"
 setsid ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
 	--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- \
-	sh -c "timeout 900 nc -l 172.20.0.1 9301 | sha256sum >$RR_TMP/down.sum" 2>"$RR_TMP/down.err" &
+	sh -c "timeout $((tmo + 30)) nc -l 172.20.0.1 9301 | sha256sum >$RR_TMP/down.sum" 2>"$RR_TMP/down.err" &
 sink=$!
-sleep 1
+rr_track "$sink" "sha256 sink in the router" "$RR_TMP/down.err"
 t0=$(date +%s)
-ip netns exec "$NSP" nc -N -w 30 172.20.0.1 9301 <"$RR_TMP/big"
+retry_refused 10 timeout "$tmo" ip netns exec "$NSP" nc -N -w 30 172.20.0.1 9301 <"$RR_TMP/big" 2>>"$RR_TMP/down.err"
 wait_or_kill "$sink" 60
 t1=$(date +%s)
 if [ "$(cut -d' ' -f1 "$RR_TMP/down.sum")" = "$bigsum" ]; then
-	ok "$mb MB B -> router over 2% loss + 20 ms delay arrives intact ($((t1 - t0)) s)"
+	ok "$mb MB B -> router over 2% loss + 20 ms delay arrives intact ($((t1 - t0)) s, $(rate "$mb" $((t1 - t0))))"
 else
-	not_ok "$mb MB B -> router over 2% loss + 20 ms delay arrives intact" "$(cat "$RR_TMP/down.err")"
+	not_ok "$mb MB B -> router over 2% loss + 20 ms delay arrives intact (after $((t1 - t0)) s)" \
+		"$(cat "$RR_TMP/down.err")" "sink: $(cat "$RR_TMP/down.sum")"
 fi
 if [ "$lossy" = "tc netem" ]; then
 	tc -n "$NSR" qdisc del dev vr root; tc -n "$NSP" qdisc del dev vp root
+else   # B back on the direct path; rrouted roams back on B's next packet. The relay goes first,
+	# or a packet it forwards would make wireguard-go roam back to it.
+	rr_stop_pid "$relay"
+	rr_wg "$NSP" set "$PDEV" peer "$RR_PUB" endpoint 192.0.2.1:51820
+	ip netns exec "$NSP" ping -c 2 -i 0.3 -w 10 172.20.0.1 >/dev/null 2>&1
+	b_direct() { [ "$(rr_peer r wg0 endpoint 2>/dev/null)" = 192.0.2.2:51821 ]; }
+	wait_until 5 b_direct || diag "rrouted did not roam back to B's direct address: $(rr_peer r wg0 endpoint 2>&1)"
+fi
+
+# Once the first round's TIME-WAIT state (60 s) is gone, a second round of connections must
+# reuse the memory it freed: RSS and fds stay flat from round to round.
+timers_le() { local t; t=$(rr_status timers) && [ "$t" -le "$1" ]; }
+wait_until $((conns_done + 75 - $(date +%s))) timers_le $((tm_idle + 8))
+tm2=$(rr_status timers)
+fd2=$(rr_fds); rss2=$(rr_rss)
+out=$(rr_exec timeout 120 "$PY" "$RR_TMP/tcp_many.py" 172.20.0.2 9200 "$conns" 2>&1)
+sleep 1
+fd3=$(rr_fds); rss3=$(rr_rss)
+tm3=$(rr_status timers); pb3=$(rr_status pbufs_in_use)
+diag "second round, $(($(date +%s) - conns_done)) s after the first: timers $tm2 (idle: $tm_idle) -> $tm3," \
+	"fds $fd2 -> $fd3, VmRSS $rss2 -> $rss3 kB, pbufs in use $pb3"
+desc="after TIME-WAIT, $conns more connections: state released, no fd growth$rss_note2"
+if [ "$out" = "done $conns" ] && [ "$tm2" -le $((tm_idle + 8)) ] && [ "$fd3" -le "$fd0" ] &&
+	[ "$rss3" -le $((rss2 + 256 + rss_slack)) ]; then
+	ok "$desc"
+else
+	not_ok "$desc" "$out"
+fi
+
+# A clean stop; a sanitized build reports its findings (leaks included) in the log at exit.
+if rr_rrouted_stop r; then
+	if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$RR_TMP/r.log"; then
+		not_ok "rrouted stops cleanly, no sanitizer reports" \
+			"$(grep -E -A 12 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$RR_TMP/r.log" | head -n 40)"
+	else
+		ok "rrouted stops cleanly (SIGTERM, exit status 0), no sanitizer reports"
+	fi
+else
+	not_ok "rrouted stops cleanly" "$RR_STOP_WHY" "$(tail -n 30 "$RR_TMP/r.log")"
 fi
 
 rr_finish
