@@ -22,7 +22,7 @@
 #  Every BIRD uses tests/netns/bird/bird.conf.in (DN42 wiki style) and the ROA files there.
 #
 # Environment:
-#   BIRD_DN42_R=rrouted|kernel|auto (default auto). "kernel" makes R a reference node: two
+#   BIRD_DN42_R=rrouted|kernel|auto (default rrouted). "kernel" makes R a reference node: two
 #     wireguard-go devices and BIRD (root) on the Linux stack with forwarding on, the same BIRD
 #     configuration; it proves the configs and the checks. "auto" picks rrouted when the build
 #     has the rtnetlink emulation and [exec] wired in, and says so.
@@ -44,7 +44,7 @@ rr_can_host_bird() {
 	syms=$(nm "$RROUTED" 2>/dev/null) || return 1
 	grep -q ' T rtnl_' <<<"$syms" && grep -q ' T supervisor_add_program$' <<<"$syms"
 }
-R_MODE=${BIRD_DN42_R:-auto}
+R_MODE=${BIRD_DN42_R:-rrouted}
 if [ "$R_MODE" = auto ]; then
 	if rr_can_host_bird; then
 		R_MODE=rrouted
