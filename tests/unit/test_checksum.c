@@ -1,7 +1,7 @@
 /*
  * Unit tests for the Internet checksum (ip/checksum.c) and IP header
  * validation (ip/packet.c). Every checksum is checked against a naive
- * byte-by-byte RFC 1071 sum written here, or against values computed
+ * byte-by-byte RFC 1071 sum (tests/unit/testlib.h), or against values computed
  * independently with Python's struct module.
  */
 #include <stdarg.h>
@@ -17,21 +17,7 @@
 #include "core/pbuf.h"
 #include "ip/checksum.h"
 #include "ip/packet.h"
-
-/* RFC 1071 the slow way: big-endian 16-bit words, odd byte padded, end-around carry. */
-static uint32_t ref_sum(const uint8_t *p, size_t len, uint32_t sum)
-{
-	for (size_t i = 0; i < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | (i + 1 < len ? p[i + 1] : 0);
-	return sum;
-}
-
-static uint16_t ref_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
+#include "testlib.h"
 
 /* The checksum the library computes, as a host-order number. */
 static uint16_t lib_csum(const void *p, size_t len, uint32_t sum)

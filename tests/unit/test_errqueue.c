@@ -30,6 +30,7 @@
 #include "ip/router.h"
 #include "stack/shim_proto.h"
 #include "stack/sock.h"
+#include "testlib.h"
 
 struct env {
 	struct loop loop;
@@ -76,10 +77,7 @@ static int setup(void **state)
 	e->sl = sock_layer_new(&e->loop, &e->router);
 	assert_non_null(e->sl);
 	ip_router_set_local_handler(&e->router, sock_layer_input, e->sl);
-	int sv[2];
-	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-	assert_int_equal(sock_layer_add_client(e->sl, sv[1]), 0);
-	e->ctl = sv[0];
+	e->ctl = tl_shim_client(e->sl);
 	*state = e;
 	return 0;
 }
@@ -107,21 +105,11 @@ static int rpc(struct env *e, const struct shim_req *req, struct shim_rep *rep, 
 	assert_int_equal(send(e->ctl, req, sizeof(*req), 0), sizeof(*req));
 	spin(e);
 	uint8_t buf[sizeof(*rep) + 256];
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { buf, sizeof(buf) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-			     .msg_controllen = sizeof(cm.b) };
-	ssize_t n = recvmsg(e->ctl, &mh, MSG_DONTWAIT);
+	int got;
+	ssize_t n = tl_shim_recv(e->ctl, buf, sizeof(buf), &got);
 	assert_true(n > 0);
 	assert_true(shim_rep_valid(buf, (size_t)n));
 	memcpy(rep, buf, sizeof(*rep));
-	int got = -1;
-	for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); ch; ch = CMSG_NXTHDR(&mh, ch))
-		if (ch->cmsg_type == SCM_RIGHTS)
-			memcpy(&got, CMSG_DATA(ch), sizeof(int));
 	if (fd)
 		*fd = got;
 	else if (got >= 0)

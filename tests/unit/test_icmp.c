@@ -3,7 +3,7 @@
  * format the router sends (RFC 792, RFC 1812 4.3.2.3, RFC 4443), and the
  * rules for when an error may be sent at all (RFC 1812 4.3.2.7, RFC 4443 2.4).
  * Expected packets are built by hand here; checksums are checked with a
- * naive RFC 1071 sum written in this file.
+ * naive RFC 1071 sum (testlib.h).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,28 +17,7 @@
 #include "core/pbuf.h"
 #include "ip/icmp.h"
 #include "ip/packet.h"
-
-static uint32_t ref_sum(const uint8_t *p, size_t len, uint32_t sum)
-{
-	for (size_t i = 0; i < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | (i + 1 < len ? p[i + 1] : 0);
-	return sum;
-}
-
-static uint16_t ref_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+#include "testlib.h"
 
 static uint32_t ref_pseudo6(const uint8_t *ip6, uint32_t len, uint8_t nh)
 {
@@ -123,19 +102,6 @@ static struct pbuf *parsed(const uint8_t *data, size_t len, struct ip_packet *pk
 	memcpy(p, data, len);
 	assert_int_equal(ip_packet_parse(b, pkt), 0);
 	return b;
-}
-
-static struct ip_addr ipa(const char *s)
-{
-	struct ip_addr a;
-	memset(&a, 0, sizeof(a));
-	if (inet_pton(AF_INET, s, a.bytes) == 1)
-		a.family = AF_INET;
-	else if (inet_pton(AF_INET6, s, a.bytes) == 1)
-		a.family = AF_INET6;
-	else
-		fail_msg("bad address %s", s);
-	return a;
 }
 
 /* ---- echo ---- */

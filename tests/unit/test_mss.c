@@ -1,7 +1,7 @@
 /*
  * Unit tests for TCP MSS clamping (ip/mss.c). After every change the TCP
  * checksum is verified by a full recompute over the pseudo-header (RFC 793 /
- * RFC 8200 8.1) with a naive RFC 1071 sum written here, not the library's.
+ * RFC 8200 8.1) with a naive RFC 1071 sum (testlib.h), not the library's.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,28 +17,7 @@
 #include "core/pbuf.h"
 #include "ip/mss.h"
 #include "ip/packet.h"
-
-static uint32_t ref_sum(const uint8_t *p, size_t len, uint32_t sum)
-{
-	for (size_t i = 0; i < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | (i + 1 < len ? p[i + 1] : 0);
-	return sum;
-}
-
-static uint16_t ref_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
+#include "testlib.h"
 
 /* Checksum of the TCP segment of an IPv4 or IPv6 packet, pseudo-header included. */
 static uint16_t ref_tcp_csum(const uint8_t *ip, size_t len)

@@ -3,7 +3,7 @@
  * points, ip_router_input and ip_router_output_local, with three fake
  * interfaces whose output op records what the router sends and to which next
  * hop. Expected packets are built by hand; checksums are verified with a
- * naive RFC 1071 sum written here. Every test checks that no buffer leaks.
+ * naive RFC 1071 sum (testlib.h). Every test checks that no buffer leaks.
  *
  *   172.20.9.0/24, fd42:9::/32 ── wg0 (mtu 1420) 172.20.1.1/32 fe80::1/64 fd42:1::1/64
  *   172.21/16, fd42:50::/32   ── wg1 (mtu 1280) 172.20.2.1/24 fe80::1/64 fd42:2::1/64
@@ -29,43 +29,9 @@
 #include "core/pbuf.h"
 #include "ip/fib.h"
 #include "ip/router.h"
+#include "testlib.h"
 
 /* ---- reference checksums and packet builders ---- */
-
-static uint32_t ref_sum(const uint8_t *p, size_t len, uint32_t sum)
-{
-	for (size_t i = 0; i < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | (i + 1 < len ? p[i + 1] : 0);
-	return sum;
-}
-
-static uint16_t ref_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static struct ip_addr ipa(const char *s)
-{
-	struct ip_addr a;
-	memset(&a, 0, sizeof(a));
-	if (inet_pton(AF_INET, s, a.bytes) == 1)
-		a.family = AF_INET;
-	else if (inet_pton(AF_INET6, s, a.bytes) == 1)
-		a.family = AF_INET6;
-	else
-		fail_msg("bad address %s", s);
-	return a;
-}
 
 /* Upper-layer checksum of a whole v4/v6 packet (pseudo-header included for v6, and
  * for v4 unless proto is ICMP); 0 when valid. */

@@ -28,6 +28,7 @@
 #include "stack/shim_proto.h"
 #include "stack/sock.h"
 #include "stack/tcp.h"
+#include "testlib.h"
 
 /* ---- the scripted engine ---- */
 
@@ -188,10 +189,7 @@ static int setup(void **state)
 	assert_int_equal(fib_add(e->router.fib, &rt, 0), 0);
 	e->sl = sock_layer_new(&e->loop, &e->router);
 	assert_non_null(e->sl);
-	int sv[2];
-	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-	assert_int_equal(sock_layer_add_client(e->sl, sv[1]), 0);
-	e->ctl = sv[0];
+	e->ctl = tl_shim_client(e->sl);
 	g_conn = NULL;
 	g_lis = NULL;
 	*state = e;
@@ -221,20 +219,9 @@ static int rpc(struct env *e, const struct shim_req *req, struct shim_rep *rep, 
 	assert_int_equal(send(e->ctl, req, sizeof(*req), 0), sizeof(*req));
 	spin(e);
 	uint8_t buf[sizeof(*rep) + 64];
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { buf, sizeof(buf) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-			     .msg_controllen = sizeof(cm.b) };
-	ssize_t n = recvmsg(e->ctl, &mh, MSG_DONTWAIT);
+	ssize_t n = tl_shim_recv(e->ctl, buf, sizeof(buf), fd);
 	assert_true(n >= (ssize_t)sizeof(*rep));
 	memcpy(rep, buf, sizeof(*rep));
-	*fd = -1;
-	for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); ch; ch = CMSG_NXTHDR(&mh, ch))
-		if (ch->cmsg_type == SCM_RIGHTS)
-			memcpy(fd, CMSG_DATA(ch), sizeof(int));
 	return rep->err;
 }
 

@@ -27,6 +27,7 @@
 #include "ip/router.h"
 #include "stack/shim_proto.h"
 #include "stack/sock.h"
+#include "testlib.h"
 
 struct side {
 	struct ip_router router;
@@ -64,10 +65,7 @@ static void side_init(struct side *s, const char *me, const char *peer)
 	s->sl = sock_layer_new(&g_loop, &s->router);
 	assert_non_null(s->sl);
 	ip_router_set_local_handler(&s->router, sock_layer_input, s->sl);
-	int sv[2];
-	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-	assert_int_equal(sock_layer_add_client(s->sl, sv[1]), 0);
-	s->ctl = sv[0];
+	s->ctl = tl_shim_client(s->sl);
 }
 
 static int setup(void **state)
@@ -105,24 +103,13 @@ static int rpc(struct side *s, const struct shim_req *req, struct shim_rep *rep,
 {
 	assert_int_equal(send(s->ctl, req, sizeof(*req), 0), sizeof(*req));
 	uint8_t buf[sizeof(*rep) + 64];
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { buf, sizeof(buf) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-			     .msg_controllen = sizeof(cm.b) };
 	ssize_t n = -1;
 	for (int i = 0; i < 100 && n < 0; i++) {
 		spin();
-		n = recvmsg(s->ctl, &mh, MSG_DONTWAIT);
+		n = tl_shim_recv(s->ctl, buf, sizeof(buf), fd);
 	}
 	assert_true(n >= (ssize_t)sizeof(*rep));
 	memcpy(rep, buf, sizeof(*rep));
-	*fd = -1;
-	for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); ch; ch = CMSG_NXTHDR(&mh, ch))
-		if (ch->cmsg_type == SCM_RIGHTS)
-			memcpy(fd, CMSG_DATA(ch), sizeof(int));
 	return rep->err;
 }
 

@@ -1,0 +1,94 @@
+/*
+ * Helpers shared by the unit tests in tests/unit/. Header only, static
+ * inline: the Makefile links each test_*.c alone against build/librr.a, so a
+ * testlib.c would not be linked. Include after <cmocka.h>.
+ *
+ * The reference checksum here is deliberately naive (byte by byte) so that it
+ * shares no code with ip/checksum.c, which it is used to check.
+ */
+#ifndef RR_TESTS_TESTLIB_H
+#define RR_TESTS_TESTLIB_H
+
+#include <arpa/inet.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* RFC 1071 the slow way: big-endian 16-bit words, odd byte padded, no folding yet. */
+static inline uint32_t ref_sum(const uint8_t *p, size_t len, uint32_t sum)
+{
+	for (size_t i = 0; i < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | (i + 1 < len ? p[i + 1] : 0);
+	return sum;
+}
+
+/* End-around carry and complement: the checksum as a host-order number. */
+static inline uint16_t ref_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static inline uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+static inline void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+#ifdef RR_IP_ADDR_H
+/* A v4 or v6 address from text; fails the test on a typo. Needs ip/addr.h first. */
+static inline struct ip_addr ipa(const char *s)
+{
+	struct ip_addr a;
+	memset(&a, 0, sizeof(a));
+	if (inet_pton(AF_INET, s, a.bytes) == 1)
+		a.family = AF_INET;
+	else if (inet_pton(AF_INET6, s, a.bytes) == 1)
+		a.family = AF_INET6;
+	else
+		fail_msg("bad address %s", s);
+	return a;
+}
+#endif
+
+#if defined(RR_STACK_SOCK_H) && defined(RR_STACK_SHIM_PROTO_H)
+#include <sys/socket.h>
+
+/* A shim client connected to sl, as librrshim.so would be; returns our end. */
+static inline int tl_shim_client(struct sock_layer *sl)
+{
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(sock_layer_add_client(sl, sv[1]), 0);
+	return sv[0];
+}
+
+/*
+ * One shim message from ctl without blocking, into buf (len bytes). *fd gets
+ * an fd passed with it, or -1. Returns what recvmsg returned; the caller
+ * asserts on it, as each test checks replies differently.
+ */
+static inline ssize_t tl_shim_recv(int ctl, void *buf, size_t len, int *fd)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = { buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
+			     .msg_controllen = sizeof(cm.b) };
+	ssize_t n = recvmsg(ctl, &mh, MSG_DONTWAIT);
+	*fd = -1;
+	if (n < 0)
+		return n;
+	for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); ch; ch = CMSG_NXTHDR(&mh, ch))
+		if (ch->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(ch), sizeof(int));
+	return n;
+}
+#endif
+
+#endif
