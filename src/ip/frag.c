@@ -50,6 +50,13 @@ int ip4_fragment(struct pbuf *b, const struct ip_packet *pkt, uint16_t mtu,
 	bool more_after = frag_field & IP_MF;
 	const uint8_t *payload = pkt->hdr + hlen;
 	size_t payload_len = pkt->total_len - hlen;
+	/* A fragment reaching past the 65535-byte datagram limit is invalid (the
+	 * "ping of death"); split, its later offsets would overflow 13 bits into
+	 * the MF/DF flags. */
+	if (base_offset + payload_len > IP_MAXPACKET - sizeof(struct iphdr)) {
+		pbuf_free(b);
+		return -1;
+	}
 
 	/* Build every fragment first so that running out of memory emits nothing. At MTU 68
 	 * a full packet takes a few hundred fragments (RFC 791 requires going that low). */
