@@ -206,8 +206,12 @@ int supervisor_add_program(struct supervisor *sup, const char *name, const char 
 	struct supervised *s = new_entry(sup, name, command, true);
 	if (!s)
 		return -ENOMEM;
-	if (start(s) < 0)
-		restart_due(&s->restart_timer);   /* retried later, with a log line already */
+	if (start(s) < 0) {   /* retried later; start() logged why */
+		s->backoff_s = SUPERVISOR_BACKOFF_MIN_S;
+		timer_arm(sup->loop, &s->restart_timer,
+			  loop_now(sup->loop) + SUPERVISOR_BACKOFF_MIN_S * NSEC_PER_SEC,
+			  10 * NSEC_PER_MSEC);
+	}
 	return 0;
 }
 

@@ -90,7 +90,12 @@ static void flush_socket(struct wg_device *dev, struct wg_socket *s)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			/* Full socket buffer or an unreachable endpoint: this one is lost, go on. */
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				/* Full socket buffer: the rest would fail the same way, one syscall each. */
+				dev->netif.stats.drops[DROP_SEND_FAILED] += n - done;
+				break;
+			}
+			/* An unreachable endpoint: this one is lost, the others may go. */
 			log_debug("%s: sendmmsg: %s", dev->netif.name, strerror(errno));
 			netif_drop(&dev->netif, DROP_SEND_FAILED);
 			done++;
