@@ -601,13 +601,8 @@ SHIM_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen
 	if (kind == -ENOPROTOOPT) {
 		if (e.state == SFD_KERNEL && e.loop_bound)
 			return shim_real.setsockopt(fd, level, name, val, len);
-		char key[64];
-		(void)key;
-		shim_log_once(level == IPPROTO_TCP && name == TCP_MD5SIG ? "opt-md5" : "opt-unknown",
-			      "setsockopt(%s, %d) is not supported inside the router: ENOPROTOOPT"
-			      "%s", level_name(level), name,
-			      level == IPPROTO_TCP && name == TCP_MD5SIG ?
-			      " (TCP_MD5SIG: BGP passwords are not available)" : "");
+		shim_log_once("opt-unknown", "setsockopt(%s, %d) is not supported inside the router: "
+			      "ENOPROTOOPT", level_name(level), name);
 		return fail(ENOPROTOOPT);
 	}
 	if (kind < 0)

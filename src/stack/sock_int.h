@@ -68,6 +68,9 @@ struct sock {
 	/* TCP options beyond shim_opts (sock_tcp_opt.c) */
 	struct tcp_md5_keyset *md5;      /* TCP_MD5SIG keys; NULL until the first one */
 	uint32_t user_timeout_ms;        /* TCP_USER_TIMEOUT */
+	bool cork;                       /* TCP_CORK */
+	/* accepted hints the engine has no use for, kept for getsockopt (docs/SOCKETS-tcp.md) */
+	int32_t quickack, defer_accept, fastopen, fastopen_connect;
 };
 
 struct sock_layer {

@@ -43,6 +43,7 @@ void sock_tcp_opts(const struct sock *s, struct tcp_options *o)
 	o->sndbuf = s->opts.sndbuf;
 	o->rcvbuf = s->opts.rcvbuf;
 	o->user_timeout_ms = s->user_timeout_ms;
+	o->cork = s->cork;
 	o->md5 = s->md5;
 }
 

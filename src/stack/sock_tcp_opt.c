@@ -181,6 +181,57 @@ static size_t fill_info(const struct sock *s, uint8_t *out, size_t cap)
 	return n;
 }
 
+/* The integer options: what getsockopt reports. False: not one of ours. */
+static bool get_int(const struct sock *s, int name, int32_t *v)
+{
+	switch (name) {
+	case TCP_USER_TIMEOUT: *v = (int32_t)s->user_timeout_ms; return true;
+	case TCP_CORK: *v = s->cork; return true;
+	case TCP_QUICKACK: *v = s->quickack; return true;
+	case TCP_DEFER_ACCEPT: *v = s->defer_accept; return true;
+	case TCP_FASTOPEN: *v = s->fastopen; return true;
+	case TCP_FASTOPEN_CONNECT: *v = s->fastopen_connect; return true;
+	default: return false;
+	}
+}
+
+/*
+ * Sets one; 0 or a positive errno. TCP_USER_TIMEOUT and TCP_CORK go to the
+ * engine; the others are hints it has no use for (docs/SOCKETS-tcp.md):
+ * kept so that getsockopt answers what was set.
+ */
+static int set_int(struct sock *s, int name, int32_t v)
+{
+	switch (name) {
+	case TCP_USER_TIMEOUT:
+		if (v < 0)
+			return EINVAL;
+		s->user_timeout_ms = (uint32_t)v;
+		return -apply(s);
+	case TCP_CORK:
+		s->cork = v != 0;
+		return -apply(s);
+	case TCP_QUICKACK:
+		s->quickack = v != 0;
+		return 0;
+	case TCP_DEFER_ACCEPT:
+		s->defer_accept = v < 0 ? 0 : v;
+		return 0;
+	case TCP_FASTOPEN:
+		if (v < 0)
+			return EINVAL;
+		s->fastopen = v;
+		return 0;
+	case TCP_FASTOPEN_CONNECT:
+		if (v < 0 || v > 1)
+			return EINVAL;
+		s->fastopen_connect = v;
+		return 0;
+	default:
+		return ENOPROTOOPT;
+	}
+}
+
 int sock_tcp_opt_request(struct sock_client *c, const struct shim_req *req, const void *data,
 			 size_t len, struct shim_rep *rep, uint8_t *out, size_t cap, size_t *out_len)
 {
@@ -195,11 +246,13 @@ int sock_tcp_opt_request(struct sock_client *c, const struct shim_req *req, cons
 		case TCP_INFO:
 			*out_len = fill_info(s, out, cap);
 			return 0;
-		case TCP_USER_TIMEOUT:
-			rep->val = (int32_t)s->user_timeout_ms;
+		default: {
+			int32_t v;
+			if (!get_int(s, req->type, &v))
+				return ENOPROTOOPT;
+			rep->val = v;
 			return 0;
-		default:
-			return ENOPROTOOPT;
+		}
 		}
 	}
 	int e = sock_for(c, req, &s);
@@ -207,13 +260,8 @@ int sock_tcp_opt_request(struct sock_client *c, const struct shim_req *req, cons
 		return e;
 	if (req->op == SHIM_OP_TCP_MD5) {
 		e = set_md5(s, data, len);
-	} else if (req->op == SHIM_OP_TCP_SETOPT && req->type == TCP_USER_TIMEOUT) {
-		if (req->arg < 0) {
-			e = EINVAL;
-		} else {
-			s->user_timeout_ms = (uint32_t)req->arg;
-			e = -apply(s);
-		}
+	} else if (req->op == SHIM_OP_TCP_SETOPT) {
+		e = set_int(s, req->type, req->arg);
 	} else {
 		e = ENOPROTOOPT;
 	}
@@ -228,6 +276,8 @@ int sock_tcp_opt_request(struct sock_client *c, const struct shim_req *req, cons
 int sock_tcp_opt_inherit(struct sock *s, const struct sock *ls)
 {
 	s->user_timeout_ms = ls->user_timeout_ms;
+	s->cork = ls->cork;
+	s->quickack = ls->quickack;
 	if (!ls->md5)
 		return 0;
 	s->md5 = calloc(1, sizeof(*s->md5));

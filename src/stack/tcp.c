@@ -1390,6 +1390,9 @@ static void tcp_output(struct tcp_conn *c)
 						persist_arm(c);
 					break;
 				}
+			} else if (c->opt.cork) {
+				/* TCP_CORK: only full segments until the app uncorks (no 200 ms ceiling) */
+				break;
 			} else if (!c->opt.nodelay && seq_gt(c->snd_sml, c->snd_una)) {
 				/* Nagle, Minshall's variant (as Linux): at most one small segment in flight */
 				break;
@@ -3002,7 +3005,7 @@ static void conn_md5_update(struct tcp_conn *c, const struct tcp_md5_keyset *ks)
 
 void tcp_set_options(struct tcp_conn *c, const struct tcp_options *opt)
 {
-	bool nodelay_was = c->opt.nodelay, ka_was = c->opt.keepalive;
+	bool nodelay_was = c->opt.nodelay, ka_was = c->opt.keepalive, cork_was = c->opt.cork;
 	if (opt && opt->md5)
 		conn_md5_update(c, opt->md5);
 	opts_resolve(&c->opt, opt);
@@ -3021,7 +3024,7 @@ void tcp_set_options(struct tcp_conn *c, const struct tcp_options *opt)
 		   (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)) {
 		timer_cancel(c->s->loop, &c->t_misc);
 	}
-	if (c->opt.nodelay && !nodelay_was) {
+	if ((c->opt.nodelay && !nodelay_was) || (cork_was && !c->opt.cork)) {
 		c->s->api_depth++;
 		tcp_output(c);
 		c->s->api_depth--;

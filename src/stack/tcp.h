@@ -63,6 +63,7 @@ struct tcp_ops {
 
 struct tcp_options {
 	bool nodelay;          /* TCP_NODELAY: no Nagle */
+	bool cork;             /* TCP_CORK: no partial segments until cleared (then pushed) */
 	bool keepalive;        /* SO_KEEPALIVE */
 	uint32_t keepidle_s, keepintvl_s, keepcnt;   /* 0 = defaults 7200/75/9 */
 	uint8_t ttl;           /* IP_TTL / IPV6_UNICAST_HOPS; 0 = 64 */
