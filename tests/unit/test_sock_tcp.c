@@ -105,7 +105,8 @@ static int rpc_data(struct side *s, const struct shim_req *req, const void *data
 {
 	uint8_t msg[sizeof(*req) + SHIM_REQ_DATA_MAX];
 	memcpy(msg, req, sizeof(*req));
-	memcpy(msg + sizeof(*req), data, len);
+	if (len)
+		memcpy(msg + sizeof(*req), data, len);
 	assert_int_equal(send(s->ctl, msg, sizeof(*req) + len, 0), (ssize_t)(sizeof(*req) + len));
 	uint8_t buf[sizeof(*rep) + 512];
 	ssize_t n = -1;
