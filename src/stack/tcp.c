@@ -2590,7 +2590,8 @@ void tcp_stack_force_syncookies(struct tcp_stack *s, bool on)
 
 size_t tcp_conn_memory(const struct tcp_conn *c)
 {
-	return sizeof(*c) + c->sbuf.cap + c->rbuf.cap + (c->rx ? TCP_MAX_RX * sizeof(*c->rx) : 0);
+	return sizeof(*c) + c->sbuf.cap + c->rbuf.cap + (c->rx ? TCP_MAX_RX * sizeof(*c->rx) : 0) +
+	       (c->md5 ? sizeof(*c->md5) : 0);
 }
 
 /*

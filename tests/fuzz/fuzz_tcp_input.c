@@ -124,8 +124,10 @@ static void inject(bool v6, const uint8_t *tcp, size_t len, bool fix_csum, uint8
 		uint8_t *th = ip + iphl;
 		const uint8_t *sig = tcp_md5_find(th, (size_t)(th[12] >> 4) * 4);
 		const struct tcp_md5_key *k = tcp_md5_keyset_lookup(&keys6, src, 0);
-		if (sig && k)
-			(void)tcp_md5_digest(k, src, dst, th, len, th + (sig - th));
+		if (sig && k) {
+			size_t at = (size_t)(sig - th);   /* the digest's place in our writable copy */
+			(void)tcp_md5_digest(k, src, dst, th, len, th + at);
+		}
 	}
 	if (fix_csum && len >= 18) {
 		uint8_t *th = ip + iphl;
