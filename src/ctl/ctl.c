@@ -53,7 +53,7 @@ static void show_status(struct ctl_server *srv, struct strbuf *out, bool json)
 	const struct ip_router_stats *rs = &srv->router->stats;
 	unsigned long long v[] = {
 		(loop_now(srv->loop) - srv->started_at) / NSEC_PER_SEC, srv->loop->wakeups,
-		srv->loop->heap_len, srv->n_devs, index_table_count(), ps.allocated, ps.cached,
+		srv->loop->heap_len, srv->router->n_netifs, index_table_count(), ps.allocated, ps.cached,
 		fib_count(srv->router->fib, AF_INET), fib_count(srv->router->fib, AF_INET6),
 		fib_memory(srv->router->fib), rs->local_delivered, rs->echo_replies, rs->forwarded,
 		rs->fragmented, rs->mss_clamped, rs->icmp_errors_sent, rs->icmp_errors_ratelimited,
@@ -102,11 +102,11 @@ void ctl_handle_request(struct ctl_server *srv, const char *line, struct strbuf 
 	}
 	if (strcmp(words[0], "show") == 0 && n == 2) {
 		if (strcmp(words[1], "interfaces") == 0) {
-			show_interfaces(out, srv->devs, srv->n_devs, json);
+			show_interfaces(out, srv->router, json);
 			return;
 		}
 		if (strcmp(words[1], "peers") == 0) {
-			show_peers(out, srv->devs, srv->n_devs, json);
+			show_peers(out, srv->router, json);
 			return;
 		}
 		if (strcmp(words[1], "routes") == 0) {
@@ -219,9 +219,9 @@ static void server_accept(struct loop_fd *lfd, uint32_t events)
 }
 
 int ctl_server_open(struct ctl_server *srv, struct loop *loop, const char *path,
-		    struct ip_router *router, struct wg_device **devs, size_t n_devs)
+		    struct ip_router *router)
 {
-	*srv = (struct ctl_server){ .loop = loop, .router = router, .devs = devs, .n_devs = n_devs };
+	*srv = (struct ctl_server){ .loop = loop, .router = router };
 	srv->lfd.fd = -1;
 	srv->lfd.cb = server_accept;
 	srv->started_at = loop_now(loop);

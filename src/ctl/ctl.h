@@ -23,8 +23,6 @@ struct ctl_server {
 	struct loop *loop;
 	char path[PATH_MAX];
 	struct ip_router *router;
-	struct wg_device **devs;
-	size_t n_devs;
 	struct ctl_client *clients;
 	unsigned n_clients;
 	uint64_t started_at;         /* CLOCK_MONOTONIC ns */
@@ -32,7 +30,7 @@ struct ctl_server {
 };
 
 int ctl_server_open(struct ctl_server *srv, struct loop *loop, const char *path,
-		    struct ip_router *router, struct wg_device **devs, size_t n_devs);
+		    struct ip_router *router);
 void ctl_server_close(struct ctl_server *srv);
 
 /* Runs one request line and appends the reply (also used by tests). */

@@ -43,11 +43,26 @@ struct netif_stats {
 	uint64_t drops[DROP_MAX];
 };
 
+/* What rtnetlink reports as IFLA_INFO_KIND, and what decides how a link is shown. */
+enum netif_kind {
+	NETIF_KIND_WIREGUARD,
+	NETIF_KIND_DUMMY,
+};
+
 struct netif;
 struct netif_ops {
+	enum netif_kind kind;
 	/* Sends the IP packet b toward nexthop (the destination for on-link). Consumes b. */
 	void (*output)(struct netif *nif, struct pbuf *b, const struct ip_addr *nexthop);
+	/*
+	 * Frees the interface and everything it owns, after ip_router_del_netif
+	 * unlinked it (never called for one still in the router).
+	 */
+	void (*destroy)(struct netif *nif);
 };
+
+/* "wireguard", "dummy". */
+const char *netif_kind_name(enum netif_kind kind);
 
 struct ip_router;
 

@@ -88,7 +88,61 @@ int ip_router_add_netif(struct ip_router *r, struct netif *nif)
 	nif->router = r;
 	r->netifs[r->n_netifs++] = nif;
 	add_connected_routes(r, nif);
+	if (r->link_observer)
+		r->link_observer(r->link_observer_ctx, IP_LINK_ADDED, nif);
 	return 0;
+}
+
+int ip_router_del_netif(struct ip_router *r, struct netif *nif)
+{
+	size_t i;
+	for (i = 0; i < r->n_netifs; i++)
+		if (r->netifs[i] == nif)
+			break;
+	if (i == r->n_netifs)
+		return -ENODEV;
+	if (r->link_observer)
+		r->link_observer(r->link_observer_ctx, IP_LINK_REMOVING, nif);
+	fib_del_by_ifindex(r->fib, nif->ifindex);
+	memmove(&r->netifs[i], &r->netifs[i + 1], (r->n_netifs - i - 1) * sizeof(*r->netifs));
+	r->n_netifs--;
+	nif->router = NULL;
+	return 0;
+}
+
+void ip_router_destroy_netif(struct ip_router *r, struct netif *nif)
+{
+	ip_router_del_netif(r, nif);   /* -ENODEV: it was never linked; destroy it all the same */
+	nif->ops->destroy(nif);
+}
+
+void ip_router_destroy_netifs(struct ip_router *r)
+{
+	while (r->n_netifs)
+		ip_router_destroy_netif(r, r->netifs[r->n_netifs - 1]);
+}
+
+void ip_router_netif_changed(struct ip_router *r, struct netif *nif)
+{
+	if (r->link_observer)
+		r->link_observer(r->link_observer_ctx, IP_LINK_CHANGED, nif);
+}
+
+void ip_router_set_link_observer(struct ip_router *r, ip_link_observer cb, void *ctx)
+{
+	r->link_observer = cb;
+	r->link_observer_ctx = ctx;
+}
+
+const char *netif_kind_name(enum netif_kind kind)
+{
+	switch (kind) {
+	case NETIF_KIND_WIREGUARD:
+		return "wireguard";
+	case NETIF_KIND_DUMMY:
+		return "dummy";
+	}
+	return "unknown";
 }
 
 /* The connected route of one address of nif: to peer if it has one, else to p's own prefix. */

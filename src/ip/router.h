@@ -42,8 +42,17 @@ struct ip_router_stats {
 typedef bool (*ip_local_handler)(void *ctx, struct netif *in, struct pbuf *b,
 				 struct ip_packet *pkt);
 
+/* Interface life events, for the rtnetlink emulation (RTM_NEWLINK/DELLINK multicasts). */
+enum ip_link_event {
+	IP_LINK_ADDED = 1,     /* after ip_router_add_netif linked it */
+	IP_LINK_CHANGED,       /* mtu, flags or name changed (ip_router_netif_changed) */
+	IP_LINK_REMOVING,      /* ip_router_del_netif is about to unlink it: still complete */
+};
+typedef void (*ip_link_observer)(void *ctx, enum ip_link_event ev, struct netif *nif);
+
 struct ip_router {
 	struct loop *loop;
+	/* Every interface, in ifindex order; the registry that rtnetlink, ctl and reload read. */
 	struct netif **netifs;
 	size_t n_netifs, cap_netifs;
 	uint32_t next_ifindex;
@@ -53,6 +62,8 @@ struct ip_router {
 	struct ip_router_stats stats;
 	ip_local_handler local_handler;
 	void *local_ctx;
+	ip_link_observer link_observer;
+	void *link_observer_ctx;
 };
 
 int ip_router_init(struct ip_router *r, struct loop *loop);
@@ -63,6 +74,20 @@ void ip_router_free(struct ip_router *r);
  * 0 or -ENOMEM.
  */
 int ip_router_add_netif(struct ip_router *r, struct netif *nif);
+/*
+ * Unlinks nif: the observer sees IP_LINK_REMOVING first, then its addresses
+ * and every route through it (all tables) go, and ifindex lookups stop finding
+ * it. The caller still owns nif (destroy it with nif->ops->destroy). 0 or -ENODEV.
+ */
+int ip_router_del_netif(struct ip_router *r, struct netif *nif);
+/* ip_router_del_netif + ops->destroy. */
+void ip_router_destroy_netif(struct ip_router *r, struct netif *nif);
+/* Destroys every interface (shutdown), last added first. */
+void ip_router_destroy_netifs(struct ip_router *r);
+/* Tells the observer that nif's mtu, flags or name changed. */
+void ip_router_netif_changed(struct ip_router *r, struct netif *nif);
+/* One observer (the rtnetlink emulation); NULL turns it off. */
+void ip_router_set_link_observer(struct ip_router *r, ip_link_observer cb, void *ctx);
 /*
  * Adds an address to nif (RTM_NEWADDR). p keeps its host bits. peer (may be
  * NULL) is the far end of a point-to-point address ("peer" in ip addr): p is

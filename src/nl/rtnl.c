@@ -352,6 +352,7 @@ struct rtnl *rtnl_new(struct ip_router *r)
 	/* Where the kernel's autobind starts (-4096), going down. */
 	nl->next_portid = 0xfffff000u;
 	fib_set_observer(r->fib, rtnl_route_observer, nl);
+	ip_router_set_link_observer(r, rtnl_link_observer, nl);
 	return nl;
 }
 
@@ -361,6 +362,8 @@ void rtnl_free(struct rtnl *nl)
 		return;
 	if (nl->router && nl->router->fib)
 		fib_set_observer(nl->router->fib, NULL, NULL);
+	if (nl->router)
+		ip_router_set_link_observer(nl->router, NULL, NULL);
 	while (nl->socks)
 		rtnl_sock_free(nl->socks);
 	free(nl);

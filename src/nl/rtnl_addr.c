@@ -207,7 +207,7 @@ static size_t find_addr(const struct netif *nif, const struct ip_addr *addr)
 	return i;
 }
 
-static void notify_addr(struct rtnl *nl, const struct netif *nif, size_t i, uint16_t type)
+void rtnl_addr_notify(struct rtnl *nl, const struct netif *nif, size_t i, uint16_t type)
 {
 	struct addr_view v;
 	netif_view(nif, i, &v);
@@ -235,7 +235,7 @@ int rtnl_addr_new(struct rtnl_req *q)
 		netif_view(a.nif, i, &v);
 		if (v.local.len == a.local.len && ip_addr_equal(&v.peer, &a.peer.addr))
 			return 0;
-		notify_addr(nl, a.nif, i, RTM_DELADDR);
+		rtnl_addr_notify(nl, a.nif, i, RTM_DELADDR);
 		ip_router_del_address(nl->router, a.nif, &a.local);
 	} else if (!(q->hdr.nlmsg_flags & NLM_F_CREATE)) {
 		return rtnl_fail(q, -ENOENT, "Address not found and NLM_F_CREATE not set");
@@ -245,7 +245,7 @@ int rtnl_addr_new(struct rtnl_req *q)
 		return e;
 	if (e < 0)
 		return rtnl_fail(q, e, "Cannot add the address");
-	notify_addr(nl, a.nif, a.nif->n_addrs - 1, RTM_NEWADDR);
+	rtnl_addr_notify(nl, a.nif, a.nif->n_addrs - 1, RTM_NEWADDR);
 	return 0;
 }
 

@@ -148,6 +148,11 @@ void rtnl_route_observer(void *ctx, int event, const struct fib_route *r);
 bool rtnl_link_fill(struct rtnl *nl, struct nlbuf *b, uint32_t ifindex, uint16_t type,
 		    uint16_t flags, uint32_t seq, uint32_t portid, uint32_t change);
 
+/* Multicasts RTM_NEWADDR/RTM_DELADDR (type) for address i of nif. */
+void rtnl_addr_notify(struct rtnl *nl, const struct netif *nif, size_t i, uint16_t type);
+/* The router's link observer: RTM_NEWLINK / RTM_DELADDR… RTM_DELLINK multicasts. */
+void rtnl_link_observer(void *ctx, enum ip_link_event ev, struct netif *nif);
+
 /* Linux RTN_* <-> FIB_TYPE_*. */
 int rtnl_type_to_fib(uint8_t rtn);     /* -1 if unsupported */
 uint8_t rtnl_type_from_fib(uint8_t t);

@@ -84,7 +84,7 @@ bool rtnl_link_fill(struct rtnl *nl, struct nlbuf *b, uint32_t ifindex, uint16_t
 	put_stats(b, nif);
 	if (nif) {
 		size_t li = nla_nest_begin(b, IFLA_LINKINFO);
-		nla_put_str(b, IFLA_INFO_KIND, "wireguard");
+		nla_put_str(b, IFLA_INFO_KIND, netif_kind_name(nif->ops->kind));
 		nla_nest_end(b, li);
 	}
 	nlmsg_end(b, off);
@@ -312,4 +312,21 @@ int rtnl_link_set(struct rtnl_req *q)
 		}
 	}
 	return 0;
+}
+
+void rtnl_link_observer(void *ctx, enum ip_link_event ev, struct netif *nif)
+{
+	struct rtnl *nl = ctx;
+	struct nlbuf b = { 0 };
+	if (ev == IP_LINK_REMOVING) {
+		/* As the kernel: the addresses go first, then the link (its routes follow). */
+		for (size_t i = nif->n_addrs; i-- > 0;)
+			rtnl_addr_notify(nl, nif, i, RTM_DELADDR);
+		if (rtnl_link_fill(nl, &b, nif->ifindex, RTM_DELLINK, 0, 0, 0, 0))
+			rtnl_notify(nl, RTNLGRP_LINK, &b, false);
+	} else if (rtnl_link_fill(nl, &b, nif->ifindex, RTM_NEWLINK, 0, 0, 0,
+				  ev == IP_LINK_ADDED ? ~0u : 0)) {
+		rtnl_notify(nl, RTNLGRP_LINK, &b, false);
+	}
+	nlbuf_free(&b);
 }

@@ -38,8 +38,6 @@ struct daemon {
 	struct loop loop;
 	struct ip_router router;
 	struct router_conf conf;
-	struct wg_device **devs;
-	size_t n_devs;
 	struct ctl_server ctl;
 	struct loop_fd signals;
 	struct sock_layer *sockets;
@@ -183,8 +181,11 @@ static void add_route_logged(struct daemon *d, const struct fib_route *rt, const
  */
 static void install_config_routes(struct daemon *d)
 {
-	for (size_t i = 0; i < d->n_devs; i++) {
-		struct wg_device *dev = d->devs[i];
+	for (size_t i = 0; i < d->conf.n_ifaces; i++) {
+		struct netif *nif = ip_router_netif_by_name(&d->router, d->conf.ifaces[i].name);
+		if (!nif || nif->ops->kind != NETIF_KIND_WIREGUARD)
+			continue;
+		struct wg_device *dev = wg_device_of_netif(nif);
 		if (dev->table == TABLE_OFF)
 			continue;
 		for (size_t p = 0; p < dev->n_peers; p++) {
@@ -298,9 +299,7 @@ static void daemon_shutdown(struct daemon *d)
 	if (d->sockets)
 		sock_layer_free(d->sockets);
 	d->sockets = NULL;
-	for (size_t i = 0; i < d->n_devs; i++)
-		wg_device_destroy(d->devs[i]);
-	free(d->devs);
+	ip_router_destroy_netifs(&d->router);
 	ip_router_free(&d->router);
 	if (d->signals.fd >= 0)
 		close(d->signals.fd);
@@ -384,27 +383,20 @@ int main(int argc, char **argv)
 		log_error("cannot set up signal handling: %s", strerror(errno));
 		goto fail;
 	}
-	d.devs = calloc(d.conf.n_ifaces ? d.conf.n_ifaces : 1, sizeof(*d.devs));
-	if (!d.devs) {
-		log_error("out of memory");
-		goto fail;
-	}
-	for (size_t i = 0; i < d.conf.n_ifaces; i++) {
-		struct wg_device *dev = wg_device_create(&d.loop, &d.router, &d.conf.ifaces[i]);
-		if (!dev)
+	for (size_t i = 0; i < d.conf.n_ifaces; i++)
+		if (!wg_device_create(&d.loop, &d.router, &d.conf.ifaces[i]))
 			goto fail;
-		d.devs[d.n_devs++] = dev;
-	}
 	install_config_routes(&d);
 	if (start_host_stack(&d) < 0)
 		goto fail;
-	r = ctl_server_open(&d.ctl, &d.loop, d.conf.control_path, &d.router, d.devs, d.n_devs);
+	r = ctl_server_open(&d.ctl, &d.loop, d.conf.control_path, &d.router);
 	if (r < 0)
 		goto fail;
 	/* rrctl exec asks the control socket where the shim socket is. */
 	if (strlen(d.shim_path) < sizeof(d.ctl.shim_path))
 		memcpy(d.ctl.shim_path, d.shim_path, strlen(d.shim_path) + 1);
-	log_info("rrouted running: %zu interface(s), control socket %s, shim socket %s", d.n_devs,
+	log_info("rrouted running: %zu interface(s), control socket %s, shim socket %s",
+		 d.router.n_netifs,
 		 d.conf.control_path, d.shim_path);
 	if (hooks_run(&d.hooks, &d.sup, d.conf.ifaces, d.conf.n_ifaces, true, up_hooks_done,
 		      &d) < 0) {

@@ -23,8 +23,15 @@
 
 static void device_output(struct netif *nif, struct pbuf *b, const struct ip_addr *nexthop);
 
+static void device_netif_destroy(struct netif *nif)
+{
+	wg_device_destroy(wg_device_of_netif(nif));
+}
+
 static const struct netif_ops wg_netif_ops = {
+	.kind = NETIF_KIND_WIREGUARD,
 	.output = device_output,
+	.destroy = device_netif_destroy,
 };
 
 struct wg_peer *wg_device_peer_by_key(const struct wg_device *dev,
@@ -396,6 +403,8 @@ void wg_device_destroy(struct wg_device *dev)
 {
 	if (!dev)
 		return;
+	if (dev->netif.router)
+		ip_router_del_netif(dev->netif.router, &dev->netif);
 	loop_cancel_deferred(dev->loop, &dev->tx_flush);
 	close_socket(dev, &dev->sock4);
 	close_socket(dev, &dev->sock6);
