@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/localsock.h"
 #include "core/log.h"
 #include "core/pbuf.h"
 #include "ctl/show.h"
@@ -191,6 +192,13 @@ static void server_accept(struct loop_fd *lfd, uint32_t events)
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("control socket %s: accept: %s", srv->path, strerror(errno));
 			return;
+		}
+		uid_t uid = (uid_t)-1;
+		if (!localsock_peer_trusted(fd, &uid)) {
+			log_warn("control socket %s: refusing a client of uid %u (only this user and "
+				 "root may control rrouted)", srv->path, (unsigned)uid);
+			close(fd);
+			continue;
 		}
 		if (srv->n_clients >= CTL_MAX_CLIENTS) {
 			static const char busy[] = "error: too many control clients, try again\n";
