@@ -112,5 +112,26 @@ else
 		"bytes the impostor received: ${got:-none}" "$out"
 fi
 
+# 5. Idle control clients: 32 connections that never send a request take every slot, and lose
+#    them within rrouted's client timeout (10 s), so rrctl gets through again.
+as_user "$OWNER" "$PY" -c '
+import socket, sys, time
+conns = []
+for _ in range(32):
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); c.connect(sys.argv[1]); conns.append(c)
+time.sleep(30)
+' "$PRIV/rrouted.sock" >/dev/null 2>&1 &
+rr_track $! "idle control clients"
+if wait_until 5 sh -c "! setpriv --reuid=$OWNER --regid=$OWNER --clear-groups -- '$RRCTL' -s '$PRIV/rrouted.sock' ping 2>&1 | grep -q pong"; then
+	ok "32 idle control clients take every slot (rrctl is told to try again)"
+else
+	not_ok "32 idle control clients take every slot"
+fi
+if wait_until 15 sh -c "setpriv --reuid=$OWNER --regid=$OWNER --clear-groups -- '$RRCTL' -s '$PRIV/rrouted.sock' ping 2>/dev/null | grep -q pong"; then
+	ok "idle control clients are timed out and rrctl gets through again"
+else
+	not_ok "idle control clients are timed out" "$(tail -5 "$RR_TMP/own.log")"
+fi
+
 cleanup_priv
 rr_finish
