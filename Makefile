@@ -72,7 +72,9 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 unit: $(UNIT_BINS)
 
 # The whole suite: unit tests (plain and sanitized), short fuzz runs, namespace tests.
-check: all unit
+check:
+	-scripts/install-deps --if-missing
+	$(MAKE) --no-print-directory all unit
 	$(MAKE) --no-print-directory asan-build
 	$(MAKE) --no-print-directory fuzz-build
 	tests/run-all.sh
@@ -107,7 +109,7 @@ deps:
 	scripts/install-deps
 
 demo:
-	scripts/install-deps --if-missing
+	scripts/install-deps --demo --if-missing
 	$(MAKE) --no-print-directory all
 	scripts/demo.sh
 

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/localsock.h"
 #include "crypto/crypto.h"
 #include "stack/shim_proto.h"
 
@@ -24,7 +25,7 @@ static void usage(FILE *f)
 		"       rrctl [-s SOCKET] exec [--] CMD [ARGS...]   run CMD inside the router's network\n"
 		"       rrctl genkey            print a new private key\n"
 		"       rrctl pubkey < private  print the public key of a private key\n"
-		"SOCKET defaults to $XDG_RUNTIME_DIR/rrouted.sock (or /tmp/rrouted-UID.sock).\n"
+		"SOCKET defaults to $XDG_RUNTIME_DIR/rrouted.sock (or /tmp/rrouted-UID/rrouted.sock).\n"
 		"exec preloads librrshim.so (next to rrctl, or $RRSHIM_LIB): the IPv4/IPv6 sockets\n"
 		"of CMD and its children live in rrouted's network; loopback stays on the host.\n"
 		"Inside exec, sudo is rrctl's own (" SUDO_DIR "/sudo, first in PATH): it runs the\n"
@@ -36,10 +37,46 @@ static void usage(FILE *f)
 static void default_socket(char *buf, size_t len)
 {
 	const char *dir = getenv("XDG_RUNTIME_DIR");
-	if (dir && *dir)
+	char priv[64];
+	if (dir && *dir) {
 		snprintf(buf, len, "%s/rrouted.sock", dir);
-	else
-		snprintf(buf, len, "/tmp/rrouted-%u.sock", (unsigned)getuid());
+	} else {
+		localsock_default_dir(priv, sizeof(priv));
+		snprintf(buf, len, "%s/rrouted.sock", priv);
+	}
+}
+
+/*
+ * A connection to rrouted's control socket, or -1 with errno. Only a server
+ * run by this user (or root) is believed: anyone else's socket at that path is
+ * an impostor's, and rrctl exec would hand it the program's network.
+ */
+static int connect_control(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	uid_t uid = (uid_t)-1;
+	if (!localsock_peer_trusted(fd, &uid)) {
+		fprintf(stderr, "rrctl: %s is served by uid %u, not by you or root: refusing to "
+			"talk to it\n", path, (unsigned)uid);
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
 }
 
 static int genkey(void)
@@ -93,13 +130,10 @@ static int request(const char *path, const char *line)
 		fprintf(stderr, "rrctl: socket path too long: %s\n", path);
 		return 1;
 	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+	int fd = connect_control(path);
+	if (fd < 0) {
 		fprintf(stderr, "rrctl: cannot connect to %s: %s (is rrouted running? -s SOCKET)\n",
 			path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return 1;
 	}
 	size_t len = strlen(line);
@@ -136,13 +170,11 @@ static int fetch_reply(const char *path, const char *line, char *buf, size_t cap
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(sun.sun_path) || cap < 2)
 		return -1;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = connect_control(path);
 	if (fd < 0)
 		return -1;
 	size_t len = strlen(line), got = 0;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    write(fd, line, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
+	if (write(fd, line, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
 		close(fd);
 		return -1;
 	}

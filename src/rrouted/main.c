@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "core/localsock.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/pbuf.h"
@@ -387,6 +388,13 @@ int main(int argc, char **argv)
 		if (!wg_device_create(&d.loop, &d.router, &d.conf.ifaces[i]))
 			goto fail;
 	install_config_routes(&d);
+	if (d.conf.private_dir[0]) {
+		char err[PATH_MAX + 160];
+		if (localsock_ensure_private_dir(d.conf.private_dir, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			goto fail;
+		}
+	}
 	if (start_host_stack(&d) < 0)
 		goto fail;
 	r = ctl_server_open(&d.ctl, &d.loop, d.conf.control_path, &d.router);

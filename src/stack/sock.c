@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/localsock.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
 #include "nl/rtnl.h"
@@ -708,6 +709,13 @@ static void server_accept(struct loop_fd *lfd, uint32_t events)
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("shim socket %s: accept: %s", sl->path, strerror(errno));
 			return;
+		}
+		uid_t uid = (uid_t)-1;
+		if (!localsock_peer_trusted(fd, &uid)) {
+			log_warn("shim socket %s: refusing a program of uid %u (only this user and "
+				 "root may use the router's network)", sl->path, (unsigned)uid);
+			close(fd);
+			continue;
 		}
 		int r = sock_layer_add_client(sl, fd);
 		if (r < 0) {
