@@ -434,8 +434,8 @@ static int link_create(struct rtnl_req *q, const struct ifinfomsg *ifi, struct n
 	struct netif *nif = k->create(k->ctx, name, &err);
 	if (!nif) {
 		nl->creating_link = false;
-		return rtnl_fail(q, err < 0 ? err : -ENOMEM,
-				 err == -EEXIST ? "Device already exists" : "Cannot create the link");
+		return err == -EEXIST ? -EEXIST
+				      : rtnl_fail(q, err < 0 ? err : -ENOMEM, "Cannot create the link");
 	}
 	if (mtu)
 		nif->mtu = (uint16_t)mtu;
@@ -481,7 +481,7 @@ int rtnl_link_set(struct rtnl_req *q)
 		return rtnl_fail(q, -ENODEV, "Device not found");
 	}
 	if (newlink && (q->hdr.nlmsg_flags & NLM_F_EXCL))
-		return rtnl_fail(q, -EEXIST, "Device already exists");
+		return -EEXIST;   /* the kernel's plain "File exists", no extended message */
 	if (has_name && strcmp(name, nif->name) != 0)
 		return rtnl_fail(q, -EOPNOTSUPP, "Interfaces cannot be renamed");
 
@@ -550,7 +550,7 @@ int rtnl_link_del(struct rtnl_req *q)
 	if (!nif)
 		return rtnl_fail(q, -ENODEV, "Device not found");
 	if (nif->ops->kind == NETIF_KIND_LOOPBACK)
-		return rtnl_fail(q, -EOPNOTSUPP, "lo cannot be deleted");
+		return -EOPNOTSUPP;   /* as the kernel: lo has no dellink */
 	ip_router_destroy_netif(nl->router, nif);
 	return 0;
 }
