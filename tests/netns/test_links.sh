@@ -178,6 +178,24 @@ exec_says "rrctl exec -- sudo id -u: 0 (the router's root)" "^0$" sudo id -u
 exec_says "rrctl exec -- sudo: still uid 65534 for the host (touch /root/x fails)" \
 	"Permission denied" sudo touch /root/rr-links-$$
 
+# ---- what wg-quick runs through ip, for a wireguard link made at runtime
+exec_ok "ip link add wgx type wireguard" ip link add wgx type wireguard
+exec_says "ip link show wgx: DOWN (new links start down, as on Linux)" "wgx: <POINTOPOINT,NOARP> .*state DOWN" ip link show wgx
+exec_says "ip -d link show wgx: kind wireguard" "^ +wireguard " ip -d link show wgx
+exec_ok "ip -4 address add 172.20.8.1/32 dev wgx" ip -4 address add 172.20.8.1/32 dev wgx
+exec_ok "ip link set mtu 1380 up dev wgx" ip link set mtu 1380 up dev wgx
+exec_says "ip link show dev wgx: UP, mtu 1380" "wgx: <POINTOPOINT,NOARP,UP,LOWER_UP> mtu 1380" ip link show dev wgx
+out=$(rr_exec ip -4 route show dev wgx match 172.20.8.2/32 2>&1)
+if [ -z "$out" ]; then ok "ip -4 route show dev wgx match 172.20.8.2/32: empty before the route"; else not_ok "ip -4 route show dev wgx match 172.20.8.2/32: empty before the route" "$out"; fi
+exec_ok "ip -4 route add 172.20.8.2/32 dev wgx" ip -4 route add 172.20.8.2/32 dev wgx
+exec_says "ip -4 route show dev wgx match 172.20.8.2/32: the route" "^172.20.8.2 " ip -4 route show dev wgx match 172.20.8.2/32
+exec_says "ip route get 172.20.8.2: dev wgx src 172.20.8.1" "172.20.8.2 dev wgx src 172.20.8.1" ip route get 172.20.8.2
+exec_ok "ip link set wgx down" ip link set wgx down
+out=$(rr_exec ip -4 route show dev wgx 2>&1)
+if [ -z "$out" ]; then ok "ip link set wgx down: its routes are flushed (as Linux)"; else not_ok "ip link set wgx down: its routes are flushed (as Linux)" "$out"; fi
+exec_ok "ip link delete dev wgx" ip link delete dev wgx
+exec_says "ip link show wgx: gone" "does not exist|Cannot find device" ip link show wgx
+
 # ---- wg-quick up / down of a new peer C
 wgq_ready=
 if ! command -v wg-quick >/dev/null 2>&1; then
