@@ -30,7 +30,7 @@ SHIM_SRCS := $(wildcard src/shim/*.c)
 SHIM_OBJS := $(SHIM_SRCS:%.c=$(BUILD)/pic/%.o)
 SHIM      := $(if $(SHIM_SRCS),$(BUILD)/librrshim.so)
 
-PROGS := $(BUILD)/rrouted $(BUILD)/rrctl $(SHIM)
+PROGS := $(BUILD)/rrouted $(BUILD)/rrctl $(SHIM) $(BUILD)/rrctl-sudo/sudo
 
 .PHONY: all check unit asan asan-build fuzz fuzz-build demo clean deps bench
 all: $(PROGS)
@@ -55,6 +55,11 @@ $(BUILD)/rrouted: $(BUILD)/src/rrouted/main.o $(LIB)
 
 $(BUILD)/rrctl: $(BUILD)/src/rrctl/main.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# rrctl exec puts this directory first in PATH: sudo there is rrctl (src/rrctl/main.c).
+$(BUILD)/rrctl-sudo/sudo: $(BUILD)/rrctl
+	@mkdir -p $(dir $@)
+	ln -sf ../rrctl $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)

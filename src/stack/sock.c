@@ -754,6 +754,11 @@ struct sock_layer *sock_layer_new(struct loop *loop, struct ip_router *router)
 	return sl;
 }
 
+struct rtnl *sock_layer_rtnl(struct sock_layer *sl)
+{
+	return sl->rtnl;
+}
+
 void sock_layer_free(struct sock_layer *sl)
 {
 	if (!sl)
