@@ -26,14 +26,6 @@
 #include "exec/hooks.h"
 #include "wg/device.h"
 
-/*
- * The runtime WireGuard API (wg syncconf semantics) is written in parallel
- * (src/wg/device_conf.c); until it is linked in, a changed WireGuard part is
- * applied by re-creating that one interface (its sessions restart).
- */
-extern int wg_device_apply_conf(struct wg_device *dev, const struct wg_iface_conf *conf,
-				char *err, size_t errlen) __attribute__((weak));
-
 static void add_route_logged(struct ip_router *router, const struct fib_route *rt,
 			     const char *origin)
 {
@@ -122,7 +114,7 @@ static void report_errors(const struct conf_errors *errs, struct strbuf *out)
 struct pending {
 	struct confdiff *diff;
 	/* Per diff->ifaces entry: what step 4 did to it. */
-	enum { DID_NOTHING, DID_CREATE, DID_APPLY, DID_REPLACE } *did;
+	enum { DID_NOTHING, DID_CREATE, DID_APPLY } *did;
 };
 
 static bool wg_part_changed(const struct confdiff_iface *d)
@@ -180,10 +172,6 @@ static int prepare(struct reload_target *t, struct pending *p, struct conf_error
 		}
 		if (!wg_part_changed(d))
 			continue;
-		if (!wg_device_apply_conf) {
-			p->did[i] = DID_REPLACE;   /* in step 5: cannot fail before it starts */
-			continue;
-		}
 		char err[256] = "";
 		if (wg_device_apply_conf(running_device(t->router, d->new->name), d->new, err,
 					 sizeof(err)) < 0) {
@@ -314,18 +302,6 @@ static void commit(struct reload_target *t, struct pending *p, struct router_con
 			if (down)
 				down[n_down++] = d->old;
 			continue;
-		}
-		if (p->did[i] == DID_REPLACE) {
-			log_warn("%s: no runtime WireGuard API in this build; re-creating the "
-				 "interface (its sessions restart)", d->new->name);
-			struct wg_device *dev = running_device(t->router, d->old->name);
-			if (dev)
-				ip_router_destroy_netif(t->router, &dev->netif);
-			if (!wg_device_create(t->loop, t->router, d->new) &&
-			    !wg_device_create(t->loop, t->router, d->old))
-				log_error("%s: lost: neither the new nor the old settings apply",
-					  d->new->name);
-			p->did[i] = DID_CREATE;
 		}
 		if (p->did[i] == DID_CREATE) {
 			install_iface_routes(t->router, d->new);
