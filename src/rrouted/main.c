@@ -26,6 +26,7 @@
 #include "exec/hooks.h"
 #include "exec/supervisor.h"
 #include "ip/router.h"
+#include "rrouted/dns.h"
 #include "rrouted/reload.h"
 #include "stack/sock.h"
 #include "wg/device.h"
@@ -49,6 +50,7 @@ struct daemon {
 	struct hook_run hooks;
 	enum daemon_phase phase;
 	struct timer shutdown_timer;
+	struct endpoint_dns *dns;
 };
 
 static void begin_shutdown(struct daemon *d);
@@ -190,7 +192,10 @@ static void reload(void *ctx, struct strbuf *out)
 		.loop = &d->loop, .router = &d->router, .conf = &d->conf,
 		.sup = d->sup_ready ? &d->sup : NULL, .programs_started = d->phase == PHASE_RUNNING,
 	};
-	if (reload_apply(&t, out) == 0 && log_get_level() >= LOG_INFO) {
+	int r = reload_apply(&t, out);
+	if (r == 0 && d->dns)
+		endpoint_dns_check(d->dns);   /* new names are looked up now, not at the next tick */
+	if (r == 0 && log_get_level() >= LOG_INFO) {
 		/* One log line per change, as rrctl reload prints them. */
 		const char *p = out->data;
 		while (p && *p) {
@@ -270,6 +275,8 @@ static void print_errors(const struct conf_errors *errs)
 static void daemon_shutdown(struct daemon *d)
 {
 	timer_cancel(&d->loop, &d->shutdown_timer);
+	endpoint_dns_free(d->dns);
+	d->dns = NULL;
 	if (d->sup_ready)
 		supervisor_free(&d->sup);
 	hooks_free(&d->hooks);
@@ -323,7 +330,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rrouted: out of memory\n");
 		return 1;
 	}
-	if (router_conf_load(conf_path, &d.conf, errs) < 0) {
+	/* The daemon resolves endpoint names itself, off its loop, and retries them (rrouted/dns.c);
+	 * --check looks them up now and reports a name that does not resolve. */
+	if (router_conf_load_flags(conf_path, check_only ? 0 : CONF_DEFER_NAMES, &d.conf, errs) < 0) {
 		print_errors(errs);
 		free(errs);
 		return 1;
@@ -366,6 +375,12 @@ int main(int argc, char **argv)
 		if (!wg_device_create(&d.loop, &d.router, &d.conf.ifaces[i]))
 			goto fail;
 	reload_install_routes(&d.router, &d.conf);
+	d.dns = endpoint_dns_new(&d.loop, &d.router, &d.conf);
+	if (!d.dns) {
+		log_error("cannot start the endpoint name resolver: %s", strerror(errno));
+		goto fail;
+	}
+	endpoint_dns_check(d.dns);
 	if (start_host_stack(&d) < 0)
 		goto fail;
 	r = ctl_server_open(&d.ctl, &d.loop, d.conf.control_path, &d.router);
