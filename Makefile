@@ -50,7 +50,8 @@ $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/rrouted: $(BUILD)/src/rrouted/main.o $(LIB)
+RROUTED_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/rrouted/*.c))
+$(BUILD)/rrouted: $(RROUTED_OBJS) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/rrctl: $(BUILD)/src/rrctl/main.o $(LIB)
