@@ -8,13 +8,17 @@
  *       the router to the sink) at R Mbit/s of inner packets, or as fast as it
  *       can when R is 0, for S seconds. Sending goes through the device's
  *       batched flush (sendmmsg or UDP_SEGMENT). Prints "gen_packets P" etc.
- *   wgload sink CONF --stats FILE [--sample K]
+ *   wgload sink CONF --stats FILE [--sample K] [--poll]
  *       The other peer: counts the transport messages that arrive (without
  *       decrypting them: it must be cheaper than the router) and hands one in
  *       K (default 256) plus every handshake message to the real receive path,
  *       which decrypts, checks the counter and the inner source. FILE gets
  *       "packets bytes decrypted_ok" every 50 ms, so a script can read the
  *       counts before and after a quiet run. Runs until SIGTERM/SIGINT.
+ *       --poll: never sleep in epoll_wait (yield the CPU instead). Over veth,
+ *       the sender's sendmmsg runs the receiver's softirq and wakes a sleeping
+ *       receiver, a cost a NIC would not put on the router; polling takes it
+ *       out of the router's figure.
  *   wgload floor --size N
  *       The crypto floor: ns for one ChaCha20-Poly1305 seal plus one open of
  *       an N-byte packet with the data path's own contexts (aead_ctx_*).
@@ -25,6 +29,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +65,7 @@ struct opts {
 	double seconds;
 	double mbps;
 	unsigned sample;
+	bool poll;
 	struct in_addr src, dst;
 };
 
@@ -67,7 +73,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: wgload gen CONF --size N --seconds S [--mbps R (0: max)] [--src A] [--dst B]\n"
-		"       wgload sink CONF --stats FILE [--sample K]\n"
+		"       wgload sink CONF --stats FILE [--sample K] [--poll]\n"
 		"       wgload floor --size N\n");
 	exit(2);
 }
@@ -82,6 +88,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "stats", required_argument, NULL, 'o' },
 		{ "src", required_argument, NULL, 's' },
 		{ "dst", required_argument, NULL, 'd' },
+		{ "poll", no_argument, NULL, 'p' },
 		{ 0 },
 	};
 	*o = (struct opts){ .size = 1420, .seconds = 5, .sample = 256 };
@@ -95,6 +102,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'r': o->mbps = strtod(optarg, NULL); break;
 		case 'k': o->sample = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'o': o->stats = optarg; break;
+		case 'p': o->poll = true; break;
 		case 's':
 			if (inet_pton(AF_INET, optarg, &o->src) != 1)
 				usage();
@@ -427,7 +435,13 @@ static int run_sink(const struct opts *o)
 	fprintf(stderr, "wgload sink: session up\n");
 	uint64_t next = 0;
 	while (!stop_requested) {
-		loop_run_once(&s.n.loop, 50);
+		if (o->poll) {
+			/* Never asleep, so the router's sends never pay to wake us (see --poll). */
+			loop_run_once(&s.n.loop, 0);
+			sched_yield();
+		} else {
+			loop_run_once(&s.n.loop, 50);
+		}
 		uint64_t now = clock_now_ns();
 		if (now >= next) {
 			write_stats(&s, fd);
