@@ -19,6 +19,11 @@
  *       the sender's sendmmsg runs the receiver's softirq and wakes a sleeping
  *       receiver, a cost a NIC would not put on the router; polling takes it
  *       out of the router's figure.
+ *   wgload flood --peer-pub KEY --to IP:PORT --seconds S [--pps R]
+ *       A handshake flood: 64 initiations from a throwaway identity to the
+ *       interface whose public key is KEY, each with a valid mac1 (what
+ *       anyone who knows the public key can send), sent over and over at R
+ *       messages/s (default 20000) with sendmmsg. Prints "flood_sent N".
  *   wgload floor --size N
  *       The crypto floor: ns for one ChaCha20-Poly1305 seal plus one open of
  *       an N-byte packet with the data path's own contexts (aead_ctx_*).
@@ -50,6 +55,8 @@
 #include "wg/device.h"
 #include "wg/udp_batch.h"
 #include "wg/messages.h"
+#include "wg/noise.h"
+#include "wg/cookie.h"
 
 #ifndef UDP_GRO
 #define UDP_GRO 104
@@ -66,6 +73,8 @@ struct opts {
 	double mbps;
 	unsigned sample;
 	bool poll;
+	const char *peer_pub, *to;
+	double pps;
 	struct in_addr src, dst;
 };
 
@@ -74,6 +83,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: wgload gen CONF --size N --seconds S [--mbps R (0: max)] [--src A] [--dst B]\n"
 		"       wgload sink CONF --stats FILE [--sample K] [--poll]\n"
+		"       wgload flood --peer-pub KEY --to IP:PORT --seconds S [--pps R]\n"
 		"       wgload floor --size N\n");
 	exit(2);
 }
@@ -89,9 +99,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "src", required_argument, NULL, 's' },
 		{ "dst", required_argument, NULL, 'd' },
 		{ "poll", no_argument, NULL, 'p' },
+		{ "peer-pub", required_argument, NULL, 'K' },
+		{ "to", required_argument, NULL, 'T' },
+		{ "pps", required_argument, NULL, 'P' },
 		{ 0 },
 	};
-	*o = (struct opts){ .size = 1420, .seconds = 5, .sample = 256 };
+	*o = (struct opts){ .size = 1420, .seconds = 5, .sample = 256, .pps = 20000 };
 	inet_pton(AF_INET, "10.1.0.2", &o->src);
 	inet_pton(AF_INET, "10.2.0.2", &o->dst);
 	int c;
@@ -103,6 +116,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'k': o->sample = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'o': o->stats = optarg; break;
 		case 'p': o->poll = true; break;
+		case 'K': o->peer_pub = optarg; break;
+		case 'T': o->to = optarg; break;
+		case 'P': o->pps = strtod(optarg, NULL); break;
 		case 's':
 			if (inet_pton(AF_INET, optarg, &o->src) != 1)
 				usage();
@@ -320,6 +336,84 @@ static int run_gen(const struct opts *o)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ flood */
+
+#define FLOOD_MSGS 64
+
+static int run_flood(const struct opts *o)
+{
+	uint8_t peer_pub[CRYPTO_KEY_LEN], priv[CRYPTO_KEY_LEN];
+	union sockaddr_inet to = { 0 };
+	char host[64];
+	const char *colon = o->to ? strrchr(o->to, ':') : NULL;
+	if (!o->peer_pub || key_from_base64(peer_pub, o->peer_pub) < 0 || !colon ||
+	    (size_t)(colon - o->to) >= sizeof(host))
+		usage();
+	memcpy(host, o->to, (size_t)(colon - o->to));
+	host[colon - o->to] = '\0';
+	to.in4.sin_family = AF_INET;
+	to.in4.sin_port = htons((uint16_t)atoi(colon + 1));
+	if (inet_pton(AF_INET, host, &to.in4.sin_addr) != 1)
+		usage();
+
+	static struct noise_static_identity id;
+	static struct noise_handshake hs;
+	static struct cookie_maker cm;
+	static struct message_handshake_initiation msgs[FLOOD_MSGS];
+	x25519_generate(priv);
+	if (noise_static_identity_set(&id, priv) < 0 || noise_handshake_init(&hs, &id, peer_pub, NULL) < 0) {
+		fprintf(stderr, "wgload flood: unusable keys\n");
+		return 1;
+	}
+	crypto_wipe(priv, sizeof(priv));
+	cookie_maker_init(&cm, peer_pub);
+	for (unsigned i = 0; i < FLOOD_MSGS; i++) {
+		uint32_t index;
+		crypto_random(&index, sizeof(index));
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (noise_handshake_create_initiation(&hs, &id, &msgs[i], index,
+						      (uint64_t)ts.tv_sec * NSEC_PER_SEC +
+						      (uint64_t)ts.tv_nsec) < 0 ||
+		    cookie_add_macs(&cm, &msgs[i], sizeof(msgs[i]), clock_now_ns()) < 0) {
+			fprintf(stderr, "wgload flood: cannot build an initiation\n");
+			return 1;
+		}
+	}
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, &to.sa, sizeof(to.in4)) < 0) {
+		fprintf(stderr, "wgload flood: %s: %s\n", o->to, strerror(errno));
+		return 1;
+	}
+	struct mmsghdr mm[FLOOD_MSGS];
+	struct iovec iov[FLOOD_MSGS];
+	for (unsigned i = 0; i < FLOOD_MSGS; i++) {
+		iov[i] = (struct iovec){ &msgs[i], sizeof(msgs[i]) };
+		mm[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1 };
+	}
+	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+	uint64_t sent = 0, paced = 0, t0 = clock_now_ns(), end = t0 + (uint64_t)(o->seconds * 1e9);
+	while (!stop_requested) {
+		uint64_t now = clock_now_ns();
+		if (now >= end)
+			break;
+		double due = (double)(now - t0) * 1e-9 * o->pps - (double)paced;
+		if (due < FLOOD_MSGS) {
+			struct timespec ts = { 0, (long)((FLOOD_MSGS - due) / o->pps * 1e9) };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		int r = sendmmsg(fd, mm, FLOOD_MSGS, 0);
+		/* ECONNREFUSED (an ICMP error came back) and the like: the next batch goes anyway. */
+		if (r > 0)
+			sent += (uint64_t)r;
+		paced += FLOOD_MSGS;
+	}
+	close(fd);
+	printf("flood_sent %llu\n", (unsigned long long)sent);
+	return 0;
+}
+
 /* ------------------------------------------------------------------- sink */
 
 #define SINK_BATCH 16
@@ -470,6 +564,11 @@ int main(int argc, char **argv)
 		if (crypto_init() < 0)
 			return 1;
 		return run_floor(&o);
+	}
+	if (strcmp(mode, "flood") == 0) {
+		if (crypto_init() < 0)
+			return 1;
+		return run_flood(&o);
 	}
 	if (strcmp(mode, "gen") == 0)
 		return run_gen(&o);

@@ -24,6 +24,11 @@
 # The sink polls (WGLOAD_SINK=poll, the default) rather than sleeps (WGLOAD_SINK=sleep): over veth a
 # sender's sendmmsg pays for waking a sleeping receiver on the other CPU (most of the cost at
 # 50 Mbit/s in a VM), which a NIC would not charge the router.
+# Handshake flood: with 1420-byte traffic at saturation on wga -> wgb, a flood of initiations
+# (valid mac1, as anyone knowing the public key can send; WGLOAD_FLOOD_PPS per second, default
+# 20000) against a third interface wgc, from G on CPU 1:
+#   wgload_flood_off_pps / wgload_flood_on_pps   forwarded packets/s without and with the flood
+#   wgload_flood_throughput_ratio                on / off (the issue asks >= 0.8)
 # Environment: BENCH_SECONDS (default 5) per point, WGLOAD_SIZES (default "1420 200"),
 # WGLOAD_LOADS (default "50 300 1000 max"), RR_UDP_OFFLOAD=0 (rrouted without UDP GRO/GSO,
 # for a before/after comparison), RR_BUILD (default build).
@@ -55,7 +60,7 @@ LOADS=${WGLOAD_LOADS:-50 300 1000 max}
 SINK_POLL=$([ "${WGLOAD_SINK:-poll}" = poll ] && echo yes)
 KEYS=$RR_TMP/keys
 mkdir -p "$KEYS" && chmod 755 "$KEYS" || exit 1
-for k in g s ra rb; do
+for k in g s ra rb rc x; do
 	rr_genkey "$KEYS" "$k" >/dev/null || exit 1
 done
 pub() { cat "$KEYS/$1.pub"; }
@@ -85,6 +90,8 @@ setup() {
 	wgquick "$RR_TMP/r/ifaces/wga.conf" ra 51820 10.1.0.1/16 "$(pub g)" 192.0.2.2:51822 10.1.0.0/16 &&
 		wgquick "$RR_TMP/r/ifaces/wgb.conf" rb 51821 10.2.0.1/16 "$(pub s)" 198.51.100.2:51823 \
 			10.2.0.0/16 || return 1
+	# wgc only takes the handshake flood (its one peer, x, never connects).
+	wgquick "$RR_TMP/r/ifaces/wgc.conf" rc 51824 10.3.0.1/16 "$(pub x)" 192.0.2.2:51830 10.3.0.0/16 || return 1
 	rr_fix_owner r || return 1
 	wgquick "$RR_TMP/g.conf" g 51822 10.1.0.2/16 "$(pub ra)" 192.0.2.1:51820 0.0.0.0/0 &&
 		wgquick "$RR_TMP/s.conf" s 51823 10.2.0.2/16 "$(pub rb)" 198.51.100.1:51821 0.0.0.0/0 || return 1
@@ -159,6 +166,22 @@ for size in $SIZES; do
 		point "$size" "$load" || exit 1
 	done
 done
+if [ "${WGLOAD_FLOOD:-1}" = 1 ]; then
+	point 1420 max | sed 's/^wgload_1420_max_/wgload_flood_off_/' | tee "$RR_TMP/flood-off" || exit 1
+	ip netns exec "$NSG" nice -n -10 taskset -c 1 "$WGLOAD" flood --peer-pub "$(pub rc)" \
+		--to 192.0.2.1:51824 --seconds $((SECS + 2)) --pps "${WGLOAD_FLOOD_PPS:-20000}" \
+		>"$RR_TMP/flood.out" 2>&1 &
+	FLOOD_PID=$!
+	rr_track "$FLOOD_PID" "wgload flood" "$RR_TMP/flood.out"
+	sleep 1
+	point 1420 max | sed 's/^wgload_1420_max_/wgload_flood_on_/' | tee "$RR_TMP/flood-on" || exit 1
+	wait "$FLOOD_PID"
+	echo "# flood: $(cat "$RR_TMP/flood.out"); rrouted wgc: $(rr_ctl r show interfaces --json |
+		jq -c '.interfaces[] | select(.name == "wgc") | {drops: (.drops | with_entries(select(.value > 0))), cookie_replies_sent}')"
+	awk '$1 == "wgload_flood_off_pps" { off = $2 } $1 == "wgload_flood_on_pps" { on = $2 }
+		END { printf "wgload_flood_throughput_ratio %.2f\n", (off > 0 ? on / off : 0) }' \
+		"$RR_TMP/flood-off" "$RR_TMP/flood-on"
+fi
 echo "# rrouted drops: $(rr_ctl r show interfaces --json |
 	jq -c '[.interfaces[] | {(.name): (.drops | with_entries(select(.value > 0)))}] | add')"
 echo "# sink decrypted (sample) / counted: $(cat "$STATS")"
