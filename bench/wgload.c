@@ -2,18 +2,21 @@
  * wgload: a WireGuard load generator and sink built on src/wg and src/crypto,
  * to measure rrouted alone (bench/wgload.sh drives it).
  *
- *   wgload gen CONF --size N --seconds S [--mbps R] [--src A --dst B]
+ *   wgload gen CONF --size N --seconds S [--mbps R] [--src A --dst B] [--stamp]
  *       A WireGuard peer of the router (real handshake, from the wg-quick file
  *       CONF): sends inner IPv4/UDP packets of N bytes from A to B (routed by
  *       the router to the sink) at R Mbit/s of inner packets, or as fast as it
  *       can when R is 0, for S seconds. Sending goes through the device's
  *       batched flush (sendmmsg or UDP_SEGMENT). Prints "gen_packets P" etc.
+ *       --stamp puts the send time in each packet: a sink decrypting every
+ *       packet reports the one-way delay through the router (same clock).
  *   wgload sink CONF --stats FILE [--sample K] [--poll]
  *       The other peer: counts the transport messages that arrive (without
  *       decrypting them: it must be cheaper than the router) and hands one in
  *       K (default 256) plus every handshake message to the real receive path,
  *       which decrypts, checks the counter and the inner source. FILE gets
- *       "packets bytes decrypted_ok" every 50 ms, so a script can read the
+ *       "packets bytes decrypted_ok latency_samples p50_ns p99_ns" every 50 ms
+ *       (SIGUSR1 toggles decrypting every packet, for latency), so a script can read the
  *       counts before and after a quiet run. Runs until SIGTERM/SIGINT.
  *       --poll: never sleep in epoll_wait (yield the CPU instead). Over veth,
  *       the sender's sendmmsg runs the receiver's softirq and wakes a sleeping
@@ -62,7 +65,8 @@
 #define UDP_GRO 104
 #endif
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, decrypt_all;
+static void on_usr1(int sig) { (void)sig; decrypt_all = !decrypt_all; }
 static void on_signal(int sig) { (void)sig; stop_requested = 1; }
 
 struct opts {
@@ -72,7 +76,7 @@ struct opts {
 	double seconds;
 	double mbps;
 	unsigned sample;
-	bool poll;
+	bool poll, stamp;
 	const char *peer_pub, *to;
 	double pps;
 	struct in_addr src, dst;
@@ -81,7 +85,7 @@ struct opts {
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: wgload gen CONF --size N --seconds S [--mbps R (0: max)] [--src A] [--dst B]\n"
+		"usage: wgload gen CONF --size N --seconds S [--mbps R (0: max)] [--src A] [--dst B] [--stamp]\n"
 		"       wgload sink CONF --stats FILE [--sample K] [--poll]\n"
 		"       wgload flood --peer-pub KEY --to IP:PORT --seconds S [--pps R]\n"
 		"       wgload floor --size N\n");
@@ -102,6 +106,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "peer-pub", required_argument, NULL, 'K' },
 		{ "to", required_argument, NULL, 'T' },
 		{ "pps", required_argument, NULL, 'P' },
+		{ "stamp", no_argument, NULL, 'S' },
 		{ 0 },
 	};
 	*o = (struct opts){ .size = 1420, .seconds = 5, .sample = 256, .pps = 20000 };
@@ -119,6 +124,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'K': o->peer_pub = optarg; break;
 		case 'T': o->to = optarg; break;
 		case 'P': o->pps = strtod(optarg, NULL); break;
+		case 'S': o->stamp = true; break;
 		case 's':
 			if (inet_pton(AF_INET, optarg, &o->src) != 1)
 				usage();
@@ -185,7 +191,14 @@ static int run_floor(const struct opts *o)
 
 /* ------------------------------------------------------------ the device */
 
+#define LAT_SAMPLES 4096
+/* --stamp: the UDP payload starts with a magic and the CLOCK_MONOTONIC send time. */
+#define STAMP_MAGIC "wgloadts"
+#define STAMP_END   44
+
 struct node {
+	uint64_t lat[LAT_SAMPLES];    /* one-way delays of stamped packets, a ring */
+	uint64_t n_lat;
 	struct loop loop;
 	struct ip_router router;
 	struct wg_iface_conf conf;
@@ -198,6 +211,12 @@ static bool count_local(void *ctx, struct netif *in, struct pbuf *b, struct ip_p
 {
 	struct node *n = ctx;
 	n->local_delivered++;
+	const uint8_t *p = pbuf_data(b);
+	if (b->len >= STAMP_END && memcmp(p + 28, STAMP_MAGIC, 8) == 0) {
+		uint64_t sent;
+		memcpy(&sent, p + 36, 8);
+		n->lat[n->n_lat++ % LAT_SAMPLES] = clock_now_ns() - sent;
+	}
 	pbuf_free(b);
 	return true;
 }
@@ -283,6 +302,11 @@ static struct pbuf *make_packet(const struct opts *o, uint16_t id)
 	p[22] = 0x00; p[23] = 0x09;   /* discard */
 	p[24] = (uint8_t)((o->size - 20) >> 8);
 	p[25] = (uint8_t)(o->size - 20);
+	if (o->stamp && o->size >= STAMP_END) {
+		uint64_t now = clock_now_ns();
+		memcpy(p + 28, STAMP_MAGIC, 8);
+		memcpy(p + 36, &now, 8);
+	}
 	return b;   /* UDP checksum 0: none, and the payload is whatever the pool held */
 }
 
@@ -435,7 +459,7 @@ static void sink_segment(struct sink *s, const uint8_t *p, size_t len,
 		s->packets++;
 		s->bytes += len - MESSAGE_DATA_MIN_LEN;
 	}
-	if (data && s->o->sample && s->seen++ % s->o->sample != 0)
+	if (data && !decrypt_all && s->o->sample && s->seen++ % s->o->sample != 0)
 		return;
 	struct pbuf *b = pbuf_alloc();
 	if (!b)
@@ -490,12 +514,29 @@ static void sink_readable(struct loop_fd *lfd, uint32_t events)
 	}
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* "packets bytes decrypted latency_samples p50_ns p99_ns" (latency over the last LAT_SAMPLES). */
 static void write_stats(struct sink *s, int fd)
 {
-	char line[128];
-	int len = snprintf(line, sizeof(line), "%llu %llu %llu\n", (unsigned long long)s->packets,
-			   (unsigned long long)s->bytes,
-			   (unsigned long long)s->n.local_delivered);
+	static uint64_t sorted[LAT_SAMPLES], p50, p99, sorted_at;
+	size_t n = s->n.n_lat < LAT_SAMPLES ? s->n.n_lat : LAT_SAMPLES;
+	if (n && s->n.n_lat != sorted_at) {
+		memcpy(sorted, s->n.lat, n * sizeof(*sorted));
+		qsort(sorted, n, sizeof(*sorted), cmp_u64);
+		p50 = sorted[n / 2];
+		p99 = sorted[n * 99 / 100];
+		sorted_at = s->n.n_lat;
+	}
+	char line[160];
+	int len = snprintf(line, sizeof(line), "%llu %llu %llu %llu %llu %llu\n",
+			   (unsigned long long)s->packets, (unsigned long long)s->bytes,
+			   (unsigned long long)s->n.local_delivered, (unsigned long long)s->n.n_lat,
+			   (unsigned long long)p50, (unsigned long long)p99);
 	if (pwrite(fd, line, (size_t)len, 0) != len || ftruncate(fd, len) < 0)
 		fprintf(stderr, "wgload: writing the stats file: %s\n", strerror(errno));
 }
@@ -555,6 +596,8 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	struct sigaction su = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
+	sigaction(SIGUSR1, &su, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	log_set_level(LOG_WARN);
 	const char *mode = argv[1];
