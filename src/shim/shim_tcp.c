@@ -4,9 +4,9 @@
  *  - TCP_MD5SIG / TCP_MD5SIG_EXT (RFC 2385 keys, BGP passwords): validated
  *    as Linux validates struct tcp_md5sig, sent to rrouted with
  *    SHIM_OP_TCP_MD5; the key is wiped from our buffers afterwards.
- *  - TCP_USER_TIMEOUT, TCP_CORK (the engine uses them), TCP_QUICKACK,
- *    TCP_DEFER_ACCEPT, TCP_FASTOPEN, TCP_FASTOPEN_CONNECT (accepted hints):
- *    SHIM_OP_TCP_SETOPT / SHIM_OP_TCP_GETOPT.
+ *  - TCP_USER_TIMEOUT, TCP_CORK, TCP_MAXSEG (the engine uses them),
+ *    TCP_QUICKACK, TCP_DEFER_ACCEPT, TCP_FASTOPEN, TCP_FASTOPEN_CONNECT,
+ *    TCP_NOTSENT_LOWAT (accepted hints): SHIM_OP_TCP_SETOPT / _GETOPT.
  *  - TCP_INFO: Linux's struct tcp_info, filled by rrouted from the engine.
  *  - TCP_CONGESTION: the engine has one algorithm, CUBIC (stack/tcp_cc.h);
  *    "cubic" is accepted and reported, another name fails with ENOENT as
@@ -34,7 +34,7 @@ static int fail(int err)
 	return -1;
 }
 
-/* Every IPPROTO_TCP option but those shim.c keeps in shim_opts (and TCP_MAXSEG, read there). */
+/* Every IPPROTO_TCP option but those shim.c keeps in shim_opts. */
 bool shim_tcp_opt_ours(int name, bool get)
 {
 	switch (name) {
@@ -43,8 +43,6 @@ bool shim_tcp_opt_ours(int name, bool get)
 	case TCP_KEEPINTVL:
 	case TCP_KEEPCNT:
 		return false;
-	case TCP_MAXSEG:
-		return !get;
 	default:
 		return true;
 	}
@@ -60,6 +58,8 @@ static bool int_opt(int name)
 	case TCP_DEFER_ACCEPT:
 	case TCP_FASTOPEN:
 	case TCP_FASTOPEN_CONNECT:
+	case TCP_NOTSENT_LOWAT:
+	case TCP_MAXSEG:
 		return true;
 	default:
 		return false;
@@ -281,7 +281,7 @@ int shim_tcp_getsockopt(int fd, const struct shim_fd *e, int name, void *val, so
 	if (e->sock_id < 0) {
 		/* not in the router yet: nothing set, nothing to report but a closed socket */
 		if (name != TCP_INFO) {
-			int v = 0;
+			int v = name == TCP_MAXSEG ? 536 : 0;   /* Linux's default before a connection */
 			socklen_t n = *len < (socklen_t)sizeof(v) ? *len : (socklen_t)sizeof(v);
 			memcpy(val, &v, n);
 			*len = n;

@@ -69,8 +69,9 @@ struct sock {
 	struct tcp_md5_keyset *md5;      /* TCP_MD5SIG keys; NULL until the first one */
 	uint32_t user_timeout_ms;        /* TCP_USER_TIMEOUT */
 	bool cork;                       /* TCP_CORK */
+	uint16_t user_mss;               /* TCP_MAXSEG */
 	/* accepted hints the engine has no use for, kept for getsockopt (docs/SOCKETS-tcp.md) */
-	int32_t quickack, defer_accept, fastopen, fastopen_connect;
+	int32_t quickack, defer_accept, fastopen, fastopen_connect, notsent_lowat;
 };
 
 struct sock_layer {

@@ -44,6 +44,7 @@ void sock_tcp_opts(const struct sock *s, struct tcp_options *o)
 	o->rcvbuf = s->opts.rcvbuf;
 	o->user_timeout_ms = s->user_timeout_ms;
 	o->cork = s->cork;
+	o->user_mss = s->user_mss;
 	o->md5 = s->md5;
 }
 

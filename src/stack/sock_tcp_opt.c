@@ -191,6 +191,17 @@ static bool get_int(const struct sock *s, int name, int32_t *v)
 	case TCP_DEFER_ACCEPT: *v = s->defer_accept; return true;
 	case TCP_FASTOPEN: *v = s->fastopen; return true;
 	case TCP_FASTOPEN_CONNECT: *v = s->fastopen_connect; return true;
+	case TCP_NOTSENT_LOWAT: *v = s->notsent_lowat; return true;
+	case TCP_MAXSEG:
+		/* Linux: the current MSS of a connection, else what was set, else 536 */
+		if (s->conn) {
+			struct tcp_conn_info ci;
+			tcp_conn_info(s->conn, &ci);
+			*v = (int32_t)ci.snd_mss;
+		} else {
+			*v = s->user_mss ? s->user_mss : 536;
+		}
+		return true;
 	default: return false;
 	}
 }
@@ -227,6 +238,15 @@ static int set_int(struct sock *s, int name, int32_t v)
 			return EINVAL;
 		s->fastopen_connect = v;
 		return 0;
+	case TCP_NOTSENT_LOWAT:
+		s->notsent_lowat = v;
+		return 0;
+	case TCP_MAXSEG:
+		/* Linux's bounds: TCP_MIN_MSS .. MAX_TCP_WINDOW, 0 = back to the path's */
+		if (v && (v < 88 || v > 32767))
+			return EINVAL;
+		s->user_mss = (uint16_t)v;
+		return -apply(s);
 	default:
 		return ENOPROTOOPT;
 	}
@@ -277,6 +297,7 @@ int sock_tcp_opt_inherit(struct sock *s, const struct sock *ls)
 {
 	s->user_timeout_ms = ls->user_timeout_ms;
 	s->cork = ls->cork;
+	s->user_mss = ls->user_mss;
 	s->quickack = ls->quickack;
 	if (!ls->md5)
 		return 0;

@@ -319,11 +319,12 @@ struct tcp_conn {
 	uint32_t rcvbuf;
 	uint64_t last_rcv;
 
-	/* TCP_INFO counters and TCP_USER_TIMEOUT */
+	/* TCP_INFO counters and TCP_USER_TIMEOUT (32-bit ones first: no padding) */
 	uint32_t segs_out, segs_in, data_segs_out, data_segs_in, total_retrans;
-	uint64_t bytes_sent, bytes_retrans;
-	uint64_t last_data_sent, last_data_rcv, last_ack_rcv;
-	uint64_t rtx_stamp;    /* when the oldest unacknowledged data was first sent; 0: none */
+	uint32_t last_data_sent, last_data_rcv, last_ack_rcv;   /* stamp_ms(); 0: never */
+	uint32_t rtx_stamp;    /* stamp_ms() of the oldest unacknowledged send; 0: none */
+	uint32_t acked_wraps;  /* times snd_una - iss went past 4 GiB (64-bit bytes_acked) */
+	uint64_t bytes_sent, bytes_retrans, bytes_received;
 
 	struct timer t_rtx, t_ack, t_misc;
 };
@@ -404,6 +405,12 @@ const char *tcp_state_name(enum tcp_state st)
 }
 
 static inline uint64_t now_ns(const struct tcp_stack *s) { return loop_now(s->loop); }
+/* A 32-bit millisecond time stamp (TCP_INFO's last_* times), never 0 (0 means never). */
+static inline uint32_t stamp_ms(const struct tcp_stack *s)
+{
+	uint32_t ms = (uint32_t)(now_ns(s) / NSEC_PER_MSEC);
+	return ms ? ms : 1;
+}
 
 static void schedule_hook(struct tcp_stack *s)
 {
@@ -894,15 +901,12 @@ static void send_segment(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t
 	}
 	finish_tcp(&c->local.addr, &c->remote.addr, th, tlen);
 	c->segs_out++;
-	if (len || (flags & (TH_SYN | TH_FIN))) {
-		uint64_t t = now_ns(s);
-		if (!c->rtx_stamp)
-			c->rtx_stamp = t ? t : 1;
-	}
+	if ((len || (flags & (TH_SYN | TH_FIN))) && !c->rtx_stamp)
+		c->rtx_stamp = stamp_ms(s);
 	if (len) {
 		c->data_segs_out++;
 		c->bytes_sent += len;
-		c->last_data_sent = now_ns(s);
+		c->last_data_sent = stamp_ms(s);
 		if (seq_lt(seq, c->snd_max)) {
 			c->total_retrans++;
 			c->bytes_retrans += len;
@@ -957,9 +961,10 @@ static void arm_rtx(struct tcp_conn *c)
 	uint64_t now = now_ns(c->s), at = now + rto_now(c);
 	if (c->opt.user_timeout_ms && c->rtx_stamp && awaiting_ack(c)) {
 		/* the user timeout ends the connection on time, not at the next backoff */
-		uint64_t deadline = c->rtx_stamp + MS(c->opt.user_timeout_ms);
-		if (deadline < at)
-			at = deadline > now ? deadline : now;
+		uint32_t waited = stamp_ms(c->s) - c->rtx_stamp;
+		uint64_t left = waited >= c->opt.user_timeout_ms ? 0 : MS(c->opt.user_timeout_ms - waited);
+		if (now + left < at)
+			at = now + left;
 	}
 	timer_arm(c->s->loop, &c->t_rtx, at, MS(1));
 }
@@ -1439,7 +1444,7 @@ static void tcp_output(struct tcp_conn *c)
 static bool user_timeout_expired(const struct tcp_conn *c)
 {
 	return c->opt.user_timeout_ms && c->rtx_stamp &&
-	       now_ns(c->s) - c->rtx_stamp >= MS(c->opt.user_timeout_ms);
+	       stamp_ms(c->s) - c->rtx_stamp >= c->opt.user_timeout_ms;
 }
 
 static void rto_fired(struct tcp_conn *c)
@@ -1650,6 +1655,8 @@ static struct tcp_conn *conn_new(struct tcp_stack *s, const struct tcp_endpoint 
 	c->rcvbuf = c->opt.rcvbuf;
 	c->rcv_wscale = wscale_for(c->rcvbuf);
 	c->rcv_mss = mss_for(s, remote);
+	if (c->opt.user_mss && c->opt.user_mss < c->rcv_mss)
+		c->rcv_mss = c->opt.user_mss;   /* TCP_MAXSEG: what we announce and send */
 	c->mss = local->addr.family == AF_INET ? 536 : 1220;
 	c->rto = TCP_RTO_INIT;
 	c->ssthresh = UINT32_MAX / 2;
@@ -1836,11 +1843,13 @@ static bool receive_data(struct tcp_conn *c, uint32_t seq, const uint8_t *data, 
 	ring_write_at(&c->rbuf, c->rbuf.len, data, len);
 	c->rbuf.len += len;
 	c->rcv_nxt += len;
+	c->bytes_received += len;
 	while (c->ooo.n && seq_le(c->ooo.r[0].start, c->rcv_nxt)) {
 		if (seq_gt(c->ooo.r[0].end, c->rcv_nxt)) {
 			uint32_t more = c->ooo.r[0].end - c->rcv_nxt;
 			c->rbuf.len += more;
 			c->rcv_nxt += more;
+			c->bytes_received += more;
 		}
 		rs_trim_below(&c->ooo, c->rcv_nxt);
 	}
@@ -2011,8 +2020,10 @@ static bool process_ack(struct tcp_conn *c, const struct tcp_seg *seg)
 			if (!c->sbuf.len)
 				ring_free(&c->sbuf);
 		}
+		if (ack - c->iss < c->snd_una - c->iss)
+			c->acked_wraps++;
 		c->snd_una = ack;
-		c->rtx_stamp = ack == c->snd_max ? 0 : now_ns(s);   /* progress: TCP_USER_TIMEOUT anew */
+		c->rtx_stamp = ack == c->snd_max ? 0 : stamp_ms(s);   /* progress: TCP_USER_TIMEOUT anew */
 		if (seq_lt(c->snd_nxt, c->snd_una))
 			c->snd_nxt = c->snd_una;
 		rs_trim_below(&c->sacked, c->snd_una);
@@ -2408,7 +2419,10 @@ static void send_cookie_synack(struct tcp_stack *s, struct tcp_listener *l, cons
 		olen = md5_opt_put(opts);
 	opts[olen++] = 2;
 	opts[olen++] = 4;
-	wr16(opts + olen, mss_for(s, &remote));
+	uint16_t our_mss = mss_for(s, &remote);
+	if (l->opt.user_mss && l->opt.user_mss < our_mss)
+		our_mss = l->opt.user_mss;
+	wr16(opts + olen, our_mss);
 	olen += 2;
 	if (seg->sack_ok) {
 		opts[olen++] = 1; opts[olen++] = 1; opts[olen++] = 4; opts[olen++] = 2;
@@ -2648,10 +2662,11 @@ void tcp_input(struct tcp_stack *s, struct pbuf *b, const struct ip_packet *pkt,
 	}
 	if (c) {
 		c->segs_in++;
-		c->last_ack_rcv = (seg.flags & TH_ACK) ? now_ns(s) : c->last_ack_rcv;
+		if (seg.flags & TH_ACK)
+			c->last_ack_rcv = stamp_ms(s);
 		if (seg.dlen) {
 			c->data_segs_in++;
-			c->last_data_rcv = now_ns(s);
+			c->last_data_rcv = stamp_ms(s);
 		}
 	}
 	if (c && c->state == TCP_TIME_WAIT && (seg.flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
@@ -3048,13 +3063,10 @@ void tcp_listener_info(const struct tcp_listener *l, unsigned *queued, unsigned 
 	*backlog = l->backlog;
 }
 
-static uint32_t ms_since(const struct tcp_conn *c, uint64_t t)
+/* Milliseconds since a stamp_ms() (modulo 2^32 ms, 49 days: what TCP_INFO can say anyway). */
+static uint32_t ms_since(const struct tcp_conn *c, uint32_t t)
 {
-	uint64_t now = now_ns(c->s);
-	if (!t || t > now)
-		return 0;
-	uint64_t ms = (now - t) / NSEC_PER_MSEC;
-	return ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+	return t ? stamp_ms(c->s) - t : 0;
 }
 
 static uint32_t ns_to_us(uint64_t ns)
@@ -3096,19 +3108,14 @@ void tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *o)
 	o->snd_wnd = c->snd_wnd;
 	o->rcv_wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	o->total_retrans = c->total_retrans;
-	/* sequence space minus the SYN (and a FIN once it is acknowledged / received) */
+	/* sequence space past the SYN (less a FIN once it is acknowledged), 64-bit by wraps */
 	if (synced || seq_gt(c->snd_una, c->iss)) {
-		uint32_t a = c->snd_una - c->iss - 1;
+		uint64_t a = ((uint64_t)c->acked_wraps << 32 | (uint32_t)(c->snd_una - c->iss)) - 1;
 		if (c->fin_acked && a)
 			a--;
 		o->bytes_acked = a;
 	}
-	if (synced || c->state == TCP_SYN_RECEIVED) {
-		uint32_t r = c->rcv_nxt - c->irs - 1;
-		if (c->fin_rcvd && r)
-			r--;
-		o->bytes_received = r;
-	}
+	o->bytes_received = c->bytes_received;
 	o->bytes_sent = c->bytes_sent;
 	o->bytes_retrans = c->bytes_retrans;
 	o->segs_out = c->segs_out;

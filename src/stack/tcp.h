@@ -65,10 +65,11 @@ struct tcp_options {
 	bool nodelay;          /* TCP_NODELAY: no Nagle */
 	bool cork;             /* TCP_CORK: no partial segments until cleared (then pushed) */
 	bool keepalive;        /* SO_KEEPALIVE */
-	uint32_t keepidle_s, keepintvl_s, keepcnt;   /* 0 = defaults 7200/75/9 */
 	uint8_t ttl;           /* IP_TTL / IPV6_UNICAST_HOPS; 0 = 64 */
+	uint32_t keepidle_s, keepintvl_s, keepcnt;   /* 0 = defaults 7200/75/9 */
 	uint8_t tos;           /* IP_TOS / IPV6_TCLASS */
 	uint8_t min_ttl;       /* IP_MINTTL (GTSM, RFC 5082): drop segments below it; 0 = off */
+	uint16_t user_mss;     /* TCP_MAXSEG: bounds the MSS announced and used; 0 = path MTU */
 	uint32_t sndbuf, rcvbuf;   /* bytes; 0 = defaults */
 	uint32_t user_timeout_ms;  /* TCP_USER_TIMEOUT: give up when data stays unacknowledged
 				      this long (ETIMEDOUT); 0 = the retry count decides */

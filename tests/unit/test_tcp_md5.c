@@ -1,6 +1,6 @@
 /*
- * TCP MD5 signatures (RFC 2385) in the engine, TCP_USER_TIMEOUT, TCP_CORK
- * and the TCP_INFO numbers. A hand-built peer feeds segments to tcp_input under a
+ * TCP MD5 signatures (RFC 2385) in the engine, TCP_USER_TIMEOUT, TCP_CORK,
+ * TCP_MAXSEG and the TCP_INFO numbers. A hand-built peer feeds segments to tcp_input under a
  * manual clock; every signature the engine emits is checked against a
  * reference computed here, from the RFC's recipe, by concatenating the
  * pseudo-header, the option-less header, the data and the key and hashing
@@ -610,6 +610,49 @@ static void test_cork(void **state)
 	tcp_abort(c);
 }
 
+/* ---- TCP_MAXSEG ---- */
+
+static void test_user_mss(void **state)
+{
+	struct tcp_endpoint l = { .port = 0 }, r = { .port = 80 };
+	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
+	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
+	struct tcp_options opt = { .user_mss = 1000, .nodelay = true };
+	struct tcp_conn *c;
+	assert_int_equal(tcp_connect(T.s, &l, &r, &opt, &c), 0);
+	struct oseg o;
+	assert_true(pop(&o, NULL));
+	assert_int_equal(o.mss, 1000);   /* announced */
+	struct peer p;
+	peer_init(&p, "10.0.0.2", 80, "10.0.0.1", o.sport, NULL);
+	p.ack = o.seq + 1;
+	psend(&p, F_SYN | F_ACK, NULL, 0);   /* the peer offers 1460 */
+	assert_true(pop(&o, NULL));
+	static uint8_t buf[1500];
+	assert_int_equal(tcp_send(c, buf, sizeof(buf)), (long)sizeof(buf));
+	assert_true(pop_data(&o, NULL));
+	assert_int_equal(o.dlen, 1000);   /* and used */
+	struct tcp_conn_info ti;
+	tcp_conn_info(c, &ti);
+	assert_int_equal(ti.snd_mss, 1000);
+	tcp_abort(c);
+	/* a listener's SYN cookies announce it too */
+	struct tcp_endpoint ep = { .port = 179 };
+	assert_int_equal(ip_addr_parse("10.0.0.1", &ep.addr), 0);
+	struct tcp_listener *lis;
+	struct tcp_options lopt = { .user_mss = 600 };
+	assert_int_equal(tcp_listen(T.s, &ep, false, AF_INET, 8, &lopt, &lis), 0);
+	tcp_stack_force_syncookies(T.s, true);
+	while (pop(&o, NULL))
+		;
+	peer_init(&p, "10.0.0.3", 40000, "10.0.0.1", 179, NULL);
+	psend(&p, F_SYN, NULL, 0);
+	assert_true(pop(&o, NULL));
+	assert_int_equal(o.flags, F_SYN | F_ACK);
+	assert_int_equal(o.mss, 600);
+	tcp_listener_close(lis);
+}
+
 /* ---- TCP_INFO ---- */
 
 static void test_conn_info(void **state)
@@ -661,6 +704,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_signed_to_plain_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cork, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_mss, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conn_info, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
