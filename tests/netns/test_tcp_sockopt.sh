@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # TCP socket options of a program inside the router (rrctl exec, uid 65534, no capabilities):
 # TCP_INFO from rrouted's TCP engine, TCP_USER_TIMEOUT ending a connection whose peer went
-# silent, TCP_CONGESTION, TCP_CORK, and an unsupported option failing with ENOPROTOOPT and
+# silent, TCP_CONGESTION, TCP_MAXSEG, TCP_CORK, and an unsupported option failing with ENOPROTOOPT and
 # one log line naming the program and the option. The peer is a Python echo server on the
 # kernel's TCP, behind a wireguard-go peer.
 #
@@ -64,8 +64,11 @@ try:
     say("window_clamp", "accepted")
 except OSError as e:
     say("window_clamp", errno.errorcode[e.errno])
+s.setsockopt(T, socket.TCP_MAXSEG, 1200)
+say("maxseg_before", s.getsockopt(T, socket.TCP_MAXSEG))
 s.settimeout(20)
 s.connect(("fd42:0:1::2", 7007))
+say("maxseg_after", s.getsockopt(T, socket.TCP_MAXSEG))
 s.setsockopt(T, socket.TCP_USER_TIMEOUT, 2000)   # and on a live connection
 # corked: the pieces go out as full segments once uncorked
 s.setsockopt(T, socket.TCP_CORK, 1)
@@ -142,13 +145,15 @@ if grep -q 'python3[^:]*: setsockopt(IPPROTO_TCP, TCP_WINDOW_CLAMP (10)) is not 
 else
 	not_ok "the shim logs the program and the unsupported option" "$(cat "$RR_TMP/client.err")"
 fi
+expect "TCP_MAXSEG reads back 1200 before connect" maxseg_before 1200
+expect "TCP_MAXSEG 1200 bounds the connection's MSS" maxseg_after 1200
 expect "TCP_CORK reads back 1 while corked" cork 1
 expect "300 kB echoed intact after corking and uncorking" echo_intact True
 expect "TCP_INFO state is ESTABLISHED (1)" info_state 1
 expect "TCP_INFO bytes_acked counts what was sent" info_bytes_acked 300000
 expect "TCP_INFO bytes_received counts what came back" info_bytes_received 300000
 if [ "${R[info_rtt_us]:-0}" -gt 0 ] 2>/dev/null && [ "${R[info_segs_out]:-0}" -gt 100 ] 2>/dev/null &&
-	[ "${R[info_snd_mss]:-0}" -gt 1000 ] 2>/dev/null; then
+	[ "${R[info_snd_mss]:-0}" = 1200 ]; then
 	ok "TCP_INFO has an RTT (${R[info_rtt_us]} us), an MSS (${R[info_snd_mss]}) and segment counts (${R[info_segs_out]} out)"
 else
 	not_ok "TCP_INFO has an RTT, an MSS and segment counts" \
