@@ -4,19 +4,21 @@
 #
 #  netns R: rrouted (uid 65534, no caps)             netns P (root)
 #  +-------------------------------------------+     +-------------------------------------------+
-#  | wg0 udp/51820  172.20.0.1/30              | WG  | rrp<pid> (wireguard-go) udp/51821         |
-#  |                fd42:0:1::1/64 fe80::1/64  |<===>|   172.20.0.2/30 fd42:0:1::2/64 fe80::2/64 |
+#  | wg0 udp/51820  172.20.0.1/30 fe80::1/64   | WG  | rrp<pid> (wireguard-go) udp/51821         |
+#  |       fd42:0:1::1/64 fd42:0:1::11/64      |<===>|   172.20.0.2/30 fe80::2/64                |
+#  |                                           |     |   fd42:0:1::2/64 fd42:0:1::12/64          |
 #  | BIRD (rrctl exec) AS 65001                |     | BIRD on the kernel stack, AS 65002        |
 #  |   p_v4  172.20.0.1 -> 172.20.0.2  "v4-…"  |     |   r_v4  (same password)                   |
 #  |   p_v6  fd42:0:1::1 -> ::2        "v6-…"  |     |   r_v6  (same password)                   |
-#  |   p_bad fe80::1%wg0 -> fe80::2    "right" |     |   r_bad (password "WRONG")                |
+#  |   p_ll  fe80::1%wg0 -> fe80::2    "ll-…"  |     |   r_ll  (same password)                   |
+#  |   p_bad fd42:0:1::11 -> ::12      "right" |     |   r_bad (password "WRONG")                |
 #  |   static 10.98.0.0/24 fd98::/48           |     |   static 10.99.0.0/24 fd99::/48           |
 #  | veth vr 192.0.2.1/24 ---------------------+-----+- veth vp 192.0.2.2/24                     |
 #  +-------------------------------------------+     +-------------------------------------------+
 #
-# p_v4 binds its local address before connecting and p_v6 does not (the key is then set on a
-# socket rrouted has not seen yet); BIRD's listening socket is dual-stack and gets the keys
-# after listen(). Checked as an operator would: birdc show protocols / show route on both sides,
+# p_v4 and p_bad bind their local address before connecting and p_v6 / p_ll do not (the key is
+# then set on a socket rrouted has not seen yet); p_ll is link-local, as DN42 peerings are;
+# BIRD's listening socket is dual-stack and gets the keys after listen(). Checked as an operator would: birdc show protocols / show route on both sides,
 # and rrouted's log naming the segments it dropped for the wrong password.
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -27,7 +29,7 @@ done
 BIRD=$(command -v bird) BIRDC=$(command -v birdc)
 
 PDEV=rrp$$
-V4_PW="v4-secret-$$" V6_PW="v6 secret with spaces $$"
+V4_PW="v4-secret-$$" V6_PW="v6 secret with spaces $$" LL_PW="link-local-$$"
 
 # ---------------------------------------------------------------- set-up
 
@@ -39,12 +41,14 @@ setup() {
 	mkdir -p "$KEYS" && chmod 700 "$KEYS"
 	RR_PUB=$(rr_genkey "$KEYS" rr) && PEER_PUB=$(rr_genkey "$KEYS" peer) || return 1
 	rr_instance r >/dev/null && rr_write_router_conf r || return 1
-	rr_write_iface r wg0 "$KEYS/rr.key" 51820 "172.20.0.1/30, fd42:0:1::1/64, fe80::1/64" \
-		"$PEER_PUB" "" "192.0.2.2:51821" "172.20.0.2/32, fd42:0:1::2/128, fe80::/64" "" || return 1
+	rr_write_iface r wg0 "$KEYS/rr.key" 51820 \
+		"172.20.0.1/30, fd42:0:1::1/64, fd42:0:1::11/64, fe80::1/64" "$PEER_PUB" "" \
+		"192.0.2.2:51821" "172.20.0.2/32, fd42:0:1::2/128, fd42:0:1::12/128, fe80::/64" "" || return 1
 	rr_wggo_start "$NSP" "$PDEV" || return 1
-	rr_addr "$NSP" "$PDEV" 172.20.0.2/30 fd42:0:1::2/64 fe80::2/64 || return 1
+	rr_addr "$NSP" "$PDEV" 172.20.0.2/30 fd42:0:1::2/64 fd42:0:1::12/64 fe80::2/64 || return 1
 	rr_wg "$NSP" set "$PDEV" private-key "$KEYS/peer.key" listen-port 51821 peer "$RR_PUB" \
-		allowed-ips "172.20.0.1/32,fd42:0:1::1/128,fe80::/64" endpoint 192.0.2.1:51820 || return 1
+		allowed-ips "172.20.0.1/32,fd42:0:1::1/128,fd42:0:1::11/128,fe80::/64" \
+		endpoint 192.0.2.1:51820 || return 1
 
 	RDIR=$RR_TMP/r/bird PDIR=$RR_TMP/pbird
 	mkdir -p "$RDIR" "$PDIR" || return 1
@@ -73,11 +77,17 @@ setup() {
 			password "$V6_PW";
 			ipv6 { import all; export where proto = "s6"; };
 		}
-		protocol bgp p_bad from peer {
+		protocol bgp p_ll from peer {
 			neighbor fe80::2%wg0 as 65002;
 			interface "wg0";
-			password "the-right-password";
+			password "$LL_PW";
 			ipv6 { import all; export where proto = "s6"; };
+		}
+		protocol bgp p_bad from peer {
+			local fd42:0:1::11 as 65001;
+			neighbor fd42:0:1::12 as 65002;
+			password "the-right-password";
+			ipv6 { import all; export none; };
 		}
 	EOF
 	cat >"$PDIR/bird.conf" <<-EOF || return 1
@@ -104,11 +114,17 @@ setup() {
 			password "$V6_PW";
 			ipv6 { import all; export where proto = "s6"; };
 		}
-		protocol bgp r_bad from peer {
+		protocol bgp r_ll from peer {
 			neighbor fe80::1%$PDEV as 65001;
 			interface "$PDEV";
-			password "WRONG-password";
+			password "$LL_PW";
 			ipv6 { import all; export where proto = "s6"; };
+		}
+		protocol bgp r_bad from peer {
+			local fd42:0:1::12 as 65002;
+			neighbor fd42:0:1::11 as 65001;
+			password "WRONG-password";
+			ipv6 { import all; export none; };
 		}
 	EOF
 	chown -R "$RR_UID:$RR_UID" "$RDIR"
@@ -171,12 +187,13 @@ fi
 # ---------------------------------------------------------------- the sessions with a password
 
 both_up() {
-	established r p_v4 && established r p_v6 && established p r_v4 && established p r_v6
+	established r p_v4 && established r p_v6 && established r p_ll &&
+		established p r_v4 && established p r_v6 && established p r_ll
 }
 t0=$(date +%s%N)
 wait_until 40 both_up
 diag "BGP with passwords: waited $((($(date +%s%N) - t0) / 1000000)) ms"
-for s in "r p_v4" "r p_v6" "p r_v4" "p r_v6"; do
+for s in "r p_v4" "r p_v6" "r p_ll" "p r_v4" "p r_v6" "p r_ll"; do
 	set -- $s
 	side=R
 	[ "$1" = p ] && side="P (kernel)"
@@ -218,10 +235,11 @@ else
 	ok "a session with mismatched passwords does not come up (R: $(birdc_r show protocols p_bad |
 		awk '$1 == "p_bad" { print $NF }'), P: $(birdc_p show protocols r_bad | awk '$1 == "r_bad" { print $NF }'))"
 fi
-if grep -q 'TCP MD5 (RFC 2385) signature does not match' "$RR_TMP/r.log"; then
-	ok "rrouted logs the segments it dropped for a wrong signature"
+if grep -Eq 'from fd42:0:1::12 port [0-9]+ to fd42:0:1::11 port [0-9]+: TCP MD5 \(RFC 2385\) signature does not match' \
+	"$RR_TMP/r.log"; then
+	ok "rrouted logs the segments from P it dropped for a wrong signature"
 else
-	not_ok "rrouted logs the segments it dropped for a wrong signature" \
+	not_ok "rrouted logs the segments from P it dropped for a wrong signature" \
 		"$(grep -i 'md5' "$RR_TMP/r.log" | tail -n 5)"
 fi
 # The good sessions are not disturbed by the bad one.
