@@ -239,8 +239,9 @@ static bool kernel_socket(int fd, const struct shim_fd *e)
 {
 	if (e->loop_bound)
 		return true;
-	if (e->state == SFD_ROUTER || e->sock_id >= 0)
+	if (e->state == SFD_ROUTER)
 		return false;
+	/* not in the router yet (perhaps with options rrouted keeps): connected means the kernel's */
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	return shim_real.getpeername(fd, (struct sockaddr *)&ss, &sl) == 0;
