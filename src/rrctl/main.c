@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "exec/capless.h"
 #include "crypto/crypto.h"
 
 static void usage(FILE *f)
@@ -151,7 +152,28 @@ static int fetch_reply(const char *path, const char *line, char *buf, size_t cap
 }
 
 /*
- * exec [--] CMD ARGS...: CMD runs with librrshim.so preloaded and the shim
+ * execvp, except that a binary with file capabilities (ping) runs through its
+ * ELF interpreter without them (exec/capless.h says why). Returns on failure.
+ */
+static void exec_capless(char **argv)
+{
+	char path[PATH_MAX], interp[PATH_MAX];
+	if (capless_resolve(argv[0], path, sizeof(path)) == 0 &&
+	    capless_interp_for(path, interp, sizeof(interp)) == 1) {
+		char *nargv[capless_argv_slots(argv)];
+		capless_build_argv(nargv, interp, path, argv);
+		execv(interp, nargv);
+		int err = errno;
+		fprintf(stderr, "rrctl exec: %s carries file capabilities, and running it through "
+			"its ELF interpreter %s failed: %s\n", path, interp, strerror(err));
+		errno = err;
+		return;
+	}
+	execvp(argv[0], argv);
+}
+
+/*
+ * exec [--] CMD runs with librrshim.so preloaded and the shim
  * socket in $RRSHIM_SOCKET (its children inherit both), unprivileged.
  */
 static int exec_inside(const char *sock, char **argv)
@@ -197,7 +219,7 @@ static int exec_inside(const char *sock, char **argv)
 		return 1;
 	}
 	free(preload);
-	execvp(argv[0], argv);
+	exec_capless(argv);
 	fprintf(stderr, "rrctl exec: %s: %s\n", argv[0], strerror(errno));
 	return errno == ENOENT ? 127 : 126;
 }
