@@ -85,8 +85,11 @@ void sock_netlink_wakeup(void *ctx, struct rtnl_sock *ns)
 
 int sock_netlink_open(struct sock *s, int protocol, int *app_fd, int32_t *portid)
 {
+	if (protocol == NETLINK_SOCK_DIAG)
+		return sock_inet_diag_open(s, app_fd, portid);
 	if (protocol != NETLINK_ROUTE) {
-		log_warn("netlink protocol %d requested: only NETLINK_ROUTE is emulated", protocol);
+		log_warn("netlink protocol %d requested: only NETLINK_ROUTE and NETLINK_SOCK_DIAG "
+			 "are emulated", protocol);
 		return EPROTONOSUPPORT;
 	}
 	int sv[2];
@@ -115,4 +118,5 @@ void sock_netlink_release(struct sock *s)
 	if (s->nl)
 		rtnl_sock_free(s->nl);
 	s->nl = NULL;
+	sock_inet_diag_release(s);
 }

@@ -136,6 +136,8 @@ enum tcp_state tcp_conn_state(const struct tcp_conn *c);
 void tcp_conn_endpoints(const struct tcp_conn *c, struct tcp_endpoint *local,
 			struct tcp_endpoint *remote);
 const char *tcp_state_name(enum tcp_state st);
+/* Connections waiting in l's accept queue, and its backlog (what ss shows for a listener). */
+void tcp_listener_queue(const struct tcp_listener *l, unsigned *queued, unsigned *backlog);
 
 /*
  * Notes on callbacks: a failed active open gets on_connected(err) followed
