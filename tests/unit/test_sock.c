@@ -516,3 +516,6 @@ void tcp_set_options(struct tcp_conn *c, const struct tcp_options *o) {}
 void tcp_conn_set_user(struct tcp_conn *c, void *u) {}
 void *tcp_conn_user(const struct tcp_conn *c) { return NULL; }
 void tcp_conn_endpoints(const struct tcp_conn *c, struct tcp_endpoint *l, struct tcp_endpoint *r) {}
+enum tcp_state tcp_conn_state(const struct tcp_conn *c) { return TCP_CLOSED; }
+size_t tcp_recv_available(const struct tcp_conn *c) { return 0; }
+void tcp_listener_queue(const struct tcp_listener *l, unsigned *q, unsigned *bl) { *q = *bl = 0; }
