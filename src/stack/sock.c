@@ -623,6 +623,10 @@ static void handle_request(struct sock_client *c, const struct shim_req *req, co
 	case SHIM_OP_NL_SETOPT:
 	case SHIM_OP_NL_GETOPT:
 		s = sock_find(sl, req->sock_id);
+		if (s && s->kind == SK_NETLINK && s->diag) {
+			e = sock_inet_diag_opt(s, req, &rep.val);
+			break;
+		}
 		if (!s || s->kind != SK_NETLINK || !s->nl) {
 			e = EBADF;
 			break;

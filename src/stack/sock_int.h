@@ -13,6 +13,7 @@
 struct rtnl;
 struct rtnl_sock;
 struct tcp_md5_keyset;
+struct sock_diag_queue;
 
 #define SOCK_MAX        4096          /* router sockets at once (bounded memory) */
 #define SOCK_SLOT_BITS  12
@@ -71,6 +72,7 @@ struct sock {
 	bool cork;                       /* TCP_CORK */
 	/* accepted hints the engine has no use for, kept for getsockopt (docs/SOCKETS-tcp.md) */
 	int32_t quickack, defer_accept, fastopen, fastopen_connect;
+	struct sock_diag_queue *diag;    /* a NETLINK_SOCK_DIAG socket: replies not yet sent */
 };
 
 struct sock_layer {
@@ -123,6 +125,12 @@ void sock_dgram_event(struct loop_fd *lfd, uint32_t events);
 int sock_netlink_open(struct sock *s, int protocol, int *app_fd, int32_t *portid);
 void sock_netlink_release(struct sock *s);   /* from sock_free */
 void sock_netlink_wakeup(void *ctx, struct rtnl_sock *ns);
+
+/* sock_inet_diag.c: NETLINK_SOCK_DIAG sockets (ss), answered from the socket table */
+int sock_inet_diag_open(struct sock *s, int *app_fd, int32_t *portid);
+void sock_inet_diag_release(struct sock *s);   /* from sock_netlink_release */
+/* SHIM_OP_NL_BIND/SETOPT/GETOPT on such a socket: a positive errno or 0. */
+int sock_inet_diag_opt(struct sock *s, const struct shim_req *req, int32_t *val);
 
 /* sock_tcp.c */
 extern const struct tcp_ops sock_tcp_ops;
