@@ -205,7 +205,9 @@ int sock_bind(struct sock *s, const struct shim_addr *a)
 		} else {
 			ep.scope_id = 0;
 		}
-		if (!ip_router_local_netif(sl->router, &ep.addr, scope))
+		/* IP_FREEBIND: an address the router does not have (yet) is fine */
+		if (!ip_router_local_netif(sl->router, &ep.addr, scope) &&
+		    !(s->opts.flags & SHIM_OPT_FREEBIND))
 			return -EADDRNOTAVAIL;
 	} else {
 		ep.scope_id = 0;
@@ -450,6 +452,37 @@ fail:
 	return e;
 }
 
+/* The MTU toward req->addr (or the connected peer) for the socket's datagrams: IP_MTU. */
+static int handle_pmtu(struct sock_layer *sl, const struct shim_req *req, struct shim_rep *rep)
+{
+	struct sock *s = sock_find(sl, req->sock_id);
+	if (!s)
+		return EBADF;
+	struct tcp_endpoint dst;
+	if (req->addr.family == AF_INET || req->addr.family == AF_INET6) {
+		sock_addr_to_ep(&req->addr, &dst);
+		if (ip_addr_is_link_local(&dst.addr) && !dst.scope_id)
+			dst.scope_id = s->opts.bind_ifindex ? s->opts.bind_ifindex : s->local.scope_id;
+	} else if (s->connected) {
+		dst = s->remote;
+	} else {
+		return ENOTCONN;   /* Linux: IP_MTU needs a connected socket */
+	}
+	uint16_t mtu;
+	if (s->kind == SK_UDP || s->kind == SK_ICMP) {
+		struct shim_opts o = s->opts;
+		s->opts = req->opts;   /* the shim's current IPV6_MTU */
+		mtu = sock_dgram_mtu(s, &dst, 0);
+		s->opts = o;
+	} else {
+		mtu = sock_pmtu(sl, &dst);
+	}
+	if (!mtu)
+		return ENETUNREACH;
+	rep->val = mtu;
+	return 0;
+}
+
 static void append_iflist(struct sock_layer *sl, uint8_t *data, size_t cap, size_t *len)
 {
 	struct ip_router *r = sl->router;
@@ -619,6 +652,9 @@ static void handle_request(struct sock_client *c, const struct shim_req *req)
 			e = -rtnl_sock_getsockopt(s->nl, req->type, &v);
 			rep.val = v;
 		}
+		break;
+	case SHIM_OP_PMTU:
+		e = handle_pmtu(sl, req, &rep);
 		break;
 	case SHIM_OP_IFLIST:
 		append_iflist(sl, buf + sizeof(rep), SHIM_MSG_MAX, &data_len);

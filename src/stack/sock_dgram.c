@@ -30,7 +30,9 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "crypto/crypto.h"
 #include "ip/checksum.h"
+#include "ip/frag_local.h"
 #include "stack/sock_int.h"
 
 #define DGRAM_BATCH 64   /* messages taken from one socket per wake-up */
@@ -86,42 +88,6 @@ int sock_dgram_connect(struct sock *s, const struct shim_addr *a)
 
 /* ---- output ---- */
 
-/* A packet with an IP header from src to dst and room for l4len bytes at *l4. */
-static struct pbuf *ip_build(struct sock_layer *sl, const struct ip_addr *src,
-			     const struct ip_addr *dst, uint8_t proto, uint8_t ttl, uint8_t tos,
-			     size_t l4len, uint8_t **l4)
-{
-	size_t hlen = src->family == AF_INET ? 20 : 40;
-	if (hlen + l4len > PBUF_MTU_MAX)
-		return NULL;
-	struct pbuf *b = pbuf_alloc();
-	if (!b)
-		return NULL;
-	uint8_t *p = pbuf_put(b, hlen + l4len);
-	if (src->family == AF_INET) {
-		struct iphdr ip = {
-			.version = 4, .ihl = 5, .tos = tos, .tot_len = htons((uint16_t)(hlen + l4len)),
-			.id = htons(sl->ip_id++), .ttl = ttl ? ttl : 64, .protocol = proto,
-		};
-		memcpy(&ip.saddr, src->bytes, 4);
-		memcpy(&ip.daddr, dst->bytes, 4);
-		ip.check = csum_fold(csum_partial(&ip, sizeof(ip), 0));
-		memcpy(p, &ip, sizeof(ip));
-	} else {
-		struct ip6_hdr ip6;
-		memset(&ip6, 0, sizeof(ip6));
-		ip6.ip6_flow = htonl(6u << 28 | (uint32_t)tos << 20);
-		ip6.ip6_plen = htons((uint16_t)l4len);
-		ip6.ip6_nxt = proto;
-		ip6.ip6_hlim = ttl ? ttl : 64;
-		memcpy(&ip6.ip6_src, src->bytes, 16);
-		memcpy(&ip6.ip6_dst, dst->bytes, 16);
-		memcpy(p, &ip6, sizeof(ip6));
-	}
-	*l4 = p + hlen;
-	return b;
-}
-
 static uint32_t pseudo(const struct ip_addr *src, const struct ip_addr *dst, uint8_t proto,
 		       size_t len)
 {
@@ -129,8 +95,90 @@ static uint32_t pseudo(const struct ip_addr *src, const struct ip_addr *dst, uin
 				      : csum_pseudo_v6(src->bytes, dst->bytes, proto, (uint32_t)len);
 }
 
-static void dgram_send(struct sock *s, const struct shim_dgram_hdr *h, const uint8_t *data,
-		       size_t len)
+/*
+ * May a datagram of s to family be fragmented (else it is EMSGSIZE beyond
+ * the MTU)? As Linux decides for UDP and ping sockets: IPv4 and IPv6 by
+ * their own IP_MTU_DISCOVER modes (DO and PROBE forbid it), IPv6 also by
+ * IPV6_DONTFRAG. IPv4 mapped destinations of an IPv6 socket use the IPv4 one.
+ */
+bool sock_dgram_may_fragment(const struct shim_opts *o, int family)
+{
+	if (family == AF_INET)
+		return o->pmtudisc != IP_PMTUDISC_DO && o->pmtudisc != IP_PMTUDISC_PROBE;
+	return o->pmtudisc6 != IPV6_PMTUDISC_DO && o->pmtudisc6 != IPV6_PMTUDISC_PROBE &&
+	       !(o->flags & SHIM_OPT_DONTFRAG);
+}
+
+/* The largest IP packet s sends toward dst (out of oif if not 0); 0 without a route. */
+uint16_t sock_dgram_mtu(struct sock *s, const struct tcp_endpoint *dst, uint32_t oif)
+{
+	struct netif *nif = oif ? ip_router_netif_by_index(s->sl->router, oif) : NULL;
+	uint16_t mtu = nif ? nif->mtu : sock_pmtu(s->sl, dst);
+	if (!mtu)
+		return 0;
+	/* IPV6_MTU lowers it (unbound asks 1280: fragments that pass every IPv6 path) */
+	if (dst->addr.family == AF_INET6 && s->opts.mtu6 >= 1280 && s->opts.mtu6 < mtu)
+		mtu = (uint16_t)s->opts.mtu6;
+	return mtu > PBUF_MTU_MAX ? PBUF_MTU_MAX : mtu;
+}
+
+/*
+ * The source for a datagram: an IP_PKTINFO / IPV6_PKTINFO request (per
+ * message, else the sticky IPV6_PKTINFO) if it names one, which must be one
+ * of our addresses (or IP_FREEBIND), else the socket's own choice.
+ */
+static int dgram_source(struct sock *s, const struct shim_dgram_hdr *h, struct tcp_endpoint *dst,
+			uint32_t *oif, struct ip_addr *src)
+{
+	struct shim_addr want = h->local;
+	*oif = h->ifindex;
+	if (!want.family && dst->addr.family == AF_INET6) {
+		static const uint8_t zero[16];
+		if (memcmp(s->opts.pktinfo_src, zero, 16) != 0) {
+			want.family = AF_INET6;
+			memcpy(want.addr, s->opts.pktinfo_src, 16);
+		}
+		if (!*oif)
+			*oif = s->opts.pktinfo_ifindex;
+	}
+	if (*oif && !ip_router_netif_by_index(s->sl->router, *oif))
+		return -ENODEV;
+	if (*oif && ip_addr_is_link_local(&dst->addr))
+		dst->scope_id = *oif;
+	if (!want.family || shim_addr_is_any(&want)) {
+		if (!*oif || (s->bound && !s->local_any))
+			return sock_pick_source(s, dst, src);
+		return ip_router_select_source(s->sl->router, &dst->addr, *oif, src) ? 0
+										 : -EADDRNOTAVAIL;
+	}
+	if (want.family != dst->addr.family)
+		return -EINVAL;
+	struct tcp_endpoint ep;
+	sock_addr_to_ep(&want, &ep);
+	struct netif *scope = ip_router_netif_by_index(s->sl->router, *oif ? *oif : dst->scope_id);
+	if (!(s->opts.flags & SHIM_OPT_FREEBIND) &&
+	    !ip_router_local_netif(s->sl->router, &ep.addr, scope))
+		return -EINVAL;   /* Linux: a source that is not ours needs IP_FREEBIND */
+	*src = ep.addr;
+	return 0;
+}
+
+struct emit_ctx {
+	struct sock_layer *sl;
+	uint32_t scope;
+};
+
+static void emit_packet(void *ctx, struct pbuf *b)
+{
+	struct emit_ctx *e = ctx;
+	sock_ip_output(e->sl, b, e->scope);
+}
+
+/*
+ * Sends one datagram of s. data has 8 free bytes in front of it (the UDP
+ * header goes there).
+ */
+static void dgram_send(struct sock *s, const struct shim_dgram_hdr *h, uint8_t *data, size_t len)
 {
 	struct sock_layer *sl = s->sl;
 	struct tcp_endpoint dst;
@@ -152,30 +200,20 @@ static void dgram_send(struct sock *s, const struct shim_dgram_hdr *h, const uin
 		return;
 	}
 	struct ip_addr src;
-	if (sock_pick_source(s, &dst, &src) < 0) {
+	uint32_t oif;
+	if (dgram_source(s, h, &dst, &oif, &src) < 0) {
 		sl->stats.udp_drops++;
 		return;
 	}
-	uint8_t *l4;
 	bool icmp = s->kind == SK_ICMP;
 	uint8_t proto = icmp ? (dst.addr.family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6)
 			     : IPPROTO_UDP;
+	uint8_t *l4 = icmp ? data : data - 8;
 	size_t l4len = icmp ? len : len + 8;
-	if (icmp && len < 8) {
-		sl->stats.udp_drops++;
-		return;
-	}
-	struct pbuf *b = ip_build(sl, &src, &dst.addr, proto, s->opts.ttl, s->opts.tos, l4len, &l4);
-	if (!b) {
-		sl->stats.udp_drops++;
-		return;
-	}
 	if (icmp) {
-		memcpy(l4, data, len);
 		uint8_t want = dst.addr.family == AF_INET ? ICMP_ECHO : ICMP6_ECHO_REQUEST;
-		if (l4[0] != want || l4[1] != 0) {
-			pbuf_free(b);   /* Linux ping sockets accept echo requests only (EINVAL) */
-			sl->stats.udp_drops++;
+		if (len < 8 || l4[0] != want || l4[1] != 0) {
+			sl->stats.udp_drops++;   /* Linux ping sockets accept echo requests only */
 			return;
 		}
 		uint16_t id = htons(s->local.port);
@@ -184,20 +222,49 @@ static void dgram_send(struct sock *s, const struct shim_dgram_hdr *h, const uin
 		uint32_t sum = dst.addr.family == AF_INET ? 0 : pseudo(&src, &dst.addr, proto, len);
 		uint16_t ck = csum_fold(csum_partial(l4, len, sum));
 		memcpy(l4 + 2, &ck, 2);
-		sl->stats.icmp_out++;
 	} else {
 		struct udphdr u = { .source = htons(s->local.port), .dest = htons(dst.port),
 				    .len = htons((uint16_t)l4len) };
 		memcpy(l4, &u, sizeof(u));
-		memcpy(l4 + 8, data, len);
 		uint16_t ck = csum_fold(csum_partial(l4, l4len, pseudo(&src, &dst.addr, proto,
 									  l4len)));
 		if (ck == 0)
 			ck = 0xffff;
 		memcpy(l4 + 6, &ck, 2);
-		sl->stats.udp_out++;
 	}
-	sock_ip_output(sl, b, ip_addr_is_link_local(&dst.addr) ? dst.scope_id : 0);
+	uint16_t mtu = sock_dgram_mtu(s, &dst, oif);
+	int fam = dst.addr.family;
+	size_t hlen = fam == AF_INET ? 20 : 40;
+	if (!mtu || (hlen + l4len > mtu && !sock_dgram_may_fragment(&s->opts, fam))) {
+		sl->stats.udp_drops++;   /* the shim answered EMSGSIZE if it knew the MTU */
+		return;
+	}
+	uint8_t pmtud = fam == AF_INET ? s->opts.pmtudisc : s->opts.pmtudisc6;
+	struct ip_frag_spec spec = {
+		.src = src, .dst = dst.addr, .proto = proto,
+		.ttl = (h->flags & SHIM_DGRAM_HAS_TTL) && h->ttl ? h->ttl
+		     : s->opts.ttl ? s->opts.ttl : 64,
+		.tos = h->flags & SHIM_DGRAM_HAS_TOS ? h->tos : s->opts.tos,
+		/* Linux: DF with DO and PROBE, and with WANT on packets that fit */
+		.df = pmtud == IP_PMTUDISC_DO || pmtud == IP_PMTUDISC_PROBE ||
+		      pmtud == IP_PMTUDISC_WANT,
+	};
+	if (fam == AF_INET)
+		spec.id = sl->ip_id++;
+	else
+		crypto_random(&spec.id, sizeof(spec.id));
+	struct emit_ctx ec = { sl, oif ? oif : ip_addr_is_link_local(&dst.addr) ? dst.scope_id : 0 };
+	int n = ip_frag_local(&spec, l4, l4len, mtu, emit_packet, &ec);
+	if (n < 0) {
+		sl->stats.udp_drops++;
+		return;
+	}
+	if (n > 1)
+		sl->stats.dgram_fragmented++;
+	if (icmp)
+		sl->stats.icmp_out++;
+	else
+		sl->stats.udp_out++;
 }
 
 void sock_dgram_event(struct loop_fd *lfd, uint32_t events)
@@ -220,6 +287,7 @@ void sock_dgram_event(struct loop_fd *lfd, uint32_t events)
 			continue;
 		}
 		memcpy(&h, sl->scratch, sizeof(h));
+		_Static_assert(sizeof(h) >= 8, "room for the UDP header in front of the payload");
 		dgram_send(s, &h, sl->scratch + sizeof(h), (size_t)n - sizeof(h));
 	}
 	if ((events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLIN))
@@ -268,6 +336,12 @@ static struct sock *demux(struct sock_layer *sl, enum sock_kind kind, const stru
 	return best;
 }
 
+static uint8_t packet_ttl(const struct ip_packet *pkt)
+{
+	return pkt->family == AF_INET ? ((const struct iphdr *)pkt->hdr)->ttl
+				      : ((const struct ip6_hdr *)pkt->hdr)->ip6_hlim;
+}
+
 static void deliver(struct sock *s, const struct ip_packet *pkt, uint32_t ifindex, uint16_t sport,
 		    const uint8_t *data, size_t len)
 {
@@ -280,6 +354,11 @@ static void deliver(struct sock *s, const struct ip_packet *pkt, uint32_t ifinde
 		h.peer.scope_id = ifindex;
 	h.ifindex = ifindex;
 	h.flags = SHIM_DGRAM_HAS_TTL;
+	h.local.family = pkt->dst.family;
+	h.local.port = s->local.port;
+	memcpy(h.local.addr, pkt->dst.bytes, 16);
+	if (ip_addr_is_link_local(&pkt->dst))
+		h.local.scope_id = ifindex;
 	if (pkt->family == AF_INET) {
 		const struct iphdr *ip = (const struct iphdr *)pkt->hdr;
 		h.ttl = ip->ttl;
@@ -319,6 +398,11 @@ bool sock_udp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
 			       ifindex);
 	if (!s)
 		return false;   /* the router answers port unreachable */
+	if (s->opts.min_ttl && packet_ttl(pkt) < s->opts.min_ttl) {
+		sl->stats.min_ttl_drops++;   /* GTSM (RFC 5082): from too far away */
+		pbuf_free(b);
+		return true;
+	}
 	sl->stats.udp_in++;
 	deliver(s, pkt, ifindex, ntohs(u.source), l4 + sizeof(u), ulen - sizeof(u));
 	pbuf_free(b);

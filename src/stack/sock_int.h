@@ -111,6 +111,8 @@ bool sock_udp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
 bool sock_icmp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
 		     const struct ip_packet *pkt);
 void sock_dgram_event(struct loop_fd *lfd, uint32_t events);
+bool sock_dgram_may_fragment(const struct shim_opts *o, int family);
+uint16_t sock_dgram_mtu(struct sock *s, const struct tcp_endpoint *dst, uint32_t oif);
 
 /* sock_netlink.c */
 int sock_netlink_open(struct sock *s, int protocol, int *app_fd, int32_t *portid);
