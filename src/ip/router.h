@@ -24,6 +24,8 @@
 #define ICMP_ERRORS_PER_SEC 200
 #define ICMP_ERRORS_BURST   50
 
+struct ip_reasm;
+
 struct ip_router_stats {
 	uint64_t local_delivered;      /* packets addressed to the router itself */
 	uint64_t echo_replies;
@@ -53,6 +55,8 @@ struct ip_router {
 	struct ip_router_stats stats;
 	ip_local_handler local_handler;
 	void *local_ctx;
+	struct ip_reasm *reasm;          /* fragments to our addresses (ip/reasm.h), made on demand */
+	struct timer reasm_timer;        /* gives up datagrams whose time ran out */
 };
 
 int ip_router_init(struct ip_router *r, struct loop *loop);

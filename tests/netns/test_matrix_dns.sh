@@ -162,6 +162,18 @@ dns_checks() {
 }
 
 dns_checks unbound 53 "$UNBOUND_PID"
+
+# A query larger than the tunnel MTU (a 3000-byte EDNS option unbound ignores): B's kernel
+# fragments it and rrouted must reassemble it before unbound sees it.
+big_opt=$(head -c 3000 /dev/zero | od -An -v -tx1 | tr -d ' \n')
+for server in 172.20.0.1 fd42:0:1::1; do
+	out=$(dig_in_b "$server" 53 +notcp +ignore "+ednsopt=65001:$big_opt" +short a.test A 2>&1)
+	if [ "$out" = 192.0.2.53 ]; then
+		ok "unbound: a 3 KB query over udp to $server (fragmented by B, reassembled by rrouted)"
+	else
+		not_ok "unbound: a 3 KB query over udp to $server (reassembled by rrouted)" "got: $out"
+	fi
+done
 dns_checks dnsmasq 5353 "$DNSMASQ_PID"
 
 # A wildcard socket answers from the address the query went to (IP_PKTINFO / IPV6_PKTINFO):
