@@ -279,7 +279,8 @@ void ip_router_output_local(struct ip_router *r, struct pbuf *b, struct netif *h
 	}
 	struct netif *out = NULL;
 	struct ip_addr nexthop = pkt.dst;
-	if (!ip_addr_is_link_local(&pkt.dst)) {
+	/* multicast leaves by the interface the socket chose (IP_MULTICAST_IF), not a route */
+	if (!ip_addr_is_link_local(&pkt.dst) && !(ip_addr_is_multicast(&pkt.dst) && hint)) {
 		int type = route_lookup(r, &pkt.dst, &out, &nexthop);
 		if (type != FIB_TYPE_UNICAST && type != -1) {
 			pbuf_free(b);   /* our own packet into a reject route: nobody to tell */
@@ -603,7 +604,8 @@ static void deliver_local(struct ip_router *r, struct netif *in, struct pbuf *b,
 		deliver_fragment(r, in, b, pkt);
 		return;
 	}
-	bool icmp = pkt->proto == (pkt->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+	bool icmp = pkt->proto == (pkt->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6) &&
+		    !ip_addr_is_multicast(&pkt->dst);   /* a reply needs a unicast source */
 	if (icmp && icmp_echo_reply_in_place(b, pkt) == 0) {
 		r->stats.echo_replies++;
 		ip_router_output_local(r, b, in);
@@ -626,7 +628,8 @@ void ip_router_input(struct ip_router *r, struct netif *in, struct pbuf *b)
 		pbuf_free(b);
 		return;
 	}
-	if (ip_router_local_netif(r, &pkt.dst, in)) {
+	/* Multicast is never forwarded; sockets that joined the group may take it. */
+	if (ip_router_local_netif(r, &pkt.dst, in) || (in && ip_addr_is_multicast(&pkt.dst))) {
 		if (is_martian_source(&pkt)) {
 			netif_drop(in, DROP_MARTIAN);
 			pbuf_free(b);

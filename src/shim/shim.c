@@ -128,6 +128,7 @@ static int router_bind(int fd, struct shim_fd *e, const struct shim_addr *addr)
 	e->sock_id = rep.sock_id;
 	e->bound = true;
 	e->local = rep.local;
+	shim_dgram_after_bind(e);
 	shim_fd_put(fd, e);
 	return 0;
 }

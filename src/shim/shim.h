@@ -66,6 +66,9 @@ struct shim_fd {
 	bool listening, connected, bound, loop_bound, placeholder;
 	bool recvttl, recvtos;
 	bool recvpktinfo, recvpktinfo6, recvtclass;   /* shim_dgram.c: control messages wanted */
+#define SHIM_PENDING_MC 4
+	uint8_t n_pending_mc;                         /* memberships joined before the bind */
+	struct shim_addr pending_mc[SHIM_PENDING_MC];
 	int domain, type, protocol;
 	int32_t sock_id;
 	uint32_t nl_portid, nl_groups;   /* netlink sockets */
@@ -142,6 +145,8 @@ void shim_errq_drop(int fd);
 #define SHIM_OPT_UNKNOWN (-100000)   /* not an option shim_dgram.c handles */
 /* Linux's defaults for a new socket's entry. */
 void shim_dgram_init(struct shim_fd *e);
+/* The socket became the router's: the memberships joined before go to rrouted. */
+void shim_dgram_after_bind(struct shim_fd *e);
 /* As shim.c's opt_set: 1 (rrouted must hear of it), 2 (the shim's alone), -errno, or SHIM_OPT_UNKNOWN. */
 int shim_dgram_opt_set(struct shim_fd *e, int level, int name, const void *val, socklen_t len);
 /* 0, -errno, or SHIM_OPT_UNKNOWN. */

@@ -4,12 +4,14 @@
  * code: path MTU (IP_MTU, IPV6_MTU, IP_MTU_DISCOVER, IPV6_MTU_DISCOVER,
  * IPV6_DONTFRAG), packet info (IP_PKTINFO, IPV6_RECVPKTINFO on receive;
  * IP_PKTINFO / IPV6_PKTINFO control messages on send: source selection),
- * IP_FREEBIND and per-message hop limits / traffic class.
+ * IP_FREEBIND, per-message hop limits / traffic class, and multicast
+ * (memberships, IP(V6)_MULTICAST_IF / _HOPS / _LOOP).
  *
  * What rrouted must know travels in shim_opts (replayed with every change);
  * what only shapes the app's receive calls (which control messages it
  * wants) stays in the shim's fd entry.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -46,6 +48,150 @@ void shim_dgram_init(struct shim_fd *e)
 {
 	e->opts.pmtudisc = IP_PMTUDISC_WANT;   /* Linux's default (ip_no_pmtu_disc = 0) */
 	e->opts.pmtudisc6 = IPV6_PMTUDISC_WANT;
+	e->opts.mcast_hops = 1;                /* multicast stays on the link unless asked */
+}
+
+/* ---- multicast membership ---- */
+
+static int mcast_rpc(const struct shim_fd *e, const struct shim_addr *group, bool join)
+{
+	struct shim_req req;
+	struct shim_rep rep;
+	memset(&req, 0, sizeof(req));
+	req.op = SHIM_OP_MCAST;
+	req.sock_id = e->sock_id;
+	req.family = e->domain;
+	req.arg = join;
+	req.addr = *group;
+	req.opts = e->opts;
+	int r = shim_rpc(&req, &rep, NULL, NULL, 0);
+	return r < 0 ? r : -rep.err;
+}
+
+/*
+ * A join or leave: told to rrouted at once if the socket is the router's,
+ * else kept until its bind (BIRD binds first, but Linux allows either order).
+ */
+static int membership(struct shim_fd *e, const struct shim_addr *group, bool join)
+{
+	if (e->sock_id >= 0)
+		return mcast_rpc(e, group, join);
+	for (unsigned i = 0; i < e->n_pending_mc; i++) {
+		struct shim_addr *g = &e->pending_mc[i];
+		if (g->family == group->family && g->scope_id == group->scope_id &&
+		    memcmp(g->addr, group->addr, 16) == 0) {
+			if (join)
+				return -EADDRINUSE;
+			e->pending_mc[i] = e->pending_mc[--e->n_pending_mc];
+			return 0;
+		}
+	}
+	if (!join)
+		return -EADDRNOTAVAIL;
+	if (e->n_pending_mc == SHIM_PENDING_MC)
+		return -ENOBUFS;
+	e->pending_mc[e->n_pending_mc++] = *group;
+	return 0;
+}
+
+void shim_dgram_after_bind(struct shim_fd *e)
+{
+	for (unsigned i = 0; i < e->n_pending_mc; i++)
+		if (mcast_rpc(e, &e->pending_mc[i], true) < 0)
+			shim_log("multicast membership kept from before bind was refused by the router");
+	e->n_pending_mc = 0;
+}
+
+static int mcast_set(struct shim_fd *e, int level, int name, const void *val, socklen_t len)
+{
+	struct shim_addr g;
+	memset(&g, 0, sizeof(g));
+	int v;
+	if (level == IPPROTO_IP) {
+		switch (name) {
+		case IP_ADD_MEMBERSHIP:
+		case IP_DROP_MEMBERSHIP: {
+			/* struct ip_mreq, or ip_mreqn with an interface index */
+			struct ip_mreqn mr;
+			memset(&mr, 0, sizeof(mr));
+			if (!val || len < (socklen_t)sizeof(struct ip_mreq))
+				return -EINVAL;
+			memcpy(&mr, val, len < (socklen_t)sizeof(mr) ? (size_t)len : sizeof(mr));
+			if (!IN_MULTICAST(ntohl(mr.imr_multiaddr.s_addr)))
+				return -EINVAL;
+			g.family = AF_INET;
+			memcpy(g.addr, &mr.imr_multiaddr, 4);
+			g.scope_id = len >= (socklen_t)sizeof(mr) ? (uint32_t)mr.imr_ifindex : 0;
+			int r = membership(e, &g, name == IP_ADD_MEMBERSHIP);
+			return r < 0 ? r : 2;
+		}
+		case IP_MULTICAST_IF: {
+			struct ip_mreqn mr;
+			memset(&mr, 0, sizeof(mr));
+			if (!val || len < (socklen_t)sizeof(struct in_addr))
+				return -EINVAL;
+			memcpy(&mr, val, len < (socklen_t)sizeof(mr) ? (size_t)len : sizeof(mr));
+			/* ip_mreqn names the interface; a bare address is taken as "any" */
+			e->opts.mcast_ifindex = len >= (socklen_t)sizeof(mr) ? (uint32_t)mr.imr_ifindex
+									    : 0;
+			return 1;
+		}
+		case IP_MULTICAST_TTL:
+			if (get_int(val, len, &v) < 0 || v < -1 || v > 255)
+				return -EINVAL;
+			e->opts.mcast_hops = (uint8_t)(v < 0 ? 1 : v);
+			return 1;
+		case IP_MULTICAST_LOOP:
+			if (get_int(val, len, &v) < 0)
+				return -EINVAL;
+			e->opts.mcast_noloop = !v;
+			return 1;
+		default:
+			return SHIM_OPT_UNKNOWN;
+		}
+	}
+	switch (name) {
+	case IPV6_JOIN_GROUP:
+	case IPV6_LEAVE_GROUP: {
+		struct ipv6_mreq mr;
+		if (!val || len < (socklen_t)sizeof(mr))
+			return -EINVAL;
+		memcpy(&mr, val, sizeof(mr));
+		if (IN6_IS_ADDR_V4MAPPED(&mr.ipv6mr_multiaddr)) {
+			g.family = AF_INET;
+			memcpy(g.addr, mr.ipv6mr_multiaddr.s6_addr + 12, 4);
+		} else {
+			if (!IN6_IS_ADDR_MULTICAST(&mr.ipv6mr_multiaddr))
+				return -EINVAL;
+			g.family = AF_INET6;
+			memcpy(g.addr, &mr.ipv6mr_multiaddr, 16);
+		}
+		g.scope_id = mr.ipv6mr_interface;
+		int r = membership(e, &g, name == IPV6_JOIN_GROUP);
+		return r < 0 ? r : 2;
+	}
+	case IPV6_MULTICAST_IF: {
+		if (get_int(val, len, &v) < 0 || v < 0)
+			return -EINVAL;
+		char ifname[IFNAMSIZ_SHIM + 1];
+		if (v && shim_if_name((unsigned)v, ifname) < 0)
+			return -ENODEV;
+		e->opts.mcast_ifindex = (uint32_t)v;
+		return 1;
+	}
+	case IPV6_MULTICAST_HOPS:
+		if (get_int(val, len, &v) < 0 || v < -1 || v > 255)
+			return -EINVAL;
+		e->opts.mcast_hops = (uint8_t)(v < 0 ? 1 : v);
+		return 1;
+	case IPV6_MULTICAST_LOOP:
+		if (get_int(val, len, &v) < 0 || v < 0 || v > 1)
+			return -EINVAL;
+		e->opts.mcast_noloop = !v;
+		return 1;
+	default:
+		return SHIM_OPT_UNKNOWN;
+	}
 }
 
 static void set_flag(struct shim_fd *e, uint8_t flag, int v)
@@ -89,6 +235,9 @@ int shim_dgram_opt_set(struct shim_fd *e, int level, int name, const void *val, 
 	}
 	if (level != IPPROTO_IP && level != IPPROTO_IPV6)
 		return SHIM_OPT_UNKNOWN;
+	int m = mcast_set(e, level, name, val, len);
+	if (m != SHIM_OPT_UNKNOWN)
+		return m;
 	bool v4 = level == IPPROTO_IP;
 	if (!handled(level, name))
 		return SHIM_OPT_UNKNOWN;
@@ -189,6 +338,8 @@ int shim_dgram_opt_get(const struct shim_fd *e, int level, int name, void *val, 
 			int r = path_mtu(e, NULL, &mtu);
 			return r < 0 ? r : put(val, len, mtu);
 		}
+		case IP_MULTICAST_TTL: return put(val, len, e->opts.mcast_hops);
+		case IP_MULTICAST_LOOP: return put(val, len, !e->opts.mcast_noloop);
 		default: return SHIM_OPT_UNKNOWN;
 		}
 	}
@@ -199,6 +350,9 @@ int shim_dgram_opt_get(const struct shim_fd *e, int level, int name, void *val, 
 	case IPV6_RECVTCLASS: return put(val, len, e->recvtclass);
 	case IPV6_MTU_DISCOVER: return put(val, len, e->opts.pmtudisc6);
 	case IPV6_DONTFRAG: return put(val, len, !!(e->opts.flags & SHIM_OPT_DONTFRAG));
+	case IPV6_MULTICAST_IF: return put(val, len, (int)e->opts.mcast_ifindex);
+	case IPV6_MULTICAST_HOPS: return put(val, len, e->opts.mcast_hops);
+	case IPV6_MULTICAST_LOOP: return put(val, len, !e->opts.mcast_noloop);
 	case IPV6_FREEBIND:
 	case IPV6_TRANSPARENT: return put(val, len, !!(e->opts.flags & SHIM_OPT_FREEBIND));
 	case IPV6_MTU: {

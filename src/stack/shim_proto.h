@@ -75,6 +75,8 @@ enum shim_op {
 	SHIM_OP_NL_GETOPT,   /* sock_id, type = option -> val */
 	SHIM_OP_PMTU,        /* sock_id, addr (family 0: the connected peer) -> val = the MTU a
 				datagram to it may have (IP_MTU / IPV6_MTU, EMSGSIZE checks) */
+	SHIM_OP_MCAST,       /* sock_id, arg = 1 join / 0 leave, addr = group, addr.scope_id =
+				interface (0: the router's choice) (IP_ADD_MEMBERSHIP, IPV6_JOIN_GROUP) */
 	SHIM_OP_MAX
 };
 
@@ -101,6 +103,10 @@ struct shim_opts {
 	uint32_t mtu6;       /* IPV6_MTU: largest IPv6 packet sent (fragments), 0: the path MTU */
 	uint32_t pktinfo_ifindex;                     /* sticky IPV6_PKTINFO: outgoing interface */
 	uint8_t pktinfo_src[16];                      /* ... and source address (:: none) */
+	uint32_t mcast_ifindex;  /* IP_MULTICAST_IF / IPV6_MULTICAST_IF: 0 the router's choice */
+	uint8_t mcast_hops;      /* IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS (the shim starts it at 1) */
+	uint8_t mcast_noloop;    /* IP_MULTICAST_LOOP / IPV6_MULTICAST_LOOP off (default on) */
+	uint8_t pad2[2];
 };
 #define SHIM_OPT_FREEBIND 0x1u   /* IP_FREEBIND / IPV6_FREEBIND / IP_TRANSPARENT: bind any address */
 #define SHIM_OPT_DONTFRAG 0x2u   /* IPV6_DONTFRAG: EMSGSIZE rather than fragments */

@@ -113,6 +113,9 @@ void sock_free(struct sock *s)
 	free(s->rx);
 	free(s->tx);
 	s->rx = s->tx = NULL;
+	free(s->mc);
+	s->mc = NULL;
+	s->n_mc = 0;
 	sl->socks[(uint32_t)s->id & (SOCK_MAX - 1)] = NULL;
 	sl->stats.sockets--;
 	s->next_dead = sl->dead;
@@ -655,6 +658,15 @@ static void handle_request(struct sock_client *c, const struct shim_req *req)
 		break;
 	case SHIM_OP_PMTU:
 		e = handle_pmtu(sl, req, &rep);
+		break;
+	case SHIM_OP_MCAST:
+		s = sock_find(sl, req->sock_id);
+		if (!s || (s->kind != SK_UDP && s->kind != SK_ICMP)) {
+			e = s ? ENOPROTOOPT : EBADF;
+			break;
+		}
+		s->opts = req->opts;
+		e = -sock_dgram_membership(s, &req->addr, req->arg != 0);
 		break;
 	case SHIM_OP_IFLIST:
 		append_iflist(sl, buf + sizeof(rep), SHIM_MSG_MAX, &data_len);

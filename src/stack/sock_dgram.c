@@ -24,6 +24,7 @@
 #include <netinet/icmp6.h>
 #include <netinet/ip_icmp.h>
 #include <netinet/udp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -86,6 +87,88 @@ int sock_dgram_connect(struct sock *s, const struct shim_addr *a)
 	return 0;
 }
 
+/* ---- multicast ---- */
+
+/* The interface a socket's multicast goes out of, or is joined on, by default. */
+static uint32_t mcast_default_if(struct sock *s, const struct ip_addr *group)
+{
+	if (s->opts.mcast_ifindex)
+		return s->opts.mcast_ifindex;
+	if (s->opts.bind_ifindex)
+		return s->opts.bind_ifindex;
+	struct netif *nif = ip_router_route_netif(s->sl->router, group, 0);
+	if (!nif && s->sl->router->n_netifs == 1)
+		nif = s->sl->router->netifs[0];   /* Linux: its ff00::/8 route; ours has one link */
+	return nif ? nif->ifindex : 0;
+}
+
+int sock_dgram_membership(struct sock *s, const struct shim_addr *g, bool join)
+{
+	struct tcp_endpoint ep;
+	if (g->family != AF_INET && g->family != AF_INET6)
+		return -EINVAL;
+	sock_addr_to_ep(g, &ep);
+	if (!ip_addr_is_multicast(&ep.addr))
+		return -EINVAL;
+	uint32_t ifx = g->scope_id ? g->scope_id : mcast_default_if(s, &ep.addr);
+	if (!ifx || !ip_router_netif_by_index(s->sl->router, ifx))
+		return -ENODEV;
+	for (uint8_t i = 0; i < s->n_mc; i++) {
+		if (s->mc[i].ifindex != ifx || !ip_addr_equal(&s->mc[i].group, &ep.addr))
+			continue;
+		if (join)
+			return -EADDRINUSE;
+		s->mc[i] = s->mc[--s->n_mc];
+		return 0;
+	}
+	if (!join)
+		return -EADDRNOTAVAIL;
+	if (s->n_mc == SOCK_MCAST_MAX)
+		return -ENOBUFS;
+	if (!s->mc && !(s->mc = calloc(SOCK_MCAST_MAX, sizeof(*s->mc))))
+		return -ENOMEM;
+	s->mc[s->n_mc++] = (struct sock_mcast){ ep.addr, ifx };
+	return 0;
+}
+
+/*
+ * Has any socket joined group on ifindex? Like Linux with IP_MULTICAST_ALL
+ * (its default), every socket bound to the port then hears the group.
+ */
+static bool mcast_joined(struct sock_layer *sl, const struct ip_addr *group, uint32_t ifindex)
+{
+	for (uint32_t i = 0; i < SOCK_MAX; i++) {
+		const struct sock *s = sl->socks[i];
+		if (!s || !s->n_mc)
+			continue;
+		for (uint8_t k = 0; k < s->n_mc; k++)
+			if (s->mc[k].ifindex == ifindex && ip_addr_equal(&s->mc[k].group, group))
+				return true;
+	}
+	return false;
+}
+
+/* An address of nif for multicast to group: link-local for IPv6 link scope (ff02::/16). */
+static bool mcast_source(const struct netif *nif, const struct ip_addr *group, struct ip_addr *out)
+{
+	bool want_ll = group->family == AF_INET6 && (group->bytes[1] & 0x0f) <= 2;
+	const struct ip_addr *fallback = NULL;
+	for (size_t i = 0; i < nif->n_addrs; i++) {
+		const struct ip_addr *a = &nif->addrs[i].addr;
+		if (a->family != group->family)
+			continue;
+		if (ip_addr_is_link_local(a) == want_ll) {
+			*out = *a;
+			return true;
+		}
+		if (!fallback)
+			fallback = a;
+	}
+	if (fallback)
+		*out = *fallback;
+	return fallback != NULL;
+}
+
 /* ---- output ---- */
 
 static uint32_t pseudo(const struct ip_addr *src, const struct ip_addr *dst, uint8_t proto,
@@ -145,6 +228,26 @@ static int dgram_source(struct sock *s, const struct shim_dgram_hdr *h, struct t
 		return -ENODEV;
 	if (*oif && ip_addr_is_link_local(&dst->addr))
 		dst->scope_id = *oif;
+	if (ip_addr_is_multicast(&dst->addr)) {
+		/* out of IP_PKTINFO's interface, else IP_MULTICAST_IF's, SO_BINDTODEVICE's, the scope's */
+		if (!*oif)
+			*oif = dst->scope_id ? dst->scope_id : mcast_default_if(s, &dst->addr);
+		struct netif *nif = ip_router_netif_by_index(s->sl->router, *oif);
+		if (!nif)
+			return -ENETUNREACH;
+		dst->scope_id = *oif;
+		if (want.family && !shim_addr_is_any(&want)) {
+			struct tcp_endpoint ep;
+			sock_addr_to_ep(&want, &ep);
+			*src = ep.addr;
+			return want.family == dst->addr.family ? 0 : -EINVAL;
+		}
+		if (s->bound && !s->local_any && s->local.addr.family == dst->addr.family) {
+			*src = s->local.addr;
+			return 0;
+		}
+		return mcast_source(nif, &dst->addr, src) ? 0 : -EADDRNOTAVAIL;
+	}
 	if (!want.family || shim_addr_is_any(&want)) {
 		if (!*oif || (s->bound && !s->local_any))
 			return sock_pick_source(s, dst, src);
@@ -166,12 +269,28 @@ static int dgram_source(struct sock *s, const struct shim_dgram_hdr *h, struct t
 struct emit_ctx {
 	struct sock_layer *sl;
 	uint32_t scope;
+	bool loop;       /* multicast: a copy to the router's own sockets (IP_MULTICAST_LOOP) */
+	bool out;        /* multicast with hop limit 0: the copy only */
 };
 
 static void emit_packet(void *ctx, struct pbuf *b)
 {
 	struct emit_ctx *e = ctx;
-	sock_ip_output(e->sl, b, e->scope);
+	struct sock_layer *sl = e->sl;
+	if (e->loop && sl->loopq.len < 1024) {
+		struct pbuf *c = pbuf_alloc();
+		if (c) {
+			memcpy(pbuf_put(c, b->len), pbuf_data(b), b->len);
+			c->ifindex = e->scope;
+			pbuf_queue_push(&sl->loopq, c);
+			sl->stats.loopback++;
+			loop_defer(sl->loop, &sl->loop_hook);
+		}
+	}
+	if (e->out)
+		sock_ip_output(sl, b, e->scope);
+	else
+		pbuf_free(b);
 }
 
 /*
@@ -240,9 +359,11 @@ static void dgram_send(struct sock *s, const struct shim_dgram_hdr *h, uint8_t *
 		return;
 	}
 	uint8_t pmtud = fam == AF_INET ? s->opts.pmtudisc : s->opts.pmtudisc6;
+	bool mcast = ip_addr_is_multicast(&dst.addr);
 	struct ip_frag_spec spec = {
 		.src = src, .dst = dst.addr, .proto = proto,
 		.ttl = (h->flags & SHIM_DGRAM_HAS_TTL) && h->ttl ? h->ttl
+		     : mcast ? (s->opts.mcast_hops ? s->opts.mcast_hops : 1)
 		     : s->opts.ttl ? s->opts.ttl : 64,
 		.tos = h->flags & SHIM_DGRAM_HAS_TOS ? h->tos : s->opts.tos,
 		/* Linux: DF with DO and PROBE, and with WANT on packets that fit */
@@ -253,7 +374,13 @@ static void dgram_send(struct sock *s, const struct shim_dgram_hdr *h, uint8_t *
 		spec.id = sl->ip_id++;
 	else
 		crypto_random(&spec.id, sizeof(spec.id));
-	struct emit_ctx ec = { sl, oif ? oif : ip_addr_is_link_local(&dst.addr) ? dst.scope_id : 0 };
+	struct emit_ctx ec = { sl, oif ? oif : ip_addr_is_link_local(&dst.addr) ? dst.scope_id : 0,
+			       false, true };
+	if (mcast) {
+		ec.scope = dst.scope_id;
+		ec.loop = !s->opts.mcast_noloop && mcast_joined(sl, &dst.addr, dst.scope_id);
+		ec.out = (h->flags & SHIM_DGRAM_HAS_TTL) ? h->ttl != 0 : s->opts.mcast_hops != 0;
+	}
 	int n = ip_frag_local(&spec, l4, l4len, mtu, emit_packet, &ec);
 	if (n < 0) {
 		sl->stats.udp_drops++;
@@ -374,6 +501,45 @@ static void deliver(struct sock *s, const struct ip_packet *pkt, uint32_t ifinde
 		s->sl->stats.udp_drops++;   /* the app's receive buffer is full: like a socket's */
 }
 
+/*
+ * A datagram to a multicast group: every UDP socket bound to the port (the
+ * wildcard or the group address) hears it if a socket joined the group on
+ * the interface it came in on. false when none (the router drops it).
+ */
+static bool mcast_input(struct sock_layer *sl, struct pbuf *b, const struct ip_packet *pkt,
+			uint32_t ifindex, const struct udphdr *u, const uint8_t *l4, size_t ulen)
+{
+	if (!mcast_joined(sl, &pkt->dst, ifindex))
+		return false;
+	uint16_t dport = ntohs(u->dest);
+	int n = 0;
+	for (uint32_t i = 0; i < SOCK_MAX; i++) {
+		struct sock *s = sl->socks[i];
+		if (!s || s->kind != SK_UDP || !s->bound || s->lfd.fd < 0 || s->dead ||
+		    s->local.port != dport)
+			continue;
+		if (s->opts.bind_ifindex && s->opts.bind_ifindex != ifindex)
+			continue;
+		if (s->local_any ? !local_match(s, &pkt->dst, ifindex)
+				 : !ip_addr_equal(&s->local.addr, &pkt->dst))
+			continue;
+		if (s->connected && (!ip_addr_equal(&s->remote.addr, &pkt->src) ||
+				     s->remote.port != ntohs(u->source)))
+			continue;
+		if (s->opts.min_ttl && packet_ttl(pkt) < s->opts.min_ttl) {
+			sl->stats.min_ttl_drops++;
+			continue;
+		}
+		deliver(s, pkt, ifindex, ntohs(u->source), l4 + 8, ulen - 8);
+		n++;
+	}
+	if (!n)
+		return false;
+	sl->stats.udp_in++;
+	pbuf_free(b);
+	return true;
+}
+
 bool sock_udp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
 		    const struct ip_packet *pkt)
 {
@@ -394,6 +560,8 @@ bool sock_udp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
 			goto drop;
 	}
 	uint32_t ifindex = in ? in->ifindex : 0;
+	if (ip_addr_is_multicast(&pkt->dst))
+		return mcast_input(sl, b, pkt, ifindex, &u, l4, ulen);
 	struct sock *s = demux(sl, SK_UDP, &pkt->dst, ntohs(u.dest), &pkt->src, ntohs(u.source),
 			       ifindex);
 	if (!s)

@@ -33,7 +33,7 @@ struct env {
 	struct loop loop;
 	struct ip_router router;
 	struct netif nif;
-	struct ip_prefix addrs[3];
+	struct ip_prefix addrs[4];
 	struct pbuf_queue out;
 	struct sock_layer *sl;
 	int ctl;
@@ -59,8 +59,9 @@ static int setup(void **state)
 	assert_int_equal(ip_prefix_parse("172.20.0.1/32", &e->addrs[0]), 0);
 	assert_int_equal(ip_prefix_parse("172.20.0.5/32", &e->addrs[1]), 0);
 	assert_int_equal(ip_prefix_parse("fd42::1/64", &e->addrs[2]), 0);
+	assert_int_equal(ip_prefix_parse("fe80::1/64", &e->addrs[3]), 0);
 	e->nif.addrs = e->addrs;
-	e->nif.n_addrs = 3;
+	e->nif.n_addrs = 4;
 	assert_int_equal(ip_router_add_netif(&e->router, &e->nif), 0);
 	struct fib_route rt = { .type = FIB_TYPE_UNICAST, .ifindex = e->nif.ifindex };
 	assert_int_equal(ip_prefix_parse("172.20.0.0/16", &rt.prefix), 0);
@@ -446,6 +447,110 @@ static void test_reassembly_timeout_icmp(void **state)
 	pbuf_free(b);
 }
 
+/* A UDP/IPv6 datagram from fe80::2 to dst through the interface. */
+static void inject_udp6(struct env *e, const char *dst, uint16_t dport, size_t plen)
+{
+	struct pbuf *b = pbuf_alloc();
+	assert_non_null(b);
+	size_t ulen = 8 + plen;
+	uint8_t *p = pbuf_put(b, 40 + ulen);
+	if (!p)
+		abort();
+	memset(p, 0, 40);
+	p[0] = 0x60;
+	put16(p + 4, (uint16_t)ulen);
+	p[6] = IPPROTO_UDP;
+	p[7] = 1;
+	struct ip_addr s6 = ipa("fe80::2"), d6 = ipa(dst);
+	memcpy(p + 8, s6.bytes, 16);
+	memcpy(p + 24, d6.bytes, 16);
+	struct udphdr u = { .source = htons(6696), .dest = htons(dport), .len = htons((uint16_t)ulen) };
+	memcpy(p + 40, &u, 8);
+	memcpy(p + 48, big, plen);
+	uint16_t ck = csum_fold(csum_partial(p + 40, ulen, csum_pseudo_v6(s6.bytes, d6.bytes,
+									  IPPROTO_UDP, (uint32_t)ulen)));
+	memcpy(p + 46, &ck, 2);
+	netif_input(&e->nif, b);
+	spin(e);
+}
+
+static int mcast(struct env *e, int32_t id, const char *group, uint32_t ifindex, bool join,
+		 const struct shim_opts *o)
+{
+	struct shim_req req = { .op = SHIM_OP_MCAST, .sock_id = id, .arg = join };
+	if (o)
+		req.opts = *o;
+	mkaddr(&req.addr, group, 0);
+	req.addr.scope_id = ifindex;
+	struct shim_rep rep;
+	return rpc(e, &req, &rep, NULL);
+}
+
+static void test_multicast(void **state)
+{
+	struct env *e = *state;
+	struct shim_rep r1, r2;
+	int a, b;
+	struct shim_dgram_hdr h;
+	uint8_t buf[200];
+	struct shim_opts o = { .mcast_hops = 1, .v6only = 1 };
+	assert_int_equal(bind_udp(e, AF_INET6, "::", 6696, &o, &a, &r1), 0);
+	o.reuseaddr = 1;
+	/* nobody joined ff02::1:6: the datagram is not for us */
+	inject_udp6(e, "ff02::1:6", 6696, 20);
+	assert_int_equal(recv_dgram(a, &h, buf, sizeof(buf)), -1);
+	/* join on wg0; errors as Linux: not a group, twice, unknown interface, leave unknown */
+	assert_int_equal(mcast(e, r1.sock_id, "fd42::9", e->nif.ifindex, true, &o), EINVAL);
+	assert_int_equal(mcast(e, r1.sock_id, "ff02::1:6", 99, true, &o), ENODEV);
+	assert_int_equal(mcast(e, r1.sock_id, "ff02::1:6", e->nif.ifindex, true, &o), 0);
+	assert_int_equal(mcast(e, r1.sock_id, "ff02::1:6", e->nif.ifindex, true, &o), EADDRINUSE);
+	assert_int_equal(mcast(e, r1.sock_id, "ff02::1:7", e->nif.ifindex, false, &o), EADDRNOTAVAIL);
+	inject_udp6(e, "ff02::1:6", 6696, 20);
+	assert_int_equal(recv_dgram(a, &h, buf, sizeof(buf)), 20);
+	char txt[64];
+	inet_ntop(AF_INET6, h.local.addr, txt, sizeof(txt));
+	assert_string_equal(txt, "ff02::1:6");           /* IPV6_PKTINFO: the group */
+	assert_int_equal(h.peer.scope_id, e->nif.ifindex);
+	/* out: from wg0's link-local address, hop limit 1 (IPV6_MULTICAST_HOPS), out of wg0 */
+	struct shim_dgram_hdr sh;
+	memset(&sh, 0, sizeof(sh));
+	o.mcast_noloop = 1;
+	o.mcast_ifindex = e->nif.ifindex;   /* IPV6_MULTICAST_IF, as BIRD sets it */
+	struct shim_req req = { .op = SHIM_OP_SETOPT, .sock_id = r1.sock_id, .opts = o };
+	assert_int_equal(rpc(e, &req, &r2, NULL), 0);
+	send_with(a, sh, "ff02::1:6", 6696, 30);
+	spin(e);
+	struct pbuf *p = pbuf_queue_pop(&e->out);
+	assert_non_null(p);
+	src_of(p, txt, sizeof(txt));
+	assert_string_equal(txt, "fe80::1");
+	assert_int_equal(pbuf_data(p)[7], 1);
+	pbuf_free(p);
+	assert_int_equal(recv_dgram(a, &h, buf, sizeof(buf)), -1);   /* IPV6_MULTICAST_LOOP 0 */
+	/* a second socket on the port hears the group too (IPV6_MULTICAST_ALL), and with the
+	 * loop on, the first socket's own datagrams */
+	close(a);
+	spin(e);
+	o.mcast_noloop = 0;
+	assert_int_equal(bind_udp(e, AF_INET6, "::", 6696, &o, &a, &r1), 0);
+	assert_int_equal(bind_udp(e, AF_INET6, "::", 6696, &o, &b, &r2), 0);
+	assert_int_equal(mcast(e, r1.sock_id, "ff02::1:6", e->nif.ifindex, true, &o), 0);
+	send_with(a, sh, "ff02::1:6", 6696, 30);
+	spin(e);
+	p = pbuf_queue_pop(&e->out);
+	assert_non_null(p);
+	pbuf_free(p);
+	assert_int_equal(recv_dgram(a, &h, buf, sizeof(buf)), 30);
+	assert_int_equal(recv_dgram(b, &h, buf, sizeof(buf)), 30);
+	/* left: nothing more */
+	assert_int_equal(mcast(e, r1.sock_id, "ff02::1:6", e->nif.ifindex, false, &o), 0);
+	inject_udp6(e, "ff02::1:6", 6696, 20);
+	assert_int_equal(recv_dgram(b, &h, buf, sizeof(buf)), -1);
+	close(a);
+	close(b);
+	spin(e);
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof(big); i++)
@@ -458,6 +563,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_min_ttl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reassembled_to_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reassembly_timeout_icmp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_multicast, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
