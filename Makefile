@@ -23,7 +23,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 BENCH_SRCS := $(wildcard bench/bench_*.c)
-BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%) $(BUILD)/bench/wgload
 
 # The LD_PRELOAD shim is its own small shared object: it must not drag the router in.
 SHIM_SRCS := $(wildcard src/shim/*.c)
@@ -50,7 +50,8 @@ $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/rrouted: $(BUILD)/src/rrouted/main.o $(LIB)
+RROUTED_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/rrouted/*.c))
+$(BUILD)/rrouted: $(RROUTED_OBJS) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/rrctl: $(BUILD)/src/rrctl/main.o $(LIB)

@@ -130,12 +130,16 @@ void ctl_handle_request(struct ctl_server *srv, const char *line, struct strbuf 
 			strbuf_printf(out, "%s\n", srv->shim_path);
 		return;
 	}
+	if (strcmp(words[0], "reload") == 0 && n == 1 && srv->reload) {
+		srv->reload(srv->reload_ctx, out);
+		return;
+	}
 	if (strcmp(words[0], "ping") == 0 && n == 1) {
 		strbuf_puts(out, json ? "{\"pong\":true}\n" : "pong\n");
 		return;
 	}
 	strbuf_printf(out, "error: unknown request \"%s\"; known: show interfaces|peers|routes|status "
-			   "[--json], ping, shim-path\n", line);
+			   "[--json], ping, shim-path, reload\n", line);
 }
 
 static void client_event(struct loop_fd *lfd, uint32_t events)

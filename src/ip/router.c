@@ -17,6 +17,7 @@ const char *const netif_drop_names[DROP_MAX] = {
 	[DROP_INVALID_MESSAGE] = "invalid_message",
 	[DROP_INVALID_MAC] = "invalid_mac",
 	[DROP_HANDSHAKE_FAILED] = "handshake_failed",
+	[DROP_HANDSHAKE_RATELIMITED] = "handshake_ratelimited",
 	[DROP_UNKNOWN_INDEX] = "unknown_index",
 	[DROP_DECRYPT_FAILED] = "decrypt_failed",
 	[DROP_REPLAYED] = "replayed",

@@ -69,6 +69,12 @@ void rtnl_set_wakeup(struct rtnl *nl, void (*cb)(void *ctx, struct rtnl_sock *s)
 struct rtnl_sock *rtnl_sock_new(struct rtnl *nl, uint32_t portid);
 void rtnl_sock_free(struct rtnl_sock *s);
 uint32_t rtnl_sock_portid(const struct rtnl_sock *s);   /* for getsockname */
+/*
+ * Makes s a NETLINK_GENERIC socket (nl/genl.c: the controller and the
+ * "wireguard" family) before its first request. 0, or -EPROTONOSUPPORT for
+ * another protocol than NETLINK_ROUTE / NETLINK_GENERIC.
+ */
+int rtnl_sock_set_protocol(struct rtnl_sock *s, int protocol);
 
 /* bind(): nl_groups, the RTMGRP_* bit mask (replaces groups 1..32). 0. */
 int rtnl_sock_bind(struct rtnl_sock *s, uint32_t groups);

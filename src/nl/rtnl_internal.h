@@ -69,6 +69,7 @@ struct rtnl_sock {
 	struct rtnl *nl;
 	struct rtnl_sock *next;
 	uint32_t portid;
+	int protocol;                 /* NETLINK_ROUTE, or NETLINK_GENERIC (nl/genl.c) */
 	uint64_t groups;              /* bit g-1 for RTNLGRP g (1..64) */
 	bool strict, ext_ack, cap_ack, no_enobufs;
 	bool enobufs;                 /* notifications were lost: next recv says so */

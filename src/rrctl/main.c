@@ -6,7 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -22,6 +29,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: rrctl [-s SOCKET] show interfaces|peers|status [--json]\n"
 		"       rrctl [-s SOCKET] ping\n"
+		"       rrctl [-s SOCKET] reload   re-read rrouted.conf and the interfaces (as SIGHUP)\n"
 		"       rrctl [-s SOCKET] exec [--] CMD [ARGS...]   run CMD inside the router's network\n"
 		"       rrctl genkey            print a new private key\n"
 		"       rrctl pubkey < private  print the public key of a private key\n"
@@ -164,8 +172,13 @@ static int request(const char *path, const char *line)
 	return error ? 1 : 0;
 }
 
-/* The reply to one request line, NUL-terminated; 0 if it is not an "error: " reply. */
-static int fetch_reply(const char *path, const char *line, char *buf, size_t cap)
+/*
+ * The reply to one request line, NUL-terminated; 0 if it is not an "error: "
+ * reply. *server_pid (may be NULL) gets the pid of the process that answered
+ * (SO_PEERCRED), 0 if unknown.
+ */
+static int fetch_reply(const char *path, const char *line, char *buf, size_t cap,
+		       pid_t *server_pid)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(sun.sun_path) || cap < 2)
@@ -179,6 +192,11 @@ static int fetch_reply(const char *path, const char *line, char *buf, size_t cap
 		return -1;
 	}
 	shutdown(fd, SHUT_WR);
+	if (server_pid) {
+		struct ucred cred;
+		socklen_t clen = sizeof(cred);
+		*server_pid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0 ? cred.pid : 0;
+	}
 	ssize_t n;
 	while (got < cap - 1 && (n = read(fd, buf + got, cap - 1 - got)) > 0)
 		got += (size_t)n;
@@ -217,6 +235,109 @@ static int prepend_sudo_dir(const char *lib)
 }
 
 /*
+ * DOC: rrctl exec and orphans. A program run inside the router must not
+ * outlive it (a BIRD whose router is gone holds sockets that lead nowhere).
+ * So rrctl does not exec the command: it stays its parent, watches rrouted
+ * through a pidfd (the pid from the control socket's SO_PEERCRED), and when
+ * rrouted goes, for whatever reason, stops the command (SIGTERM, SIGKILL
+ * after RRCTL_STOP_GRACE_S). Without a terminal the command gets its own
+ * process group, and the whole group is stopped; on a terminal it stays in
+ * rrctl's group so job control and ^C work as usual. Signals sent to rrctl
+ * are passed on; rrctl exits with the command's status.
+ */
+#define RRCTL_STOP_GRACE_S 2
+
+static int pidfd_open_compat(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int status_to_exit(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status)) {
+		/* Die the same way, as a shell reports it (no core dump from rrctl itself). */
+		int sig = WTERMSIG(status);
+		struct rlimit none = { 0, 0 };
+		setrlimit(RLIMIT_CORE, &none);
+		signal(sig, SIG_DFL);
+		sigset_t one;
+		sigemptyset(&one);
+		sigaddset(&one, sig);
+		sigprocmask(SIG_UNBLOCK, &one, NULL);
+		raise(sig);
+		return 128 + sig;
+	}
+	return 1;
+}
+
+/* Runs argv as a child and waits for it, or stops it when rrouted (router_pidfd) goes. */
+static int run_watched(char **argv, int router_pidfd)
+{
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGCHLD);   /* wakes the poll below when the command ends */
+	sigprocmask(SIG_BLOCK, &set, &old);
+	bool own_group = !isatty(STDIN_FILENO);
+	pid_t child = fork();
+	if (child < 0) {
+		fprintf(stderr, "rrctl exec: fork: %s\n", strerror(errno));
+		return 1;
+	}
+	if (child == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (own_group)
+			setpgid(0, 0);
+		close(router_pidfd);
+		execvp(argv[0], argv);
+		fprintf(stderr, "rrctl exec: %s: %s\n", argv[0], strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	if (own_group)
+		setpgid(child, child);   /* also here: a signal sent right away finds the group */
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	bool stopping = false;
+	for (;;) {
+		struct pollfd pfd[3] = {
+			{ .fd = -1 }, { .fd = sfd, .events = POLLIN },
+			{ .fd = stopping ? -1 : router_pidfd, .events = POLLIN },
+		};
+		int r = poll(pfd, 3, stopping ? RRCTL_STOP_GRACE_S * 1000 : -1);
+		if (r < 0 && errno != EINTR)
+			break;
+		int status;
+		if (waitpid(child, &status, WNOHANG) == child)
+			return status_to_exit(status);
+		if (r == 0 && stopping) {
+			kill(own_group ? -child : child, SIGKILL);
+			continue;
+		}
+		if (r > 0 && (pfd[1].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+			/* A terminal's ^C reached the child already (same group); others are passed on. */
+			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) && si.ssi_signo != SIGCHLD &&
+			    (own_group || si.ssi_code != SI_KERNEL))
+				kill(child, (int)si.ssi_signo);
+		}
+		if (r > 0 && !stopping && (pfd[2].revents & POLLIN)) {
+			fprintf(stderr, "rrctl exec: rrouted exited; stopping %s\n", argv[0]);
+			kill(own_group ? -child : child, SIGTERM);
+			stopping = true;
+		}
+	}
+	/* poll failed: nothing left to watch with; wait for the child plainly. */
+	int status;
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	return status_to_exit(status);
+}
+
+/*
  * exec [--] CMD ARGS...: CMD runs with librrshim.so preloaded and the shim
  * socket in $RRSHIM_SOCKET (its children inherit both), unprivileged.
  */
@@ -227,7 +348,8 @@ static int exec_inside(const char *sock, char **argv)
 		fprintf(stderr, "rrctl exec: which command? (rrctl exec -- CMD [ARGS...])\n");
 		return 2;
 	}
-	if (fetch_reply(sock, "shim-path", shim, sizeof(shim)) < 0) {
+	pid_t router_pid = 0;
+	if (fetch_reply(sock, "shim-path", shim, sizeof(shim), &router_pid) < 0) {
 		fprintf(stderr, "rrctl exec: cannot ask %s for the shim socket (is rrouted "
 			"running? -s SOCKET)\n", sock);
 		return 1;
@@ -265,6 +387,10 @@ static int exec_inside(const char *sock, char **argv)
 	free(preload);
 	if (prepend_sudo_dir(lib) < 0)
 		return 1;
+	int router_pidfd = router_pid > 0 ? pidfd_open_compat(router_pid) : -1;
+	if (router_pidfd >= 0)
+		return run_watched(argv, router_pidfd);
+	/* rrouted in another pid namespace, or an old kernel: nothing to watch it with. */
 	execvp(argv[0], argv);
 	fprintf(stderr, "rrctl exec: %s: %s\n", argv[0], strerror(errno));
 	return errno == ENOENT ? 127 : 126;

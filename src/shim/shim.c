@@ -595,17 +595,14 @@ SHIM_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen
 		return shim_real.setsockopt(fd, level, name, val, len);
 	if (e.kind == SK_NETLINK)
 		return shim_netlink_setsockopt(fd, &e, level, name, val, len);
+	if (level == IPPROTO_TCP && e.kind == SK_STREAM && shim_tcp_opt_ours(name, false))
+		return shim_tcp_setsockopt(fd, &e, name, val, len);
 	int kind = opt_set(&e, level, name, val, len);
 	if (kind == -ENOPROTOOPT) {
 		if (e.state == SFD_KERNEL && e.loop_bound)
 			return shim_real.setsockopt(fd, level, name, val, len);
-		char key[64];
-		(void)key;
-		shim_log_once(level == IPPROTO_TCP && name == TCP_MD5SIG ? "opt-md5" : "opt-unknown",
-			      "setsockopt(%s, %d) is not supported inside the router: ENOPROTOOPT"
-			      "%s", level_name(level), name,
-			      level == IPPROTO_TCP && name == TCP_MD5SIG ?
-			      " (TCP_MD5SIG: BGP passwords are not available)" : "");
+		shim_log_once("opt-unknown", "setsockopt(%s, %d) is not supported inside the router: "
+			      "ENOPROTOOPT", level_name(level), name);
 		return fail(ENOPROTOOPT);
 	}
 	if (kind < 0)
@@ -664,6 +661,9 @@ SHIM_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *le
 	shim_resolve();
 	if (shim_fd_get(fd, &e) && e.kind == SK_NETLINK)
 		return shim_netlink_getsockopt(fd, &e, level, name, val, len);
+	if (shim_fd_get(fd, &e) && level == IPPROTO_TCP && e.kind == SK_STREAM &&
+	    shim_tcp_opt_ours(name, true))
+		return shim_tcp_getsockopt(fd, &e, name, val, len);
 	if (!shim_fd_get(fd, &e) || (e.state != SFD_ROUTER && !(level == SOL_SOCKET &&
 								  name == SO_PROTOCOL)))
 		return shim_real.getsockopt(fd, level, name, val, len);
@@ -728,22 +728,6 @@ SHIM_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *le
 		case TCP_KEEPINTVL: return put_int(val, len, e.opts.keepintvl ? (int)e.opts.keepintvl : 75);
 		case TCP_KEEPCNT: return put_int(val, len, e.opts.keepcnt ? (int)e.opts.keepcnt : 9);
 		case TCP_MAXSEG: return put_int(val, len, e.local.family == AF_INET6 ? 1360 : 1380);
-		case TCP_INFO: {
-			/* The engine's state is in rrouted; a zeroed, established-looking record keeps
-			 * tools like iperf3 going (their retransmit/RTT columns stay 0). */
-			shim_log_once("tcp-info", "getsockopt TCP_INFO: the router's TCP state is not "
-				      "exported; answering with zeros");
-			struct tcp_info ti;
-			memset(&ti, 0, sizeof(ti));
-			ti.tcpi_state = e.listening ? 10 : 1;
-			ti.tcpi_snd_mss = ti.tcpi_rcv_mss = 1380;
-			if (!val || !len)
-				return fail(EINVAL);
-			socklen_t n = *len < (socklen_t)sizeof(ti) ? *len : (socklen_t)sizeof(ti);
-			memcpy(val, &ti, n);
-			*len = n;
-			return 0;
-		}
 		default:
 			break;
 		}
@@ -1152,8 +1136,9 @@ static void forget(int fd)
 		return;
 	shim_fd_drop(fd);
 	shim_errq_drop(fd);
-	/* A TCP socket that is only bound has no data fd rrouted could watch: tell it. */
-	if (e.state == SFD_ROUTER && e.sock_id >= 0 && e.kind == SK_STREAM && !e.listening &&
+	/* A TCP socket that is only bound (or only has options, see shim_tcp.c) has no data fd
+	 * rrouted could watch: tell it. */
+	if (e.state != SFD_NONE && e.sock_id >= 0 && e.kind == SK_STREAM && !e.listening &&
 	    !e.connected) {
 		struct shim_req req;
 		req_init(&req, SHIM_OP_CLOSE, &e);

@@ -94,6 +94,9 @@ bool shim_enabled(void);
  */
 int shim_rpc(const struct shim_req *req, struct shim_rep *rep, int *fd_out, void *data,
 	     size_t cap);
+/* The same with extra_len bytes of data after the request (ops with shim_op_takes_data). */
+int shim_rpc_with_data(const struct shim_req *req, const void *extra, size_t extra_len,
+		       struct shim_rep *rep, void *data, size_t cap);
 /* A request without reply (SHIM_OP_CLOSE). */
 void shim_rpc_oneway(const struct shim_req *req);
 bool shim_is_ctl_fd(int fd);
@@ -133,6 +136,15 @@ int shim_errq_reported(int fd, const struct shim_fd *e, const struct shim_dgram_
 		       const void *buf, size_t len);
 /* fd is closed or reused: its kept errors go. */
 void shim_errq_drop(int fd);
+
+/*
+ * shim_tcp.c: the IPPROTO_TCP options rrouted keeps beyond shim_opts
+ * (TCP_MD5SIG, TCP_MD5SIG_EXT, TCP_USER_TIMEOUT, TCP_CONGESTION, TCP_INFO).
+ * shim_tcp_opt_ours says whether name is one; the calls return 0 or -1 with errno.
+ */
+bool shim_tcp_opt_ours(int name, bool get);
+int shim_tcp_setsockopt(int fd, struct shim_fd *e, int name, const void *val, socklen_t len);
+int shim_tcp_getsockopt(int fd, const struct shim_fd *e, int name, void *val, socklen_t *len);
 
 /* shim_if.c: interface index of a router interface, 0 if none (errno set). */
 unsigned shim_if_index(const char *name);

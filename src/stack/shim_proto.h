@@ -80,8 +80,22 @@ enum shim_op {
 	SHIM_OP_NL_BIND,     /* sock_id, arg = nl_groups bit mask */
 	SHIM_OP_NL_SETOPT,   /* sock_id, type = SOL_NETLINK option, arg = value */
 	SHIM_OP_NL_GETOPT,   /* sock_id, type = option -> val */
+	/*
+	 * TCP options beyond shim_opts (stack/sock_tcp_opt.c). A socket the app
+	 * has not bound or connected yet has no sock_id: with sock_id -1 (and
+	 * family) rrouted creates it unbound, and the reply names it; the shim
+	 * keeps that id for the bind/connect/listen that follows.
+	 */
+	SHIM_OP_TCP_MD5,     /* sock_id, family; data after the request: struct shim_tcp_md5
+				-> sock_id */
+	SHIM_OP_TCP_SETOPT,  /* sock_id, family, type = IPPROTO_TCP option, arg = value -> sock_id */
+	SHIM_OP_TCP_GETOPT,  /* sock_id, type = option -> val; TCP_INFO: data = Linux's tcp_info */
 	SHIM_OP_MAX
 };
+
+/* The largest data a request may carry after struct shim_req (SHIM_OP_TCP_MD5 only). */
+#define SHIM_REQ_DATA_MAX 256
+static inline bool shim_op_takes_data(uint32_t op) { return op == SHIM_OP_TCP_MD5; }
 
 struct shim_addr {
 	uint16_t family;     /* 0 (none), AF_INET, AF_INET6 */
@@ -126,6 +140,16 @@ struct shim_sockinfo {
 	int32_t domain, kind;   /* kind: enum shim_sock_kind */
 	uint8_t listening, connected, bound, pad;
 	struct shim_opts opts;
+};
+
+/* One TCP_MD5SIG / TCP_MD5SIG_EXT key (RFC 2385), as the app gave it. Secret: wiped after use. */
+#define SHIM_TCP_MD5_KEY_MAX 80
+struct shim_tcp_md5 {
+	struct shim_addr peer;   /* port ignored; scope_id: the interface (TCP_MD5SIG_FLAG_IFINDEX) */
+	uint8_t prefixlen;       /* the full length for a single address */
+	uint8_t keylen;          /* 0: delete the key for peer/prefixlen */
+	uint8_t pad[2];
+	uint8_t key[SHIM_TCP_MD5_KEY_MAX];
 };
 
 struct shim_accept_msg {

@@ -101,6 +101,7 @@ void sock_free(struct sock *s)
 		return;
 	s->dead = true;
 	sock_tcp_release(s);
+	sock_tcp_opt_release(s);
 	sock_netlink_release(s);
 	if (s->lfd.fd >= 0) {
 		if (s->events != UINT32_MAX)
@@ -364,6 +365,20 @@ static int handle_bind(struct sock_client *c, const struct shim_req *req, struct
 		kind = SK_ICMP;
 	else
 		return EPROTONOSUPPORT;
+	if (req->sock_id >= 0) {
+		/* a TCP socket rrouted created for options set before bind (sock_tcp_opt.c) */
+		struct sock *t = sock_find(sl, req->sock_id);
+		if (!t || t->kind != SK_TCP || kind != SK_TCP)
+			return EBADF;
+		if (t->bound)
+			return EINVAL;
+		t->opts = req->opts;
+		int r = sock_bind(t, &req->addr);
+		if (r < 0)
+			return -r;
+		fill_rep_addrs(t, rep);
+		return 0;
+	}
 	struct sock *s = sock_new(sl, kind, req->family);
 	if (!s)
 		return ENOBUFS;
@@ -517,7 +532,8 @@ static void client_free(struct sock_client *c)
 	free(c);
 }
 
-static void handle_request(struct sock_client *c, const struct shim_req *req)
+static void handle_request(struct sock_client *c, const struct shim_req *req, const void *req_data,
+			   size_t req_len)
 {
 	struct sock_layer *sl = c->sl;
 	static uint8_t buf[sizeof(struct shim_rep) + SHIM_MSG_MAX];
@@ -621,6 +637,12 @@ static void handle_request(struct sock_client *c, const struct shim_req *req)
 			rep.val = v;
 		}
 		break;
+	case SHIM_OP_TCP_MD5:
+	case SHIM_OP_TCP_SETOPT:
+	case SHIM_OP_TCP_GETOPT:
+		e = sock_tcp_opt_request(c, req, req_data, req_len, &rep, buf + sizeof(rep),
+					 SHIM_MSG_MAX, &data_len);
+		break;
 	case SHIM_OP_IFLIST:
 		append_iflist(sl, buf + sizeof(rep), SHIM_MSG_MAX, &data_len);
 		if (!data_len)
@@ -661,21 +683,29 @@ static void client_event(struct loop_fd *lfd, uint32_t events)
 {
 	struct sock_client *c = container_of(lfd, struct sock_client, lfd);
 	for (int i = 0; i < 64; i++) {
-		struct shim_req req;
-		ssize_t n = recv(lfd->fd, &req, sizeof(req), MSG_DONTWAIT | MSG_TRUNC);
+		/* a request, and for some ops data after it (a TCP MD5 key: wiped after use) */
+		union {
+			struct shim_req req;
+			uint8_t raw[sizeof(struct shim_req) + SHIM_REQ_DATA_MAX];
+		} m;
+		ssize_t n = recv(lfd->fd, &m, sizeof(m), MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0) {
 			client_free(c);
 			return;
 		}
-		if ((size_t)n != sizeof(req)) {
+		if ((size_t)n < sizeof(m.req) || (size_t)n > sizeof(m) ||
+		    ((size_t)n > sizeof(m.req) && !shim_op_takes_data(m.req.op))) {
 			log_warn("shim: malformed request (%zd bytes, expected %zu); dropping the "
-				 "client (librrshim.so from another build?)", n, sizeof(req));
+				 "client (librrshim.so from another build?)", n, sizeof(m.req));
+			crypto_wipe(&m, sizeof(m));
 			client_free(c);
 			return;
 		}
-		handle_request(c, &req);
+		handle_request(c, &m.req, m.raw + sizeof(m.req), (size_t)n - sizeof(m.req));
+		if ((size_t)n > sizeof(m.req))
+			crypto_wipe(&m, sizeof(m));
 	}
 }
 

@@ -12,6 +12,7 @@
 
 struct rtnl;
 struct rtnl_sock;
+struct tcp_md5_keyset;
 
 #define SOCK_MAX        4096          /* router sockets at once (bounded memory) */
 #define SOCK_SLOT_BITS  12
@@ -64,6 +65,12 @@ struct sock {
 	size_t tx_len, tx_off;
 	/* netlink */
 	struct rtnl_sock *nl;
+	/* TCP options beyond shim_opts (sock_tcp_opt.c) */
+	struct tcp_md5_keyset *md5;      /* TCP_MD5SIG keys; NULL until the first one */
+	uint32_t user_timeout_ms;        /* TCP_USER_TIMEOUT */
+	bool cork;                       /* TCP_CORK */
+	/* accepted hints the engine has no use for, kept for getsockopt (docs/SOCKETS-tcp.md) */
+	int32_t quickack, defer_accept, fastopen, fastopen_connect;
 };
 
 struct sock_layer {
@@ -124,5 +131,17 @@ int sock_tcp_listen(struct sock *s, int backlog, int *app_fd);
 void sock_tcp_set_options(struct sock *s);
 void sock_tcp_release(struct sock *s);   /* from sock_free */
 void sock_tcp_opts(const struct sock *s, struct tcp_options *o);
+
+/* sock_tcp_opt.c: TCP_MD5SIG, TCP_USER_TIMEOUT, TCP_INFO (SHIM_OP_TCP_*) */
+/*
+ * Answers one SHIM_OP_TCP_* request (data: what followed the request).
+ * Fills rep (sock_id, val) and up to cap bytes of out (*out_len). Returns 0
+ * or a positive errno.
+ */
+int sock_tcp_opt_request(struct sock_client *c, const struct shim_req *req, const void *data,
+			 size_t len, struct shim_rep *rep, uint8_t *out, size_t cap, size_t *out_len);
+/* An accepted socket inherits what Linux copies from the listener. 0 or -ENOMEM. */
+int sock_tcp_opt_inherit(struct sock *s, const struct sock *ls);
+void sock_tcp_opt_release(struct sock *s);   /* from sock_free: wipes the keys */
 
 #endif

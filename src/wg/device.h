@@ -29,6 +29,7 @@ struct wg_socket {
 	struct loop_fd lfd;
 	struct wg_device *dev;
 	int family;
+	bool gro, gso;                   /* UDP offloads on (wg/udp_batch.h) */
 	unsigned tx_len;
 	struct pbuf *tx_bufs[WG_TX_BATCH];
 	union sockaddr_inet tx_dst[WG_TX_BATCH];
@@ -48,6 +49,7 @@ struct wg_device {
 	uint16_t listen_port;            /* as bound (ephemeral when not configured) */
 	bool listen_port_configured;
 	enum table_mode table;
+	uint32_t fwmark;                 /* `wg set fwmark`: kept and shown, unused (no kernel routing to mark) */
 
 	struct wg_peer **peers;          /* in the order they were added, as the kernel lists them */
 	size_t n_peers, cap_peers;
