@@ -213,7 +213,6 @@ if [ -n "$wgq_ready" ]; then
 		PrivateKey = $(cat "$KEYS/rc.key")
 		ListenPort = 51830
 		Address = 172.20.7.1/32
-		MTU = 1420
 
 		[Peer]
 		PublicKey = $c_pub
@@ -230,10 +229,20 @@ if [ -n "$wgq_ready" ]; then
 	exec_ok "rrctl exec -- wg-quick up ./wgc.conf (unmodified, through rrctl's sudo)" \
 		sh -c "cd '$RR_TMP/r' && wg-quick up ./wgc.conf"
 	exec_says "ip route show dev wgc: 172.20.7.2 (wg-quick's route)" "172.20.7.2" ip route show dev wgc
+	# No MTU line: wg-quick asked ip route get / ip route show default and took 1500 - 80.
+	exec_says "ip link show wgc: UP, mtu 1420 (wg-quick's own choice)" "wgc: <POINTOPOINT,NOARP,UP,LOWER_UP> mtu 1420" ip link show wgc
+	exec_says "rrctl exec -- wg-quick up ./wgc.conf again: already exists" "already exists" \
+		sh -c "cd '$RR_TMP/r' && wg-quick up ./wgc.conf"
+	if [ -n "$HAVE_BIRD" ]; then
+		if wait_until 15 bird_sees wgc; then ok "birdc show interfaces: wgc up"; else not_ok "birdc show interfaces: wgc up" "$(birdc_r show interfaces 2>&1)"; fi
+	fi
 	rr_ping "ping C -> 172.20.7.1 (R's wgc)" "$NSC" -c 2 -i 0.3 -w 15 172.20.7.1
 	exec_says "wg show wgc: C's handshake" "latest handshake" wg show wgc
 	exec_ok "rrctl exec -- wg-quick down ./wgc.conf" sh -c "cd '$RR_TMP/r' && wg-quick down ./wgc.conf"
 	exec_says "ip link show wgc: gone" "does not exist|Cannot find device" ip link show wgc
+	if [ -n "$HAVE_BIRD" ]; then
+		if wait_until 15 bird_lost wgc; then ok "birdc show interfaces: wgc gone"; else not_ok "birdc show interfaces: wgc gone" "$(birdc_r show interfaces 2>&1)"; fi
+	fi
 	no_ping "ping C -> 172.20.7.1 after wg-quick down: no answer" "$NSC" -c 1 -W 1 172.20.7.1
 fi
 
