@@ -284,6 +284,12 @@ static void receive_data(struct wg_device *dev, struct pbuf *b, const union sock
 
 void wg_receive(struct wg_device *dev, struct pbuf *b, const union sockaddr_inet *from)
 {
+	if (dev->netif.down) {
+		/* "ip link set X down": as the kernel's closed socket, nothing comes in. */
+		netif_drop(&dev->netif, DROP_UNSUPPORTED);
+		pbuf_free(b);
+		return;
+	}
 	const uint8_t *p = pbuf_data(b);
 	switch (message_type_of(p, b->len)) {
 	case MESSAGE_HANDSHAKE_INITIATION: {

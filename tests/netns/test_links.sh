@@ -246,6 +246,18 @@ if [ -n "$wgq_ready" ]; then
 	no_ping "ping C -> 172.20.7.1 after wg-quick down: no answer" "$NSC" -c 1 -W 1 172.20.7.1
 fi
 
-rr_ping "ping A -> R's wg0 address still answers" "$NSP" -c 1 -w 5 172.20.0.1
+# ---- a configured WireGuard link set down and up again (BIRD's route keeps its lo prefsrc)
+exec_ok "ip addr add $LO4/32 dev lo (again, for BIRD's krt_prefsrc)" ip addr add "$LO4/32" dev lo
+exec_ok "ip link set wg0 down" ip link set wg0 down
+no_ping "ping A -> 172.20.0.1 while wg0 is down: no answer" "$NSP" -c 2 -i 0.3 -W 1 172.20.0.1
+if [ -n "$HAVE_BIRD" ]; then
+	bird_down() { birdc_r show interfaces | grep -qE "^wg0 down"; }
+	if wait_until 15 bird_down; then ok "birdc show interfaces: wg0 down"; else not_ok "birdc show interfaces: wg0 down" "$(birdc_r show interfaces 2>&1)"; fi
+fi
+exec_ok "ip link set wg0 up" ip link set wg0 up
+rr_ping "ping A -> R's wg0 address answers again" "$NSP" -c 1 -w 10 172.20.0.1
+if [ -n "$HAVE_BIRD" ]; then
+	if wait_until 15 bird_route; then ok "BIRD re-installed 172.20.0.2 via wg0 once it came back up"; else not_ok "BIRD re-installed 172.20.0.2 via wg0" "$(rr_exec ip route show 2>&1)" "$(birdc_r show interfaces 2>&1)" "$(birdc_r show route all 2>&1)" "$(tail -20 "$RR_TMP/r/bird/bird.log" 2>&1)"; fi
+fi
 if rr_rrouted_stop r; then ok "rrouted stops cleanly"; else not_ok "rrouted stops cleanly" "$RR_STOP_WHY"; fi
 rr_finish
