@@ -128,6 +128,7 @@ static int router_bind(int fd, struct shim_fd *e, const struct shim_addr *addr)
 	e->sock_id = rep.sock_id;
 	e->bound = true;
 	e->local = rep.local;
+	shim_dgram_after_bind(e);
 	shim_fd_put(fd, e);
 	return 0;
 }
@@ -163,6 +164,7 @@ SHIM_EXPORT int socket(int domain, int type, int protocol)
 		return fail(base == SOCK_RAW ? EPERM : EPROTONOSUPPORT);
 	}
 	e.protocol = protocol;
+	shim_dgram_init(&e);
 	int fd = shim_real.socket(domain, type, protocol);
 	if (fd < 0 && e.kind == SK_PING) {
 		/* The host forbids ping sockets (ping_group_range): a UDP socket holds the number. */
@@ -507,18 +509,9 @@ static int opt_set(struct shim_fd *e, int level, int name, const void *val, sock
 		}
 	case IPPROTO_IP:
 	case IPPROTO_IPV6:
-		if (level == IPPROTO_IPV6 && name == IPV6_PKTINFO) {
-			/* Sticky outgoing interface (ping -I): the source address part is not kept. */
-			struct in6_pktinfo pi;
-			if (!val || len < (socklen_t)sizeof(pi))
-				return -EINVAL;
-			memcpy(&pi, val, sizeof(pi));
-			if (!IN6_IS_ADDR_UNSPECIFIED(&pi.ipi6_addr))
-				shim_log_once("pktinfo-addr", "setsockopt IPV6_PKTINFO: the source "
-					      "address is ignored, only the interface is used");
-			e->opts.bind_ifindex = pi.ipi6_ifindex;
-			return 1;
-		}
+		v = shim_dgram_opt_set(e, level, name, val, len);
+		if (v != SHIM_OPT_UNKNOWN)
+			return v;
 		if (opt_int(val, len, &v) < 0)
 			return -EINVAL;
 		if ((level == IPPROTO_IP && name == IP_TTL) ||
@@ -556,11 +549,6 @@ static int opt_set(struct shim_fd *e, int level, int name, const void *val, sock
 			/* One switch for both families (Linux keeps two for dual-stack sockets). */
 			e->opts.recverr = !!v;
 			return 1;
-		}
-		if ((level == IPPROTO_IP && name == IP_MTU_DISCOVER) ||
-		    (level == IPPROTO_IPV6 && name == IPV6_MTU_DISCOVER)) {
-			/* Accepted; path MTU is the router's job. */
-			return 2;
 		}
 		return -ENOPROTOOPT;
 	case IPPROTO_TCP:
@@ -703,7 +691,14 @@ SHIM_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *le
 			return shim_real.getsockopt(fd, level, name, val, len);
 		}
 	case IPPROTO_IP:
-	case IPPROTO_IPV6:
+	case IPPROTO_IPV6: {
+		int r = shim_dgram_opt_get(&e, level, name, val, len);
+		if (r != SHIM_OPT_UNKNOWN)
+			return r < 0 ? fail(-r) : 0;
+		if (level == IPPROTO_IP && name == IP_RECVTTL)
+			return put_int(val, len, e.recvttl);
+		if (level == IPPROTO_IPV6 && name == IPV6_RECVHOPLIMIT)
+			return put_int(val, len, e.recvttl);
 		if ((level == IPPROTO_IP && name == IP_TTL) ||
 		    (level == IPPROTO_IPV6 && name == IPV6_UNICAST_HOPS))
 			return put_int(val, len, e.opts.ttl ? e.opts.ttl : 64);
@@ -719,6 +714,7 @@ SHIM_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *le
 		    (level == IPPROTO_IPV6 && name == IPV6_RECVERR))
 			return put_int(val, len, e.opts.recverr);
 		break;
+	}
 	case IPPROTO_TCP:
 		if (e.kind != SK_STREAM)
 			break;
@@ -780,9 +776,9 @@ static ssize_t dgram_sendmsg(int fd, const struct shim_fd *e, const struct msghd
 	}
 	if (flags & MSG_OOB)
 		return fail(EOPNOTSUPP);
-	if (msg->msg_controllen)
-		shim_log_once("send-cmsg", "sendmsg: control messages (ancillary data) are ignored "
-			      "inside the router");
+	int r = shim_dgram_send_cmsgs(e, msg, &h);
+	if (r < 0)
+		return fail(-r);
 	if (msg->msg_iovlen > 63)
 		return fail(EMSGSIZE);
 	struct iovec iov[64];
@@ -795,6 +791,9 @@ static ssize_t dgram_sendmsg(int fd, const struct shim_fd *e, const struct msghd
 	}
 	if (total > SHIM_DGRAM_MAX - 28)
 		return fail(EMSGSIZE);
+	r = shim_dgram_check_size(e, &h, total);
+	if (r < 0)
+		return fail(-r);
 	if (e->kind == SK_PING && total < 8)
 		return fail(EINVAL);
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = msg->msg_iovlen + 1 };
@@ -890,6 +889,7 @@ static ssize_t dgram_recvmsg(int fd, const struct shim_fd *e, struct msghdr *msg
 	}
 	msg->msg_flags = mh.msg_flags;
 	size_t used = mh.msg_controllen;
+	shim_dgram_recv_cmsgs(e, &h, msg, &used);
 	if (e->recvttl && (h.flags & SHIM_DGRAM_HAS_TTL)) {
 		if (h.peer.family == AF_INET && e->domain == AF_INET)
 			add_cmsg(msg, &used, IPPROTO_IP, IP_TTL, h.ttl);

@@ -115,6 +115,9 @@ void sock_free(struct sock *s)
 	free(s->rx);
 	free(s->tx);
 	s->rx = s->tx = NULL;
+	free(s->mc);
+	s->mc = NULL;
+	s->n_mc = 0;
 	sl->socks[(uint32_t)s->id & (SOCK_MAX - 1)] = NULL;
 	sl->stats.sockets--;
 	s->next_dead = sl->dead;
@@ -207,7 +210,9 @@ int sock_bind(struct sock *s, const struct shim_addr *a)
 		} else {
 			ep.scope_id = 0;
 		}
-		if (!ip_router_local_netif(sl->router, &ep.addr, scope))
+		/* IP_FREEBIND: an address the router does not have (yet) is fine */
+		if (!ip_router_local_netif(sl->router, &ep.addr, scope) &&
+		    !(s->opts.flags & SHIM_OPT_FREEBIND))
 			return -EADDRNOTAVAIL;
 	} else {
 		ep.scope_id = 0;
@@ -466,6 +471,37 @@ fail:
 	return e;
 }
 
+/* The MTU toward req->addr (or the connected peer) for the socket's datagrams: IP_MTU. */
+static int handle_pmtu(struct sock_layer *sl, const struct shim_req *req, struct shim_rep *rep)
+{
+	struct sock *s = sock_find(sl, req->sock_id);
+	if (!s)
+		return EBADF;
+	struct tcp_endpoint dst;
+	if (req->addr.family == AF_INET || req->addr.family == AF_INET6) {
+		sock_addr_to_ep(&req->addr, &dst);
+		if (ip_addr_is_link_local(&dst.addr) && !dst.scope_id)
+			dst.scope_id = s->opts.bind_ifindex ? s->opts.bind_ifindex : s->local.scope_id;
+	} else if (s->connected) {
+		dst = s->remote;
+	} else {
+		return ENOTCONN;   /* Linux: IP_MTU needs a connected socket */
+	}
+	uint16_t mtu;
+	if (s->kind == SK_UDP || s->kind == SK_ICMP) {
+		struct shim_opts o = s->opts;
+		s->opts = req->opts;   /* the shim's current IPV6_MTU */
+		mtu = sock_dgram_mtu(s, &dst, 0);
+		s->opts = o;
+	} else {
+		mtu = sock_pmtu(sl, &dst);
+	}
+	if (!mtu)
+		return ENETUNREACH;
+	rep->val = mtu;
+	return 0;
+}
+
 static void append_iflist(struct sock_layer *sl, uint8_t *data, size_t cap, size_t *len)
 {
 	struct ip_router *r = sl->router;
@@ -623,6 +659,10 @@ static void handle_request(struct sock_client *c, const struct shim_req *req, co
 	case SHIM_OP_NL_SETOPT:
 	case SHIM_OP_NL_GETOPT:
 		s = sock_find(sl, req->sock_id);
+		if (s && s->kind == SK_NETLINK && s->diag) {
+			e = sock_inet_diag_opt(s, req, &rep.val);
+			break;
+		}
 		if (!s || s->kind != SK_NETLINK || !s->nl) {
 			e = EBADF;
 			break;
@@ -642,6 +682,18 @@ static void handle_request(struct sock_client *c, const struct shim_req *req, co
 	case SHIM_OP_TCP_GETOPT:
 		e = sock_tcp_opt_request(c, req, req_data, req_len, &rep, buf + sizeof(rep),
 					 SHIM_MSG_MAX, &data_len);
+		break;
+	case SHIM_OP_PMTU:
+		e = handle_pmtu(sl, req, &rep);
+		break;
+	case SHIM_OP_MCAST:
+		s = sock_find(sl, req->sock_id);
+		if (!s || (s->kind != SK_UDP && s->kind != SK_ICMP)) {
+			e = s ? ENOPROTOOPT : EBADF;
+			break;
+		}
+		s->opts = req->opts;
+		e = -sock_dgram_membership(s, &req->addr, req->arg != 0);
 		break;
 	case SHIM_OP_IFLIST:
 		append_iflist(sl, buf + sizeof(rep), SHIM_MSG_MAX, &data_len);

@@ -13,6 +13,7 @@
 struct rtnl;
 struct rtnl_sock;
 struct tcp_md5_keyset;
+struct sock_diag_queue;
 
 #define SOCK_MAX        4096          /* router sockets at once (bounded memory) */
 #define SOCK_SLOT_BITS  12
@@ -71,6 +72,16 @@ struct sock {
 	bool cork;                       /* TCP_CORK */
 	/* accepted hints the engine has no use for, kept for getsockopt (docs/SOCKETS-tcp.md) */
 	int32_t quickack, defer_accept, fastopen, fastopen_connect;
+	struct sock_diag_queue *diag;    /* a NETLINK_SOCK_DIAG socket: replies not yet sent */
+	/* multicast memberships (IP_ADD_MEMBERSHIP / IPV6_JOIN_GROUP), at most SOCK_MCAST_MAX */
+	struct sock_mcast *mc;
+	uint8_t n_mc;
+};
+
+#define SOCK_MCAST_MAX 20   /* Linux's IP_MAX_MEMBERSHIPS */
+struct sock_mcast {
+	struct ip_addr group;
+	uint32_t ifindex;
 };
 
 struct sock_layer {
@@ -118,11 +129,21 @@ bool sock_udp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
 bool sock_icmp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
 		     const struct ip_packet *pkt);
 void sock_dgram_event(struct loop_fd *lfd, uint32_t events);
+bool sock_dgram_may_fragment(const struct shim_opts *o, int family);
+uint16_t sock_dgram_mtu(struct sock *s, const struct tcp_endpoint *dst, uint32_t oif);
+/* SHIM_OP_MCAST: join (or leave) group on interface g->scope_id (0: the router's choice). 0 or -errno. */
+int sock_dgram_membership(struct sock *s, const struct shim_addr *g, bool join);
 
 /* sock_netlink.c */
 int sock_netlink_open(struct sock *s, int protocol, int *app_fd, int32_t *portid);
 void sock_netlink_release(struct sock *s);   /* from sock_free */
 void sock_netlink_wakeup(void *ctx, struct rtnl_sock *ns);
+
+/* sock_inet_diag.c: NETLINK_SOCK_DIAG sockets (ss), answered from the socket table */
+int sock_inet_diag_open(struct sock *s, int *app_fd, int32_t *portid);
+void sock_inet_diag_release(struct sock *s);   /* from sock_netlink_release */
+/* SHIM_OP_NL_BIND/SETOPT/GETOPT on such a socket: a positive errno or 0. */
+int sock_inet_diag_opt(struct sock *s, const struct shim_req *req, int32_t *val);
 
 /* sock_tcp.c */
 extern const struct tcp_ops sock_tcp_ops;

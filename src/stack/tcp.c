@@ -3130,3 +3130,10 @@ void tcp_conn_endpoints(const struct tcp_conn *c, struct tcp_endpoint *local, st
 	if (remote)
 		*remote = c->remote;
 }
+
+/* For sock_diag (ss): connections waiting in the accept queue, and the backlog. */
+void tcp_listener_queue(const struct tcp_listener *l, unsigned *queued, unsigned *backlog)
+{
+	*queued = l->acc_count;
+	*backlog = l->backlog;
+}

@@ -151,6 +151,8 @@ enum tcp_state tcp_conn_state(const struct tcp_conn *c);
 void tcp_conn_endpoints(const struct tcp_conn *c, struct tcp_endpoint *local,
 			struct tcp_endpoint *remote);
 const char *tcp_state_name(enum tcp_state st);
+/* Connections waiting in l's accept queue, and its backlog (what ss shows for a listener). */
+void tcp_listener_queue(const struct tcp_listener *l, unsigned *queued, unsigned *backlog);
 
 /* What getsockopt(TCP_INFO) reports, in the engine's units (see sock_tcp_opt.c for Linux's). */
 struct tcp_conn_info {

@@ -526,3 +526,6 @@ void tcp_listener_info(const struct tcp_listener *l, unsigned *queued, unsigned 
 	*queued = *backlog = 0;
 }
 void tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *out) { memset(out, 0, sizeof(*out)); }
+enum tcp_state tcp_conn_state(const struct tcp_conn *c) { return TCP_CLOSED; }
+size_t tcp_recv_available(const struct tcp_conn *c) { return 0; }
+void tcp_listener_queue(const struct tcp_listener *l, unsigned *q, unsigned *bl) { *q = *bl = 0; }
