@@ -121,6 +121,8 @@ exec_says "ip link show d0: UP" "d0: <BROADCAST,NOARP,UP,LOWER_UP>" ip link show
 rr_ping "ping A -> $D4 (on R's dummy d0)" "$NSP" -c 2 -i 0.3 -w 10 "$D4"
 exec_says "ip link set d0 mtu 9000: the new MTU shows" "mtu 9000" sh -c 'ip link set d0 mtu 9000 && ip link show d0'
 exec_says "ip link add d0 type dummy again: File exists" "File exists" ip link add d0 type dummy
+exec_says "ip link add type dummy (no name): dummy0, as the kernel names it" "dummy0:" \
+	sh -c 'ip link add type dummy && ip link show dummy0 && ip link del dummy0'
 exec_says "ip link del lo is refused" "not supported|Operation not supported" ip link del lo
 
 # ---- BIRD: sees the links, installs a route with krt_prefsrc = the lo address
@@ -212,16 +214,16 @@ if [ -n "$wgq_ready" ]; then
 		[Interface]
 		PrivateKey = $(cat "$KEYS/rc.key")
 		ListenPort = 51830
-		Address = 172.20.7.1/32
+		Address = 172.20.7.1/32, fd42:7::1/128
 
 		[Peer]
 		PublicKey = $c_pub
 		Endpoint = 203.0.113.2:51831
-		AllowedIPs = 172.20.7.2/32
+		AllowedIPs = 172.20.7.2/32, fd42:7::2/128
 	EOF
 	rr_fix_owner r
 	if rr_wggo_peer "$NSC" "$CDEV" "$KEYS/c.key" 51831 "$rc_pub" "" 203.0.113.1:51830 \
-		172.20.7.1/32 "" 172.20.7.2/32 2>"$RR_TMP/c.err"; then
+		172.20.7.1/32,fd42:7::1/128 "" 172.20.7.2/32 fd42:7::2/128 2>"$RR_TMP/c.err"; then
 		ok "peer C (wireguard-go) set up"
 	else
 		not_ok "peer C (wireguard-go) set up" "$(cat "$RR_TMP/c.err")"
@@ -236,7 +238,9 @@ if [ -n "$wgq_ready" ]; then
 	if [ -n "$HAVE_BIRD" ]; then
 		if wait_until 15 bird_sees wgc; then ok "birdc show interfaces: wgc up"; else not_ok "birdc show interfaces: wgc up" "$(birdc_r show interfaces 2>&1)"; fi
 	fi
+	exec_says "ip -6 route show dev wgc: fd42:7::2 (wg-quick's route)" "fd42:7::2" ip -6 route show dev wgc
 	rr_ping "ping C -> 172.20.7.1 (R's wgc)" "$NSC" -c 2 -i 0.3 -w 15 172.20.7.1
+	rr_ping "ping -6 C -> fd42:7::1 (R's wgc)" "$NSC" -6 -c 2 -i 0.3 -w 10 fd42:7::1
 	exec_says "wg show wgc: C's handshake" "latest handshake" wg show wgc
 	exec_ok "rrctl exec -- wg-quick down ./wgc.conf" sh -c "cd '$RR_TMP/r' && wg-quick down ./wgc.conf"
 	exec_says "ip link show wgc: gone" "does not exist|Cannot find device" ip link show wgc
