@@ -223,6 +223,11 @@ static int wg_get_device(struct rtnl_req *q, const uint8_t *attrs, size_t len)
 
 	struct rtnl_dump d;
 	rtnl_dump_init(&d, q);
+	/*
+	 * The kernel sends a dump one skb (one message here) per datagram, and
+	 * readers size their buffer for that: never pack several big ones.
+	 */
+	d.chunk = GENL_DUMP_MSG_MAX;
 	struct dump_pos pos = { 0, 0 };
 	bool first = true;
 	while (first || pos.peer < dev->n_peers) {
