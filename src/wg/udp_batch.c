@@ -113,8 +113,10 @@ void udp_batch_receive_gro(struct wg_device *dev, struct wg_socket *s)
 				continue;
 			}
 			size_t seg = udp_batch_gro_segment_size(m, len);
-			for (size_t off = 0; off < len; off += seg) {
-				size_t part = len - off < seg ? len - off : seg;
+			/* An empty datagram is one (invalid) message too: wg_receive counts it. */
+			size_t n_seg = len ? (len + seg - 1) / seg : 1;
+			for (size_t k = 0; k < n_seg; k++) {
+				size_t off = k * seg, part = len - off < seg ? len - off : seg;
 				struct pbuf *b = pbuf_alloc();
 				if (!b) {
 					netif_drop(&dev->netif, DROP_NOMEM);
