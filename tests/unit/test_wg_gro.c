@@ -1,7 +1,8 @@
 /*
  * UDP GRO/GSO helpers (wg/udp_batch.c): the segment size a coalesced
- * datagram carries, the grouping of queued packets into GSO runs, and both
- * through the real kernel over loopback (skipped where the kernel lacks them).
+ * datagram carries, the grouping of queued packets into GSO runs, both
+ * through the real kernel over loopback, and two real devices using them
+ * (skipped where the kernel lacks them).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,12 +14,19 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/log.h"
+#include "core/loop.h"
 #include "core/pbuf.h"
+#include "crypto/crypto.h"
+#include "ip/checksum.h"
+#include "ip/router.h"
+#include "wg/datapath.h"
 #include "wg/device.h"
 #include "wg/udp_batch.h"
 
@@ -253,6 +261,159 @@ static void test_no_runs_keeps_order(void **state)
 	free(dev);
 }
 
+/* ---- Two real devices over loopback: the offloads inside the data path. */
+
+struct pair {
+	struct loop loop;
+	struct ip_router router;
+	struct wg_device *a, *b;
+	struct wg_iface_conf ca, cb;
+	struct wg_peer_conf pa, pb;
+	struct ip_prefix allowed_a, allowed_b;
+};
+
+static void make_conf(struct wg_iface_conf *c, const char *name, const uint8_t priv[32],
+		      struct wg_peer_conf *peer, const uint8_t peer_pub[32],
+		      struct ip_prefix *allowed, const char *allowed_text)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	snprintf(c->path, sizeof(c->path), "%s.conf", name);
+	memcpy(c->private_key, priv, 32);
+	c->mtu = MTU_DEFAULT;
+	memset(peer, 0, sizeof(*peer));
+	memcpy(peer->public_key, peer_pub, 32);
+	assert_int_equal(ip_prefix_parse(allowed_text, allowed), 0);
+	peer->allowed_ips = allowed;
+	peer->n_allowed_ips = 1;
+	c->peers = peer;
+	c->n_peers = 1;
+}
+
+static void pump(struct pair *p)
+{
+	int idle = 0;
+	for (int i = 0; i < 200 && idle < 3; i++) {
+		int n = loop_run_once(&p->loop, 2);
+		idle = n == 0 ? idle + 1 : 0;
+	}
+}
+
+static int pair_setup(void **state)
+{
+	struct pair *p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	assert_int_equal(crypto_init(), 0);
+	log_set_level(LOG_ERROR);
+	assert_int_equal(loop_init(&p->loop), 0);
+	assert_int_equal(ip_router_init(&p->router, &p->loop), 0);
+	uint8_t ka[32], kb[32], pub_a[32], pub_b[32];
+	x25519_generate(ka);
+	x25519_generate(kb);
+	assert_int_equal(x25519_public(pub_a, ka), 0);
+	assert_int_equal(x25519_public(pub_b, kb), 0);
+	make_conf(&p->cb, "wgb", kb, &p->pb, pub_a, &p->allowed_a, "10.0.0.1/32");
+	make_conf(&p->ca, "wga", ka, &p->pa, pub_b, &p->allowed_b, "10.0.0.2/32");
+	p->b = wg_device_create(&p->loop, &p->router, &p->cb);
+	assert_non_null(p->b);
+	p->pa.has_endpoint = true;
+	p->pa.endpoint.in4.sin_family = AF_INET;
+	p->pa.endpoint.in4.sin_port = htons(p->b->listen_port);
+	p->pa.endpoint.in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p->a = wg_device_create(&p->loop, &p->router, &p->ca);
+	assert_non_null(p->a);
+	*state = p;
+	return 0;
+}
+
+static int pair_teardown(void **state)
+{
+	struct pair *p = *state;
+	wg_device_destroy(p->a);
+	wg_device_destroy(p->b);
+	ip_router_free(&p->router);
+	loop_free(&p->loop);
+	free(p);
+	return 0;
+}
+
+/*
+ * Garbage through B's GRO path: an empty datagram and a GSO message of three
+ * 100-byte segments of an unknown type are four invalid messages, and two
+ * coalesced transport messages with an unknown index are two, exactly as one
+ * datagram each would be.
+ */
+static void test_gro_path_counts_each_segment(void **state)
+{
+	struct pair *p = *state;
+	if (!p->b->sock4.gro)
+		skip();
+	union sockaddr_inet self, to = { 0 };
+	int fd = udp_socket(&self);
+	to.in4.sin_family = AF_INET;
+	to.in4.sin_port = htons(p->b->listen_port);
+	to.in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(sendto(fd, "", 0, 0, &to.sa, sizeof(to.in4)), 0);
+
+	static uint8_t garbage[300], data[2 * 48];
+	memset(garbage, 0xff, sizeof(garbage));
+	memset(data, 0, sizeof(data));
+	data[0] = MESSAGE_DATA;
+	data[48] = MESSAGE_DATA;
+	const struct { const uint8_t *buf; size_t len; uint16_t seg; } sends[] = {
+		{ garbage, sizeof(garbage), 100 }, { data, sizeof(data), 48 },
+	};
+	for (size_t i = 0; i < 2; i++) {
+		union cmsg_space sp;
+		memset(&sp, 0, sizeof(sp));
+		struct iovec iov = { (void *)sends[i].buf, sends[i].len };
+		struct msghdr m = { .msg_name = &to, .msg_namelen = sizeof(to.in4),
+				    .msg_iov = &iov, .msg_iovlen = 1,
+				    .msg_control = sp.buf, .msg_controllen = CMSG_SPACE(sizeof(uint16_t)) };
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = IPPROTO_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+		memcpy(CMSG_DATA(c), &sends[i].seg, sizeof(uint16_t));
+		assert_int_equal(sendmsg(fd, &m, 0), (ssize_t)sends[i].len);
+	}
+	pump(p);
+	assert_int_equal(p->b->netif.stats.drops[DROP_INVALID_MESSAGE], 4);
+	assert_int_equal(p->b->netif.stats.drops[DROP_UNKNOWN_INDEX], 2);
+	close(fd);
+}
+
+/* Real traffic: a burst A -> B leaves as GSO runs, arrives through GRO, every packet decrypts. */
+static void test_burst_through_both_offloads(void **state)
+{
+	struct pair *p = *state;
+	wg_send_keepalive(p->a->peers[0]);
+	pump(p);
+	assert_non_null(p->a->peers[0]->current);
+	uint64_t before = p->b->netif.stats.rx_packets;
+	for (int i = 0; i < 150; i++) {
+		struct pbuf *b = pbuf_alloc();
+		assert_non_null(b);
+		uint8_t *ip = pbuf_put(b, 1000);
+		assert_non_null(ip);
+		memset(ip, 0, 1000);
+		ip[0] = 0x45;
+		ip[2] = 1000 >> 8;
+		ip[3] = 1000 & 0xff;
+		ip[8] = 64;
+		ip[9] = 17;
+		ip[12] = 10; ip[15] = 1;    /* 10.0.0.1, in B's AllowedIPs for A */
+		ip[16] = 10; ip[19] = 2;
+		uint16_t sum = csum_fold(csum_partial(ip, 20, 0));
+		memcpy(ip + 10, &sum, 2);
+		wg_send_packet(p->a->peers[0], b);
+	}
+	pump(p);
+	assert_int_equal(p->b->netif.stats.rx_packets - before, 150);
+	assert_int_equal(p->b->netif.stats.drops[DROP_DECRYPT_FAILED], 0);
+	assert_int_equal(p->a->netif.stats.drops[DROP_SEND_FAILED], 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +421,10 @@ int main(void)
 		cmocka_unit_test(test_gso_runs),
 		cmocka_unit_test(test_gso_to_gro_over_loopback),
 		cmocka_unit_test(test_no_runs_keeps_order),
+		cmocka_unit_test_setup_teardown(test_gro_path_counts_each_segment, pair_setup,
+						pair_teardown),
+		cmocka_unit_test_setup_teardown(test_burst_through_both_offloads, pair_setup,
+						pair_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
