@@ -46,6 +46,10 @@ void wg_send_handshake_initiation(struct wg_peer *peer, bool is_retry)
 			  dev->netif.name, peer->id);
 		return;
 	}
+	if (!dev->identity.has_identity) {
+		log_debug("%s: no private key: no handshake with peer %u", dev->netif.name, peer->id);
+		return;
+	}
 	peer->last_sent_handshake = now;
 
 	struct message_handshake_initiation msg;
