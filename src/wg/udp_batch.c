@@ -29,6 +29,13 @@ bool udp_batch_offload_allowed(void)
 	return !v || strcmp(v, "0") != 0;
 }
 
+void udp_batch_socket_setup(struct wg_socket *s)
+{
+	bool on = s->lfd.fd >= 0 && udp_batch_offload_allowed();
+	s->gro = on && udp_batch_enable_gro(s->lfd.fd);
+	s->gso = on && udp_batch_probe_gso(s->lfd.fd);
+}
+
 bool udp_batch_enable_gro(int fd)
 {
 	int one = 1;

@@ -30,6 +30,12 @@
 struct wg_device;
 struct wg_socket;
 
+/*
+ * Sets s->gro and s->gso for the socket now in s->lfd.fd (turning GRO on):
+ * every path that puts a new fd into a wg_socket calls it, since the receive
+ * path must know whether the kernel may hand it coalesced datagrams.
+ */
+void udp_batch_socket_setup(struct wg_socket *s);
 /* Turns UDP_GRO on for fd; false when the kernel does not have it. */
 bool udp_batch_enable_gro(int fd);
 /* True when the kernel knows UDP_SEGMENT (probed without changing the socket). */

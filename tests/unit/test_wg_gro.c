@@ -383,6 +383,19 @@ static void test_gro_path_counts_each_segment(void **state)
 	close(fd);
 }
 
+/* A runtime listen-port change brings new sockets: they must come with the offload flags. */
+static void test_new_socket_keeps_offloads(void **state)
+{
+	struct pair *p = *state;
+	if (!p->b->sock4.gro || !p->b->sock4.gso)
+		skip();
+	uint16_t old_port = p->b->listen_port;
+	assert_int_equal(wg_device_set_listen_port(p->b, 0), 0);
+	assert_int_not_equal(p->b->listen_port, old_port);
+	assert_true(p->b->sock4.gro);
+	assert_true(p->b->sock4.gso);
+}
+
 /* Real traffic: a burst A -> B leaves as GSO runs, arrives through GRO, every packet decrypts. */
 static void test_burst_through_both_offloads(void **state)
 {
@@ -424,6 +437,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gro_path_counts_each_segment, pair_setup,
 						pair_teardown),
 		cmocka_unit_test_setup_teardown(test_burst_through_both_offloads, pair_setup,
+						pair_teardown),
+		cmocka_unit_test_setup_teardown(test_new_socket_keeps_offloads, pair_setup,
 						pair_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
