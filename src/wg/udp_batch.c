@@ -223,8 +223,8 @@ static bool gso_unsupported(int err)
 /*
  * Builds messages for the queued packets from first on (GSO runs when gso,
  * else one packet each) and hands them to sendmmsg. Returns the index of the
- * first packet of a GSO message the kernel refused (EIO/EINVAL: the caller
- * resends from there without GSO), or s->tx_len when all were dealt with.
+ * first packet of a GSO message the kernel refused (EIO, EINVAL, EMSGSIZE: the
+ * caller resends from there without GSO), or s->tx_len when all were dealt with.
  */
 static unsigned send_from(struct wg_device *dev, struct wg_socket *s, unsigned first, bool gso)
 {
@@ -277,7 +277,8 @@ static unsigned send_from(struct wg_device *dev, struct wg_socket *s, unsigned f
 			dev->netif.stats.drops[DROP_SEND_FAILED] += s->tx_len - start[done];
 			return s->tx_len;
 		}
-		if (packets > 1 && (gso_unsupported(err) || err == EINVAL)) {
+		/* EMSGSIZE/EINVAL: segments larger than the route's MTU, which plain sends fragment. */
+		if (packets > 1 && (gso_unsupported(err) || err == EINVAL || err == EMSGSIZE)) {
 			if (gso_unsupported(err)) {
 				log_info("%s: UDP GSO refused (%s); sending one datagram per packet",
 					 dev->netif.name, strerror(err));
@@ -296,7 +297,7 @@ static unsigned send_from(struct wg_device *dev, struct wg_socket *s, unsigned f
 void udp_batch_send_gso(struct wg_device *dev, struct wg_socket *s)
 {
 	unsigned next = send_from(dev, s, 0, true);
-	/* EINVAL (a segment too large for the route) or no GSO here: this batch goes plain. */
+	/* Segments too large for the route, or no GSO here: the rest of this batch goes plain. */
 	if (next < s->tx_len)
 		send_from(dev, s, next, false);
 	for (unsigned i = 0; i < s->tx_len; i++)

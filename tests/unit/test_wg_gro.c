@@ -17,7 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -261,6 +265,77 @@ static void test_no_runs_keeps_order(void **state)
 	free(dev);
 }
 
+/*
+ * A run the kernel refuses (segments larger than the route's MTU: EMSGSIZE
+ * here, EINVAL on some kernels) is resent one datagram per packet, which the
+ * kernel fragments as before: nothing lost, GSO kept for other runs.
+ * Needs a loopback with a small MTU: a child process in its own user and
+ * network namespace (skipped where unprivileged namespaces are not allowed).
+ */
+static int refused_run_child(void)
+{
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
+		return 77;
+	int ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	ifr.ifr_mtu = 1280;
+	if (ctl < 0 || ioctl(ctl, SIOCSIFMTU, &ifr) < 0)
+		return 77;
+	ifr.ifr_flags = IFF_UP;
+	if (ioctl(ctl, SIOCSIFFLAGS, &ifr) < 0)
+		return 77;
+	close(ctl);
+
+	union sockaddr_inet to, from_addr;
+	int rx = udp_socket(&to), tx = udp_socket(&from_addr);
+	if (!udp_batch_probe_gso(tx))
+		return 77;
+	static struct wg_device dev;
+	struct wg_socket *s = &dev.sock4;
+	s->dev = &dev;
+	s->lfd.fd = tx;
+	s->gso = true;
+	/* 6 packets too big for one GSO message here, then 4 small ones that may go as one. */
+	for (unsigned i = 0; i < 10; i++) {
+		size_t len = i < 6 ? 1400 : 200;
+		struct pbuf *b = pbuf_alloc();
+		uint8_t *p = b ? pbuf_put(b, len) : NULL;
+		if (!p)
+			return 1;
+		memset(p, 'A' + (int)i, len);
+		s->tx_bufs[i] = b;
+		s->tx_dst[i] = to;
+	}
+	s->tx_len = 10;
+	udp_batch_send_gso(&dev, s);
+	if (s->tx_len != 0 || !s->gso || dev.netif.stats.drops[DROP_SEND_FAILED] != 0)
+		return 2;
+	uint8_t buf[2048];
+	for (unsigned i = 0; i < 10; i++) {
+		ssize_t n = recv(rx, buf, sizeof(buf), 0);
+		if (n != (i < 6 ? 1400 : 200) || buf[0] != 'A' + (int)i || buf[n - 1] != 'A' + (int)i)
+			return 3;
+	}
+	return 0;
+}
+
+static void test_refused_run_goes_plain(void **state)
+{
+	(void)state;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(refused_run_child());
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* ---- Two real devices over loopback: the offloads inside the data path. */
 
 struct pair {
@@ -434,6 +509,7 @@ int main(void)
 		cmocka_unit_test(test_gso_runs),
 		cmocka_unit_test(test_gso_to_gro_over_loopback),
 		cmocka_unit_test(test_no_runs_keeps_order),
+		cmocka_unit_test(test_refused_run_goes_plain),
 		cmocka_unit_test_setup_teardown(test_gro_path_counts_each_segment, pair_setup,
 						pair_teardown),
 		cmocka_unit_test_setup_teardown(test_burst_through_both_offloads, pair_setup,
