@@ -38,6 +38,7 @@ void udp_batch_socket_setup(struct wg_socket *s)
 	bool on = s->lfd.fd >= 0 && udp_batch_offload_allowed();
 	s->gro = on && udp_batch_enable_gro(s->lfd.fd);
 	s->gso = on && udp_batch_probe_gso(s->lfd.fd);
+	s->gso_refused_len = 0;
 }
 
 bool udp_batch_enable_gro(int fd)
@@ -238,7 +239,9 @@ static unsigned send_from(struct wg_device *dev, struct wg_socket *s, unsigned f
 	unsigned n_msgs = 0, i = first;
 
 	while (i < s->tx_len) {
-		unsigned run = gso ? udp_batch_gso_run(s->tx_bufs + i, s->tx_dst + i, s->tx_len - i) : 1;
+		/* Sizes a route refused before would be refused again: not even tried. */
+		bool may = gso && (!s->gso_refused_len || s->tx_bufs[i]->len < s->gso_refused_len);
+		unsigned run = may ? udp_batch_gso_run(s->tx_bufs + i, s->tx_dst + i, s->tx_len - i) : 1;
 		for (unsigned k = 0; k < run; k++)
 			iov[i + k] = (struct iovec){ pbuf_data(s->tx_bufs[i + k]), s->tx_bufs[i + k]->len };
 		struct msghdr *h = &msgs[n_msgs].msg_hdr;
@@ -283,6 +286,11 @@ static unsigned send_from(struct wg_device *dev, struct wg_socket *s, unsigned f
 				log_info("%s: UDP GSO refused (%s); sending one datagram per packet",
 					 dev->netif.name, strerror(err));
 				s->gso = false;
+			} else {
+				/* Too large for some endpoint's route: at most one refused try per size. */
+				uint16_t seg = s->tx_bufs[start[done]]->len;
+				if (!s->gso_refused_len || seg < s->gso_refused_len)
+					s->gso_refused_len = seg;
 			}
 			return start[done];
 		}

@@ -318,6 +318,27 @@ static int refused_run_child(void)
 		if (n != (i < 6 ? 1400 : 200) || buf[0] != 'A' + (int)i || buf[n - 1] != 'A' + (int)i)
 			return 3;
 	}
+	/* The refused size is remembered (no second refused try); smaller runs keep GSO. */
+	if (s->gso_refused_len != 1400)
+		return 4;
+	for (unsigned i = 0; i < 10; i++) {
+		struct pbuf *b = pbuf_alloc();
+		uint8_t *p = b ? pbuf_put(b, i < 5 ? 1400 : 1000) : NULL;
+		if (!p)
+			return 1;
+		memset(p, 'a' + (int)i, b->len);
+		s->tx_bufs[i] = b;
+		s->tx_dst[i] = to;
+	}
+	s->tx_len = 10;
+	udp_batch_send_gso(&dev, s);
+	if (s->gso_refused_len != 1400 || dev.netif.stats.drops[DROP_SEND_FAILED] != 0)
+		return 5;
+	for (unsigned i = 0; i < 10; i++) {
+		ssize_t n = recv(rx, buf, sizeof(buf), 0);
+		if (n != (i < 5 ? 1400 : 1000) || buf[0] != 'a' + (int)i)
+			return 6;
+	}
 	return 0;
 }
 
