@@ -256,10 +256,7 @@ int wg_device_open_socket(struct wg_device *dev, struct wg_socket *s, int family
 		return -err;
 	}
 	s->lfd.fd = fd;
-	if (udp_batch_offload_allowed()) {
-		s->gro = udp_batch_enable_gro(fd);
-		s->gso = udp_batch_probe_gso(fd);
-	}
+	udp_batch_socket_setup(s);
 	return 0;
 }
 
@@ -277,6 +274,7 @@ void wg_device_close_socket(struct wg_device *dev, struct wg_socket *s)
 	for (unsigned i = 0; i < s->tx_len; i++)
 		pbuf_free(s->tx_bufs[i]);
 	s->tx_len = 0;
+	s->gro = s->gso = false;
 	if (s->lfd.fd < 0)
 		return;
 	loop_del_fd(dev->loop, &s->lfd);

@@ -30,6 +30,7 @@ struct wg_socket {
 	struct wg_device *dev;
 	int family;
 	bool gro, gso;                   /* UDP offloads on (wg/udp_batch.h) */
+	uint16_t gso_refused_len;        /* segments this long or longer go plain (0: none refused) */
 	unsigned tx_len;
 	struct pbuf *tx_bufs[WG_TX_BATCH];
 	union sockaddr_inet tx_dst[WG_TX_BATCH];

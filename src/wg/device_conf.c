@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "wg/datapath.h"
 #include "wg/device.h"
+#include "wg/udp_batch.h"
 #include "wg/timers.h"
 
 /* ---- AllowedIPs arrays ------------------------------------------------- */
@@ -353,6 +354,7 @@ static void install_socket(struct wg_device *dev, struct wg_socket *s, int fd)
 	if (fd < 0)
 		return;
 	s->lfd.fd = fd;
+	udp_batch_socket_setup(s);   /* the flags did not come along with the fd */
 	if (loop_mod_fd(dev->loop, &s->lfd, EPOLLIN) < 0)
 		log_error("%s: cannot watch its UDP socket: %s", dev->netif.name, strerror(errno));
 }
