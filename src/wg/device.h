@@ -32,6 +32,8 @@ struct wg_socket {
 	unsigned tx_len;
 	struct pbuf *tx_bufs[WG_TX_BATCH];
 	union sockaddr_inet tx_dst[WG_TX_BATCH];
+	/* Whose tx_bytes a failed send is taken back from (NULL once the peer is gone). */
+	struct wg_peer *tx_peer[WG_TX_BATCH];
 };
 
 /* Handshake messages per second above which mac2 (a cookie) is demanded. */
@@ -150,6 +152,8 @@ int wg_device_open_socket(struct wg_device *dev, struct wg_socket *s, int family
 void wg_device_close_socket(struct wg_device *dev, struct wg_socket *s);
 uint16_t wg_device_bound_port(int fd);
 void wg_device_flush_tx(struct wg_device *dev);
+/* Forgets peer in the batches waiting to be sent (it is being freed). */
+void wg_device_forget_tx_peer(struct wg_device *dev, const struct wg_peer *peer);
 
 static inline struct wg_device *wg_device_of_netif(struct netif *nif)
 {

@@ -149,6 +149,7 @@ static struct wg_peer *peer_new(struct wg_device *dev, const uint8_t public_key[
 
 static void peer_free(struct wg_peer *peer)
 {
+	wg_device_forget_tx_peer(peer->dev, peer);
 	wg_peer_destroy(peer);
 	crypto_wipe(peer, sizeof(*peer));
 	free(peer);
