@@ -98,6 +98,13 @@ void wg_device_destroy(struct wg_device *dev);
  */
 int wg_device_apply_conf(struct wg_device *dev, const struct wg_iface_conf *conf,
 			 char *err, size_t errlen);
+/*
+ * What apply_conf would say, changing nothing (a new port is bound and
+ * released again): lets a reload of several interfaces check them all before
+ * applying any. 0 or -errno with err as apply_conf's.
+ */
+int wg_device_check_conf(struct wg_device *dev, const struct wg_iface_conf *conf,
+			 char *err, size_t errlen);
 
 /*
  * The primitives of `wg set` / WG_CMD_SET_DEVICE (device_conf.c), each one

@@ -314,8 +314,14 @@ static void test_taken_port_changes_nothing(void **state)
 	c.c.has_listen_port = true;
 	c.c.listen_port = p->a->listen_port;   /* taken by A */
 	char err[256] = "";
+	assert_int_equal(wg_device_check_conf(p->b, &c.c, err, sizeof(err)), -EADDRINUSE);
+	assert_non_null(strstr(err, "wgb.conf:"));
 	assert_int_equal(wg_device_apply_conf(p->b, &c.c, err, sizeof(err)), -EADDRINUSE);
 	assert_non_null(strstr(err, "wgb.conf:"));
+	assert_same(p->b, &before);
+	/* A file that would apply checks clean and still changes nothing. */
+	c.c.listen_port = 0;
+	assert_int_equal(wg_device_check_conf(p->b, &c.c, err, sizeof(err)), 0);
 	assert_same(p->b, &before);
 }
 
