@@ -354,6 +354,7 @@ struct rtnl *rtnl_new(struct ip_router *r)
 	nl->next_portid = 0xfffff000u;
 	fib_set_observer(r->fib, rtnl_route_observer, nl);
 	ip_router_set_link_observer(r, rtnl_link_observer, nl);
+	rtnl_register_link_kind(nl, "dummy", rtnl_dummy_create, r);
 	return nl;
 }
 
@@ -585,7 +586,7 @@ static int dispatch(struct rtnl_req *q)
 	case RTM_GETLINK: return rtnl_link_get(q);
 	case RTM_NEWLINK:
 	case RTM_SETLINK: return rtnl_link_set(q);
-	case RTM_DELLINK: return rtnl_fail(q, -EOPNOTSUPP, "Interfaces cannot be deleted here");
+	case RTM_DELLINK: return rtnl_link_del(q);
 	case RTM_GETADDR: return rtnl_addr_get(q);
 	case RTM_NEWADDR: return rtnl_addr_new(q);
 	case RTM_DELADDR: return rtnl_addr_del(q);

@@ -15,6 +15,7 @@
 #include "wg/datapath.h"
 #include "wg/messages.h"
 #include "wg/timers.h"
+#include "wg/udp_batch.h"
 
 #define RECV_BATCH 32
 /* Received datagrams land here so the IP packet inside starts at PBUF_HEADROOM. */
@@ -84,7 +85,7 @@ int wg_device_send_to_peer(struct wg_device *dev, struct wg_peer *peer,
  * tx_bytes counted a queued packet; the kernel counts only what the socket
  * took (wg_socket_send_skb_to_peer), so a packet that failed is taken back.
  */
-static void untake_tx_bytes(struct wg_socket *s, unsigned i)
+void wg_device_untake_tx_bytes(struct wg_socket *s, unsigned i)
 {
 	if (s->tx_peer[i])
 		s->tx_peer[i]->tx_bytes -= s->tx_bufs[i]->len;
@@ -101,6 +102,10 @@ void wg_device_forget_tx_peer(struct wg_device *dev, const struct wg_peer *peer)
 
 static void flush_socket(struct wg_device *dev, struct wg_socket *s)
 {
+	if (s->gso) {
+		udp_batch_send_gso(dev, s);
+		return;
+	}
 	struct mmsghdr msgs[WG_TX_BATCH];
 	struct iovec iov[WG_TX_BATCH];
 	unsigned n = s->tx_len, done = 0;
@@ -120,13 +125,13 @@ static void flush_socket(struct wg_device *dev, struct wg_socket *s)
 				/* Full socket buffer: the rest would fail the same way, one syscall each. */
 				dev->netif.stats.drops[DROP_SEND_FAILED] += n - done;
 				for (; done < n; done++)
-					untake_tx_bytes(s, done);
+					wg_device_untake_tx_bytes(s, done);
 				break;
 			}
 			/* An unreachable endpoint: this one is lost, the others may go. */
 			log_debug("%s: sendmmsg: %s", dev->netif.name, strerror(errno));
 			netif_drop(&dev->netif, DROP_SEND_FAILED);
-			untake_tx_bytes(s, done);
+			wg_device_untake_tx_bytes(s, done);
 			done++;
 			continue;
 		}
@@ -194,6 +199,10 @@ static void socket_readable(struct loop_fd *lfd, uint32_t events)
 	struct iovec iov[RECV_BATCH];
 	union sockaddr_inet from[RECV_BATCH];
 
+	if (s->gro) {
+		udp_batch_receive_gro(dev, s);
+		return;
+	}
 	/* Bounded rounds so one busy socket cannot starve the others. */
 	for (int round = 0; round < 8; round++) {
 		int n_bufs = 0;
@@ -270,6 +279,10 @@ int wg_device_open_socket(struct wg_device *dev, struct wg_socket *s, int family
 		return -err;
 	}
 	s->lfd.fd = fd;
+	if (udp_batch_offload_allowed()) {
+		s->gro = udp_batch_enable_gro(fd);
+		s->gso = udp_batch_probe_gso(fd);
+	}
 	return 0;
 }
 

@@ -29,6 +29,7 @@ struct wg_socket {
 	struct loop_fd lfd;
 	struct wg_device *dev;
 	int family;
+	bool gro, gso;                   /* UDP offloads on (wg/udp_batch.h) */
 	unsigned tx_len;
 	struct pbuf *tx_bufs[WG_TX_BATCH];
 	union sockaddr_inet tx_dst[WG_TX_BATCH];
@@ -159,6 +160,8 @@ int wg_device_open_socket(struct wg_device *dev, struct wg_socket *s, int family
 void wg_device_close_socket(struct wg_device *dev, struct wg_socket *s);
 uint16_t wg_device_bound_port(int fd);
 void wg_device_flush_tx(struct wg_device *dev);
+/* Packet i of s's batch was not sent: its peer's tx_bytes no longer count it. */
+void wg_device_untake_tx_bytes(struct wg_socket *s, unsigned i);
 /* Forgets peer in the batches waiting to be sent (it is being freed). */
 void wg_device_forget_tx_peer(struct wg_device *dev, const struct wg_peer *peer);
 
