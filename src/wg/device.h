@@ -135,7 +135,11 @@ int wg_device_peer_add_allowed_ip(struct wg_device *dev, struct wg_peer *peer,
 void wg_device_peer_remove_allowed_ip(struct wg_device *dev, struct wg_peer *peer,
 				      const struct ip_prefix *p);
 void wg_device_peer_clear_allowed_ips(struct wg_device *dev, struct wg_peer *peer);
-/* Sends what waits for the peer, or starts a handshake (after a change, as the kernel does). */
+/*
+ * Sends the packets staged for the peer (starting a handshake if they need
+ * one), as the kernel does after a change; with nothing staged it does nothing
+ * (a keepalive is the caller's call: wg_send_keepalive).
+ */
 void wg_peer_kick(struct wg_peer *peer);
 
 struct wg_peer *wg_device_peer_by_key(const struct wg_device *dev,
