@@ -590,6 +590,14 @@ static void test_errors(void **state)
 	begin(&q, f->wg_family, NLM_F_REQUEST | NLM_F_ACK, f->seq++, WG_CMD_GET_DEVICE);
 	attr_str(&q, WGDEVICE_A_IFNAME, "wg0");
 	assert_int_equal(request_error(f, &q), -EOPNOTSUPP);
+	/* A private key of the wrong length: refused before anything changes. */
+	uint8_t short_key[16] = { 1 };
+	begin(&q, f->wg_family, NLM_F_REQUEST | NLM_F_ACK, f->seq++, WG_CMD_SET_DEVICE);
+	attr_str(&q, WGDEVICE_A_IFNAME, "wg0");
+	attr_u32(&q, WGDEVICE_A_FLAGS, WGDEVICE_F_REPLACE_PEERS);
+	attr(&q, WGDEVICE_A_PRIVATE_KEY, short_key, sizeof(short_key));
+	assert_int_equal(request_error(f, &q), -EINVAL);
+	assert_false(f->dev->identity.has_identity);
 	/* Unknown device flags. */
 	begin(&q, f->wg_family, NLM_F_REQUEST | NLM_F_ACK, f->seq++, WG_CMD_SET_DEVICE);
 	attr_str(&q, WGDEVICE_A_IFNAME, "wg0");
@@ -615,6 +623,16 @@ static void test_errors(void **state)
 	nest_end(&q);
 	nest_end(&q);
 	assert_int_equal(request_error(f, &q), -EPFNOSUPPORT);
+	begin(&q, f->wg_family, NLM_F_REQUEST | NLM_F_ACK, f->seq++, WG_CMD_SET_DEVICE);
+	attr_str(&q, WGDEVICE_A_IFNAME, "wg0");
+	nest_begin(&q, WGDEVICE_A_PEERS);
+	nest_begin(&q, 0);
+	attr(&q, WGPEER_A_PUBLIC_KEY, k, 32);
+	attr(&q, WGPEER_A_PRESHARED_KEY, short_key, sizeof(short_key));
+	nest_end(&q);
+	nest_end(&q);
+	assert_int_equal(request_error(f, &q), -EINVAL);
+	assert_int_equal(f->dev->n_peers, 0);
 	begin(&q, f->wg_family, NLM_F_REQUEST | NLM_F_ACK, f->seq++, WG_CMD_SET_DEVICE);
 	attr_str(&q, WGDEVICE_A_IFNAME, "wg0");
 	nest_begin(&q, WGDEVICE_A_PEERS);
