@@ -150,6 +150,7 @@ static struct wg_peer *peer_new(struct wg_device *dev, const uint8_t public_key[
 
 static void peer_free(struct wg_peer *peer)
 {
+	wg_device_forget_tx_peer(peer->dev, peer);
 	wg_peer_destroy(peer);
 	crypto_wipe(peer, sizeof(*peer));
 	free(peer);
@@ -585,6 +586,19 @@ static void update_peer(struct wg_peer *peer, const struct wg_peer_conf *pc, boo
 static bool in_targets(const struct conf_plan *pl, const struct wg_peer *peer)
 {
 	return target_index(pl, peer, pl->n) < pl->n;
+}
+
+int wg_device_check_conf(struct wg_device *dev, const struct wg_iface_conf *conf,
+			 char *err, size_t errlen)
+{
+	struct conf_plan pl;
+	memset(&pl, 0, sizeof(pl));
+	pl.sockets.fd4 = pl.sockets.fd6 = -1;
+	if (err && errlen)
+		err[0] = '\0';
+	int r = conf_plan_prepare(dev, conf, &pl, err, errlen);
+	conf_plan_free(dev, &pl);
+	return r;
 }
 
 int wg_device_apply_conf(struct wg_device *dev, const struct wg_iface_conf *conf,

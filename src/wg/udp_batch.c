@@ -278,6 +278,8 @@ static unsigned send_from(struct wg_device *dev, struct wg_socket *s, unsigned f
 		if (err == EAGAIN || err == EWOULDBLOCK) {
 			/* Full socket buffer: the rest would fail the same way, one syscall each. */
 			dev->netif.stats.drops[DROP_SEND_FAILED] += s->tx_len - start[done];
+			for (unsigned k = start[done]; k < s->tx_len; k++)
+				wg_device_untake_tx_bytes(s, k);
 			return s->tx_len;
 		}
 		/* EMSGSIZE/EINVAL: segments larger than the route's MTU, which plain sends fragment. */
@@ -297,6 +299,8 @@ static unsigned send_from(struct wg_device *dev, struct wg_socket *s, unsigned f
 		/* An unreachable endpoint: this message is lost, the others may go. */
 		log_debug("%s: sendmmsg: %s", dev->netif.name, strerror(err));
 		dev->netif.stats.drops[DROP_SEND_FAILED] += packets;
+		for (unsigned k = start[done]; k < start[done + 1]; k++)
+			wg_device_untake_tx_bytes(s, k);
 		done++;
 	}
 	return s->tx_len;

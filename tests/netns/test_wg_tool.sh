@@ -163,6 +163,15 @@ if rwg set wg0 private-key "$DIR/new.key" 2>&1 &&
 else
 	not_ok "wg set wg0 private-key: public key follows" "$(rwg show wg0 2>&1)"
 fi
+# No private key at all (wg reads /dev/null as "remove it"): the device stays, shows no key,
+# answers no handshake, and rrouted keeps running.
+out=$(rwg set wg0 private-key /dev/null 2>&1; rwg show wg0 2>/dev/null)
+if ! grep -q "public key:" <<<"$out" && grep -q "^peer: $PEER_PUB" <<<"$out" && kill -0 "${RR_PID[r]}" 2>/dev/null &&
+	! ip netns exec "$NSP" ping -c 2 -i 0.3 -w 3 172.20.0.1 >/dev/null 2>&1 && kill -0 "${RR_PID[r]}" 2>/dev/null; then
+	ok "wg set wg0 private-key /dev/null: no key shown, no handshake answered, rrouted alive"
+else
+	not_ok "wg set wg0 private-key /dev/null: no key shown, no handshake answered, rrouted alive" "$out"
+fi
 cp "$KEYS/rr.key" "$DIR/rr.key"
 rr_fix_owner r
 if rwg set wg0 private-key "$DIR/rr.key" listen-port 51820 2>&1 &&

@@ -125,8 +125,8 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* An IPv4 packet 10.0.0.1 -> 10.0.0.2, protocol 253, from A's side. */
-static void send_data_a_to_b(struct pair *p)
+/* An IPv4 packet src -> 10.0.0.2, protocol 253, from A's side. */
+static void send_data_from(struct pair *p, uint8_t src_last)
 {
 	struct pbuf *b = pbuf_alloc();
 	assert_non_null(b);
@@ -140,10 +140,15 @@ static void send_data_a_to_b(struct pair *p)
 	ip[3] = 28;
 	ip[8] = 64;
 	ip[9] = 253;
-	uint8_t src[4] = { 10, 0, 0, 1 }, dst[4] = { 10, 0, 0, 2 };
+	uint8_t src[4] = { 10, 0, 0, src_last }, dst[4] = { 10, 0, 0, 2 };
 	memcpy(ip + 12, src, 4);
 	memcpy(ip + 16, dst, 4);
 	wg_send_packet(p->a->peers[0], b);
+}
+
+static void send_data_a_to_b(struct pair *p)
+{
+	send_data_from(p, 1);
 }
 
 static void handshake(struct pair *p)
@@ -314,8 +319,14 @@ static void test_taken_port_changes_nothing(void **state)
 	c.c.has_listen_port = true;
 	c.c.listen_port = p->a->listen_port;   /* taken by A */
 	char err[256] = "";
+	assert_int_equal(wg_device_check_conf(p->b, &c.c, err, sizeof(err)), -EADDRINUSE);
+	assert_non_null(strstr(err, "wgb.conf:"));
 	assert_int_equal(wg_device_apply_conf(p->b, &c.c, err, sizeof(err)), -EADDRINUSE);
 	assert_non_null(strstr(err, "wgb.conf:"));
+	assert_same(p->b, &before);
+	/* A file that would apply checks clean and still changes nothing. */
+	c.c.listen_port = 0;
+	assert_int_equal(wg_device_check_conf(p->b, &c.c, err, sizeof(err)), 0);
 	assert_same(p->b, &before);
 }
 
@@ -442,6 +453,33 @@ static void test_primitives_keep_lists_in_step(void **state)
 	assert_int_equal(p->b->n_peers, 0);
 }
 
+/*
+ * rx_bytes/tx_bytes count as the kernel: whole messages, handshakes and
+ * keepalives included, but not a data packet dropped for its inner source.
+ */
+static void test_counters_as_the_kernel(void **state)
+{
+	struct pair *p = *state;
+	handshake(p);
+	struct wg_peer *pa = p->a->peers[0], *pb = p->b->peers[0];
+	/* Initiation + keepalive one way, response the other. */
+	assert_int_equal(pa->tx_bytes, MESSAGE_INITIATION_LEN + MESSAGE_DATA_MIN_LEN);
+	assert_int_equal(pb->rx_bytes, pa->tx_bytes);
+	assert_int_equal(pb->tx_bytes, MESSAGE_RESPONSE_LEN);
+	assert_int_equal(pa->rx_bytes, pb->tx_bytes);
+	uint64_t rx = pb->rx_bytes;
+	send_data_a_to_b(p);   /* 28 bytes, padded to 32, + header and tag */
+	pump(p);
+	assert_int_equal(pb->rx_bytes, rx + MESSAGE_DATA_MIN_LEN + 32);
+	assert_int_equal(pa->tx_bytes, pb->rx_bytes);
+	rx = pb->rx_bytes;
+	send_data_from(p, 99);   /* 10.0.0.99 is not A's on B */
+	pump(p);
+	assert_int_equal(pb->rx_bytes, rx);
+	assert_int_equal(p->b->netif.stats.drops[DROP_ALLOWEDIPS], 1);
+	assert_int_equal(pa->tx_bytes, rx + MESSAGE_DATA_MIN_LEN + 32);   /* A did send it */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -453,6 +491,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_new_port_and_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_primitives_keep_lists_in_step, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counters_as_the_kernel, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
