@@ -68,6 +68,7 @@ struct shim_fd {
 	bool recvpktinfo, recvpktinfo6, recvtclass;   /* shim_dgram.c: control messages wanted */
 #define SHIM_PENDING_MC 4
 	uint8_t n_pending_mc;                         /* memberships joined before the bind */
+	int priority;                                 /* SO_PRIORITY (no queueing discipline here) */
 	struct shim_addr pending_mc[SHIM_PENDING_MC];
 	int domain, type, protocol;
 	int32_t sock_id;

@@ -233,6 +233,17 @@ int shim_dgram_opt_set(struct shim_fd *e, int level, int name, const void *val, 
 		e->opts.pktinfo_ifindex = pi.ipi6_ifindex;
 		return 1;
 	}
+	if (level == SOL_SOCKET && name == SO_PRIORITY) {
+		/*
+		 * BIRD asks 7 (control traffic) for Babel, OSPF, BFD; Linux wants CAP_NET_ADMIN
+		 * above 6 for its own queues. The router has no queueing discipline: kept for
+		 * getsockopt only, never given to the kernel socket.
+		 */
+		if (get_int(val, len, &v) < 0)
+			return -EINVAL;
+		e->priority = v;
+		return 2;
+	}
 	if (level != IPPROTO_IP && level != IPPROTO_IPV6)
 		return SHIM_OPT_UNKNOWN;
 	int m = mcast_set(e, level, name, val, len);
