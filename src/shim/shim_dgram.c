@@ -146,11 +146,32 @@ static int mcast_set(struct shim_fd *e, int level, int name, const void *val, so
 				return -EINVAL;
 			e->opts.mcast_noloop = !v;
 			return 1;
+		case MCAST_JOIN_GROUP:
+		case MCAST_LEAVE_GROUP:
+			break;   /* below, the same at both levels */
 		default:
 			return SHIM_OPT_UNKNOWN;
 		}
 	}
 	switch (name) {
+	case MCAST_JOIN_GROUP:
+	case MCAST_LEAVE_GROUP: {
+		/* RFC 3678's protocol-independent form, at either level */
+		struct group_req gr;
+		if (!val || len < (socklen_t)sizeof(gr))
+			return -EINVAL;
+		memcpy(&gr, val, sizeof(gr));
+		socklen_t sl = gr.gr_group.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+							      : sizeof(struct sockaddr_in6);
+		struct shim_addr ga;
+		if (shim_addr_from_sockaddr(&ga, (const struct sockaddr *)&gr.gr_group, sl) < 0)
+			return -EINVAL;
+		g.family = ga.family;
+		memcpy(g.addr, ga.addr, 16);
+		g.scope_id = gr.gr_interface;
+		int r = membership(e, &g, name == MCAST_JOIN_GROUP);
+		return r < 0 ? r : 2;
+	}
 	case IPV6_JOIN_GROUP:
 	case IPV6_LEAVE_GROUP: {
 		struct ipv6_mreq mr;
