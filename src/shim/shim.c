@@ -810,9 +810,13 @@ static ssize_t dgram_sendmsg(int fd, const struct shim_fd *e, const struct msghd
 	}
 	if (total > SHIM_DGRAM_MAX - 28)
 		return fail(EMSGSIZE);
-	r = shim_dgram_check_size(e, &h, total);
-	if (r < 0)
+	uint32_t mtu;
+	r = shim_dgram_check_size(e, &h, total, &mtu);
+	if (r < 0) {
+		if (mtu)
+			shim_errq_local(fd, e, h.peer.family ? &h.peer : &e->peer, -r, mtu);
 		return fail(-r);
+	}
 	if (e->kind == SK_PING && total < 8)
 		return fail(EINVAL);
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = msg->msg_iovlen + 1 };

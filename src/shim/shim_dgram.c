@@ -473,8 +473,10 @@ int shim_dgram_send_cmsgs(const struct shim_fd *e, const struct msghdr *msg,
 	return 0;
 }
 
-int shim_dgram_check_size(const struct shim_fd *e, const struct shim_dgram_hdr *h, size_t total)
+int shim_dgram_check_size(const struct shim_fd *e, const struct shim_dgram_hdr *h, size_t total,
+			  uint32_t *mtu_out)
 {
+	*mtu_out = 0;
 	int fam = h->peer.family ? h->peer.family : e->peer.family;
 	size_t hlen = fam == AF_INET ? 20 : 40;
 	size_t l4 = e->kind == SK_UDP ? 8 : 0;
@@ -489,6 +491,7 @@ int shim_dgram_check_size(const struct shim_fd *e, const struct shim_dgram_hdr *
 	int mtu;
 	if (path_mtu(e, h->peer.family ? &h->peer : NULL, &mtu) < 0)
 		return 0;   /* rrouted drops it if it cannot go */
+	*mtu_out = (uint32_t)mtu;
 	return total + hlen + l4 > (size_t)mtu ? -EMSGSIZE : 0;
 }
 

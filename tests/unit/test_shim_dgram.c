@@ -345,30 +345,32 @@ static void test_emsgsize_and_ip_mtu(void **state)
 	(void)state;
 	struct shim_fd e = new_fd(AF_INET, SK_UDP);
 	struct shim_dgram_hdr h;
+	uint32_t mtu;
 	memset(&h, 0, sizeof(h));
 	h.peer.family = AF_INET;
 	rpc_calls = 0;
 	rpc_mtu = 1420;
 	/* WANT (default): fragments allowed, only the 64 KiB limit; rrouted is not asked */
-	assert_int_equal(shim_dgram_check_size(&e, &h, 4000), 0);
-	assert_int_equal(shim_dgram_check_size(&e, &h, 65508), -EMSGSIZE);
+	assert_int_equal(shim_dgram_check_size(&e, &h, 4000, &mtu), 0);
+	assert_int_equal(shim_dgram_check_size(&e, &h, 65508, &mtu), -EMSGSIZE);
 	assert_int_equal(rpc_calls, 0);
 	/* DO: up to the path MTU (1420 - 28 bytes of headers) */
 	e.opts.pmtudisc = IP_PMTUDISC_DO;
-	assert_int_equal(shim_dgram_check_size(&e, &h, 1200), 0);   /* under 1280: no question */
+	assert_int_equal(shim_dgram_check_size(&e, &h, 1200, &mtu), 0);   /* under 1280: no question */
 	assert_int_equal(rpc_calls, 0);
-	assert_int_equal(shim_dgram_check_size(&e, &h, 1392), 0);
-	assert_int_equal(shim_dgram_check_size(&e, &h, 1393), -EMSGSIZE);
+	assert_int_equal(shim_dgram_check_size(&e, &h, 1392, &mtu), 0);
+	assert_int_equal(shim_dgram_check_size(&e, &h, 1393, &mtu), -EMSGSIZE);
+	assert_int_equal(mtu, 1420);   /* for the error queue's ee_info */
 	assert_int_equal(rpc_calls, 2);
 	assert_int_equal(last_req.op, SHIM_OP_PMTU);
 	assert_int_equal(last_req.sock_id, 7);
 	/* IPv6: IPV6_DONTFRAG alone forbids fragments */
 	struct shim_fd e6 = new_fd(AF_INET6, SK_UDP);
 	h.peer.family = AF_INET6;
-	assert_int_equal(shim_dgram_check_size(&e6, &h, 4000), 0);
+	assert_int_equal(shim_dgram_check_size(&e6, &h, 4000, &mtu), 0);
 	e6.opts.flags |= SHIM_OPT_DONTFRAG;
-	assert_int_equal(shim_dgram_check_size(&e6, &h, 1372), 0);
-	assert_int_equal(shim_dgram_check_size(&e6, &h, 1373), -EMSGSIZE);
+	assert_int_equal(shim_dgram_check_size(&e6, &h, 1372, &mtu), 0);
+	assert_int_equal(shim_dgram_check_size(&e6, &h, 1373, &mtu), -EMSGSIZE);
 	/* IP_MTU: connected sockets only, the value rrouted gives */
 	int v;
 	assert_int_equal(getopt_int(&e, IPPROTO_IP, IP_MTU, &v), -ENOTCONN);
