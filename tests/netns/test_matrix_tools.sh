@@ -170,6 +170,16 @@ trace_check "rrctl exec -- traceroute -I -n $C4 (raw ICMP socket): hop 1 B, hop 
 trace_check "rrctl exec -- traceroute -6 -I -n $C6 (raw ICMPv6 socket): hop 1 B, hop 2 C" \
 	"$B6 $C6" -6 -I "$C6"
 
+# Raw ICMP sockets as a program opens them (socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), ICMP_FILTER;
+# AF_INET6 with ICMP6_FILTER): no privilege inside the router.
+
+cp "$(dirname "$0")/raw_icmp.py" "$RR_TMP/raw_icmp.py"
+chmod 644 "$RR_TMP/raw_icmp.py"
+tool_says "raw ICMP socket (python, ICMP_FILTER): echo to $A4, reply read with its IP header" \
+	"$PY" "$RR_TMP/raw_icmp.py" "$A4" -- "^reply from $A4 ttl=64 seq=1$"
+tool_says "raw ICMPv6 socket (python, ICMP6_FILTER): echo to $A6, reply" \
+	"$PY" "$RR_TMP/raw_icmp.py" "$A6" -- "^reply from $A6 ttl=-1 seq=1$"
+
 tool_says "rrctl exec -- tracepath -n $C4: hop 1 B, C reached, pmtu 1420" \
 	tracepath -n -m 4 "$C4" -- "^ *1[:?].* $B4 " "reached" "pmtu 1420"
 tool_says "rrctl exec -- tracepath -6 -n $C6: hop 1 B, C reached" \
