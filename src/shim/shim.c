@@ -550,8 +550,10 @@ static int opt_set(struct shim_fd *e, int level, int name, const void *val, sock
 			e->opts.v6only = !!v;
 			return 1;
 		}
+		/* IPV6_2292HOPLIMIT: the RFC 2292 name tracepath -6 falls back to. */
 		if ((level == IPPROTO_IP && name == IP_RECVTTL) ||
-		    (level == IPPROTO_IPV6 && name == IPV6_RECVHOPLIMIT)) {
+		    (level == IPPROTO_IPV6 && (name == IPV6_RECVHOPLIMIT ||
+					       name == IPV6_2292HOPLIMIT))) {
 			e->recvttl = !!v;
 			return 2;
 		}
@@ -817,8 +819,11 @@ static ssize_t dgram_sendmsg(int fd, const struct shim_fd *e, const struct msghd
 		iov[i + 1] = msg->msg_iov[i];
 		total += msg->msg_iov[i].iov_len;
 	}
-	if (total > SHIM_DGRAM_MAX - 28)
+	if (total > SHIM_DGRAM_MAX - 28) {
+		if (e->opts.recverr)   /* Linux reports it in the error queue too (tracepath -6) */
+			shim_errq_local(fd, h.peer.family ? &h.peer : &e->peer, EMSGSIZE, 65535);
 		return fail(EMSGSIZE);
+	}
 	if (e->kind == SK_PING && total < 8)
 		return fail(EINVAL);
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = msg->msg_iovlen + 1 };

@@ -131,6 +131,12 @@ ssize_t shim_errq_recvmsg(int fd, const struct shim_fd *e, struct msghdr *msg, i
  */
 int shim_errq_reported(int fd, const struct shim_fd *e, const struct shim_dgram_hdr *h,
 		       const void *buf, size_t len);
+/*
+ * A send failed locally (EMSGSIZE against the path MTU, info = the MTU) on a
+ * socket with IP_RECVERR: queued as Linux's ip_local_error does
+ * (SO_EE_ORIGIN_LOCAL; tracepath learns the MTU from it). dst: where it went.
+ */
+void shim_errq_local(int fd, const struct shim_addr *dst, int errnum, uint32_t info);
 /* fd is closed or reused: its kept errors go. */
 void shim_errq_drop(int fd);
 

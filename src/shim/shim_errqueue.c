@@ -99,7 +99,8 @@ static void kept_push(int fd, const struct shim_dgram_hdr *h, const struct shim_
 	k->h = *h;
 	k->er = *er;
 	k->len = len;
-	memcpy(k->data, data, len);
+	if (len)
+		memcpy(k->data, data, len);
 	pthread_mutex_lock(&kept_lock);
 	if (n_kept[fd] >= ERRQ_KEEP) {
 		pthread_mutex_unlock(&kept_lock);
@@ -145,6 +146,22 @@ int shim_errq_reported(int fd, const struct shim_fd *e, const struct shim_dgram_
 	if (e->opts.recverr)
 		kept_push(fd, h, &er, (const uint8_t *)buf + sizeof(er), len - sizeof(er));
 	return er.errnum > 0 && er.errnum < 4096 ? er.errnum : EHOSTUNREACH;
+}
+
+void shim_errq_local(int fd, const struct shim_addr *dst, int errnum, uint32_t info)
+{
+	/* Linux's ip_local_error / ipv6_local_error: no offender, no quoted data. */
+	struct shim_dgram_hdr h;
+	struct shim_dgram_err er;
+	memset(&h, 0, sizeof(h));
+	memset(&er, 0, sizeof(er));
+	if (dst)
+		h.peer = *dst;
+	h.flags = SHIM_DGRAM_ERR;
+	er.errnum = errnum;
+	er.info = info;
+	er.origin = 0;   /* SO_EE_ORIGIN_LOCAL */
+	kept_push(fd, &h, &er, NULL, 0);
 }
 
 /* ---- recvmsg(MSG_ERRQUEUE) ---- */
@@ -201,12 +218,15 @@ static ssize_t fill_error(const struct shim_fd *e, struct msghdr *msg,
 	} eh;
 	memset(&eh, 0, sizeof(eh));
 	eh.ee.ee_errno = (uint32_t)er->errnum;
-	eh.ee.ee_origin = er->origin == AF_INET ? SO_EE_ORIGIN_ICMP : SO_EE_ORIGIN_ICMP6;
+	eh.ee.ee_origin = er->origin == AF_INET ? SO_EE_ORIGIN_ICMP
+			: er->origin == AF_INET6 ? SO_EE_ORIGIN_ICMP6 : SO_EE_ORIGIN_LOCAL;
 	eh.ee.ee_type = er->type;
 	eh.ee.ee_code = er->code;
 	eh.ee.ee_info = er->info;
 	socklen_t ol = sizeof(eh.offender);
-	shim_addr_to_sockaddr(&er->offender, e->domain, (struct sockaddr *)&eh.offender, &ol);
+	if (er->origin)   /* a local error has no offender: SO_EE_OFFENDER reads AF_UNSPEC */
+		shim_addr_to_sockaddr(&er->offender, e->domain, (struct sockaddr *)&eh.offender,
+				      &ol);
 	if (e->domain == AF_INET)
 		put_cmsg(msg, &used, IPPROTO_IP, IP_RECVERR, &eh,
 			 sizeof(eh.ee) + sizeof(struct sockaddr_in));
