@@ -603,6 +603,14 @@ SHIM_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen
 		return shim_netlink_setsockopt(fd, &e, level, name, val, len);
 	if (shim_raw_own_option(&e, level, name))
 		return shim_raw_setsockopt(fd, &e, val, len);
+	/*
+	 * IP_RECVRETOPTS (the same number as IP_RETOPTS, an int flag; ping sets it):
+	 * Linux adds the received IP options as a control message only when a
+	 * packet carried some; the router delivers none, so the flag is kept as set.
+	 */
+	if (level == IPPROTO_IP && name == IP_RECVRETOPTS && e.kind != SK_STREAM && val &&
+	    len == sizeof(int) && (*(const int *)val == 0 || *(const int *)val == 1))
+		return 0;
 	int kind = opt_set(&e, level, name, val, len);
 	if (kind == -ENOPROTOOPT) {
 		if (e.state == SFD_KERNEL && e.loop_bound)

@@ -117,7 +117,7 @@ rr_ping "ping A -> C through R and B" "$NSA" -c 2 -i 0.3 -w 10 "$C4"
 rr_ping "ping -6 A -> C through R and B" "$NSA" -6 -c 2 -i 0.3 -w 10 "$C6"
 
 # tool_says DESC CMD... -- PATTERN...: CMD runs inside R (rr_exec); its output (stdout and
-# stderr) must match every extended regular expression PATTERN.
+# stderr) must match every extended regular expression PATTERN, and match none given as !PATTERN.
 tool_says() {
 	local desc=$1 out pat
 	shift
@@ -126,7 +126,12 @@ tool_says() {
 	shift
 	out=$(rr_exec "${cmd[@]}" 2>&1)
 	for pat in "$@"; do
-		if ! grep -qE -- "$pat" <<<"$out"; then
+		if [ "${pat:0:1}" = "!" ]; then
+			if grep -qE -- "${pat:1}" <<<"$out"; then
+				not_ok "$desc" "rrctl exec -- ${cmd[*]}" "unexpected /${pat:1}/" "$out"
+				return
+			fi
+		elif ! grep -qE -- "$pat" <<<"$out"; then
 			not_ok "$desc" "rrctl exec -- ${cmd[*]}" "expected /$pat/" "$out"
 			return
 		fi
@@ -149,12 +154,15 @@ else
 	skip "precondition: plain ping is refused" "$ping_bin carries no file capability on this machine"
 fi
 
-tool_says "rrctl exec -- ping -c 3 $A4 (ping with file capabilities, empty bounding set)" \
+tool_says "rrctl exec -- ping -c 3 $A4 (ping with file capabilities, empty bounding set; no warning)" \
 	ping -n -c 3 -i 0.3 -w 10 "$A4" -- \
-	"^64 bytes from $A4: icmp_seq=1 ttl=64" "3 packets transmitted, 3 received"
-tool_says "rrctl exec -- ping -6 -c 3 $A6" \
+	"^64 bytes from $A4: icmp_seq=1 ttl=64" "3 packets transmitted, 3 received" \
+	'!WARNING|rrshim'
+tool_says "rrctl exec -- ping -6 -c 3 $A6 (no warning)" \
 	ping -6 -n -c 3 -i 0.3 -w 10 "$A6" -- \
-	"^64 bytes from $A6: icmp_seq=1 ttl=64" "3 packets transmitted, 3 received"
+	"^64 bytes from $A6: icmp_seq=1 ttl=64" "3 packets transmitted, 3 received" \
+	'!WARNING|rrshim'
+
 tool_says "rrctl exec -- sh -c 'ping ...' (the shim's execve runs ping through ld.so)" \
 	sh -c "ping -n -c 2 -i 0.3 -w 10 $C4" -- \
 	"^64 bytes from $C4: icmp_seq=1 ttl=63" "2 packets transmitted, 2 received"
