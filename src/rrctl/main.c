@@ -23,7 +23,9 @@ static void usage(FILE *f)
 		"       rrctl pubkey < private  print the public key of a private key\n"
 		"SOCKET defaults to $XDG_RUNTIME_DIR/rrouted.sock (or /tmp/rrouted-UID.sock).\n"
 		"exec preloads librrshim.so (next to rrctl, or $RRSHIM_LIB): the IPv4/IPv6 sockets\n"
-		"of CMD and its children live in rrouted's network; loopback stays on the host.\n");
+		"of CMD and its children live in rrouted's network; loopback stays on the host.\n"
+		"Programs with file capabilities (ping, mtr-packet) run without them, through\n"
+		"their ELF interpreter: they need none inside the router.\n");
 }
 
 static void default_socket(char *buf, size_t len)

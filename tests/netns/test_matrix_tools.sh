@@ -97,6 +97,11 @@ if ! setup 2>"$RR_TMP/setup.err"; then
 fi
 ok "namespaces A, R, B, C, veths and wireguard-go hosts set up"
 
+# An [exec] program of rrouted that is a capability binary: the supervisor runs it through
+# /bin/sh with the shim, whose execve starts ping through its ELF interpreter.
+printf '\n[exec]\npinger = exec ping -n -i 0.5 -w 300 %s >%s 2>&1\n' "$A4" "$RR_TMP/r/pinger.log" \
+	>>"$RR_TMP/r/rrouted.conf" && rr_fix_owner r
+
 if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
 	not_ok "rrouted starts with wga and wgb" "$(cat "$RR_TMP/start.err")"
 	rr_finish
@@ -138,6 +143,12 @@ tool_says() {
 	done
 	ok "$desc"
 }
+
+if wait_until 15 grep -q "bytes from $A4: icmp_seq=" "$RR_TMP/r/pinger.log"; then
+	ok "[exec] pinger = exec ping $A4: runs under rrouted's supervisor (ld.so through the shim's execve)"
+else
+	not_ok "[exec] pinger = exec ping $A4: runs under rrouted's supervisor" "$(cat "$RR_TMP/r/pinger.log")"
+fi
 
 # The precondition of the whole point: ping carries a file capability, so a plain exec of it with
 # an empty bounding set is refused by the kernel. Without that, the checks below prove less.
