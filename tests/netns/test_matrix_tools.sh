@@ -178,11 +178,13 @@ tool_says "rrctl exec -- sh -c 'ping ...' (the shim's execve runs ping through l
 	sh -c "ping -n -c 2 -i 0.3 -w 10 $C4" -- \
 	"^64 bytes from $C4: icmp_seq=1 ttl=63" "2 packets transmitted, 2 received"
 
-# trace_check DESC "HOP1 HOP2" TRACEROUTE-ARGS...: the hops are exactly these.
+# trace_check DESC "HOP1 HOP2" TRACEROUTE-ARGS...: the hops are exactly these. -w 3,0,0: a probe
+# waits its full 3 s (by default traceroute waits less once a later hop answered, which makes
+# the result depend on the load of the machine).
 trace_check() {
 	local desc=$1 want=$2 out got
 	shift 2
-	out=$(rr_exec traceroute -n -q 2 -w 2 -m 6 -N 4 "$@" 2>&1)
+	out=$(rr_exec traceroute -n -q 2 -w 3,0,0 -m 6 -N 4 "$@" 2>&1)
 	got=$(awk '$1 ~ /^[0-9]+$/ { printf "%s%s", sep, $2; sep = " " }' <<<"$out")
 	if [ "$got" = "$want" ]; then
 		ok "$desc"
