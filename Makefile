@@ -23,7 +23,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 BENCH_SRCS := $(wildcard bench/bench_*.c)
-BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%) $(BUILD)/bench/wgload
 
 # The LD_PRELOAD shim is its own small shared object: it must not drag the router in.
 # capless.c (running file-capability binaries through ld.so) is shared with rrctl and rrouted.
@@ -31,7 +31,7 @@ SHIM_SRCS := $(wildcard src/shim/*.c) src/exec/capless.c
 SHIM_OBJS := $(SHIM_SRCS:%.c=$(BUILD)/pic/%.o)
 SHIM      := $(if $(SHIM_SRCS),$(BUILD)/librrshim.so)
 
-PROGS := $(BUILD)/rrouted $(BUILD)/rrctl $(SHIM)
+PROGS := $(BUILD)/rrouted $(BUILD)/rrctl $(SHIM) $(BUILD)/rrctl-sudo/sudo
 
 .PHONY: all check unit asan asan-build fuzz fuzz-build demo clean deps bench
 all: $(PROGS)
@@ -51,11 +51,17 @@ $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/rrouted: $(BUILD)/src/rrouted/main.o $(LIB)
+RROUTED_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/rrouted/*.c))
+$(BUILD)/rrouted: $(RROUTED_OBJS) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/rrctl: $(BUILD)/src/rrctl/main.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# rrctl exec puts this directory first in PATH: sudo there is rrctl (src/rrctl/main.c).
+$(BUILD)/rrctl-sudo/sudo: $(BUILD)/rrctl
+	@mkdir -p $(dir $@)
+	ln -sf ../rrctl $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -68,7 +74,9 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 unit: $(UNIT_BINS)
 
 # The whole suite: unit tests (plain and sanitized), short fuzz runs, namespace tests.
-check: all unit
+check:
+	-scripts/install-deps --if-missing
+	$(MAKE) --no-print-directory all unit
 	$(MAKE) --no-print-directory asan-build
 	$(MAKE) --no-print-directory fuzz-build
 	tests/run-all.sh
@@ -103,7 +111,7 @@ deps:
 	scripts/install-deps
 
 demo:
-	scripts/install-deps --if-missing
+	scripts/install-deps --demo --if-missing
 	$(MAKE) --no-print-directory all
 	scripts/demo.sh
 

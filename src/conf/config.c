@@ -9,6 +9,7 @@
  * variables. The dialect is small enough to read here, line by line.
  */
 #include "conf/conf_internal.h"
+#include "core/localsock.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -281,6 +282,7 @@ struct router_parse {
 	enum { RS_NONE, RS_ROUTER, RS_EXEC, RS_UNKNOWN } section;
 	int key_line[RK_COUNT];
 	char dir[PATH_MAX];           /* the conf file's directory, "" for the cwd */
+	unsigned flags;               /* CONF_* passed on to the interface files */
 	bool oom;
 };
 
@@ -571,11 +573,14 @@ static void default_control_path(struct router_parse *rp)
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	int n;
 
-	if (xdg && *xdg)
+	if (xdg && *xdg) {
 		n = snprintf(rp->out->control_path, PATH_MAX, "%s/rrouted.sock", xdg);
-	else
-		n = snprintf(rp->out->control_path, PATH_MAX, "/tmp/rrouted-%u.sock",
-			     (unsigned)getuid());
+	} else {
+		/* Not /tmp itself, where another user could take the name first. */
+		localsock_default_dir(rp->out->private_dir, sizeof(rp->out->private_dir));
+		n = snprintf(rp->out->control_path, PATH_MAX, "%s/rrouted.sock",
+			     rp->out->private_dir);
+	}
 	if (n < 0 || (size_t)n >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		conf_error(rp->errs, rp->path, 0,
 			   "the default control socket path '%s' is too long for a unix socket; "
@@ -689,7 +694,8 @@ static void load_interfaces(struct router_parse *rp)
 			continue;
 		}
 		/* A failed load leaves its slot zeroed; keep going to collect every error. */
-		if (wg_iface_conf_load(file, names[i], &out->ifaces[out->n_ifaces], rp->errs) == 0)
+		if (wg_iface_conf_load_flags(file, names[i], rp->flags & CONF_DEFER_NAMES,
+					     &out->ifaces[out->n_ifaces], rp->errs) == 0)
 			out->n_ifaces++;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -726,6 +732,7 @@ static int router_parse_text(char *text, const char *path, unsigned flags,
 	rp.out = out;
 	rp.path = path;
 	rp.errs = errs;
+	rp.flags = flags;
 	before = errs->count;
 
 	memset(out, 0, sizeof(*out));
@@ -778,7 +785,8 @@ int router_conf_parse_string(const char *text, const char *path_for_messages,
 	return rc;
 }
 
-int router_conf_load(const char *path, struct router_conf *out, struct conf_errors *errs)
+int router_conf_load_flags(const char *path, unsigned flags, struct router_conf *out,
+			   struct conf_errors *errs)
 {
 	char *text;
 	size_t len;
@@ -787,9 +795,14 @@ int router_conf_load(const char *path, struct router_conf *out, struct conf_erro
 	memset(out, 0, sizeof(*out));
 	if (conf_read_file(path, &text, &len, errs) != 0)
 		return -1;
-	rc = router_parse_text(text, path, 0, out, errs);
+	rc = router_parse_text(text, path, flags, out, errs);
 	conf_text_free(text, len);
 	return rc;
+}
+
+int router_conf_load(const char *path, struct router_conf *out, struct conf_errors *errs)
+{
+	return router_conf_load_flags(path, 0, out, errs);
 }
 
 int router_conf_print(FILE *f, const struct router_conf *conf)

@@ -35,6 +35,14 @@ struct wg_peer_conf {
 	bool has_endpoint;
 	char endpoint_text[256];         /* as written, for messages */
 	union sockaddr_inet endpoint;    /* resolved at load time */
+	/*
+	 * The Endpoint host is a name, not an address: the daemon re-resolves it
+	 * (reresolve-dns). With CONF_DEFER_NAMES it is not looked up at all:
+	 * has_endpoint stays false until the daemon's resolver finds it.
+	 */
+	bool endpoint_is_name;
+	char endpoint_host[256];
+	uint16_t endpoint_port;
 	struct ip_prefix *allowed_ips;   /* masked */
 	size_t n_allowed_ips;
 	uint16_t persistent_keepalive;   /* seconds, 0 = off */
@@ -93,6 +101,7 @@ struct router_conf {
 	char path[PATH_MAX];
 	char interfaces_dir[PATH_MAX];   /* absolute or relative to the cwd, resolved from the conf's dir */
 	char control_path[PATH_MAX];     /* default $XDG_RUNTIME_DIR/rrouted.sock */
+	char private_dir[PATH_MAX];      /* "" or the default socket directory, to create 0700 */
 	char log_level[16];              /* "" or error|warn|info|debug */
 	struct route_conf *routes;
 	size_t n_routes;
@@ -125,6 +134,14 @@ void conf_error(struct conf_errors *errs, const char *file, int line, const char
 #define CONF_NUMERIC_ONLY    0x1u    /* Endpoint hosts must be numeric: never DNS */
 #define CONF_SKIP_INTERFACES 0x2u    /* router: do not read the interfaces directory,
 					and so do not check route dev names */
+#define CONF_DEFER_NAMES     0x4u    /* Endpoint names are left for the daemon to resolve
+					(endpoint_is_name, has_endpoint false): loading
+					never blocks on DNS and never fails on it */
+/* The loaders with flags (CONF_DEFER_NAMES); the plain ones pass 0. */
+int router_conf_load_flags(const char *path, unsigned flags, struct router_conf *out,
+			   struct conf_errors *errs);
+int wg_iface_conf_load_flags(const char *path, const char *name, unsigned flags,
+			     struct wg_iface_conf *out, struct conf_errors *errs);
 int wg_iface_conf_parse_string(const char *text, const char *path_for_messages,
 			       const char *name, unsigned flags,
 			       struct wg_iface_conf *out, struct conf_errors *errs);

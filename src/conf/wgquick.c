@@ -252,6 +252,12 @@ static void parse_endpoint(struct wgq_parse *wp, struct wg_peer_conf *peer, cons
 	struct addrinfo *res = NULL;
 	int rc = getaddrinfo(host, NULL, &hints, &res);
 	if (rc != 0 && !(wp->flags & CONF_NUMERIC_ONLY)) {
+		peer->endpoint_is_name = true;
+		snprintf(peer->endpoint_host, sizeof(peer->endpoint_host), "%s", host);
+		peer->endpoint_port = port;
+		snprintf(peer->endpoint_text, sizeof(peer->endpoint_text), "%s", value);
+		if (wp->flags & CONF_DEFER_NAMES)
+			return;   /* the daemon resolves it, off its event loop */
 		hints.ai_flags = 0;
 		rc = getaddrinfo(host, NULL, &hints, &res);
 	}
@@ -564,8 +570,8 @@ int wg_iface_conf_parse_string(const char *text, const char *path_for_messages,
 	return rc;
 }
 
-int wg_iface_conf_load(const char *path, const char *name, struct wg_iface_conf *out,
-		       struct conf_errors *errs)
+int wg_iface_conf_load_flags(const char *path, const char *name, unsigned flags,
+			     struct wg_iface_conf *out, struct conf_errors *errs)
 {
 	char *text;
 	size_t len;
@@ -574,9 +580,15 @@ int wg_iface_conf_load(const char *path, const char *name, struct wg_iface_conf 
 	memset(out, 0, sizeof(*out));
 	if (conf_read_file(path, &text, &len, errs) != 0)
 		return -1;
-	rc = wgq_parse_text(text, path, name, 0, out, errs);
+	rc = wgq_parse_text(text, path, name, flags, out, errs);
 	conf_text_free(text, len);
 	return rc;
+}
+
+int wg_iface_conf_load(const char *path, const char *name, struct wg_iface_conf *out,
+		       struct conf_errors *errs)
+{
+	return wg_iface_conf_load_flags(path, name, 0, out, errs);
 }
 
 static void free_commands(char **cmds, size_t n)
@@ -663,6 +675,8 @@ int wg_iface_conf_print(FILE *f, const struct wg_iface_conf *w, bool with_secret
 			print_key(f, "PresharedKey", p->psk, with_secrets);
 		if (p->has_endpoint)
 			fprintf(f, "Endpoint = %s\n", sockaddr_inet_format(&p->endpoint, buf, sizeof(buf)));
+		else if (p->endpoint_is_name)
+			fprintf(f, "Endpoint = %s\n", p->endpoint_text);   /* not resolved yet */
 		print_prefixes(f, "AllowedIPs", p->allowed_ips, p->n_allowed_ips);
 		if (p->persistent_keepalive)
 			fprintf(f, "PersistentKeepalive = %u\n", p->persistent_keepalive);

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/localsock.h"
 #include "core/log.h"
 #include "core/pbuf.h"
 #include "ctl/show.h"
@@ -18,6 +19,8 @@
 #define CTL_MAX_CLIENTS 32
 #define CTL_REQUEST_MAX 4096
 #define CTL_MAX_WORDS 16
+/* A client that has not sent its request and read its reply by then loses its slot. */
+#define CTL_CLIENT_TIMEOUT_NS (10 * NSEC_PER_SEC)
 
 struct ctl_client {
 	struct loop_fd lfd;
@@ -28,6 +31,7 @@ struct ctl_client {
 	struct strbuf out;
 	size_t out_off;
 	bool replying;
+	struct timer deadline;
 };
 
 static void client_free(struct ctl_client *c)
@@ -40,6 +44,7 @@ static void client_free(struct ctl_client *c)
 		}
 	}
 	srv->n_clients--;
+	timer_cancel(srv->loop, &c->deadline);
 	loop_del_fd(srv->loop, &c->lfd);
 	close(c->lfd.fd);
 	strbuf_free(&c->out);
@@ -53,7 +58,7 @@ static void show_status(struct ctl_server *srv, struct strbuf *out, bool json)
 	const struct ip_router_stats *rs = &srv->router->stats;
 	unsigned long long v[] = {
 		(loop_now(srv->loop) - srv->started_at) / NSEC_PER_SEC, srv->loop->wakeups,
-		srv->loop->heap_len, srv->n_devs, index_table_count(), ps.allocated, ps.cached,
+		srv->loop->heap_len, srv->router->n_netifs, index_table_count(), ps.allocated, ps.cached,
 		fib_count(srv->router->fib, AF_INET), fib_count(srv->router->fib, AF_INET6),
 		fib_memory(srv->router->fib), rs->local_delivered, rs->echo_replies, rs->forwarded,
 		rs->fragmented, rs->mss_clamped, rs->icmp_errors_sent, rs->icmp_errors_ratelimited,
@@ -102,11 +107,11 @@ void ctl_handle_request(struct ctl_server *srv, const char *line, struct strbuf 
 	}
 	if (strcmp(words[0], "show") == 0 && n == 2) {
 		if (strcmp(words[1], "interfaces") == 0) {
-			show_interfaces(out, srv->devs, srv->n_devs, json);
+			show_interfaces(out, srv->router, json);
 			return;
 		}
 		if (strcmp(words[1], "peers") == 0) {
-			show_peers(out, srv->devs, srv->n_devs, json);
+			show_peers(out, srv->router, json);
 			return;
 		}
 		if (strcmp(words[1], "routes") == 0) {
@@ -125,12 +130,16 @@ void ctl_handle_request(struct ctl_server *srv, const char *line, struct strbuf 
 			strbuf_printf(out, "%s\n", srv->shim_path);
 		return;
 	}
+	if (strcmp(words[0], "reload") == 0 && n == 1 && srv->reload) {
+		srv->reload(srv->reload_ctx, out);
+		return;
+	}
 	if (strcmp(words[0], "ping") == 0 && n == 1) {
 		strbuf_puts(out, json ? "{\"pong\":true}\n" : "pong\n");
 		return;
 	}
 	strbuf_printf(out, "error: unknown request \"%s\"; known: show interfaces|peers|routes|status "
-			   "[--json], ping, shim-path\n", line);
+			   "[--json], ping, shim-path, reload\n", line);
 }
 
 static void client_event(struct loop_fd *lfd, uint32_t events)
@@ -182,6 +191,15 @@ static void client_event(struct loop_fd *lfd, uint32_t events)
 	}
 }
 
+static void client_timed_out(struct timer *t)
+{
+	struct ctl_client *c = container_of(t, struct ctl_client, deadline);
+	log_debug("control socket %s: closing a client idle for %d s", c->srv->path,
+		  (int)(CTL_CLIENT_TIMEOUT_NS / NSEC_PER_SEC));
+	c->srv->stats_timeouts++;
+	client_free(c);
+}
+
 static void server_accept(struct loop_fd *lfd, uint32_t events)
 {
 	struct ctl_server *srv = container_of(lfd, struct ctl_server, lfd);
@@ -191,6 +209,13 @@ static void server_accept(struct loop_fd *lfd, uint32_t events)
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("control socket %s: accept: %s", srv->path, strerror(errno));
 			return;
+		}
+		uid_t uid = (uid_t)-1;
+		if (!localsock_peer_trusted(fd, &uid)) {
+			log_warn("control socket %s: refusing a client of uid %u (only this user and "
+				 "root may control rrouted)", srv->path, (unsigned)uid);
+			close(fd);
+			continue;
 		}
 		if (srv->n_clients >= CTL_MAX_CLIENTS) {
 			static const char busy[] = "error: too many control clients, try again\n";
@@ -215,13 +240,16 @@ static void server_accept(struct loop_fd *lfd, uint32_t events)
 		c->next = srv->clients;
 		srv->clients = c;
 		srv->n_clients++;
+		timer_init(&c->deadline, client_timed_out);
+		timer_arm(srv->loop, &c->deadline, loop_now(srv->loop) + CTL_CLIENT_TIMEOUT_NS,
+			  NSEC_PER_SEC / 10);
 	}
 }
 
 int ctl_server_open(struct ctl_server *srv, struct loop *loop, const char *path,
-		    struct ip_router *router, struct wg_device **devs, size_t n_devs)
+		    struct ip_router *router)
 {
-	*srv = (struct ctl_server){ .loop = loop, .router = router, .devs = devs, .n_devs = n_devs };
+	*srv = (struct ctl_server){ .loop = loop, .router = router };
 	srv->lfd.fd = -1;
 	srv->lfd.cb = server_accept;
 	srv->started_at = loop_now(loop);

@@ -23,16 +23,21 @@ struct ctl_server {
 	struct loop *loop;
 	char path[PATH_MAX];
 	struct ip_router *router;
-	struct wg_device **devs;
-	size_t n_devs;
 	struct ctl_client *clients;
 	unsigned n_clients;
+	uint64_t stats_timeouts;     /* clients closed for idling (CTL_CLIENT_TIMEOUT_NS) */
 	uint64_t started_at;         /* CLOCK_MONOTONIC ns */
 	char shim_path[108];         /* the shim socket (rrctl exec asks "shim-path"); "" if none */
+	/*
+	 * "reload": set by rrouted after ctl_server_open (NULL: not offered).
+	 * Appends the reply, which starts with "error: " when it failed.
+	 */
+	void (*reload)(void *ctx, struct strbuf *out);
+	void *reload_ctx;
 };
 
 int ctl_server_open(struct ctl_server *srv, struct loop *loop, const char *path,
-		    struct ip_router *router, struct wg_device **devs, size_t n_devs);
+		    struct ip_router *router);
 void ctl_server_close(struct ctl_server *srv);
 
 /* Runs one request line and appends the reply (also used by tests). */

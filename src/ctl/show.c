@@ -48,12 +48,23 @@ static void text_prefix_list(struct strbuf *out, const struct ip_prefix *p, size
 	}
 }
 
-void show_interfaces(struct strbuf *out, struct wg_device *const *devs, size_t n, bool json)
+/* The i-th WireGuard interface of the router (others are skipped), or NULL past the last. */
+static const struct wg_device *nth_wg_device(const struct ip_router *r, size_t i)
+{
+	for (size_t k = 0; k < r->n_netifs; k++) {
+		struct netif *nif = r->netifs[k];
+		if (nif->ops->kind == NETIF_KIND_WIREGUARD && i-- == 0)
+			return wg_device_of_netif(nif);
+	}
+	return NULL;
+}
+
+void show_interfaces(struct strbuf *out, const struct ip_router *r, bool json)
 {
 	if (json)
 		strbuf_puts(out, "{\"interfaces\":[");
-	for (size_t i = 0; i < n; i++) {
-		const struct wg_device *dev = devs[i];
+	const struct wg_device *dev;
+	for (size_t i = 0; (dev = nth_wg_device(r, i)); i++) {
 		const struct netif *nif = &dev->netif;
 		if (json) {
 			strbuf_puts(out, i ? ",{" : "{");
@@ -155,12 +166,12 @@ static void show_peer_json(struct strbuf *out, const struct wg_peer *peer)
 	strbuf_puts(out, peer->current && peer->current->valid ? "true" : "false");
 }
 
-void show_peers(struct strbuf *out, struct wg_device *const *devs, size_t n, bool json)
+void show_peers(struct strbuf *out, const struct ip_router *r, bool json)
 {
 	if (json)
 		strbuf_puts(out, "{\"interfaces\":[");
-	for (size_t i = 0; i < n; i++) {
-		const struct wg_device *dev = devs[i];
+	const struct wg_device *dev;
+	for (size_t i = 0; (dev = nth_wg_device(r, i)); i++) {
 		if (json) {
 			strbuf_puts(out, i ? ",{" : "{");
 			json_str_field(out, "name", dev->netif.name, true);

@@ -9,8 +9,8 @@
 #include "ip/router.h"
 #include "wg/device.h"
 
-void show_interfaces(struct strbuf *out, struct wg_device *const *devs, size_t n, bool json);
+void show_interfaces(struct strbuf *out, const struct ip_router *r, bool json);
 void show_routes(struct strbuf *out, const struct ip_router *router, bool json);
-void show_peers(struct strbuf *out, struct wg_device *const *devs, size_t n, bool json);
+void show_peers(struct strbuf *out, const struct ip_router *r, bool json);
 
 #endif

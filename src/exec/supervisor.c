@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,14 +31,13 @@ int supervisor_init(struct supervisor *sup, struct loop *loop, const char *shim_
 	return 0;
 }
 
-/* In the child: the shim and a clean signal state, then the shell. Never returns. */
+/* In the grandchild: the shim and a clean signal state, then the shell. Never returns. */
 static void exec_child(const struct supervisor *sup, const char *command)
 {
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
-	setpgid(0, 0);   /* rrouted stops its children itself; a terminal's ^C is rrouted's */
 	if (sup->shim_lib && sup->shim_socket) {
 		const char *old = getenv("LD_PRELOAD");
 		char preload[8192];
@@ -53,12 +53,85 @@ static void exec_child(const struct supervisor *sup, const char *command)
 	_exit(127);
 }
 
+/*
+ * DOC: no orphans. A program must not outlive rrouted, even when rrouted is
+ * killed with SIGKILL or by the OOM killer (a BIRD left running would hold
+ * its sockets and announce nothing). PR_SET_PDEATHSIG alone does not do it:
+ * it fires only for the direct child (the shell), not for what the shell
+ * starts. So the direct child is a small guard that never execs: it leads
+ * the process group, runs the shell as its own child, asks the kernel for
+ * SIGUSR1 when rrouted dies, and then kills its whole process group. While
+ * rrouted lives, it only waits for the shell and exits with the shell's
+ * status, so the supervisor sees the guard as the program (its pid, its
+ * process group, its exit status).
+ */
+static _Noreturn void exit_like(int status)
+{
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		sigset_t one;
+		signal(sig, SIG_DFL);
+		sigemptyset(&one);
+		sigaddset(&one, sig);
+		sigprocmask(SIG_UNBLOCK, &one, NULL);
+		raise(sig);
+		_exit(128 + sig);
+	}
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+static _Noreturn void guard(const struct supervisor *sup, const char *command, pid_t rrouted)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	setpgid(0, 0);   /* rrouted stops its children itself; a terminal's ^C is rrouted's */
+	prctl(PR_SET_NAME, "rrouted-guard");
+	if (prctl(PR_SET_PDEATHSIG, SIGUSR1) < 0 || getppid() != rrouted)
+		_exit(127);   /* rrouted is already gone (or we cannot tell when it goes) */
+	/* rrouted's sockets and files are not ours to keep open (a port must be free to rebind). */
+	closefrom(3);
+	pid_t pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "rrouted: cannot fork for \"%s\": %s\n", command, strerror(errno));
+		_exit(127);
+	}
+	if (pid == 0)
+		exec_child(sup, command);
+	for (;;) {
+		siginfo_t si;
+		if (sigwaitinfo(&set, &si) < 0)
+			continue;
+		if (si.si_signo == SIGUSR1) {
+			kill(0, SIGKILL);   /* the group, this guard included */
+			_exit(137);
+		}
+		if (si.si_signo != SIGCHLD) {
+			kill(pid, si.si_signo);   /* a signal for the program */
+			continue;
+		}
+		int status;
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			exit_like(status);
+		if (r < 0 && errno == ECHILD)
+			_exit(127);
+	}
+}
+
 static void child_exited(struct loop_fd *lfd, uint32_t events);
 static void restart_due(struct timer *t);
 
 static int start(struct supervised *s)
 {
 	struct supervisor *sup = s->sup;
+	pid_t self = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		int err = errno;
@@ -66,7 +139,7 @@ static int start(struct supervised *s)
 		return -err;
 	}
 	if (pid == 0)
-		exec_child(sup, s->command);
+		guard(sup, s->command, self);
 	setpgid(pid, pid);   /* also here, so a signal sent right away finds the group */
 	int fd = pidfd_open_compat(pid);
 	if (fd < 0) {
@@ -148,6 +221,13 @@ static void child_exited(struct loop_fd *lfd, uint32_t events)
 			sup->on_child_exit(sup->on_child_exit_ctx);
 		return;
 	}
+	if (s->retired) {
+		log_info("%s: %s (stopped by a reload)", s->name, what);
+		unlink_and_free(s);
+		if (sup->on_child_exit)
+			sup->on_child_exit(sup->on_child_exit_ctx);
+		return;
+	}
 	if (sup->stopping) {
 		log_info("%s: %s", s->name, what);
 		if (sup->on_child_exit)
@@ -172,6 +252,14 @@ static void child_exited(struct loop_fd *lfd, uint32_t events)
 static void restart_due(struct timer *t)
 {
 	struct supervised *s = container_of(t, struct supervised, restart_timer);
+	if (s->retired) {
+		/* Still there after the grace period: the whole group goes now. */
+		log_warn("%s: still running %d s after SIGTERM; killing it", s->name,
+			 SUPERVISOR_STOP_GRACE_S);
+		if (s->pid > 0 && kill(-s->pid, SIGKILL) < 0)
+			kill(s->pid, SIGKILL);
+		return;
+	}
 	if (s->sup->stopping)
 		return;
 	if (start(s) < 0)
@@ -230,6 +318,29 @@ int supervisor_run_once(struct supervisor *sup, const char *name, const char *co
 			done(ctx, name, -1);
 	}
 	return r;
+}
+
+int supervisor_stop_program(struct supervisor *sup, const char *name)
+{
+	struct supervised *s;
+	for (s = sup->list; s; s = s->next)
+		if (s->restart && !s->retired && strcmp(s->name, name) == 0)
+			break;
+	if (!s)
+		return -ENOENT;
+	timer_cancel(sup->loop, &s->restart_timer);
+	if (s->pid <= 0) {   /* waiting for a restart: nothing to stop */
+		log_info("%s: removed", s->name);
+		unlink_and_free(s);
+		return 0;
+	}
+	s->retired = true;
+	log_info("%s: stopping (pid %d)", s->name, (int)s->pid);
+	if (kill(-s->pid, SIGTERM) < 0)
+		kill(s->pid, SIGTERM);
+	timer_arm(sup->loop, &s->restart_timer,
+		  loop_now(sup->loop) + SUPERVISOR_STOP_GRACE_S * NSEC_PER_SEC, 10 * NSEC_PER_MSEC);
+	return 0;
 }
 
 void supervisor_stop_all(struct supervisor *sup)

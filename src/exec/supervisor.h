@@ -20,6 +20,8 @@
 #define SUPERVISOR_BACKOFF_MAX_S 60
 /* A program that ran this long counts as healthy: its next restart starts the backoff over. */
 #define SUPERVISOR_STABLE_S 60
+/* How long a program a reload stops may take to exit before it is killed. */
+#define SUPERVISOR_STOP_GRACE_S 5
 
 struct supervisor;
 struct supervised;
@@ -33,6 +35,7 @@ struct supervised {
 	char name[80];
 	char *command;
 	bool restart;               /* [exec] program (true) or one-shot hook (false) */
+	bool retired;               /* removed by a reload: freed once it has exited */
 	pid_t pid;                  /* 0 when not running */
 	struct loop_fd pidfd;
 	struct timer restart_timer;
@@ -63,6 +66,13 @@ int supervisor_add_program(struct supervisor *sup, const char *name, const char 
 /* Starts a one-shot command; done (may be NULL) is called when it ends. 0 or -errno. */
 int supervisor_run_once(struct supervisor *sup, const char *name, const char *command,
 			supervised_done_cb done, void *ctx);
+/*
+ * Stops the [exec] program NAME for good (a reload removed or changed it):
+ * SIGTERM to its process group, SIGKILL after SUPERVISOR_STOP_GRACE_S, and
+ * the entry goes once it has exited; a program of the same name may be added
+ * meanwhile. 0, or -ENOENT if no such program runs.
+ */
+int supervisor_stop_program(struct supervisor *sup, const char *name);
 /* SIGTERM to every child, no more restarts. */
 void supervisor_stop_all(struct supervisor *sup);
 /* Children still running. */

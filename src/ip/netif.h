@@ -5,6 +5,7 @@
 #ifndef RR_IP_NETIF_H
 #define RR_IP_NETIF_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/pbuf.h"
@@ -15,6 +16,7 @@ enum netif_drop_reason {
 	DROP_INVALID_MESSAGE,    /* unknown type or wrong length */
 	DROP_INVALID_MAC,        /* mac1/mac2 wrong */
 	DROP_HANDSHAKE_FAILED,   /* did not decrypt, unknown peer, replayed or flooded */
+	DROP_HANDSHAKE_RATELIMITED, /* under load, its source sent more than 20/s */
 	DROP_UNKNOWN_INDEX,      /* receiver index matches no session */
 	DROP_DECRYPT_FAILED,     /* transport packet did not authenticate */
 	DROP_REPLAYED,           /* counter seen before or too old */
@@ -43,11 +45,27 @@ struct netif_stats {
 	uint64_t drops[DROP_MAX];
 };
 
+/* What rtnetlink reports as IFLA_INFO_KIND, and what decides how a link is shown. */
+enum netif_kind {
+	NETIF_KIND_WIREGUARD,
+	NETIF_KIND_DUMMY,
+	NETIF_KIND_LOOPBACK,     /* "lo", ifindex 1, part of every router (no IFLA_INFO_KIND) */
+};
+
 struct netif;
 struct netif_ops {
+	enum netif_kind kind;
 	/* Sends the IP packet b toward nexthop (the destination for on-link). Consumes b. */
 	void (*output)(struct netif *nif, struct pbuf *b, const struct ip_addr *nexthop);
+	/*
+	 * Frees the interface and everything it owns, after ip_router_del_netif
+	 * unlinked it (never called for one still in the router).
+	 */
+	void (*destroy)(struct netif *nif);
 };
+
+/* "wireguard", "dummy", "loopback". */
+const char *netif_kind_name(enum netif_kind kind);
 
 struct ip_router;
 
@@ -67,6 +85,13 @@ struct netif {
 	struct ip_prefix *addr_peers;
 	const struct netif_ops *ops;
 	struct ip_router *router;      /* set when added to the router */
+	/*
+	 * Administratively down ("ip link set X down", and links "ip link add"
+	 * creates): the interface neither sends nor receives, its addresses are
+	 * not local and it has no routes, as on Linux. Change it only through
+	 * ip_router_set_up. Zero (up) for interfaces built from the config.
+	 */
+	bool down;
 	struct netif_stats stats;
 };
 

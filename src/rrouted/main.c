@@ -4,6 +4,7 @@
  * runs the interfaces' PreUp/PostUp hooks and then the [exec] programs inside
  * its network, and sleeps in the event loop. On SIGTERM/SIGINT it stops the
  * programs, runs PreDown/PostDown, and exits (each step bounded in time).
+ * SIGHUP and `rrctl reload` re-read the configuration (rrouted/reload.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "core/localsock.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/pbuf.h"
@@ -25,6 +27,9 @@
 #include "exec/hooks.h"
 #include "exec/supervisor.h"
 #include "ip/router.h"
+#include "nl/rtnl.h"
+#include "rrouted/dns.h"
+#include "rrouted/reload.h"
 #include "stack/sock.h"
 #include "wg/device.h"
 
@@ -38,8 +43,6 @@ struct daemon {
 	struct loop loop;
 	struct ip_router router;
 	struct router_conf conf;
-	struct wg_device **devs;
-	size_t n_devs;
 	struct ctl_server ctl;
 	struct loop_fd signals;
 	struct sock_layer *sockets;
@@ -49,9 +52,11 @@ struct daemon {
 	struct hook_run hooks;
 	enum daemon_phase phase;
 	struct timer shutdown_timer;
+	struct endpoint_dns *dns;
 };
 
 static void begin_shutdown(struct daemon *d);
+static void reload(void *ctx, struct strbuf *out);
 
 static void usage(FILE *f)
 {
@@ -66,6 +71,15 @@ static void signal_event(struct loop_fd *lfd, uint32_t events)
 	struct daemon *d = container_of(lfd, struct daemon, signals);
 	struct signalfd_siginfo si;
 	while (read(lfd->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			/* The outcome goes to the log; rrctl reload also shows it to the user. */
+			struct strbuf out;
+			strbuf_init(&out);
+			log_info("received SIGHUP, reloading");
+			reload(d, &out);
+			strbuf_free(&out);
+			continue;
+		}
 		if (d->phase >= PHASE_STOPPING_PROGRAMS) {
 			log_info("received %s again, exiting now", strsignal((int)si.ssi_signo));
 			loop_stop(&d->loop);
@@ -82,6 +96,7 @@ static int setup_signals(struct daemon *d)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
@@ -167,58 +182,30 @@ static void up_hooks_done(void *ctx, unsigned failed)
 			log_error("[exec] %s: out of memory", d->conf.execs[i].name);
 }
 
-static void add_route_logged(struct daemon *d, const struct fib_route *rt, const char *origin)
+/* SIGHUP and "rrctl reload". */
+static void reload(void *ctx, struct strbuf *out)
 {
-	int e = fib_add(d->router.fib, rt, 0);
-	if (e < 0 && e != -EEXIST) {
-		char buf[IP_PREFIX_STRLEN];
-		log_warn("%s: cannot add route %s: %s", origin, ip_prefix_format(&rt->prefix, buf),
-			 strerror(-e));
+	struct daemon *d = ctx;
+	if (d->phase >= PHASE_STOPPING_PROGRAMS) {
+		strbuf_puts(out, "error: rrouted is shutting down\n");
+		return;
 	}
-}
-
-/*
- * Routes from the config: each peer's AllowedIPs (unless Table = off, as
- * wg-quick does) and the route = lines of rrouted.conf.
- */
-static void install_config_routes(struct daemon *d)
-{
-	for (size_t i = 0; i < d->n_devs; i++) {
-		struct wg_device *dev = d->devs[i];
-		if (dev->table == TABLE_OFF)
-			continue;
-		for (size_t p = 0; p < dev->n_peers; p++) {
-			const struct wg_peer *peer = dev->peers[p];
-			for (size_t a = 0; a < peer->n_allowed_ips; a++) {
-				struct fib_route rt = {
-					.prefix = peer->allowed_ips[a], .type = FIB_TYPE_UNICAST,
-					.ifindex = dev->netif.ifindex, .protocol = FIB_PROTO_BOOT,
-					.scope = FIB_SCOPE_LINK,
-					.table = dev->table == TABLE_ID ? d->conf.ifaces[i].table_id : 0,
-				};
-				ip_prefix_mask(&rt.prefix);
-				add_route_logged(d, &rt, dev->netif.name);
-			}
+	struct reload_target t = {
+		.loop = &d->loop, .router = &d->router, .conf = &d->conf,
+		.sup = d->sup_ready ? &d->sup : NULL, .programs_started = d->phase == PHASE_RUNNING,
+	};
+	int r = reload_apply(&t, out);
+	if (r == 0 && d->dns)
+		endpoint_dns_check(d->dns);   /* new names are looked up now, not at the next tick */
+	if (r == 0 && log_get_level() >= LOG_INFO) {
+		/* One log line per change, as rrctl reload prints them. */
+		const char *p = out->data;
+		while (p && *p) {
+			const char *nl = strchr(p, '\n');
+			int len = nl ? (int)(nl - p) : (int)strlen(p);
+			log_info("reload: %.*s", len, p);
+			p = nl ? nl + 1 : NULL;
 		}
-	}
-	for (size_t i = 0; i < d->conf.n_routes; i++) {
-		const struct route_conf *rc = &d->conf.routes[i];
-		struct fib_route rt = {
-			.prefix = rc->prefix, .type = (uint8_t)rc->type,
-			.protocol = FIB_PROTO_STATIC,
-		};
-		if (rc->has_gateway)
-			rt.gateway = rc->gateway;
-		if (rc->dev[0]) {
-			struct netif *nif = ip_router_netif_by_name(&d->router, rc->dev);
-			if (!nif) {
-				log_warn("%s:%d: route via unknown interface %s", d->conf.path, rc->line,
-					 rc->dev);
-				continue;
-			}
-			rt.ifindex = nif->ifindex;
-		}
-		add_route_logged(d, &rt, d->conf.path);
 	}
 }
 
@@ -244,6 +231,17 @@ static int find_shim_library(char *out, size_t len)
 	return access(out, R_OK) == 0 ? 0 : -1;
 }
 
+/* "ip link add NAME type wireguard" (nl/rtnl_link.c): an empty device, as the kernel's. */
+static struct netif *create_wireguard_link(void *ctx, const char *name, int *err)
+{
+	struct daemon *d = ctx;
+	struct wg_device *dev = wg_device_create_empty(&d->loop, &d->router, name, err);
+	if (!dev)
+		return NULL;
+	log_info("%s: created by rtnetlink (ip link add ... type wireguard)", name);
+	return &dev->netif;
+}
+
 /* The socket layer (the router's own TCP/UDP/ICMP), its shim socket, and the supervisor. */
 static int start_host_stack(struct daemon *d)
 {
@@ -253,6 +251,11 @@ static int start_host_stack(struct daemon *d)
 		return -1;
 	}
 	ip_router_set_local_handler(&d->router, sock_layer_input, d->sockets);
+	if (rtnl_register_link_kind(sock_layer_rtnl(d->sockets), "wireguard", create_wireguard_link,
+				    d) < 0) {
+		log_error("cannot register the wireguard link kind");
+		return -1;
+	}
 	sock_default_path(d->conf.control_path, d->shim_path, sizeof(d->shim_path));
 	if (sock_layer_open(d->sockets, d->shim_path) < 0)
 		return -1;
@@ -290,6 +293,8 @@ static void print_errors(const struct conf_errors *errs)
 static void daemon_shutdown(struct daemon *d)
 {
 	timer_cancel(&d->loop, &d->shutdown_timer);
+	endpoint_dns_free(d->dns);
+	d->dns = NULL;
 	if (d->sup_ready)
 		supervisor_free(&d->sup);
 	hooks_free(&d->hooks);
@@ -298,9 +303,7 @@ static void daemon_shutdown(struct daemon *d)
 	if (d->sockets)
 		sock_layer_free(d->sockets);
 	d->sockets = NULL;
-	for (size_t i = 0; i < d->n_devs; i++)
-		wg_device_destroy(d->devs[i]);
-	free(d->devs);
+	ip_router_destroy_netifs(&d->router);
 	ip_router_free(&d->router);
 	if (d->signals.fd >= 0)
 		close(d->signals.fd);
@@ -345,7 +348,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rrouted: out of memory\n");
 		return 1;
 	}
-	if (router_conf_load(conf_path, &d.conf, errs) < 0) {
+	/* The daemon resolves endpoint names itself, off its loop, and retries them (rrouted/dns.c);
+	 * --check looks them up now and reports a name that does not resolve. */
+	if (router_conf_load_flags(conf_path, check_only ? 0 : CONF_DEFER_NAMES, &d.conf, errs) < 0) {
 		print_errors(errs);
 		free(errs);
 		return 1;
@@ -384,27 +389,35 @@ int main(int argc, char **argv)
 		log_error("cannot set up signal handling: %s", strerror(errno));
 		goto fail;
 	}
-	d.devs = calloc(d.conf.n_ifaces ? d.conf.n_ifaces : 1, sizeof(*d.devs));
-	if (!d.devs) {
-		log_error("out of memory");
+	for (size_t i = 0; i < d.conf.n_ifaces; i++)
+		if (!wg_device_create(&d.loop, &d.router, &d.conf.ifaces[i]))
+			goto fail;
+	reload_install_routes(&d.router, &d.conf);
+	if (d.conf.private_dir[0]) {
+		char err[PATH_MAX + 160];
+		if (localsock_ensure_private_dir(d.conf.private_dir, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			goto fail;
+		}
+	}
+	d.dns = endpoint_dns_new(&d.loop, &d.router, &d.conf);
+	if (!d.dns) {
+		log_error("cannot start the endpoint name resolver: %s", strerror(errno));
 		goto fail;
 	}
-	for (size_t i = 0; i < d.conf.n_ifaces; i++) {
-		struct wg_device *dev = wg_device_create(&d.loop, &d.router, &d.conf.ifaces[i]);
-		if (!dev)
-			goto fail;
-		d.devs[d.n_devs++] = dev;
-	}
-	install_config_routes(&d);
+	endpoint_dns_check(d.dns);
 	if (start_host_stack(&d) < 0)
 		goto fail;
-	r = ctl_server_open(&d.ctl, &d.loop, d.conf.control_path, &d.router, d.devs, d.n_devs);
+	r = ctl_server_open(&d.ctl, &d.loop, d.conf.control_path, &d.router);
 	if (r < 0)
 		goto fail;
+	d.ctl.reload = reload;
+	d.ctl.reload_ctx = &d;
 	/* rrctl exec asks the control socket where the shim socket is. */
 	if (strlen(d.shim_path) < sizeof(d.ctl.shim_path))
 		memcpy(d.ctl.shim_path, d.shim_path, strlen(d.shim_path) + 1);
-	log_info("rrouted running: %zu interface(s), control socket %s, shim socket %s", d.n_devs,
+	log_info("rrouted running: %zu interface(s) besides lo, control socket %s, shim socket %s",
+		 d.router.n_netifs - 1,
 		 d.conf.control_path, d.shim_path);
 	if (hooks_run(&d.hooks, &d.sup, d.conf.ifaces, d.conf.n_ifaces, true, up_hooks_done,
 		      &d) < 0) {

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -198,6 +200,17 @@ static int ctl_connect(void)
 			      "sockets inside the router fail with ENETDOWN)", sock_path, strerror(e));
 		return -ENETDOWN;
 	}
+	/* Only rrouted run by our user (or root) gets our sockets: not an impostor's socket. */
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	uid_t me = (uid_t)syscall(SYS_geteuid);
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
+	    (cred.uid != me && cred.uid != 0)) {
+		shim_real.close(s);
+		shim_log_once("ctl-cred", "%s is not served by rrouted of uid %u: refusing it "
+			      "(sockets inside the router fail with ENETDOWN)", sock_path, (unsigned)me);
+		return -ENETDOWN;
+	}
 	/* Out of the app's way: high, so it never takes a number the app expects. */
 	struct rlimit rl;
 	int hi = 900;
@@ -246,8 +259,8 @@ void shim_ctl_evict(int fd)
 	pthread_mutex_unlock(&rpc_lock);
 }
 
-static int rpc_locked(const struct shim_req *req, struct shim_rep *rep, int *fd_out, void *data,
-		      size_t cap, bool want_reply)
+static int rpc_locked(const struct shim_req *req, const void *extra, size_t extra_len,
+		      struct shim_rep *rep, int *fd_out, void *data, size_t cap, bool want_reply)
 {
 	static uint8_t buf[sizeof(struct shim_rep) + SHIM_MSG_MAX];
 	if (fd_out)
@@ -257,8 +270,10 @@ static int rpc_locked(const struct shim_req *req, struct shim_rep *rep, int *fd_
 		if (r < 0)
 			return r;
 		ssize_t n;
+		struct iovec out[2] = { { (void *)req, sizeof(*req) }, { (void *)extra, extra_len } };
+		struct msghdr om = { .msg_iov = out, .msg_iovlen = extra_len ? 2 : 1 };
 		do
-			n = shim_real.send(ctl_fd, req, sizeof(*req), MSG_NOSIGNAL);
+			n = shim_real.sendmsg(ctl_fd, &om, MSG_NOSIGNAL);
 		while (n < 0 && errno == EINTR);
 		if (n < 0) {
 			shim_real.close(ctl_fd);   /* broken (rrouted restarted?): once more, afresh */
@@ -309,7 +324,20 @@ int shim_rpc(const struct shim_req *req, struct shim_rep *rep, int *fd_out, void
 	if (!shim_enabled())
 		return -ENETDOWN;
 	pthread_mutex_lock(&rpc_lock);
-	int r = rpc_locked(req, rep, fd_out, data, cap, true);
+	int r = rpc_locked(req, NULL, 0, rep, fd_out, data, cap, true);
+	pthread_mutex_unlock(&rpc_lock);
+	return r;
+}
+
+int shim_rpc_with_data(const struct shim_req *req, const void *extra, size_t extra_len,
+		       struct shim_rep *rep, void *data, size_t cap)
+{
+	if (!shim_enabled())
+		return -ENETDOWN;
+	if (extra_len > SHIM_REQ_DATA_MAX || !shim_op_takes_data(req->op))
+		return -EINVAL;
+	pthread_mutex_lock(&rpc_lock);
+	int r = rpc_locked(req, extra, extra_len, rep, NULL, data, cap, true);
 	pthread_mutex_unlock(&rpc_lock);
 	return r;
 }
@@ -319,7 +347,7 @@ void shim_rpc_oneway(const struct shim_req *req)
 	if (!shim_enabled())
 		return;
 	pthread_mutex_lock(&rpc_lock);
-	rpc_locked(req, NULL, NULL, NULL, 0, false);
+	rpc_locked(req, NULL, 0, NULL, NULL, NULL, 0, false);
 	pthread_mutex_unlock(&rpc_lock);
 }
 

@@ -20,12 +20,15 @@
 #include "ip/packet.h"
 #include "ip/router.h"
 
+struct rtnl;
 struct sock_layer;
 
 struct sock_stats {
 	uint32_t sockets;            /* live router sockets of all kinds */
 	uint32_t clients;            /* connected shim clients (hosted processes) */
 	uint64_t udp_in, udp_out, udp_drops;   /* drops: no buffer room, bad checksum, too big */
+	uint64_t dgram_fragmented;   /* datagrams sent in fragments */
+	uint64_t min_ttl_drops;      /* datagrams under the socket's IP_MINTTL / IPV6_MINHOPCOUNT */
 	uint64_t icmp_in, icmp_out;
 	uint64_t tcp_accepted, tcp_connected, tcp_failed;
 	uint64_t loopback;           /* packets to the router's own addresses, looped */
@@ -35,6 +38,8 @@ struct sock_stats {
 struct sock_layer *sock_layer_new(struct loop *loop, struct ip_router *router);
 /* Frees every socket and client and closes the shim socket (unlinking it). */
 void sock_layer_free(struct sock_layer *sl);
+/* The rtnetlink emulation behind the layer's netlink sockets (to register link kinds). */
+struct rtnl *sock_layer_rtnl(struct sock_layer *sl);
 
 /*
  * Opens the shim socket at path (mode 0600, a stale one is replaced, a live

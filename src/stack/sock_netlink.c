@@ -87,8 +87,9 @@ int sock_netlink_open(struct sock *s, int protocol, int *app_fd, int32_t *portid
 {
 	if (protocol == NETLINK_SOCK_DIAG)
 		return sock_inet_diag_open(s, app_fd, portid);
-	if (protocol != NETLINK_ROUTE) {
-		log_warn("netlink protocol %d requested: only NETLINK_ROUTE and NETLINK_SOCK_DIAG "
+	if (protocol != NETLINK_ROUTE && protocol != NETLINK_GENERIC) {
+		log_warn("netlink protocol %d requested: only NETLINK_ROUTE, NETLINK_GENERIC and "
+			 "NETLINK_SOCK_DIAG "
 			 "are emulated", protocol);
 		return EPROTONOSUPPORT;
 	}
@@ -102,6 +103,7 @@ int sock_netlink_open(struct sock *s, int protocol, int *app_fd, int32_t *portid
 		close(sv[1]);
 		return err;
 	}
+	rtnl_sock_set_protocol(s->nl, protocol);   /* one of the two checked above */
 	/* Room for a dump datagram or two queued toward a program that is busy. */
 	int size = 256 * 1024;
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));

@@ -15,6 +15,7 @@
 #include "wg/datapath.h"
 #include "wg/messages.h"
 #include "wg/timers.h"
+#include "wg/udp_batch.h"
 
 #define RECV_BATCH 32
 /* Received datagrams land here so the IP packet inside starts at PBUF_HEADROOM. */
@@ -23,8 +24,15 @@
 
 static void device_output(struct netif *nif, struct pbuf *b, const struct ip_addr *nexthop);
 
+static void device_netif_destroy(struct netif *nif)
+{
+	wg_device_destroy(wg_device_of_netif(nif));
+}
+
 static const struct netif_ops wg_netif_ops = {
+	.kind = NETIF_KIND_WIREGUARD,
 	.output = device_output,
+	.destroy = device_netif_destroy,
 };
 
 struct wg_peer *wg_device_peer_by_key(const struct wg_device *dev,
@@ -75,6 +83,10 @@ int wg_device_send_to_peer(struct wg_device *dev, struct wg_peer *peer,
 
 static void flush_socket(struct wg_device *dev, struct wg_socket *s)
 {
+	if (s->gso) {
+		udp_batch_send_gso(dev, s);
+		return;
+	}
 	struct mmsghdr msgs[WG_TX_BATCH];
 	struct iovec iov[WG_TX_BATCH];
 	unsigned n = s->tx_len, done = 0;
@@ -108,13 +120,17 @@ static void flush_socket(struct wg_device *dev, struct wg_socket *s)
 	s->tx_len = 0;
 }
 
-static void tx_flush(struct loop_hook *h)
+void wg_device_flush_tx(struct wg_device *dev)
 {
-	struct wg_device *dev = container_of(h, struct wg_device, tx_flush);
 	if (dev->sock4.tx_len)
 		flush_socket(dev, &dev->sock4);
 	if (dev->sock6.tx_len)
 		flush_socket(dev, &dev->sock6);
+}
+
+static void tx_flush(struct loop_hook *h)
+{
+	wg_device_flush_tx(container_of(h, struct wg_device, tx_flush));
 }
 
 int wg_device_queue_to_peer(struct wg_device *dev, struct wg_peer *peer, struct pbuf *b)
@@ -142,7 +158,8 @@ static void device_output(struct netif *nif, struct pbuf *b, const struct ip_add
 {
 	struct wg_device *dev = wg_device_of_netif(nif);
 	struct wg_peer *peer = wg_device_peer_by_addr(dev, nexthop);
-	if (!peer) {
+	/* Without a private key no session can exist: nothing would ever carry the packet. */
+	if (!peer || !dev->identity.has_identity) {
 		netif_drop(nif, DROP_NO_PEER);
 		pbuf_free(b);
 		return;
@@ -159,6 +176,10 @@ static void socket_readable(struct loop_fd *lfd, uint32_t events)
 	struct iovec iov[RECV_BATCH];
 	union sockaddr_inet from[RECV_BATCH];
 
+	if (s->gro) {
+		udp_batch_receive_gro(dev, s);
+		return;
+	}
 	/* Bounded rounds so one busy socket cannot starve the others. */
 	for (int round = 0; round < 8; round++) {
 		int n_bufs = 0;
@@ -203,7 +224,7 @@ static void socket_readable(struct loop_fd *lfd, uint32_t events)
 	}
 }
 
-static int open_socket(struct wg_device *dev, struct wg_socket *s, int family, uint16_t port)
+int wg_device_open_socket(struct wg_device *dev, struct wg_socket *s, int family, uint16_t port)
 {
 	s->dev = dev;
 	s->family = family;
@@ -235,10 +256,11 @@ static int open_socket(struct wg_device *dev, struct wg_socket *s, int family, u
 		return -err;
 	}
 	s->lfd.fd = fd;
+	udp_batch_socket_setup(s);
 	return 0;
 }
 
-static uint16_t bound_port(int fd)
+uint16_t wg_device_bound_port(int fd)
 {
 	union sockaddr_inet a;
 	socklen_t len = sizeof(a);
@@ -247,28 +269,12 @@ static uint16_t bound_port(int fd)
 	return ntohs(a.sa.sa_family == AF_INET ? a.in4.sin_port : a.in6.sin6_port);
 }
 
-/* IPv4 and IPv6 on one port; IPv6 is optional (a host without it still works). */
-static int open_sockets(struct wg_device *dev, uint16_t port)
-{
-	int r = open_socket(dev, &dev->sock4, AF_INET, port);
-	if (r < 0) {
-		log_error("%s: cannot bind UDP port %u for IPv4: %s", dev->netif.name, port,
-			  strerror(-r));
-		return r;
-	}
-	dev->listen_port = bound_port(dev->sock4.lfd.fd);
-	r = open_socket(dev, &dev->sock6, AF_INET6, dev->listen_port);
-	if (r < 0)
-		log_warn("%s: no IPv6 underlay on UDP port %u (%s); IPv4 only", dev->netif.name,
-			 dev->listen_port, strerror(-r));
-	return 0;
-}
-
-static void close_socket(struct wg_device *dev, struct wg_socket *s)
+void wg_device_close_socket(struct wg_device *dev, struct wg_socket *s)
 {
 	for (unsigned i = 0; i < s->tx_len; i++)
 		pbuf_free(s->tx_bufs[i]);
 	s->tx_len = 0;
+	s->gro = s->gso = false;
 	if (s->lfd.fd < 0)
 		return;
 	loop_del_fd(dev->loop, &s->lfd);
@@ -276,117 +282,96 @@ static void close_socket(struct wg_device *dev, struct wg_socket *s)
 	s->lfd.fd = -1;
 }
 
-static int add_peer(struct wg_device *dev, const struct wg_peer_conf *pc, uint32_t id)
+/* A device not yet in the router, with no key, socket or peer. */
+static struct wg_device *device_alloc(struct loop *loop, const char *name)
 {
-	struct wg_peer *peer = malloc(sizeof(*peer));
-	if (!peer)
-		return -ENOMEM;
-	int r = wg_peer_init(peer, dev, id, pc->public_key, pc->has_psk ? pc->psk : NULL);
+	struct wg_device *dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return NULL;
+	dev->loop = loop;
+	dev->sock4.lfd.fd = dev->sock6.lfd.fd = -1;
+	dev->sock4.dev = dev->sock6.dev = dev;
+	/* Sockets come and go (listen port changes); their callback stays. */
+	dev->sock4.lfd.cb = dev->sock6.lfd.cb = socket_readable;
+	dev->tx_flush.cb = tx_flush;
+	snprintf(dev->netif.name, sizeof(dev->netif.name), "%s", name);
+	dev->netif.mtu = MTU_DEFAULT;
+	dev->netif.ops = &wg_netif_ops;
+	dev->table = TABLE_AUTO;
+	cookie_checker_init(&dev->cookie_checker);
+	dev->allowedips4 = lpm_new(AF_INET);
+	dev->allowedips6 = lpm_new(AF_INET6);
+	if (!dev->allowedips4 || !dev->allowedips6) {
+		wg_device_destroy(dev);
+		return NULL;
+	}
+	return dev;
+}
+
+struct wg_device *wg_device_create_empty(struct loop *loop, struct ip_router *router,
+					 const char *name, int *err)
+{
+	int r;
+	if (!conf_iface_name_valid(name)) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	if (ip_router_netif_by_name(router, name)) {
+		*err = -EEXIST;
+		return NULL;
+	}
+	struct wg_device *dev = device_alloc(loop, name);
+	if (!dev) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	r = wg_device_set_listen_port(dev, 0);
+	if (r == 0)
+		r = ip_router_add_netif(router, &dev->netif);
 	if (r < 0) {
-		log_error("%s: peer %u: public key is not usable (%s)", dev->netif.name, id,
-			  strerror(-r));
-		free(peer);
-		return r;
+		wg_device_destroy(dev);
+		*err = r;
+		return NULL;
 	}
-	dev->peers[dev->n_peers++] = peer;
-	if (pc->has_endpoint) {
-		peer->endpoint = pc->endpoint;
-		peer->has_endpoint = true;
-	}
-	peer->persistent_keepalive = pc->persistent_keepalive;
-	if (pc->n_allowed_ips) {
-		peer->allowed_ips = calloc(pc->n_allowed_ips, sizeof(*peer->allowed_ips));
-		if (!peer->allowed_ips)
-			return -ENOMEM;
-		memcpy(peer->allowed_ips, pc->allowed_ips,
-		       pc->n_allowed_ips * sizeof(*peer->allowed_ips));
-		peer->n_allowed_ips = pc->n_allowed_ips;
-	}
-	for (size_t i = 0; i < pc->n_allowed_ips; i++) {
-		const struct ip_prefix *p = &pc->allowed_ips[i];
-		struct lpm *t = p->addr.family == AF_INET ? dev->allowedips4 : dev->allowedips6;
-		void *old = NULL;
-		r = lpm_insert(t, p->addr.bytes, p->len, peer, &old);
-		if (r < 0)
-			return r;
-		if (old && old != peer) {
-			char buf[IP_PREFIX_STRLEN];
-			log_warn("%s: AllowedIPs %s moves from peer %u to peer %u (last one wins, as in wg)",
-				 dev->netif.name, ip_prefix_format(p, buf),
-				 ((struct wg_peer *)old)->id, peer->id);
-		}
-	}
-	return 0;
+	log_info("%s: created (no private key yet), UDP port %u", dev->netif.name, dev->listen_port);
+	*err = 0;
+	return dev;
 }
 
 struct wg_device *wg_device_create(struct loop *loop, struct ip_router *router,
 				   const struct wg_iface_conf *conf)
 {
-	struct wg_device *dev = calloc(1, sizeof(*dev));
+	char err[CONF_ERROR_LEN];
+	struct wg_device *dev = device_alloc(loop, conf->name);
 	if (!dev) {
 		log_error("%s: out of memory", conf->name);
 		return NULL;
 	}
-	dev->loop = loop;
-	dev->sock4.lfd.fd = dev->sock6.lfd.fd = -1;
-	dev->tx_flush.cb = tx_flush;
-	snprintf(dev->netif.name, sizeof(dev->netif.name), "%s", conf->name);
 	dev->netif.mtu = conf->mtu;
-	dev->netif.ops = &wg_netif_ops;
 	dev->table = conf->table;
-	dev->listen_port_configured = conf->has_listen_port;
-
-	if (noise_static_identity_set(&dev->identity, conf->private_key) < 0) {
-		log_error("%s: %s: PrivateKey is not a usable X25519 key", conf->name, conf->path);
-		goto fail;
-	}
-	key_to_base64(dev->public_key_b64, dev->identity.public_key);
-	cookie_checker_init(&dev->cookie_checker);
-	cookie_checker_set_public_key(&dev->cookie_checker, dev->identity.public_key);
-
 	if (conf->n_addresses) {
 		dev->netif.addrs = calloc(conf->n_addresses, sizeof(*dev->netif.addrs));
-		if (!dev->netif.addrs)
-			goto nomem;
+		if (!dev->netif.addrs) {
+			log_error("%s: out of memory", conf->name);
+			goto fail;
+		}
 		memcpy(dev->netif.addrs, conf->addresses, conf->n_addresses * sizeof(*conf->addresses));
 		dev->netif.n_addrs = conf->n_addresses;
 	}
-	dev->allowedips4 = lpm_new(AF_INET);
-	dev->allowedips6 = lpm_new(AF_INET6);
-	dev->peers = calloc(conf->n_peers ? conf->n_peers : 1, sizeof(*dev->peers));
-	if (!dev->allowedips4 || !dev->allowedips6 || !dev->peers)
-		goto nomem;
-	for (size_t i = 0; i < conf->n_peers; i++) {
-		int r = add_peer(dev, &conf->peers[i], (uint32_t)i + 1);
-		if (r == -ENOMEM)
-			goto nomem;
-		if (r < 0)
-			goto fail;
-	}
-	if (open_sockets(dev, conf->has_listen_port ? conf->listen_port : 0) < 0)
+	/* The configuration is applied as at a reload: one code path for both. */
+	if (wg_device_apply_conf(dev, conf, err, sizeof(err)) < 0) {
+		log_error("%s", err);
 		goto fail;
-	if (ip_router_add_netif(router, &dev->netif) < 0)
-		goto nomem;
-	if (loop_add_fd(loop, &dev->sock4.lfd, EPOLLIN) < 0 ||
-	    (dev->sock6.lfd.fd >= 0 && loop_add_fd(loop, &dev->sock6.lfd, EPOLLIN) < 0)) {
-		log_error("%s: cannot watch its sockets: %s", conf->name, strerror(errno));
+	}
+	if (ip_router_add_netif(router, &dev->netif) < 0) {
+		log_error("%s: out of memory", conf->name);
 		goto fail;
 	}
 	log_info("%s: public key %s, UDP port %u%s, %zu peer(s), MTU %u", dev->netif.name,
 		 dev->public_key_b64, dev->listen_port,
 		 conf->has_listen_port ? "" : " (ephemeral: dials out only)", dev->n_peers,
 		 dev->netif.mtu);
-
-	/* Peers we must keep a path to (dial-out behind NAT) connect right away. */
-	for (size_t i = 0; i < dev->n_peers; i++) {
-		struct wg_peer *peer = dev->peers[i];
-		if (peer->persistent_keepalive && peer->has_endpoint)
-			wg_send_keepalive(peer);
-	}
 	return dev;
-
-nomem:
-	log_error("%s: out of memory", conf->name);
 fail:
 	wg_device_destroy(dev);
 	return NULL;
@@ -396,9 +381,11 @@ void wg_device_destroy(struct wg_device *dev)
 {
 	if (!dev)
 		return;
+	if (dev->netif.router)
+		ip_router_del_netif(dev->netif.router, &dev->netif);
 	loop_cancel_deferred(dev->loop, &dev->tx_flush);
-	close_socket(dev, &dev->sock4);
-	close_socket(dev, &dev->sock6);
+	wg_device_close_socket(dev, &dev->sock4);
+	wg_device_close_socket(dev, &dev->sock6);
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		wg_peer_destroy(dev->peers[i]);
 		free(dev->peers[i]);

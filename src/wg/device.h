@@ -29,6 +29,8 @@ struct wg_socket {
 	struct loop_fd lfd;
 	struct wg_device *dev;
 	int family;
+	bool gro, gso;                   /* UDP offloads on (wg/udp_batch.h) */
+	uint16_t gso_refused_len;        /* segments this long or longer go plain (0: none refused) */
 	unsigned tx_len;
 	struct pbuf *tx_bufs[WG_TX_BATCH];
 	union sockaddr_inet tx_dst[WG_TX_BATCH];
@@ -48,9 +50,11 @@ struct wg_device {
 	uint16_t listen_port;            /* as bound (ephemeral when not configured) */
 	bool listen_port_configured;
 	enum table_mode table;
+	uint32_t fwmark;                 /* `wg set fwmark`: kept and shown, unused (no kernel routing to mark) */
 
-	struct wg_peer **peers;
-	size_t n_peers;
+	struct wg_peer **peers;          /* in the order they were added, as the kernel lists them */
+	size_t n_peers, cap_peers;
+	uint32_t next_peer_id;           /* ids are never reused: log lines stay unambiguous */
 	struct lpm *allowedips4, *allowedips6;
 
 	/* Load estimate for the cookie mechanism. */
@@ -69,7 +73,62 @@ struct wg_device {
  */
 struct wg_device *wg_device_create(struct loop *loop, struct ip_router *router,
 				   const struct wg_iface_conf *conf);
+/*
+ * As `ip link add NAME type wireguard`: no private key, no peers, an
+ * ephemeral UDP port, MTU MTU_DEFAULT, registered with the router. Without a
+ * private key it neither sends nor answers handshakes and drops what the IP
+ * layer routes to it. NULL with *err = -errno (-EINVAL for a bad name,
+ * -EEXIST if the router has an interface by that name).
+ */
+struct wg_device *wg_device_create_empty(struct loop *loop, struct ip_router *router,
+					 const char *name, int *err);
 void wg_device_destroy(struct wg_device *dev);
+
+/*
+ * `wg syncconf` for the WireGuard part of a wg-quick file (device_conf.c):
+ * private key, listen port (kept when the file sets none), and the peers with
+ * their preshared keys, endpoints, keepalives and AllowedIPs. Peers missing
+ * from conf are removed, new ones added, the others updated in place: a peer
+ * whose key stays keeps its sessions, counters and timers (and a roamed
+ * endpoint while the file's Endpoint line is unchanged). A new private key
+ * expires every session (as the kernel does). Addresses, MTU, Table and hooks
+ * are not this function's business. All or nothing: everything that can fail
+ * (keys, sockets, memory) is done before the first change. 0, or -errno with
+ * "file:line: message" (or "NAME: message") in err.
+ */
+int wg_device_apply_conf(struct wg_device *dev, const struct wg_iface_conf *conf,
+			 char *err, size_t errlen);
+
+/*
+ * The primitives of `wg set` / WG_CMD_SET_DEVICE (device_conf.c), each one
+ * step with the kernel's semantics; they take effect at once.
+ */
+/* NULL or all zeros removes the key. A peer with the new public key is removed
+ * (the kernel does so too); every session expires. 0 or -EINVAL. */
+int wg_device_set_private_key(struct wg_device *dev, const uint8_t private_key[CRYPTO_KEY_LEN]);
+/* Rebinds both sockets (0: an ephemeral port); unchanged on error. 0 or -errno (-EADDRINUSE). */
+int wg_device_set_listen_port(struct wg_device *dev, uint16_t port);
+/* A peer with no endpoint, keepalive or AllowedIPs, appended. NULL with *err = -EINVAL
+ * (low-order key) or -ENOMEM. The caller checks that the key is not taken. */
+struct wg_peer *wg_device_add_peer(struct wg_device *dev, const uint8_t public_key[CRYPTO_KEY_LEN],
+				   int *err);
+void wg_device_remove_peer(struct wg_device *dev, struct wg_peer *peer);
+void wg_device_remove_all_peers(struct wg_device *dev);
+/* NULL or all zeros: none. Sessions are kept (the key only matters to the next handshake). */
+void wg_peer_set_preshared_key(struct wg_peer *peer, const uint8_t psk[CRYPTO_KEY_LEN]);
+/* As configured (wg set … endpoint): replaces a roamed endpoint too. */
+void wg_peer_configure_endpoint(struct wg_peer *peer, const union sockaddr_inet *endpoint);
+/* Seconds, 0 = off; turning it on sends a keepalive at once, as the kernel does. */
+void wg_peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t seconds);
+/* AllowedIPs: p is masked here. Adding moves the prefix from whichever peer had it.
+ * 0 or -ENOMEM / -EINVAL. Removing a prefix the peer does not have is a no-op. */
+int wg_device_peer_add_allowed_ip(struct wg_device *dev, struct wg_peer *peer,
+				  const struct ip_prefix *p);
+void wg_device_peer_remove_allowed_ip(struct wg_device *dev, struct wg_peer *peer,
+				      const struct ip_prefix *p);
+void wg_device_peer_clear_allowed_ips(struct wg_device *dev, struct wg_peer *peer);
+/* Sends what waits for the peer, or starts a handshake (after a change, as the kernel does). */
+void wg_peer_kick(struct wg_peer *peer);
 
 struct wg_peer *wg_device_peer_by_key(const struct wg_device *dev,
 				      const uint8_t public_key[CRYPTO_KEY_LEN]);
@@ -87,6 +146,12 @@ int wg_device_send_to_peer(struct wg_device *dev, struct wg_peer *peer,
 int wg_device_queue_to_peer(struct wg_device *dev, struct wg_peer *peer, struct pbuf *b);
 /* True while handshakes arrive faster than WG_UNDER_LOAD_HANDSHAKES_PER_SEC. */
 bool wg_device_note_handshake_and_check_load(struct wg_device *dev);
+
+/* For device_conf.c: the UDP sockets of a device. */
+int wg_device_open_socket(struct wg_device *dev, struct wg_socket *s, int family, uint16_t port);
+void wg_device_close_socket(struct wg_device *dev, struct wg_socket *s);
+uint16_t wg_device_bound_port(int fd);
+void wg_device_flush_tx(struct wg_device *dev);
 
 static inline struct wg_device *wg_device_of_netif(struct netif *nif)
 {

@@ -51,6 +51,9 @@ struct wg_peer {
 
 	bool has_endpoint;
 	union sockaddr_inet endpoint;
+	/* What the config file said last: a reload leaves a roamed endpoint alone while this holds. */
+	bool has_configured_endpoint;
+	union sockaddr_inet configured_endpoint;
 	uint16_t persistent_keepalive;   /* seconds, 0 = off */
 	struct ip_prefix *allowed_ips;   /* as configured, for display */
 	size_t n_allowed_ips;

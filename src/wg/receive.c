@@ -14,6 +14,7 @@
 #include "wg/device.h"
 #include "wg/messages.h"
 #include "wg/peer.h"
+#include "wg/ratelimit.h"
 #include "wg/timers.h"
 
 /* The cookie binds to the sender's address: ip bytes then port, network order. */
@@ -53,6 +54,11 @@ static bool check_macs(struct wg_device *dev, const void *msg, size_t len, uint3
 	uint8_t src[COOKIE_SRC_MAX];
 	size_t src_len = cookie_source(from, src);
 	bool under_load = wg_device_note_handshake_and_check_load(dev);
+	/* Under load, a source past its share costs a lookup, not a DH or a cookie reply. */
+	if (under_load && !wg_ratelimit_allow(wg_ratelimit_global(), from, loop_now(dev->loop))) {
+		netif_drop(&dev->netif, DROP_HANDSHAKE_RATELIMITED);
+		return false;
+	}
 	enum cookie_mac_state st = cookie_checker_validate(&dev->cookie_checker, msg, len, src,
 							   src_len, loop_now(dev->loop),
 							   under_load);
@@ -229,7 +235,6 @@ static void receive_data(struct wg_device *dev, struct pbuf *b, const union sock
 		return;
 	}
 
-	peer->rx_bytes += wire_len;
 	wg_peer_set_endpoint(peer, from);
 	if (wg_peer_received_with_keypair(peer, kp)) {
 		log_info("%s: peer %u (%.8s…): handshake complete (peer initiated)",
@@ -241,7 +246,13 @@ static void receive_data(struct wg_device *dev, struct pbuf *b, const union sock
 	wg_timers_any_authenticated_packet_received(peer);
 	wg_timers_any_authenticated_packet_traversal(peer);
 
+	/*
+	 * rx_bytes counts as the kernel's update_rx_stats: the whole message, for
+	 * keepalives and for packets delivered, not for ones dropped as malformed
+	 * or from outside the peer's AllowedIPs.
+	 */
 	if (b->len == 0) {   /* keepalive */
+		peer->rx_bytes += wire_len;
 		pbuf_free(b);
 		return;
 	}
@@ -263,6 +274,7 @@ static void receive_data(struct wg_device *dev, struct pbuf *b, const union sock
 		pbuf_free(b);
 		return;
 	}
+	peer->rx_bytes += wire_len;
 	dev->netif.stats.rx_packets++;
 	dev->netif.stats.rx_bytes += b->len;
 	b->peer = peer;
@@ -272,6 +284,12 @@ static void receive_data(struct wg_device *dev, struct pbuf *b, const union sock
 
 void wg_receive(struct wg_device *dev, struct pbuf *b, const union sockaddr_inet *from)
 {
+	if (dev->netif.down) {
+		/* "ip link set X down": as the kernel's closed socket, nothing comes in. */
+		netif_drop(&dev->netif, DROP_UNSUPPORTED);
+		pbuf_free(b);
+		return;
+	}
 	const uint8_t *p = pbuf_data(b);
 	switch (message_type_of(p, b->len)) {
 	case MESSAGE_HANDSHAKE_INITIATION: {

@@ -409,10 +409,13 @@ static void test_iflist_and_client_close(void **state)
 	struct shim_iflist_hdr h = { 0, 0 };
 	assert_true(shim_iflist_valid(buf + sizeof(struct shim_rep),
 				      (size_t)n - sizeof(struct shim_rep), &h));
-	assert_int_equal(h.n_ifs, 1);
+	assert_int_equal(h.n_ifs, 2);   /* lo, then wg0 */
 	assert_int_equal(h.n_addrs, 3);
 	struct shim_ifinfo ii;
 	memcpy(&ii, buf + sizeof(struct shim_rep) + sizeof(h), sizeof(ii));
+	assert_string_equal(ii.name, "lo");
+	assert_int_equal(ii.ifindex, 1);
+	memcpy(&ii, buf + sizeof(struct shim_rep) + sizeof(h) + sizeof(ii), sizeof(ii));
 	assert_string_equal(ii.name, "wg0");
 	assert_int_equal(ii.ifindex, e->nif.ifindex);
 
@@ -516,6 +519,13 @@ void tcp_set_options(struct tcp_conn *c, const struct tcp_options *o) {}
 void tcp_conn_set_user(struct tcp_conn *c, void *u) {}
 void *tcp_conn_user(const struct tcp_conn *c) { return NULL; }
 void tcp_conn_endpoints(const struct tcp_conn *c, struct tcp_endpoint *l, struct tcp_endpoint *r) {}
+/* sock_tcp_opt.c's engine calls (TCP_MD5SIG, TCP_INFO): inert here too */
+int tcp_listener_set_md5(struct tcp_listener *l, const struct tcp_md5_keyset *ks) { return 0; }
+void tcp_listener_info(const struct tcp_listener *l, unsigned *queued, unsigned *backlog)
+{
+	*queued = *backlog = 0;
+}
+void tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *out) { memset(out, 0, sizeof(*out)); }
 enum tcp_state tcp_conn_state(const struct tcp_conn *c) { return TCP_CLOSED; }
 size_t tcp_recv_available(const struct tcp_conn *c) { return 0; }
 void tcp_listener_queue(const struct tcp_listener *l, unsigned *q, unsigned *bl) { *q = *bl = 0; }

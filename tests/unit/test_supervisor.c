@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +132,92 @@ static void test_stop_all_terminates(void **state)
 	loop_free(&loop);
 }
 
+/* A reload stops one program; another of the same name can start at once; a signal-killed
+ * program is reported as such through the guard. */
+static void test_stop_program(void **state)
+{
+	struct loop loop;
+	struct supervisor sup;
+	assert_int_equal(loop_init(&loop), 0);
+	assert_int_equal(supervisor_init(&sup, &loop, NULL, NULL), 0);
+	assert_int_equal(supervisor_add_program(&sup, "a", "exec sleep 30"), 0);
+	assert_int_equal(supervisor_add_program(&sup, "b", "exec sleep 30"), 0);
+	assert_int_equal(supervisor_stop_program(&sup, "nope"), -ENOENT);
+	assert_int_equal(supervisor_stop_program(&sup, "a"), 0);
+	assert_int_equal(supervisor_stop_program(&sup, "a"), -ENOENT);   /* already going */
+	assert_int_equal(supervisor_add_program(&sup, "a", "exec sleep 31"), 0);
+	assert_int_equal(supervisor_running(&sup), 3);
+	uint64_t end = clock_now_ns() + 5 * NSEC_PER_SEC;
+	while (supervisor_running(&sup) > 2 && clock_now_ns() < end)
+		loop_run_once(&loop, 50);
+	assert_int_equal(supervisor_running(&sup), 2);
+	/* The old "a" entry is freed; the new one and "b" remain, neither restarted. */
+	size_t n = 0;
+	for (struct supervised *s = sup.list; s; s = s->next, n++)
+		assert_int_equal(s->starts, 1);
+	assert_int_equal(n, 2);
+	supervisor_free(&sup);
+	loop_free(&loop);
+}
+
+static int read_pids(const char *path, pid_t *pids, int max)
+{
+	FILE *f = fopen(path, "r");
+	int n = 0, v;
+	if (!f)
+		return 0;
+	while (n < max && fscanf(f, "%d", &v) == 1)
+		pids[n++] = v;
+	fclose(f);
+	return n;
+}
+
+/*
+ * No orphans: a "daemon" process supervises a shell that starts two
+ * background sleeps (grandchildren of the guard); SIGKILL to the daemon must
+ * take them all down, though nothing runs in the daemon any more.
+ */
+static void test_no_orphans_after_sigkill(void **state)
+{
+	char out[] = "/tmp/rr-sup-orphans.XXXXXX";
+	int fd = mkstemp(out);
+	assert_true(fd >= 0);
+	close(fd);
+	pid_t daemon = fork();
+	assert_true(daemon >= 0);
+	if (daemon == 0) {
+		struct loop loop;
+		struct supervisor sup;
+		char cmd[256];
+		snprintf(cmd, sizeof(cmd), "sleep 60 & echo $! >> %s; sleep 60 & echo $! >> %s; wait",
+			 out, out);
+		if (loop_init(&loop) < 0 || supervisor_init(&sup, &loop, NULL, NULL) < 0 ||
+		    supervisor_add_program(&sup, "bg", cmd) < 0)
+			_exit(1);
+		for (;;)
+			loop_run_once(&loop, 1000);
+	}
+	pid_t pids[2];
+	uint64_t end = clock_now_ns() + 5 * NSEC_PER_SEC;
+	while (read_pids(out, pids, 2) < 2 && clock_now_ns() < end)
+		usleep(10000);
+	assert_int_equal(read_pids(out, pids, 2), 2);
+	assert_int_equal(kill(pids[0], 0), 0);
+	assert_int_equal(kill(daemon, SIGKILL), 0);
+	assert_int_equal(waitpid(daemon, NULL, 0), daemon);
+	end = clock_now_ns() + 5 * NSEC_PER_SEC;
+	while ((kill(pids[0], 0) == 0 || kill(pids[1], 0) == 0) && clock_now_ns() < end)
+		usleep(10000);
+	int alive0 = kill(pids[0], 0) == 0, alive1 = kill(pids[1], 0) == 0;
+	if (alive0)
+		kill(pids[0], SIGKILL);
+	if (alive1)
+		kill(pids[1], SIGKILL);
+	unlink(out);
+	assert_false(alive0);
+	assert_false(alive1);
+}
+
 static void test_hook_expansion(void **state)
 {
 	char *s = supervisor_expand_hook("ip addr add 172.20.1.1/32 peer 172.20.2.2/32 dev %i; echo %i%%i",
@@ -150,6 +237,8 @@ int main(void)
 		cmocka_unit_test(test_children_get_the_shim_environment),
 		cmocka_unit_test(test_program_restarts_with_backoff_and_stops),
 		cmocka_unit_test(test_stop_all_terminates),
+		cmocka_unit_test(test_stop_program),
+		cmocka_unit_test(test_no_orphans_after_sigkill),
 		cmocka_unit_test(test_hook_expansion),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
