@@ -37,6 +37,8 @@ static void usage(FILE *f)
 		"SOCKET defaults to $XDG_RUNTIME_DIR/rrouted.sock (or /tmp/rrouted-UID/rrouted.sock).\n"
 		"exec preloads librrshim.so (next to rrctl, or $RRSHIM_LIB): the IPv4/IPv6 sockets\n"
 		"of CMD and its children live in rrouted's network; loopback stays on the host.\n"
+		"Programs with file capabilities (ping, mtr-packet) run without them, through\n"
+		"their ELF interpreter: they need none inside the router.\n"
 		"Inside exec, sudo is rrctl's own (" SUDO_DIR "/sudo, first in PATH): it runs the\n"
 		"command as root of the router's network (getuid() = 0 for it, through the shim),\n"
 		"so scripts that insist on root, like wg-quick, run unmodified. It grants nothing\n"

@@ -56,7 +56,8 @@ static void req_init(struct shim_req *req, uint32_t op, const struct shim_fd *e)
 	if (e) {
 		req->family = e->domain;
 		req->type = e->type;
-		req->protocol = e->kind == SK_PING ? (e->domain == AF_INET ? IPPROTO_ICMP
+		req->protocol = e->kind == SK_PING || e->kind == SK_RAW
+			? (e->domain == AF_INET ? IPPROTO_ICMP
 									    : IPPROTO_ICMPV6)
 						   : e->kind == SK_UDP ? IPPROTO_UDP : IPPROTO_TCP;
 		req->opts = e->opts;
@@ -156,10 +157,13 @@ SHIM_EXPORT int socket(int domain, int type, int protocol)
 	} else if (base == SOCK_DGRAM &&
 		   protocol == (domain == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6)) {
 		e.kind = SK_PING;
+	} else if (base == SOCK_RAW &&
+		   protocol == (domain == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6)) {
+		return shim_raw_socket(domain, type, protocol);
 	} else {
-		shim_log_once("socket-unsupported", "socket(%s, type %d, protocol %d): only TCP, UDP "
-			      "and ICMP echo (ping) sockets exist inside the router (raw sockets "
-			      "do not): failing with %s", domain == AF_INET ? "AF_INET" : "AF_INET6",
+		shim_log_once("socket-unsupported", "socket(%s, type %d, protocol %d): only TCP, UDP, "
+			      "ICMP echo (ping) and raw ICMP sockets exist inside the router (other "
+			      "raw sockets do not): failing with %s", domain == AF_INET ? "AF_INET" : "AF_INET6",
 			      base, protocol, base == SOCK_RAW ? "EPERM" : "EPROTONOSUPPORT");
 		return fail(base == SOCK_RAW ? EPERM : EPROTONOSUPPORT);
 	}
@@ -541,8 +545,10 @@ static int opt_set(struct shim_fd *e, int level, int name, const void *val, sock
 			e->opts.v6only = !!v;
 			return 1;
 		}
+		/* IPV6_2292HOPLIMIT: the RFC 2292 name tracepath -6 falls back to. */
 		if ((level == IPPROTO_IP && name == IP_RECVTTL) ||
-		    (level == IPPROTO_IPV6 && name == IPV6_RECVHOPLIMIT)) {
+		    (level == IPPROTO_IPV6 && (name == IPV6_RECVHOPLIMIT ||
+					       name == IPV6_2292HOPLIMIT))) {
 			e->recvttl = !!v;
 			return 2;
 		}
@@ -585,6 +591,16 @@ SHIM_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen
 		return shim_real.setsockopt(fd, level, name, val, len);
 	if (e.kind == SK_NETLINK)
 		return shim_netlink_setsockopt(fd, &e, level, name, val, len);
+	if (shim_raw_own_option(&e, level, name))
+		return shim_raw_setsockopt(fd, &e, val, len);
+	/*
+	 * IP_RECVRETOPTS (the same number as IP_RETOPTS, an int flag; ping sets it):
+	 * Linux adds the received IP options as a control message only when a
+	 * packet carried some; the router delivers none, so the flag is kept as set.
+	 */
+	if (level == IPPROTO_IP && name == IP_RECVRETOPTS && e.kind != SK_STREAM && val &&
+	    len == sizeof(int) && (*(const int *)val == 0 || *(const int *)val == 1))
+		return 0;
 	if (level == IPPROTO_TCP && e.kind == SK_STREAM && shim_tcp_opt_ours(name, false))
 		return shim_tcp_setsockopt(fd, &e, name, val, len);
 	int kind = opt_set(&e, level, name, val, len);
@@ -651,11 +667,13 @@ SHIM_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *le
 	shim_resolve();
 	if (shim_fd_get(fd, &e) && e.kind == SK_NETLINK)
 		return shim_netlink_getsockopt(fd, &e, level, name, val, len);
+	if (shim_fd_get(fd, &e) && shim_raw_own_option(&e, level, name))
+		return shim_raw_getsockopt(fd, &e, val, len);
 	if (shim_fd_get(fd, &e) && level == IPPROTO_TCP && e.kind == SK_STREAM &&
 	    shim_tcp_opt_ours(name, true))
 		return shim_tcp_getsockopt(fd, &e, name, val, len);
 	if (!shim_fd_get(fd, &e) || (e.state != SFD_ROUTER && !(level == SOL_SOCKET &&
-								  name == SO_PROTOCOL)))
+			(name == SO_PROTOCOL || (e.placeholder && name == SO_TYPE)))))
 		return shim_real.getsockopt(fd, level, name, val, len);
 	int proto = e.kind == SK_STREAM ? IPPROTO_TCP : e.kind == SK_UDP ? IPPROTO_UDP
 		  : e.domain == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
@@ -792,9 +810,13 @@ static ssize_t dgram_sendmsg(int fd, const struct shim_fd *e, const struct msghd
 		iov[i + 1] = msg->msg_iov[i];
 		total += msg->msg_iov[i].iov_len;
 	}
-	if (total > SHIM_DGRAM_MAX - 28)
-		return fail(EMSGSIZE);
 	uint32_t mtu;
+	if (total > SHIM_DGRAM_MAX - 28) {
+		/* Linux reports it in the error queue too (tracepath -6) */
+		(void)shim_dgram_check_size(e, &h, total, &mtu);
+		shim_errq_local(fd, e, h.peer.family ? &h.peer : &e->peer, EMSGSIZE, mtu);
+		return fail(EMSGSIZE);
+	}
 	r = shim_dgram_check_size(e, &h, total, &mtu);
 	if (r < 0) {
 		if (mtu)
@@ -872,12 +894,21 @@ static ssize_t dgram_recvmsg(int fd, const struct shim_fd *e, struct msghdr *msg
 	iov[0].iov_len = sizeof(h);
 	for (size_t i = 0; i < msg->msg_iovlen; i++)
 		iov[i + 1] = msg->msg_iov[i];
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = msg->msg_iovlen + 1,
-			     .msg_control = msg->msg_control, .msg_controllen = msg->msg_controllen };
-	ssize_t n = shim_real.recvmsg(fd, &mh, flags & (MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC |
-							MSG_WAITALL | MSG_CMSG_CLOEXEC));
+	struct msghdr mh;
+	ssize_t n;
+again:
+	mh = (struct msghdr){ .msg_iov = iov, .msg_iovlen = msg->msg_iovlen + 1,
+			      .msg_control = msg->msg_control, .msg_controllen = msg->msg_controllen };
+	n = shim_real.recvmsg(fd, &mh, flags & (MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC | MSG_WAITALL |
+						MSG_CMSG_CLOEXEC));
 	if (n < 0)
 		return -1;
+	if (e->kind == SK_RAW && n >= (ssize_t)sizeof(h) && !(h.flags & SHIM_DGRAM_ERR) &&
+	    shim_raw_filtered(fd, e, msg->msg_iov, msg->msg_iovlen, (size_t)n - sizeof(h))) {
+		if (flags & MSG_PEEK)   /* a peek would meet it again: it goes now */
+			(void)shim_real.recv(fd, NULL, 0, MSG_DONTWAIT);
+		goto again;
+	}
 	if (n < (ssize_t)sizeof(h)) {
 		msg->msg_controllen = 0;
 		msg->msg_flags = 0;
@@ -1258,9 +1289,9 @@ void shim_adopt_inherited(void)
 		memset(&e, 0, sizeof(e));
 		e.state = SFD_ROUTER;
 		e.kind = si.kind == SHIM_KIND_UDP ? SK_UDP : si.kind == SHIM_KIND_PING ? SK_PING
-										   : SK_STREAM;
+		       : si.kind == SHIM_KIND_RAW ? SK_RAW : SK_STREAM;
 		e.domain = si.domain;
-		e.type = e.kind == SK_STREAM ? SOCK_STREAM : SOCK_DGRAM;
+		e.type = e.kind == SK_STREAM ? SOCK_STREAM : e.kind == SK_RAW ? SOCK_RAW : SOCK_DGRAM;
 		e.sock_id = rep.sock_id;
 		e.opts = si.opts;
 		e.listening = si.listening;

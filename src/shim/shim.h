@@ -52,7 +52,7 @@ extern struct shim_real shim_real;
 void shim_resolve(void);
 
 enum shim_state { SFD_NONE, SFD_KERNEL, SFD_ROUTER };
-enum shim_kind { SK_STREAM, SK_UDP, SK_PING, SK_NETLINK };
+enum shim_kind { SK_STREAM, SK_UDP, SK_PING, SK_NETLINK, SK_RAW };
 
 #define SHIM_MAX_REPLAY 8
 struct shim_sockopt {   /* SOL_SOCKET options set on the kernel socket, replayed after conversion */
@@ -148,6 +148,17 @@ void shim_errq_local(int fd, const struct shim_fd *e, const struct shim_addr *ds
 		     uint32_t info);
 /* fd is closed or reused: its kept errors go. */
 void shim_errq_drop(int fd);
+
+/* shim_raw.c: raw ICMP/ICMPv6 sockets (a router socket from the start, no privilege). */
+int shim_raw_socket(int domain, int type, int protocol);
+/* ICMP_FILTER / ICMP6_FILTER on a raw socket: handled here, not by rrouted. */
+bool shim_raw_own_option(const struct shim_fd *e, int level, int name);
+int shim_raw_setsockopt(int fd, const struct shim_fd *e, const void *val, socklen_t len);
+int shim_raw_getsockopt(int fd, const struct shim_fd *e, void *val, socklen_t *len);
+/* Does fd's filter drop the message just read into iov (got bytes)? */
+bool shim_raw_filtered(int fd, const struct shim_fd *e, const struct iovec *iov, size_t iovlen,
+		       size_t got);
+
 
 /*
  * shim_tcp.c: the IPPROTO_TCP options rrouted keeps beyond shim_opts

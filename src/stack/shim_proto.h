@@ -150,7 +150,7 @@ struct shim_rep {
 	struct shim_addr local, peer;
 };
 
-enum shim_sock_kind { SHIM_KIND_STREAM, SHIM_KIND_UDP, SHIM_KIND_PING };
+enum shim_sock_kind { SHIM_KIND_STREAM, SHIM_KIND_UDP, SHIM_KIND_PING, SHIM_KIND_RAW };
 struct shim_sockinfo {
 	int32_t domain, kind;   /* kind: enum shim_sock_kind */
 	uint8_t listening, connected, bound, pad;

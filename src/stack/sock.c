@@ -337,6 +337,7 @@ bool sock_layer_input(void *ctx, struct netif *in, struct pbuf *b, struct ip_pac
 		return true;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
+		sock_raw_input(sl, in, pkt);   /* a copy for raw sockets; the rest goes on */
 		return sock_icmp_input(sl, in, b, pkt);
 	default:
 		return false;
@@ -368,6 +369,9 @@ static int handle_bind(struct sock_client *c, const struct shim_req *req, struct
 	else if (req->type == SOCK_DGRAM && req->protocol == (req->family == AF_INET ? IPPROTO_ICMP
 										   : IPPROTO_ICMPV6))
 		kind = SK_ICMP;
+	else if (req->type == SOCK_RAW && req->protocol == (req->family == AF_INET ? IPPROTO_ICMP
+										  : IPPROTO_ICMPV6))
+		kind = SK_RAW;
 	else
 		return EPROTONOSUPPORT;
 	if (req->sock_id >= 0) {
@@ -389,8 +393,10 @@ static int handle_bind(struct sock_client *c, const struct shim_req *req, struct
 		return ENOBUFS;
 	s->opts = req->opts;
 	s->owner = c;
-	int r = sock_bind(s, &req->addr);
-	if (r == 0 && kind != SK_TCP)
+	int r = kind == SK_RAW ? sock_raw_bind(s, &req->addr) : sock_bind(s, &req->addr);
+	if (r == 0 && kind == SK_RAW)
+		r = sock_raw_open(s, fd);
+	else if (r == 0 && kind != SK_TCP)
 		r = sock_dgram_open(s, fd);
 	if (r < 0) {
 		sock_free(s);
@@ -431,7 +437,7 @@ static int handle_connect(struct sock_client *c, const struct shim_req *req, str
 		return e;
 	s->opts = req->opts;
 	int r;
-	if (s->kind == SK_UDP || s->kind == SK_ICMP)
+	if (s->kind == SK_UDP || s->kind == SK_ICMP || s->kind == SK_RAW)
 		r = sock_dgram_connect(s, &req->addr);
 	else if (s->kind == SK_TCP)
 		r = sock_tcp_connect(s, &req->addr, fd);
@@ -629,7 +635,7 @@ static void handle_request(struct sock_client *c, const struct shim_req *req, co
 		struct shim_sockinfo si = {
 			.domain = s->family,
 			.kind = s->kind == SK_UDP ? SHIM_KIND_UDP : s->kind == SK_ICMP ? SHIM_KIND_PING
-										: SHIM_KIND_STREAM,
+				: s->kind == SK_RAW ? SHIM_KIND_RAW : SHIM_KIND_STREAM,
 			.listening = s->kind == SK_TCP_LISTEN, .connected = s->connected ||
 									  s->kind == SK_TCP_CONN,
 			.bound = s->bound, .opts = s->opts,

@@ -583,11 +583,6 @@ drop:
 
 /* ---- ICMP errors ---- */
 
-struct err_map {
-	int16_t errnum;
-	uint8_t fatal;
-};
-
 /* Linux's icmp_err_convert[] (net/ipv4/icmp.c): destination unreachable, by code. */
 static const struct err_map v4_unreach[16] = {
 	{ ENETUNREACH, 0 },  { EHOSTUNREACH, 0 }, { ENOPROTOOPT, 1 },  { ECONNREFUSED, 1 },
@@ -608,7 +603,7 @@ static const struct err_map v6_unreach[7] = {
  * default path MTU discovery mode is not "don't"). False: not an error a
  * socket hears about (source quench, redirect, informational types).
  */
-static bool classify_error(int family, uint8_t type, uint8_t code, struct err_map *m)
+bool classify_error(int family, uint8_t type, uint8_t code, struct err_map *m)
 {
 	if (family == AF_INET) {
 		switch (type) {
@@ -643,15 +638,7 @@ static bool classify_error(int family, uint8_t type, uint8_t code, struct err_ma
 	}
 }
 
-/* The datagram an ICMP error quotes, as far as it is quoted. */
-struct quoted {
-	struct ip_addr src, dst;
-	uint8_t proto;
-	const uint8_t *l4;           /* the quoted transport header */
-	size_t l4_len;               /* bytes of it (and after it) present, capped at its length */
-};
-
-static bool parse_quoted(int family, const uint8_t *q, size_t qlen, struct quoted *out)
+bool parse_quoted(int family, const uint8_t *q, size_t qlen, struct quoted *out)
 {
 	memset(out, 0, sizeof(*out));
 	size_t hl, orig_l4;
@@ -681,7 +668,7 @@ static bool parse_quoted(int family, const uint8_t *q, size_t qlen, struct quote
 	return out->l4_len >= 8;   /* a UDP header, or an echo header with its identifier */
 }
 
-static void deliver_error(struct sock *s, const struct ip_packet *pkt, uint32_t ifindex,
+void deliver_error(struct sock *s, const struct ip_packet *pkt, uint32_t ifindex,
 			  const struct quoted *q, uint16_t dport, const struct err_map *m,
 			  const uint8_t *icmp, const uint8_t *data, size_t len)
 {

@@ -28,6 +28,7 @@ enum sock_kind {
 	SK_TCP_LISTEN,
 	SK_TCP_CONN,     /* connecting or connected: data fd is a stream socketpair */
 	SK_NETLINK,      /* an emulated NETLINK_ROUTE socket (nl/rtnl.h) */
+	SK_RAW,          /* raw ICMP / ICMPv6 (sock_raw.c) */
 };
 
 struct sock_client {
@@ -139,6 +140,33 @@ int sock_dgram_membership(struct sock *s, const struct shim_addr *g, bool join);
 int sock_netlink_open(struct sock *s, int protocol, int *app_fd, int32_t *portid);
 void sock_netlink_release(struct sock *s);   /* from sock_free */
 void sock_netlink_wakeup(void *ctx, struct rtnl_sock *ns);
+
+/* sock_dgram.c, also for raw sockets: ICMP errors about what a socket sent */
+struct err_map {
+	int16_t errnum;
+	uint8_t fatal;
+};
+/* The datagram an ICMP error quotes, as far as it is quoted. */
+struct quoted {
+	struct ip_addr src, dst;
+	uint8_t proto;
+	const uint8_t *l4;           /* the quoted transport header */
+	size_t l4_len;               /* bytes of it (and after it) present, capped at its length */
+};
+/* The errno of an ICMP error type/code and whether it is hard; false: not an error. */
+bool classify_error(int family, uint8_t type, uint8_t code, struct err_map *m);
+/* The quoted datagram of an error's body [q, q+qlen); false if it quotes too little. */
+bool parse_quoted(int family, const uint8_t *q, size_t qlen, struct quoted *out);
+/* Queues the error (icmp: its header; data/len: the quoted payload) to s, in band. */
+void deliver_error(struct sock *s, const struct ip_packet *pkt, uint32_t ifindex,
+		   const struct quoted *q, uint16_t dport, const struct err_map *m,
+		   const uint8_t *icmp, const uint8_t *data, size_t len);
+
+/* sock_raw.c: raw ICMP/ICMPv6 sockets */
+int sock_raw_bind(struct sock *s, const struct shim_addr *a);
+int sock_raw_open(struct sock *s, int *app_fd);
+/* A copy of an ICMP packet to our addresses for every raw socket that matches (b is not taken). */
+void sock_raw_input(struct sock_layer *sl, struct netif *in, const struct ip_packet *pkt);
 
 /* sock_inet_diag.c: NETLINK_SOCK_DIAG sockets (ss), answered from the socket table */
 int sock_inet_diag_open(struct sock *s, int *app_fd, int32_t *portid);

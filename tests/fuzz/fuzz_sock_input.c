@@ -1,12 +1,14 @@
 /*
  * Packets from the network into the host stack: a router with one interface
- * and the socket layer, with a UDP socket, an ICMP echo socket and a TCP
- * listener open through the shim protocol, receives arbitrary bytes as an IP
- * packet (first byte: 0 = as given, else with its IPv4/IPv6 header fixed up so
- * it reaches the sockets). Nothing may crash, leak or trip UBSan; whatever the
+ * and the socket layer, with a UDP socket, an ICMP echo socket, a TCP
+ * listener and raw ICMP/ICMPv6 sockets open through the shim protocol,
+ * receives arbitrary bytes as an IP packet (first byte: 0 = as given, else
+ * with its IPv4/IPv6 header fixed up so it reaches the sockets; bit 0x80 also
+ * makes an ICMP/ICMPv6 checksum right, so raw sockets and errors are reached). Nothing may crash, leak or trip UBSan; whatever the
  * stack sends back must be a valid IP packet.
  */
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +31,7 @@ static struct netif nif;
 static struct ip_prefix addrs[2];
 static struct sock_layer *sl;
 static int ctl = -1;
-static int app_fds[3] = { -1, -1, -1 };
+static int app_fds[5] = { -1, -1, -1, -1, -1 };
 
 static void fake_output(struct netif *n, struct pbuf *b, const struct ip_addr *nexthop)
 {
@@ -68,19 +70,26 @@ static int rpc(struct shim_req *req)
 	return fd;
 }
 
-static int open_socket(uint32_t op, int type, int protocol, uint16_t port)
+static int open_socket_in(int family, uint32_t op, int type, int protocol, uint16_t port,
+			  bool recverr)
 {
 	struct shim_req req;
 	memset(&req, 0, sizeof(req));
 	req.op = op;
 	req.sock_id = -1;
-	req.family = AF_INET;
+	req.family = family;
 	req.type = type;
 	req.protocol = protocol;
 	req.arg = 16;
-	req.addr.family = AF_INET;
+	req.addr.family = (uint16_t)family;
 	req.addr.port = port;
+	req.opts.recverr = recverr;
 	return rpc(&req);
+}
+
+static int open_socket(uint32_t op, int type, int protocol, uint16_t port)
+{
+	return open_socket_in(AF_INET, op, type, protocol, port, false);
 }
 
 static void setup(void)
@@ -110,6 +119,24 @@ static void setup(void)
 	app_fds[0] = open_socket(SHIM_OP_BIND, SOCK_DGRAM, IPPROTO_UDP, 7000);
 	app_fds[1] = open_socket(SHIM_OP_BIND, SOCK_DGRAM, IPPROTO_ICMP, 77);
 	app_fds[2] = open_socket(SHIM_OP_LISTEN, SOCK_STREAM, IPPROTO_TCP, 179);
+	app_fds[3] = open_socket_in(AF_INET, SHIM_OP_BIND, SOCK_RAW, IPPROTO_ICMP, 0, true);
+	app_fds[4] = open_socket_in(AF_INET6, SHIM_OP_BIND, SOCK_RAW, IPPROTO_ICMPV6, 0, true);
+}
+
+/* A right ICMP/ICMPv6 checksum on a packet fix_headers made consistent. */
+static void fix_icmp(uint8_t *p, size_t len)
+{
+	if (len >= 24 && p[0] == 0x45 && p[9] == IPPROTO_ICMP) {
+		p[22] = p[23] = 0;
+		uint16_t c = csum_fold(csum_partial(p + 20, len - 20, 0));
+		memcpy(p + 22, &c, 2);
+	} else if (len >= 44 && (p[0] >> 4) == 6 && p[6] == IPPROTO_ICMPV6) {
+		p[42] = p[43] = 0;
+		uint16_t c = csum_fold(csum_partial(p + 40, len - 40,
+						    csum_pseudo_v6(p + 8, p + 24, IPPROTO_ICMPV6,
+								   (uint32_t)(len - 40))));
+		memcpy(p + 42, &c, 2);
+	}
 }
 
 /* Makes the header self-consistent so fuzzed transport payloads reach the sockets. */
@@ -159,12 +186,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(p, data + 1, size - 1);
 	if (data[0])
 		fix_headers(p, size - 1);
+	if (data[0] & 0x80)
+		fix_icmp(p, size - 1);
 	ip_router_input(&router, &nif, b);
 	spin();
 	/* Drain what reached the app sockets so their buffers never fill up. */
 	char buf[4096];
-	for (int i = 0; i < 2; i++)
-		while (app_fds[i] >= 0 && recv(app_fds[i], buf, sizeof(buf), MSG_DONTWAIT) > 0)
+	for (int i = 0; i < 5; i++)
+		while (i != 2 && app_fds[i] >= 0 && recv(app_fds[i], buf, sizeof(buf), MSG_DONTWAIT) > 0)
 			;
 	loop_set_time(&loop, loop_now(&loop) + (data[0] & 0xf) * NSEC_PER_SEC);
 	if (getenv("FUZZ_SOCK_STATS")) {
