@@ -72,7 +72,7 @@ struct sock {
 	uint32_t user_timeout_ms;        /* TCP_USER_TIMEOUT */
 	bool cork;                       /* TCP_CORK */
 	uint16_t user_mss;               /* TCP_MAXSEG */
-	/* accepted hints the engine has no use for, kept for getsockopt (docs/SOCKETS-tcp.md) */
+	/* accepted hints the engine has no use for, kept for getsockopt (docs/SOCKETS.md) */
 	int32_t quickack, defer_accept, fastopen, fastopen_connect, notsent_lowat;
 	struct sock_diag_queue *diag;    /* a NETLINK_SOCK_DIAG socket: replies not yet sent */
 	/* multicast memberships (IP_ADD_MEMBERSHIP / IPV6_JOIN_GROUP), at most SOCK_MCAST_MAX */

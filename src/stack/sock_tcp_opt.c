@@ -209,7 +209,7 @@ static bool get_int(const struct sock *s, int name, int32_t *v)
 /*
  * Sets one; 0 or a positive errno. TCP_USER_TIMEOUT, TCP_CORK and TCP_MAXSEG
  * go to the engine; the others are hints it has no use for
- * (docs/SOCKETS-tcp.md): kept so that getsockopt answers what was set.
+ * (docs/SOCKETS.md): kept so that getsockopt answers what was set.
  */
 static int set_int(struct sock *s, int name, int32_t v)
 {
