@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "wg/datapath.h"
 #include "wg/device.h"
 
 /* One lookup, owned by the queue it is on (todo: the worker's; done: the loop's). */
@@ -159,8 +160,13 @@ static void apply_result(struct endpoint_dns *dns, struct dns_request *rq)
 		 peer->has_endpoint ? " now (re-resolved)" : "");
 	bool first = !peer->has_endpoint;
 	wg_peer_configure_endpoint(peer, &rq->addr);
-	if (first)
-		wg_peer_kick(peer);   /* what waited for an endpoint, or a handshake */
+	if (!first)
+		return;
+	/* What waited for an endpoint goes now; a peer kept alive gets its handshake now
+	 * (as when wg setconf gives endpoint and keepalive together), not after traffic. */
+	wg_peer_kick(peer);
+	if (peer->persistent_keepalive)
+		wg_send_keepalive(peer);
 }
 
 static void results_ready(struct loop_fd *lfd, uint32_t events)
