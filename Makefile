@@ -30,7 +30,7 @@ SHIM_SRCS := $(wildcard src/shim/*.c)
 SHIM_OBJS := $(SHIM_SRCS:%.c=$(BUILD)/pic/%.o)
 SHIM      := $(if $(SHIM_SRCS),$(BUILD)/librrshim.so)
 
-PROGS := $(BUILD)/rrouted $(BUILD)/rrctl $(SHIM)
+PROGS := $(BUILD)/rrouted $(BUILD)/rrctl $(SHIM) $(BUILD)/rrctl-sudo/sudo
 
 .PHONY: all check unit asan asan-build fuzz fuzz-build demo clean deps bench
 all: $(PROGS)
@@ -57,6 +57,11 @@ $(BUILD)/rrouted: $(RROUTED_OBJS) $(LIB)
 $(BUILD)/rrctl: $(BUILD)/src/rrctl/main.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# rrctl exec puts this directory first in PATH: sudo there is rrctl (src/rrctl/main.c).
+$(BUILD)/rrctl-sudo/sudo: $(BUILD)/rrctl
+	@mkdir -p $(dir $@)
+	ln -sf ../rrctl $@
+
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
@@ -68,7 +73,9 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 unit: $(UNIT_BINS)
 
 # The whole suite: unit tests (plain and sanitized), short fuzz runs, namespace tests.
-check: all unit
+check:
+	-scripts/install-deps --if-missing
+	$(MAKE) --no-print-directory all unit
 	$(MAKE) --no-print-directory asan-build
 	$(MAKE) --no-print-directory fuzz-build
 	tests/run-all.sh
@@ -103,7 +110,7 @@ deps:
 	scripts/install-deps
 
 demo:
-	scripts/install-deps --if-missing
+	scripts/install-deps --demo --if-missing
 	$(MAKE) --no-print-directory all
 	scripts/demo.sh
 

@@ -9,6 +9,7 @@
  * variables. The dialect is small enough to read here, line by line.
  */
 #include "conf/conf_internal.h"
+#include "core/localsock.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -572,11 +573,14 @@ static void default_control_path(struct router_parse *rp)
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	int n;
 
-	if (xdg && *xdg)
+	if (xdg && *xdg) {
 		n = snprintf(rp->out->control_path, PATH_MAX, "%s/rrouted.sock", xdg);
-	else
-		n = snprintf(rp->out->control_path, PATH_MAX, "/tmp/rrouted-%u.sock",
-			     (unsigned)getuid());
+	} else {
+		/* Not /tmp itself, where another user could take the name first. */
+		localsock_default_dir(rp->out->private_dir, sizeof(rp->out->private_dir));
+		n = snprintf(rp->out->control_path, PATH_MAX, "%s/rrouted.sock",
+			     rp->out->private_dir);
+	}
 	if (n < 0 || (size_t)n >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		conf_error(rp->errs, rp->path, 0,
 			   "the default control socket path '%s' is too long for a unix socket; "

@@ -101,6 +101,7 @@ struct router_conf {
 	char path[PATH_MAX];
 	char interfaces_dir[PATH_MAX];   /* absolute or relative to the cwd, resolved from the conf's dir */
 	char control_path[PATH_MAX];     /* default $XDG_RUNTIME_DIR/rrouted.sock */
+	char private_dir[PATH_MAX];      /* "" or the default socket directory, to create 0700 */
 	char log_level[16];              /* "" or error|warn|info|debug */
 	struct route_conf *routes;
 	size_t n_routes;

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/localsock.h"
 #include "core/log.h"
 #include "core/pbuf.h"
 #include "ctl/show.h"
@@ -18,6 +19,8 @@
 #define CTL_MAX_CLIENTS 32
 #define CTL_REQUEST_MAX 4096
 #define CTL_MAX_WORDS 16
+/* A client that has not sent its request and read its reply by then loses its slot. */
+#define CTL_CLIENT_TIMEOUT_NS (10 * NSEC_PER_SEC)
 
 struct ctl_client {
 	struct loop_fd lfd;
@@ -28,6 +31,7 @@ struct ctl_client {
 	struct strbuf out;
 	size_t out_off;
 	bool replying;
+	struct timer deadline;
 };
 
 static void client_free(struct ctl_client *c)
@@ -40,6 +44,7 @@ static void client_free(struct ctl_client *c)
 		}
 	}
 	srv->n_clients--;
+	timer_cancel(srv->loop, &c->deadline);
 	loop_del_fd(srv->loop, &c->lfd);
 	close(c->lfd.fd);
 	strbuf_free(&c->out);
@@ -186,6 +191,15 @@ static void client_event(struct loop_fd *lfd, uint32_t events)
 	}
 }
 
+static void client_timed_out(struct timer *t)
+{
+	struct ctl_client *c = container_of(t, struct ctl_client, deadline);
+	log_debug("control socket %s: closing a client idle for %d s", c->srv->path,
+		  (int)(CTL_CLIENT_TIMEOUT_NS / NSEC_PER_SEC));
+	c->srv->stats_timeouts++;
+	client_free(c);
+}
+
 static void server_accept(struct loop_fd *lfd, uint32_t events)
 {
 	struct ctl_server *srv = container_of(lfd, struct ctl_server, lfd);
@@ -195,6 +209,13 @@ static void server_accept(struct loop_fd *lfd, uint32_t events)
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("control socket %s: accept: %s", srv->path, strerror(errno));
 			return;
+		}
+		uid_t uid = (uid_t)-1;
+		if (!localsock_peer_trusted(fd, &uid)) {
+			log_warn("control socket %s: refusing a client of uid %u (only this user and "
+				 "root may control rrouted)", srv->path, (unsigned)uid);
+			close(fd);
+			continue;
 		}
 		if (srv->n_clients >= CTL_MAX_CLIENTS) {
 			static const char busy[] = "error: too many control clients, try again\n";
@@ -219,6 +240,9 @@ static void server_accept(struct loop_fd *lfd, uint32_t events)
 		c->next = srv->clients;
 		srv->clients = c;
 		srv->n_clients++;
+		timer_init(&c->deadline, client_timed_out);
+		timer_arm(srv->loop, &c->deadline, loop_now(srv->loop) + CTL_CLIENT_TIMEOUT_NS,
+			  NSEC_PER_SEC / 10);
 	}
 }
 

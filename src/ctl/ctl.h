@@ -25,6 +25,7 @@ struct ctl_server {
 	struct ip_router *router;
 	struct ctl_client *clients;
 	unsigned n_clients;
+	uint64_t stats_timeouts;     /* clients closed for idling (CTL_CLIENT_TIMEOUT_NS) */
 	uint64_t started_at;         /* CLOCK_MONOTONIC ns */
 	char shim_path[108];         /* the shim socket (rrctl exec asks "shim-path"); "" if none */
 	/*

@@ -5,6 +5,7 @@
 #ifndef RR_IP_NETIF_H
 #define RR_IP_NETIF_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/pbuf.h"
@@ -47,6 +48,7 @@ struct netif_stats {
 enum netif_kind {
 	NETIF_KIND_WIREGUARD,
 	NETIF_KIND_DUMMY,
+	NETIF_KIND_LOOPBACK,     /* "lo", ifindex 1, part of every router (no IFLA_INFO_KIND) */
 };
 
 struct netif;
@@ -61,7 +63,7 @@ struct netif_ops {
 	void (*destroy)(struct netif *nif);
 };
 
-/* "wireguard", "dummy". */
+/* "wireguard", "dummy", "loopback". */
 const char *netif_kind_name(enum netif_kind kind);
 
 struct ip_router;
@@ -82,6 +84,13 @@ struct netif {
 	struct ip_prefix *addr_peers;
 	const struct netif_ops *ops;
 	struct ip_router *router;      /* set when added to the router */
+	/*
+	 * Administratively down ("ip link set X down", and links "ip link add"
+	 * creates): the interface neither sends nor receives, its addresses are
+	 * not local and it has no routes, as on Linux. Change it only through
+	 * ip_router_set_up. Zero (up) for interfaces built from the config.
+	 */
+	bool down;
 	struct netif_stats stats;
 };
 

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,13 +36,47 @@ const char *const netif_drop_names[DROP_MAX] = {
 	[DROP_ROUTE_REJECT] = "route_reject",
 };
 
+/*
+ * lo: packets routed to it (a route "dev lo" the rtnetlink emulation refuses,
+ * or the connected route of "ip addr add X/24 dev lo") have nowhere to go.
+ * Traffic to lo's own addresses never gets here: ip_router_input delivers it.
+ */
+static void loopback_output(struct netif *nif, struct pbuf *b, const struct ip_addr *nexthop)
+{
+	(void)nexthop;
+	netif_drop(nif, DROP_NO_ROUTE);
+	pbuf_free(b);
+}
+
+static void loopback_destroy(struct netif *nif)
+{
+	(void)nif;   /* part of struct ip_router: ip_router_free frees its addresses */
+}
+
+static const struct netif_ops loopback_ops = {
+	.kind = NETIF_KIND_LOOPBACK,
+	.output = loopback_output,
+	.destroy = loopback_destroy,
+};
+
 int ip_router_init(struct ip_router *r, struct loop *loop)
 {
-	/* ifindex 1 is the loopback, as on Linux; the emulated rtnetlink shows it as "lo". */
-	*r = (struct ip_router){ .loop = loop, .next_ifindex = IP_LOOPBACK_IFINDEX + 1,
+	/* ifindex 1 is the loopback, as on Linux. */
+	*r = (struct ip_router){ .loop = loop, .next_ifindex = IP_LOOPBACK_IFINDEX,
 				 .icmp_tokens = ICMP_ERRORS_BURST };
 	r->fib = fib_new();
-	return r->fib ? 0 : -ENOMEM;
+	if (!r->fib)
+		return -ENOMEM;
+	struct netif *lo = &r->loopback;
+	snprintf(lo->name, sizeof(lo->name), "lo");
+	lo->mtu = UINT16_MAX;   /* rtnetlink shows Linux's 65536 */
+	lo->ops = &loopback_ops;
+	if (ip_router_add_netif(r, lo) < 0) {
+		fib_free(r->fib);
+		r->fib = NULL;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void ip_router_free(struct ip_router *r)
@@ -52,30 +87,38 @@ void ip_router_free(struct ip_router *r)
 	free(r->netifs);
 	r->netifs = NULL;
 	r->n_netifs = r->cap_netifs = 0;
+	free(r->loopback.addrs);
+	r->loopback.addrs = r->loopback.addr_peers = NULL;
+	r->loopback.n_addrs = 0;
+}
+
+static bool connected_route(const struct netif *nif, const struct ip_prefix *p,
+			    const struct ip_prefix *peer, struct fib_route *rt);
+
+static void add_connected_route(struct ip_router *r, struct netif *nif, size_t i)
+{
+	struct fib_route rt;
+	if (!connected_route(nif, &nif->addrs[i], nif->addr_peers ? &nif->addr_peers[i] : NULL,
+			     &rt))
+		return;
+	int e = fib_add(r->fib, &rt, 0);
+	if (e < 0 && e != -EEXIST) {
+		char buf[IP_PREFIX_STRLEN];
+		log_warn("%s: cannot add the connected route %s: %s", nif->name,
+			 ip_prefix_format(&rt.prefix, buf), strerror(-e));
+	}
 }
 
 static void add_connected_routes(struct ip_router *r, struct netif *nif)
 {
-	for (size_t i = 0; i < nif->n_addrs; i++) {
-		const struct ip_prefix *a = &nif->addrs[i];
-		if (a->len >= ip_family_bits(a->addr.family))
-			continue;
-		struct fib_route rt = {
-			.prefix = *a, .type = FIB_TYPE_UNICAST, .ifindex = nif->ifindex,
-			.protocol = FIB_PROTO_KERNEL, .scope = FIB_SCOPE_LINK, .prefsrc = a->addr,
-		};
-		ip_prefix_mask(&rt.prefix);
-		int e = fib_add(r->fib, &rt, 0);
-		if (e < 0 && e != -EEXIST) {
-			char buf[IP_PREFIX_STRLEN];
-			log_warn("%s: cannot add the connected route %s: %s", nif->name,
-				 ip_prefix_format(&rt.prefix, buf), strerror(-e));
-		}
-	}
+	for (size_t i = 0; i < nif->n_addrs; i++)
+		add_connected_route(r, nif, i);
 }
 
 int ip_router_add_netif(struct ip_router *r, struct netif *nif)
 {
+	if (ip_router_netif_by_name(r, nif->name))
+		return -EEXIST;
 	if (r->n_netifs == r->cap_netifs) {
 		size_t cap = r->cap_netifs ? r->cap_netifs * 2 : 8;
 		struct netif **n = realloc(r->netifs, cap * sizeof(*n));
@@ -87,7 +130,8 @@ int ip_router_add_netif(struct ip_router *r, struct netif *nif)
 	nif->ifindex = r->next_ifindex++;
 	nif->router = r;
 	r->netifs[r->n_netifs++] = nif;
-	add_connected_routes(r, nif);
+	if (!nif->down)
+		add_connected_routes(r, nif);
 	if (r->link_observer)
 		r->link_observer(r->link_observer_ctx, IP_LINK_ADDED, nif);
 	return 0;
@@ -101,6 +145,8 @@ int ip_router_del_netif(struct ip_router *r, struct netif *nif)
 			break;
 	if (i == r->n_netifs)
 		return -ENODEV;
+	if (nif == &r->loopback)
+		return -EOPNOTSUPP;
 	if (r->link_observer)
 		r->link_observer(r->link_observer_ctx, IP_LINK_REMOVING, nif);
 	fib_del_by_ifindex(r->fib, nif->ifindex);
@@ -112,14 +158,31 @@ int ip_router_del_netif(struct ip_router *r, struct netif *nif)
 
 void ip_router_destroy_netif(struct ip_router *r, struct netif *nif)
 {
+	if (nif == &r->loopback)
+		return;
 	ip_router_del_netif(r, nif);   /* -ENODEV: it was never linked; destroy it all the same */
 	nif->ops->destroy(nif);
 }
 
 void ip_router_destroy_netifs(struct ip_router *r)
 {
-	while (r->n_netifs)
+	while (r->n_netifs > 1)
 		ip_router_destroy_netif(r, r->netifs[r->n_netifs - 1]);
+}
+
+int ip_router_set_up(struct ip_router *r, struct netif *nif, bool up)
+{
+	if (nif == &r->loopback)
+		return up ? 0 : -EOPNOTSUPP;
+	if (nif->down == !up)
+		return 0;
+	nif->down = !up;
+	if (up)
+		add_connected_routes(r, nif);
+	else
+		fib_del_by_ifindex(r->fib, nif->ifindex);
+	ip_router_netif_changed(r, nif);
+	return 0;
 }
 
 void ip_router_netif_changed(struct ip_router *r, struct netif *nif)
@@ -141,6 +204,8 @@ const char *netif_kind_name(enum netif_kind kind)
 		return "wireguard";
 	case NETIF_KIND_DUMMY:
 		return "dummy";
+	case NETIF_KIND_LOOPBACK:
+		return "loopback";
 	}
 	return "unknown";
 }
@@ -192,16 +257,8 @@ int ip_router_add_address(struct ip_router *r, struct netif *nif, const struct i
 	nif->addrs = block;
 	nif->addr_peers = peers;
 	nif->n_addrs = n;
-
-	struct fib_route rt;
-	if (connected_route(nif, &block[n - 1], &peers[n - 1], &rt)) {
-		int e = fib_add(r->fib, &rt, 0);
-		if (e < 0 && e != -EEXIST) {
-			char buf[IP_PREFIX_STRLEN];
-			log_warn("%s: cannot add the connected route %s: %s", nif->name,
-				 ip_prefix_format(&rt.prefix, buf), strerror(-e));
-		}
-	}
+	if (!nif->down)
+		add_connected_route(r, nif, n - 1);
 	return 0;
 }
 
@@ -222,7 +279,7 @@ int ip_router_del_address(struct ip_router *r, struct netif *nif, const struct i
 	nif->n_addrs--;
 
 	struct fib_route rt;
-	if (connected_route(nif, &gone, &gone_peer, &rt))
+	if (!nif->down && connected_route(nif, &gone, &gone_peer, &rt))
 		fib_del(r->fib, &rt);   /* -ESRCH: someone removed it already */
 	return 0;
 }
@@ -255,9 +312,10 @@ struct netif *ip_router_local_netif(const struct ip_router *r, const struct ip_a
 				    const struct netif *ingress)
 {
 	if (ip_addr_is_link_local(addr))
-		return ingress && netif_has_address(ingress, addr) ? (struct netif *)ingress : NULL;
+		return ingress && !ingress->down && netif_has_address(ingress, addr)
+			       ? (struct netif *)ingress : NULL;
 	for (size_t i = 0; i < r->n_netifs; i++)
-		if (netif_has_address(r->netifs[i], addr))
+		if (!r->netifs[i]->down && netif_has_address(r->netifs[i], addr))
 			return r->netifs[i];
 	return NULL;
 }
@@ -300,6 +358,11 @@ static int route_lookup(struct ip_router *r, const struct ip_addr *dst, struct n
 static bool send_within_mtu(struct ip_router *r, struct netif *out, struct pbuf *b,
 			    const struct ip_packet *pkt, const struct ip_addr *nexthop)
 {
+	if (out->down) {   /* a link-local destination or a route left by its owner */
+		netif_drop(out, DROP_NO_ROUTE);
+		pbuf_free(b);
+		return true;
+	}
 	if (b->len <= out->mtu) {
 		out->ops->output(out, b, nexthop);
 		return true;
@@ -391,7 +454,12 @@ static bool icmp_token(struct ip_router *r)
 	return true;
 }
 
-/* An address of nif to send an error from: link-local only to a link-local destination. */
+/*
+ * An address of nif to send from toward to: link-local only to a link-local
+ * destination. With no global one on nif, the first global address of the
+ * router in ifindex order: lo's first (the node's own address), as DN42
+ * nodes whose tunnels carry only link-local addresses want.
+ */
 static const struct ip_addr *pick_source(const struct ip_router *r, const struct netif *nif,
 					 const struct ip_addr *to)
 {
@@ -410,7 +478,7 @@ static const struct ip_addr *pick_source(const struct ip_router *r, const struct
 		return fallback;
 	/* No global address on that interface: any global address of the router. */
 	for (size_t n = 0; n < r->n_netifs; n++)
-		for (size_t i = 0; i < r->netifs[n]->n_addrs; i++) {
+		for (size_t i = 0; !r->netifs[n]->down && i < r->netifs[n]->n_addrs; i++) {
 			const struct ip_addr *a = &r->netifs[n]->addrs[i].addr;
 			if (a->family == to->family && !ip_addr_is_link_local(a))
 				return a;
@@ -437,12 +505,33 @@ bool ip_router_select_source(struct ip_router *r, const struct ip_addr *dst, uin
 	return true;
 }
 
+/*
+ * The source of an ICMP error to the sender to, as Linux picks it with its
+ * default icmp_errors_use_inbound_ifaddr=0: the preferred source of the route
+ * back to the sender when it is one of ours (BIRD's krt_prefsrc, typically the
+ * node's address on lo or a dummy, so traceroute shows the node's address),
+ * else an address of the ingress interface, else the node's address on lo
+ * (pick_source). buf holds the prefsrc case.
+ */
+static const struct ip_addr *error_source(struct ip_router *r, const struct netif *in,
+					  const struct ip_addr *to, struct ip_addr *buf)
+{
+	struct fib_route rt;
+	if (!ip_addr_is_link_local(to) && fib_lookup(r->fib, to, &rt) == 0 &&
+	    rt.prefsrc.family == to->family && ip_router_local_netif(r, &rt.prefsrc, NULL)) {
+		*buf = rt.prefsrc;
+		return buf;
+	}
+	return pick_source(r, in, to);
+}
+
 static void send_icmp_error(struct ip_router *r, struct netif *in, const struct ip_packet *pkt,
 			    enum icmp_error err, uint32_t mtu)
 {
 	if (!icmp_error_allowed(pkt))
 		return;
-	const struct ip_addr *src = pick_source(r, in, &pkt->src);
+	struct ip_addr prefsrc;
+	const struct ip_addr *src = error_source(r, in, &pkt->src, &prefsrc);
 	if (!src)
 		return;
 	if (!icmp_token(r)) {
@@ -598,5 +687,10 @@ void ip_router_input(struct ip_router *r, struct netif *in, struct pbuf *b)
 
 void netif_input(struct netif *nif, struct pbuf *b)
 {
+	if (nif->down) {
+		netif_drop(nif, DROP_UNSUPPORTED);
+		pbuf_free(b);
+		return;
+	}
 	ip_router_input(nif->router, nif, b);
 }

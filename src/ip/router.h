@@ -64,26 +64,39 @@ struct ip_router {
 	void *local_ctx;
 	ip_link_observer link_observer;
 	void *link_observer_ctx;
+	/* "lo": netifs[0], ifindex 1; holds the node's own addresses (not 127.0.0.1, ::1). */
+	struct netif loopback;
 };
 
+/* Also links "lo" (ifindex 1, r->loopback): the router's interface list is never empty. */
 int ip_router_init(struct ip_router *r, struct loop *loop);
+/* Frees the FIB and lo's addresses; destroy the other interfaces first. */
 void ip_router_free(struct ip_router *r);
 /*
  * Assigns nif->ifindex (2, 3, …; 1 is the loopback), links it to the router and installs its
- * connected routes (one per address shorter than a host prefix).
- * 0 or -ENOMEM.
+ * connected routes (one per address shorter than a host prefix) unless it is down.
+ * 0, -EEXIST (an interface has that name already) or -ENOMEM.
  */
 int ip_router_add_netif(struct ip_router *r, struct netif *nif);
 /*
  * Unlinks nif: the observer sees IP_LINK_REMOVING first, then its addresses
  * and every route through it (all tables) go, and ifindex lookups stop finding
- * it. The caller still owns nif (destroy it with nif->ops->destroy). 0 or -ENODEV.
+ * it. The caller still owns nif (destroy it with nif->ops->destroy). 0, -ENODEV,
+ * or -EOPNOTSUPP for lo (it lives as long as the router).
  */
 int ip_router_del_netif(struct ip_router *r, struct netif *nif);
-/* ip_router_del_netif + ops->destroy. */
+/* ip_router_del_netif + ops->destroy. Does nothing for lo. */
 void ip_router_destroy_netif(struct ip_router *r, struct netif *nif);
-/* Destroys every interface (shutdown), last added first. */
+/* Destroys every interface but lo (shutdown), last added first. */
 void ip_router_destroy_netifs(struct ip_router *r);
+/*
+ * "ip link set nif up/down". Down: every route through nif goes (all tables,
+ * with FIB notifications), as Linux flushes them; up: its connected routes
+ * come back (other routes are their owners' to re-add, as on Linux). Then
+ * tells the observer (IP_LINK_CHANGED). No-op if nothing changes.
+ * -EOPNOTSUPP for lo, which is always up.
+ */
+int ip_router_set_up(struct ip_router *r, struct netif *nif, bool up);
 /* Tells the observer that nif's mtu, flags or name changed. */
 void ip_router_netif_changed(struct ip_router *r, struct netif *nif);
 /* One observer (the rtnetlink emulation); NULL turns it off. */
@@ -105,7 +118,8 @@ struct netif *ip_router_netif_by_index(const struct ip_router *r, uint32_t ifind
 /*
  * The interface owning addr if it is one of the router's own addresses.
  * Link-local addresses are only local on the interface they belong to, so
- * the ingress interface is passed for them (may be NULL).
+ * the ingress interface is passed for them (may be NULL). Addresses of a
+ * down interface are not local.
  */
 struct netif *ip_router_local_netif(const struct ip_router *r, const struct ip_addr *addr,
 				    const struct netif *ingress);

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "nl/genl.h"
 #include "nl/rtnl_internal.h"
 
 /* ---- buffers ---- */
@@ -353,6 +354,7 @@ struct rtnl *rtnl_new(struct ip_router *r)
 	nl->next_portid = 0xfffff000u;
 	fib_set_observer(r->fib, rtnl_route_observer, nl);
 	ip_router_set_link_observer(r, rtnl_link_observer, nl);
+	rtnl_register_link_kind(nl, "dummy", rtnl_dummy_create, r);
 	return nl;
 }
 
@@ -423,6 +425,8 @@ void rtnl_sock_free(struct rtnl_sock *s)
 	while (s->head) {
 		struct rtnl_dgram *d = s->head;
 		s->head = d->next;
+		if (s->protocol == NETLINK_GENERIC)
+			explicit_bzero(d->data, d->len);   /* WireGuard dumps carry keys */
 		free(d);
 	}
 	free(s);
@@ -431,6 +435,14 @@ void rtnl_sock_free(struct rtnl_sock *s)
 uint32_t rtnl_sock_portid(const struct rtnl_sock *s)
 {
 	return s->portid;
+}
+
+int rtnl_sock_set_protocol(struct rtnl_sock *s, int protocol)
+{
+	if (protocol != NETLINK_ROUTE && protocol != NETLINK_GENERIC)
+		return -EPROTONOSUPPORT;
+	s->protocol = protocol;
+	return 0;
 }
 
 int rtnl_sock_bind(struct rtnl_sock *s, uint32_t groups)
@@ -516,6 +528,8 @@ ssize_t rtnl_sock_recv(struct rtnl_sock *s, void *buf, size_t len, bool peek, ui
 		s->n_dgrams--;
 		if (d->group)
 			s->notif_bytes -= d->len;
+		if (s->protocol == NETLINK_GENERIC)
+			explicit_bzero(d->data, d->len);   /* WireGuard dumps carry keys */
 		free(d);
 	}
 	return n;
@@ -572,7 +586,7 @@ static int dispatch(struct rtnl_req *q)
 	case RTM_GETLINK: return rtnl_link_get(q);
 	case RTM_NEWLINK:
 	case RTM_SETLINK: return rtnl_link_set(q);
-	case RTM_DELLINK: return rtnl_fail(q, -EOPNOTSUPP, "Interfaces cannot be deleted here");
+	case RTM_DELLINK: return rtnl_link_del(q);
 	case RTM_GETADDR: return rtnl_addr_get(q);
 	case RTM_NEWADDR: return rtnl_addr_new(q);
 	case RTM_DELADDR: return rtnl_addr_del(q);
@@ -602,7 +616,14 @@ static int handle(struct rtnl_sock *s, const uint8_t *msg, const struct nlmsghdr
 			      .body_len = h->nlmsg_len - NLMSG_HDRLEN };
 	int err = 0;
 	/* As netlink_rcv_skb: control messages and non-requests are only acknowledged. */
-	if ((h->nlmsg_flags & NLM_F_REQUEST) && h->nlmsg_type >= NLMSG_MIN_TYPE) {
+	if ((h->nlmsg_flags & NLM_F_REQUEST) && h->nlmsg_type >= NLMSG_MIN_TYPE &&
+	    s->protocol == NETLINK_GENERIC) {
+		s->nl->req_sock = s;
+		s->nl->req_hdr = h;
+		err = genl_dispatch(&q);
+		s->nl->req_sock = NULL;
+		s->nl->req_hdr = NULL;
+	} else if ((h->nlmsg_flags & NLM_F_REQUEST) && h->nlmsg_type >= NLMSG_MIN_TYPE) {
 		if (q.body_len < sizeof(struct rtgenmsg)) {
 			err = 0;   /* rtnetlink_rcv_msg ignores it */
 		} else {

@@ -11,7 +11,9 @@
  * and every FIB change, whoever made it, is multicast to subscribed sockets.
  *
  * Supported: RTM_GETLINK/GETADDR/GETROUTE dumps and gets, RTM_NEWLINK/SETLINK
- * (MTU, up), RTM_NEWADDR/DELADDR, RTM_NEWROUTE/DELROUTE; empty dumps for
+ * (MTU, up/down; with NLM_F_CREATE a link of a registered kind: "dummy" built
+ * in, "wireguard" registered by rrouted), RTM_DELLINK, RTM_NEWADDR/DELADDR
+ * (also on lo, which holds the node's own addresses), RTM_NEWROUTE/DELROUTE; empty dumps for
  * neighbours, rules, qdiscs, nexthop objects and netconf; -EOPNOTSUPP else.
  * Socket options NETLINK_ADD/DROP_MEMBERSHIP, NETLINK_GET_STRICT_CHK,
  * NETLINK_EXT_ACK, NETLINK_CAP_ACK, NETLINK_NO_ENOBUFS (others: -ENOPROTOOPT).
@@ -27,6 +29,7 @@
 #include <sys/types.h>
 
 struct ip_router;
+struct netif;
 struct rtnl;
 struct rtnl_sock;
 
@@ -42,6 +45,18 @@ struct rtnl *rtnl_new(struct ip_router *r);
 void rtnl_free(struct rtnl *nl);
 
 /*
+ * Creates the interface "ip link add name type KIND" asks for, linked to the
+ * router (ip_router_add_netif). NULL with *err = -errno (-EEXIST, -ENOMEM, ...)
+ * if it cannot. rtnl then applies the request's up flag and MTU (links start
+ * down, as on Linux) and multicasts one RTM_NEWLINK for it.
+ */
+typedef struct netif *(*rtnl_link_create_fn)(void *ctx, const char *name, int *err);
+#define RTNL_LINK_KINDS_MAX 4
+/* Makes kind creatable. 0, -EEXIST (kind taken), -ENOSPC or -EINVAL (name too long). */
+int rtnl_register_link_kind(struct rtnl *nl, const char *kind, rtnl_link_create_fn create,
+			    void *ctx);
+
+/*
  * cb(ctx, s) is called when s, which had nothing to read, gets something (a
  * reply, a notification, or the ENOBUFS condition). It must not call rtnl.
  */
@@ -54,6 +69,12 @@ void rtnl_set_wakeup(struct rtnl *nl, void (*cb)(void *ctx, struct rtnl_sock *s)
 struct rtnl_sock *rtnl_sock_new(struct rtnl *nl, uint32_t portid);
 void rtnl_sock_free(struct rtnl_sock *s);
 uint32_t rtnl_sock_portid(const struct rtnl_sock *s);   /* for getsockname */
+/*
+ * Makes s a NETLINK_GENERIC socket (nl/genl.c: the controller and the
+ * "wireguard" family) before its first request. 0, or -EPROTONOSUPPORT for
+ * another protocol than NETLINK_ROUTE / NETLINK_GENERIC.
+ */
+int rtnl_sock_set_protocol(struct rtnl_sock *s, int protocol);
 
 /* bind(): nl_groups, the RTMGRP_* bit mask (replaces groups 1..32). 0. */
 int rtnl_sock_bind(struct rtnl_sock *s, uint32_t groups);

@@ -1,4 +1,8 @@
-/* Addresses: each netif's addrs (with their point-to-point peers) and lo's 127.0.0.1/8, ::1/128. */
+/*
+ * Addresses: each netif's addrs (with their point-to-point peers); lo shows
+ * 127.0.0.1/8 and ::1/128 (the host's, never the router's: the shim keeps
+ * loopback traffic on the host) before the node addresses added to it.
+ */
 #include <errno.h>
 #include <linux/if_addr.h>
 #include <string.h>
@@ -58,10 +62,17 @@ static bool lo_view(int family, struct addr_view *v)
 	return true;
 }
 
+static bool is_host_loopback(const struct ip_addr *a)
+{
+	if (a->family == AF_INET)
+		return a->bytes[0] == 127;
+	return IN6_IS_ADDR_LOOPBACK(&a->v6);
+}
+
 static void netif_view(const struct netif *nif, size_t i, struct addr_view *v)
 {
 	*v = (struct addr_view){ .ifindex = nif->ifindex, .label = nif->name,
-				 .local = nif->addrs[i] };
+				 .local = nif->addrs[i] };   /* scope global, even on lo */
 	if (nif->addr_peers && nif->addr_peers[i].addr.family) {
 		v->peer = nif->addr_peers[i].addr;
 		v->local.len = nif->addr_peers[i].len;
@@ -85,8 +96,7 @@ static int parse_dump_req(struct rtnl_req *q, int *family, uint32_t *ifindex)
 	if (ifa.ifa_prefixlen || ifa.ifa_flags || ifa.ifa_scope)
 		return rtnl_fail(q, -EINVAL, "Invalid values in header for address dump request");
 	if (ifa.ifa_index) {
-		if (ifa.ifa_index != IP_LOOPBACK_IFINDEX &&
-		    !ip_router_netif_by_index(q->s->nl->router, ifa.ifa_index))
+		if (!ip_router_netif_by_index(q->s->nl->router, ifa.ifa_index))
 			return rtnl_fail(q, -ENODEV, "Device not found");
 		*ifindex = ifa.ifa_index;
 	}
@@ -124,15 +134,16 @@ int rtnl_addr_get(struct rtnl_req *q)
 		if (family != AF_UNSPEC && family != fam)
 			continue;
 		struct addr_view v;
-		if ((!only || only == IP_LOOPBACK_IFINDEX) && lo_view(fam, &v)) {
-			b.len = 0;
-			addr_fill(&b, &v, RTM_NEWADDR, NLM_F_MULTI, q->hdr.nlmsg_seq, q->s->portid);
-			rtnl_dump_add(&d, b.data, b.len);
-		}
 		for (size_t n = 0; n < r->n_netifs; n++) {
 			const struct netif *nif = r->netifs[n];
 			if (only && nif->ifindex != only)
 				continue;
+			if (nif->ops->kind == NETIF_KIND_LOOPBACK && lo_view(fam, &v)) {
+				b.len = 0;
+				addr_fill(&b, &v, RTM_NEWADDR, NLM_F_MULTI, q->hdr.nlmsg_seq,
+					  q->s->portid);
+				rtnl_dump_add(&d, b.data, b.len);
+			}
 			for (size_t i = 0; i < nif->n_addrs; i++) {
 				if (nif->addrs[i].addr.family != fam)
 					continue;
@@ -190,11 +201,12 @@ static int parse_change(struct rtnl_req *q, struct addr_req *a)
 	a->local.len = ifa.ifa_prefixlen;
 	if (local.family && address.family && !ip_addr_equal(&local, &address))
 		a->peer = (struct ip_prefix){ .addr = address, .len = ifa.ifa_prefixlen };
-	if (ifa.ifa_index == IP_LOOPBACK_IFINDEX)
-		return rtnl_fail(q, -EOPNOTSUPP, "The addresses of lo cannot be changed");
 	a->nif = ip_router_netif_by_index(q->s->nl->router, ifa.ifa_index);
 	if (!a->nif)
 		return rtnl_fail(q, -ENODEV, "Device not found");
+	if (a->nif->ops->kind == NETIF_KIND_LOOPBACK && is_host_loopback(&a->local.addr))
+		return rtnl_fail(q, -EOPNOTSUPP,
+				 "127.0.0.0/8 and ::1 belong to the host: traffic to them never enters the router");
 	return 0;
 }
 

@@ -69,6 +69,7 @@ struct rtnl_sock {
 	struct rtnl *nl;
 	struct rtnl_sock *next;
 	uint32_t portid;
+	int protocol;                 /* NETLINK_ROUTE, or NETLINK_GENERIC (nl/genl.c) */
 	uint64_t groups;              /* bit g-1 for RTNLGRP g (1..64) */
 	bool strict, ext_ack, cap_ack, no_enobufs;
 	bool enobufs;                 /* notifications were lost: next recv says so */
@@ -78,8 +79,18 @@ struct rtnl_sock {
 	size_t notif_bytes;           /* bytes of queued notifications, against RTNL_SOCK_RCVBUF */
 };
 
+struct rtnl_link_kind {
+	char name[16];                /* IFLA_INFO_KIND */
+	rtnl_link_create_fn create;
+	void *ctx;
+};
+
 struct rtnl {
 	struct ip_router *router;
+	struct rtnl_link_kind kinds[RTNL_LINK_KINDS_MAX];
+	size_t n_kinds;
+	/* A link being created: its RTM_NEWLINK waits until its flags and MTU are set. */
+	bool creating_link;
 	struct rtnl_sock *socks;
 	uint32_t next_portid;
 	void (*wakeup)(void *ctx, struct rtnl_sock *s);
@@ -136,6 +147,9 @@ void rtnl_notify(struct rtnl *nl, uint32_t group, struct nlbuf *msg, bool from_r
 #define RTNL_DONE 1
 int rtnl_link_get(struct rtnl_req *q);
 int rtnl_link_set(struct rtnl_req *q);
+int rtnl_link_del(struct rtnl_req *q);
+/* The built-in "dummy" kind; ctx is the router. */
+struct netif *rtnl_dummy_create(void *ctx, const char *name, int *err);
 int rtnl_addr_get(struct rtnl_req *q);
 int rtnl_addr_new(struct rtnl_req *q);
 int rtnl_addr_del(struct rtnl_req *q);

@@ -172,7 +172,7 @@ static int route_dump(struct rtnl_req *q)
 				} else if (t == RTA_OIF) {
 					if (!nla_get_u32(&tb[t], &f.oif))
 						return rtnl_fail(q, -EINVAL, "Invalid RTA_OIF");
-					if (f.oif && f.oif != IP_LOOPBACK_IFINDEX &&
+					if (f.oif &&
 					    !ip_router_netif_by_index(q->s->nl->router, f.oif))
 						return rtnl_fail(q, -ENODEV, "Invalid device index");
 				} else {

@@ -17,7 +17,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/localsock.h"
 #include "crypto/crypto.h"
+#include "stack/shim_proto.h"
+
+/* Next to rrctl: a directory holding "sudo", a link to rrctl (the Makefile makes it). */
+#define SUDO_DIR "rrctl-sudo"
 
 static void usage(FILE *f)
 {
@@ -28,18 +33,58 @@ static void usage(FILE *f)
 		"       rrctl [-s SOCKET] exec [--] CMD [ARGS...]   run CMD inside the router's network\n"
 		"       rrctl genkey            print a new private key\n"
 		"       rrctl pubkey < private  print the public key of a private key\n"
-		"SOCKET defaults to $XDG_RUNTIME_DIR/rrouted.sock (or /tmp/rrouted-UID.sock).\n"
+		"SOCKET defaults to $XDG_RUNTIME_DIR/rrouted.sock (or /tmp/rrouted-UID/rrouted.sock).\n"
 		"exec preloads librrshim.so (next to rrctl, or $RRSHIM_LIB): the IPv4/IPv6 sockets\n"
-		"of CMD and its children live in rrouted's network; loopback stays on the host.\n");
+		"of CMD and its children live in rrouted's network; loopback stays on the host.\n"
+		"Inside exec, sudo is rrctl's own (" SUDO_DIR "/sudo, first in PATH): it runs the\n"
+		"command as root of the router's network (getuid() = 0 for it, through the shim),\n"
+		"so scripts that insist on root, like wg-quick, run unmodified. It grants nothing\n"
+		"on the host: files and processes keep the real user's permissions.\n");
 }
 
 static void default_socket(char *buf, size_t len)
 {
 	const char *dir = getenv("XDG_RUNTIME_DIR");
-	if (dir && *dir)
+	char priv[64];
+	if (dir && *dir) {
 		snprintf(buf, len, "%s/rrouted.sock", dir);
-	else
-		snprintf(buf, len, "/tmp/rrouted-%u.sock", (unsigned)getuid());
+	} else {
+		localsock_default_dir(priv, sizeof(priv));
+		snprintf(buf, len, "%s/rrouted.sock", priv);
+	}
+}
+
+/*
+ * A connection to rrouted's control socket, or -1 with errno. Only a server
+ * run by this user (or root) is believed: anyone else's socket at that path is
+ * an impostor's, and rrctl exec would hand it the program's network.
+ */
+static int connect_control(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	uid_t uid = (uid_t)-1;
+	if (!localsock_peer_trusted(fd, &uid)) {
+		fprintf(stderr, "rrctl: %s is served by uid %u, not by you or root: refusing to "
+			"talk to it\n", path, (unsigned)uid);
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
 }
 
 static int genkey(void)
@@ -93,13 +138,10 @@ static int request(const char *path, const char *line)
 		fprintf(stderr, "rrctl: socket path too long: %s\n", path);
 		return 1;
 	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+	int fd = connect_control(path);
+	if (fd < 0) {
 		fprintf(stderr, "rrctl: cannot connect to %s: %s (is rrouted running? -s SOCKET)\n",
 			path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return 1;
 	}
 	size_t len = strlen(line);
@@ -141,13 +183,11 @@ static int fetch_reply(const char *path, const char *line, char *buf, size_t cap
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(sun.sun_path) || cap < 2)
 		return -1;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = connect_control(path);
 	if (fd < 0)
 		return -1;
 	size_t len = strlen(line), got = 0;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    write(fd, line, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
+	if (write(fd, line, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
 		close(fd);
 		return -1;
 	}
@@ -166,6 +206,32 @@ static int fetch_reply(const char *path, const char *line, char *buf, size_t cap
 		return -1;
 	buf[strcspn(buf, "\r\n")] = '\0';
 	return 0;
+}
+
+/* Puts the directory of rrctl's sudo (next to the shim library) first in PATH, if it exists. */
+static int prepend_sudo_dir(const char *lib)
+{
+	char dir[PATH_MAX], probe[PATH_MAX + 16];
+	snprintf(dir, sizeof(dir), "%s", lib);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	if (snprintf(probe, sizeof(probe), "%s/" SUDO_DIR "/sudo", dir) >= (int)sizeof(probe) ||
+	    access(probe, X_OK) < 0)
+		return 0;   /* without it, scripts that want root say so themselves */
+	const char *path = getenv("PATH");
+	char *np = NULL;
+	if (asprintf(&np, "%s/" SUDO_DIR "%s%s", dir, path && *path ? ":" : "",
+		     path && *path ? path : "") < 0) {
+		fprintf(stderr, "rrctl exec: out of memory\n");
+		return -1;
+	}
+	int r = setenv("PATH", np, 1);
+	free(np);
+	if (r < 0)
+		fprintf(stderr, "rrctl exec: setenv: %s\n", strerror(errno));
+	return r;
 }
 
 /*
@@ -319,6 +385,8 @@ static int exec_inside(const char *sock, char **argv)
 		return 1;
 	}
 	free(preload);
+	if (prepend_sudo_dir(lib) < 0)
+		return 1;
 	int router_pidfd = router_pid > 0 ? pidfd_open_compat(router_pid) : -1;
 	if (router_pidfd >= 0)
 		return run_watched(argv, router_pidfd);
@@ -328,8 +396,83 @@ static int exec_inside(const char *sock, char **argv)
 	return errno == ENOENT ? 127 : 126;
 }
 
+/*
+ * sudo inside rrctl exec (argv[0] is "sudo"): sudo's options are read and
+ * ignored (-u/-g other than root are refused), then the command runs with
+ * SHIM_ENV_ROOT=1: root of the router's network only (src/shim/shim_root.c).
+ */
+static int sudo_main(char **argv)
+{
+	const char *sock = getenv(SHIM_ENV_SOCKET);
+	if (!sock || !*sock) {
+		fprintf(stderr, "sudo: this is rrctl's sudo: it only runs commands inside "
+			"\"rrctl exec\" (as root of the router's network); use the system's sudo\n");
+		return 1;
+	}
+	static const char *const long_with_arg[] = {
+		"--prompt", "--user", "--group", "--chdir", "--close-from", "--host", "--role",
+		"--type", "--command-timeout", "--other-user", "--chroot", NULL,
+	};
+	int i = 1;
+	for (; argv[i] && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		const char *user = NULL;
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[1] == '-') {
+			const char *eq = strchr(a, '=');
+			size_t n = eq ? (size_t)(eq - a) : strlen(a);
+			for (int k = 0; long_with_arg[k]; k++) {
+				if (strlen(long_with_arg[k]) != n || strncmp(a, long_with_arg[k], n) != 0)
+					continue;
+				const char *v = eq ? eq + 1 : argv[i + 1];
+				if (!eq && argv[i + 1])
+					i++;
+				if (strcmp(long_with_arg[k], "--user") == 0 ||
+				    strcmp(long_with_arg[k], "--group") == 0)
+					user = v;
+			}
+		} else {
+			for (const char *c = a + 1; *c; c++) {
+				if (strchr("isleVK", *c)) {
+					fprintf(stderr, "sudo: -%c is not supported by rrctl's sudo\n", *c);
+					return 1;
+				}
+				if (strchr("CDghpRrtTUu", *c)) {
+					const char *v = c[1] ? c + 1 : argv[i + 1];
+					if (!c[1] && argv[i + 1])
+						i++;
+					if (*c == 'u' || *c == 'g')
+						user = v;
+					break;
+				}
+			}
+		}
+		if (user && strcmp(user, "root") != 0 && strcmp(user, "0") != 0 &&
+		    strcmp(user, "#0") != 0) {
+			fprintf(stderr, "sudo: rrctl's sudo runs commands as root of the router's "
+				"network only, not as %s\n", user);
+			return 1;
+		}
+	}
+	if (!argv[i])
+		return 0;   /* "sudo -v", "sudo -k": nothing to validate */
+	if (setenv(SHIM_ENV_ROOT, "1", 1) < 0) {
+		fprintf(stderr, "sudo: setenv: %s\n", strerror(errno));
+		return 1;
+	}
+	execvp(argv[i], argv + i);
+	fprintf(stderr, "sudo: %s: %s\n", argv[i], strerror(errno));
+	return errno == ENOENT ? 127 : 126;
+}
+
 int main(int argc, char **argv)
 {
+	const char *base = strrchr(argv[0], '/');
+	if (strcmp(base ? base + 1 : argv[0], "sudo") == 0)
+		return sudo_main(argv);
 	char sock[512];
 	default_socket(sock, sizeof(sock));
 	int i = 1;

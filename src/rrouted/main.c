@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "core/localsock.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/pbuf.h"
@@ -26,6 +27,7 @@
 #include "exec/hooks.h"
 #include "exec/supervisor.h"
 #include "ip/router.h"
+#include "nl/rtnl.h"
 #include "rrouted/dns.h"
 #include "rrouted/reload.h"
 #include "stack/sock.h"
@@ -229,6 +231,17 @@ static int find_shim_library(char *out, size_t len)
 	return access(out, R_OK) == 0 ? 0 : -1;
 }
 
+/* "ip link add NAME type wireguard" (nl/rtnl_link.c): an empty device, as the kernel's. */
+static struct netif *create_wireguard_link(void *ctx, const char *name, int *err)
+{
+	struct daemon *d = ctx;
+	struct wg_device *dev = wg_device_create_empty(&d->loop, &d->router, name, err);
+	if (!dev)
+		return NULL;
+	log_info("%s: created by rtnetlink (ip link add ... type wireguard)", name);
+	return &dev->netif;
+}
+
 /* The socket layer (the router's own TCP/UDP/ICMP), its shim socket, and the supervisor. */
 static int start_host_stack(struct daemon *d)
 {
@@ -238,6 +251,11 @@ static int start_host_stack(struct daemon *d)
 		return -1;
 	}
 	ip_router_set_local_handler(&d->router, sock_layer_input, d->sockets);
+	if (rtnl_register_link_kind(sock_layer_rtnl(d->sockets), "wireguard", create_wireguard_link,
+				    d) < 0) {
+		log_error("cannot register the wireguard link kind");
+		return -1;
+	}
 	sock_default_path(d->conf.control_path, d->shim_path, sizeof(d->shim_path));
 	if (sock_layer_open(d->sockets, d->shim_path) < 0)
 		return -1;
@@ -381,6 +399,13 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	endpoint_dns_check(d.dns);
+	if (d.conf.private_dir[0]) {
+		char err[PATH_MAX + 160];
+		if (localsock_ensure_private_dir(d.conf.private_dir, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			goto fail;
+		}
+	}
 	if (start_host_stack(&d) < 0)
 		goto fail;
 	r = ctl_server_open(&d.ctl, &d.loop, d.conf.control_path, &d.router);

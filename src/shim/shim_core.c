@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -196,6 +198,17 @@ static int ctl_connect(void)
 		shim_real.close(s);
 		shim_log_once("ctl-connect", "cannot reach rrouted at %s: %s (is it running? "
 			      "sockets inside the router fail with ENETDOWN)", sock_path, strerror(e));
+		return -ENETDOWN;
+	}
+	/* Only rrouted run by our user (or root) gets our sockets: not an impostor's socket. */
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	uid_t me = (uid_t)syscall(SYS_geteuid);
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
+	    (cred.uid != me && cred.uid != 0)) {
+		shim_real.close(s);
+		shim_log_once("ctl-cred", "%s is not served by rrouted of uid %u: refusing it "
+			      "(sockets inside the router fail with ENETDOWN)", sock_path, (unsigned)me);
 		return -ENETDOWN;
 	}
 	/* Out of the app's way: high, so it never takes a number the app expects. */

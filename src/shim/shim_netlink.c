@@ -1,5 +1,5 @@
 /*
- * NETLINK_ROUTE sockets inside the router. The app's fd is one end of a
+ * NETLINK_ROUTE and NETLINK_GENERIC sockets inside the router. The app's fd is one end of a
  * SOCK_SEQPACKET socketpair whose other end rrouted feeds from its rtnetlink
  * emulation, one netlink datagram per message; read/write/recv/send work on
  * it unchanged. Only the addressing (sockaddr_nl), bind and the SOL_NETLINK
@@ -25,9 +25,10 @@ int shim_netlink_socket(int type, int protocol)
 	int base = type & 0xf;
 	if (base != SOCK_RAW && base != SOCK_DGRAM)
 		return fail(ESOCKTNOSUPPORT);
-	if (protocol != NETLINK_ROUTE) {
+	if (protocol != NETLINK_ROUTE && protocol != NETLINK_GENERIC) {
 		shim_log_once("netlink-proto", "socket(AF_NETLINK, protocol %d): only NETLINK_ROUTE "
-			      "exists inside the router: failing with EPROTONOSUPPORT", protocol);
+			      "and NETLINK_GENERIC exist inside the router: failing with "
+			      "EPROTONOSUPPORT", protocol);
 		return fail(EPROTONOSUPPORT);
 	}
 	struct shim_req req;
@@ -139,7 +140,7 @@ int shim_netlink_getsockopt(int fd, const struct shim_fd *e, int level, int name
 {
 	int v;
 	if (level == SOL_SOCKET && (name == SO_DOMAIN || name == SO_PROTOCOL || name == SO_TYPE)) {
-		v = name == SO_DOMAIN ? AF_NETLINK : name == SO_PROTOCOL ? NETLINK_ROUTE : e->type;
+		v = name == SO_DOMAIN ? AF_NETLINK : name == SO_PROTOCOL ? e->protocol : e->type;
 	} else if (level != SOL_NETLINK) {
 		return shim_real.getsockopt(fd, level, name, val, len);
 	} else if (nl_rpc(e, SHIM_OP_NL_GETOPT, name, 0, &v) < 0) {

@@ -48,6 +48,13 @@
 
 #define SHIM_PROTO_VERSION 1
 #define SHIM_ENV_SOCKET "RRSHIM_SOCKET"
+/*
+ * "1": getuid()/geteuid() report 0 inside the router (src/shim/shim_root.c).
+ * Set by rrctl's sudo (rrctl exec puts it first in PATH) so that tools
+ * which insist on root, wg-quick first, run unmodified: they are root of
+ * the router's own network, as in a user namespace, and nothing more.
+ */
+#define SHIM_ENV_ROOT "RRSHIM_ROOT"
 #define SHIM_ENV_FDS    "RRSHIM_FDS"     /* router fds handed across execve (see shim) */
 #define SHIM_MSG_MAX    65536            /* largest control message (the interface list) */
 #define SHIM_DGRAM_MAX  65535            /* largest datagram payload a message carries */

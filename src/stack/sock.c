@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/localsock.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
 #include "nl/rtnl.h"
@@ -709,6 +710,13 @@ static void server_accept(struct loop_fd *lfd, uint32_t events)
 				log_warn("shim socket %s: accept: %s", sl->path, strerror(errno));
 			return;
 		}
+		uid_t uid = (uid_t)-1;
+		if (!localsock_peer_trusted(fd, &uid)) {
+			log_warn("shim socket %s: refusing a program of uid %u (only this user and "
+				 "root may use the router's network)", sl->path, (unsigned)uid);
+			close(fd);
+			continue;
+		}
 		int r = sock_layer_add_client(sl, fd);
 		if (r < 0) {
 			log_warn("shim socket %s: refusing a client: %s", sl->path, strerror(-r));
@@ -744,6 +752,11 @@ struct sock_layer *sock_layer_new(struct loop *loop, struct ip_router *router)
 	}
 	rtnl_set_wakeup(sl->rtnl, sock_netlink_wakeup, sl);
 	return sl;
+}
+
+struct rtnl *sock_layer_rtnl(struct sock_layer *sl)
+{
+	return sl->rtnl;
 }
 
 void sock_layer_free(struct sock_layer *sl)

@@ -20,6 +20,7 @@
 #include "ip/packet.h"
 #include "ip/router.h"
 
+struct rtnl;
 struct sock_layer;
 
 struct sock_stats {
@@ -35,6 +36,8 @@ struct sock_stats {
 struct sock_layer *sock_layer_new(struct loop *loop, struct ip_router *router);
 /* Frees every socket and client and closes the shim socket (unlinking it). */
 void sock_layer_free(struct sock_layer *sl);
+/* The rtnetlink emulation behind the layer's netlink sockets (to register link kinds). */
+struct rtnl *sock_layer_rtnl(struct sock_layer *sl);
 
 /*
  * Opens the shim socket at path (mode 0600, a stale one is replaced, a live

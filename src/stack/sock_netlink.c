@@ -85,8 +85,9 @@ void sock_netlink_wakeup(void *ctx, struct rtnl_sock *ns)
 
 int sock_netlink_open(struct sock *s, int protocol, int *app_fd, int32_t *portid)
 {
-	if (protocol != NETLINK_ROUTE) {
-		log_warn("netlink protocol %d requested: only NETLINK_ROUTE is emulated", protocol);
+	if (protocol != NETLINK_ROUTE && protocol != NETLINK_GENERIC) {
+		log_warn("netlink protocol %d requested: only NETLINK_ROUTE and NETLINK_GENERIC "
+			 "are emulated", protocol);
 		return EPROTONOSUPPORT;
 	}
 	int sv[2];
@@ -99,6 +100,7 @@ int sock_netlink_open(struct sock *s, int protocol, int *app_fd, int32_t *portid
 		close(sv[1]);
 		return err;
 	}
+	rtnl_sock_set_protocol(s->nl, protocol);   /* one of the two checked above */
 	/* Room for a dump datagram or two queued toward a program that is busy. */
 	int size = 256 * 1024;
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));

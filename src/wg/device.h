@@ -48,6 +48,7 @@ struct wg_device {
 	uint16_t listen_port;            /* as bound (ephemeral when not configured) */
 	bool listen_port_configured;
 	enum table_mode table;
+	uint32_t fwmark;                 /* `wg set fwmark`: kept and shown, unused (no kernel routing to mark) */
 
 	struct wg_peer **peers;          /* in the order they were added, as the kernel lists them */
 	size_t n_peers, cap_peers;

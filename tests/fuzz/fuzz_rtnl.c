@@ -2,7 +2,8 @@
  * libFuzzer harness for the rtnetlink emulation. The first byte picks the
  * socket options (strict checking, extended ACK, capped ACKs); the rest is
  * cut into datagrams at every "\xff\xfe\xfd\xfc" marker and sent in turn, so
- * a run can add a route and then dump, replace or delete it. Every reply must
+ * a run can add a route and then dump, replace or delete it, or create a
+ * dummy link, address it, set it up or down and delete it. Every reply must
  * be well framed: the harness parses each one and aborts if not.
  */
 #include <errno.h>
@@ -25,7 +26,13 @@ static void drop_output(struct netif *nif, struct pbuf *b, const struct ip_addr 
 	pbuf_free(b);
 }
 
-static const struct netif_ops drop_ops = { .output = drop_output };
+/* wg0 and wg1 are the harness's: "ip link del" only unlinks them. */
+static void keep_destroy(struct netif *nif)
+{
+	(void)nif;
+}
+
+static const struct netif_ops drop_ops = { .output = drop_output, .destroy = keep_destroy };
 
 static void netif_setup(struct netif *nif, const char *name, const char *a1, const char *a2)
 {
@@ -106,6 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size -= len + sizeof(marker);
 	}
 	rtnl_free(nl);
+	ip_router_destroy_netifs(&r);   /* the dummies the input created, and unlinks wg0/wg1 */
 	ip_router_free(&r);
 	free(wg0.addrs);
 	free(wg1.addrs);

@@ -396,8 +396,10 @@ static void test_control_paths(void **state)
 
 	unsetenv("XDG_RUNTIME_DIR");
 	assert_int_equal(router_conf_parse_string("[router]\n", "r.conf", 0, &rc, &e), 0);
-	snprintf(want, sizeof(want), "/tmp/rrouted-%u.sock", (unsigned)getuid());
+	snprintf(want, sizeof(want), "/tmp/rrouted-%u/rrouted.sock", (unsigned)geteuid());
 	assert_string_equal(rc.control_path, want);
+	snprintf(want, sizeof(want), "/tmp/rrouted-%u", (unsigned)geteuid());
+	assert_string_equal(rc.private_dir, want);
 	router_conf_free(&rc);
 
 	/* Relative to the conf file's directory; absolute paths stay. */

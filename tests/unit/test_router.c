@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1034,6 +1035,127 @@ static void test_netif_lookup(void **state)
 	assert_int_not_equal(fib_lookup(router.fib, &d, &rt), 0);
 }
 
+/* ---- lo, up/down, the source of ICMP errors ---- */
+
+static void test_loopback_netif(void **state)
+{
+	(void)state;
+	struct netif *lo = ip_router_netif_by_index(&router, IP_LOOPBACK_IFINDEX);
+	assert_ptr_equal(lo, &router.loopback);
+	assert_ptr_equal(ip_router_netif_by_name(&router, "lo"), lo);
+	assert_int_equal(lo->ops->kind, NETIF_KIND_LOOPBACK);
+	assert_ptr_equal(router.netifs[0], lo);
+	/* It lives as long as the router: no delete, no down, no second "lo". */
+	assert_int_equal(ip_router_del_netif(&router, lo), -EOPNOTSUPP);
+	assert_int_equal(ip_router_set_up(&router, lo, false), -EOPNOTSUPP);
+	ip_router_destroy_netif(&router, lo);
+	assert_ptr_equal(ip_router_netif_by_index(&router, IP_LOOPBACK_IFINDEX), lo);
+	struct netif dup;
+	memset(&dup, 0, sizeof(dup));
+	snprintf(dup.name, sizeof(dup.name), "lo");
+	dup.ops = &record_ops;
+	assert_int_equal(ip_router_add_netif(&router, &dup), -EEXIST);
+
+	/* The node's address on lo is ours: echo answered back through the ingress interface. */
+	struct ip_prefix node;
+	prefix(&node, "172.20.0.53/32");
+	assert_int_equal(ip_router_add_address(&router, lo, &node, NULL), 0);
+	uint8_t p[200];
+	size_t n = ping(p, "172.20.9.9", "172.20.0.53", 64);
+	inject(&wg0, p, n);
+	assert_int_equal(n_sent, 1);
+	assert_ptr_equal(sent[0].nif, &wg0);
+	const uint8_t *r = pbuf_data(sent[0].b);
+	assert_addr(r + 12, "172.20.0.53");
+	assert_int_equal(r[20], 0);   /* echo reply */
+	clear_sent();
+	assert_int_equal(router.stats.echo_replies, 1);
+	/* Used as a route's preferred source. */
+	struct fib_route rt;
+	memset(&rt, 0, sizeof(rt));
+	prefix(&rt.prefix, "172.26.0.0/16");
+	rt.type = FIB_TYPE_UNICAST;
+	rt.ifindex = wg1.ifindex;
+	rt.prefsrc = ipa("172.20.0.53");
+	assert_int_equal(fib_add(router.fib, &rt, 0), 0);
+	struct ip_addr src, dst = ipa("172.26.1.1");
+	assert_true(ip_router_select_source(&router, &dst, 0, &src));
+	assert_addr(src.bytes, "172.20.0.53");
+}
+
+static void test_icmp_error_source(void **state)
+{
+	(void)state;
+	uint8_t p[1500];
+	/* A route back to the sender with a preferred source that is ours (BIRD's krt_prefsrc):
+	 * the error comes from it, not from the ingress interface (Linux's default). */
+	struct ip_prefix node4, node6;
+	prefix(&node4, "172.20.0.53/32");
+	prefix(&node6, "fd42:53::1/128");
+	assert_int_equal(ip_router_add_address(&router, &router.loopback, &node4, NULL), 0);
+	assert_int_equal(ip_router_add_address(&router, &router.loopback, &node6, NULL), 0);
+	struct fib_route rt;
+	memset(&rt, 0, sizeof(rt));
+	prefix(&rt.prefix, "172.21.7.0/24");
+	rt.type = FIB_TYPE_UNICAST;
+	rt.ifindex = wg1.ifindex;
+	rt.prefsrc = ipa("172.20.0.53");
+	assert_int_equal(fib_add(router.fib, &rt, 0), 0);
+	size_t n = udp(p, "172.21.7.7", "172.20.9.9", 1, 0, 100);
+	inject(&wg1, p, n);
+	assert_int_equal(n_sent, 1);
+	assert_icmp_error(0, &wg1, "172.20.0.53", "172.21.7.7", 11, 0, p, n);
+	clear_sent();
+	/* No such route (172.21/16 has no prefsrc): the ingress interface's address. */
+	n = udp(p, "172.21.8.8", "172.20.9.9", 1, 0, 100);
+	inject(&wg1, p, n);
+	assert_int_equal(n_sent, 1);
+	assert_icmp_error(0, &wg1, "172.20.2.1", "172.21.8.8", 11, 0, p, n);
+	clear_sent();
+	/* wg2 has no global IPv6 address: lo's node address comes first. */
+	add_route("fd42:60::/32", FIB_TYPE_UNICAST, wg2.ifindex, NULL);
+	n = udp(p, "fd42:60::7", "fd42:9::9", 1, 0, 200);
+	inject(&wg2, p, n);
+	assert_int_equal(n_sent, 1);
+	const uint8_t *e = pbuf_data(sent[0].b);
+	assert_addr(e + 8, "fd42:53::1");
+	clear_sent();
+}
+
+static void test_set_down_up(void **state)
+{
+	(void)state;
+	uint8_t p[200];
+	/* Down: the connected route and every route through wg1 go, its addresses are not ours,
+	 * it neither receives nor sends. */
+	assert_int_equal(ip_router_set_up(&router, &wg1, false), 0);
+	assert_true(wg1.down);
+	struct fib_route rt;
+	struct ip_addr d = ipa("172.20.2.200");
+	assert_int_not_equal(fib_lookup(router.fib, &d, &rt), 0);
+	d = ipa("172.21.1.1");
+	assert_int_not_equal(fib_lookup(router.fib, &d, &rt), 0);
+	d = ipa("172.20.2.1");
+	assert_null(ip_router_local_netif(&router, &d, NULL));
+	size_t n = ping(p, "172.21.7.7", "172.20.1.1", 64);
+	inject(&wg1, p, n);
+	assert_int_equal(n_sent, 0);
+	/* A link-local destination through the down interface (no route needed): dropped. */
+	n = ping(p, "fe80::1", "fe80::9", 64);
+	send_local(p, n, &wg1);
+	assert_int_equal(n_sent, 0);
+	/* Up: the connected route is back (routes of others are theirs to re-add). */
+	assert_int_equal(ip_router_set_up(&router, &wg1, true), 0);
+	d = ipa("172.20.2.200");
+	assert_int_equal(fib_lookup(router.fib, &d, &rt), 0);
+	assert_int_equal(rt.ifindex, wg1.ifindex);
+	d = ipa("172.20.2.1");
+	assert_ptr_equal(ip_router_local_netif(&router, &d, NULL), &wg1);
+	inject(&wg1, p, ping(p, "172.20.2.9", "172.20.2.1", 64));
+	assert_int_equal(n_sent, 1);
+	clear_sent();
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1058,6 +1180,9 @@ int main(void)
 		T(test_select_source),
 		T(test_icmp_rate_limit),
 		T(test_netif_lookup),
+		T(test_loopback_netif),
+		T(test_icmp_error_source),
+		T(test_set_down_up),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

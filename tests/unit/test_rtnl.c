@@ -34,7 +34,13 @@ static void drop_output(struct netif *nif, struct pbuf *b, const struct ip_addr 
 	pbuf_free(b);
 }
 
-static const struct netif_ops drop_ops = { .output = drop_output };
+/* The fixture's interfaces are the test's: "ip link del" unlinks them, teardown frees them. */
+static void keep_destroy(struct netif *nif)
+{
+	(void)nif;
+}
+
+static const struct netif_ops drop_ops = { .output = drop_output, .destroy = keep_destroy };
 
 struct fx {
 	struct ip_router r;
@@ -506,9 +512,10 @@ static void test_link_set_mtu(void **state)
 	assert_string_equal(why, "mtu greater than device maximum");
 	assert_int_equal(f->wg0.mtu, 1400);
 
-	struct ifinfomsg down = { .ifi_index = 2, .ifi_flags = 0, .ifi_change = IFF_UP };
+	/* lo cannot go down; its MTU stays. */
+	struct ifinfomsg lo_down = { .ifi_index = 1, .ifi_flags = 0, .ifi_change = IFF_UP };
 	memset(&q, 0, sizeof(q));
-	begin(&q, RTM_NEWLINK, NLM_F_ACK, 14, &down, sizeof(down));
+	begin(&q, RTM_NEWLINK, NLM_F_ACK, 14, &lo_down, sizeof(lo_down));
 	end(&q);
 	assert_int_equal(request_error(f, &q, &why), -EOPNOTSUPP);
 	assert_true(strlen(why) > 0);
@@ -1323,7 +1330,7 @@ static void test_malformed(void **state)
 	assert_int_equal(rtnl_sock_pending(f->s), 0);
 	/* An error echoes the request unless NETLINK_CAP_ACK. */
 	memset(&q, 0, sizeof(q));
-	begin(&q, RTM_DELLINK, 0, 74, &(struct ifinfomsg){ .ifi_index = 2 },
+	begin(&q, RTM_DELLINK, 0, 74, &(struct ifinfomsg){ .ifi_index = 99 },
 	      sizeof(struct ifinfomsg));
 	end(&q);
 	send_req(f, f->s, &q);
@@ -1379,6 +1386,267 @@ static void test_batch_and_portids(void **state)
 	msgs_free(&ms);
 }
 
+/* ---- links created and deleted at runtime, lo's addresses ---- */
+
+/* "ip link add NAME type KIND" as iproute2 sends it; flags: ifi_flags (IFF_UP for "up"). */
+static void link_add_req(struct req *q, uint32_t seq, const char *name, const char *kind,
+			 uint32_t flags)
+{
+	memset(q, 0, sizeof(*q));
+	struct ifinfomsg ifi = { .ifi_flags = flags, .ifi_change = flags ? IFF_UP : 0 };
+	begin(q, RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, &ifi, sizeof(ifi));
+	attr(q, IFLA_IFNAME, name, strlen(name) + 1);
+	struct nlattr li = { .nla_len = (uint16_t)(NLA_HDRLEN + NLA_HDRLEN + NLA_ALIGN(strlen(kind))),
+			     .nla_type = IFLA_LINKINFO | NLA_F_NESTED };
+	put(q, &li, sizeof(li));
+	attr(q, IFLA_INFO_KIND, kind, strlen(kind));
+	end(q);
+}
+
+static int ack_of(struct fx *f, struct req *q)
+{
+	send_req(f, f->s, q);
+	struct msgs ms;
+	recv_all(f->s, &ms);
+	assert_int_equal(ms.n, 1);
+	int e = error_of(&ms.m[0]);
+	msgs_free(&ms);
+	return e;
+}
+
+static void ifaddr_req(struct req *q, uint16_t type, uint32_t seq, uint32_t ifindex,
+		     const char *prefix)
+{
+	memset(q, 0, sizeof(*q));
+	struct ip_prefix p = pfx(prefix);
+	struct ifaddrmsg ifa = { .ifa_family = p.addr.family, .ifa_prefixlen = p.len,
+				 .ifa_index = ifindex };
+	begin(q, type, NLM_F_ACK | (type == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_EXCL : 0), seq,
+	      &ifa, sizeof(ifa));
+	attr(q, IFA_LOCAL, p.addr.bytes, ip_addr_size(&p.addr));
+	attr(q, IFA_ADDRESS, p.addr.bytes, ip_addr_size(&p.addr));
+	end(q);
+}
+
+static bool routed_via(struct fx *f, const char *dst, uint32_t ifindex)
+{
+	struct fib_route rt;
+	struct ip_addr a = addr(dst);
+	return fib_lookup(f->r.fib, &a, &rt) == 0 && rt.ifindex == ifindex;
+}
+
+static void test_link_create_dummy(void **state)
+{
+	struct fx *f = *state;
+	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
+	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_LINK | RTMGRP_IPV4_IFADDR), 0);
+	struct req q;
+	link_add_req(&q, 30, "dn42", "dummy", 0);
+	assert_int_equal(ack_of(f, &q), 0);
+	struct netif *d = ip_router_netif_by_name(&f->r, "dn42");
+	assert_non_null(d);
+	assert_int_equal(d->ifindex, 4);
+	assert_true(d->down);   /* as on Linux, until "ip link set dn42 up" */
+	struct msgs ms;
+	recv_all(mon, &ms);
+	assert_int_equal(ms.n, 1);   /* one RTM_NEWLINK, already with its final flags */
+	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_NEWLINK);
+	struct ifinfomsg ifi;
+	memcpy(&ifi, ms.m[0].body, sizeof(ifi));
+	assert_int_equal(ifi.ifi_index, 4);
+	assert_int_equal(ifi.ifi_flags & IFF_UP, 0);
+	assert_int_equal(ifi.ifi_type, ARPHRD_ETHER);
+	msgs_free(&ms);
+
+	/* Again: EEXIST; an unknown kind: EOPNOTSUPP. */
+	link_add_req(&q, 31, "dn42", "dummy", 0);
+	assert_int_equal(ack_of(f, &q), -EEXIST);
+	link_add_req(&q, 32, "br0", "bridge", 0);
+	assert_int_equal(ack_of(f, &q), -EOPNOTSUPP);
+	assert_null(ip_router_netif_by_name(&f->r, "br0"));
+	link_add_req(&q, 33, "a/b", "dummy", 0);
+	assert_int_equal(ack_of(f, &q), -EINVAL);
+
+	/* An address on a down dummy is not local yet and has no route. */
+	ifaddr_req(&q, RTM_NEWADDR, 34, 4, "172.20.9.1/24");
+	assert_int_equal(ack_of(f, &q), 0);
+	struct ip_addr a = addr("172.20.9.1");
+	assert_null(ip_router_local_netif(&f->r, &a, NULL));
+	assert_false(routed_via(f, "172.20.9.7", 4));
+	recv_all(mon, &ms);
+	msgs_free(&ms);
+
+	/* ip link set dn42 up: local, connected route, RTM_NEWLINK with IFF_UP. */
+	struct ifinfomsg up = { .ifi_index = 4, .ifi_flags = IFF_UP, .ifi_change = IFF_UP };
+	memset(&q, 0, sizeof(q));
+	begin(&q, RTM_NEWLINK, NLM_F_ACK, 35, &up, sizeof(up));
+	end(&q);
+	assert_int_equal(ack_of(f, &q), 0);
+	assert_ptr_equal(ip_router_local_netif(&f->r, &a, NULL), d);
+	assert_true(routed_via(f, "172.20.9.7", 4));
+	recv_all(mon, &ms);
+	assert_int_equal(ms.n, 1);
+	memcpy(&ifi, ms.m[0].body, sizeof(ifi));
+	assert_int_equal(ifi.ifi_flags & IFF_UP, IFF_UP);
+	msgs_free(&ms);
+
+	/* The dump shows it with its kind; a kind filter finds it alone. */
+	struct ifinfomsg any = { 0 };
+	dump_req(&q, RTM_GETLINK, 36, &any, sizeof(any));
+	send_req(f, f->s, &q);
+	recv_all(f->s, &ms);
+	assert_int_equal(ms.n, 5);   /* lo, wg0, wg1, dn42, DONE */
+	uint16_t len;
+	const uint8_t *name = find_attr(&ms.m[3], sizeof(ifi), IFLA_IFNAME, &len);
+	assert_non_null(name);
+	assert_string_equal((const char *)name, "dn42");
+	msgs_free(&ms);
+
+	/* ip link del dn42: its address, then the link, are withdrawn; its route goes. */
+	memset(&q, 0, sizeof(q));
+	begin(&q, RTM_DELLINK, NLM_F_ACK, 37, &(struct ifinfomsg){ 0 }, sizeof(struct ifinfomsg));
+	attr(&q, IFLA_IFNAME, "dn42", 5);
+	end(&q);
+	assert_int_equal(ack_of(f, &q), 0);
+	assert_null(ip_router_netif_by_name(&f->r, "dn42"));
+	assert_false(routed_via(f, "172.20.9.7", 4));
+	recv_all(mon, &ms);
+	assert_int_equal(ms.n, 2);
+	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_DELADDR);
+	assert_int_equal(ms.m[1].h.nlmsg_type, RTM_DELLINK);
+	msgs_free(&ms);
+	assert_int_equal(ack_of(f, &q), -ENODEV);
+
+	/* lo cannot be deleted. */
+	memset(&q, 0, sizeof(q));
+	begin(&q, RTM_DELLINK, NLM_F_ACK, 38, &(struct ifinfomsg){ .ifi_index = 1 },
+	      sizeof(struct ifinfomsg));
+	end(&q);
+	assert_int_equal(ack_of(f, &q), -EOPNOTSUPP);
+	rtnl_sock_free(mon);
+}
+
+static void test_link_down_up(void **state)
+{
+	struct fx *f = *state;
+	/* ip link set wg0 down: the connected route goes, its addresses stop being ours. */
+	assert_true(routed_via(f, "172.20.1.9", 2));
+	struct req q;
+	struct ifinfomsg down = { .ifi_index = 2, .ifi_flags = 0, .ifi_change = IFF_UP };
+	memset(&q, 0, sizeof(q));
+	begin(&q, RTM_NEWLINK, NLM_F_ACK, 40, &down, sizeof(down));
+	end(&q);
+	assert_int_equal(ack_of(f, &q), 0);
+	assert_true(f->wg0.down);
+	assert_false(routed_via(f, "172.20.1.9", 2));
+	struct ip_addr a = addr("172.20.1.1");
+	assert_null(ip_router_local_netif(&f->r, &a, NULL));
+	/* A packet routed out of it anyway is dropped, not sent. */
+	struct ifinfomsg up = { .ifi_index = 2, .ifi_flags = IFF_UP, .ifi_change = IFF_UP };
+	memset(&q, 0, sizeof(q));
+	begin(&q, RTM_SETLINK, NLM_F_ACK, 41, &up, sizeof(up));
+	attr_u32(&q, IFLA_MTU, 1300);
+	end(&q);
+	assert_int_equal(ack_of(f, &q), 0);
+	assert_false(f->wg0.down);
+	assert_int_equal(f->wg0.mtu, 1300);
+	assert_true(routed_via(f, "172.20.1.9", 2));
+	assert_ptr_equal(ip_router_local_netif(&f->r, &a, NULL), &f->wg0);
+}
+
+static struct netif made;
+static struct netif *make_test_link(void *ctx, const char *name, int *err)
+{
+	struct fx *f = ctx;
+	memset(&made, 0, sizeof(made));
+	snprintf(made.name, sizeof(made.name), "%s", name);
+	made.mtu = 1420;
+	made.ops = &drop_ops;   /* kind wireguard */
+	*err = ip_router_add_netif(&f->r, &made);
+	return *err ? NULL : &made;
+}
+
+static void test_link_kind_registry(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(rtnl_register_link_kind(f->nl, "wireguard", make_test_link, f), 0);
+	assert_int_equal(rtnl_register_link_kind(f->nl, "wireguard", make_test_link, f), -EEXIST);
+	assert_int_equal(rtnl_register_link_kind(f->nl, "dummy", make_test_link, f), -EEXIST);
+	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
+	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_LINK), 0);
+	/* "ip link add wg9 mtu 1400 up type wireguard" */
+	struct req q;
+	link_add_req(&q, 50, "wg9", "wireguard", IFF_UP);
+	/* MTU attribute after the link info: iproute2's order does not matter. */
+	q.start = 0;
+	attr_u32(&q, IFLA_MTU, 1400);
+	end(&q);
+	assert_int_equal(ack_of(f, &q), 0);
+	assert_false(made.down);
+	assert_int_equal(made.mtu, 1400);
+	struct msgs ms;
+	recv_all(mon, &ms);
+	assert_int_equal(ms.n, 1);
+	assert_int_equal(attr_get_u32(&ms.m[0], sizeof(struct ifinfomsg), IFLA_MTU), 1400);
+	msgs_free(&ms);
+	/* An MTU the kind refuses creates nothing. */
+	link_add_req(&q, 51, "wg10", "wireguard", 0);
+	q.start = 0;
+	attr_u32(&q, IFLA_MTU, 9000);
+	end(&q);
+	assert_int_equal(ack_of(f, &q), -EINVAL);
+	assert_null(ip_router_netif_by_name(&f->r, "wg10"));
+	ip_router_del_netif(&f->r, &made);
+	recv_all(mon, &ms);
+	msgs_free(&ms);
+	rtnl_sock_free(mon);
+}
+
+static void test_lo_addresses(void **state)
+{
+	struct fx *f = *state;
+	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
+	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR), 0);
+	/* ip addr add 172.20.0.53/32 dev lo; ip addr add fd42:53::1/128 dev lo */
+	struct req q;
+	ifaddr_req(&q, RTM_NEWADDR, 60, 1, "172.20.0.53/32");
+	assert_int_equal(ack_of(f, &q), 0);
+	ifaddr_req(&q, RTM_NEWADDR, 61, 1, "fd42:53::1/128");
+	assert_int_equal(ack_of(f, &q), 0);
+	struct ip_addr a4 = addr("172.20.0.53"), a6 = addr("fd42:53::1");
+	assert_ptr_equal(ip_router_local_netif(&f->r, &a4, NULL), &f->r.loopback);
+	assert_ptr_equal(ip_router_local_netif(&f->r, &a6, NULL), &f->r.loopback);
+	struct msgs ms;
+	recv_all(mon, &ms);
+	assert_int_equal(ms.n, 2);
+	struct ifaddrmsg ifa;
+	memcpy(&ifa, ms.m[0].body, sizeof(ifa));
+	assert_int_equal(ifa.ifa_index, 1);
+	assert_int_equal(ifa.ifa_scope, RT_SCOPE_UNIVERSE);
+	msgs_free(&ms);
+
+	/* The dump: lo's 127.0.0.1 first, then the node address, then wg0's and wg1's. */
+	dump_addrs(f, AF_INET, &ms);
+	assert_int_equal(ms.n, 5);
+	assert_true(attr_is_addr(&ms.m[0], sizeof(ifa), IFA_LOCAL, "127.0.0.1"));
+	assert_true(attr_is_addr(&ms.m[1], sizeof(ifa), IFA_LOCAL, "172.20.0.53"));
+	memcpy(&ifa, ms.m[1].body, sizeof(ifa));
+	assert_int_equal(ifa.ifa_index, 1);
+	msgs_free(&ms);
+
+	/* The host's loopback addresses stay the host's. */
+	ifaddr_req(&q, RTM_NEWADDR, 62, 1, "127.0.0.2/8");
+	assert_int_equal(ack_of(f, &q), -EOPNOTSUPP);
+	ifaddr_req(&q, RTM_DELADDR, 63, 1, "172.20.0.53/32");
+	assert_int_equal(ack_of(f, &q), 0);
+	assert_null(ip_router_local_netif(&f->r, &a4, NULL));
+	recv_all(mon, &ms);
+	assert_int_equal(ms.n, 1);
+	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_DELADDR);
+	msgs_free(&ms);
+	rtnl_sock_free(mon);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1403,6 +1671,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_strict_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_and_portids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_create_dummy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_down_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_kind_registry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lo_addresses, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -409,10 +409,13 @@ static void test_iflist_and_client_close(void **state)
 	struct shim_iflist_hdr h = { 0, 0 };
 	assert_true(shim_iflist_valid(buf + sizeof(struct shim_rep),
 				      (size_t)n - sizeof(struct shim_rep), &h));
-	assert_int_equal(h.n_ifs, 1);
+	assert_int_equal(h.n_ifs, 2);   /* lo, then wg0 */
 	assert_int_equal(h.n_addrs, 3);
 	struct shim_ifinfo ii;
 	memcpy(&ii, buf + sizeof(struct shim_rep) + sizeof(h), sizeof(ii));
+	assert_string_equal(ii.name, "lo");
+	assert_int_equal(ii.ifindex, 1);
+	memcpy(&ii, buf + sizeof(struct shim_rep) + sizeof(h) + sizeof(ii), sizeof(ii));
 	assert_string_equal(ii.name, "wg0");
 	assert_int_equal(ii.ifindex, e->nif.ifindex);
 
