@@ -26,8 +26,9 @@
 #  6. kill -9 of rrouted leaves no hosted program: BIRD, an [exec] program, an `rrctl exec` one.
 #  7. An endpoint name that does not resolve at start: rrouted runs, logs it, and the peer comes
 #     up once the name resolves (/etc/netns/NS/hosts, which ip netns exec bind-mounts).
-#  8. The wg-quick way of adding C (`rrctl exec -- wg-quick up`): needs the rtnetlink link
-#     creation and the wg tool support; skipped (with the reason) when the build lacks them.
+#  3b. C removed (file + reload) and added again the wg-quick way (`rrctl exec -- wg-quick up`,
+#     unmodified), with the continuous ping and the since checks again; a reload then leaves
+#     that runtime interface alone. Skipped, with the reason, if the build lacks the wg tool.
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
 rr_require
@@ -332,6 +333,69 @@ else
 fi
 check "the R-C session survived the MTU change" bird_established r c
 
+# ---------------------------------------------------------------- 3b. C again, the wg-quick way
+
+# C goes (its file removed + reload, its BGP session removed), then comes back as an autopeer bot
+# brings a peer up: `rrctl exec -- wg-quick up FILE`, an interface made at runtime that later
+# reloads leave alone.
+if ! command -v wg-quick >/dev/null 2>&1; then
+	skip "peer C added with rrctl exec -- wg-quick up" "wg-quick is not installed (wireguard-tools)"
+elif ! r_exec wg show >/dev/null 2>&1; then
+	skip "peer C added with rrctl exec -- wg-quick up" "the wg tool does not work inside the router in this build"
+else
+	SINCE_A=$(bird_since r a) SINCE_B=$(bird_since r b)
+	ping_start 600 "$RR_TMP/ping2.out"
+	sleep 1
+	rm -f "$RDIR/ifaces/wgc.conf" "$RDIR/bird/peers/c.conf"
+	if out=$(rr_ctl r reload 2>&1) && grep -q '^wgc: removed' <<<"$out" &&
+		! rr_iface r wgc .name >/dev/null 2>&1; then
+		ok "wgc.conf removed + rrctl reload: wgc is gone ($out)"
+	else
+		not_ok "wgc.conf removed + rrctl reload: wgc is gone" "$out"
+	fi
+	birdc_n r configure >/dev/null 2>&1
+	a_lacks_c() { [ -z "$(bird_as_path a 172.20.5.0/24)" ]; }
+	if wait_until 30 a_lacks_c; then
+		ok "A loses C's 172.20.5.0/24 once R's session to C is configured away"
+	else
+		not_ok "A loses C's 172.20.5.0/24" "$(birdc_n a show route 172.20.5.0/24 all 2>&1)"
+	fi
+	iface_file "$KEYS/rc.key" 51824 "$C_PUB" 203.0.113.2:51825 >"$RDIR/wgq.conf"
+	bird_peer r cq fe80::5 $C_AS wgq
+	rr_fix_owner r
+	chmod 700 "$RDIR/bird" "$RDIR/bird/peers"
+	if out=$(r_exec sh -c "cd '$RDIR' && wg-quick up ./wgq.conf" 2>&1); then
+		ok "rrctl exec -- wg-quick up ./wgq.conf (unmodified wg-quick)"
+	else
+		not_ok "rrctl exec -- wg-quick up ./wgq.conf" "$out"
+	fi
+	if out=$(birdc_n r configure 2>&1) && grep -q 'Reconfigured' <<<"$out" &&
+		wait_until 60 bird_established r cq && wait_until 10 bird_established c r; then
+		ok "birdc configure adds the session to C over wgq: Established"
+	else
+		not_ok "birdc configure adds the session to C over wgq: Established" "$out" 			"$(birdc_n r show protocols all cq 2>&1)" "$(r_exec wg show wgq 2>&1)"
+	fi
+	if wait_until 30 path_is a 172.20.5.0/24 "$R_AS $C_AS"; then
+		ok "C's routes reach A again: 172.20.5.0/24 with AS path $R_AS $C_AS"
+	else
+		not_ok "C's routes reach A again" "$(birdc_n a show route 172.20.5.0/24 all 2>&1)"
+	fi
+	wait_until 20 a_route_to "$C4"
+	rr_ping "ping A -> C ($C4) through wgq" "$NSA" -c 3 -i 0.2 -w 15 "$C4"
+	if out=$(rr_ctl r reload 2>&1) && [ "$out" = "no changes" ] && rr_iface r wgq .name >/dev/null; then
+		ok "a reload leaves the runtime interface wgq alone (no changes)"
+	else
+		not_ok "a reload leaves the runtime interface wgq alone" "$out"
+	fi
+	ping_result "continuous ping A -> B while C went and came back by wg-quick" "$RR_TMP/ping2.out"
+	if [ "$(bird_since r a)" = "$SINCE_A" ] && [ "$(bird_since r b)" = "$SINCE_B" ] &&
+		bird_established r a b; then
+		ok "the A and B sessions never reset (since times unchanged)"
+	else
+		not_ok "the A and B sessions never reset" "$(birdc_n r show protocols 2>&1)"
+	fi
+fi
+
 # ---------------------------------------------------------------- 4. [exec] changes
 
 BIRD_PID_R=$(r_bird_pid)
@@ -442,16 +506,6 @@ else
 		"$(grep wgd "$RR_TMP/r.log" | tail -n 5)"
 fi
 check "rrouted logged the resolution" grep -q "wgd: peer .*: endpoint $DNAME is 203.0.113.2:51827" "$RR_TMP/r.log"
-
-# ---------------------------------------------------------------- 8. wg-quick up (needs links + wgnl)
-
-if r_exec wg show >/dev/null 2>&1 && r_exec ip link add rrprobe0 type dummy >/dev/null 2>&1; then
-	r_exec ip link del rrprobe0 >/dev/null 2>&1
-	skip "peer C added with rrctl exec -- wg-quick up" "not written yet in this test (TODO once links and wgnl are merged)"
-else
-	skip "peer C added with rrctl exec -- wg-quick up" \
-		"this build has no 'ip link add' / 'wg' support under rrctl exec yet (links + wgnl)"
-fi
 
 if rr_rrouted_stop r; then
 	ok "rrouted stops cleanly on SIGTERM"
