@@ -239,12 +239,14 @@ static bool due(struct endpoint_dns *dns, const struct dns_peer *dp, const struc
 	uint64_t now = loop_now(dns->loop);
 	if (dp->in_flight)
 		return false;
+	if (!dp->last_lookup)
+		return true;   /* a name new to us (start, or a reload changed it): look it up now */
 	if (!peer->has_endpoint)
-		return !dp->last_lookup || now - dp->last_lookup >= DNS_RETRY_S * NSEC_PER_SEC;
-	if (dp->last_lookup && now - dp->last_lookup < DNS_RERESOLVE_S * NSEC_PER_SEC)
+		return now - dp->last_lookup >= DNS_RETRY_S * NSEC_PER_SEC;
+	if (now - dp->last_lookup < DNS_RERESOLVE_S * NSEC_PER_SEC)
 		return false;
 	if (!peer->walltime_last_handshake)
-		return dp->last_lookup != 0;   /* a fresh endpoint gets its first try before a lookup */
+		return true;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	uint64_t wall = (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;

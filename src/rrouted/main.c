@@ -53,6 +53,7 @@ struct daemon {
 	enum daemon_phase phase;
 	struct timer shutdown_timer;
 	struct endpoint_dns *dns;
+	bool log_level_forced;       /* --log-level given: a reload's log_level does not apply */
 };
 
 static void begin_shutdown(struct daemon *d);
@@ -193,6 +194,7 @@ static void reload(void *ctx, struct strbuf *out)
 	struct reload_target t = {
 		.loop = &d->loop, .router = &d->router, .conf = &d->conf,
 		.sup = d->sup_ready ? &d->sup : NULL, .programs_started = d->phase == PHASE_RUNNING,
+		.log_level_forced = d->log_level_forced,
 	};
 	int r = reload_apply(&t, out);
 	if (r == 0 && d->dns)
@@ -364,6 +366,7 @@ int main(int argc, char **argv)
 	}
 
 	enum log_level level;
+	d.log_level_forced = level_name != NULL;
 	const char *name = level_name ? level_name : d.conf.log_level[0] ? d.conf.log_level : NULL;
 	if (name) {
 		if (log_level_parse(name, &level) < 0) {

@@ -359,7 +359,9 @@ static void commit(struct reload_target *t, struct pending *p, struct router_con
 		if (!restarted)
 			strbuf_printf(out, "[exec] %s: started\n", diff->execs_start[i]->name);
 	}
-	if (diff->log_level_changed) {
+	if (diff->log_level_changed && t->log_level_forced) {
+		strbuf_puts(out, "log_level: stays as --log-level set it\n");
+	} else if (diff->log_level_changed) {
 		enum log_level level = LOG_INFO;
 		if (!new->log_level[0] || log_level_parse(new->log_level, &level) == 0)
 			log_set_level(level);

@@ -24,6 +24,7 @@ struct reload_target {
 	struct router_conf *conf;   /* the running configuration; replaced when a reload succeeds */
 	struct supervisor *sup;     /* NULL: no programs or hooks can run */
 	bool programs_started;      /* false while the up hooks run: [exec] starts later from conf */
+	bool log_level_forced;      /* --log-level was given: log_level = lines do not change it */
 };
 
 /*
