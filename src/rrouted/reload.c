@@ -230,14 +230,19 @@ static void apply_iface_changes(struct reload_target *t, const struct confdiff_i
 		nif->mtu = d->new->mtu;
 		ip_router_netif_changed(t->router, nif);
 	}
-	for (size_t a = 0; a < d->n_addrs_del; a++)
+	for (size_t a = 0; a < d->n_addrs_del; a++) {
+		if (t->address_changed)
+			t->address_changed(t->address_changed_ctx, nif, &d->addrs_del[a].addr, false);
 		ip_router_del_address(t->router, nif, &d->addrs_del[a]);
+	}
 	for (size_t a = 0; a < d->n_addrs_add; a++) {
 		int e = ip_router_add_address(t->router, nif, &d->addrs_add[a], NULL);
 		if (e < 0 && e != -EEXIST) {
 			char buf[IP_PREFIX_STRLEN];
 			log_warn("%s: cannot add address %s: %s", nif->name,
 				 ip_prefix_format(&d->addrs_add[a], buf), strerror(-e));
+		} else if (e == 0 && t->address_changed) {
+			t->address_changed(t->address_changed_ctx, nif, &d->addrs_add[a].addr, true);
 		}
 	}
 	for (size_t r = 0; r < d->n_routes_del; r++) {

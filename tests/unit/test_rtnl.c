@@ -515,6 +515,32 @@ static void test_link_added_with_addresses(void **state)
 	rtnl_sock_free(mon);
 }
 
+/* Addresses a reload changes (through the router API) are multicast like rtnetlink's own. */
+static void test_address_changed_outside(void **state)
+{
+	struct fx *f = *state;
+	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
+	assert_non_null(mon);
+	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_IPV4_IFADDR), 0);
+	struct ip_prefix p = pfx("172.20.9.7/32");
+	assert_int_equal(ip_router_add_address(&f->r, &f->wg0, &p, NULL), 0);
+	rtnl_address_changed(f->nl, &f->wg0, &p.addr, true);
+	struct msgs ms;
+	recv_all(mon, &ms);
+	assert_int_equal(ms.n, 1);
+	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_NEWADDR);
+	assert_true(attr_is_addr(&ms.m[0], sizeof(struct ifaddrmsg), IFA_LOCAL, "172.20.9.7"));
+	msgs_free(&ms);
+	rtnl_address_changed(f->nl, &f->wg0, &p.addr, false);
+	assert_int_equal(ip_router_del_address(&f->r, &f->wg0, &p), 0);
+	rtnl_address_changed(f->nl, &f->wg0, &p.addr, false);   /* gone: nothing to say */
+	recv_all(mon, &ms);
+	assert_int_equal(ms.n, 1);
+	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_DELADDR);
+	msgs_free(&ms);
+	rtnl_sock_free(mon);
+}
+
 static void test_link_set_mtu(void **state)
 {
 	struct fx *f = *state;
@@ -1690,6 +1716,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_link_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_get_by_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_added_with_addresses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_address_changed_outside, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_set_mtu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_addr_dump, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_addr_new_del, setup, teardown),
