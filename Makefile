@@ -23,10 +23,11 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 BENCH_SRCS := $(wildcard bench/bench_*.c)
-BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%) $(BUILD)/bench/wgload
 
 # The LD_PRELOAD shim is its own small shared object: it must not drag the router in.
-SHIM_SRCS := $(wildcard src/shim/*.c)
+# capless.c (running file-capability binaries through ld.so) is shared with rrctl and rrouted.
+SHIM_SRCS := $(wildcard src/shim/*.c) src/exec/capless.c
 SHIM_OBJS := $(SHIM_SRCS:%.c=$(BUILD)/pic/%.o)
 SHIM      := $(if $(SHIM_SRCS),$(BUILD)/librrshim.so)
 

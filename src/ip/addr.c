@@ -144,6 +144,13 @@ bool ip_addr_is_link_local(const struct ip_addr *a)
 	return false;
 }
 
+bool ip_addr_is_multicast(const struct ip_addr *a)
+{
+	if (a->family == AF_INET)
+		return (a->bytes[0] & 0xf0) == 0xe0;
+	return a->family == AF_INET6 && a->bytes[0] == 0xff;
+}
+
 void ip_addr_from_v4(struct ip_addr *out, const void *four_bytes)
 {
 	memset(out, 0, sizeof(*out));

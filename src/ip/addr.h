@@ -41,6 +41,7 @@ const char *ip_prefix_format(const struct ip_prefix *p, char buf[IP_PREFIX_STRLE
 bool ip_addr_equal(const struct ip_addr *a, const struct ip_addr *b);
 bool ip_prefix_contains(const struct ip_prefix *p, const struct ip_addr *a);
 bool ip_addr_is_link_local(const struct ip_addr *a);   /* fe80::/10, 169.254/16 */
+bool ip_addr_is_multicast(const struct ip_addr *a);    /* ff00::/8, 224/4 */
 
 void ip_addr_from_v4(struct ip_addr *out, const void *four_bytes);
 void ip_addr_from_v6(struct ip_addr *out, const void *sixteen_bytes);

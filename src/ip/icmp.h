@@ -22,6 +22,7 @@ enum icmp_error {
 	ICMP_ERR_PROHIBITED,       /* prohibit route (v4 3/13, v6 1/1) */
 	ICMP_ERR_TIME_EXCEEDED,    /* TTL / hop limit (v4 11/0, v6 3/0) */
 	ICMP_ERR_TOO_BIG,          /* v4 3/4 with next-hop MTU, v6 2 with MTU */
+	ICMP_ERR_REASM_TIMEOUT,    /* fragment reassembly time exceeded (v4 11/1, v6 3/1) */
 };
 
 /*

@@ -16,6 +16,7 @@ enum netif_drop_reason {
 	DROP_INVALID_MESSAGE,    /* unknown type or wrong length */
 	DROP_INVALID_MAC,        /* mac1/mac2 wrong */
 	DROP_HANDSHAKE_FAILED,   /* did not decrypt, unknown peer, replayed or flooded */
+	DROP_HANDSHAKE_RATELIMITED, /* under load, its source sent more than 20/s */
 	DROP_UNKNOWN_INDEX,      /* receiver index matches no session */
 	DROP_DECRYPT_FAILED,     /* transport packet did not authenticate */
 	DROP_REPLAYED,           /* counter seen before or too old */

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "ip/checksum.h"
 #include "ip/frag.h"
+#include "ip/reasm.h"
 #include "ip/icmp.h"
 #include "ip/mss.h"
 #include "ip/packet.h"
@@ -17,6 +18,7 @@ const char *const netif_drop_names[DROP_MAX] = {
 	[DROP_INVALID_MESSAGE] = "invalid_message",
 	[DROP_INVALID_MAC] = "invalid_mac",
 	[DROP_HANDSHAKE_FAILED] = "handshake_failed",
+	[DROP_HANDSHAKE_RATELIMITED] = "handshake_ratelimited",
 	[DROP_UNKNOWN_INDEX] = "unknown_index",
 	[DROP_DECRYPT_FAILED] = "decrypt_failed",
 	[DROP_REPLAYED] = "replayed",
@@ -58,12 +60,14 @@ static const struct netif_ops loopback_ops = {
 	.output = loopback_output,
 	.destroy = loopback_destroy,
 };
+static void reasm_timer_cb(struct timer *t);
 
 int ip_router_init(struct ip_router *r, struct loop *loop)
 {
 	/* ifindex 1 is the loopback, as on Linux. */
 	*r = (struct ip_router){ .loop = loop, .next_ifindex = IP_LOOPBACK_IFINDEX,
 				 .icmp_tokens = ICMP_ERRORS_BURST };
+	timer_init(&r->reasm_timer, reasm_timer_cb);
 	r->fib = fib_new();
 	if (!r->fib)
 		return -ENOMEM;
@@ -81,6 +85,10 @@ int ip_router_init(struct ip_router *r, struct loop *loop)
 
 void ip_router_free(struct ip_router *r)
 {
+	if (r->loop && timer_pending(&r->reasm_timer))
+		timer_cancel(r->loop, &r->reasm_timer);
+	ip_reasm_free(r->reasm);
+	r->reasm = NULL;
 	if (r->fib)
 		fib_free(r->fib);
 	r->fib = NULL;
@@ -388,7 +396,8 @@ void ip_router_output_local(struct ip_router *r, struct pbuf *b, struct netif *h
 	}
 	struct netif *out = NULL;
 	struct ip_addr nexthop = pkt.dst;
-	if (!ip_addr_is_link_local(&pkt.dst)) {
+	/* multicast leaves by the interface the socket chose (IP_MULTICAST_IF), not a route */
+	if (!ip_addr_is_link_local(&pkt.dst) && !(ip_addr_is_multicast(&pkt.dst) && hint)) {
 		int type = route_lookup(r, &pkt.dst, &out, &nexthop);
 		if (type != FIB_TYPE_UNICAST && type != -1) {
 			pbuf_free(b);   /* our own packet into a reject route: nobody to tell */
@@ -639,18 +648,107 @@ static void forward(struct ip_router *r, struct netif *in, struct pbuf *b, struc
 
 /* ---- local delivery ---- */
 
+static uint64_t router_now(const struct ip_router *r)
+{
+	return r->loop ? loop_now(r->loop) : clock_now_ns();
+}
+
+/* A datagram whose fragments did not all come: ICMP time exceeded quoting the first one. */
+static void reasm_expired(void *ctx, const uint8_t *first, size_t len, uint32_t ifindex)
+{
+	struct ip_router *r = ctx;
+	struct netif *in = ip_router_netif_by_index(r, ifindex);
+	struct pbuf *b = in && len <= PBUF_MTU_MAX ? pbuf_alloc() : NULL;
+	if (!b)
+		return;
+	memcpy(pbuf_put(b, len), first, len);
+	struct ip_packet pkt;
+	if (ip_packet_parse(b, &pkt) == 0)
+		send_icmp_error(r, in, &pkt, ICMP_ERR_REASM_TIMEOUT, 0);
+	pbuf_free(b);
+}
+
+static void reasm_arm(struct ip_router *r, uint64_t next)
+{
+	if (r->loop && next && (!timer_pending(&r->reasm_timer) || r->reasm_timer.expires > next))
+		timer_arm(r->loop, &r->reasm_timer, next, 1000000000ull);
+}
+
+static void reasm_timer_cb(struct timer *t)
+{
+	struct ip_router *r = container_of(t, struct ip_router, reasm_timer);
+	if (r->reasm)
+		reasm_arm(r, ip_reasm_expire(r->reasm, loop_now(r->loop), reasm_expired, r));
+}
+
+/* The reassembled datagram whole (a heap copy) as a parsed packet. */
+static bool parse_whole(uint8_t *p, size_t len, struct ip_packet *pkt)
+{
+	memset(pkt, 0, sizeof(*pkt));
+	pkt->hdr = p;
+	pkt->total_len = len;
+	if ((p[0] >> 4) == 4) {
+		pkt->family = AF_INET;
+		pkt->hdr_len = (size_t)(p[0] & 0xf) * 4;
+		pkt->proto = p[9];
+		ip_addr_from_v4(&pkt->src, p + 12);
+		ip_addr_from_v4(&pkt->dst, p + 16);
+	} else {
+		pkt->family = AF_INET6;
+		pkt->hdr_len = 40;
+		pkt->proto = p[6];
+		ip_addr_from_v6(&pkt->src, p + 8);
+		ip_addr_from_v6(&pkt->dst, p + 24);
+	}
+	return pkt->hdr_len <= len;
+}
+
+/*
+ * A fragment to one of our addresses. Reassembled datagrams are bigger than
+ * a packet buffer, so only the host stack's UDP sockets take them (the
+ * handler reads pkt and frees b); other protocols are dropped.
+ */
+static void deliver_fragment(struct ip_router *r, struct netif *in, struct pbuf *b,
+			     struct ip_packet *pkt)
+{
+	if (!r->reasm && !(r->reasm = ip_reasm_new())) {
+		netif_drop(in, DROP_NOMEM);
+		pbuf_free(b);
+		return;
+	}
+	uint8_t *dg;
+	size_t len;
+	uint64_t now = router_now(r);
+	enum ip_reasm_result res = ip_reasm_input(r->reasm, pkt, in ? in->ifindex : 0, now, &dg,
+						  &len);
+	if (res == REASM_HELD)
+		reasm_arm(r, now + (pkt->family == AF_INET ? REASM_TIMEOUT4_NS : REASM_TIMEOUT6_NS));
+	if (res != REASM_DONE) {
+		pbuf_free(b);
+		return;
+	}
+	struct ip_packet whole;
+	if (!parse_whole(dg, len, &whole) || whole.proto != IPPROTO_UDP) {
+		netif_drop(in, DROP_UNSUPPORTED);
+		pbuf_free(b);
+	} else if (!r->local_handler || !r->local_handler(r->local_ctx, in, b, &whole)) {
+		send_icmp_error(r, in, &whole, ICMP_ERR_PORT_UNREACH, 0);
+		netif_drop(in, DROP_UNSUPPORTED);
+		pbuf_free(b);
+	}
+	free(dg);
+}
+
 static void deliver_local(struct ip_router *r, struct netif *in, struct pbuf *b,
 			  struct ip_packet *pkt)
 {
 	r->stats.local_delivered++;
-	if (pkt->family == AF_INET &&
-	    (ntohs(((struct iphdr *)pkt->hdr)->frag_off) & (IP_MF | IP_OFFMASK))) {
-		/* No reassembly for the router's own traffic yet. */
-		netif_drop(in, DROP_UNSUPPORTED);
-		pbuf_free(b);
+	if (ip_reasm_is_fragment(pkt)) {
+		deliver_fragment(r, in, b, pkt);
 		return;
 	}
-	bool icmp = pkt->proto == (pkt->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+	bool icmp = pkt->proto == (pkt->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6) &&
+		    !ip_addr_is_multicast(&pkt->dst);   /* a reply needs a unicast source */
 	if (icmp && icmp_echo_reply_in_place(b, pkt) == 0) {
 		r->stats.echo_replies++;
 		ip_router_output_local(r, b, in);
@@ -673,7 +771,8 @@ void ip_router_input(struct ip_router *r, struct netif *in, struct pbuf *b)
 		pbuf_free(b);
 		return;
 	}
-	if (ip_router_local_netif(r, &pkt.dst, in)) {
+	/* Multicast is never forwarded; sockets that joined the group may take it. */
+	if (ip_router_local_netif(r, &pkt.dst, in) || (in && ip_addr_is_multicast(&pkt.dst))) {
 		if (is_martian_source(&pkt)) {
 			netif_drop(in, DROP_MARTIAN);
 			pbuf_free(b);

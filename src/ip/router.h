@@ -24,6 +24,8 @@
 #define ICMP_ERRORS_PER_SEC 200
 #define ICMP_ERRORS_BURST   50
 
+struct ip_reasm;
+
 struct ip_router_stats {
 	uint64_t local_delivered;      /* packets addressed to the router itself */
 	uint64_t echo_replies;
@@ -66,6 +68,8 @@ struct ip_router {
 	void *link_observer_ctx;
 	/* "lo": netifs[0], ifindex 1; holds the node's own addresses (not 127.0.0.1, ::1). */
 	struct netif loopback;
+	struct ip_reasm *reasm;          /* fragments to our addresses (ip/reasm.h), made on demand */
+	struct timer reasm_timer;        /* gives up datagrams whose time ran out */
 };
 
 /* Also links "lo" (ifindex 1, r->loopback): the router's interface list is never empty. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/localsock.h"
+#include "exec/capless.h"
 #include "crypto/crypto.h"
 #include "stack/shim_proto.h"
 
@@ -235,6 +236,27 @@ static int prepend_sudo_dir(const char *lib)
 }
 
 /*
+ * execvp, except that a binary with file capabilities (ping) runs through its
+ * ELF interpreter without them (exec/capless.h says why). Returns on failure.
+ */
+static void exec_capless(char **argv)
+{
+	char path[PATH_MAX], interp[PATH_MAX];
+	if (capless_resolve(argv[0], path, sizeof(path)) == 0 &&
+	    capless_interp_for(path, interp, sizeof(interp)) == 1) {
+		char *nargv[capless_argv_slots(argv)];
+		capless_build_argv(nargv, interp, path, argv);
+		execv(interp, nargv);
+		int err = errno;
+		fprintf(stderr, "rrctl exec: %s carries file capabilities, and running it through "
+			"its ELF interpreter %s failed: %s\n", path, interp, strerror(err));
+		errno = err;
+		return;
+	}
+	execvp(argv[0], argv);
+}
+
+/*
  * DOC: rrctl exec and orphans. A program run inside the router must not
  * outlive it (a BIRD whose router is gone holds sockets that lead nowhere).
  * So rrctl does not exec the command: it stays its parent, watches rrouted
@@ -294,7 +316,7 @@ static int run_watched(char **argv, int router_pidfd)
 		if (own_group)
 			setpgid(0, 0);
 		close(router_pidfd);
-		execvp(argv[0], argv);
+		exec_capless(argv);
 		fprintf(stderr, "rrctl exec: %s: %s\n", argv[0], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
 	}
@@ -338,7 +360,7 @@ static int run_watched(char **argv, int router_pidfd)
 }
 
 /*
- * exec [--] CMD ARGS...: CMD runs with librrshim.so preloaded and the shim
+ * exec [--] CMD runs with librrshim.so preloaded and the shim
  * socket in $RRSHIM_SOCKET (its children inherit both), unprivileged.
  */
 static int exec_inside(const char *sock, char **argv)
@@ -391,7 +413,7 @@ static int exec_inside(const char *sock, char **argv)
 	if (router_pidfd >= 0)
 		return run_watched(argv, router_pidfd);
 	/* rrouted in another pid namespace, or an old kernel: nothing to watch it with. */
-	execvp(argv[0], argv);
+	exec_capless(argv);
 	fprintf(stderr, "rrctl exec: %s: %s\n", argv[0], strerror(errno));
 	return errno == ENOENT ? 127 : 126;
 }
@@ -463,7 +485,7 @@ static int sudo_main(char **argv)
 		fprintf(stderr, "sudo: setenv: %s\n", strerror(errno));
 		return 1;
 	}
-	execvp(argv[i], argv + i);
+	exec_capless(argv + i);
 	fprintf(stderr, "sudo: %s: %s\n", argv[i], strerror(errno));
 	return errno == ENOENT ? 127 : 126;
 }

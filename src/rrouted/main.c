@@ -406,12 +406,6 @@ int main(int argc, char **argv)
 		if (!wg_device_create(&d.loop, &d.router, &d.conf.ifaces[i]))
 			goto fail;
 	reload_install_routes(&d.router, &d.conf);
-	d.dns = endpoint_dns_new(&d.loop, &d.router, &d.conf);
-	if (!d.dns) {
-		log_error("cannot start the endpoint name resolver: %s", strerror(errno));
-		goto fail;
-	}
-	endpoint_dns_check(d.dns);
 	if (d.conf.private_dir[0]) {
 		char err[PATH_MAX + 160];
 		if (localsock_ensure_private_dir(d.conf.private_dir, err, sizeof(err)) < 0) {
@@ -419,6 +413,12 @@ int main(int argc, char **argv)
 			goto fail;
 		}
 	}
+	d.dns = endpoint_dns_new(&d.loop, &d.router, &d.conf);
+	if (!d.dns) {
+		log_error("cannot start the endpoint name resolver: %s", strerror(errno));
+		goto fail;
+	}
+	endpoint_dns_check(d.dns);
 	if (start_host_stack(&d) < 0)
 		goto fail;
 	r = ctl_server_open(&d.ctl, &d.loop, d.conf.control_path, &d.router);

@@ -128,6 +128,7 @@ static int router_bind(int fd, struct shim_fd *e, const struct shim_addr *addr)
 	e->sock_id = rep.sock_id;
 	e->bound = true;
 	e->local = rep.local;
+	shim_dgram_after_bind(e);
 	shim_fd_put(fd, e);
 	return 0;
 }
@@ -163,6 +164,7 @@ SHIM_EXPORT int socket(int domain, int type, int protocol)
 		return fail(base == SOCK_RAW ? EPERM : EPROTONOSUPPORT);
 	}
 	e.protocol = protocol;
+	shim_dgram_init(&e);
 	int fd = shim_real.socket(domain, type, protocol);
 	if (fd < 0 && e.kind == SK_PING) {
 		/* The host forbids ping sockets (ping_group_range): a UDP socket holds the number. */
@@ -507,18 +509,9 @@ static int opt_set(struct shim_fd *e, int level, int name, const void *val, sock
 		}
 	case IPPROTO_IP:
 	case IPPROTO_IPV6:
-		if (level == IPPROTO_IPV6 && name == IPV6_PKTINFO) {
-			/* Sticky outgoing interface (ping -I): the source address part is not kept. */
-			struct in6_pktinfo pi;
-			if (!val || len < (socklen_t)sizeof(pi))
-				return -EINVAL;
-			memcpy(&pi, val, sizeof(pi));
-			if (!IN6_IS_ADDR_UNSPECIFIED(&pi.ipi6_addr))
-				shim_log_once("pktinfo-addr", "setsockopt IPV6_PKTINFO: the source "
-					      "address is ignored, only the interface is used");
-			e->opts.bind_ifindex = pi.ipi6_ifindex;
-			return 1;
-		}
+		v = shim_dgram_opt_set(e, level, name, val, len);
+		if (v != SHIM_OPT_UNKNOWN)
+			return v;
 		if (opt_int(val, len, &v) < 0)
 			return -EINVAL;
 		if ((level == IPPROTO_IP && name == IP_TTL) ||
@@ -557,11 +550,6 @@ static int opt_set(struct shim_fd *e, int level, int name, const void *val, sock
 			e->opts.recverr = !!v;
 			return 1;
 		}
-		if ((level == IPPROTO_IP && name == IP_MTU_DISCOVER) ||
-		    (level == IPPROTO_IPV6 && name == IPV6_MTU_DISCOVER)) {
-			/* Accepted; path MTU is the router's job. */
-			return 2;
-		}
 		return -ENOPROTOOPT;
 	case IPPROTO_TCP:
 		if (e->kind != SK_STREAM)
@@ -595,17 +583,14 @@ SHIM_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen
 		return shim_real.setsockopt(fd, level, name, val, len);
 	if (e.kind == SK_NETLINK)
 		return shim_netlink_setsockopt(fd, &e, level, name, val, len);
+	if (level == IPPROTO_TCP && e.kind == SK_STREAM && shim_tcp_opt_ours(name, false))
+		return shim_tcp_setsockopt(fd, &e, name, val, len);
 	int kind = opt_set(&e, level, name, val, len);
 	if (kind == -ENOPROTOOPT) {
 		if (e.state == SFD_KERNEL && e.loop_bound)
 			return shim_real.setsockopt(fd, level, name, val, len);
-		char key[64];
-		(void)key;
-		shim_log_once(level == IPPROTO_TCP && name == TCP_MD5SIG ? "opt-md5" : "opt-unknown",
-			      "setsockopt(%s, %d) is not supported inside the router: ENOPROTOOPT"
-			      "%s", level_name(level), name,
-			      level == IPPROTO_TCP && name == TCP_MD5SIG ?
-			      " (TCP_MD5SIG: BGP passwords are not available)" : "");
+		shim_log_once("opt-unknown", "setsockopt(%s, %d) is not supported inside the router: "
+			      "ENOPROTOOPT", level_name(level), name);
 		return fail(ENOPROTOOPT);
 	}
 	if (kind < 0)
@@ -664,6 +649,9 @@ SHIM_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *le
 	shim_resolve();
 	if (shim_fd_get(fd, &e) && e.kind == SK_NETLINK)
 		return shim_netlink_getsockopt(fd, &e, level, name, val, len);
+	if (shim_fd_get(fd, &e) && level == IPPROTO_TCP && e.kind == SK_STREAM &&
+	    shim_tcp_opt_ours(name, true))
+		return shim_tcp_getsockopt(fd, &e, name, val, len);
 	if (!shim_fd_get(fd, &e) || (e.state != SFD_ROUTER && !(level == SOL_SOCKET &&
 								  name == SO_PROTOCOL)))
 		return shim_real.getsockopt(fd, level, name, val, len);
@@ -703,7 +691,14 @@ SHIM_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *le
 			return shim_real.getsockopt(fd, level, name, val, len);
 		}
 	case IPPROTO_IP:
-	case IPPROTO_IPV6:
+	case IPPROTO_IPV6: {
+		int r = shim_dgram_opt_get(&e, level, name, val, len);
+		if (r != SHIM_OPT_UNKNOWN)
+			return r < 0 ? fail(-r) : 0;
+		if (level == IPPROTO_IP && name == IP_RECVTTL)
+			return put_int(val, len, e.recvttl);
+		if (level == IPPROTO_IPV6 && name == IPV6_RECVHOPLIMIT)
+			return put_int(val, len, e.recvttl);
 		if ((level == IPPROTO_IP && name == IP_TTL) ||
 		    (level == IPPROTO_IPV6 && name == IPV6_UNICAST_HOPS))
 			return put_int(val, len, e.opts.ttl ? e.opts.ttl : 64);
@@ -719,6 +714,7 @@ SHIM_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *le
 		    (level == IPPROTO_IPV6 && name == IPV6_RECVERR))
 			return put_int(val, len, e.opts.recverr);
 		break;
+	}
 	case IPPROTO_TCP:
 		if (e.kind != SK_STREAM)
 			break;
@@ -728,22 +724,6 @@ SHIM_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *le
 		case TCP_KEEPINTVL: return put_int(val, len, e.opts.keepintvl ? (int)e.opts.keepintvl : 75);
 		case TCP_KEEPCNT: return put_int(val, len, e.opts.keepcnt ? (int)e.opts.keepcnt : 9);
 		case TCP_MAXSEG: return put_int(val, len, e.local.family == AF_INET6 ? 1360 : 1380);
-		case TCP_INFO: {
-			/* The engine's state is in rrouted; a zeroed, established-looking record keeps
-			 * tools like iperf3 going (their retransmit/RTT columns stay 0). */
-			shim_log_once("tcp-info", "getsockopt TCP_INFO: the router's TCP state is not "
-				      "exported; answering with zeros");
-			struct tcp_info ti;
-			memset(&ti, 0, sizeof(ti));
-			ti.tcpi_state = e.listening ? 10 : 1;
-			ti.tcpi_snd_mss = ti.tcpi_rcv_mss = 1380;
-			if (!val || !len)
-				return fail(EINVAL);
-			socklen_t n = *len < (socklen_t)sizeof(ti) ? *len : (socklen_t)sizeof(ti);
-			memcpy(val, &ti, n);
-			*len = n;
-			return 0;
-		}
 		default:
 			break;
 		}
@@ -796,9 +776,9 @@ static ssize_t dgram_sendmsg(int fd, const struct shim_fd *e, const struct msghd
 	}
 	if (flags & MSG_OOB)
 		return fail(EOPNOTSUPP);
-	if (msg->msg_controllen)
-		shim_log_once("send-cmsg", "sendmsg: control messages (ancillary data) are ignored "
-			      "inside the router");
+	int r = shim_dgram_send_cmsgs(e, msg, &h);
+	if (r < 0)
+		return fail(-r);
 	if (msg->msg_iovlen > 63)
 		return fail(EMSGSIZE);
 	struct iovec iov[64];
@@ -811,6 +791,9 @@ static ssize_t dgram_sendmsg(int fd, const struct shim_fd *e, const struct msghd
 	}
 	if (total > SHIM_DGRAM_MAX - 28)
 		return fail(EMSGSIZE);
+	r = shim_dgram_check_size(e, &h, total);
+	if (r < 0)
+		return fail(-r);
 	if (e->kind == SK_PING && total < 8)
 		return fail(EINVAL);
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = msg->msg_iovlen + 1 };
@@ -906,6 +889,7 @@ static ssize_t dgram_recvmsg(int fd, const struct shim_fd *e, struct msghdr *msg
 	}
 	msg->msg_flags = mh.msg_flags;
 	size_t used = mh.msg_controllen;
+	shim_dgram_recv_cmsgs(e, &h, msg, &used);
 	if (e->recvttl && (h.flags & SHIM_DGRAM_HAS_TTL)) {
 		if (h.peer.family == AF_INET && e->domain == AF_INET)
 			add_cmsg(msg, &used, IPPROTO_IP, IP_TTL, h.ttl);
@@ -1152,8 +1136,9 @@ static void forget(int fd)
 		return;
 	shim_fd_drop(fd);
 	shim_errq_drop(fd);
-	/* A TCP socket that is only bound has no data fd rrouted could watch: tell it. */
-	if (e.state == SFD_ROUTER && e.sock_id >= 0 && e.kind == SK_STREAM && !e.listening &&
+	/* A TCP socket that is only bound (or only has options, see shim_tcp.c) has no data fd
+	 * rrouted could watch: tell it. */
+	if (e.state != SFD_NONE && e.sock_id >= 0 && e.kind == SK_STREAM && !e.listening &&
 	    !e.connected) {
 		struct shim_req req;
 		req_init(&req, SHIM_OP_CLOSE, &e);

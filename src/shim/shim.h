@@ -65,6 +65,10 @@ struct shim_fd {
 	uint8_t state, kind;
 	bool listening, connected, bound, loop_bound, placeholder;
 	bool recvttl, recvtos;
+	bool recvpktinfo, recvpktinfo6, recvtclass;   /* shim_dgram.c: control messages wanted */
+#define SHIM_PENDING_MC 4
+	uint8_t n_pending_mc;                         /* memberships joined before the bind */
+	struct shim_addr pending_mc[SHIM_PENDING_MC];
 	int domain, type, protocol;
 	int32_t sock_id;
 	uint32_t nl_portid, nl_groups;   /* netlink sockets */
@@ -94,6 +98,9 @@ bool shim_enabled(void);
  */
 int shim_rpc(const struct shim_req *req, struct shim_rep *rep, int *fd_out, void *data,
 	     size_t cap);
+/* The same with extra_len bytes of data after the request (ops with shim_op_takes_data). */
+int shim_rpc_with_data(const struct shim_req *req, const void *extra, size_t extra_len,
+		       struct shim_rep *rep, void *data, size_t cap);
 /* A request without reply (SHIM_OP_CLOSE). */
 void shim_rpc_oneway(const struct shim_req *req);
 bool shim_is_ctl_fd(int fd);
@@ -133,6 +140,37 @@ int shim_errq_reported(int fd, const struct shim_fd *e, const struct shim_dgram_
 		       const void *buf, size_t len);
 /* fd is closed or reused: its kept errors go. */
 void shim_errq_drop(int fd);
+
+/*
+ * shim_tcp.c: the IPPROTO_TCP options rrouted keeps beyond shim_opts
+ * (TCP_MD5SIG, TCP_MD5SIG_EXT, TCP_USER_TIMEOUT, TCP_CONGESTION, TCP_INFO).
+ * shim_tcp_opt_ours says whether name is one; the calls return 0 or -1 with errno.
+ */
+bool shim_tcp_opt_ours(int name, bool get);
+int shim_tcp_setsockopt(int fd, struct shim_fd *e, int name, const void *val, socklen_t len);
+int shim_tcp_getsockopt(int fd, const struct shim_fd *e, int name, void *val, socklen_t *len);
+
+/*
+ * shim_dgram.c: IP-level options of router datagram sockets (path MTU,
+ * packet info, free bind) and their control messages.
+ */
+#define SHIM_OPT_UNKNOWN (-100000)   /* not an option shim_dgram.c handles */
+/* Linux's defaults for a new socket's entry. */
+void shim_dgram_init(struct shim_fd *e);
+/* The socket became the router's: the memberships joined before go to rrouted. */
+void shim_dgram_after_bind(struct shim_fd *e);
+/* As shim.c's opt_set: 1 (rrouted must hear of it), 2 (the shim's alone), -errno, or SHIM_OPT_UNKNOWN. */
+int shim_dgram_opt_set(struct shim_fd *e, int level, int name, const void *val, socklen_t len);
+/* 0, -errno, or SHIM_OPT_UNKNOWN. */
+int shim_dgram_opt_get(const struct shim_fd *e, int level, int name, void *val, socklen_t *len);
+/* IP_PKTINFO / IPV6_PKTINFO / IP_TTL / IPV6_HOPLIMIT / IP_TOS / IPV6_TCLASS of a send into h. 0 or -errno. */
+int shim_dgram_send_cmsgs(const struct shim_fd *e, const struct msghdr *msg,
+			  struct shim_dgram_hdr *h);
+/* -EMSGSIZE when a datagram of total payload bytes may not be fragmented and exceeds the path MTU. */
+int shim_dgram_check_size(const struct shim_fd *e, const struct shim_dgram_hdr *h, size_t total);
+/* Appends the packet-info / TOS control messages e asked for, at msg_control + *used. */
+void shim_dgram_recv_cmsgs(const struct shim_fd *e, const struct shim_dgram_hdr *h,
+			   struct msghdr *msg, size_t *used);
 
 /* shim_if.c: interface index of a router interface, 0 if none (errno set). */
 unsigned shim_if_index(const char *name);

@@ -259,8 +259,8 @@ void shim_ctl_evict(int fd)
 	pthread_mutex_unlock(&rpc_lock);
 }
 
-static int rpc_locked(const struct shim_req *req, struct shim_rep *rep, int *fd_out, void *data,
-		      size_t cap, bool want_reply)
+static int rpc_locked(const struct shim_req *req, const void *extra, size_t extra_len,
+		      struct shim_rep *rep, int *fd_out, void *data, size_t cap, bool want_reply)
 {
 	static uint8_t buf[sizeof(struct shim_rep) + SHIM_MSG_MAX];
 	if (fd_out)
@@ -270,8 +270,10 @@ static int rpc_locked(const struct shim_req *req, struct shim_rep *rep, int *fd_
 		if (r < 0)
 			return r;
 		ssize_t n;
+		struct iovec out[2] = { { (void *)req, sizeof(*req) }, { (void *)extra, extra_len } };
+		struct msghdr om = { .msg_iov = out, .msg_iovlen = extra_len ? 2 : 1 };
 		do
-			n = shim_real.send(ctl_fd, req, sizeof(*req), MSG_NOSIGNAL);
+			n = shim_real.sendmsg(ctl_fd, &om, MSG_NOSIGNAL);
 		while (n < 0 && errno == EINTR);
 		if (n < 0) {
 			shim_real.close(ctl_fd);   /* broken (rrouted restarted?): once more, afresh */
@@ -322,7 +324,20 @@ int shim_rpc(const struct shim_req *req, struct shim_rep *rep, int *fd_out, void
 	if (!shim_enabled())
 		return -ENETDOWN;
 	pthread_mutex_lock(&rpc_lock);
-	int r = rpc_locked(req, rep, fd_out, data, cap, true);
+	int r = rpc_locked(req, NULL, 0, rep, fd_out, data, cap, true);
+	pthread_mutex_unlock(&rpc_lock);
+	return r;
+}
+
+int shim_rpc_with_data(const struct shim_req *req, const void *extra, size_t extra_len,
+		       struct shim_rep *rep, void *data, size_t cap)
+{
+	if (!shim_enabled())
+		return -ENETDOWN;
+	if (extra_len > SHIM_REQ_DATA_MAX || !shim_op_takes_data(req->op))
+		return -EINVAL;
+	pthread_mutex_lock(&rpc_lock);
+	int r = rpc_locked(req, extra, extra_len, rep, NULL, data, cap, true);
 	pthread_mutex_unlock(&rpc_lock);
 	return r;
 }
@@ -332,7 +347,7 @@ void shim_rpc_oneway(const struct shim_req *req)
 	if (!shim_enabled())
 		return;
 	pthread_mutex_lock(&rpc_lock);
-	rpc_locked(req, NULL, NULL, NULL, 0, false);
+	rpc_locked(req, NULL, 0, NULL, NULL, NULL, 0, false);
 	pthread_mutex_unlock(&rpc_lock);
 }
 

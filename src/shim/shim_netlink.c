@@ -25,9 +25,10 @@ int shim_netlink_socket(int type, int protocol)
 	int base = type & 0xf;
 	if (base != SOCK_RAW && base != SOCK_DGRAM)
 		return fail(ESOCKTNOSUPPORT);
-	if (protocol != NETLINK_ROUTE && protocol != NETLINK_GENERIC) {
-		shim_log_once("netlink-proto", "socket(AF_NETLINK, protocol %d): only NETLINK_ROUTE "
-			      "and NETLINK_GENERIC exist inside the router: failing with "
+	if (protocol != NETLINK_ROUTE && protocol != NETLINK_GENERIC &&
+	    protocol != NETLINK_SOCK_DIAG) {
+		shim_log_once("netlink-proto", "socket(AF_NETLINK, protocol %d): only NETLINK_ROUTE, "
+			      "NETLINK_GENERIC and NETLINK_SOCK_DIAG exist inside the router: failing with "
 			      "EPROTONOSUPPORT", protocol);
 		return fail(EPROTONOSUPPORT);
 	}

@@ -80,8 +80,26 @@ enum shim_op {
 	SHIM_OP_NL_BIND,     /* sock_id, arg = nl_groups bit mask */
 	SHIM_OP_NL_SETOPT,   /* sock_id, type = SOL_NETLINK option, arg = value */
 	SHIM_OP_NL_GETOPT,   /* sock_id, type = option -> val */
+	/*
+	 * TCP options beyond shim_opts (stack/sock_tcp_opt.c). A socket the app
+	 * has not bound or connected yet has no sock_id: with sock_id -1 (and
+	 * family) rrouted creates it unbound, and the reply names it; the shim
+	 * keeps that id for the bind/connect/listen that follows.
+	 */
+	SHIM_OP_TCP_MD5,     /* sock_id, family; data after the request: struct shim_tcp_md5
+				-> sock_id */
+	SHIM_OP_TCP_SETOPT,  /* sock_id, family, type = IPPROTO_TCP option, arg = value -> sock_id */
+	SHIM_OP_TCP_GETOPT,  /* sock_id, type = option -> val; TCP_INFO: data = Linux's tcp_info */
+	SHIM_OP_PMTU,        /* sock_id, addr (family 0: the connected peer) -> val = the MTU a
+				datagram to it may have (IP_MTU / IPV6_MTU, EMSGSIZE checks) */
+	SHIM_OP_MCAST,       /* sock_id, arg = 1 join / 0 leave, addr = group, addr.scope_id =
+				interface (0: the router's choice) (IP_ADD_MEMBERSHIP, IPV6_JOIN_GROUP) */
 	SHIM_OP_MAX
 };
+
+/* The largest data a request may carry after struct shim_req (SHIM_OP_TCP_MD5 only). */
+#define SHIM_REQ_DATA_MAX 256
+static inline bool shim_op_takes_data(uint32_t op) { return op == SHIM_OP_TCP_MD5; }
 
 struct shim_addr {
 	uint16_t family;     /* 0 (none), AF_INET, AF_INET6 */
@@ -97,11 +115,22 @@ struct shim_opts {
 	uint8_t tos;
 	uint8_t min_ttl;     /* IP_MINTTL / IPV6_MINHOPCOUNT (GTSM) */
 	uint8_t recverr;     /* IP_RECVERR / IPV6_RECVERR: every ICMP error is queued */
-	uint8_t pad[3];
+	uint8_t pmtudisc;    /* IP_MTU_DISCOVER: IP_PMTUDISC_* (the shim starts it at WANT) */
+	uint8_t pmtudisc6;   /* IPV6_MTU_DISCOVER: IPV6_PMTUDISC_* (same values) */
+	uint8_t flags;       /* SHIM_OPT_* */
 	uint32_t bind_ifindex;                        /* SO_BINDTODEVICE */
 	uint32_t keepidle, keepintvl, keepcnt;
 	uint32_t sndbuf, rcvbuf;
+	uint32_t mtu6;       /* IPV6_MTU: largest IPv6 packet sent (fragments), 0: the path MTU */
+	uint32_t pktinfo_ifindex;                     /* sticky IPV6_PKTINFO: outgoing interface */
+	uint8_t pktinfo_src[16];                      /* ... and source address (:: none) */
+	uint32_t mcast_ifindex;  /* IP_MULTICAST_IF / IPV6_MULTICAST_IF: 0 the router's choice */
+	uint8_t mcast_hops;      /* IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS (the shim starts it at 1) */
+	uint8_t mcast_noloop;    /* IP_MULTICAST_LOOP / IPV6_MULTICAST_LOOP off (default on) */
+	uint8_t pad2[2];
 };
+#define SHIM_OPT_FREEBIND 0x1u   /* IP_FREEBIND / IPV6_FREEBIND / IP_TRANSPARENT: bind any address */
+#define SHIM_OPT_DONTFRAG 0x2u   /* IPV6_DONTFRAG: EMSGSIZE rather than fragments */
 
 struct shim_req {
 	uint32_t op;
@@ -128,6 +157,16 @@ struct shim_sockinfo {
 	struct shim_opts opts;
 };
 
+/* One TCP_MD5SIG / TCP_MD5SIG_EXT key (RFC 2385), as the app gave it. Secret: wiped after use. */
+#define SHIM_TCP_MD5_KEY_MAX 80
+struct shim_tcp_md5 {
+	struct shim_addr peer;   /* port ignored; scope_id: the interface (TCP_MD5SIG_FLAG_IFINDEX) */
+	uint8_t prefixlen;       /* the full length for a single address */
+	uint8_t keylen;          /* 0: delete the key for peer/prefixlen */
+	uint8_t pad[2];
+	uint8_t key[SHIM_TCP_MD5_KEY_MAX];
+};
+
 struct shim_accept_msg {
 	int32_t sock_id;
 	uint32_t pad;
@@ -136,12 +175,17 @@ struct shim_accept_msg {
 
 #define SHIM_DGRAM_HAS_TTL 0x1u
 #define SHIM_DGRAM_ERR     0x2u   /* receive only: an ICMP error, see struct shim_dgram_err */
+#define SHIM_DGRAM_HAS_TOS 0x4u   /* send: tos is an IP_TOS / IPV6_TCLASS message's */
 struct shim_dgram_hdr {
 	struct shim_addr peer;   /* source on receive; destination on send (family 0: connected peer);
 				    an error: the destination of the datagram it is about */
-	uint32_t ifindex;        /* receive: the interface it arrived on */
+	uint32_t ifindex;        /* receive: the interface it arrived on; send: the outgoing one
+				    from IP_PKTINFO / IPV6_PKTINFO (0: by the route) */
 	uint8_t ttl, tos;        /* receive: from the IP header (an error: the ICMP packet's) */
 	uint16_t flags;
+	struct shim_addr local;  /* receive: the datagram's destination (IP_PKTINFO ipi_addr);
+				    send: the source an IP_PKTINFO / IPV6_PKTINFO message asked for
+				    (family 0: the socket's own choice), ifindex its interface */
 };
 
 /*

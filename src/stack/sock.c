@@ -101,6 +101,7 @@ void sock_free(struct sock *s)
 		return;
 	s->dead = true;
 	sock_tcp_release(s);
+	sock_tcp_opt_release(s);
 	sock_netlink_release(s);
 	if (s->lfd.fd >= 0) {
 		if (s->events != UINT32_MAX)
@@ -114,6 +115,9 @@ void sock_free(struct sock *s)
 	free(s->rx);
 	free(s->tx);
 	s->rx = s->tx = NULL;
+	free(s->mc);
+	s->mc = NULL;
+	s->n_mc = 0;
 	sl->socks[(uint32_t)s->id & (SOCK_MAX - 1)] = NULL;
 	sl->stats.sockets--;
 	s->next_dead = sl->dead;
@@ -206,7 +210,9 @@ int sock_bind(struct sock *s, const struct shim_addr *a)
 		} else {
 			ep.scope_id = 0;
 		}
-		if (!ip_router_local_netif(sl->router, &ep.addr, scope))
+		/* IP_FREEBIND: an address the router does not have (yet) is fine */
+		if (!ip_router_local_netif(sl->router, &ep.addr, scope) &&
+		    !(s->opts.flags & SHIM_OPT_FREEBIND))
 			return -EADDRNOTAVAIL;
 	} else {
 		ep.scope_id = 0;
@@ -364,6 +370,20 @@ static int handle_bind(struct sock_client *c, const struct shim_req *req, struct
 		kind = SK_ICMP;
 	else
 		return EPROTONOSUPPORT;
+	if (req->sock_id >= 0) {
+		/* a TCP socket rrouted created for options set before bind (sock_tcp_opt.c) */
+		struct sock *t = sock_find(sl, req->sock_id);
+		if (!t || t->kind != SK_TCP || kind != SK_TCP)
+			return EBADF;
+		if (t->bound)
+			return EINVAL;
+		t->opts = req->opts;
+		int r = sock_bind(t, &req->addr);
+		if (r < 0)
+			return -r;
+		fill_rep_addrs(t, rep);
+		return 0;
+	}
 	struct sock *s = sock_new(sl, kind, req->family);
 	if (!s)
 		return ENOBUFS;
@@ -451,6 +471,37 @@ fail:
 	return e;
 }
 
+/* The MTU toward req->addr (or the connected peer) for the socket's datagrams: IP_MTU. */
+static int handle_pmtu(struct sock_layer *sl, const struct shim_req *req, struct shim_rep *rep)
+{
+	struct sock *s = sock_find(sl, req->sock_id);
+	if (!s)
+		return EBADF;
+	struct tcp_endpoint dst;
+	if (req->addr.family == AF_INET || req->addr.family == AF_INET6) {
+		sock_addr_to_ep(&req->addr, &dst);
+		if (ip_addr_is_link_local(&dst.addr) && !dst.scope_id)
+			dst.scope_id = s->opts.bind_ifindex ? s->opts.bind_ifindex : s->local.scope_id;
+	} else if (s->connected) {
+		dst = s->remote;
+	} else {
+		return ENOTCONN;   /* Linux: IP_MTU needs a connected socket */
+	}
+	uint16_t mtu;
+	if (s->kind == SK_UDP || s->kind == SK_ICMP) {
+		struct shim_opts o = s->opts;
+		s->opts = req->opts;   /* the shim's current IPV6_MTU */
+		mtu = sock_dgram_mtu(s, &dst, 0);
+		s->opts = o;
+	} else {
+		mtu = sock_pmtu(sl, &dst);
+	}
+	if (!mtu)
+		return ENETUNREACH;
+	rep->val = mtu;
+	return 0;
+}
+
 static void append_iflist(struct sock_layer *sl, uint8_t *data, size_t cap, size_t *len)
 {
 	struct ip_router *r = sl->router;
@@ -517,7 +568,8 @@ static void client_free(struct sock_client *c)
 	free(c);
 }
 
-static void handle_request(struct sock_client *c, const struct shim_req *req)
+static void handle_request(struct sock_client *c, const struct shim_req *req, const void *req_data,
+			   size_t req_len)
 {
 	struct sock_layer *sl = c->sl;
 	static uint8_t buf[sizeof(struct shim_rep) + SHIM_MSG_MAX];
@@ -607,6 +659,10 @@ static void handle_request(struct sock_client *c, const struct shim_req *req)
 	case SHIM_OP_NL_SETOPT:
 	case SHIM_OP_NL_GETOPT:
 		s = sock_find(sl, req->sock_id);
+		if (s && s->kind == SK_NETLINK && s->diag) {
+			e = sock_inet_diag_opt(s, req, &rep.val);
+			break;
+		}
 		if (!s || s->kind != SK_NETLINK || !s->nl) {
 			e = EBADF;
 			break;
@@ -620,6 +676,24 @@ static void handle_request(struct sock_client *c, const struct shim_req *req)
 			e = -rtnl_sock_getsockopt(s->nl, req->type, &v);
 			rep.val = v;
 		}
+		break;
+	case SHIM_OP_TCP_MD5:
+	case SHIM_OP_TCP_SETOPT:
+	case SHIM_OP_TCP_GETOPT:
+		e = sock_tcp_opt_request(c, req, req_data, req_len, &rep, buf + sizeof(rep),
+					 SHIM_MSG_MAX, &data_len);
+		break;
+	case SHIM_OP_PMTU:
+		e = handle_pmtu(sl, req, &rep);
+		break;
+	case SHIM_OP_MCAST:
+		s = sock_find(sl, req->sock_id);
+		if (!s || (s->kind != SK_UDP && s->kind != SK_ICMP)) {
+			e = s ? ENOPROTOOPT : EBADF;
+			break;
+		}
+		s->opts = req->opts;
+		e = -sock_dgram_membership(s, &req->addr, req->arg != 0);
 		break;
 	case SHIM_OP_IFLIST:
 		append_iflist(sl, buf + sizeof(rep), SHIM_MSG_MAX, &data_len);
@@ -661,21 +735,29 @@ static void client_event(struct loop_fd *lfd, uint32_t events)
 {
 	struct sock_client *c = container_of(lfd, struct sock_client, lfd);
 	for (int i = 0; i < 64; i++) {
-		struct shim_req req;
-		ssize_t n = recv(lfd->fd, &req, sizeof(req), MSG_DONTWAIT | MSG_TRUNC);
+		/* a request, and for some ops data after it (a TCP MD5 key: wiped after use) */
+		union {
+			struct shim_req req;
+			uint8_t raw[sizeof(struct shim_req) + SHIM_REQ_DATA_MAX];
+		} m;
+		ssize_t n = recv(lfd->fd, &m, sizeof(m), MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0) {
 			client_free(c);
 			return;
 		}
-		if ((size_t)n != sizeof(req)) {
+		if ((size_t)n < sizeof(m.req) || (size_t)n > sizeof(m) ||
+		    ((size_t)n > sizeof(m.req) && !shim_op_takes_data(m.req.op))) {
 			log_warn("shim: malformed request (%zd bytes, expected %zu); dropping the "
-				 "client (librrshim.so from another build?)", n, sizeof(req));
+				 "client (librrshim.so from another build?)", n, sizeof(m.req));
+			crypto_wipe(&m, sizeof(m));
 			client_free(c);
 			return;
 		}
-		handle_request(c, &req);
+		handle_request(c, &m.req, m.raw + sizeof(m.req), (size_t)n - sizeof(m.req));
+		if ((size_t)n > sizeof(m.req))
+			crypto_wipe(&m, sizeof(m));
 	}
 }
 

@@ -27,6 +27,8 @@ struct sock_stats {
 	uint32_t sockets;            /* live router sockets of all kinds */
 	uint32_t clients;            /* connected shim clients (hosted processes) */
 	uint64_t udp_in, udp_out, udp_drops;   /* drops: no buffer room, bad checksum, too big */
+	uint64_t dgram_fragmented;   /* datagrams sent in fragments */
+	uint64_t min_ttl_drops;      /* datagrams under the socket's IP_MINTTL / IPV6_MINHOPCOUNT */
 	uint64_t icmp_in, icmp_out;
 	uint64_t tcp_accepted, tcp_connected, tcp_failed;
 	uint64_t loopback;           /* packets to the router's own addresses, looped */

@@ -24,13 +24,16 @@
 #include <netinet/icmp6.h>
 #include <netinet/ip_icmp.h>
 #include <netinet/udp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/log.h"
+#include "crypto/crypto.h"
 #include "ip/checksum.h"
+#include "ip/frag_local.h"
 #include "stack/sock_int.h"
 
 #define DGRAM_BATCH 64   /* messages taken from one socket per wake-up */
@@ -84,43 +87,89 @@ int sock_dgram_connect(struct sock *s, const struct shim_addr *a)
 	return 0;
 }
 
-/* ---- output ---- */
+/* ---- multicast ---- */
 
-/* A packet with an IP header from src to dst and room for l4len bytes at *l4. */
-static struct pbuf *ip_build(struct sock_layer *sl, const struct ip_addr *src,
-			     const struct ip_addr *dst, uint8_t proto, uint8_t ttl, uint8_t tos,
-			     size_t l4len, uint8_t **l4)
+/* The interface a socket's multicast goes out of, or is joined on, by default. */
+static uint32_t mcast_default_if(struct sock *s, const struct ip_addr *group)
 {
-	size_t hlen = src->family == AF_INET ? 20 : 40;
-	if (hlen + l4len > PBUF_MTU_MAX)
-		return NULL;
-	struct pbuf *b = pbuf_alloc();
-	if (!b)
-		return NULL;
-	uint8_t *p = pbuf_put(b, hlen + l4len);
-	if (src->family == AF_INET) {
-		struct iphdr ip = {
-			.version = 4, .ihl = 5, .tos = tos, .tot_len = htons((uint16_t)(hlen + l4len)),
-			.id = htons(sl->ip_id++), .ttl = ttl ? ttl : 64, .protocol = proto,
-		};
-		memcpy(&ip.saddr, src->bytes, 4);
-		memcpy(&ip.daddr, dst->bytes, 4);
-		ip.check = csum_fold(csum_partial(&ip, sizeof(ip), 0));
-		memcpy(p, &ip, sizeof(ip));
-	} else {
-		struct ip6_hdr ip6;
-		memset(&ip6, 0, sizeof(ip6));
-		ip6.ip6_flow = htonl(6u << 28 | (uint32_t)tos << 20);
-		ip6.ip6_plen = htons((uint16_t)l4len);
-		ip6.ip6_nxt = proto;
-		ip6.ip6_hlim = ttl ? ttl : 64;
-		memcpy(&ip6.ip6_src, src->bytes, 16);
-		memcpy(&ip6.ip6_dst, dst->bytes, 16);
-		memcpy(p, &ip6, sizeof(ip6));
-	}
-	*l4 = p + hlen;
-	return b;
+	if (s->opts.mcast_ifindex)
+		return s->opts.mcast_ifindex;
+	if (s->opts.bind_ifindex)
+		return s->opts.bind_ifindex;
+	struct netif *nif = ip_router_route_netif(s->sl->router, group, 0);
+	if (!nif && s->sl->router->n_netifs == 1)
+		nif = s->sl->router->netifs[0];   /* Linux: its ff00::/8 route; ours has one link */
+	return nif ? nif->ifindex : 0;
 }
+
+int sock_dgram_membership(struct sock *s, const struct shim_addr *g, bool join)
+{
+	struct tcp_endpoint ep;
+	if (g->family != AF_INET && g->family != AF_INET6)
+		return -EINVAL;
+	sock_addr_to_ep(g, &ep);
+	if (!ip_addr_is_multicast(&ep.addr))
+		return -EINVAL;
+	uint32_t ifx = g->scope_id ? g->scope_id : mcast_default_if(s, &ep.addr);
+	if (!ifx || !ip_router_netif_by_index(s->sl->router, ifx))
+		return -ENODEV;
+	for (uint8_t i = 0; i < s->n_mc; i++) {
+		if (s->mc[i].ifindex != ifx || !ip_addr_equal(&s->mc[i].group, &ep.addr))
+			continue;
+		if (join)
+			return -EADDRINUSE;
+		s->mc[i] = s->mc[--s->n_mc];
+		return 0;
+	}
+	if (!join)
+		return -EADDRNOTAVAIL;
+	if (s->n_mc == SOCK_MCAST_MAX)
+		return -ENOBUFS;
+	if (!s->mc && !(s->mc = calloc(SOCK_MCAST_MAX, sizeof(*s->mc))))
+		return -ENOMEM;
+	s->mc[s->n_mc++] = (struct sock_mcast){ ep.addr, ifx };
+	return 0;
+}
+
+/*
+ * Has any socket joined group on ifindex? Like Linux with IP_MULTICAST_ALL
+ * (its default), every socket bound to the port then hears the group.
+ */
+static bool mcast_joined(struct sock_layer *sl, const struct ip_addr *group, uint32_t ifindex)
+{
+	for (uint32_t i = 0; i < SOCK_MAX; i++) {
+		const struct sock *s = sl->socks[i];
+		if (!s || !s->n_mc)
+			continue;
+		for (uint8_t k = 0; k < s->n_mc; k++)
+			if (s->mc[k].ifindex == ifindex && ip_addr_equal(&s->mc[k].group, group))
+				return true;
+	}
+	return false;
+}
+
+/* An address of nif for multicast to group: link-local for IPv6 link scope (ff02::/16). */
+static bool mcast_source(const struct netif *nif, const struct ip_addr *group, struct ip_addr *out)
+{
+	bool want_ll = group->family == AF_INET6 && (group->bytes[1] & 0x0f) <= 2;
+	const struct ip_addr *fallback = NULL;
+	for (size_t i = 0; i < nif->n_addrs; i++) {
+		const struct ip_addr *a = &nif->addrs[i].addr;
+		if (a->family != group->family)
+			continue;
+		if (ip_addr_is_link_local(a) == want_ll) {
+			*out = *a;
+			return true;
+		}
+		if (!fallback)
+			fallback = a;
+	}
+	if (fallback)
+		*out = *fallback;
+	return fallback != NULL;
+}
+
+/* ---- output ---- */
 
 static uint32_t pseudo(const struct ip_addr *src, const struct ip_addr *dst, uint8_t proto,
 		       size_t len)
@@ -129,8 +178,126 @@ static uint32_t pseudo(const struct ip_addr *src, const struct ip_addr *dst, uin
 				      : csum_pseudo_v6(src->bytes, dst->bytes, proto, (uint32_t)len);
 }
 
-static void dgram_send(struct sock *s, const struct shim_dgram_hdr *h, const uint8_t *data,
-		       size_t len)
+/*
+ * May a datagram of s to family be fragmented (else it is EMSGSIZE beyond
+ * the MTU)? As Linux decides for UDP and ping sockets: IPv4 and IPv6 by
+ * their own IP_MTU_DISCOVER modes (DO and PROBE forbid it), IPv6 also by
+ * IPV6_DONTFRAG. IPv4 mapped destinations of an IPv6 socket use the IPv4 one.
+ */
+bool sock_dgram_may_fragment(const struct shim_opts *o, int family)
+{
+	if (family == AF_INET)
+		return o->pmtudisc != IP_PMTUDISC_DO && o->pmtudisc != IP_PMTUDISC_PROBE;
+	return o->pmtudisc6 != IPV6_PMTUDISC_DO && o->pmtudisc6 != IPV6_PMTUDISC_PROBE &&
+	       !(o->flags & SHIM_OPT_DONTFRAG);
+}
+
+/* The largest IP packet s sends toward dst (out of oif if not 0); 0 without a route. */
+uint16_t sock_dgram_mtu(struct sock *s, const struct tcp_endpoint *dst, uint32_t oif)
+{
+	struct netif *nif = oif ? ip_router_netif_by_index(s->sl->router, oif) : NULL;
+	uint16_t mtu = nif ? nif->mtu : sock_pmtu(s->sl, dst);
+	if (!mtu)
+		return 0;
+	/* IPV6_MTU lowers it (unbound asks 1280: fragments that pass every IPv6 path) */
+	if (dst->addr.family == AF_INET6 && s->opts.mtu6 >= 1280 && s->opts.mtu6 < mtu)
+		mtu = (uint16_t)s->opts.mtu6;
+	return mtu > PBUF_MTU_MAX ? PBUF_MTU_MAX : mtu;
+}
+
+/*
+ * The source for a datagram: an IP_PKTINFO / IPV6_PKTINFO request (per
+ * message, else the sticky IPV6_PKTINFO) if it names one, which must be one
+ * of our addresses (or IP_FREEBIND), else the socket's own choice.
+ */
+static int dgram_source(struct sock *s, const struct shim_dgram_hdr *h, struct tcp_endpoint *dst,
+			uint32_t *oif, struct ip_addr *src)
+{
+	struct shim_addr want = h->local;
+	*oif = h->ifindex;
+	if (!want.family && dst->addr.family == AF_INET6) {
+		static const uint8_t zero[16];
+		if (memcmp(s->opts.pktinfo_src, zero, 16) != 0) {
+			want.family = AF_INET6;
+			memcpy(want.addr, s->opts.pktinfo_src, 16);
+		}
+		if (!*oif)
+			*oif = s->opts.pktinfo_ifindex;
+	}
+	if (*oif && !ip_router_netif_by_index(s->sl->router, *oif))
+		return -ENODEV;
+	if (*oif && ip_addr_is_link_local(&dst->addr))
+		dst->scope_id = *oif;
+	if (ip_addr_is_multicast(&dst->addr)) {
+		/* out of IP_PKTINFO's interface, else IP_MULTICAST_IF's, SO_BINDTODEVICE's, the scope's */
+		if (!*oif)
+			*oif = dst->scope_id ? dst->scope_id : mcast_default_if(s, &dst->addr);
+		struct netif *nif = ip_router_netif_by_index(s->sl->router, *oif);
+		if (!nif)
+			return -ENETUNREACH;
+		dst->scope_id = *oif;
+		if (want.family && !shim_addr_is_any(&want)) {
+			struct tcp_endpoint ep;
+			sock_addr_to_ep(&want, &ep);
+			*src = ep.addr;
+			return want.family == dst->addr.family ? 0 : -EINVAL;
+		}
+		if (s->bound && !s->local_any && s->local.addr.family == dst->addr.family) {
+			*src = s->local.addr;
+			return 0;
+		}
+		return mcast_source(nif, &dst->addr, src) ? 0 : -EADDRNOTAVAIL;
+	}
+	if (!want.family || shim_addr_is_any(&want)) {
+		if (!*oif || (s->bound && !s->local_any))
+			return sock_pick_source(s, dst, src);
+		return ip_router_select_source(s->sl->router, &dst->addr, *oif, src) ? 0
+										 : -EADDRNOTAVAIL;
+	}
+	if (want.family != dst->addr.family)
+		return -EINVAL;
+	struct tcp_endpoint ep;
+	sock_addr_to_ep(&want, &ep);
+	struct netif *scope = ip_router_netif_by_index(s->sl->router, *oif ? *oif : dst->scope_id);
+	if (!(s->opts.flags & SHIM_OPT_FREEBIND) &&
+	    !ip_router_local_netif(s->sl->router, &ep.addr, scope))
+		return -EINVAL;   /* Linux: a source that is not ours needs IP_FREEBIND */
+	*src = ep.addr;
+	return 0;
+}
+
+struct emit_ctx {
+	struct sock_layer *sl;
+	uint32_t scope;
+	bool loop;       /* multicast: a copy to the router's own sockets (IP_MULTICAST_LOOP) */
+	bool out;        /* multicast with hop limit 0: the copy only */
+};
+
+static void emit_packet(void *ctx, struct pbuf *b)
+{
+	struct emit_ctx *e = ctx;
+	struct sock_layer *sl = e->sl;
+	if (e->loop && sl->loopq.len < 1024) {
+		struct pbuf *c = pbuf_alloc();
+		if (c) {
+			memcpy(pbuf_put(c, b->len), pbuf_data(b), b->len);
+			c->ifindex = e->scope;
+			pbuf_queue_push(&sl->loopq, c);
+			sl->stats.loopback++;
+			loop_defer(sl->loop, &sl->loop_hook);
+		}
+	}
+	if (e->out)
+		sock_ip_output(sl, b, e->scope);
+	else
+		pbuf_free(b);
+}
+
+/*
+ * Sends one datagram of s. data has 8 free bytes in front of it (the UDP
+ * header goes there).
+ */
+static void dgram_send(struct sock *s, const struct shim_dgram_hdr *h, uint8_t *data, size_t len)
 {
 	struct sock_layer *sl = s->sl;
 	struct tcp_endpoint dst;
@@ -152,30 +319,20 @@ static void dgram_send(struct sock *s, const struct shim_dgram_hdr *h, const uin
 		return;
 	}
 	struct ip_addr src;
-	if (sock_pick_source(s, &dst, &src) < 0) {
+	uint32_t oif;
+	if (dgram_source(s, h, &dst, &oif, &src) < 0) {
 		sl->stats.udp_drops++;
 		return;
 	}
-	uint8_t *l4;
 	bool icmp = s->kind == SK_ICMP;
 	uint8_t proto = icmp ? (dst.addr.family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6)
 			     : IPPROTO_UDP;
+	uint8_t *l4 = icmp ? data : data - 8;
 	size_t l4len = icmp ? len : len + 8;
-	if (icmp && len < 8) {
-		sl->stats.udp_drops++;
-		return;
-	}
-	struct pbuf *b = ip_build(sl, &src, &dst.addr, proto, s->opts.ttl, s->opts.tos, l4len, &l4);
-	if (!b) {
-		sl->stats.udp_drops++;
-		return;
-	}
 	if (icmp) {
-		memcpy(l4, data, len);
 		uint8_t want = dst.addr.family == AF_INET ? ICMP_ECHO : ICMP6_ECHO_REQUEST;
-		if (l4[0] != want || l4[1] != 0) {
-			pbuf_free(b);   /* Linux ping sockets accept echo requests only (EINVAL) */
-			sl->stats.udp_drops++;
+		if (len < 8 || l4[0] != want || l4[1] != 0) {
+			sl->stats.udp_drops++;   /* Linux ping sockets accept echo requests only */
 			return;
 		}
 		uint16_t id = htons(s->local.port);
@@ -184,20 +341,57 @@ static void dgram_send(struct sock *s, const struct shim_dgram_hdr *h, const uin
 		uint32_t sum = dst.addr.family == AF_INET ? 0 : pseudo(&src, &dst.addr, proto, len);
 		uint16_t ck = csum_fold(csum_partial(l4, len, sum));
 		memcpy(l4 + 2, &ck, 2);
-		sl->stats.icmp_out++;
 	} else {
 		struct udphdr u = { .source = htons(s->local.port), .dest = htons(dst.port),
 				    .len = htons((uint16_t)l4len) };
 		memcpy(l4, &u, sizeof(u));
-		memcpy(l4 + 8, data, len);
 		uint16_t ck = csum_fold(csum_partial(l4, l4len, pseudo(&src, &dst.addr, proto,
 									  l4len)));
 		if (ck == 0)
 			ck = 0xffff;
 		memcpy(l4 + 6, &ck, 2);
-		sl->stats.udp_out++;
 	}
-	sock_ip_output(sl, b, ip_addr_is_link_local(&dst.addr) ? dst.scope_id : 0);
+	uint16_t mtu = sock_dgram_mtu(s, &dst, oif);
+	int fam = dst.addr.family;
+	size_t hlen = fam == AF_INET ? 20 : 40;
+	if (!mtu || (hlen + l4len > mtu && !sock_dgram_may_fragment(&s->opts, fam))) {
+		sl->stats.udp_drops++;   /* the shim answered EMSGSIZE if it knew the MTU */
+		return;
+	}
+	uint8_t pmtud = fam == AF_INET ? s->opts.pmtudisc : s->opts.pmtudisc6;
+	bool mcast = ip_addr_is_multicast(&dst.addr);
+	struct ip_frag_spec spec = {
+		.src = src, .dst = dst.addr, .proto = proto,
+		.ttl = (h->flags & SHIM_DGRAM_HAS_TTL) && h->ttl ? h->ttl
+		     : mcast ? (s->opts.mcast_hops ? s->opts.mcast_hops : 1)
+		     : s->opts.ttl ? s->opts.ttl : 64,
+		.tos = h->flags & SHIM_DGRAM_HAS_TOS ? h->tos : s->opts.tos,
+		/* Linux: DF with DO and PROBE, and with WANT on packets that fit */
+		.df = pmtud == IP_PMTUDISC_DO || pmtud == IP_PMTUDISC_PROBE ||
+		      pmtud == IP_PMTUDISC_WANT,
+	};
+	if (fam == AF_INET)
+		spec.id = sl->ip_id++;
+	else
+		crypto_random(&spec.id, sizeof(spec.id));
+	struct emit_ctx ec = { sl, oif ? oif : ip_addr_is_link_local(&dst.addr) ? dst.scope_id : 0,
+			       false, true };
+	if (mcast) {
+		ec.scope = dst.scope_id;
+		ec.loop = !s->opts.mcast_noloop && mcast_joined(sl, &dst.addr, dst.scope_id);
+		ec.out = (h->flags & SHIM_DGRAM_HAS_TTL) ? h->ttl != 0 : s->opts.mcast_hops != 0;
+	}
+	int n = ip_frag_local(&spec, l4, l4len, mtu, emit_packet, &ec);
+	if (n < 0) {
+		sl->stats.udp_drops++;
+		return;
+	}
+	if (n > 1)
+		sl->stats.dgram_fragmented++;
+	if (icmp)
+		sl->stats.icmp_out++;
+	else
+		sl->stats.udp_out++;
 }
 
 void sock_dgram_event(struct loop_fd *lfd, uint32_t events)
@@ -220,6 +414,7 @@ void sock_dgram_event(struct loop_fd *lfd, uint32_t events)
 			continue;
 		}
 		memcpy(&h, sl->scratch, sizeof(h));
+		_Static_assert(sizeof(h) >= 8, "room for the UDP header in front of the payload");
 		dgram_send(s, &h, sl->scratch + sizeof(h), (size_t)n - sizeof(h));
 	}
 	if ((events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLIN))
@@ -268,6 +463,12 @@ static struct sock *demux(struct sock_layer *sl, enum sock_kind kind, const stru
 	return best;
 }
 
+static uint8_t packet_ttl(const struct ip_packet *pkt)
+{
+	return pkt->family == AF_INET ? ((const struct iphdr *)pkt->hdr)->ttl
+				      : ((const struct ip6_hdr *)pkt->hdr)->ip6_hlim;
+}
+
 static void deliver(struct sock *s, const struct ip_packet *pkt, uint32_t ifindex, uint16_t sport,
 		    const uint8_t *data, size_t len)
 {
@@ -280,6 +481,11 @@ static void deliver(struct sock *s, const struct ip_packet *pkt, uint32_t ifinde
 		h.peer.scope_id = ifindex;
 	h.ifindex = ifindex;
 	h.flags = SHIM_DGRAM_HAS_TTL;
+	h.local.family = pkt->dst.family;
+	h.local.port = s->local.port;
+	memcpy(h.local.addr, pkt->dst.bytes, 16);
+	if (ip_addr_is_link_local(&pkt->dst))
+		h.local.scope_id = ifindex;
 	if (pkt->family == AF_INET) {
 		const struct iphdr *ip = (const struct iphdr *)pkt->hdr;
 		h.ttl = ip->ttl;
@@ -293,6 +499,45 @@ static void deliver(struct sock *s, const struct ip_packet *pkt, uint32_t ifinde
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 	if (sendmsg(s->lfd.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		s->sl->stats.udp_drops++;   /* the app's receive buffer is full: like a socket's */
+}
+
+/*
+ * A datagram to a multicast group: every UDP socket bound to the port (the
+ * wildcard or the group address) hears it if a socket joined the group on
+ * the interface it came in on. false when none (the router drops it).
+ */
+static bool mcast_input(struct sock_layer *sl, struct pbuf *b, const struct ip_packet *pkt,
+			uint32_t ifindex, const struct udphdr *u, const uint8_t *l4, size_t ulen)
+{
+	if (!mcast_joined(sl, &pkt->dst, ifindex))
+		return false;
+	uint16_t dport = ntohs(u->dest);
+	int n = 0;
+	for (uint32_t i = 0; i < SOCK_MAX; i++) {
+		struct sock *s = sl->socks[i];
+		if (!s || s->kind != SK_UDP || !s->bound || s->lfd.fd < 0 || s->dead ||
+		    s->local.port != dport)
+			continue;
+		if (s->opts.bind_ifindex && s->opts.bind_ifindex != ifindex)
+			continue;
+		if (s->local_any ? !local_match(s, &pkt->dst, ifindex)
+				 : !ip_addr_equal(&s->local.addr, &pkt->dst))
+			continue;
+		if (s->connected && (!ip_addr_equal(&s->remote.addr, &pkt->src) ||
+				     s->remote.port != ntohs(u->source)))
+			continue;
+		if (s->opts.min_ttl && packet_ttl(pkt) < s->opts.min_ttl) {
+			sl->stats.min_ttl_drops++;
+			continue;
+		}
+		deliver(s, pkt, ifindex, ntohs(u->source), l4 + 8, ulen - 8);
+		n++;
+	}
+	if (!n)
+		return false;
+	sl->stats.udp_in++;
+	pbuf_free(b);
+	return true;
 }
 
 bool sock_udp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
@@ -315,10 +560,17 @@ bool sock_udp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
 			goto drop;
 	}
 	uint32_t ifindex = in ? in->ifindex : 0;
+	if (ip_addr_is_multicast(&pkt->dst))
+		return mcast_input(sl, b, pkt, ifindex, &u, l4, ulen);
 	struct sock *s = demux(sl, SK_UDP, &pkt->dst, ntohs(u.dest), &pkt->src, ntohs(u.source),
 			       ifindex);
 	if (!s)
 		return false;   /* the router answers port unreachable */
+	if (s->opts.min_ttl && packet_ttl(pkt) < s->opts.min_ttl) {
+		sl->stats.min_ttl_drops++;   /* GTSM (RFC 5082): from too far away */
+		pbuf_free(b);
+		return true;
+	}
 	sl->stats.udp_in++;
 	deliver(s, pkt, ifindex, ntohs(u.source), l4 + sizeof(u), ulen - sizeof(u));
 	pbuf_free(b);

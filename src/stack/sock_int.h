@@ -12,6 +12,8 @@
 
 struct rtnl;
 struct rtnl_sock;
+struct tcp_md5_keyset;
+struct sock_diag_queue;
 
 #define SOCK_MAX        4096          /* router sockets at once (bounded memory) */
 #define SOCK_SLOT_BITS  12
@@ -64,6 +66,23 @@ struct sock {
 	size_t tx_len, tx_off;
 	/* netlink */
 	struct rtnl_sock *nl;
+	/* TCP options beyond shim_opts (sock_tcp_opt.c) */
+	struct tcp_md5_keyset *md5;      /* TCP_MD5SIG keys; NULL until the first one */
+	uint32_t user_timeout_ms;        /* TCP_USER_TIMEOUT */
+	bool cork;                       /* TCP_CORK */
+	uint16_t user_mss;               /* TCP_MAXSEG */
+	/* accepted hints the engine has no use for, kept for getsockopt (docs/SOCKETS-tcp.md) */
+	int32_t quickack, defer_accept, fastopen, fastopen_connect, notsent_lowat;
+	struct sock_diag_queue *diag;    /* a NETLINK_SOCK_DIAG socket: replies not yet sent */
+	/* multicast memberships (IP_ADD_MEMBERSHIP / IPV6_JOIN_GROUP), at most SOCK_MCAST_MAX */
+	struct sock_mcast *mc;
+	uint8_t n_mc;
+};
+
+#define SOCK_MCAST_MAX 20   /* Linux's IP_MAX_MEMBERSHIPS */
+struct sock_mcast {
+	struct ip_addr group;
+	uint32_t ifindex;
 };
 
 struct sock_layer {
@@ -111,11 +130,21 @@ bool sock_udp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
 bool sock_icmp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
 		     const struct ip_packet *pkt);
 void sock_dgram_event(struct loop_fd *lfd, uint32_t events);
+bool sock_dgram_may_fragment(const struct shim_opts *o, int family);
+uint16_t sock_dgram_mtu(struct sock *s, const struct tcp_endpoint *dst, uint32_t oif);
+/* SHIM_OP_MCAST: join (or leave) group on interface g->scope_id (0: the router's choice). 0 or -errno. */
+int sock_dgram_membership(struct sock *s, const struct shim_addr *g, bool join);
 
 /* sock_netlink.c */
 int sock_netlink_open(struct sock *s, int protocol, int *app_fd, int32_t *portid);
 void sock_netlink_release(struct sock *s);   /* from sock_free */
 void sock_netlink_wakeup(void *ctx, struct rtnl_sock *ns);
+
+/* sock_inet_diag.c: NETLINK_SOCK_DIAG sockets (ss), answered from the socket table */
+int sock_inet_diag_open(struct sock *s, int *app_fd, int32_t *portid);
+void sock_inet_diag_release(struct sock *s);   /* from sock_netlink_release */
+/* SHIM_OP_NL_BIND/SETOPT/GETOPT on such a socket: a positive errno or 0. */
+int sock_inet_diag_opt(struct sock *s, const struct shim_req *req, int32_t *val);
 
 /* sock_tcp.c */
 extern const struct tcp_ops sock_tcp_ops;
@@ -124,5 +153,17 @@ int sock_tcp_listen(struct sock *s, int backlog, int *app_fd);
 void sock_tcp_set_options(struct sock *s);
 void sock_tcp_release(struct sock *s);   /* from sock_free */
 void sock_tcp_opts(const struct sock *s, struct tcp_options *o);
+
+/* sock_tcp_opt.c: TCP_MD5SIG, TCP_USER_TIMEOUT, TCP_INFO (SHIM_OP_TCP_*) */
+/*
+ * Answers one SHIM_OP_TCP_* request (data: what followed the request).
+ * Fills rep (sock_id, val) and up to cap bytes of out (*out_len). Returns 0
+ * or a positive errno.
+ */
+int sock_tcp_opt_request(struct sock_client *c, const struct shim_req *req, const void *data,
+			 size_t len, struct shim_rep *rep, uint8_t *out, size_t cap, size_t *out_len);
+/* An accepted socket inherits what Linux copies from the listener. 0 or -ENOMEM. */
+int sock_tcp_opt_inherit(struct sock *s, const struct sock *ls);
+void sock_tcp_opt_release(struct sock *s);   /* from sock_free: wipes the keys */
 
 #endif

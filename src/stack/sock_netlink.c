@@ -85,8 +85,11 @@ void sock_netlink_wakeup(void *ctx, struct rtnl_sock *ns)
 
 int sock_netlink_open(struct sock *s, int protocol, int *app_fd, int32_t *portid)
 {
+	if (protocol == NETLINK_SOCK_DIAG)
+		return sock_inet_diag_open(s, app_fd, portid);
 	if (protocol != NETLINK_ROUTE && protocol != NETLINK_GENERIC) {
-		log_warn("netlink protocol %d requested: only NETLINK_ROUTE and NETLINK_GENERIC "
+		log_warn("netlink protocol %d requested: only NETLINK_ROUTE, NETLINK_GENERIC and "
+			 "NETLINK_SOCK_DIAG "
 			 "are emulated", protocol);
 		return EPROTONOSUPPORT;
 	}
@@ -117,4 +120,5 @@ void sock_netlink_release(struct sock *s)
 	if (s->nl)
 		rtnl_sock_free(s->nl);
 	s->nl = NULL;
+	sock_inet_diag_release(s);
 }

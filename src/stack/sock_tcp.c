@@ -42,6 +42,10 @@ void sock_tcp_opts(const struct sock *s, struct tcp_options *o)
 	o->min_ttl = s->opts.min_ttl;
 	o->sndbuf = s->opts.sndbuf;
 	o->rcvbuf = s->opts.rcvbuf;
+	o->user_timeout_ms = s->user_timeout_ms;
+	o->cork = s->cork;
+	o->user_mss = s->user_mss;
+	o->md5 = s->md5;
 }
 
 void sock_tcp_set_options(struct sock *s)
@@ -469,6 +473,14 @@ static void accept_one(struct sock *ls, struct tcp_conn *c)
 		return;
 	}
 	s->opts = ls->opts;
+	if (sock_tcp_opt_inherit(s, ls) < 0) {
+		log_warn("shim: out of memory for the TCP options of an accepted connection");
+		close(app);
+		close(ours);
+		tcp_abort(c);
+		sock_free(s);
+		return;
+	}
 	s->accepted = s->bound = s->connected = true;
 	tcp_conn_endpoints(c, &s->local, &s->remote);
 	s->app_ino = sock_fd_ino(app);

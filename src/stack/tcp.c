@@ -46,6 +46,7 @@
 #include "ip/checksum.h"
 #include "stack/tcp.h"
 #include "stack/tcp_cc.h"
+#include "stack/tcp_md5.h"
 
 #define TH_FIN 0x01
 #define TH_SYN 0x02
@@ -275,6 +276,7 @@ struct tcp_conn {
 	enum tcp_state state;
 	struct tcp_options opt;
 	void *user;
+	struct tcp_md5_key *md5;              /* RFC 2385 key for this peer, NULL: unsigned */
 
 	bool owned;            /* the socket layer holds it (connected or accepted) */
 	bool hashed, in_acceptq, in_notify, in_grave;
@@ -317,6 +319,13 @@ struct tcp_conn {
 	uint32_t rcvbuf;
 	uint64_t last_rcv;
 
+	/* TCP_INFO counters and TCP_USER_TIMEOUT (32-bit ones first: no padding) */
+	uint32_t segs_out, segs_in, data_segs_out, data_segs_in, total_retrans;
+	uint32_t last_data_sent, last_data_rcv, last_ack_rcv;   /* stamp_ms(); 0: never */
+	uint32_t rtx_stamp;    /* stamp_ms() of the oldest unacknowledged send; 0: none */
+	uint32_t acked_wraps;  /* times snd_una - iss went past 4 GiB (64-bit bytes_acked) */
+	uint64_t bytes_sent, bytes_retrans, bytes_received;
+
 	struct timer t_rtx, t_ack, t_misc;
 };
 
@@ -329,6 +338,7 @@ struct tcp_listener {
 	unsigned backlog, syn_max;
 	struct tcp_options opt;
 	void *user;
+	struct tcp_md5_keyset md5;   /* TCP_MD5SIG keys; accepted connections take their peer's */
 	struct tcp_conn *synq, *accq, *accq_tail;
 	unsigned syn_count, acc_count;
 	uint64_t cookie_sent_at;
@@ -352,6 +362,7 @@ struct tcp_stack {
 	uint64_t chal_sec;
 	uint32_t chal_count;
 	bool cookies_always;   /* tests/benchmarks: force SYN cookies */
+	uint64_t md5_logged_at;
 };
 
 /* A parsed incoming segment. */
@@ -363,6 +374,9 @@ struct tcp_seg {
 	uint8_t flags, ttl;
 	const uint8_t *data;
 	uint32_t dlen;
+	const uint8_t *th;         /* the TCP header, tlen bytes of segment */
+	uint32_t tlen;
+	const uint8_t *md5;        /* the RFC 2385 digest in the options, NULL: none */
 	/* options */
 	uint16_t mss;
 	int8_t ws;                 /* -1: absent */
@@ -376,6 +390,8 @@ static uint32_t retransmit_at(struct tcp_conn *c, uint32_t seq);
 static void tcp_done(struct tcp_conn *c, int err);
 static void flush_events(struct tcp_conn *c);
 static void stack_hook(struct loop_hook *h);
+static void conn_free(struct tcp_conn *c);
+static void listener_free(struct tcp_listener *l);
 
 const char *tcp_state_name(enum tcp_state st)
 {
@@ -389,6 +405,12 @@ const char *tcp_state_name(enum tcp_state st)
 }
 
 static inline uint64_t now_ns(const struct tcp_stack *s) { return loop_now(s->loop); }
+/* A 32-bit millisecond time stamp (TCP_INFO's last_* times), never 0 (0 means never). */
+static inline uint32_t stamp_ms(const struct tcp_stack *s)
+{
+	uint32_t ms = (uint32_t)(now_ns(s) / NSEC_PER_MSEC);
+	return ms ? ms : 1;
+}
 
 static void schedule_hook(struct tcp_stack *s)
 {
@@ -693,14 +715,37 @@ static void emit(struct tcp_stack *s, struct pbuf *b, uint32_t scope)
 	s->ops->output(s->ctx, b, scope);
 }
 
-/* RST answering seg, for which we have no connection (RFC 9293 3.10.7.1). */
-static void send_rst_for(struct tcp_stack *s, const struct tcp_seg *seg, uint32_t scope)
+/* Writes the RFC 2385 option placeholder (NOP, NOP, kind 19, length 18, digest) at o. */
+static size_t md5_opt_put(uint8_t *o)
+{
+	o[0] = o[1] = 1;
+	o[2] = TCP_MD5_OPT_KIND;
+	o[3] = TCP_MD5_OPT_LEN;
+	memset(o + 4, 0, 16);
+	return TCP_MD5_OPT_SPACE;
+}
+
+/*
+ * Signs a finished segment whose options start with md5_opt_put (before
+ * finish_tcp: the checksum is not part of the digest). A segment that
+ * cannot be signed is not sent: false.
+ */
+static bool md5_sign(const struct tcp_md5_key *k, const struct ip_addr *src, const struct ip_addr *dst,
+		     uint8_t *th, size_t tlen)
+{
+	return tcp_md5_digest(k, src, dst, th, tlen, th + 24) == 0;
+}
+
+/* RST answering seg, for which we have no connection (RFC 9293 3.10.7.1); signed with key if any. */
+static void send_rst_for(struct tcp_stack *s, const struct tcp_seg *seg, uint32_t scope,
+			 const struct tcp_md5_key *key)
 {
 	if (seg->flags & TH_RST)
 		return;
 	uint8_t *th;
 	const struct ip_packet *p = seg->pkt;
-	struct pbuf *b = build_packet(s, &p->dst, &p->src, 64, 0, 20, &th);
+	size_t tlen = key ? 20 + TCP_MD5_OPT_SPACE : 20;
+	struct pbuf *b = build_packet(s, &p->dst, &p->src, 64, 0, tlen, &th);
 	if (!b)
 		return;
 	memset(th, 0, 20);
@@ -713,8 +758,15 @@ static void send_rst_for(struct tcp_stack *s, const struct tcp_seg *seg, uint32_
 		wr32(th + 8, seg->seq + seg->len);
 		th[13] = TH_RST | TH_ACK;
 	}
-	th[12] = 5 << 4;
-	finish_tcp(&p->dst, &p->src, th, 20);
+	th[12] = (uint8_t)((tlen / 4) << 4);
+	if (key) {
+		md5_opt_put(th + 20);
+		if (!md5_sign(key, &p->dst, &p->src, th, tlen)) {
+			pbuf_free(b);
+			return;
+		}
+	}
+	finish_tcp(&p->dst, &p->src, th, tlen);
 	s->stats.resets_sent++;
 	emit(s, b, scope);
 }
@@ -744,16 +796,22 @@ static uint32_t rcv_window(struct tcp_conn *c)
 	return seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 }
 
+/* SACK blocks that fit: 4, or 2 next to a 20-byte MD5 signature (40 bytes of options in all). */
+static unsigned sack_blocks_max(const struct tcp_conn *c)
+{
+	return c->md5 ? 2 : 4;
+}
+
 static size_t sack_opt_len(const struct tcp_conn *c)
 {
 	if (!c->sack_ok || !c->ooo.n)
 		return 0;
-	return 4 + 8 * (size_t)min_u32(c->ooo.n, 4);
+	return 4 + 8 * (size_t)min_u32(c->ooo.n, sack_blocks_max(c));
 }
 
 static void write_sack(const struct tcp_conn *c, uint8_t *o)
 {
-	unsigned n = min_u32(c->ooo.n, 4), k = 0;
+	unsigned n = min_u32(c->ooo.n, sack_blocks_max(c)), k = 0;
 	o[0] = 1;
 	o[1] = 1;
 	o[2] = 5;
@@ -789,11 +847,13 @@ static void send_segment(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t
 	struct tcp_stack *s = c->s;
 	uint8_t opts[TCP_OPT_MAX];
 	size_t olen = 0;
+	if (c->md5)
+		olen = md5_opt_put(opts);   /* first, as Linux places it */
 	if (flags & TH_SYN) {
-		opts[0] = 2;
-		opts[1] = 4;
-		wr16(opts + 2, c->rcv_mss);
-		olen = 4;
+		opts[olen] = 2;
+		opts[olen + 1] = 4;
+		wr16(opts + olen + 2, c->rcv_mss);
+		olen += 4;
 		if (!(flags & TH_ACK) || c->sack_ok) {
 			opts[olen++] = 1;
 			opts[olen++] = 1;
@@ -807,9 +867,10 @@ static void send_segment(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t
 			opts[olen++] = c->rcv_wscale;
 		}
 	} else if (flags & TH_ACK && !(flags & TH_RST)) {
-		olen = sack_opt_len(c);
-		if (olen)
-			write_sack(c, opts);
+		size_t sl = sack_opt_len(c);
+		if (sl)
+			write_sack(c, opts + olen);
+		olen += sl;
 	}
 	size_t tlen = 20 + olen + len;
 	uint8_t *th;
@@ -834,7 +895,23 @@ static void send_segment(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t
 	memcpy(th + 20, opts, olen);
 	if (len)
 		ring_read_at(&c->sbuf, seq - c->sbuf_seq, th + 20 + olen, len);
+	if (c->md5 && !md5_sign(c->md5, &c->local.addr, &c->remote.addr, th, tlen)) {
+		pbuf_free(b);   /* never unsigned: the retransmission timer tries again */
+		return;
+	}
 	finish_tcp(&c->local.addr, &c->remote.addr, th, tlen);
+	c->segs_out++;
+	if ((len || (flags & (TH_SYN | TH_FIN))) && !c->rtx_stamp)
+		c->rtx_stamp = stamp_ms(s);
+	if (len) {
+		c->data_segs_out++;
+		c->bytes_sent += len;
+		c->last_data_sent = stamp_ms(s);
+		if (seq_lt(seq, c->snd_max)) {
+			c->total_retrans++;
+			c->bytes_retrans += len;
+		}
+	}
 	if (flags & TH_ACK) {
 		c->ack_pending = 0;
 		timer_cancel(s->loop, &c->t_ack);
@@ -873,9 +950,23 @@ static uint64_t rto_now(const struct tcp_conn *c)
 	return rto > TCP_RTO_MAX ? TCP_RTO_MAX : rto;
 }
 
+/* Something we sent (SYN, data, FIN) waits for its acknowledgment. */
+static bool awaiting_ack(const struct tcp_conn *c)
+{
+	return c->snd_una != c->snd_max || c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED;
+}
+
 static void arm_rtx(struct tcp_conn *c)
 {
-	timer_arm(c->s->loop, &c->t_rtx, now_ns(c->s) + rto_now(c), MS(1));
+	uint64_t now = now_ns(c->s), at = now + rto_now(c);
+	if (c->opt.user_timeout_ms && c->rtx_stamp && awaiting_ack(c)) {
+		/* the user timeout ends the connection on time, not at the next backoff */
+		uint32_t waited = stamp_ms(c->s) - c->rtx_stamp;
+		uint64_t left = waited >= c->opt.user_timeout_ms ? 0 : MS(c->opt.user_timeout_ms - waited);
+		if (now + left < at)
+			at = now + left;
+	}
+	timer_arm(c->s->loop, &c->t_rtx, at, MS(1));
 }
 
 static void rtt_sample(struct tcp_conn *c, uint64_t r)
@@ -1063,15 +1154,12 @@ static void stack_hook(struct loop_hook *h)
 			s->all = c->anext;
 		if (c->anext)
 			c->anext->aprev = c->aprev;
-		ring_free(&c->sbuf);
-		ring_free(&c->rbuf);
-		free(c->rx);
-		free(c);
+		conn_free(c);
 	}
 	while (s->lgrave) {
 		struct tcp_listener *l = s->lgrave;
 		s->lgrave = l->dnext;
-		free(l);
+		listener_free(l);
 	}
 }
 
@@ -1307,6 +1395,9 @@ static void tcp_output(struct tcp_conn *c)
 						persist_arm(c);
 					break;
 				}
+			} else if (c->opt.cork) {
+				/* TCP_CORK: only full segments until the app uncorks (no 200 ms ceiling) */
+				break;
 			} else if (!c->opt.nodelay && seq_gt(c->snd_sml, c->snd_una)) {
 				/* Nagle, Minshall's variant (as Linux): at most one small segment in flight */
 				break;
@@ -1349,9 +1440,23 @@ static void tcp_output(struct tcp_conn *c)
 
 /* ---- the retransmission timer ---- */
 
+/* TCP_USER_TIMEOUT: what was sent has waited too long for an acknowledgment. */
+static bool user_timeout_expired(const struct tcp_conn *c)
+{
+	return c->opt.user_timeout_ms && c->rtx_stamp &&
+	       stamp_ms(c->s) - c->rtx_stamp >= c->opt.user_timeout_ms;
+}
+
 static void rto_fired(struct tcp_conn *c)
 {
 	struct tcp_stack *s = c->s;
+	if (user_timeout_expired(c) && awaiting_ack(c)) {
+		s->stats.timeouts++;
+		if (c->state != TCP_SYN_SENT)
+			send_segment(c, c->snd_nxt, 0, TH_RST | TH_ACK);
+		tcp_done(c, ETIMEDOUT);
+		return;
+	}
 	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {
 		unsigned limit = c->state == TCP_SYN_SENT ? TCP_SYN_RETRIES : TCP_SYNACK_RETRIES;
 		if (c->retries >= limit) {
@@ -1486,6 +1591,48 @@ static void t_misc_cb(struct timer *t)
 	flush_events(c);
 }
 
+/* Gives c its own copy of key (NULL: unsigned from now on). 0 or -ENOMEM (c unchanged). */
+static int conn_set_md5(struct tcp_conn *c, const struct tcp_md5_key *key)
+{
+	struct tcp_md5_key *k = NULL;
+	if (c->md5 && key && c->md5 == key)
+		return 0;
+	if (key) {
+		k = malloc(sizeof(*k));
+		if (!k)
+			return -ENOMEM;
+		memcpy(k, key, sizeof(*k));
+	}
+	if (c->md5) {
+		crypto_wipe(c->md5, sizeof(*c->md5));
+		free(c->md5);
+	}
+	c->md5 = k;
+	return 0;
+}
+
+/* The key of ks for c's peer (the interface matters for link-local peers). */
+static const struct tcp_md5_key *md5_key_for(const struct tcp_md5_keyset *ks, const struct ip_addr *peer,
+					     uint32_t scope)
+{
+	return ks ? tcp_md5_keyset_lookup(ks, peer, scope) : NULL;
+}
+
+static void conn_free(struct tcp_conn *c)
+{
+	ring_free(&c->sbuf);
+	ring_free(&c->rbuf);
+	free(c->rx);
+	conn_set_md5(c, NULL);
+	free(c);
+}
+
+static void listener_free(struct tcp_listener *l)
+{
+	tcp_md5_keyset_clear(&l->md5);
+	free(l);
+}
+
 static struct tcp_conn *conn_new(struct tcp_stack *s, const struct tcp_endpoint *local,
 				 const struct tcp_endpoint *remote, uint32_t scope,
 				 const struct tcp_options *opt)
@@ -1498,11 +1645,18 @@ static struct tcp_conn *conn_new(struct tcp_stack *s, const struct tcp_endpoint 
 	c->remote = *remote;
 	c->scope = scope;
 	opts_resolve(&c->opt, opt);
+	c->opt.md5 = NULL;   /* the socket's keys are not ours to keep: only our peer's key */
+	if (conn_set_md5(c, md5_key_for(opt ? opt->md5 : NULL, &remote->addr, scope)) < 0) {
+		free(c);
+		return NULL;
+	}
 	c->sndbuf = c->opt.sndbuf;
 	c->sndbuf_auto = !opt || !opt->sndbuf;
 	c->rcvbuf = c->opt.rcvbuf;
 	c->rcv_wscale = wscale_for(c->rcvbuf);
 	c->rcv_mss = mss_for(s, remote);
+	if (c->opt.user_mss && c->opt.user_mss < c->rcv_mss)
+		c->rcv_mss = c->opt.user_mss;   /* TCP_MAXSEG: what we announce and send */
 	c->mss = local->addr.family == AF_INET ? 536 : 1220;
 	c->rto = TCP_RTO_INIT;
 	c->ssthresh = UINT32_MAX / 2;
@@ -1535,6 +1689,8 @@ static void conn_syn_options(struct tcp_conn *c, uint16_t peer_mss, int ws, bool
 	uint16_t m = peer_mss ? peer_mss : def;
 	if (m > c->rcv_mss)
 		m = c->rcv_mss;   /* our path MTU bounds what we send too */
+	if (c->md5)
+		m = (uint16_t)(m > 64 + TCP_MD5_OPT_SPACE ? m - TCP_MD5_OPT_SPACE : 64);   /* every segment carries it */
 	if (m < 64)
 		m = 64;
 	c->mss = m;
@@ -1600,6 +1756,8 @@ static bool parse_segment(struct tcp_stack *s, struct pbuf *b, const struct ip_p
 	seg->wnd = rd16(th + 14);
 	seg->data = th + doff;
 	seg->dlen = (uint32_t)(tlen - doff);
+	seg->th = th;
+	seg->tlen = (uint32_t)tlen;
 	seg->len = seg->dlen + ((seg->flags & TH_SYN) ? 1 : 0) + ((seg->flags & TH_FIN) ? 1 : 0);
 	seg->ws = -1;
 	if (seg->sport == 0 || seg->dport == 0)
@@ -1629,6 +1787,10 @@ static bool parse_segment(struct tcp_stack *s, struct pbuf *b, const struct ip_p
 		case 4:
 			if (ol == 2 && (seg->flags & TH_SYN))
 				seg->sack_ok = true;
+			break;
+		case TCP_MD5_OPT_KIND:
+			if (ol == TCP_MD5_OPT_LEN)
+				seg->md5 = o + 2;
 			break;
 		case 5:
 			if (ol >= 10 && (ol - 2) % 8 == 0) {
@@ -1681,11 +1843,13 @@ static bool receive_data(struct tcp_conn *c, uint32_t seq, const uint8_t *data, 
 	ring_write_at(&c->rbuf, c->rbuf.len, data, len);
 	c->rbuf.len += len;
 	c->rcv_nxt += len;
+	c->bytes_received += len;
 	while (c->ooo.n && seq_le(c->ooo.r[0].start, c->rcv_nxt)) {
 		if (seq_gt(c->ooo.r[0].end, c->rcv_nxt)) {
 			uint32_t more = c->ooo.r[0].end - c->rcv_nxt;
 			c->rbuf.len += more;
 			c->rcv_nxt += more;
+			c->bytes_received += more;
 		}
 		rs_trim_below(&c->ooo, c->rcv_nxt);
 	}
@@ -1856,7 +2020,10 @@ static bool process_ack(struct tcp_conn *c, const struct tcp_seg *seg)
 			if (!c->sbuf.len)
 				ring_free(&c->sbuf);
 		}
+		if (ack - c->iss < c->snd_una - c->iss)
+			c->acked_wraps++;
 		c->snd_una = ack;
+		c->rtx_stamp = ack == c->snd_max ? 0 : stamp_ms(s);   /* progress: TCP_USER_TIMEOUT anew */
 		if (seq_lt(c->snd_nxt, c->snd_una))
 			c->snd_nxt = c->snd_una;
 		rs_trim_below(&c->sacked, c->snd_una);
@@ -1968,7 +2135,7 @@ static void process_syn_sent(struct tcp_conn *c, const struct tcp_seg *seg)
 	if (seg->flags & TH_ACK) {
 		if (seq_le(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_max)) {
 			if (!(seg->flags & TH_RST))
-				send_rst_for(s, seg, c->scope);
+				send_rst_for(s, seg, c->scope, c->md5);
 			return;
 		}
 	}
@@ -1987,6 +2154,7 @@ static void process_syn_sent(struct tcp_conn *c, const struct tcp_seg *seg)
 	c->snd_wl1 = seg->seq;
 	if (seg->flags & TH_ACK) {
 		c->snd_una = seg->ack;
+		c->rtx_stamp = 0;
 		c->snd_wnd = (uint32_t)seg->wnd << (c->ws_ok ? c->snd_wscale : 0);
 		c->max_sndwnd = c->snd_wnd;
 		c->snd_wl2 = seg->ack;
@@ -2119,7 +2287,7 @@ static void segment_to_conn(struct tcp_conn *c, const struct tcp_seg *seg)
 	}
 	if (c->state == TCP_SYN_RECEIVED) {
 		if (!seq_gt(seg->ack, c->snd_una) || seq_gt(seg->ack, c->snd_max)) {
-			send_rst_for(s, seg, c->scope);
+			send_rst_for(s, seg, c->scope, c->md5);
 			return;
 		}
 		struct tcp_listener *l = c->lis;
@@ -2130,6 +2298,7 @@ static void segment_to_conn(struct tcp_conn *c, const struct tcp_seg *seg)
 		if (c->retries == 0)
 			rtt_sample(c, now_ns(s) - c->rtt_start);
 		c->snd_una = seg->ack;
+		c->rtx_stamp = 0;
 		c->snd_wnd = (uint32_t)seg->wnd << (c->ws_ok ? c->snd_wscale : 0);
 		c->max_sndwnd = c->snd_wnd;
 		c->snd_wl1 = seg->seq;
@@ -2243,11 +2412,17 @@ static void send_cookie_synack(struct tcp_stack *s, struct tcp_listener *l, cons
 	uint8_t ws = wscale_for(rcvbuf);
 	uint32_t cookie = cookie_make(s, &p->dst, seg->dport, &p->src, seg->sport, seg->seq, mi,
 				      seg->ws, seg->sack_ok);
-	uint8_t opts[12];
+	const struct tcp_md5_key *key = tcp_md5_keyset_lookup(&l->md5, &p->src, seg->ifindex);
+	uint8_t opts[12 + TCP_MD5_OPT_SPACE];
 	size_t olen = 0;
+	if (key)
+		olen = md5_opt_put(opts);
 	opts[olen++] = 2;
 	opts[olen++] = 4;
-	wr16(opts + olen, mss_for(s, &remote));
+	uint16_t our_mss = mss_for(s, &remote);
+	if (l->opt.user_mss && l->opt.user_mss < our_mss)
+		our_mss = l->opt.user_mss;
+	wr16(opts + olen, our_mss);
 	olen += 2;
 	if (seg->sack_ok) {
 		opts[olen++] = 1; opts[olen++] = 1; opts[olen++] = 4; opts[olen++] = 2;
@@ -2268,16 +2443,29 @@ static void send_cookie_synack(struct tcp_stack *s, struct tcp_listener *l, cons
 	wr16(th + 14, (uint16_t)min_u32(rcvbuf, 65535));
 	wr16(th + 18, 0);
 	memcpy(th + 20, opts, olen);
+	if (key && !md5_sign(key, &p->dst, &p->src, th, 20 + olen)) {
+		pbuf_free(b);
+		return;
+	}
 	finish_tcp(&p->dst, &p->src, th, 20 + olen);
 	l->cookie_sent_at = now_ns(s) ? now_ns(s) : 1;
 	s->stats.syncookies_sent++;
 	emit(s, b, scope);
 }
 
+/* The options a connection of l starts with: l's, with l's keys to pick its peer's from. */
+static const struct tcp_options *listener_opts(const struct tcp_listener *l, struct tcp_options *o)
+{
+	*o = l->opt;
+	o->md5 = &l->md5;
+	return o;
+}
+
 static void listen_input(struct tcp_stack *s, struct tcp_listener *l, const struct tcp_seg *seg,
-			 uint32_t scope)
+			 uint32_t scope, const struct tcp_md5_key *key)
 {
 	const struct ip_packet *p = seg->pkt;
+	struct tcp_options lo;
 	if (seg->flags & TH_RST)
 		return;
 	if (seg->flags & TH_ACK) {
@@ -2294,7 +2482,7 @@ static void listen_input(struct tcp_stack *s, struct tcp_listener *l, const stru
 							      .scope_id = scope };
 				struct tcp_endpoint remote = { .addr = p->src, .port = seg->sport,
 							       .scope_id = scope };
-				struct tcp_conn *c = conn_new(s, &local, &remote, scope, &l->opt);
+				struct tcp_conn *c = conn_new(s, &local, &remote, scope, listener_opts(l, &lo));
 				if (!c)
 					return;
 				int ws = (info >> 2) & 15;
@@ -2324,7 +2512,7 @@ static void listen_input(struct tcp_stack *s, struct tcp_listener *l, const stru
 				return;
 			}
 		}
-		send_rst_for(s, seg, scope);
+		send_rst_for(s, seg, scope, key);
 		return;
 	}
 	if (!(seg->flags & TH_SYN))
@@ -2339,7 +2527,7 @@ static void listen_input(struct tcp_stack *s, struct tcp_listener *l, const stru
 	}
 	struct tcp_endpoint local = { .addr = p->dst, .port = seg->dport, .scope_id = scope };
 	struct tcp_endpoint remote = { .addr = p->src, .port = seg->sport, .scope_id = scope };
-	struct tcp_conn *c = conn_new(s, &local, &remote, scope, &l->opt);
+	struct tcp_conn *c = conn_new(s, &local, &remote, scope, listener_opts(l, &lo));
 	if (!c) {
 		s->stats.syn_backlog_drops++;
 		return;
@@ -2387,20 +2575,17 @@ void tcp_stack_free(struct tcp_stack *s)
 		struct tcp_conn *c = s->all;
 		s->all = c->anext;
 		conn_timers_cancel(c);
-		ring_free(&c->sbuf);
-		ring_free(&c->rbuf);
-		free(c->rx);
-		free(c);
+		conn_free(c);
 	}
 	while (s->listeners) {
 		struct tcp_listener *l = s->listeners;
 		s->listeners = l->next;
-		free(l);
+		listener_free(l);
 	}
 	while (s->lgrave) {
 		struct tcp_listener *l = s->lgrave;
 		s->lgrave = l->dnext;
-		free(l);
+		listener_free(l);
 	}
 	crypto_wipe(s->isn_key, sizeof(s->isn_key));
 	crypto_wipe(s->cookie_key, sizeof(s->cookie_key));
@@ -2419,7 +2604,43 @@ void tcp_stack_force_syncookies(struct tcp_stack *s, bool on)
 
 size_t tcp_conn_memory(const struct tcp_conn *c)
 {
-	return sizeof(*c) + c->sbuf.cap + c->rbuf.cap + (c->rx ? TCP_MAX_RX * sizeof(*c->rx) : 0);
+	return sizeof(*c) + c->sbuf.cap + c->rbuf.cap + (c->rx ? TCP_MAX_RX * sizeof(*c->rx) : 0) +
+	       (c->md5 ? sizeof(*c->md5) : 0);
+}
+
+/*
+ * RFC 2385 section 2.0 and Linux's tcp_inbound_md5_hash: with a key, the
+ * segment must carry a good signature; without one, it must carry none.
+ * Either way a failure is dropped silently (no RST, no ACK) and counted.
+ */
+static bool md5_accept(struct tcp_stack *s, const struct tcp_md5_key *key, const struct tcp_seg *seg)
+{
+	const struct ip_packet *p = seg->pkt;
+	const char *why;
+	if (!key && !seg->md5)
+		return true;
+	if (key && seg->md5 && tcp_md5_verify(key, &p->src, &p->dst, seg->th, seg->tlen, seg->md5))
+		return true;
+	if (!key) {
+		s->stats.md5_unexpected++;
+		why = "signed, but no key is set for this peer";
+	} else if (!seg->md5) {
+		s->stats.md5_not_found++;
+		why = "not signed, but a key is set for this peer";
+	} else {
+		s->stats.md5_failure++;
+		why = "signature does not match the key (wrong password?)";
+	}
+	/* Logged at most every 10 s: a peer with a wrong password retries forever. */
+	uint64_t now = now_ns(s);
+	if (!s->md5_logged_at || now - s->md5_logged_at >= SEC(10)) {
+		char a[IP_ADDR_STRLEN], b[IP_ADDR_STRLEN];
+		s->md5_logged_at = now ? now : 1;
+		log_warn("tcp: dropped a segment from %s port %u to %s port %u: TCP MD5 (RFC 2385) %s",
+			 ip_addr_format(&p->src, a), seg->sport, ip_addr_format(&p->dst, b), seg->dport,
+			 why);
+	}
+	return false;
 }
 
 void tcp_input(struct tcp_stack *s, struct pbuf *b, const struct ip_packet *pkt, uint32_t ingress_ifindex)
@@ -2435,6 +2656,19 @@ void tcp_input(struct tcp_stack *s, struct pbuf *b, const struct ip_packet *pkt,
 	uint32_t scope = (ip_addr_is_link_local(&pkt->src) || ip_addr_is_link_local(&pkt->dst))
 			 ? ingress_ifindex : 0;
 	struct tcp_conn *c = conn_lookup(s, &pkt->dst, seg.dport, &pkt->src, seg.sport, scope);
+	if (c && !md5_accept(s, c->md5, &seg)) {
+		pbuf_free(b);
+		return;
+	}
+	if (c) {
+		c->segs_in++;
+		if (seg.flags & TH_ACK)
+			c->last_ack_rcv = stamp_ms(s);
+		if (seg.dlen) {
+			c->data_segs_in++;
+			c->last_data_rcv = stamp_ms(s);
+		}
+	}
 	if (c && c->state == TCP_TIME_WAIT && (seg.flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
 	    seq_gt(seg.seq, c->rcv_nxt)) {
 		/* RFC 9293 3.10.7.4 / RFC 6191: a new incarnation may reuse a TIME-WAIT pair */
@@ -2459,12 +2693,16 @@ void tcp_input(struct tcp_stack *s, struct pbuf *b, const struct ip_packet *pkt,
 	}
 	struct tcp_listener *l = listener_lookup(s, &pkt->dst, seg.dport, ingress_ifindex);
 	if (l) {
+		const struct tcp_md5_key *key = tcp_md5_keyset_lookup(&l->md5, &pkt->src, ingress_ifindex);
 		if (l->opt.min_ttl && seg.ttl < l->opt.min_ttl)
 			s->stats.bad_segments++;
-		else
-			listen_input(s, l, &seg, scope);
+		else if (md5_accept(s, key, &seg))
+			listen_input(s, l, &seg, scope, key);
+	} else if (seg.md5) {
+		/* Linux answers a signed segment only with a signed RST, and has no key here. */
+		s->stats.md5_unexpected++;
 	} else {
-		send_rst_for(s, &seg, scope);
+		send_rst_for(s, &seg, scope, NULL);
 	}
 	pbuf_free(b);
 }
@@ -2496,6 +2734,11 @@ int tcp_listen(struct tcp_stack *s, const struct tcp_endpoint *local, bool any_a
 	l->backlog = backlog ? backlog : 1;
 	l->syn_max = l->backlog < TCP_SYNQ_MIN ? TCP_SYNQ_MIN : (l->backlog > TCP_SYNQ_MAX ? TCP_SYNQ_MAX : l->backlog);
 	opts_resolve(&l->opt, opt);
+	l->opt.md5 = NULL;
+	if (opt && opt->md5 && tcp_md5_keyset_copy(&l->md5, opt->md5) < 0) {
+		free(l);
+		return -ENOMEM;
+	}
 	l->next = s->listeners;
 	s->listeners = l;
 	*out = l;
@@ -2759,10 +3002,30 @@ void tcp_release(struct tcp_conn *c)
 	conn_bury(c);
 }
 
+/*
+ * A key added to or removed from a live connection (Linux allows it; BGP
+ * speakers set keys before connecting): the option space changes with it.
+ */
+static void conn_md5_update(struct tcp_conn *c, const struct tcp_md5_keyset *ks)
+{
+	bool had = c->md5 != NULL;
+	if (conn_set_md5(c, md5_key_for(ks, &c->remote.addr, c->scope)) < 0) {
+		log_warn("tcp: out of memory for a TCP MD5 key; the connection keeps its old key");
+		return;
+	}
+	if (!had && c->md5 && c->mss > 64 + TCP_MD5_OPT_SPACE)
+		c->mss -= TCP_MD5_OPT_SPACE;
+	else if (had && !c->md5 && c->mss + TCP_MD5_OPT_SPACE <= c->rcv_mss)
+		c->mss += TCP_MD5_OPT_SPACE;
+}
+
 void tcp_set_options(struct tcp_conn *c, const struct tcp_options *opt)
 {
-	bool nodelay_was = c->opt.nodelay, ka_was = c->opt.keepalive;
+	bool nodelay_was = c->opt.nodelay, ka_was = c->opt.keepalive, cork_was = c->opt.cork;
+	if (opt && opt->md5)
+		conn_md5_update(c, opt->md5);
 	opts_resolve(&c->opt, opt);
+	c->opt.md5 = NULL;
 	/* buffers only grow once in use: the window we announced must stay backed */
 	c->sndbuf_auto = !opt || !opt->sndbuf;
 	if (c->opt.sndbuf >= c->sbuf.len && !(c->sndbuf_auto && c->sndbuf > c->opt.sndbuf))
@@ -2777,12 +3040,91 @@ void tcp_set_options(struct tcp_conn *c, const struct tcp_options *opt)
 		   (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)) {
 		timer_cancel(c->s->loop, &c->t_misc);
 	}
-	if (c->opt.nodelay && !nodelay_was) {
+	if ((c->opt.nodelay && !nodelay_was) || (cork_was && !c->opt.cork)) {
 		c->s->api_depth++;
 		tcp_output(c);
 		c->s->api_depth--;
 		kick(c);
 	}
+}
+
+int tcp_listener_set_md5(struct tcp_listener *l, const struct tcp_md5_keyset *ks)
+{
+	if (!ks) {
+		tcp_md5_keyset_clear(&l->md5);
+		return 0;
+	}
+	return tcp_md5_keyset_copy(&l->md5, ks);
+}
+
+void tcp_listener_info(const struct tcp_listener *l, unsigned *queued, unsigned *backlog)
+{
+	*queued = l->acc_count;
+	*backlog = l->backlog;
+}
+
+/* Milliseconds since a stamp_ms() (modulo 2^32 ms, 49 days: what TCP_INFO can say anyway). */
+static uint32_t ms_since(const struct tcp_conn *c, uint32_t t)
+{
+	return t ? stamp_ms(c->s) - t : 0;
+}
+
+static uint32_t ns_to_us(uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+	return us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+void tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->state = c->state;
+	o->retransmits = c->retries;
+	o->probes = c->probes;
+	o->backoff = c->backoff;
+	o->sack = c->sack_ok;
+	o->wscale = c->ws_ok;
+	o->md5 = c->md5 != NULL;
+	o->snd_wscale = c->ws_ok ? c->snd_wscale : 0;
+	o->rcv_wscale = c->ws_ok ? c->rcv_wscale : 0;
+	o->rto_us = ns_to_us(rto_now(c));
+	o->snd_mss = c->mss;
+	o->rcv_mss = c->rcv_mss;
+	bool synced = c->state >= TCP_ESTABLISHED;
+	o->unacked = c->snd_max - c->snd_una;
+	o->sacked = rs_bytes(&c->sacked);
+	o->lost = c->in_recovery && c->sack_ok ? lost_below(c) - c->snd_una : 0;
+	for (unsigned i = 0; i < c->nrx && c->rx; i++)
+		o->retrans += c->rx[i].end - c->rx[i].start;
+	o->last_data_sent_ms = ms_since(c, c->last_data_sent);
+	o->last_data_recv_ms = ms_since(c, c->last_data_rcv);
+	o->last_ack_recv_ms = ms_since(c, c->last_ack_rcv);
+	o->rtt_us = ns_to_us(c->srtt);
+	o->rttvar_us = ns_to_us(c->rttvar);
+	o->min_rtt_us = ns_to_us(c->cc.min_rtt);
+	o->snd_ssthresh = c->ssthresh;
+	o->snd_cwnd = c->cwnd;
+	o->rcv_space = c->rcvbuf;
+	o->snd_wnd = c->snd_wnd;
+	o->rcv_wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	o->total_retrans = c->total_retrans;
+	/* sequence space past the SYN (less a FIN once it is acknowledged), 64-bit by wraps */
+	if (synced || seq_gt(c->snd_una, c->iss)) {
+		uint64_t a = ((uint64_t)c->acked_wraps << 32 | (uint32_t)(c->snd_una - c->iss)) - 1;
+		if (c->fin_acked && a)
+			a--;
+		o->bytes_acked = a;
+	}
+	o->bytes_received = c->bytes_received;
+	o->bytes_sent = c->bytes_sent;
+	o->bytes_retrans = c->bytes_retrans;
+	o->segs_out = c->segs_out;
+	o->segs_in = c->segs_in;
+	o->data_segs_out = c->data_segs_out;
+	o->data_segs_in = c->data_segs_in;
+	o->delivery_rate = tcp_cc_bw(&c->cc);
+	uint32_t end = snd_end(c);
+	o->notsent_bytes = seq_gt(end, c->snd_max) ? end - c->snd_max : 0;
 }
 
 void tcp_conn_set_user(struct tcp_conn *c, void *user) { c->user = user; }
@@ -2795,4 +3137,11 @@ void tcp_conn_endpoints(const struct tcp_conn *c, struct tcp_endpoint *local, st
 		*local = c->local;
 	if (remote)
 		*remote = c->remote;
+}
+
+/* For sock_diag (ss): connections waiting in the accept queue, and the backlog. */
+void tcp_listener_queue(const struct tcp_listener *l, unsigned *queued, unsigned *backlog)
+{
+	*queued = l->acc_count;
+	*backlog = l->backlog;
 }

@@ -33,6 +33,7 @@ struct tcp_endpoint {
 struct tcp_stack;
 struct tcp_conn;
 struct tcp_listener;
+struct tcp_md5_keyset;
 
 enum tcp_state {
 	TCP_CLOSED, TCP_LISTEN, TCP_SYN_SENT, TCP_SYN_RECEIVED, TCP_ESTABLISHED,
@@ -62,12 +63,23 @@ struct tcp_ops {
 
 struct tcp_options {
 	bool nodelay;          /* TCP_NODELAY: no Nagle */
+	bool cork;             /* TCP_CORK: no partial segments until cleared (then pushed) */
 	bool keepalive;        /* SO_KEEPALIVE */
-	uint32_t keepidle_s, keepintvl_s, keepcnt;   /* 0 = defaults 7200/75/9 */
 	uint8_t ttl;           /* IP_TTL / IPV6_UNICAST_HOPS; 0 = 64 */
+	uint32_t keepidle_s, keepintvl_s, keepcnt;   /* 0 = defaults 7200/75/9 */
 	uint8_t tos;           /* IP_TOS / IPV6_TCLASS */
 	uint8_t min_ttl;       /* IP_MINTTL (GTSM, RFC 5082): drop segments below it; 0 = off */
+	uint16_t user_mss;     /* TCP_MAXSEG: bounds the MSS announced and used; 0 = path MTU */
 	uint32_t sndbuf, rcvbuf;   /* bytes; 0 = defaults */
+	uint32_t user_timeout_ms;  /* TCP_USER_TIMEOUT: give up when data stays unacknowledged
+				      this long (ETIMEDOUT); 0 = the retry count decides */
+	/*
+	 * TCP_MD5SIG keys (RFC 2385) of the socket, or NULL for none. Not kept:
+	 * a connection copies the key for its peer (tcp_connect,
+	 * tcp_set_options), a listener all of them (tcp_listen,
+	 * tcp_listener_set_md5) and each connection it accepts its peer's.
+	 */
+	const struct tcp_md5_keyset *md5;
 };
 
 struct tcp_stats {
@@ -76,6 +88,8 @@ struct tcp_stats {
 	uint64_t syn_backlog_drops, bad_segments;
 	uint32_t connections;   /* live connections, TIME-WAIT included */
 	uint64_t syncookies_sent, syncookies_ok;   /* SYN queue full: answered statelessly */
+	/* RFC 2385 drops, as Linux counts them (TCPMD5NotFound, TCPMD5Unexpected, TCPMD5Failure) */
+	uint64_t md5_not_found, md5_unexpected, md5_failure;
 };
 
 /* tcp_stack_new: NULL when out of memory. ops and ctx are kept. */
@@ -96,6 +110,8 @@ void tcp_input(struct tcp_stack *s, struct pbuf *b, const struct ip_packet *pkt,
 int tcp_listen(struct tcp_stack *s, const struct tcp_endpoint *local, bool any_addr,
 	       int family, unsigned backlog, const struct tcp_options *opt,
 	       struct tcp_listener **out);
+/* Replaces the listener's TCP_MD5SIG keys by a copy of ks (NULL: none). 0 or -ENOMEM. */
+int tcp_listener_set_md5(struct tcp_listener *l, const struct tcp_md5_keyset *ks);
 /* Stops listening; connections still in its queue are reset. */
 void tcp_listener_close(struct tcp_listener *l);
 /* Takes an established connection from the accept queue; NULL when empty. */
@@ -136,6 +152,31 @@ enum tcp_state tcp_conn_state(const struct tcp_conn *c);
 void tcp_conn_endpoints(const struct tcp_conn *c, struct tcp_endpoint *local,
 			struct tcp_endpoint *remote);
 const char *tcp_state_name(enum tcp_state st);
+/* Connections waiting in l's accept queue, and its backlog (what ss shows for a listener). */
+void tcp_listener_queue(const struct tcp_listener *l, unsigned *queued, unsigned *backlog);
+
+/* What getsockopt(TCP_INFO) reports, in the engine's units (see sock_tcp_opt.c for Linux's). */
+struct tcp_conn_info {
+	enum tcp_state state;
+	uint8_t retransmits;        /* consecutive timeouts of the current segment (backoff) */
+	uint8_t probes, backoff;
+	bool sack, wscale, md5;
+	uint8_t snd_wscale, rcv_wscale;
+	uint32_t rto_us, snd_mss, rcv_mss;
+	uint32_t unacked, sacked, lost, retrans;   /* bytes */
+	uint32_t last_data_sent_ms, last_data_recv_ms, last_ack_recv_ms;
+	uint32_t rtt_us, rttvar_us, min_rtt_us;
+	uint32_t snd_ssthresh, snd_cwnd;           /* bytes */
+	uint32_t rcv_space, snd_wnd, rcv_wnd;      /* bytes */
+	uint32_t total_retrans;                    /* segments retransmitted, ever */
+	uint64_t bytes_acked, bytes_received, bytes_sent, bytes_retrans;
+	uint32_t segs_out, segs_in, data_segs_out, data_segs_in;
+	uint64_t delivery_rate;                    /* bytes per second (0: unknown) */
+	uint32_t notsent_bytes;
+};
+void tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *out);
+/* A listener's: its accept queue length and backlog. */
+void tcp_listener_info(const struct tcp_listener *l, unsigned *queued, unsigned *backlog);
 
 /*
  * Notes on callbacks: a failed active open gets on_connected(err) followed

@@ -15,6 +15,7 @@
 #include "wg/datapath.h"
 #include "wg/messages.h"
 #include "wg/timers.h"
+#include "wg/udp_batch.h"
 
 #define RECV_BATCH 32
 /* Received datagrams land here so the IP packet inside starts at PBUF_HEADROOM. */
@@ -82,6 +83,10 @@ int wg_device_send_to_peer(struct wg_device *dev, struct wg_peer *peer,
 
 static void flush_socket(struct wg_device *dev, struct wg_socket *s)
 {
+	if (s->gso) {
+		udp_batch_send_gso(dev, s);
+		return;
+	}
 	struct mmsghdr msgs[WG_TX_BATCH];
 	struct iovec iov[WG_TX_BATCH];
 	unsigned n = s->tx_len, done = 0;
@@ -171,6 +176,10 @@ static void socket_readable(struct loop_fd *lfd, uint32_t events)
 	struct iovec iov[RECV_BATCH];
 	union sockaddr_inet from[RECV_BATCH];
 
+	if (s->gro) {
+		udp_batch_receive_gro(dev, s);
+		return;
+	}
 	/* Bounded rounds so one busy socket cannot starve the others. */
 	for (int round = 0; round < 8; round++) {
 		int n_bufs = 0;
@@ -247,6 +256,10 @@ int wg_device_open_socket(struct wg_device *dev, struct wg_socket *s, int family
 		return -err;
 	}
 	s->lfd.fd = fd;
+	if (udp_batch_offload_allowed()) {
+		s->gro = udp_batch_enable_gro(fd);
+		s->gso = udp_batch_probe_gso(fd);
+	}
 	return 0;
 }
 

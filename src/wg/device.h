@@ -29,6 +29,7 @@ struct wg_socket {
 	struct loop_fd lfd;
 	struct wg_device *dev;
 	int family;
+	bool gro, gso;                   /* UDP offloads on (wg/udp_batch.h) */
 	unsigned tx_len;
 	struct pbuf *tx_bufs[WG_TX_BATCH];
 	union sockaddr_inet tx_dst[WG_TX_BATCH];

@@ -14,6 +14,7 @@
 #include "wg/device.h"
 #include "wg/messages.h"
 #include "wg/peer.h"
+#include "wg/ratelimit.h"
 #include "wg/timers.h"
 
 /* The cookie binds to the sender's address: ip bytes then port, network order. */
@@ -53,6 +54,11 @@ static bool check_macs(struct wg_device *dev, const void *msg, size_t len, uint3
 	uint8_t src[COOKIE_SRC_MAX];
 	size_t src_len = cookie_source(from, src);
 	bool under_load = wg_device_note_handshake_and_check_load(dev);
+	/* Under load, a source past its share costs a lookup, not a DH or a cookie reply. */
+	if (under_load && !wg_ratelimit_allow(wg_ratelimit_global(), from, loop_now(dev->loop))) {
+		netif_drop(&dev->netif, DROP_HANDSHAKE_RATELIMITED);
+		return false;
+	}
 	enum cookie_mac_state st = cookie_checker_validate(&dev->cookie_checker, msg, len, src,
 							   src_len, loop_now(dev->loop),
 							   under_load);

@@ -16,11 +16,20 @@
 static struct loop *loop_of(struct wg_peer *peer) { return peer->dev->loop; }
 static uint64_t now_of(struct wg_peer *peer) { return loop_now(peer->dev->loop); }
 
+/*
+ * Timer jitter need not be secret, but it is armed per packet in two-way
+ * traffic (data received cancels new_handshake, data sent re-arms it): draw
+ * it from a small pool refilled by one getrandom call per 64 values.
+ */
 static uint64_t jitter(void)
 {
-	uint32_t r;
-	crypto_random(&r, sizeof(r));
-	return (uint64_t)r % REKEY_TIMEOUT_JITTER_MAX;
+	static uint32_t pool[64];
+	static unsigned left;
+	if (left == 0) {
+		crypto_random(pool, sizeof(pool));
+		left = 64;
+	}
+	return (uint64_t)pool[--left] % REKEY_TIMEOUT_JITTER_MAX;
 }
 
 static void expired_retransmit_handshake(struct timer *t)
@@ -106,7 +115,9 @@ void wg_timers_stop(struct wg_peer *peer)
 
 void wg_timers_data_sent(struct wg_peer *peer)
 {
-	timer_arm_if_idle(loop_of(peer), &peer->t_new_handshake,
+	/* Called for every batch sent: the jitter (a getrandom call) only when it arms. */
+	if (!timer_pending(&peer->t_new_handshake))
+		timer_arm(loop_of(peer), &peer->t_new_handshake,
 			  now_of(peer) + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + jitter(), SLACK_TIGHT);
 }
 

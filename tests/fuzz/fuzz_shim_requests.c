@@ -103,8 +103,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		close(sv[1]);
 		return 0;
 	}
-	/* Messages of the request size (mostly valid framing) or of the fuzzer's choosing. */
-	size_t chunk = data[0] & 1 ? sizeof(struct shim_req) : (size_t)data[0] + 1;
+	/* Messages of the request size (mostly valid framing), a request with a TCP MD5 key
+	 * after it (SHIM_OP_TCP_MD5), or of the fuzzer's choosing. */
+	size_t chunk = (data[0] & 3) == 3 ? sizeof(struct shim_req) + sizeof(struct shim_tcp_md5)
+		     : data[0] & 1 ? sizeof(struct shim_req) : (size_t)data[0] + 1;
 	for (size_t off = 1; off < size; off += chunk) {
 		size_t n = size - off < chunk ? size - off : chunk;
 		if (send(sv[0], data + off, n, MSG_DONTWAIT) < 0)

@@ -10,6 +10,11 @@
  * bit 4: advance the clock by bytes[0] * 16 ms afterwards; bit 5: the
  * application sends or reads; bits 6-7: TTL choice.
  * The record's bytes are the TCP header and payload (anything at all).
+ *
+ * The IPv6 listener has a TCP MD5 key (RFC 2385) for the sender's prefix:
+ * a segment that carries the signature option and whose checksum is fixed
+ * (bit 3 clear) gets a correct signature, so the fuzzer reaches signed
+ * handshakes as well as the drops of unsigned and badly signed segments.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,6 +28,7 @@
 #include "ip/checksum.h"
 #include "ip/packet.h"
 #include "stack/tcp.h"
+#include "stack/tcp_md5.h"
 
 static struct {
 	struct loop loop;
@@ -76,6 +82,7 @@ static const struct tcp_ops ops = {
 };
 
 static struct ip_addr a4, b4, a6, b6;
+static struct tcp_md5_keyset keys6;
 
 static void inject(bool v6, const uint8_t *tcp, size_t len, bool fix_csum, uint8_t ttl)
 {
@@ -112,6 +119,16 @@ static void inject(bool v6, const uint8_t *tcp, size_t len, bool fix_csum, uint8
 		memcpy(ip + 24, dst->bytes, 16);
 	}
 	memcpy(ip + iphl, tcp, len);
+	if (fix_csum && len >= 20 && (size_t)(ip[iphl + 12] >> 4) * 4 >= 20 &&
+	    (size_t)(ip[iphl + 12] >> 4) * 4 <= len) {
+		uint8_t *th = ip + iphl;
+		const uint8_t *sig = tcp_md5_find(th, (size_t)(th[12] >> 4) * 4);
+		const struct tcp_md5_key *k = tcp_md5_keyset_lookup(&keys6, src, 0);
+		if (sig && k) {
+			size_t at = (size_t)(sig - th);   /* the digest's place in our writable copy */
+			(void)tcp_md5_digest(k, src, dst, th, len, th + at);
+		}
+	}
 	if (fix_csum && len >= 18) {
 		uint8_t *th = ip + iphl;
 		th[16] = th[17] = 0;
@@ -143,6 +160,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ip_addr_parse("10.0.0.2", &b4);
 		ip_addr_parse("fd42::1", &a6);
 		ip_addr_parse("fd42::2", &b6);
+		if (tcp_md5_keyset_set(&keys6, &b6, 64, 0, (const uint8_t *)"fuzz", 4) < 0)
+			abort();
 		init = true;
 	}
 	memset(&F, 0, sizeof(F));
@@ -155,9 +174,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	struct tcp_listener *l4, *l6;
 	struct tcp_endpoint ep4 = { .addr = a4, .port = 179 }, ep6 = { .addr = a6, .port = 179 };
-	struct tcp_options lopt = { .min_ttl = 0 };
+	struct tcp_options lopt = { .min_ttl = 0 }, lopt6 = { .md5 = &keys6 };
 	if (tcp_listen(F.s, &ep4, false, AF_INET, 4, &lopt, &l4) < 0 ||
-	    tcp_listen(F.s, &ep6, true, AF_INET6, 4, &lopt, &l6) < 0)
+	    tcp_listen(F.s, &ep6, true, AF_INET6, 4, &lopt6, &l6) < 0)
 		abort();
 	/* an established connection 10.0.0.1:50000 -> 10.0.0.2:8000 */
 	struct tcp_endpoint lo = { .addr = a4, .port = 50000 }, re = { .addr = b4, .port = 8000 };

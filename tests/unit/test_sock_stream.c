@@ -153,6 +153,10 @@ void tcp_conn_endpoints(const struct tcp_conn *c, struct tcp_endpoint *l, struct
 	*l = c->local;
 	*r = c->remote;
 }
+/* What sock_inet_diag.c (ss) asks. */
+enum tcp_state tcp_conn_state(const struct tcp_conn *c) { return TCP_ESTABLISHED; }
+size_t tcp_recv_available(const struct tcp_conn *c) { return 0; }
+void tcp_listener_queue(const struct tcp_listener *l, unsigned *q, unsigned *bl) { *q = *bl = 0; }
 
 /* ---- environment (as in test_sock.c: a fake interface behind a real router) ---- */
 
@@ -458,3 +462,10 @@ int main(void)
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
+/* sock_tcp_opt.c's engine calls (TCP_MD5SIG, TCP_INFO): inert here too */
+int tcp_listener_set_md5(struct tcp_listener *l, const struct tcp_md5_keyset *ks) { return 0; }
+void tcp_listener_info(const struct tcp_listener *l, unsigned *queued, unsigned *backlog)
+{
+	*queued = *backlog = 0;
+}
+void tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *out) { memset(out, 0, sizeof(*out)); }

@@ -99,6 +99,28 @@ static void spin(void)
 	}
 }
 
+/* A request (with len bytes of data after it), its reply; out gets the reply's data. */
+static int rpc_data(struct side *s, const struct shim_req *req, const void *data, size_t len,
+		    struct shim_rep *rep, int *fd, void *out, size_t cap)
+{
+	uint8_t msg[sizeof(*req) + SHIM_REQ_DATA_MAX];
+	memcpy(msg, req, sizeof(*req));
+	if (len)
+		memcpy(msg + sizeof(*req), data, len);
+	assert_int_equal(send(s->ctl, msg, sizeof(*req) + len, 0), (ssize_t)(sizeof(*req) + len));
+	uint8_t buf[sizeof(*rep) + 512];
+	ssize_t n = -1;
+	for (int i = 0; i < 100 && n < 0; i++) {
+		spin();
+		n = tl_shim_recv(s->ctl, buf, sizeof(buf), fd);
+	}
+	assert_true(n >= (ssize_t)sizeof(*rep));
+	memcpy(rep, buf, sizeof(*rep));
+	if (out)
+		memcpy(out, buf + sizeof(*rep), (size_t)n - sizeof(*rep) < cap ? (size_t)n - sizeof(*rep) : cap);
+	return rep->err;
+}
+
 static int rpc(struct side *s, const struct shim_req *req, struct shim_rep *rep, int *fd)
 {
 	assert_int_equal(send(s->ctl, req, sizeof(*req), 0), sizeof(*req));
@@ -228,11 +250,129 @@ static void test_refused(void **state)
 	close(cfd);
 }
 
+/* SHIM_OP_TCP_MD5 from side, for sock_id (-1: a new socket); returns the reply's sock_id. */
+static int32_t set_key(struct side *sd, int32_t id, const char *peer, const char *key, int want_err)
+{
+	struct shim_req r = { .op = SHIM_OP_TCP_MD5, .sock_id = id, .family = AF_INET,
+			      .type = SOCK_STREAM };
+	struct shim_tcp_md5 m = { .prefixlen = 32, .keylen = (uint8_t)strlen(key) };
+	m.peer.family = AF_INET;
+	inet_pton(AF_INET, peer, m.peer.addr);
+	memcpy(m.key, key, strlen(key));
+	struct shim_rep rep;
+	int none;
+	assert_int_equal(rpc_data(sd, &r, &m, sizeof(m), &rep, &none, NULL, 0), want_err);
+	return rep.sock_id;
+}
+
+/*
+ * BGP passwords through the socket layer, as BIRD sets them: the listener
+ * gets its key after listen(), the client before connect() (rrouted creates
+ * that socket unbound). A client with the wrong key never connects.
+ */
+static void test_md5_keys(void **state)
+{
+	struct shim_rep rep;
+	int lfd, cfd, none;
+	struct shim_req b = { .op = SHIM_OP_BIND, .sock_id = -1, .family = AF_INET,
+			      .type = SOCK_STREAM };
+	b.addr.family = AF_INET;
+	inet_pton(AF_INET, "172.20.0.2", b.addr.addr);
+	b.addr.port = 179;
+	assert_int_equal(rpc(&g_side[1], &b, &rep, &lfd), 0);
+	int32_t lid = rep.sock_id;
+	struct shim_req l = { .op = SHIM_OP_LISTEN, .sock_id = lid, .arg = 4 };
+	assert_int_equal(rpc(&g_side[1], &l, &rep, &lfd), 0);
+	assert_int_equal(set_key(&g_side[1], lid, "172.20.0.1", "bgp-pw", 0), lid);
+	/* deleting a key that is not there: ENOENT, as Linux */
+	struct shim_req d = { .op = SHIM_OP_TCP_MD5, .sock_id = lid, .family = AF_INET };
+	struct shim_tcp_md5 m = { .prefixlen = 32 };
+	m.peer.family = AF_INET;
+	inet_pton(AF_INET, "172.20.0.9", m.peer.addr);
+	assert_int_equal(rpc_data(&g_side[1], &d, &m, sizeof(m), &rep, &none, NULL, 0), ENOENT);
+
+	/* the wrong key: the SYN is dropped, no connection */
+	int32_t bad = set_key(&g_side[0], -1, "172.20.0.2", "not-the-pw", 0);
+	assert_true(bad >= 0);
+	struct shim_req c = { .op = SHIM_OP_CONNECT, .sock_id = bad, .family = AF_INET,
+			      .type = SOCK_STREAM };
+	c.addr = b.addr;
+	int bfd;
+	assert_int_equal(rpc(&g_side[0], &c, &rep, &bfd), 0);
+	assert_int_equal(rep.sock_id, bad);   /* the socket the key was set on */
+	for (int i = 0; i < 300; i++)
+		spin();
+	struct shim_req st = { .op = SHIM_OP_STATUS, .sock_id = bad };
+	assert_int_equal(rpc(&g_side[0], &st, &rep, &none), 0);
+	assert_int_equal(rep.val, 0);   /* not connected */
+	assert_false(ready(lfd, POLLIN));
+	close(bfd);
+
+	/* the right key, set before connect: a TCP_USER_TIMEOUT too, then TCP_INFO */
+	int32_t cid = set_key(&g_side[0], -1, "172.20.0.2", "bgp-pw", 0);
+	struct shim_req ut = { .op = SHIM_OP_TCP_SETOPT, .sock_id = cid, .type = 18 /* TCP_USER_TIMEOUT */,
+			       .arg = 5000 };
+	assert_int_equal(rpc(&g_side[0], &ut, &rep, &none), 0);
+	c.sock_id = cid;
+	assert_int_equal(rpc(&g_side[0], &c, &rep, &cfd), 0);
+	assert_int_equal(fcntl(cfd, F_SETFL, O_NONBLOCK), 0);
+	for (int i = 0; i < 1000 && !ready(cfd, POLLOUT); i++)
+		spin();
+	st.sock_id = cid;
+	assert_int_equal(rpc(&g_side[0], &st, &rep, &none), 0);
+	assert_int_equal(rep.val, 1);
+	for (int i = 0; i < 1000 && !ready(lfd, POLLIN); i++)
+		spin();
+	struct shim_accept_msg am;
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = { &am, sizeof(am) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
+			     .msg_controllen = sizeof(cm.b) };
+	assert_int_equal(recvmsg(lfd, &mh, MSG_DONTWAIT), sizeof(am));
+	int afd;
+	memcpy(&afd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+	assert_int_equal(fcntl(afd, F_SETFL, O_NONBLOCK), 0);
+	assert_true(transfer(cfd, afd, 100000));
+	assert_true(transfer(afd, cfd, 100000));
+	struct shim_req gi = { .op = SHIM_OP_TCP_GETOPT, .sock_id = cid, .type = 11 /* TCP_INFO */ };
+	uint8_t ti[512] = { 0 };
+	assert_int_equal(rpc_data(&g_side[0], &gi, NULL, 0, &rep, &none, ti, sizeof(ti)), 0);
+	assert_true(rep.data_len >= 160);
+	assert_int_equal(ti[0], 1);   /* TCP_ESTABLISHED */
+	uint64_t acked, received;
+	memcpy(&acked, ti + 120, 8);
+	memcpy(&received, ti + 128, 8);
+	assert_int_equal(acked, 100000);
+	assert_int_equal(received, 100000);
+	struct shim_req gu = { .op = SHIM_OP_TCP_GETOPT, .sock_id = cid, .type = 18 };
+	assert_int_equal(rpc(&g_side[0], &gu, &rep, &none), 0);
+	assert_int_equal(rep.val, 5000);
+	/* data only ever takes a request that accepts it */
+	struct shim_req bogus = { .op = SHIM_OP_STATUS, .sock_id = cid };
+	uint8_t junk[8] = { 0 };
+	uint8_t msg[sizeof(bogus) + sizeof(junk)];
+	memcpy(msg, &bogus, sizeof(bogus));
+	memcpy(msg + sizeof(bogus), junk, sizeof(junk));
+	assert_int_equal(send(g_side[0].ctl, msg, sizeof(msg), 0), (ssize_t)sizeof(msg));
+	for (int i = 0; i < 20; i++)
+		spin();
+	assert_int_equal(sock_layer_stats(g_side[0].sl)->clients, 0);   /* dropped as malformed */
+	close(cfd);
+	close(afd);
+	close(lfd);
+	for (int i = 0; i < 100; i++)
+		spin();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_connect_accept_transfer_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_md5_keys, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,176 @@
+/*
+ * librrshim.so: the exec family and posix_spawn, so that a hosted program
+ * starting a binary with file capabilities (mtr -> mtr-packet, a shell
+ * running ping) starts it through its ELF interpreter, without the
+ * capabilities, and with the shim still preloaded (exec/capless.h says why).
+ *
+ * glibc's execvp/execl/posix_spawn call the system call internally, not
+ * through execve's PLT entry, so each of them is interposed. Binaries
+ * without file capabilities go to the real function untouched. The real
+ * functions are resolved at load time: execve may be called after vfork(),
+ * where dlsym (which may allocate) must not run.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <unistd.h>
+
+#include "exec/capless.h"
+#include "shim/shim.h"
+
+extern char **environ;
+
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*execvp_fn)(const char *, char *const[]);
+typedef int (*execvpe_fn)(const char *, char *const[], char *const[]);
+typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			const posix_spawnattr_t *, char *const[], char *const[]);
+
+static execve_fn real_execve;
+static execvp_fn real_execvp;
+static execvpe_fn real_execvpe;
+static spawn_fn real_posix_spawn, real_posix_spawnp;
+
+__attribute__((constructor)) static void shim_exec_resolve(void)
+{
+	real_execve = (execve_fn)dlsym(RTLD_NEXT, "execve");
+	real_execvp = (execvp_fn)dlsym(RTLD_NEXT, "execvp");
+	real_execvpe = (execvpe_fn)dlsym(RTLD_NEXT, "execvpe");
+	real_posix_spawn = (spawn_fn)dlsym(RTLD_NEXT, "posix_spawn");
+	real_posix_spawnp = (spawn_fn)dlsym(RTLD_NEXT, "posix_spawnp");
+}
+
+/* Did the resolve fail? Then the call fails as a missing function would. */
+static bool missing(const void *fn)
+{
+	if (fn)
+		return false;
+	errno = ENOSYS;
+	return true;
+}
+
+/* 1 and interp if path must run through its interpreter (only inside the router). */
+static int wants_interp(const char *path, char *interp, size_t len)
+{
+	return shim_enabled() && capless_interp_for(path, interp, len) == 1;
+}
+
+SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	if (missing(real_execve))
+		return -1;
+	char interp[PATH_MAX];
+	if (wants_interp(path, interp, sizeof(interp))) {
+		char *nargv[capless_argv_slots(argv)];
+		capless_build_argv(nargv, interp, path, argv);
+		return real_execve(interp, nargv, envp);
+	}
+	return real_execve(path, argv, envp);
+}
+
+SHIM_EXPORT int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+/* execvp/execvpe: the binary found along PATH, if it carries capabilities. */
+static int exec_path(const char *file, char *const argv[], char *const envp[])
+{
+	char path[PATH_MAX], interp[PATH_MAX];
+	if (!shim_enabled() || capless_resolve(file, path, sizeof(path)) < 0 ||
+	    !wants_interp(path, interp, sizeof(interp)))
+		return 1;
+	char *nargv[capless_argv_slots(argv)];
+	capless_build_argv(nargv, interp, path, argv);
+	return real_execve(interp, nargv, envp);
+}
+
+SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	if (missing(real_execvpe) || missing(real_execve))
+		return -1;
+	if (exec_path(file, argv, envp) < 0)
+		return -1;
+	return real_execvpe(file, argv, envp);
+}
+
+SHIM_EXPORT int execvp(const char *file, char *const argv[])
+{
+	if (missing(real_execvp) || missing(real_execve))
+		return -1;
+	if (exec_path(file, argv, environ) < 0)
+		return -1;
+	return real_execvp(file, argv);
+}
+
+/* The variadic forms collect their arguments on the stack (no malloc after vfork). */
+#define COLLECT_ARGS(first, ap, argv_name)                                              \
+	size_t n_ = 1;                                                                  \
+	va_list c_;                                                                     \
+	va_copy(c_, ap);                                                                \
+	while (va_arg(c_, char *))                                                      \
+		n_++;                                                                   \
+	va_end(c_);                                                                     \
+	char *argv_name[n_ + 1];                                                        \
+	argv_name[0] = (char *)(first);                                                 \
+	for (size_t i_ = 1; i_ <= n_; i_++)                                             \
+		argv_name[i_] = va_arg(ap, char *);
+
+SHIM_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);
+	COLLECT_ARGS(arg, ap, argv);
+	va_end(ap);
+	return execve(path, argv, environ);
+}
+
+SHIM_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);
+	COLLECT_ARGS(arg, ap, argv);
+	va_end(ap);
+	return execvp(file, argv);
+}
+
+SHIM_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);
+	COLLECT_ARGS(arg, ap, argv);
+	char *const *envp = va_arg(ap, char *const *);
+	va_end(ap);
+	return execve(path, argv, envp);
+}
+
+SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	if (missing(real_posix_spawn))
+		return ENOSYS;
+	char interp[PATH_MAX];
+	if (wants_interp(path, interp, sizeof(interp))) {
+		char *nargv[capless_argv_slots(argv)];
+		capless_build_argv(nargv, interp, path, argv);
+		return real_posix_spawn(pid, interp, fa, attr, nargv, envp);
+	}
+	return real_posix_spawn(pid, path, fa, attr, argv, envp);
+}
+
+SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			     const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	if (missing(real_posix_spawnp) || missing(real_posix_spawn))
+		return ENOSYS;
+	char path[PATH_MAX], interp[PATH_MAX];
+	if (shim_enabled() && capless_resolve(file, path, sizeof(path)) == 0 &&
+	    wants_interp(path, interp, sizeof(interp))) {
+		char *nargv[capless_argv_slots(argv)];
+		capless_build_argv(nargv, interp, path, argv);
+		return real_posix_spawn(pid, interp, fa, attr, nargv, envp);
+	}
+	return real_posix_spawnp(pid, file, fa, attr, argv, envp);
+}

@@ -1,0 +1,63 @@
+/*
+ * UDP segmentation offload for the WireGuard sockets, both unprivileged:
+ *
+ *   GSO (UDP_SEGMENT): a run of same-size datagrams to one endpoint leaves in
+ *   one message whose cmsg gives the segment size; the kernel (or the veth /
+ *   NIC) cuts it up. Only the last datagram of a run may be shorter.
+ *   GRO (UDP_GRO): the kernel hands us datagrams of one flow coalesced into
+ *   one buffer, with the segment size in a cmsg; we cut it back into packets.
+ *
+ * Both are probed per socket (setsockopt); a kernel without them leaves the
+ * socket on the plain recvmmsg/sendmmsg path, and a GSO send the kernel
+ * refuses (EIO: no checksum offload on the route) turns GSO off for good.
+ */
+#ifndef RR_WG_UDP_BATCH_H
+#define RR_WG_UDP_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "core/pbuf.h"
+#include "ip/addr.h"
+
+/* Kernel limits: UDP_MAX_SEGMENTS is 64 on older kernels; a datagram is < 64 KiB. */
+#define UDP_BATCH_GSO_MAX_SEGS  64
+#define UDP_BATCH_GSO_MAX_BYTES 65000
+/* A coalesced datagram is at most this long (the IP total length limit). */
+#define UDP_BATCH_GRO_MAX_BYTES 65536
+
+struct wg_device;
+struct wg_socket;
+
+/* Turns UDP_GRO on for fd; false when the kernel does not have it. */
+bool udp_batch_enable_gro(int fd);
+/* True when the kernel knows UDP_SEGMENT (probed without changing the socket). */
+bool udp_batch_probe_gso(int fd);
+
+/*
+ * The segment size of a datagram of len bytes received with msg (its control
+ * data): the UDP_GRO cmsg value, or len when it was not coalesced.
+ */
+size_t udp_batch_gro_segment_size(const struct msghdr *msg, size_t len);
+
+/*
+ * How many of the n queued packets from the first on can leave as one GSO
+ * message: same endpoint, same length as the first, except that the last of
+ * the run may be shorter; at most UDP_BATCH_GSO_MAX_SEGS segments and
+ * UDP_BATCH_GSO_MAX_BYTES bytes. At least 1 when n > 0.
+ */
+unsigned udp_batch_gso_run(struct pbuf *const *bufs, const union sockaddr_inet *dst, unsigned n);
+
+/* Receive rounds for a socket with GRO on: every segment goes to wg_receive. */
+void udp_batch_receive_gro(struct wg_device *dev, struct wg_socket *s);
+/*
+ * Sends the socket's queued packets as GSO runs in one sendmmsg and frees
+ * them. A run the kernel refuses (EINVAL: segment too large for the route;
+ * EIO: no GSO there, which also turns s->gso off) is resent one per packet.
+ */
+void udp_batch_send_gso(struct wg_device *dev, struct wg_socket *s);
+/* False when RR_UDP_OFFLOAD=0 is in the environment (benchmarks compare both paths). */
+bool udp_batch_offload_allowed(void);
+
+#endif

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# The diagnostic tools an operator runs first, unmodified Debian binaries inside the router:
+# `rrctl exec -- PROGRAM` as uid 65534 with an EMPTY capability bounding set (so ping and
+# mtr-packet, which carry file capabilities, are run through their ELF interpreter), against
+# real wireguard-go peers. One line per program, each checking what the program printed.
+#
+#  netns rrt-<pid>-a          netns rrt-<pid>-r (rrouted, uid 65534, no caps)    netns rrt-<pid>-b
+#  +-------------------+      +--------------------------------------------+      +-------------------+
+#  | rrta<pid> (tun)   |      | wga udp/51820          wgb udp/51821       |      | rrtb<pid> (tun)   |
+#  |  172.20.1.1/24    |  WG  |  172.20.0.1/32          172.20.0.2/32      |  WG  |  172.20.3.1/24    |
+#  |  fd42:1::1/48     |<====>|  fd42:0:1::1/64         fd42:0:2::1/64     |<====>|  fd42:3::1/48     |
+#  |                   |      |                                            |      |  forwarding on    |
+#  |  socat client ----+------+-> socat TCP listener :8080 (inside R)      |      |  vc 172.20.4.1/24 |
+#  |                   |      |                                            |      |     fd42:4::1/64  |
+#  |                   |      | rrctl exec -- ping, traceroute, tracepath, |      +---------|---------+
+#  |                   |      |   mtr, ss (uid 65534, empty bounding set)  |       netns rrt-<pid>-c
+#  | va 192.0.2.2 -----+------+- ra 192.0.2.1           rb 198.51.100.1 ---+--+   | vcc 172.20.4.2/24 |
+#  +-------------------+      +--------------------------------------------+  |   |     fd42:4::2/64  |
+#                                                               vb 198.51.100.2   +-------------------+
+#
+# From inside R: A and B are one hop away; C is behind B (hop 1 = B, hop 2 = C). The kernel in
+# R's namespace has no route into 172.20/fd42, so every answer went through rrouted.
+# shellcheck source=tests/netns/lib.sh
+. "$(dirname "$0")/lib.sh"
+rr_require
+SHIM_LIB=$RR_BUILD/librrshim.so
+[ -f "$SHIM_LIB" ] || rr_skip_all "$SHIM_LIB is not built (make)"
+
+A4=172.20.1.1 A6=fd42:1::1 B4=172.20.3.1 B6=fd42:3::1 C4=172.20.4.2 C6=fd42:4::2
+
+write_rr_iface() {   # IFACE KEYFILE PORT ADDRS PEER_PUB ENDPOINT ALLOWED
+	cat >"$RR_TMP/r/ifaces/$1.conf" <<-EOF || return 1
+		[Interface]
+		PrivateKey = $(cat "$2")
+		ListenPort = $3
+		Address = $4
+		MTU = 1420
+
+		[Peer]
+		PublicKey = $5
+		Endpoint = $6
+		AllowedIPs = $7
+	EOF
+	rr_fix_owner r
+}
+
+host_side() {   # NS DEV KEYFILE PORT R_PUB R_ENDPOINT ADDR4 ADDR6
+	local ns=$1 dev=$2
+	rr_wggo_start "$ns" "$dev" || return 1
+	ip -n "$ns" link set "$dev" mtu 1420 || return 1
+	rr_addr "$ns" "$dev" "$7" "$8" || return 1
+	ip -n "$ns" route add 172.20.0.0/14 dev "$dev" &&
+		ip -n "$ns" -6 route add fd42::/16 dev "$dev" || return 1
+	rr_wg "$ns" set "$dev" private-key "$3" listen-port "$4" \
+		peer "$5" endpoint "$6" allowed-ips 0.0.0.0/0,::/0
+}
+
+setup() {
+	rr_ns NSA a && rr_ns NSR r && rr_ns NSB b && rr_ns NSC c || return 1
+	rr_veth "$NSA" va "$NSR" ra && rr_veth "$NSR" rb "$NSB" vb && rr_veth "$NSB" vc "$NSC" vcc ||
+		return 1
+	rr_addr "$NSA" va 192.0.2.2/24 && rr_addr "$NSR" ra 192.0.2.1/24 || return 1
+	rr_addr "$NSR" rb 198.51.100.1/24 && rr_addr "$NSB" vb 198.51.100.2/24 || return 1
+	rr_addr "$NSB" vc 172.20.4.1/24 fd42:4::1/64 && rr_addr "$NSC" vcc "$C4/24" "$C6/64" || return 1
+	ip -n "$NSC" route add default via 172.20.4.1 &&
+		ip -n "$NSC" -6 route add default via fd42:4::1 || return 1
+	ip netns exec "$NSB" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 ||
+		return 1
+	# B and C answer every probe: no per-destination ICMP rate limit (it is per namespace). B's
+	# "unreachable" route keeps its own (net.ipv4.route.error_burst, global: 5 at once, then 1/s).
+	local ns
+	for ns in "$NSB" "$NSC"; do
+		ip netns exec "$ns" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 ||
+			return 1
+	done
+	ip -n "$NSB" route add unreachable 172.20.5.0/24 &&
+		ip -n "$NSB" -6 route add unreachable fd42:5::/48 || return 1
+	KEYS=$RR_TMP/keys
+	mkdir -p "$KEYS" && chmod 700 "$KEYS" || return 1
+	local a_pub b_pub ra_pub rb_pub
+	a_pub=$(rr_genkey "$KEYS" a) && b_pub=$(rr_genkey "$KEYS" b) || return 1
+	ra_pub=$(rr_genkey "$KEYS" ra) && rb_pub=$(rr_genkey "$KEYS" rb) || return 1
+	rr_instance r >/dev/null && rr_write_router_conf r || return 1
+	write_rr_iface wga "$KEYS/ra.key" 51820 "172.20.0.1/32, fd42:0:1::1/64, fe80::1/64" \
+		"$a_pub" 192.0.2.2:51822 "172.20.1.0/24, fd42:1::/48" || return 1
+	write_rr_iface wgb "$KEYS/rb.key" 51821 "172.20.0.2/32, fd42:0:2::1/64, fe80::1/64" \
+		"$b_pub" 198.51.100.2:51823 "172.20.3.0/24, 172.20.4.0/24, 172.20.5.0/24, fd42:3::/48, fd42:4::/48, fd42:5::/48" ||
+		return 1
+	DEVA=rrta$$ DEVB=rrtb$$
+	host_side "$NSA" "$DEVA" "$KEYS/a.key" 51822 "$ra_pub" 192.0.2.1:51820 "$A4/24" "$A6/48" &&
+		host_side "$NSB" "$DEVB" "$KEYS/b.key" 51823 "$rb_pub" 198.51.100.1:51821 "$B4/24" "$B6/48"
+}
+
+if ! setup 2>"$RR_TMP/setup.err"; then
+	not_ok "namespaces A, R, B, C, veths and wireguard-go hosts set up" "$(cat "$RR_TMP/setup.err")"
+	rr_finish
+fi
+ok "namespaces A, R, B, C, veths and wireguard-go hosts set up"
+
+if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
+	not_ok "rrouted starts with wga and wgb" "$(cat "$RR_TMP/start.err")"
+	rr_finish
+fi
+ok "rrouted starts with wga and wgb"
+
+# rr_exec CMD...: CMD inside the router (namespace of rrouted, uid 65534, shim preloaded),
+# for at most 60 s.
+rr_exec() {
+	timeout 60 ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
+		--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- "$@"
+}
+
+
+# Sessions up, and C reachable through B, before any tool (a lost handshake is not the subject).
+rr_ping "ping A -> B through R (brings both sessions up)" "$NSA" -c 3 -i 0.3 -w 15 "$B4"
+rr_ping "ping A -> C through R and B" "$NSA" -c 2 -i 0.3 -w 10 "$C4"
+rr_ping "ping -6 A -> C through R and B" "$NSA" -6 -c 2 -i 0.3 -w 10 "$C6"
+
+# tool_says DESC CMD... -- PATTERN...: CMD runs inside R (rr_exec); its output (stdout and
+# stderr) must match every extended regular expression PATTERN.
+tool_says() {
+	local desc=$1 out pat
+	shift
+	local cmd=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do cmd+=("$1"); shift; done
+	shift
+	out=$(rr_exec "${cmd[@]}" 2>&1)
+	for pat in "$@"; do
+		if ! grep -qE -- "$pat" <<<"$out"; then
+			not_ok "$desc" "rrctl exec -- ${cmd[*]}" "expected /$pat/" "$out"
+			return
+		fi
+	done
+	ok "$desc"
+}
+
+# The precondition of the whole point: the plain binaries carry file capabilities here.
+for b in ping mtr-packet; do
+	p=$(command -v "$b" 2>/dev/null) && p=$(readlink -f "$p")
+	if [ -n "$p" ] && getcap "$p" 2>/dev/null | grep -q cap_net_raw; then
+		diag "$p carries $(getcap "$p" | sed 's/.* //'): exec'ed plainly, it fails with EPERM here"
+	fi
+done
+
+tool_says "rrctl exec -- ping -c 3 $A4 (ping with file capabilities, empty bounding set)" \
+	ping -n -c 3 -i 0.3 -w 10 "$A4" -- \
+	"^64 bytes from $A4: icmp_seq=1 ttl=64" "3 packets transmitted, 3 received"
+tool_says "rrctl exec -- ping -6 -c 3 $A6" \
+	ping -6 -n -c 3 -i 0.3 -w 10 "$A6" -- \
+	"^64 bytes from $A6: icmp_seq=1 ttl=64" "3 packets transmitted, 3 received"
+tool_says "rrctl exec -- sh -c 'ping ...' (the shim's execve runs ping through ld.so)" \
+	sh -c "ping -n -c 2 -i 0.3 -w 10 $C4" -- \
+	"^64 bytes from $C4: icmp_seq=1 ttl=63" "2 packets transmitted, 2 received"
+
+# trace_check DESC "HOP1 HOP2" TRACEROUTE-ARGS...: the hops are exactly these.
+trace_check() {
+	local desc=$1 want=$2 out got
+	shift 2
+	out=$(rr_exec traceroute -n -q 2 -w 2 -m 6 -N 4 "$@" 2>&1)
+	got=$(awk '$1 ~ /^[0-9]+$/ { printf "%s%s", sep, $2; sep = " " }' <<<"$out")
+	if [ "$got" = "$want" ]; then
+		ok "$desc"
+	else
+		not_ok "$desc" "expected hops: $want" "got hops: $got" "$out"
+	fi
+}
+trace_check "rrctl exec -- traceroute -n $C4: hop 1 B ($B4), hop 2 C" "$B4 $C4" "$C4"
+trace_check "rrctl exec -- traceroute -I -n $C4 (raw ICMP socket): hop 1 B, hop 2 C" \
+	"$B4 $C4" -I "$C4"
+trace_check "rrctl exec -- traceroute -6 -I -n $C6 (raw ICMPv6 socket): hop 1 B, hop 2 C" \
+	"$B6 $C6" -6 -I "$C6"
+
+tool_says "rrctl exec -- tracepath -n $C4: hop 1 B, C reached, pmtu 1420" \
+	tracepath -n -m 4 "$C4" -- "^ *1[:?].* $B4 " "reached" "pmtu 1420"
+tool_says "rrctl exec -- tracepath -6 -n $C6: hop 1 B, C reached" \
+	tracepath -6 -n -m 4 "$C6" -- "^ *1[:?].* $B6 " "reached"
+
+tool_says "rrctl exec -- mtr -r -n -c 3 $C4 (mtr-packet through ld.so, raw ICMP): B then C" \
+	mtr -r -n -c 3 "$C4" -- "^ +1\\.\\|-- $B4 +0\\.0%" "^ +2\\.\\|-- $C4 +0\\.0%"
+tool_says "rrctl exec -- mtr -6 -r -n -c 3 $C6: B then C" \
+	mtr -6 -r -n -c 3 "$C6" -- "^ +1\\.\\|-- $B6 +0\\.0%" "^ +2\\.\\|-- $C6 +0\\.0%"
+
+# ss reads the router's own sockets (NETLINK_SOCK_DIAG): a socat listener inside R, and an
+# established connection to it from A.
+rr_exec socat TCP6-LISTEN:8080,ipv6only=0,fork,reuseaddr EXEC:cat >"$RR_TMP/socat-r.log" 2>&1 &
+rr_track $! "socat listener in R" "$RR_TMP/socat-r.log"
+rr_exec socat UDP4-RECVFROM:5353,fork EXEC:cat >"$RR_TMP/socat-ru.log" 2>&1 &
+rr_track $! "socat UDP in R" "$RR_TMP/socat-ru.log"
+sleep 0.5
+tool_says "rrctl exec -- ss -tuln: the TCP listener on [::]:8080 and UDP 0.0.0.0:5353" \
+	ss -tuln -- "^tcp +LISTEN +0 +[0-9]+ +(\\[::\\]|\\*):8080 " "^udp +UNCONN +0 +0 +0\\.0\\.0\\.0:5353 "
+(sleep 30 | ip netns exec "$NSA" socat - "TCP:172.20.0.1:8080" >/dev/null 2>&1) &
+rr_track $! "socat client in A"
+wait_until 5 rr_exec sh -c "ss -tn | grep -q ESTAB"
+tool_says "rrctl exec -- ss -tn: the connection from A ($A4) to 172.20.0.1:8080" \
+	ss -tn -- "^ESTAB +0 +0 +(\\[::ffff:)?172\\.20\\.0\\.1\\]?:8080 +(\\[::ffff:)?$A4\\]?:[0-9]+"
+
+if rr_rrouted_stop r; then
+	ok "rrouted stops cleanly on SIGTERM (exit 0 within 5 s)"
+else
+	not_ok "rrouted stops cleanly on SIGTERM (exit 0 within 5 s)" "$RR_STOP_WHY"
+fi
+rr_finish
