@@ -17,7 +17,7 @@
 # Every BGP session is multiprotocol over link-local IPv6 (RFC 8950 next hops for IPv4).
 # Checks, in order:
 #  1. A and B Established through R; a continuous ping A -> B.
-#  2. Peer C added by dropping wgc.conf into R's interfaces directory + `rrctl reload`, then
+#  2. Peer C added by dropping wgc.conf (with a PostUp) into R's interfaces directory + `rrctl reload`, then
 #     `birdc configure` on R adds the session to C; C's routes reach A. The ping A -> B loses
 #     nothing and the A/B sessions' "since" times do not change.
 #  3. A reload with a broken file: file:line, non-zero exit, interfaces and routes unchanged.
@@ -274,7 +274,8 @@ ping_result() {
 
 ping_start 450 "$RR_TMP/ping1.out"
 sleep 1
-iface_file "$KEYS/rc.key" 51824 "$C_PUB" 203.0.113.2:51825 >"$RDIR/ifaces/wgc.conf"
+iface_file "$KEYS/rc.key" 51824 "$C_PUB" 203.0.113.2:51825 \
+	"PostUp = ip addr add 172.20.2.30/32 dev %i" >"$RDIR/ifaces/wgc.conf"
 rr_fix_owner r
 if out=$(rr_ctl r reload 2>&1) && grep -q '^wgc: added' <<<"$out"; then
 	ok "rrctl reload after dropping wgc.conf: '$(head -n1 <<<"$out")'"
@@ -282,6 +283,13 @@ else
 	not_ok "rrctl reload after dropping wgc.conf adds wgc" "$out"
 fi
 check "R has interface wgc" rr_iface r wgc .name
+wgc_has_hook_addr() { rr_iface r wgc '.addresses[]' | grep -q '^172\.20\.2\.30/32$'; }
+if wait_until 10 wgc_has_hook_addr; then
+	ok "the new interface's PostUp ran inside the router (ip addr add ... dev %i)"
+else
+	not_ok "the new interface's PostUp ran inside the router" "$(rr_ctl r show interfaces 2>&1)" \
+		"$(grep -i 'postup\|wgc' "$RR_TMP/r.log" | tail -n 5)"
+fi
 bird_peer r c fe80::5 $C_AS wgc && rr_fix_owner r && chmod 700 "$RDIR/bird" "$RDIR/bird/peers"
 if out=$(birdc_n r configure 2>&1) && grep -q 'Reconfigured' <<<"$out"; then
 	ok "birdc configure on R adds the session to C"
