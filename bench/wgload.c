@@ -251,6 +251,15 @@ static int node_open(struct node *n, const char *path)
 	return 0;
 }
 
+static void node_close(struct node *n)
+{
+	wg_device_destroy(n->dev);
+	n->dev = NULL;
+	ip_router_free(&n->router);
+	loop_free(&n->loop);
+	wg_iface_conf_free(&n->conf);
+}
+
 static bool session_up(const struct node *n)
 {
 	const struct wg_keypair *kp = n->peer->current;
@@ -312,9 +321,11 @@ static struct pbuf *make_packet(const struct opts *o, uint16_t id)
 
 static int run_gen(const struct opts *o)
 {
-	struct node n = { 0 };
-	if (!o->conf || node_open(&n, o->conf) < 0 || node_connect(&n) < 0)
+	struct node n = { .loop.epfd = -1 };   /* node_close is safe on a node never opened */
+	if (!o->conf || node_open(&n, o->conf) < 0 || node_connect(&n) < 0) {
+		node_close(&n);
 		return 1;
+	}
 	/* Short sleeps between paced bursts: ask for microsecond timer slack. */
 	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 	const double pps = o->mbps > 0 ? o->mbps * 1e6 / 8.0 / (double)o->size : 0;
@@ -356,7 +367,7 @@ static int run_gen(const struct opts *o)
 	printf("gen_pps %.0f\n", (double)sent / secs);
 	printf("gen_send_drops %llu\n",
 	       (unsigned long long)(n.dev->netif.stats.drops[DROP_SEND_FAILED] - drops0));
-	wg_device_destroy(n.dev);
+	node_close(&n);
 	return 0;
 }
 
@@ -545,6 +556,7 @@ static int run_sink(const struct opts *o)
 {
 	static struct sink s;
 	s.o = o;
+	s.n.loop.epfd = -1;
 	the_sink = &s;
 	if (!o->conf || !o->stats)
 		usage();
@@ -585,7 +597,9 @@ static int run_sink(const struct opts *o)
 	}
 	write_stats(&s, fd);
 	close(fd);
-	wg_device_destroy(s.n.dev);
+	node_close(&s.n);
+	for (int i = 0; i < SINK_BATCH; i++)
+		free(s.bufs[i]);
 	return 0;
 }
 

@@ -16,6 +16,9 @@
 #   wgload_<size>_<load>_pps / _gbps       packets (inner Gbit/s) the sink received per second
 #   wgload_<size>_<load>_ns_per_pkt        rrouted's CPU time over the run / packets forwarded
 #   wgload_<size>_<load>_floor_ratio       the above / the floor
+#   wgload_<size>_<load>_gbps_per_core     inner Gbit/s one whole core would forward at that cost
+#                                          (on a shared machine rrouted may not get a whole core:
+#                                          the "waited for it" comment says how long it queued)
 # rrouted's CPU time is /proc/PID/task/*/schedstat (ns); utime+stime from /proc/PID/stat is
 # printed as a comment for comparison (10 ms ticks). Counts are read when traffic is quiet
 # (before the generator starts and 0.3 s after it stops), so they are exact.
@@ -148,6 +151,7 @@ point() {
 		printf "wgload_%s_%s_gbps %.3f\n", s, l, n * s * 8 / t / 1e9
 		printf "wgload_%s_%s_ns_per_pkt %.0f\n", s, l, c / n
 		printf "wgload_%s_%s_floor_ratio %.2f\n", s, l, c / n / f
+		printf "wgload_%s_%s_gbps_per_core %.2f\n", s, l, s * 8 / (c / n)
 	}'
 }
 

@@ -3,7 +3,7 @@
 #   tests/run-all.sh            unit (plain + sanitized), fuzz smoke, netns
 #   tests/run-all.sh unit|fuzz|netns
 # Environment: RR_BUILD (default build), FUZZ_SECONDS (default 10 per harness),
-# NETNS_FILTER (a grep pattern selecting netns scripts).
+# NETNS_FILTER (a grep pattern selecting netns scripts), NETNS_JOBS (netns scripts run at once).
 set -u
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -64,8 +64,26 @@ run_fuzz() {
 	done
 }
 
+# One netns script's result, from its log and exit status, into the totals.
+report_netns() {   # $1 = script, $2 = log, $3 = exit status
+	local t=$1 out=$2 rc=$3 n_ok n_fail n_skip
+	echo "== $t"
+	n_ok=$(grep -c '^ok ' "$out"); n_fail=$(grep -c '^not ok ' "$out"); n_skip=$(grep -c '^skip ' "$out")
+	grep -E '^(ok|not ok|skip) ' "$out" | sed 's/^/    /'
+	if [ "$rc" -ne 0 ] && [ "$n_fail" -eq 0 ]; then
+		n_fail=1; echo "    not ok - $t exited with status $rc"
+	fi
+	passed=$((passed + n_ok)); failed=$((failed + n_fail)); skipped=$((skipped + n_skip))
+	if [ "$n_fail" -ne 0 ]; then
+		failures+=("$t (log: $out)")
+		tail -n 40 "$out" | sed 's/^/    | /'
+	fi
+}
+
+# NETNS_JOBS scripts at a time (default 1): each has its own namespaces, addresses and
+# temporary directory, so they may overlap; results are reported in script order.
 run_netns() {
-	local t out line
+	local t out jobs=${NETNS_JOBS:-1} scripts=()
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "skip - netns: needs root to create namespaces (rrouted itself runs unprivileged inside)"
 		skipped=$((skipped + 1)); return
@@ -73,20 +91,18 @@ run_netns() {
 	for t in tests/netns/test_*.sh; do
 		[ -f "$t" ] || continue
 		if [ -n "${NETNS_FILTER:-}" ] && ! echo "$t" | grep -q -- "$NETNS_FILTER"; then continue; fi
+		scripts+=("$t")
+	done
+	for t in "${scripts[@]}"; do
 		out="$log_dir/$(basename "$t" .sh).log"
-		echo "== $t"
-		timeout 900 bash "$t" >"$out" 2>&1
-		local rc=$? n_ok n_fail n_skip
-		n_ok=$(grep -c '^ok ' "$out"); n_fail=$(grep -c '^not ok ' "$out"); n_skip=$(grep -c '^skip ' "$out")
-		grep -E '^(ok|not ok|skip) ' "$out" | sed 's/^/    /'
-		if [ "$rc" -ne 0 ] && [ "$n_fail" -eq 0 ]; then
-			n_fail=1; echo "    not ok - $t exited with status $rc"
-		fi
-		passed=$((passed + n_ok)); failed=$((failed + n_fail)); skipped=$((skipped + n_skip))
-		if [ "$n_fail" -ne 0 ]; then
-			failures+=("$t (log: $out)")
-			tail -n 40 "$out" | sed 's/^/    | /'
-		fi
+		while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+		echo "-- started $t"
+		( timeout 900 bash "$t" >"$out" 2>&1; echo $? >"$out.rc" ) &
+	done
+	wait
+	for t in "${scripts[@]}"; do
+		out="$log_dir/$(basename "$t" .sh).log"
+		report_netns "$t" "$out" "$(cat "$out.rc" 2>/dev/null || echo 1)"
 	done
 }
 

@@ -94,7 +94,8 @@ void show_interfaces(struct strbuf *out, const struct ip_router *r, bool json)
 			      i ? "\n" : "", nif->name, nif->ifindex, nif->mtu, dev->listen_port,
 			      dev->listen_port_configured ? "" : " (ephemeral)", dev->n_peers,
 			      dev->n_peers == 1 ? "" : "s");
-		strbuf_printf(out, "  public key: %s\n  addresses: ", dev->public_key_b64);
+		strbuf_printf(out, "  public key: %s\n  addresses: ",
+			      dev->public_key_b64[0] ? dev->public_key_b64 : "(none: no private key)");
 		text_prefix_list(out, nif->addrs, nif->n_addrs);
 		strbuf_printf(out, "\n  rx: %" PRIu64 " packets, %" PRIu64 " bytes\n"
 				   "  tx: %" PRIu64 " packets, %" PRIu64 " bytes\n",
@@ -188,7 +189,9 @@ void show_peers(struct strbuf *out, const struct ip_router *r, bool json)
 			continue;
 		}
 		strbuf_printf(out, "%sinterface: %s\n  public key: %s\n  listening port: %u\n",
-			      i ? "\n" : "", dev->netif.name, dev->public_key_b64, dev->listen_port);
+			      i ? "\n" : "", dev->netif.name,
+			      dev->public_key_b64[0] ? dev->public_key_b64 : "(none: no private key)",
+			      dev->listen_port);
 		for (size_t p = 0; p < dev->n_peers; p++) {
 			const struct wg_peer *peer = dev->peers[p];
 			char ep[64];

@@ -223,6 +223,11 @@ static int wg_get_device(struct rtnl_req *q, const uint8_t *attrs, size_t len)
 
 	struct rtnl_dump d;
 	rtnl_dump_init(&d, q);
+	/*
+	 * The kernel sends a dump one skb (one message here) per datagram, and
+	 * readers size their buffer for that: never pack several big ones.
+	 */
+	d.chunk = GENL_DUMP_MSG_MAX;
 	struct dump_pos pos = { 0, 0 };
 	bool first = true;
 	while (first || pos.peer < dev->n_peers) {
@@ -286,7 +291,12 @@ static int set_peer(struct rtnl_req *q, struct wg_device *dev, const struct nla 
 	if (!key->data || key->len != WG_KEY_LEN)
 		return rtnl_fail(q, -EINVAL, "A peer needs WGPEER_A_PUBLIC_KEY");
 	const struct nla *pska = &tb[WGPEER_A_PRESHARED_KEY];
-	const uint8_t *psk = pska->data && pska->len == WG_KEY_LEN ? pska->data : NULL;
+	/* The kernel's policy: keys exactly 32 bytes, an endpoint at least a sockaddr. */
+	if (pska->data && pska->len != WG_KEY_LEN)
+		return rtnl_fail(q, -EINVAL, "WGPEER_A_PRESHARED_KEY is not 32 bytes");
+	if (tb[WGPEER_A_ENDPOINT].data && tb[WGPEER_A_ENDPOINT].len < sizeof(struct sockaddr))
+		return rtnl_fail(q, -EINVAL, "WGPEER_A_ENDPOINT is shorter than a sockaddr");
+	const uint8_t *psk = pska->data;
 	uint32_t flags = 0, version;
 	if (tb[WGPEER_A_FLAGS].data && !nla_get_u32(&tb[WGPEER_A_FLAGS], &flags))
 		return -EINVAL;
@@ -351,6 +361,9 @@ static int wg_set_device(struct rtnl_req *q, const uint8_t *attrs, size_t len)
 	struct nla tb[WGDEVICE_A_MAX + 1];
 	if (nla_parse(attrs, len, q->msg, tb, WGDEVICE_A_MAX) < 0)
 		return rtnl_fail(q, -EINVAL, "Malformed attribute");
+	/* The kernel's policy checks the attributes before anything happens. */
+	if (tb[WGDEVICE_A_PRIVATE_KEY].data && tb[WGDEVICE_A_PRIVATE_KEY].len != WG_KEY_LEN)
+		return rtnl_fail(q, -EINVAL, "WGDEVICE_A_PRIVATE_KEY is not 32 bytes");
 	struct wg_device *dev;
 	int r = lookup_device(q, tb, &dev);
 	if (r)
@@ -377,7 +390,7 @@ static int wg_set_device(struct rtnl_req *q, const uint8_t *attrs, size_t len)
 	if (flags & WGDEVICE_F_REPLACE_PEERS)
 		wg_device_remove_all_peers(dev);
 	const struct nla *pk = &tb[WGDEVICE_A_PRIVATE_KEY];
-	if (pk->data && pk->len == WG_KEY_LEN) {
+	if (pk->data) {
 		r = wg_device_set_private_key(dev, pk->data);
 		if (r < 0)
 			return r;

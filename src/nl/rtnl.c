@@ -43,10 +43,16 @@ static bool nlbuf_reserve(struct nlbuf *b, size_t more)
 	size_t cap = b->cap ? b->cap : 512;
 	while (cap < b->len + more)
 		cap *= 2;
-	uint8_t *d = realloc(b->data, cap);
+	/* Not realloc: the old block may hold a WireGuard private key; wipe it before it goes. */
+	uint8_t *d = malloc(cap);
 	if (!d) {
 		b->nomem = true;
 		return false;
+	}
+	if (b->data) {
+		memcpy(d, b->data, b->len);
+		explicit_bzero(b->data, b->cap);
+		free(b->data);
 	}
 	b->data = d;
 	b->cap = cap;

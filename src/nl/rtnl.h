@@ -10,6 +10,9 @@
  * router (RTM_NEWROUTE/DELROUTE, NEWADDR/DELADDR, the MTU by NEWLINK/SETLINK)
  * and every FIB change, whoever made it, is multicast to subscribed sockets.
  *
+ * The same sockets serve NETLINK_GENERIC (rtnl_sock_set_protocol): the
+ * controller and the "wireguard" family, see nl/genl.h.
+ *
  * Supported: RTM_GETLINK/GETADDR/GETROUTE dumps and gets, RTM_NEWLINK/SETLINK
  * (MTU, up/down; with NLM_F_CREATE a link of a registered kind: "dummy" built
  * in, "wireguard" registered by rrouted), RTM_DELLINK, RTM_NEWADDR/DELADDR

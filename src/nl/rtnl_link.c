@@ -312,6 +312,33 @@ static bool valid_ifname(const char *name)
 	return true;
 }
 
+/*
+ * dev_alloc_name: pattern (kind "%d" when NULL) with its one "%d" replaced by
+ * the lowest number no interface uses. -EINVAL for a bad pattern, -ENFILE
+ * when none is free.
+ */
+static int expand_ifname(const struct ip_router *r, const char *pattern, const char *kind,
+			 char out[IFNAMSIZ])
+{
+	char pat[IFNAMSIZ];
+	if (!pattern) {
+		if (!kind[0] || snprintf(pat, sizeof(pat), "%s%%d", kind) >= (int)sizeof(pat))
+			return -EINVAL;
+		pattern = pat;
+	}
+	const char *pct = strchr(pattern, '%');
+	if (!pct || pct[1] != 'd' || strchr(pct + 1, '%'))
+		return -EINVAL;
+	for (unsigned i = 0; i < 32768; i++) {
+		int n = snprintf(out, IFNAMSIZ, "%.*s%u%s", (int)(pct - pattern), pattern, i, pct + 2);
+		if (n < 0 || n >= IFNAMSIZ)
+			return -EINVAL;
+		if (!ip_router_netif_by_name(r, out))
+			return 0;
+	}
+	return -ENFILE;
+}
+
 /* The up state the request asks for, given the current one (rtnl_dev_combine_flags). */
 static int wanted_up(struct rtnl_req *q, const struct ifinfomsg *ifi, uint32_t cur_flags,
 		     bool *up)
@@ -392,17 +419,22 @@ static int link_create(struct rtnl_req *q, const struct ifinfomsg *ifi, struct n
 		       const char *name)
 {
 	struct rtnl *nl = q->s->nl;
-	if (!name)
-		return rtnl_fail(q, -EINVAL, "A new interface needs a name (IFLA_IFNAME)");
-	if (!valid_ifname(name)) {
-		q->bad_attr = &tb[IFLA_IFNAME];
-		return rtnl_fail(q, -EINVAL, "Invalid interface name");
-	}
 	char kind[16];
 	bool has_data;
 	int e = linkinfo_kind(q, &tb[IFLA_LINKINFO], kind, &has_data);
 	if (e)
 		return e;
+	char named[IFNAMSIZ];
+	if (!name || strchr(name, '%')) {
+		/* "ip link add type dummy" -> dummy0; "wg%d" -> wg0: the first free number. */
+		if ((e = expand_ifname(nl->router, name, kind, named)) < 0)
+			return rtnl_fail(q, e, "Invalid interface name pattern");
+		name = named;
+	}
+	if (!valid_ifname(name)) {
+		q->bad_attr = &tb[IFLA_IFNAME];
+		return rtnl_fail(q, -EINVAL, "Invalid interface name");
+	}
 	const struct rtnl_link_kind *k = NULL;
 	for (size_t i = 0; i < nl->n_kinds; i++)
 		if (strcmp(nl->kinds[i].name, kind) == 0)

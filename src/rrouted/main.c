@@ -429,8 +429,8 @@ int main(int argc, char **argv)
 	/* rrctl exec asks the control socket where the shim socket is. */
 	if (strlen(d.shim_path) < sizeof(d.ctl.shim_path))
 		memcpy(d.ctl.shim_path, d.shim_path, strlen(d.shim_path) + 1);
-	log_info("rrouted running: %zu interface(s), control socket %s, shim socket %s",
-		 d.router.n_netifs,
+	log_info("rrouted running: %zu interface(s) besides lo, control socket %s, shim socket %s",
+		 d.router.n_netifs - 1,
 		 d.conf.control_path, d.shim_path);
 	if (hooks_run(&d.hooks, &d.sup, d.conf.ifaces, d.conf.n_ifaces, true, up_hooks_done,
 		      &d) < 0) {

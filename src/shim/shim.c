@@ -495,6 +495,8 @@ static int opt_set(struct shim_fd *e, int level, int name, const void *val, sock
 			e->opts.bind_ifindex = idx;
 			return 1;
 		}
+		case SO_PRIORITY:
+			return shim_dgram_opt_set(e, level, name, val, len);
 		case SO_SNDBUF:
 		case SO_RCVBUF:
 			if (opt_int(val, len, &v) == 0 && v > 0) {
@@ -597,7 +599,7 @@ SHIM_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen
 		return fail(-kind);
 	if (e.state == SFD_KERNEL) {
 		/* Also on the kernel socket (loopback use); the router ones are replayed by rrouted. */
-		if (level == SOL_SOCKET && name != SO_BINDTODEVICE) {
+		if (level == SOL_SOCKET && name != SO_BINDTODEVICE && kind != 2) {
 			int r = shim_real.setsockopt(fd, level, name, val, len);
 			if (r < 0)
 				return r;
@@ -667,6 +669,7 @@ SHIM_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *le
 		case SO_REUSEADDR: return put_int(val, len, e.opts.reuseaddr);
 		case SO_REUSEPORT: return put_int(val, len, e.opts.reuseport);
 		case SO_KEEPALIVE: return put_int(val, len, e.opts.keepalive);
+		case SO_PRIORITY: return put_int(val, len, e.priority);
 		case SO_ERROR: {
 			if (e.sock_id < 0)
 				return put_int(val, len, 0);
@@ -791,9 +794,13 @@ static ssize_t dgram_sendmsg(int fd, const struct shim_fd *e, const struct msghd
 	}
 	if (total > SHIM_DGRAM_MAX - 28)
 		return fail(EMSGSIZE);
-	r = shim_dgram_check_size(e, &h, total);
-	if (r < 0)
+	uint32_t mtu;
+	r = shim_dgram_check_size(e, &h, total, &mtu);
+	if (r < 0) {
+		if (mtu)
+			shim_errq_local(fd, e, h.peer.family ? &h.peer : &e->peer, -r, mtu);
 		return fail(-r);
+	}
 	if (e->kind == SK_PING && total < 8)
 		return fail(EINVAL);
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = msg->msg_iovlen + 1 };

@@ -68,6 +68,7 @@ struct shim_fd {
 	bool recvpktinfo, recvpktinfo6, recvtclass;   /* shim_dgram.c: control messages wanted */
 #define SHIM_PENDING_MC 4
 	uint8_t n_pending_mc;                         /* memberships joined before the bind */
+	int priority;                                 /* SO_PRIORITY (no queueing discipline here) */
 	struct shim_addr pending_mc[SHIM_PENDING_MC];
 	int domain, type, protocol;
 	int32_t sock_id;
@@ -138,6 +139,13 @@ ssize_t shim_errq_recvmsg(int fd, const struct shim_fd *e, struct msghdr *msg, i
  */
 int shim_errq_reported(int fd, const struct shim_fd *e, const struct shim_dgram_hdr *h,
 		       const void *buf, size_t len);
+/*
+ * A send failed locally (EMSGSIZE beyond the path MTU): with IP_RECVERR the
+ * error queue gets it too, SO_EE_ORIGIN_LOCAL with ee_info = the MTU, as
+ * Linux's ip_local_error does (tracepath learns the path MTU from it).
+ */
+void shim_errq_local(int fd, const struct shim_fd *e, const struct shim_addr *dst, int errnum,
+		     uint32_t info);
 /* fd is closed or reused: its kept errors go. */
 void shim_errq_drop(int fd);
 
@@ -166,8 +174,12 @@ int shim_dgram_opt_get(const struct shim_fd *e, int level, int name, void *val, 
 /* IP_PKTINFO / IPV6_PKTINFO / IP_TTL / IPV6_HOPLIMIT / IP_TOS / IPV6_TCLASS of a send into h. 0 or -errno. */
 int shim_dgram_send_cmsgs(const struct shim_fd *e, const struct msghdr *msg,
 			  struct shim_dgram_hdr *h);
-/* -EMSGSIZE when a datagram of total payload bytes may not be fragmented and exceeds the path MTU. */
-int shim_dgram_check_size(const struct shim_fd *e, const struct shim_dgram_hdr *h, size_t total);
+/*
+ * -EMSGSIZE when a datagram of total payload bytes may not be fragmented and
+ * exceeds the path MTU (*mtu gets it, 0 if unknown), else 0.
+ */
+int shim_dgram_check_size(const struct shim_fd *e, const struct shim_dgram_hdr *h, size_t total,
+			  uint32_t *mtu);
 /* Appends the packet-info / TOS control messages e asked for, at msg_control + *used. */
 void shim_dgram_recv_cmsgs(const struct shim_fd *e, const struct shim_dgram_hdr *h,
 			   struct msghdr *msg, size_t *used);

@@ -146,11 +146,32 @@ static int mcast_set(struct shim_fd *e, int level, int name, const void *val, so
 				return -EINVAL;
 			e->opts.mcast_noloop = !v;
 			return 1;
+		case MCAST_JOIN_GROUP:
+		case MCAST_LEAVE_GROUP:
+			break;   /* below, the same at both levels */
 		default:
 			return SHIM_OPT_UNKNOWN;
 		}
 	}
 	switch (name) {
+	case MCAST_JOIN_GROUP:
+	case MCAST_LEAVE_GROUP: {
+		/* RFC 3678's protocol-independent form, at either level */
+		struct group_req gr;
+		if (!val || len < (socklen_t)sizeof(gr))
+			return -EINVAL;
+		memcpy(&gr, val, sizeof(gr));
+		socklen_t sl = gr.gr_group.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+							      : sizeof(struct sockaddr_in6);
+		struct shim_addr ga;
+		if (shim_addr_from_sockaddr(&ga, (const struct sockaddr *)&gr.gr_group, sl) < 0)
+			return -EINVAL;
+		g.family = ga.family;
+		memcpy(g.addr, ga.addr, 16);
+		g.scope_id = gr.gr_interface;
+		int r = membership(e, &g, name == MCAST_JOIN_GROUP);
+		return r < 0 ? r : 2;
+	}
 	case IPV6_JOIN_GROUP:
 	case IPV6_LEAVE_GROUP: {
 		struct ipv6_mreq mr;
@@ -232,6 +253,17 @@ int shim_dgram_opt_set(struct shim_fd *e, int level, int name, const void *val, 
 		memcpy(e->opts.pktinfo_src, &pi.ipi6_addr, 16);
 		e->opts.pktinfo_ifindex = pi.ipi6_ifindex;
 		return 1;
+	}
+	if (level == SOL_SOCKET && name == SO_PRIORITY) {
+		/*
+		 * BIRD asks 7 (control traffic) for Babel, OSPF, BFD; Linux wants CAP_NET_ADMIN
+		 * above 6 for its own queues. The router has no queueing discipline: kept for
+		 * getsockopt only, never given to the kernel socket.
+		 */
+		if (get_int(val, len, &v) < 0)
+			return -EINVAL;
+		e->priority = v;
+		return 2;
 	}
 	if (level != IPPROTO_IP && level != IPPROTO_IPV6)
 		return SHIM_OPT_UNKNOWN;
@@ -441,8 +473,10 @@ int shim_dgram_send_cmsgs(const struct shim_fd *e, const struct msghdr *msg,
 	return 0;
 }
 
-int shim_dgram_check_size(const struct shim_fd *e, const struct shim_dgram_hdr *h, size_t total)
+int shim_dgram_check_size(const struct shim_fd *e, const struct shim_dgram_hdr *h, size_t total,
+			  uint32_t *mtu_out)
 {
+	*mtu_out = 0;
 	int fam = h->peer.family ? h->peer.family : e->peer.family;
 	size_t hlen = fam == AF_INET ? 20 : 40;
 	size_t l4 = e->kind == SK_UDP ? 8 : 0;
@@ -457,6 +491,7 @@ int shim_dgram_check_size(const struct shim_fd *e, const struct shim_dgram_hdr *
 	int mtu;
 	if (path_mtu(e, h->peer.family ? &h->peer : NULL, &mtu) < 0)
 		return 0;   /* rrouted drops it if it cannot go */
+	*mtu_out = (uint32_t)mtu;
 	return total + hlen + l4 > (size_t)mtu ? -EMSGSIZE : 0;
 }
 

@@ -147,6 +147,24 @@ int shim_errq_reported(int fd, const struct shim_fd *e, const struct shim_dgram_
 	return er.errnum > 0 && er.errnum < 4096 ? er.errnum : EHOSTUNREACH;
 }
 
+void shim_errq_local(int fd, const struct shim_fd *e, const struct shim_addr *dst, int errnum,
+		     uint32_t info)
+{
+	if (!e->opts.recverr)
+		return;   /* Linux's ip_local_error: only with IP_RECVERR */
+	struct shim_dgram_hdr h;
+	struct shim_dgram_err er;
+	static const uint8_t none[1];
+	memset(&h, 0, sizeof(h));
+	memset(&er, 0, sizeof(er));
+	h.peer = *dst;
+	h.flags = SHIM_DGRAM_ERR;
+	er.origin = SHIM_ERR_ORIGIN_LOCAL;
+	er.errnum = errnum;
+	er.info = info;
+	kept_push(fd, &h, &er, none, 0);
+}
+
 /* ---- recvmsg(MSG_ERRQUEUE) ---- */
 
 static void put_cmsg(struct msghdr *msg, size_t *used, int level, int type, const void *data,
@@ -201,12 +219,14 @@ static ssize_t fill_error(const struct shim_fd *e, struct msghdr *msg,
 	} eh;
 	memset(&eh, 0, sizeof(eh));
 	eh.ee.ee_errno = (uint32_t)er->errnum;
-	eh.ee.ee_origin = er->origin == AF_INET ? SO_EE_ORIGIN_ICMP : SO_EE_ORIGIN_ICMP6;
+	eh.ee.ee_origin = er->origin == AF_INET ? SO_EE_ORIGIN_ICMP
+			: er->origin == SHIM_ERR_ORIGIN_LOCAL ? SO_EE_ORIGIN_LOCAL : SO_EE_ORIGIN_ICMP6;
 	eh.ee.ee_type = er->type;
 	eh.ee.ee_code = er->code;
 	eh.ee.ee_info = er->info;
 	socklen_t ol = sizeof(eh.offender);
-	shim_addr_to_sockaddr(&er->offender, e->domain, (struct sockaddr *)&eh.offender, &ol);
+	if (er->origin != SHIM_ERR_ORIGIN_LOCAL)   /* a local error has no offender (AF_UNSPEC) */
+		shim_addr_to_sockaddr(&er->offender, e->domain, (struct sockaddr *)&eh.offender, &ol);
 	if (e->domain == AF_INET)
 		put_cmsg(msg, &used, IPPROTO_IP, IP_RECVERR, &eh,
 			 sizeof(eh.ee) + sizeof(struct sockaddr_in));

@@ -199,11 +199,13 @@ struct shim_dgram_hdr {
  * it into a sock_extended_err for recvmsg(MSG_ERRQUEUE), or into errnum
  * for an ordinary receive, and poll into POLLERR.
  */
+#define SHIM_ERR_ORIGIN_LOCAL 1   /* SO_EE_ORIGIN_LOCAL: not an ICMP message, no offender */
 struct shim_dgram_err {
 	struct shim_addr offender;   /* who sent the ICMP error (SO_EE_OFFENDER), port 0 */
 	uint32_t info;               /* ee_info: the MTU of frag-needed / packet-too-big */
 	int32_t errnum;              /* ee_errno, positive: what Linux maps the error to */
-	uint8_t origin;              /* AF_INET: ICMP (SO_EE_ORIGIN_ICMP), AF_INET6: ICMPv6 */
+	uint8_t origin;              /* AF_INET: ICMP (SO_EE_ORIGIN_ICMP), AF_INET6: ICMPv6,
+					SHIM_ERR_ORIGIN_LOCAL: the shim's own (EMSGSIZE) */
 	uint8_t type, code;          /* of the ICMP message */
 	uint8_t fatal;               /* a hard error (Linux's harderr) */
 };

@@ -523,7 +523,7 @@ static void append_iflist(struct sock_layer *sl, uint8_t *data, size_t cap, size
 	for (size_t i = 0; i < r->n_netifs; i++) {
 		const struct netif *nif = r->netifs[i];
 		struct shim_ifinfo ii = { .ifindex = nif->ifindex, .mtu = nif->mtu,
-					  .flags = SHIM_IF_UP };
+					  .flags = nif->down ? 0 : SHIM_IF_UP };
 		memcpy(ii.name, nif->name, sizeof(ii.name));
 		ii.name[sizeof(ii.name) - 1] = '\0';
 		memcpy(p, &ii, sizeof(ii));

@@ -1,7 +1,8 @@
 /*
  * Netlink sockets of hosted programs (BIRD's kernel and device protocols,
- * iproute2): rrouted's end of a SOCK_SEQPACKET socketpair, one netlink
- * datagram per message, handed to the rtnetlink emulation; its replies and
+ * iproute2, and the wg tool over NETLINK_GENERIC): rrouted's end of a
+ * SOCK_SEQPACKET socketpair, one netlink datagram per message, handed to the
+ * rtnetlink emulation (which passes generic sockets' requests to nl/genl); its replies and
  * notifications go back the same way as the program reads them.
  */
 #include <errno.h>

@@ -81,6 +81,25 @@ int wg_device_send_to_peer(struct wg_device *dev, struct wg_peer *peer,
 	return 0;
 }
 
+/*
+ * tx_bytes counted a queued packet; the kernel counts only what the socket
+ * took (wg_socket_send_skb_to_peer), so a packet that failed is taken back.
+ */
+void wg_device_untake_tx_bytes(struct wg_socket *s, unsigned i)
+{
+	if (s->tx_peer[i])
+		s->tx_peer[i]->tx_bytes -= s->tx_bufs[i]->len;
+}
+
+void wg_device_forget_tx_peer(struct wg_device *dev, const struct wg_peer *peer)
+{
+	struct wg_socket *socks[2] = { &dev->sock4, &dev->sock6 };
+	for (int k = 0; k < 2; k++)
+		for (unsigned i = 0; i < socks[k]->tx_len; i++)
+			if (socks[k]->tx_peer[i] == peer)
+				socks[k]->tx_peer[i] = NULL;
+}
+
 static void flush_socket(struct wg_device *dev, struct wg_socket *s)
 {
 	if (s->gso) {
@@ -105,11 +124,14 @@ static void flush_socket(struct wg_device *dev, struct wg_socket *s)
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				/* Full socket buffer: the rest would fail the same way, one syscall each. */
 				dev->netif.stats.drops[DROP_SEND_FAILED] += n - done;
+				for (; done < n; done++)
+					wg_device_untake_tx_bytes(s, done);
 				break;
 			}
 			/* An unreachable endpoint: this one is lost, the others may go. */
 			log_debug("%s: sendmmsg: %s", dev->netif.name, strerror(errno));
 			netif_drop(&dev->netif, DROP_SEND_FAILED);
+			wg_device_untake_tx_bytes(s, done);
 			done++;
 			continue;
 		}
@@ -148,6 +170,7 @@ int wg_device_queue_to_peer(struct wg_device *dev, struct wg_peer *peer, struct 
 		flush_socket(dev, s);
 	s->tx_bufs[s->tx_len] = b;
 	s->tx_dst[s->tx_len] = peer->endpoint;
+	s->tx_peer[s->tx_len] = peer;
 	s->tx_len++;
 	loop_defer(dev->loop, &dev->tx_flush);
 	return 0;
@@ -256,10 +279,7 @@ int wg_device_open_socket(struct wg_device *dev, struct wg_socket *s, int family
 		return -err;
 	}
 	s->lfd.fd = fd;
-	if (udp_batch_offload_allowed()) {
-		s->gro = udp_batch_enable_gro(fd);
-		s->gso = udp_batch_probe_gso(fd);
-	}
+	udp_batch_socket_setup(s);
 	return 0;
 }
 
@@ -277,6 +297,7 @@ void wg_device_close_socket(struct wg_device *dev, struct wg_socket *s)
 	for (unsigned i = 0; i < s->tx_len; i++)
 		pbuf_free(s->tx_bufs[i]);
 	s->tx_len = 0;
+	s->gro = s->gso = false;
 	if (s->lfd.fd < 0)
 		return;
 	loop_del_fd(dev->loop, &s->lfd);

@@ -30,9 +30,12 @@ struct wg_socket {
 	struct wg_device *dev;
 	int family;
 	bool gro, gso;                   /* UDP offloads on (wg/udp_batch.h) */
+	uint16_t gso_refused_len;        /* segments this long or longer go plain (0: none refused) */
 	unsigned tx_len;
 	struct pbuf *tx_bufs[WG_TX_BATCH];
 	union sockaddr_inet tx_dst[WG_TX_BATCH];
+	/* Whose tx_bytes a failed send is taken back from (NULL once the peer is gone). */
+	struct wg_peer *tx_peer[WG_TX_BATCH];
 };
 
 /* Handshake messages per second above which mac2 (a cookie) is demanded. */
@@ -97,6 +100,13 @@ void wg_device_destroy(struct wg_device *dev);
  */
 int wg_device_apply_conf(struct wg_device *dev, const struct wg_iface_conf *conf,
 			 char *err, size_t errlen);
+/*
+ * What apply_conf would say, changing nothing (a new port is bound and
+ * released again): lets a reload of several interfaces check them all before
+ * applying any. 0 or -errno with err as apply_conf's.
+ */
+int wg_device_check_conf(struct wg_device *dev, const struct wg_iface_conf *conf,
+			 char *err, size_t errlen);
 
 /*
  * The primitives of `wg set` / WG_CMD_SET_DEVICE (device_conf.c), each one
@@ -126,7 +136,11 @@ int wg_device_peer_add_allowed_ip(struct wg_device *dev, struct wg_peer *peer,
 void wg_device_peer_remove_allowed_ip(struct wg_device *dev, struct wg_peer *peer,
 				      const struct ip_prefix *p);
 void wg_device_peer_clear_allowed_ips(struct wg_device *dev, struct wg_peer *peer);
-/* Sends what waits for the peer, or starts a handshake (after a change, as the kernel does). */
+/*
+ * Sends the packets staged for the peer (starting a handshake if they need
+ * one), as the kernel does after a change; with nothing staged it does nothing
+ * (a keepalive is the caller's call: wg_send_keepalive).
+ */
 void wg_peer_kick(struct wg_peer *peer);
 
 struct wg_peer *wg_device_peer_by_key(const struct wg_device *dev,
@@ -151,6 +165,10 @@ int wg_device_open_socket(struct wg_device *dev, struct wg_socket *s, int family
 void wg_device_close_socket(struct wg_device *dev, struct wg_socket *s);
 uint16_t wg_device_bound_port(int fd);
 void wg_device_flush_tx(struct wg_device *dev);
+/* Packet i of s's batch was not sent: its peer's tx_bytes no longer count it. */
+void wg_device_untake_tx_bytes(struct wg_socket *s, unsigned i);
+/* Forgets peer in the batches waiting to be sent (it is being freed). */
+void wg_device_forget_tx_peer(struct wg_device *dev, const struct wg_peer *peer);
 
 static inline struct wg_device *wg_device_of_netif(struct netif *nif)
 {

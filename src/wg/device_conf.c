@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "wg/datapath.h"
 #include "wg/device.h"
+#include "wg/udp_batch.h"
 #include "wg/timers.h"
 
 /* ---- AllowedIPs arrays ------------------------------------------------- */
@@ -149,6 +150,7 @@ static struct wg_peer *peer_new(struct wg_device *dev, const uint8_t public_key[
 
 static void peer_free(struct wg_peer *peer)
 {
+	wg_device_forget_tx_peer(peer->dev, peer);
 	wg_peer_destroy(peer);
 	crypto_wipe(peer, sizeof(*peer));
 	free(peer);
@@ -353,6 +355,7 @@ static void install_socket(struct wg_device *dev, struct wg_socket *s, int fd)
 	if (fd < 0)
 		return;
 	s->lfd.fd = fd;
+	udp_batch_socket_setup(s);   /* the flags did not come along with the fd */
 	if (loop_mod_fd(dev->loop, &s->lfd, EPOLLIN) < 0)
 		log_error("%s: cannot watch its UDP socket: %s", dev->netif.name, strerror(errno));
 }
@@ -583,6 +586,19 @@ static void update_peer(struct wg_peer *peer, const struct wg_peer_conf *pc, boo
 static bool in_targets(const struct conf_plan *pl, const struct wg_peer *peer)
 {
 	return target_index(pl, peer, pl->n) < pl->n;
+}
+
+int wg_device_check_conf(struct wg_device *dev, const struct wg_iface_conf *conf,
+			 char *err, size_t errlen)
+{
+	struct conf_plan pl;
+	memset(&pl, 0, sizeof(pl));
+	pl.sockets.fd4 = pl.sockets.fd6 = -1;
+	if (err && errlen)
+		err[0] = '\0';
+	int r = conf_plan_prepare(dev, conf, &pl, err, errlen);
+	conf_plan_free(dev, &pl);
+	return r;
 }
 
 int wg_device_apply_conf(struct wg_device *dev, const struct wg_iface_conf *conf,

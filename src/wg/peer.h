@@ -68,7 +68,12 @@ struct wg_peer {
 	uint64_t last_sent_handshake;     /* CLOCK_MONOTONIC ns, 0 = never */
 	uint64_t walltime_last_handshake; /* CLOCK_REALTIME ns of the last completed one, 0 = never */
 
-	uint64_t rx_bytes, tx_bytes;      /* UDP payload bytes, as `wg show` counts */
+	/*
+	 * UDP payload bytes as the kernel counts them for `wg show`: handshake
+	 * initiations and responses, keepalives and delivered data packets that
+	 * authenticated (rx), and every message the socket took (tx).
+	 */
+	uint64_t rx_bytes, tx_bytes;
 	uint64_t handshakes_completed;
 };
 

@@ -235,7 +235,6 @@ static void receive_data(struct wg_device *dev, struct pbuf *b, const union sock
 		return;
 	}
 
-	peer->rx_bytes += wire_len;
 	wg_peer_set_endpoint(peer, from);
 	if (wg_peer_received_with_keypair(peer, kp)) {
 		log_info("%s: peer %u (%.8s…): handshake complete (peer initiated)",
@@ -247,7 +246,13 @@ static void receive_data(struct wg_device *dev, struct pbuf *b, const union sock
 	wg_timers_any_authenticated_packet_received(peer);
 	wg_timers_any_authenticated_packet_traversal(peer);
 
+	/*
+	 * rx_bytes counts as the kernel's update_rx_stats: the whole message, for
+	 * keepalives and for packets delivered, not for ones dropped as malformed
+	 * or from outside the peer's AllowedIPs.
+	 */
 	if (b->len == 0) {   /* keepalive */
+		peer->rx_bytes += wire_len;
 		pbuf_free(b);
 		return;
 	}
@@ -269,6 +274,7 @@ static void receive_data(struct wg_device *dev, struct pbuf *b, const union sock
 		pbuf_free(b);
 		return;
 	}
+	peer->rx_bytes += wire_len;
 	dev->netif.stats.rx_packets++;
 	dev->netif.stats.rx_bytes += b->len;
 	b->peer = peer;
@@ -278,6 +284,12 @@ static void receive_data(struct wg_device *dev, struct pbuf *b, const union sock
 
 void wg_receive(struct wg_device *dev, struct pbuf *b, const union sockaddr_inet *from)
 {
+	if (dev->netif.down) {
+		/* "ip link set X down": as the kernel's closed socket, nothing comes in. */
+		netif_drop(&dev->netif, DROP_UNSUPPORTED);
+		pbuf_free(b);
+		return;
+	}
 	const uint8_t *p = pbuf_data(b);
 	switch (message_type_of(p, b->len)) {
 	case MESSAGE_HANDSHAKE_INITIATION: {

@@ -50,6 +50,8 @@ void wg_send_handshake_initiation(struct wg_peer *peer, bool is_retry)
 		log_debug("%s: no private key: no handshake with peer %u", dev->netif.name, peer->id);
 		return;
 	}
+	if (dev->netif.down)
+		return;   /* a down link sends nothing (ip_router_set_up) */
 	peer->last_sent_handshake = now;
 
 	struct message_handshake_initiation msg;
@@ -173,6 +175,8 @@ void wg_send_packet(struct wg_peer *peer, struct pbuf *b)
 
 void wg_send_keepalive(struct wg_peer *peer)
 {
+	if (peer->dev->netif.down)
+		return;   /* a down link sends nothing, persistent keepalives included */
 	/* Staged packets confirm the session just as well as an empty one. */
 	if (peer->staged.len == 0) {
 		struct pbuf *b = pbuf_alloc();

@@ -18,8 +18,12 @@
 #define UDP_GRO 104
 #endif
 
-/* Coalesced datagrams per recvmmsg; their buffers live in the bss, touched only when used. */
-#define GRO_BATCH 16
+/*
+ * Datagrams per recvmmsg, as on the plain path. Each lands in a pbuf, and
+ * what a coalesced one has beyond it in an overflow area in the bss (2 MiB,
+ * touched only by coalesced traffic).
+ */
+#define GRO_BATCH 32
 /* Segments land here so the IP packet inside starts at PBUF_HEADROOM (as in device.c). */
 #define SEGMENT_OFFSET (PBUF_HEADROOM - MESSAGE_DATA_HEADER_LEN)
 
@@ -27,6 +31,14 @@ bool udp_batch_offload_allowed(void)
 {
 	const char *v = getenv("RR_UDP_OFFLOAD");
 	return !v || strcmp(v, "0") != 0;
+}
+
+void udp_batch_socket_setup(struct wg_socket *s)
+{
+	bool on = s->lfd.fd >= 0 && udp_batch_offload_allowed();
+	s->gro = on && udp_batch_enable_gro(s->lfd.fd);
+	s->gso = on && udp_batch_probe_gso(s->lfd.fd);
+	s->gso_refused_len = 0;
 }
 
 bool udp_batch_enable_gro(int fd)
@@ -76,11 +88,78 @@ unsigned udp_batch_gso_run(struct pbuf *const *bufs, const union sockaddr_inet *
 	return k;
 }
 
+/*
+ * Where one received datagram's bytes are: the first HEAD_ROOM in the pbuf
+ * it was received into (already at the offset the data path wants), the
+ * rest in its overflow area; `tail` keeps the head's bytes past the first
+ * segment, saved before that pbuf goes up the stack and is reused in place.
+ */
+#define HEAD_ROOM (PBUF_SIZE - SEGMENT_OFFSET)
+
+struct gro_datagram {
+	const uint8_t *area;
+	uint8_t tail[HEAD_ROOM];
+	size_t first_len;    /* bytes of segment 0 (the head's own) */
+};
+
+static void copy_out(const struct gro_datagram *d, uint8_t *dst, size_t off, size_t n)
+{
+	if (off < HEAD_ROOM) {
+		size_t k = HEAD_ROOM - off < n ? HEAD_ROOM - off : n;
+		memcpy(dst, d->tail + (off - d->first_len), k);
+		dst += k;
+		off += k;
+		n -= k;
+	}
+	if (n)
+		memcpy(dst, d->area + (off - HEAD_ROOM), n);
+}
+
+/*
+ * Cuts one datagram of len bytes (head + area) at seg and hands every segment
+ * to wg_receive, in order. A datagram that was not coalesced costs no copy.
+ */
+static void deliver(struct wg_device *dev, struct pbuf *head, const uint8_t *area, size_t len,
+		    size_t seg, const union sockaddr_inet *from)
+{
+	static struct gro_datagram d;
+	size_t n_seg = len ? (len + seg - 1) / seg : 1;   /* an empty datagram is one message too */
+	d.area = area;
+	d.first_len = seg < len ? seg : len;
+	if (n_seg > 1 && d.first_len < HEAD_ROOM) {
+		size_t in_head = len < HEAD_ROOM ? len : HEAD_ROOM;
+		memcpy(d.tail, pbuf_data(head) + d.first_len, in_head - d.first_len);
+	}
+	if (d.first_len > HEAD_ROOM) {
+		netif_drop(&dev->netif, DROP_TRUNCATED);
+		pbuf_free(head);
+	} else {
+		head->len = (uint16_t)d.first_len;
+		wg_receive(dev, head, from);
+	}
+	for (size_t k = 1; k < n_seg; k++) {
+		size_t off = k * seg, part = len - off < seg ? len - off : seg;
+		if (part > HEAD_ROOM) {
+			netif_drop(&dev->netif, DROP_TRUNCATED);
+			continue;
+		}
+		struct pbuf *b = pbuf_alloc();
+		if (!b) {
+			netif_drop(&dev->netif, DROP_NOMEM);
+			continue;
+		}
+		pbuf_reset(b, SEGMENT_OFFSET);
+		copy_out(&d, pbuf_put(b, part), off, part);
+		wg_receive(dev, b, from);
+	}
+}
+
 void udp_batch_receive_gro(struct wg_device *dev, struct wg_socket *s)
 {
 	static uint8_t area[GRO_BATCH][UDP_BATCH_GRO_MAX_BYTES];
+	struct pbuf *heads[GRO_BATCH];
 	struct mmsghdr msgs[GRO_BATCH];
-	struct iovec iov[GRO_BATCH];
+	struct iovec iov[GRO_BATCH][2];
 	union sockaddr_inet from[GRO_BATCH];
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -89,48 +168,49 @@ void udp_batch_receive_gro(struct wg_device *dev, struct wg_socket *s)
 
 	/* Bounded rounds so one busy socket cannot starve the others. */
 	for (int round = 0; round < 8; round++) {
-		for (int i = 0; i < GRO_BATCH; i++) {
-			iov[i] = (struct iovec){ area[i], sizeof(area[i]) };
+		int n_bufs = 0;
+		for (; n_bufs < GRO_BATCH; n_bufs++) {
+			int i = n_bufs;
+			heads[i] = pbuf_alloc();
+			if (!heads[i])
+				break;
+			pbuf_reset(heads[i], SEGMENT_OFFSET);
+			/* A datagram fills the pbuf first; only coalesced ones reach the area. */
+			iov[i][0] = (struct iovec){ pbuf_data(heads[i]), HEAD_ROOM };
+			iov[i][1] = (struct iovec){ area[i], sizeof(area[i]) };
 			msgs[i].msg_hdr = (struct msghdr){
 				.msg_name = &from[i], .msg_namelen = sizeof(from[i]),
-				.msg_iov = &iov[i], .msg_iovlen = 1,
+				.msg_iov = iov[i], .msg_iovlen = 2,
 				.msg_control = ctl[i].buf, .msg_controllen = sizeof(ctl[i].buf),
 			};
 			msgs[i].msg_len = 0;
 		}
-		int n = recvmmsg(s->lfd.fd, msgs, GRO_BATCH, MSG_DONTWAIT, NULL);
+		if (n_bufs == 0) {
+			netif_drop(&dev->netif, DROP_NOMEM);
+			return;
+		}
+		int n = recvmmsg(s->lfd.fd, msgs, (unsigned)n_bufs, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				log_warn("%s: receiving on UDP port %u: %s", dev->netif.name,
 					 dev->listen_port, strerror(errno));
-			return;
+			n = 0;
 		}
-		for (int i = 0; i < n; i++) {
+		for (int i = 0; i < n_bufs; i++) {
+			if (i >= n) {
+				pbuf_free(heads[i]);
+				continue;
+			}
 			const struct msghdr *m = &msgs[i].msg_hdr;
 			size_t len = msgs[i].msg_len;
 			if (m->msg_flags & MSG_TRUNC) {
 				netif_drop(&dev->netif, DROP_TRUNCATED);
+				pbuf_free(heads[i]);
 				continue;
 			}
-			size_t seg = udp_batch_gro_segment_size(m, len);
-			for (size_t off = 0; off < len; off += seg) {
-				size_t part = len - off < seg ? len - off : seg;
-				struct pbuf *b = pbuf_alloc();
-				if (!b) {
-					netif_drop(&dev->netif, DROP_NOMEM);
-					continue;
-				}
-				pbuf_reset(b, SEGMENT_OFFSET);
-				if (part > pbuf_tailroom(b)) {
-					netif_drop(&dev->netif, DROP_TRUNCATED);
-					pbuf_free(b);
-					continue;
-				}
-				memcpy(pbuf_put(b, part), area[i] + off, part);
-				wg_receive(dev, b, &from[i]);
-			}
+			deliver(dev, heads[i], area[i], len, udp_batch_gro_segment_size(m, len), &from[i]);
 		}
-		if (n < GRO_BATCH)
+		if (n < n_bufs)
 			return;
 	}
 }
@@ -144,8 +224,8 @@ static bool gso_unsupported(int err)
 /*
  * Builds messages for the queued packets from first on (GSO runs when gso,
  * else one packet each) and hands them to sendmmsg. Returns the index of the
- * first packet of a GSO message the kernel refused (EIO/EINVAL: the caller
- * resends from there without GSO), or s->tx_len when all were dealt with.
+ * first packet of a GSO message the kernel refused (EIO, EINVAL, EMSGSIZE: the
+ * caller resends from there without GSO), or s->tx_len when all were dealt with.
  */
 static unsigned send_from(struct wg_device *dev, struct wg_socket *s, unsigned first, bool gso)
 {
@@ -159,7 +239,9 @@ static unsigned send_from(struct wg_device *dev, struct wg_socket *s, unsigned f
 	unsigned n_msgs = 0, i = first;
 
 	while (i < s->tx_len) {
-		unsigned run = gso ? udp_batch_gso_run(s->tx_bufs + i, s->tx_dst + i, s->tx_len - i) : 1;
+		/* Sizes a route refused before would be refused again: not even tried. */
+		bool may = gso && (!s->gso_refused_len || s->tx_bufs[i]->len < s->gso_refused_len);
+		unsigned run = may ? udp_batch_gso_run(s->tx_bufs + i, s->tx_dst + i, s->tx_len - i) : 1;
 		for (unsigned k = 0; k < run; k++)
 			iov[i + k] = (struct iovec){ pbuf_data(s->tx_bufs[i + k]), s->tx_bufs[i + k]->len };
 		struct msghdr *h = &msgs[n_msgs].msg_hdr;
@@ -196,19 +278,29 @@ static unsigned send_from(struct wg_device *dev, struct wg_socket *s, unsigned f
 		if (err == EAGAIN || err == EWOULDBLOCK) {
 			/* Full socket buffer: the rest would fail the same way, one syscall each. */
 			dev->netif.stats.drops[DROP_SEND_FAILED] += s->tx_len - start[done];
+			for (unsigned k = start[done]; k < s->tx_len; k++)
+				wg_device_untake_tx_bytes(s, k);
 			return s->tx_len;
 		}
-		if (packets > 1 && (gso_unsupported(err) || err == EINVAL)) {
+		/* EMSGSIZE/EINVAL: segments larger than the route's MTU, which plain sends fragment. */
+		if (packets > 1 && (gso_unsupported(err) || err == EINVAL || err == EMSGSIZE)) {
 			if (gso_unsupported(err)) {
 				log_info("%s: UDP GSO refused (%s); sending one datagram per packet",
 					 dev->netif.name, strerror(err));
 				s->gso = false;
+			} else {
+				/* Too large for some endpoint's route: at most one refused try per size. */
+				uint16_t seg = s->tx_bufs[start[done]]->len;
+				if (!s->gso_refused_len || seg < s->gso_refused_len)
+					s->gso_refused_len = seg;
 			}
 			return start[done];
 		}
 		/* An unreachable endpoint: this message is lost, the others may go. */
 		log_debug("%s: sendmmsg: %s", dev->netif.name, strerror(err));
 		dev->netif.stats.drops[DROP_SEND_FAILED] += packets;
+		for (unsigned k = start[done]; k < start[done + 1]; k++)
+			wg_device_untake_tx_bytes(s, k);
 		done++;
 	}
 	return s->tx_len;
@@ -217,7 +309,7 @@ static unsigned send_from(struct wg_device *dev, struct wg_socket *s, unsigned f
 void udp_batch_send_gso(struct wg_device *dev, struct wg_socket *s)
 {
 	unsigned next = send_from(dev, s, 0, true);
-	/* EINVAL (a segment too large for the route) or no GSO here: this batch goes plain. */
+	/* Segments too large for the route, or no GSO here: the rest of this batch goes plain. */
 	if (next < s->tx_len)
 		send_from(dev, s, next, false);
 	for (unsigned i = 0; i < s->tx_len; i++)

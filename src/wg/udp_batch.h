@@ -30,6 +30,12 @@
 struct wg_device;
 struct wg_socket;
 
+/*
+ * Sets s->gro and s->gso for the socket now in s->lfd.fd (turning GRO on):
+ * every path that puts a new fd into a wg_socket calls it, since the receive
+ * path must know whether the kernel may hand it coalesced datagrams.
+ */
+void udp_batch_socket_setup(struct wg_socket *s);
 /* Turns UDP_GRO on for fd; false when the kernel does not have it. */
 bool udp_batch_enable_gro(int fd);
 /* True when the kernel knows UDP_SEGMENT (probed without changing the socket). */
@@ -53,8 +59,9 @@ unsigned udp_batch_gso_run(struct pbuf *const *bufs, const union sockaddr_inet *
 void udp_batch_receive_gro(struct wg_device *dev, struct wg_socket *s);
 /*
  * Sends the socket's queued packets as GSO runs in one sendmmsg and frees
- * them. A run the kernel refuses (EINVAL: segment too large for the route;
- * EIO: no GSO there, which also turns s->gso off) is resent one per packet.
+ * them. A run the kernel refuses (EMSGSIZE/EINVAL: segments larger than the
+ * route's MTU, which plain sends would fragment; EIO: no GSO there, which
+ * also turns s->gso off) is resent one datagram per packet.
  */
 void udp_batch_send_gso(struct wg_device *dev, struct wg_socket *s);
 /* False when RR_UDP_OFFLOAD=0 is in the environment (benchmarks compare both paths). */

@@ -121,6 +121,8 @@ exec_says "ip link show d0: UP" "d0: <BROADCAST,NOARP,UP,LOWER_UP>" ip link show
 rr_ping "ping A -> $D4 (on R's dummy d0)" "$NSP" -c 2 -i 0.3 -w 10 "$D4"
 exec_says "ip link set d0 mtu 9000: the new MTU shows" "mtu 9000" sh -c 'ip link set d0 mtu 9000 && ip link show d0'
 exec_says "ip link add d0 type dummy again: File exists" "File exists" ip link add d0 type dummy
+exec_says "ip link add type dummy (no name): dummy0, as the kernel names it" "dummy0:" \
+	sh -c 'ip link add type dummy && ip link show dummy0 && ip link del dummy0'
 exec_says "ip link del lo is refused" "not supported|Operation not supported" ip link del lo
 
 # ---- BIRD: sees the links, installs a route with krt_prefsrc = the lo address
@@ -212,17 +214,16 @@ if [ -n "$wgq_ready" ]; then
 		[Interface]
 		PrivateKey = $(cat "$KEYS/rc.key")
 		ListenPort = 51830
-		Address = 172.20.7.1/32
-		MTU = 1420
+		Address = 172.20.7.1/32, fd42:7::1/128
 
 		[Peer]
 		PublicKey = $c_pub
 		Endpoint = 203.0.113.2:51831
-		AllowedIPs = 172.20.7.2/32
+		AllowedIPs = 172.20.7.2/32, fd42:7::2/128
 	EOF
 	rr_fix_owner r
 	if rr_wggo_peer "$NSC" "$CDEV" "$KEYS/c.key" 51831 "$rc_pub" "" 203.0.113.1:51830 \
-		172.20.7.1/32 "" 172.20.7.2/32 2>"$RR_TMP/c.err"; then
+		172.20.7.1/32,fd42:7::1/128 "" 172.20.7.2/32 fd42:7::2/128 2>"$RR_TMP/c.err"; then
 		ok "peer C (wireguard-go) set up"
 	else
 		not_ok "peer C (wireguard-go) set up" "$(cat "$RR_TMP/c.err")"
@@ -230,13 +231,37 @@ if [ -n "$wgq_ready" ]; then
 	exec_ok "rrctl exec -- wg-quick up ./wgc.conf (unmodified, through rrctl's sudo)" \
 		sh -c "cd '$RR_TMP/r' && wg-quick up ./wgc.conf"
 	exec_says "ip route show dev wgc: 172.20.7.2 (wg-quick's route)" "172.20.7.2" ip route show dev wgc
+	# No MTU line: wg-quick asked ip route get / ip route show default and took 1500 - 80.
+	exec_says "ip link show wgc: UP, mtu 1420 (wg-quick's own choice)" "wgc: <POINTOPOINT,NOARP,UP,LOWER_UP> mtu 1420" ip link show wgc
+	exec_says "rrctl exec -- wg-quick up ./wgc.conf again: already exists" "already exists" \
+		sh -c "cd '$RR_TMP/r' && wg-quick up ./wgc.conf"
+	if [ -n "$HAVE_BIRD" ]; then
+		if wait_until 15 bird_sees wgc; then ok "birdc show interfaces: wgc up"; else not_ok "birdc show interfaces: wgc up" "$(birdc_r show interfaces 2>&1)"; fi
+	fi
+	exec_says "ip -6 route show dev wgc: fd42:7::2 (wg-quick's route)" "fd42:7::2" ip -6 route show dev wgc
 	rr_ping "ping C -> 172.20.7.1 (R's wgc)" "$NSC" -c 2 -i 0.3 -w 15 172.20.7.1
+	rr_ping "ping -6 C -> fd42:7::1 (R's wgc)" "$NSC" -6 -c 2 -i 0.3 -w 10 fd42:7::1
 	exec_says "wg show wgc: C's handshake" "latest handshake" wg show wgc
 	exec_ok "rrctl exec -- wg-quick down ./wgc.conf" sh -c "cd '$RR_TMP/r' && wg-quick down ./wgc.conf"
 	exec_says "ip link show wgc: gone" "does not exist|Cannot find device" ip link show wgc
+	if [ -n "$HAVE_BIRD" ]; then
+		if wait_until 15 bird_lost wgc; then ok "birdc show interfaces: wgc gone"; else not_ok "birdc show interfaces: wgc gone" "$(birdc_r show interfaces 2>&1)"; fi
+	fi
 	no_ping "ping C -> 172.20.7.1 after wg-quick down: no answer" "$NSC" -c 1 -W 1 172.20.7.1
 fi
 
-rr_ping "ping A -> R's wg0 address still answers" "$NSP" -c 1 -w 5 172.20.0.1
+# ---- a configured WireGuard link set down and up again (BIRD's route keeps its lo prefsrc)
+exec_ok "ip addr add $LO4/32 dev lo (again, for BIRD's krt_prefsrc)" ip addr add "$LO4/32" dev lo
+exec_ok "ip link set wg0 down" ip link set wg0 down
+no_ping "ping A -> 172.20.0.1 while wg0 is down: no answer" "$NSP" -c 2 -i 0.3 -W 1 172.20.0.1
+if [ -n "$HAVE_BIRD" ]; then
+	bird_down() { birdc_r show interfaces | grep -qE "^wg0 down"; }
+	if wait_until 15 bird_down; then ok "birdc show interfaces: wg0 down"; else not_ok "birdc show interfaces: wg0 down" "$(birdc_r show interfaces 2>&1)"; fi
+fi
+exec_ok "ip link set wg0 up" ip link set wg0 up
+rr_ping "ping A -> R's wg0 address answers again" "$NSP" -c 1 -w 10 172.20.0.1
+if [ -n "$HAVE_BIRD" ]; then
+	if wait_until 15 bird_route; then ok "BIRD re-installed 172.20.0.2 via wg0 once it came back up"; else not_ok "BIRD re-installed 172.20.0.2 via wg0" "$(rr_exec ip route show 2>&1)" "$(birdc_r show interfaces 2>&1)" "$(birdc_r show route all 2>&1)" "$(tail -20 "$RR_TMP/r/bird/bird.log" 2>&1)"; fi
+fi
 if rr_rrouted_stop r; then ok "rrouted stops cleanly"; else not_ok "rrouted stops cleanly" "$RR_STOP_WHY"; fi
 rr_finish

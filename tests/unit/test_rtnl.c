@@ -1528,6 +1528,18 @@ static void test_link_create_dummy(void **state)
 	assert_null(ip_router_netif_by_name(&f->r, "br0"));
 	link_add_req(&q, 33, "a/b", "dummy", 0);
 	assert_int_equal(ack_of(f, &q), -EINVAL);
+	/* A pattern takes the first free number, as dev_alloc_name. */
+	link_add_req(&q, 39, "dn%d", "dummy", 0);
+	assert_int_equal(ack_of(f, &q), 0);
+	link_add_req(&q, 39, "dn%d", "dummy", 0);
+	assert_int_equal(ack_of(f, &q), 0);
+	assert_non_null(ip_router_netif_by_name(&f->r, "dn0"));
+	struct netif *dn1 = ip_router_netif_by_name(&f->r, "dn1");
+	assert_non_null(dn1);
+	link_add_req(&q, 39, "dn%d%d", "dummy", 0);
+	assert_int_equal(ack_of(f, &q), -EINVAL);
+	ip_router_destroy_netif(&f->r, ip_router_netif_by_name(&f->r, "dn0"));
+	ip_router_destroy_netif(&f->r, dn1);
 
 	/* An address on a down dummy is not local yet and has no route. */
 	ifaddr_req(&q, RTM_NEWADDR, 34, 4, "172.20.9.1/24");

@@ -345,30 +345,32 @@ static void test_emsgsize_and_ip_mtu(void **state)
 	(void)state;
 	struct shim_fd e = new_fd(AF_INET, SK_UDP);
 	struct shim_dgram_hdr h;
+	uint32_t mtu;
 	memset(&h, 0, sizeof(h));
 	h.peer.family = AF_INET;
 	rpc_calls = 0;
 	rpc_mtu = 1420;
 	/* WANT (default): fragments allowed, only the 64 KiB limit; rrouted is not asked */
-	assert_int_equal(shim_dgram_check_size(&e, &h, 4000), 0);
-	assert_int_equal(shim_dgram_check_size(&e, &h, 65508), -EMSGSIZE);
+	assert_int_equal(shim_dgram_check_size(&e, &h, 4000, &mtu), 0);
+	assert_int_equal(shim_dgram_check_size(&e, &h, 65508, &mtu), -EMSGSIZE);
 	assert_int_equal(rpc_calls, 0);
 	/* DO: up to the path MTU (1420 - 28 bytes of headers) */
 	e.opts.pmtudisc = IP_PMTUDISC_DO;
-	assert_int_equal(shim_dgram_check_size(&e, &h, 1200), 0);   /* under 1280: no question */
+	assert_int_equal(shim_dgram_check_size(&e, &h, 1200, &mtu), 0);   /* under 1280: no question */
 	assert_int_equal(rpc_calls, 0);
-	assert_int_equal(shim_dgram_check_size(&e, &h, 1392), 0);
-	assert_int_equal(shim_dgram_check_size(&e, &h, 1393), -EMSGSIZE);
+	assert_int_equal(shim_dgram_check_size(&e, &h, 1392, &mtu), 0);
+	assert_int_equal(shim_dgram_check_size(&e, &h, 1393, &mtu), -EMSGSIZE);
+	assert_int_equal(mtu, 1420);   /* for the error queue's ee_info */
 	assert_int_equal(rpc_calls, 2);
 	assert_int_equal(last_req.op, SHIM_OP_PMTU);
 	assert_int_equal(last_req.sock_id, 7);
 	/* IPv6: IPV6_DONTFRAG alone forbids fragments */
 	struct shim_fd e6 = new_fd(AF_INET6, SK_UDP);
 	h.peer.family = AF_INET6;
-	assert_int_equal(shim_dgram_check_size(&e6, &h, 4000), 0);
+	assert_int_equal(shim_dgram_check_size(&e6, &h, 4000, &mtu), 0);
 	e6.opts.flags |= SHIM_OPT_DONTFRAG;
-	assert_int_equal(shim_dgram_check_size(&e6, &h, 1372), 0);
-	assert_int_equal(shim_dgram_check_size(&e6, &h, 1373), -EMSGSIZE);
+	assert_int_equal(shim_dgram_check_size(&e6, &h, 1372, &mtu), 0);
+	assert_int_equal(shim_dgram_check_size(&e6, &h, 1373, &mtu), -EMSGSIZE);
 	/* IP_MTU: connected sockets only, the value rrouted gives */
 	int v;
 	assert_int_equal(getopt_int(&e, IPPROTO_IP, IP_MTU, &v), -ENOTCONN);
@@ -380,6 +382,65 @@ static void test_emsgsize_and_ip_mtu(void **state)
 	rpc_err = 0;
 }
 
+static void test_memberships(void **state)
+{
+	(void)state;
+	struct shim_fd e = new_fd(AF_INET6, SK_UDP);
+	e.sock_id = -1;   /* not bound yet: kept in the shim */
+	struct ipv6_mreq mr = { .ipv6mr_interface = 2 };
+	inet_pton(AF_INET6, "ff02::1:6", &mr.ipv6mr_multiaddr);
+	rpc_calls = 0;
+	assert_int_equal(shim_dgram_opt_set(&e, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr, sizeof(mr)), 2);
+	assert_int_equal(shim_dgram_opt_set(&e, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr, sizeof(mr)),
+			 -EADDRINUSE);
+	assert_int_equal(e.n_pending_mc, 1);
+	assert_int_equal(rpc_calls, 0);
+	/* not a group */
+	inet_pton(AF_INET6, "fd42::1", &mr.ipv6mr_multiaddr);
+	assert_int_equal(shim_dgram_opt_set(&e, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr, sizeof(mr)),
+			 -EINVAL);
+	/* RFC 3678 form, IPv4 group, at the IPv4 level */
+	struct group_req gr = { .gr_interface = 2 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&gr.gr_group;
+	sin->sin_family = AF_INET;
+	inet_pton(AF_INET, "224.0.0.9", &sin->sin_addr);
+	assert_int_equal(shim_dgram_opt_set(&e, IPPROTO_IP, MCAST_JOIN_GROUP, &gr, sizeof(gr)), 2);
+	assert_int_equal(e.n_pending_mc, 2);
+	assert_int_equal(e.pending_mc[1].family, AF_INET);
+	/* the bind: both go to rrouted */
+	e.sock_id = 7;
+	shim_dgram_after_bind(&e);
+	assert_int_equal(rpc_calls, 2);
+	assert_int_equal(last_req.op, SHIM_OP_MCAST);
+	assert_int_equal(last_req.arg, 1);
+	assert_int_equal(last_req.addr.scope_id, 2);
+	assert_int_equal(e.n_pending_mc, 0);
+	/* from now on at once; a leave too */
+	inet_pton(AF_INET6, "ff02::1:6", &mr.ipv6mr_multiaddr);
+	assert_int_equal(shim_dgram_opt_set(&e, IPPROTO_IPV6, IPV6_LEAVE_GROUP, &mr, sizeof(mr)), 2);
+	assert_int_equal(rpc_calls, 3);
+	assert_int_equal(last_req.arg, 0);
+	rpc_err = EADDRNOTAVAIL;
+	assert_int_equal(shim_dgram_opt_set(&e, IPPROTO_IPV6, IPV6_LEAVE_GROUP, &mr, sizeof(mr)),
+			 -EADDRNOTAVAIL);
+	rpc_err = 0;
+	/* hops, loop, interface */
+	int v;
+	assert_int_equal(getopt_int(&e, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(set_int(&e, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 256), -EINVAL);
+	assert_int_equal(set_int(&e, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, -1), 1);
+	assert_int_equal(e.opts.mcast_hops, 1);
+	assert_int_equal(set_int(&e, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0), 1);
+	assert_int_equal(e.opts.mcast_noloop, 1);
+	assert_int_equal(set_int(&e, IPPROTO_IPV6, IPV6_MULTICAST_IF, 9), -ENODEV);
+	assert_int_equal(set_int(&e, IPPROTO_IPV6, IPV6_MULTICAST_IF, 2), 1);
+	assert_int_equal(e.opts.mcast_ifindex, 2);
+	/* SO_PRIORITY 7: kept here, never the kernel's business */
+	assert_int_equal(set_int(&e, SOL_SOCKET, SO_PRIORITY, 7), 2);
+	assert_int_equal(e.priority, 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_receive_cmsgs_v6_socket),
 		cmocka_unit_test(test_send_cmsgs),
 		cmocka_unit_test(test_emsgsize_and_ip_mtu),
+		cmocka_unit_test(test_memberships),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * UDP GRO/GSO helpers (wg/udp_batch.c): the segment size a coalesced
- * datagram carries, the grouping of queued packets into GSO runs, and both
- * through the real kernel over loopback (skipped where the kernel lacks them).
+ * datagram carries, the grouping of queued packets into GSO runs, both
+ * through the real kernel over loopback, and two real devices using them
+ * (skipped where the kernel lacks them).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,12 +14,23 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/log.h"
+#include "core/loop.h"
 #include "core/pbuf.h"
+#include "crypto/crypto.h"
+#include "ip/checksum.h"
+#include "ip/router.h"
+#include "wg/datapath.h"
 #include "wg/device.h"
 #include "wg/udp_batch.h"
 
@@ -253,6 +265,264 @@ static void test_no_runs_keeps_order(void **state)
 	free(dev);
 }
 
+/*
+ * A run the kernel refuses (segments larger than the route's MTU: EMSGSIZE
+ * here, EINVAL on some kernels) is resent one datagram per packet, which the
+ * kernel fragments as before: nothing lost, GSO kept for other runs.
+ * Needs a loopback with a small MTU: a child process in its own user and
+ * network namespace (skipped where unprivileged namespaces are not allowed).
+ */
+static int refused_run_child(void)
+{
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
+		return 77;
+	int ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	ifr.ifr_mtu = 1280;
+	if (ctl < 0 || ioctl(ctl, SIOCSIFMTU, &ifr) < 0)
+		return 77;
+	ifr.ifr_flags = IFF_UP;
+	if (ioctl(ctl, SIOCSIFFLAGS, &ifr) < 0)
+		return 77;
+	close(ctl);
+
+	union sockaddr_inet to, from_addr;
+	int rx = udp_socket(&to), tx = udp_socket(&from_addr);
+	if (!udp_batch_probe_gso(tx))
+		return 77;
+	static struct wg_device dev;
+	struct wg_socket *s = &dev.sock4;
+	s->dev = &dev;
+	s->lfd.fd = tx;
+	s->gso = true;
+	/* 6 packets too big for one GSO message here, then 4 small ones that may go as one. */
+	for (unsigned i = 0; i < 10; i++) {
+		size_t len = i < 6 ? 1400 : 200;
+		struct pbuf *b = pbuf_alloc();
+		uint8_t *p = b ? pbuf_put(b, len) : NULL;
+		if (!p)
+			return 1;
+		memset(p, 'A' + (int)i, len);
+		s->tx_bufs[i] = b;
+		s->tx_dst[i] = to;
+	}
+	s->tx_len = 10;
+	udp_batch_send_gso(&dev, s);
+	if (s->tx_len != 0 || !s->gso || dev.netif.stats.drops[DROP_SEND_FAILED] != 0)
+		return 2;
+	uint8_t buf[2048];
+	for (unsigned i = 0; i < 10; i++) {
+		ssize_t n = recv(rx, buf, sizeof(buf), 0);
+		if (n != (i < 6 ? 1400 : 200) || buf[0] != 'A' + (int)i || buf[n - 1] != 'A' + (int)i)
+			return 3;
+	}
+	/* The refused size is remembered (no second refused try); smaller runs keep GSO. */
+	if (s->gso_refused_len != 1400)
+		return 4;
+	for (unsigned i = 0; i < 10; i++) {
+		struct pbuf *b = pbuf_alloc();
+		uint8_t *p = b ? pbuf_put(b, i < 5 ? 1400 : 1000) : NULL;
+		if (!p)
+			return 1;
+		memset(p, 'a' + (int)i, b->len);
+		s->tx_bufs[i] = b;
+		s->tx_dst[i] = to;
+	}
+	s->tx_len = 10;
+	udp_batch_send_gso(&dev, s);
+	if (s->gso_refused_len != 1400 || dev.netif.stats.drops[DROP_SEND_FAILED] != 0)
+		return 5;
+	for (unsigned i = 0; i < 10; i++) {
+		ssize_t n = recv(rx, buf, sizeof(buf), 0);
+		if (n != (i < 5 ? 1400 : 1000) || buf[0] != 'a' + (int)i)
+			return 6;
+	}
+	return 0;
+}
+
+static void test_refused_run_goes_plain(void **state)
+{
+	(void)state;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(refused_run_child());
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ---- Two real devices over loopback: the offloads inside the data path. */
+
+struct pair {
+	struct loop loop;
+	struct ip_router router;
+	struct wg_device *a, *b;
+	struct wg_iface_conf ca, cb;
+	struct wg_peer_conf pa, pb;
+	struct ip_prefix allowed_a, allowed_b;
+};
+
+static void make_conf(struct wg_iface_conf *c, const char *name, const uint8_t priv[32],
+		      struct wg_peer_conf *peer, const uint8_t peer_pub[32],
+		      struct ip_prefix *allowed, const char *allowed_text)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	snprintf(c->path, sizeof(c->path), "%s.conf", name);
+	memcpy(c->private_key, priv, 32);
+	c->mtu = MTU_DEFAULT;
+	memset(peer, 0, sizeof(*peer));
+	memcpy(peer->public_key, peer_pub, 32);
+	assert_int_equal(ip_prefix_parse(allowed_text, allowed), 0);
+	peer->allowed_ips = allowed;
+	peer->n_allowed_ips = 1;
+	c->peers = peer;
+	c->n_peers = 1;
+}
+
+static void pump(struct pair *p)
+{
+	int idle = 0;
+	for (int i = 0; i < 200 && idle < 3; i++) {
+		int n = loop_run_once(&p->loop, 2);
+		idle = n == 0 ? idle + 1 : 0;
+	}
+}
+
+static int pair_setup(void **state)
+{
+	struct pair *p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	assert_int_equal(crypto_init(), 0);
+	log_set_level(LOG_ERROR);
+	assert_int_equal(loop_init(&p->loop), 0);
+	assert_int_equal(ip_router_init(&p->router, &p->loop), 0);
+	uint8_t ka[32], kb[32], pub_a[32], pub_b[32];
+	x25519_generate(ka);
+	x25519_generate(kb);
+	assert_int_equal(x25519_public(pub_a, ka), 0);
+	assert_int_equal(x25519_public(pub_b, kb), 0);
+	make_conf(&p->cb, "wgb", kb, &p->pb, pub_a, &p->allowed_a, "10.0.0.1/32");
+	make_conf(&p->ca, "wga", ka, &p->pa, pub_b, &p->allowed_b, "10.0.0.2/32");
+	p->b = wg_device_create(&p->loop, &p->router, &p->cb);
+	assert_non_null(p->b);
+	p->pa.has_endpoint = true;
+	p->pa.endpoint.in4.sin_family = AF_INET;
+	p->pa.endpoint.in4.sin_port = htons(p->b->listen_port);
+	p->pa.endpoint.in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p->a = wg_device_create(&p->loop, &p->router, &p->ca);
+	assert_non_null(p->a);
+	*state = p;
+	return 0;
+}
+
+static int pair_teardown(void **state)
+{
+	struct pair *p = *state;
+	wg_device_destroy(p->a);
+	wg_device_destroy(p->b);
+	ip_router_free(&p->router);
+	loop_free(&p->loop);
+	free(p);
+	return 0;
+}
+
+/*
+ * Garbage through B's GRO path: an empty datagram and a GSO message of three
+ * 100-byte segments of an unknown type are four invalid messages, and two
+ * coalesced transport messages with an unknown index are two, exactly as one
+ * datagram each would be.
+ */
+static void test_gro_path_counts_each_segment(void **state)
+{
+	struct pair *p = *state;
+	if (!p->b->sock4.gro)
+		skip();
+	union sockaddr_inet self, to = { 0 };
+	int fd = udp_socket(&self);
+	to.in4.sin_family = AF_INET;
+	to.in4.sin_port = htons(p->b->listen_port);
+	to.in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(sendto(fd, "", 0, 0, &to.sa, sizeof(to.in4)), 0);
+
+	static uint8_t garbage[300], data[2 * 48];
+	memset(garbage, 0xff, sizeof(garbage));
+	memset(data, 0, sizeof(data));
+	data[0] = MESSAGE_DATA;
+	data[48] = MESSAGE_DATA;
+	const struct { const uint8_t *buf; size_t len; uint16_t seg; } sends[] = {
+		{ garbage, sizeof(garbage), 100 }, { data, sizeof(data), 48 },
+	};
+	for (size_t i = 0; i < 2; i++) {
+		union cmsg_space sp;
+		memset(&sp, 0, sizeof(sp));
+		struct iovec iov = { (void *)sends[i].buf, sends[i].len };
+		struct msghdr m = { .msg_name = &to, .msg_namelen = sizeof(to.in4),
+				    .msg_iov = &iov, .msg_iovlen = 1,
+				    .msg_control = sp.buf, .msg_controllen = CMSG_SPACE(sizeof(uint16_t)) };
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = IPPROTO_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+		memcpy(CMSG_DATA(c), &sends[i].seg, sizeof(uint16_t));
+		assert_int_equal(sendmsg(fd, &m, 0), (ssize_t)sends[i].len);
+	}
+	pump(p);
+	assert_int_equal(p->b->netif.stats.drops[DROP_INVALID_MESSAGE], 4);
+	assert_int_equal(p->b->netif.stats.drops[DROP_UNKNOWN_INDEX], 2);
+	close(fd);
+}
+
+/* A runtime listen-port change brings new sockets: they must come with the offload flags. */
+static void test_new_socket_keeps_offloads(void **state)
+{
+	struct pair *p = *state;
+	if (!p->b->sock4.gro || !p->b->sock4.gso)
+		skip();
+	uint16_t old_port = p->b->listen_port;
+	assert_int_equal(wg_device_set_listen_port(p->b, 0), 0);
+	assert_int_not_equal(p->b->listen_port, old_port);
+	assert_true(p->b->sock4.gro);
+	assert_true(p->b->sock4.gso);
+}
+
+/* Real traffic: a burst A -> B leaves as GSO runs, arrives through GRO, every packet decrypts. */
+static void test_burst_through_both_offloads(void **state)
+{
+	struct pair *p = *state;
+	wg_send_keepalive(p->a->peers[0]);
+	pump(p);
+	assert_non_null(p->a->peers[0]->current);
+	uint64_t before = p->b->netif.stats.rx_packets;
+	for (int i = 0; i < 150; i++) {
+		struct pbuf *b = pbuf_alloc();
+		assert_non_null(b);
+		uint8_t *ip = pbuf_put(b, 1000);
+		assert_non_null(ip);
+		memset(ip, 0, 1000);
+		ip[0] = 0x45;
+		ip[2] = 1000 >> 8;
+		ip[3] = 1000 & 0xff;
+		ip[8] = 64;
+		ip[9] = 17;
+		ip[12] = 10; ip[15] = 1;    /* 10.0.0.1, in B's AllowedIPs for A */
+		ip[16] = 10; ip[19] = 2;
+		uint16_t sum = csum_fold(csum_partial(ip, 20, 0));
+		memcpy(ip + 10, &sum, 2);
+		wg_send_packet(p->a->peers[0], b);
+	}
+	pump(p);
+	assert_int_equal(p->b->netif.stats.rx_packets - before, 150);
+	assert_int_equal(p->b->netif.stats.drops[DROP_DECRYPT_FAILED], 0);
+	assert_int_equal(p->a->netif.stats.drops[DROP_SEND_FAILED], 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +530,13 @@ int main(void)
 		cmocka_unit_test(test_gso_runs),
 		cmocka_unit_test(test_gso_to_gro_over_loopback),
 		cmocka_unit_test(test_no_runs_keeps_order),
+		cmocka_unit_test(test_refused_run_goes_plain),
+		cmocka_unit_test_setup_teardown(test_gro_path_counts_each_segment, pair_setup,
+						pair_teardown),
+		cmocka_unit_test_setup_teardown(test_burst_through_both_offloads, pair_setup,
+						pair_teardown),
+		cmocka_unit_test_setup_teardown(test_new_socket_keeps_offloads, pair_setup,
+						pair_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
