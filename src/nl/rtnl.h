@@ -60,6 +60,16 @@ int rtnl_register_link_kind(struct rtnl *nl, const char *kind, rtnl_link_create_
 			    void *ctx);
 
 /*
+ * An address of nif changes outside rtnetlink (a reload applying a file):
+ * multicasts RTM_NEWADDR for addr, which nif has now (call after adding it),
+ * or RTM_DELADDR for addr, which nif still has (call before removing it).
+ * Does nothing if nif has no such address.
+ */
+struct ip_addr;
+void rtnl_address_changed(struct rtnl *nl, const struct netif *nif, const struct ip_addr *addr,
+			  bool added);
+
+/*
  * cb(ctx, s) is called when s, which had nothing to read, gets something (a
  * reply, a notification, or the ENOBUFS condition). It must not call rtnl.
  */

@@ -232,6 +232,14 @@ void rtnl_addr_notify(struct rtnl *nl, const struct netif *nif, size_t i, uint16
 	nlbuf_free(&b);
 }
 
+void rtnl_address_changed(struct rtnl *nl, const struct netif *nif, const struct ip_addr *addr,
+			  bool added)
+{
+	size_t i = find_addr(nif, addr);
+	if (i < nif->n_addrs)
+		rtnl_addr_notify(nl, nif, i, added ? RTM_NEWADDR : RTM_DELADDR);
+}
+
 int rtnl_addr_new(struct rtnl_req *q)
 {
 	struct addr_req a;

@@ -603,5 +603,10 @@ void rtnl_link_observer(void *ctx, enum ip_link_event ev, struct netif *nif)
 				  ev == IP_LINK_ADDED ? ~0u : 0)) {
 		rtnl_notify(nl, RTNLGRP_LINK, &b, false);
 	}
+	/* A link that arrives with addresses (a reload's new interface): they follow, as when
+	 * wg-quick adds them one by one, so BIRD's direct protocol need not wait for a scan. */
+	if (ev == IP_LINK_ADDED)
+		for (size_t i = 0; i < nif->n_addrs; i++)
+			rtnl_addr_notify(nl, nif, i, RTM_NEWADDR);
 	nlbuf_free(&b);
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "wg/datapath.h"
 #include "wg/device.h"
 
 /* One lookup, owned by the queue it is on (todo: the worker's; done: the loop's). */
@@ -159,8 +160,13 @@ static void apply_result(struct endpoint_dns *dns, struct dns_request *rq)
 		 peer->has_endpoint ? " now (re-resolved)" : "");
 	bool first = !peer->has_endpoint;
 	wg_peer_configure_endpoint(peer, &rq->addr);
-	if (first)
-		wg_peer_kick(peer);   /* what waited for an endpoint, or a handshake */
+	if (!first)
+		return;
+	/* What waited for an endpoint goes now; a peer kept alive gets its handshake now
+	 * (as when wg setconf gives endpoint and keepalive together), not after traffic. */
+	wg_peer_kick(peer);
+	if (peer->persistent_keepalive)
+		wg_send_keepalive(peer);
 }
 
 static void results_ready(struct loop_fd *lfd, uint32_t events)
@@ -233,12 +239,14 @@ static bool due(struct endpoint_dns *dns, const struct dns_peer *dp, const struc
 	uint64_t now = loop_now(dns->loop);
 	if (dp->in_flight)
 		return false;
+	if (!dp->last_lookup)
+		return true;   /* a name new to us (start, or a reload changed it): look it up now */
 	if (!peer->has_endpoint)
-		return !dp->last_lookup || now - dp->last_lookup >= DNS_RETRY_S * NSEC_PER_SEC;
-	if (dp->last_lookup && now - dp->last_lookup < DNS_RERESOLVE_S * NSEC_PER_SEC)
+		return now - dp->last_lookup >= DNS_RETRY_S * NSEC_PER_SEC;
+	if (now - dp->last_lookup < DNS_RERESOLVE_S * NSEC_PER_SEC)
 		return false;
 	if (!peer->walltime_last_handshake)
-		return dp->last_lookup != 0;   /* a fresh endpoint gets its first try before a lookup */
+		return true;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	uint64_t wall = (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;

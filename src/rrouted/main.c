@@ -53,6 +53,7 @@ struct daemon {
 	enum daemon_phase phase;
 	struct timer shutdown_timer;
 	struct endpoint_dns *dns;
+	bool log_level_forced;       /* --log-level given: a reload's log_level does not apply */
 };
 
 static void begin_shutdown(struct daemon *d);
@@ -182,6 +183,15 @@ static void up_hooks_done(void *ctx, unsigned failed)
 			log_error("[exec] %s: out of memory", d->conf.execs[i].name);
 }
 
+/* A reload's address changes reach rtnetlink listeners (BIRD) as the kernel's would. */
+static void address_changed(void *ctx, const struct netif *nif, const struct ip_addr *addr,
+			    bool added)
+{
+	struct daemon *d = ctx;
+	if (d->sockets)
+		rtnl_address_changed(sock_layer_rtnl(d->sockets), nif, addr, added);
+}
+
 /* SIGHUP and "rrctl reload". */
 static void reload(void *ctx, struct strbuf *out)
 {
@@ -193,6 +203,8 @@ static void reload(void *ctx, struct strbuf *out)
 	struct reload_target t = {
 		.loop = &d->loop, .router = &d->router, .conf = &d->conf,
 		.sup = d->sup_ready ? &d->sup : NULL, .programs_started = d->phase == PHASE_RUNNING,
+		.log_level_forced = d->log_level_forced,
+		.address_changed = address_changed, .address_changed_ctx = d,
 	};
 	int r = reload_apply(&t, out);
 	if (r == 0 && d->dns)
@@ -364,6 +376,7 @@ int main(int argc, char **argv)
 	}
 
 	enum log_level level;
+	d.log_level_forced = level_name != NULL;
 	const char *name = level_name ? level_name : d.conf.log_level[0] ? d.conf.log_level : NULL;
 	if (name) {
 		if (log_level_parse(name, &level) < 0) {

@@ -230,14 +230,19 @@ static void apply_iface_changes(struct reload_target *t, const struct confdiff_i
 		nif->mtu = d->new->mtu;
 		ip_router_netif_changed(t->router, nif);
 	}
-	for (size_t a = 0; a < d->n_addrs_del; a++)
+	for (size_t a = 0; a < d->n_addrs_del; a++) {
+		if (t->address_changed)
+			t->address_changed(t->address_changed_ctx, nif, &d->addrs_del[a].addr, false);
 		ip_router_del_address(t->router, nif, &d->addrs_del[a]);
+	}
 	for (size_t a = 0; a < d->n_addrs_add; a++) {
 		int e = ip_router_add_address(t->router, nif, &d->addrs_add[a], NULL);
 		if (e < 0 && e != -EEXIST) {
 			char buf[IP_PREFIX_STRLEN];
 			log_warn("%s: cannot add address %s: %s", nif->name,
 				 ip_prefix_format(&d->addrs_add[a], buf), strerror(-e));
+		} else if (e == 0 && t->address_changed) {
+			t->address_changed(t->address_changed_ctx, nif, &d->addrs_add[a].addr, true);
 		}
 	}
 	for (size_t r = 0; r < d->n_routes_del; r++) {
@@ -359,7 +364,9 @@ static void commit(struct reload_target *t, struct pending *p, struct router_con
 		if (!restarted)
 			strbuf_printf(out, "[exec] %s: started\n", diff->execs_start[i]->name);
 	}
-	if (diff->log_level_changed) {
+	if (diff->log_level_changed && t->log_level_forced) {
+		strbuf_puts(out, "log_level: stays as --log-level set it\n");
+	} else if (diff->log_level_changed) {
 		enum log_level level = LOG_INFO;
 		if (!new->log_level[0] || log_level_parse(new->log_level, &level) == 0)
 			log_set_level(level);

@@ -24,6 +24,14 @@ struct reload_target {
 	struct router_conf *conf;   /* the running configuration; replaced when a reload succeeds */
 	struct supervisor *sup;     /* NULL: no programs or hooks can run */
 	bool programs_started;      /* false while the up hooks run: [exec] starts later from conf */
+	bool log_level_forced;      /* --log-level was given: log_level = lines do not change it */
+	/*
+	 * May be NULL. Told of each address a reload adds (after) or removes
+	 * (before), for the rtnetlink multicasts BIRD listens to.
+	 */
+	void (*address_changed)(void *ctx, const struct netif *nif, const struct ip_addr *addr,
+				bool added);
+	void *address_changed_ctx;
 };
 
 /*

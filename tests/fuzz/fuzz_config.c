@@ -1,7 +1,7 @@
 /*
- * libFuzzer harness for the config parsers. The input is a wg-quick file,
- * then optionally a NUL byte and an rrouted.conf. Endpoints resolve only
- * numerically (no DNS) and the router text never reads an interfaces
+ * libFuzzer harness for the config parsers and the reload diff. The input is
+ * a wg-quick file, then optionally a NUL byte and an rrouted.conf. Endpoints
+ * resolve only numerically or are deferred (no DNS) and the router text never reads an interfaces
  * directory, so a run touches nothing outside the process.
  */
 #include <stddef.h>
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/confdiff.h"
 #include "conf/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -39,6 +40,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();                    /* a failure must say why */
 	}
 	wg_iface_conf_free(&iface);
+
+	/*
+	 * Names deferred (as the daemon loads: never a DNS query): two loads of
+	 * the same text must be the same configuration to a reload.
+	 */
+	struct wg_iface_conf a, b;
+	memset(&errs, 0, sizeof(errs));
+	int ra = wg_iface_conf_parse_string(text, "fuzz.conf", "wg0", CONF_DEFER_NAMES, &a, &errs);
+	int rb = wg_iface_conf_parse_string(text, "fuzz.conf", "wg0", CONF_DEFER_NAMES, &b, &errs);
+	if (ra != rb)
+		abort();
+	if (ra == 0) {
+		struct router_conf ca = { .ifaces = &a, .n_ifaces = 1 };
+		struct router_conf cb = { .ifaces = &b, .n_ifaces = 1 };
+		struct confdiff diff;
+		if (confdiff_compute(&ca, &cb, &diff) == 0) {
+			if (!confdiff_empty(&diff))
+				abort();
+			confdiff_free(&diff);
+		}
+	}
+	wg_iface_conf_free(&a);
+	wg_iface_conf_free(&b);
 
 	size_t first = strlen(text);
 	if (first < size) {

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "core/pbuf.h"
+#include "ip/dummy.h"
 #include "ip/router.h"
 #include "nl/rtnl.h"
 
@@ -477,6 +478,67 @@ static void test_link_get_by_name(void **state)
 	attr(&q, IFLA_IFNAME, "nope0", 6);
 	end(&q);
 	assert_int_equal(request_error(f, &q, NULL), -ENODEV);
+}
+
+/* A link that arrives with addresses (a reload's new interface): RTM_NEWLINK, then RTM_NEWADDR
+ * for each, so BIRD's direct protocol learns them without waiting for its scan. */
+static void test_link_added_with_addresses(void **state)
+{
+	struct fx *f = *state;
+	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
+	assert_non_null(mon);
+	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR),
+			 0);
+	struct netif *d = dummy_new("wg2");
+	assert_non_null(d);
+	d->addrs = calloc(2, sizeof(*d->addrs));
+	assert_non_null(d->addrs);
+	d->addrs[0] = pfx("172.20.9.1/32");
+	d->addrs[1] = pfx("fe80::9/64");
+	d->n_addrs = 2;
+	assert_int_equal(ip_router_add_netif(&f->r, d), 0);
+	struct msgs ms;
+	recv_all(mon, &ms);
+	assert_int_equal(ms.n, 3);
+	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_NEWLINK);
+	assert_int_equal(ms.m[1].h.nlmsg_type, RTM_NEWADDR);
+	assert_int_equal(ms.m[1].group, RTNLGRP_IPV4_IFADDR);
+	assert_true(attr_is_addr(&ms.m[1], sizeof(struct ifaddrmsg), IFA_LOCAL, "172.20.9.1"));
+	assert_int_equal(ms.m[2].h.nlmsg_type, RTM_NEWADDR);
+	assert_int_equal(ms.m[2].group, RTNLGRP_IPV6_IFADDR);
+	msgs_free(&ms);
+	ip_router_destroy_netif(&f->r, d);
+	recv_all(mon, &ms);
+	assert_int_equal(ms.n, 3);   /* two RTM_DELADDR, then RTM_DELLINK */
+	assert_int_equal(ms.m[2].h.nlmsg_type, RTM_DELLINK);
+	msgs_free(&ms);
+	rtnl_sock_free(mon);
+}
+
+/* Addresses a reload changes (through the router API) are multicast like rtnetlink's own. */
+static void test_address_changed_outside(void **state)
+{
+	struct fx *f = *state;
+	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
+	assert_non_null(mon);
+	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_IPV4_IFADDR), 0);
+	struct ip_prefix p = pfx("172.20.9.7/32");
+	assert_int_equal(ip_router_add_address(&f->r, &f->wg0, &p, NULL), 0);
+	rtnl_address_changed(f->nl, &f->wg0, &p.addr, true);
+	struct msgs ms;
+	recv_all(mon, &ms);
+	assert_int_equal(ms.n, 1);
+	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_NEWADDR);
+	assert_true(attr_is_addr(&ms.m[0], sizeof(struct ifaddrmsg), IFA_LOCAL, "172.20.9.7"));
+	msgs_free(&ms);
+	rtnl_address_changed(f->nl, &f->wg0, &p.addr, false);
+	assert_int_equal(ip_router_del_address(&f->r, &f->wg0, &p), 0);
+	rtnl_address_changed(f->nl, &f->wg0, &p.addr, false);   /* gone: nothing to say */
+	recv_all(mon, &ms);
+	assert_int_equal(ms.n, 1);
+	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_DELADDR);
+	msgs_free(&ms);
+	rtnl_sock_free(mon);
 }
 
 static void test_link_set_mtu(void **state)
@@ -1665,6 +1727,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_link_dump, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_get_by_name, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_added_with_addresses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_address_changed_outside, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_set_mtu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_addr_dump, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_addr_new_del, setup, teardown),
