@@ -413,6 +413,8 @@ int main(int argc, char **argv)
 		goto fail;
 	d.ctl.reload = reload;
 	d.ctl.reload_ctx = &d;
+	d.ctl.sock_stats = sock_layer_stats(d.sockets);
+	d.ctl.sup = &d.sup;
 	/* rrctl exec asks the control socket where the shim socket is. */
 	if (strlen(d.shim_path) < sizeof(d.ctl.shim_path))
 		memcpy(d.ctl.shim_path, d.shim_path, strlen(d.shim_path) + 1);
