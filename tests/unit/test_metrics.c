@@ -22,6 +22,7 @@
 #include "core/strbuf.h"
 #include "crypto/crypto.h"
 #include "ctl/metrics.h"
+#include "ctl/metrics_http.h"
 #include "ip/dummy.h"
 #include "ip/router.h"
 #include "wg/device.h"
@@ -255,11 +256,53 @@ static void test_router_metrics(void **state)
 	loop_free(&loop);
 }
 
+static enum metrics_http_verdict parse(const char *req, bool *head_only)
+{
+	return metrics_http_parse(req, strlen(req), head_only);
+}
+
+static void test_http_request_parse(void **state)
+{
+	bool head = true;
+	assert_int_equal(parse("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &head), METRICS_HTTP_OK);
+	assert_false(head);
+	assert_int_equal(parse("HEAD /metrics HTTP/1.0\r\n\r\n", &head), METRICS_HTTP_OK);
+	assert_true(head);
+	assert_int_equal(parse("GET /metrics?x=1 HTTP/1.1\n\n", &head), METRICS_HTTP_OK);
+	assert_int_equal(parse("GET /metricsx HTTP/1.1\r\n\r\n", &head), METRICS_HTTP_NOT_FOUND);
+	assert_int_equal(parse("GET / HTTP/1.1\r\n\r\n", &head), METRICS_HTTP_NOT_FOUND);
+	assert_int_equal(parse("POST /metrics HTTP/1.1\r\n\r\n", &head), METRICS_HTTP_BAD_METHOD);
+	assert_int_equal(parse("GET /metrics\r\n\r\n", &head), METRICS_HTTP_BAD_REQUEST);
+	assert_int_equal(parse("GET  HTTP/1.1\r\n\r\n", &head), METRICS_HTTP_BAD_REQUEST);
+	assert_int_equal(parse("GET /metrics HTTP/2.0\r\n\r\n", &head), METRICS_HTTP_BAD_REQUEST);
+	assert_int_equal(parse("\r\n\r\n", &head), METRICS_HTTP_BAD_REQUEST);
+	/* Until the blank line, nothing is decided: a slow client just waits (with a deadline). */
+	assert_int_equal(parse("GET /metrics HTTP/1.1\r\n", &head), METRICS_HTTP_INCOMPLETE);
+	assert_int_equal(parse("GET /metrics HTTP/1.1\r\nHost: x\r\n\r", &head),
+			 METRICS_HTTP_INCOMPLETE);
+	assert_int_equal(parse("", &head), METRICS_HTTP_INCOMPLETE);
+
+	union sockaddr_inet a = { .in4 = { .sin_family = AF_INET } };
+	a.in4.sin_addr.s_addr = htonl(0x7f000001);
+	assert_true(metrics_http_addr_is_loopback(&a));
+	a.in4.sin_addr.s_addr = htonl(0x7f0a0b0c);
+	assert_true(metrics_http_addr_is_loopback(&a));
+	a.in4.sin_addr.s_addr = htonl(0xc0000201);
+	assert_false(metrics_http_addr_is_loopback(&a));
+	a.in4.sin_addr.s_addr = 0;
+	assert_false(metrics_http_addr_is_loopback(&a));
+	union sockaddr_inet b = { .in6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT } };
+	assert_true(metrics_http_addr_is_loopback(&b));
+	b.in6.sin6_addr = in6addr_any;
+	assert_false(metrics_http_addr_is_loopback(&b));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_label_escaping),
 		cmocka_unit_test(test_router_metrics),
+		cmocka_unit_test(test_http_request_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
