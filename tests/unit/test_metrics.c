@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "conf/config.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/strbuf.h"
@@ -297,12 +298,64 @@ static void test_http_request_parse(void **state)
 	assert_false(metrics_http_addr_is_loopback(&b));
 }
 
+/* [router] metrics = ...: loopback only, with a message that says so; printed back as read. */
+static void test_metrics_config(void **state)
+{
+	static const struct {
+		const char *value, *error;   /* error: a piece of the message, NULL: accepted */
+	} cases[] = {
+		{ "127.0.0.1:9142", NULL },
+		{ "127.1.2.3:80", NULL },
+		{ "[::1]:9142", NULL },
+		{ "0.0.0.0:9142", "not a loopback address" },
+		{ "192.0.2.1:9142", "not a loopback address" },
+		{ "[::]:9142", "not a loopback address" },
+		{ "127.0.0.1", "is not ADDRESS:PORT" },
+		{ "127.0.0.1:0", "is not ADDRESS:PORT" },
+		{ "127.0.0.1:65536", "is not ADDRESS:PORT" },
+		{ "localhost:9142", "is not ADDRESS:PORT" },
+		{ "::1:9142", "is not ADDRESS:PORT" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[256];
+		snprintf(text, sizeof(text), "[router]\ncontrol = /tmp/x.sock\nmetrics = %s\n",
+			 cases[i].value);
+		struct conf_errors e = { 0 };
+		struct router_conf rc;
+		int r = router_conf_parse_string(text, "r.conf", CONF_SKIP_INTERFACES, &rc, &e);
+		if (!cases[i].error) {
+			if (r != 0)
+				fail_msg("%s: %s", cases[i].value, e.msg[0]);
+			assert_true(rc.has_metrics);
+			char *printed = NULL;
+			size_t len = 0;
+			FILE *f = open_memstream(&printed, &len);
+			assert_non_null(f);
+			assert_int_equal(router_conf_print(f, &rc), 0);
+			fclose(f);
+			char want[64];
+			snprintf(want, sizeof(want), "metrics = %s\n", cases[i].value);
+			if (!strstr(printed, want))
+				fail_msg("printed back without \"%s\":\n%s", want, printed);
+			free(printed);
+			router_conf_free(&rc);
+			continue;
+		}
+		assert_int_not_equal(r, 0);
+		assert_true(e.count >= 1);
+		if (!strstr(e.msg[0], cases[i].error) || !strstr(e.msg[0], "r.conf:3:"))
+			fail_msg("%s: got \"%s\", want \"%s\"", cases[i].value, e.msg[0],
+				 cases[i].error);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_label_escaping),
 		cmocka_unit_test(test_router_metrics),
 		cmocka_unit_test(test_http_request_parse),
+		cmocka_unit_test(test_metrics_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
