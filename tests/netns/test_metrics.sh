@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `rrctl show metrics` (Prometheus text format 0.0.4) against what the other views of the same
+# `rrctl show metrics` and `[router] metrics = 127.0.0.1:9142` (Prometheus text format 0.0.4) against what the other views of the same
 # router say: `show interfaces/peers/status --json`, wireguard-go's own counters, the kernel's
 # view of rrouted's memory, and the [exec] programs' real behaviour.
 #
@@ -11,6 +11,7 @@
 #   |         flaky:  exits at once  |           |                                |
 #   |         holder: python3, one   |           |                                |
 #   |                 UDP socket     |           |                                |
+#   | metrics http://127.0.0.1:9142  |           |                                |
 #   | veth vr 192.0.2.1/24 ----------+-----------+- veth vp 192.0.2.2/24          |
 #   +--------------------------------+           +--------------------------------+
 # shellcheck source=tests/netns/lib.sh
@@ -83,6 +84,7 @@ metric() { "$PY" "$MPY" "$M" "$@"; }
 
 rr_pair_setup || { not_ok "set up rrouted and a wireguard-go peer"; rr_finish; }
 cat >>"$RR_TMP/r/rrouted.conf" <<EOF
+metrics = 127.0.0.1:9142
 
 [exec]
 steady = exec sleep 600
@@ -233,6 +235,61 @@ if [ -n "$up" ] && [ "$up" -ge 1 ] && [ "$up" -lt 120 ]; then
 else
 	not_ok "uptime is plausible" "${up:-none}"
 fi
+
+# --- the HTTP listener: curl (as a Prometheus scrape would) gets the same exposition.
+H=$RR_TMP/http.txt HH=$RR_TMP/http.head
+scrape() { ip netns exec "$NSR" curl -sS --max-time 5 -D "$HH" -o "$H" "$@"; }
+if scrape http://127.0.0.1:9142/metrics && head -n 1 "$HH" | grep -q '^HTTP/1.1 200' &&
+	grep -qi '^Content-Type: text/plain; version=0.0.4' "$HH" && n=$("$PY" "$MPY" "$H" 2>&1); then
+	ok "curl http://127.0.0.1:9142/metrics: 200, text format 0.0.4, parses ($n samples)"
+else
+	not_ok "curl http://127.0.0.1:9142/metrics: 200, text format 0.0.4, parses" "$(cat "$HH" 2>/dev/null)" "${n:-}" "$(head -n 20 "$H" 2>/dev/null)"
+fi
+http_same() {
+	scrape http://127.0.0.1:9142/metrics && snap || return 1
+	local k
+	for k in rr_wireguard_peer_rx_bytes_total rr_wireguard_peer_tx_bytes_total rr_wireguard_peer_handshakes_total; do
+		HV=$("$PY" "$MPY" "$H" "$k" interface=wg0 public_key="$PEER_PUB") || return 1
+		CV=$(metric "$k" interface=wg0 public_key="$PEER_PUB") || return 1
+		[ "$HV" = "$CV" ] || return 1
+	done
+	[ "$("$PY" "$MPY" "$H" rr_fib_routes family=ipv4)" = "$(metric rr_fib_routes family=ipv4)" ]
+}
+if wait_until 5 http_same; then
+	ok "the HTTP figures equal rrctl show metrics (peer bytes, handshakes, routes)"
+else
+	not_ok "the HTTP figures equal rrctl show metrics" "$(grep -E 'peer_(rx|tx)_bytes|handshakes_total|fib_routes' "$H")" \
+		"$(grep -E 'peer_(rx|tx)_bytes|handshakes_total|fib_routes' "$M")"
+fi
+code=$(ip netns exec "$NSR" curl -s --max-time 5 -o /dev/null -w '%{http_code}' http://127.0.0.1:9142/)
+if [ "$code" = 404 ]; then ok "another path is 404"; else not_ok "another path is 404" "got ${code:-nothing}"; fi
+code=$(ip netns exec "$NSR" curl -s --max-time 5 -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:9142/metrics)
+if [ "$code" = 405 ]; then ok "POST is 405"; else not_ok "POST is 405" "got ${code:-nothing}"; fi
+
+# Eight silent clients take every slot: a ninth is told 503 at once, the silent ones are closed
+# after the 5 s deadline, and a scrape works again; the control socket answers all along.
+out=$(ip netns exec "$NSR" timeout 30 "$PY" - <<'EOF' 2>&1
+import socket, time
+idle = [socket.create_connection(("127.0.0.1", 9142), timeout=15) for _ in range(8)]
+time.sleep(0.3)
+s = socket.create_connection(("127.0.0.1", 9142), timeout=3)
+s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+print("ninth:", s.recv(64).split(b"\r\n")[0].decode())
+t0 = time.monotonic()
+closed = sum(1 for c in idle if c.recv(1) == b"")
+print("closed %d idle after %.1f s" % (closed, time.monotonic() - t0))
+s = socket.create_connection(("127.0.0.1", 9142), timeout=3)
+s.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
+print("then:", s.recv(64).split(b"\r\n")[0].decode())
+EOF
+)
+if grep -q '^ninth: HTTP/1.1 503' <<<"$out" && grep -Eq '^closed 8 idle after [0-7]\.' <<<"$out" &&
+	grep -q '^then: HTTP/1.1 200' <<<"$out"; then
+	ok "the listener is bounded: 503 when full, idle clients closed, then served again"
+else
+	not_ok "the listener is bounded: 503 when full, idle clients closed, then served again" "$out"
+fi
+if out=$(rr_ctl r ping 2>&1) && [ "$out" = pong ]; then ok "the control socket still answers"; else not_ok "the control socket still answers" "$out"; fi
 
 rr_check_unpriv "rrouted still runs as uid 65534 with no capabilities" "$PID"
 if rr_rrouted_stop r; then ok "rrouted stops cleanly"; else not_ok "rrouted stops cleanly" "$RR_STOP_WHY"; fi
