@@ -11,6 +11,7 @@
 #include "conf/conf_internal.h"
 #include "core/localsock.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -269,10 +270,10 @@ void conf_text_free(char *text, size_t len)
 
 /* ---- rrouted.conf ---- */
 
-enum { RK_INTERFACES, RK_CONTROL, RK_LOG_LEVEL, RK_ROUTE, RK_COUNT };
+enum { RK_INTERFACES, RK_CONTROL, RK_LOG_LEVEL, RK_ROUTE, RK_METRICS, RK_COUNT };
 static const char *const router_keys[RK_COUNT] = {
 	[RK_INTERFACES] = "interfaces", [RK_CONTROL] = "control",
-	[RK_LOG_LEVEL] = "log_level", [RK_ROUTE] = "route",
+	[RK_LOG_LEVEL] = "log_level", [RK_ROUTE] = "route", [RK_METRICS] = "metrics",
 };
 
 struct router_parse {
@@ -500,6 +501,59 @@ static void exec_key(struct router_parse *rp, const char *key, const char *value
 	e->command = cmd;
 }
 
+/*
+ * metrics = 127.0.0.1:9142 or [::1]:9142: the HTTP listener of ctl/metrics_http.h.
+ * Loopback only: the figures name peers and their endpoints, and there is no
+ * authentication; a scraper elsewhere goes through a proxy the operator controls.
+ */
+static void parse_metrics(struct router_parse *rp, const char *value, int line)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(value, ':');
+	unsigned long port;
+	union sockaddr_inet *a = &rp->out->metrics_addr;
+
+	if (!colon || (size_t)(colon - value) >= sizeof(host) ||
+	    conf_parse_uint(colon + 1, 65535, &port) != 0 || port == 0) {
+		conf_error(rp->errs, rp->path, line,
+			   "metrics: '%.64s' is not ADDRESS:PORT (e.g. 127.0.0.1:9142 or [::1]:9142)",
+			   value);
+		return;
+	}
+	memcpy(host, value, (size_t)(colon - value));
+	host[colon - value] = '\0';
+	memset(a, 0, sizeof(*a));
+	size_t hl = strlen(host);
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+		host[hl - 1] = '\0';
+		a->in6.sin6_family = AF_INET6;
+		a->in6.sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host + 1, &a->in6.sin6_addr) != 1)
+			a->in6.sin6_family = 0;
+	} else {
+		a->in4.sin_family = AF_INET;
+		a->in4.sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &a->in4.sin_addr) != 1)
+			a->in4.sin_family = 0;
+	}
+	bool loopback = (a->sa.sa_family == AF_INET &&
+			 (ntohl(a->in4.sin_addr.s_addr) >> 24) == 127) ||
+			(a->sa.sa_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&a->in6.sin6_addr));
+	if (!a->sa.sa_family) {
+		conf_error(rp->errs, rp->path, line,
+			   "metrics: '%.64s' is not ADDRESS:PORT (an IPv6 address goes in brackets)",
+			   value);
+		return;
+	}
+	if (!loopback) {
+		conf_error(rp->errs, rp->path, line,
+			   "metrics: %.64s is not a loopback address (127.0.0.0/8 or [::1]); the metrics "
+			   "are served without authentication", host[0] == '[' ? host + 1 : host);
+		return;
+	}
+	rp->out->has_metrics = true;
+}
+
 static void router_key(void *user, const char *key, char *value, int line)
 {
 	struct router_parse *rp = user;
@@ -522,7 +576,8 @@ static void router_key(void *user, const char *key, char *value, int line)
 			break;
 	if (k == RK_COUNT) {
 		conf_error(rp->errs, rp->path, line,
-			   "unknown key '%s' in [router] (expected interfaces, control, log_level or route)",
+			   "unknown key '%s' in [router] (expected interfaces, control, log_level, route "
+			   "or metrics)",
 			   key);
 		return;
 	}
@@ -564,6 +619,9 @@ static void router_key(void *user, const char *key, char *value, int line)
 	}
 	case RK_ROUTE:
 		parse_route(rp, value, line);
+		break;
+	case RK_METRICS:
+		parse_metrics(rp, value, line);
 		break;
 	}
 }
@@ -815,6 +873,11 @@ int router_conf_print(FILE *f, const struct router_conf *conf)
 	fprintf(f, "control = %s\n", conf->control_path);
 	if (conf->log_level[0])
 		fprintf(f, "log_level = %s\n", conf->log_level);
+	if (conf->has_metrics) {
+		char mbuf[SOCKADDR_INET_STRLEN];
+		fprintf(f, "metrics = %s\n", sockaddr_inet_format(&conf->metrics_addr, mbuf,
+								    sizeof(mbuf)));
+	}
 	for (size_t i = 0; i < conf->n_routes; i++) {
 		const struct route_conf *r = &conf->routes[i];
 		fprintf(f, "route = %s", ip_prefix_format(&r->prefix, pbuf));

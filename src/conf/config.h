@@ -109,6 +109,8 @@ struct router_conf {
 	size_t n_ifaces;
 	struct exec_conf *execs;         /* in file order */
 	size_t n_execs;
+	bool has_metrics;                /* metrics = ADDR:PORT (a loopback address) was given */
+	union sockaddr_inet metrics_addr;
 };
 
 /* Loads path and every DIR/NAME.conf. 0 on success; -1 with errs filled. */

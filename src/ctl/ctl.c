@@ -13,6 +13,7 @@
 #include "core/localsock.h"
 #include "core/log.h"
 #include "core/pbuf.h"
+#include "ctl/metrics.h"
 #include "ctl/show.h"
 #include "wg/index.h"
 
@@ -122,6 +123,14 @@ void ctl_handle_request(struct ctl_server *srv, const char *line, struct strbuf 
 			show_status(srv, out, json);
 			return;
 		}
+		if (strcmp(words[1], "metrics") == 0) {
+			struct metrics_sources src = {
+				.router = srv->router, .sockets = srv->sock_stats, .sup = srv->sup,
+				.uptime_ns = loop_now(srv->loop) - srv->started_at,
+			};
+			metrics_render(out, &src);
+			return;
+		}
 	}
 	if (strcmp(words[0], "shim-path") == 0 && n == 1) {
 		if (!srv->shim_path[0])
@@ -139,7 +148,7 @@ void ctl_handle_request(struct ctl_server *srv, const char *line, struct strbuf 
 		return;
 	}
 	strbuf_printf(out, "error: unknown request \"%s\"; known: show interfaces|peers|routes|status "
-			   "[--json], ping, shim-path, reload\n", line);
+			   "[--json], show metrics, ping, shim-path, reload\n", line);
 }
 
 static void client_event(struct loop_fd *lfd, uint32_t events)

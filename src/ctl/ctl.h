@@ -13,7 +13,9 @@
 
 #include "core/loop.h"
 #include "core/strbuf.h"
+#include "exec/supervisor.h"
 #include "ip/router.h"
+#include "stack/sock.h"
 #include "wg/device.h"
 
 struct ctl_client;
@@ -34,6 +36,9 @@ struct ctl_server {
 	 */
 	void (*reload)(void *ctx, struct strbuf *out);
 	void *reload_ctx;
+	/* "show metrics" reads these too when set (after ctl_server_open); NULL: left out. */
+	const struct sock_stats *sock_stats;
+	const struct supervisor *sup;
 };
 
 int ctl_server_open(struct ctl_server *srv, struct loop *loop, const char *path,

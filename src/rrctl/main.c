@@ -29,6 +29,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: rrctl [-s SOCKET] show interfaces|peers|status [--json]\n"
+		"       rrctl [-s SOCKET] show metrics   counters for Prometheus (text format 0.0.4)\n"
 		"       rrctl [-s SOCKET] ping\n"
 		"       rrctl [-s SOCKET] reload   re-read rrouted.conf and the interfaces (as SIGHUP)\n"
 		"       rrctl [-s SOCKET] exec [--] CMD [ARGS...]   run CMD inside the router's network\n"

@@ -24,6 +24,7 @@
 #include "core/pbuf.h"
 #include "crypto/crypto.h"
 #include "ctl/ctl.h"
+#include "ctl/metrics_http.h"
 #include "exec/hooks.h"
 #include "exec/supervisor.h"
 #include "ip/router.h"
@@ -44,6 +45,7 @@ struct daemon {
 	struct ip_router router;
 	struct router_conf conf;
 	struct ctl_server ctl;
+	struct metrics_http metrics;   /* [router] metrics = ADDR:PORT; unopened (zero) otherwise */
 	struct loop_fd signals;
 	struct sock_layer *sockets;
 	char shim_path[PATH_MAX];
@@ -310,6 +312,7 @@ static void daemon_shutdown(struct daemon *d)
 	if (d->sup_ready)
 		supervisor_free(&d->sup);
 	hooks_free(&d->hooks);
+	metrics_http_close(&d->metrics);
 	ctl_server_close(&d->ctl);
 	ip_router_set_local_handler(&d->router, NULL, NULL);
 	if (d->sockets)
@@ -426,6 +429,14 @@ int main(int argc, char **argv)
 		goto fail;
 	d.ctl.reload = reload;
 	d.ctl.reload_ctx = &d;
+	d.ctl.sock_stats = sock_layer_stats(d.sockets);
+	d.ctl.sup = &d.sup;
+	if (d.conf.has_metrics) {
+		struct metrics_sources src = { .router = &d.router, .sockets = d.ctl.sock_stats,
+					       .sup = &d.sup };
+		if (metrics_http_open(&d.metrics, &d.loop, &d.conf.metrics_addr, &src) < 0)
+			goto fail;
+	}
 	/* rrctl exec asks the control socket where the shim socket is. */
 	if (strlen(d.shim_path) < sizeof(d.ctl.shim_path))
 		memcpy(d.ctl.shim_path, d.shim_path, strlen(d.shim_path) + 1);

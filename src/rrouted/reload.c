@@ -377,6 +377,15 @@ static void commit(struct reload_target *t, struct pending *p, struct router_con
 		/* Keep the socket we listen on as the configured one, so a later reload agrees. */
 		snprintf(new->control_path, sizeof(new->control_path), "%s", old->control_path);
 	}
+	if (diff->metrics_changed) {
+		char mbuf[SOCKADDR_INET_STRLEN];
+		strbuf_printf(out, "metrics: stays %s until rrouted restarts\n",
+			      old->has_metrics ? sockaddr_inet_format(&old->metrics_addr, mbuf,
+								      sizeof(mbuf)) : "off");
+		/* As for control: the running listener stays the configured one. */
+		new->has_metrics = old->has_metrics;
+		new->metrics_addr = old->metrics_addr;
+	}
 	if (!up || !down)
 		log_error("reload: out of memory: interface hooks not run");
 	/* Down hooks copy their commands now: the old configuration is freed below. */

@@ -334,7 +334,7 @@ static void test_router_errors(void **state)
 		} },
 		{ DATA "/badrouter/unknown-key.conf", {
 			"~:2: unknown key 'interface' in [router] (expected interfaces, control, "
-			"log_level or route)",
+			"log_level, route or metrics)",
 			"~:3: log_level: 'verbose' is not one of error, warn, info, debug",
 		} },
 		{ DATA "/badrouter/missing-dir.conf", {
