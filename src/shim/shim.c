@@ -13,6 +13,7 @@
  * and receive call (read/write included).
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -205,6 +206,29 @@ SHIM_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
 		return r;
 	}
 	return router_bind(fd, &e, &a);
+}
+
+/*
+ * A router datagram socket is one end of a socketpair with rrouted, so the
+ * kernel's shutdown would tell rrouted the socket is gone. Linux's UDP keeps
+ * receiving after SHUT_WR (socat shuts its sending side at EOF of its input and
+ * waits for the answer): SHUT_WR is only remembered here; SHUT_RD ends reads.
+ */
+SHIM_EXPORT int shutdown(int fd, int how)
+{
+	struct shim_fd e;
+	if (!shim_fd_get(fd, &e) || e.state != SFD_ROUTER || e.kind == SK_STREAM ||
+	    e.kind == SK_NETLINK)
+		return shim_real.shutdown(fd, how);
+	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+		return fail(EINVAL);
+	if (!e.connected)
+		return fail(ENOTCONN);   /* Linux: a datagram socket with no peer */
+	if (how != SHUT_RD) {
+		e.shut_wr = true;
+		shim_fd_put(fd, &e);
+	}
+	return how == SHUT_WR ? 0 : shim_real.shutdown(fd, SHUT_RD);
 }
 
 SHIM_EXPORT int listen(int fd, int backlog)
@@ -782,6 +806,11 @@ static ssize_t dgram_sendmsg(int fd, const struct shim_fd *e, const struct msghd
 {
 	struct shim_dgram_hdr h;
 	memset(&h, 0, sizeof(h));
+	if (e->shut_wr) {
+		if (!(flags & MSG_NOSIGNAL))
+			raise(SIGPIPE);
+		return fail(EPIPE);   /* as sock_alloc_send_pskb after SHUT_WR */
+	}
 	if (msg->msg_name && msg->msg_namelen) {
 		if (shim_addr_from_sockaddr(&h.peer, msg->msg_name, msg->msg_namelen) < 0)
 			return fail(msg->msg_namelen < sizeof(sa_family_t) ? EINVAL : EAFNOSUPPORT);

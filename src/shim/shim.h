@@ -65,6 +65,7 @@ struct shim_fd {
 	uint8_t state, kind;
 	bool listening, connected, bound, loop_bound, placeholder;
 	bool recvttl, recvtos;
+	bool shut_wr;                                 /* datagram socket after shutdown(SHUT_WR) */
 	bool recvpktinfo, recvpktinfo6, recvtclass;   /* shim_dgram.c: control messages wanted */
 #define SHIM_PENDING_MC 4
 	uint8_t n_pending_mc;                         /* memberships joined before the bind */
