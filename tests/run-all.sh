@@ -80,10 +80,10 @@ report_netns() {   # $1 = script, $2 = log, $3 = exit status
 	fi
 }
 
-# NETNS_JOBS scripts at a time (default 1): each has its own namespaces, addresses and
+# NETNS_JOBS scripts at a time (default 2): each has its own namespaces, addresses and
 # temporary directory, so they may overlap; results are reported in script order.
 run_netns() {
-	local t out jobs=${NETNS_JOBS:-1} scripts=()
+	local t out jobs=${NETNS_JOBS:-2} scripts=()
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "skip - netns: needs root to create namespaces (rrouted itself runs unprivileged inside)"
 		skipped=$((skipped + 1)); return

@@ -79,7 +79,7 @@ check() {
 
 # Ends the test: its exit status says whether anything failed.
 rr_finish() {
-	diag "$rr_n_ok ok, $rr_n_fail not ok, $rr_n_skip skipped"
+	printf '%d passed, %d failed, %d skipped\n' "$rr_n_ok" "$rr_n_fail" "$rr_n_skip"
 	[ "$rr_n_fail" -eq 0 ] && exit 0
 	exit 1
 }
