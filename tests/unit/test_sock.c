@@ -33,101 +33,25 @@
 #include "stack/tcp.h"
 #include "testlib.h"
 
-struct env {
-	struct loop loop;
-	struct ip_router router;
-	struct netif nif;
-	struct ip_prefix addrs[3];
-	struct pbuf_queue out;       /* what the router sent out of the fake interface */
-	struct sock_layer *sl;
-	int ctl;                     /* our end of the shim connection */
-};
-
-static void fake_output(struct netif *nif, struct pbuf *b, const struct ip_addr *nexthop)
-{
-	struct env *e = container_of(nif, struct env, nif);
-	pbuf_queue_push(&e->out, b);
-}
-static const struct netif_ops fake_ops = { .output = fake_output };
+#include "sockenv.h"
 
 static int setup(void **state)
 {
-	struct env *e = calloc(1, sizeof(*e));
-	assert_non_null(e);
-	assert_int_equal(loop_init(&e->loop), 0);
-	loop_use_manual_clock(&e->loop, NSEC_PER_SEC);
-	assert_int_equal(ip_router_init(&e->router, &e->loop), 0);
-	snprintf(e->nif.name, sizeof(e->nif.name), "wg0");
-	e->nif.mtu = 1420;
-	e->nif.ops = &fake_ops;
-	assert_int_equal(ip_prefix_parse("172.20.0.1/32", &e->addrs[0]), 0);
-	assert_int_equal(ip_prefix_parse("fd42::1/64", &e->addrs[1]), 0);
-	assert_int_equal(ip_prefix_parse("fe80::1/64", &e->addrs[2]), 0);
-	e->nif.addrs = e->addrs;
-	e->nif.n_addrs = 3;
-	assert_int_equal(ip_router_add_netif(&e->router, &e->nif), 0);
-	struct fib_route rt = { .type = FIB_TYPE_UNICAST, .ifindex = e->nif.ifindex };
-	assert_int_equal(ip_prefix_parse("172.20.0.0/16", &rt.prefix), 0);
-	assert_int_equal(fib_add(e->router.fib, &rt, 0), 0);
-	pbuf_queue_init(&e->out);
-	e->sl = sock_layer_new(&e->loop, &e->router);
-	assert_non_null(e->sl);
-	ip_router_set_local_handler(&e->router, sock_layer_input, e->sl);
-	e->ctl = tl_shim_client(e->sl);
-	*state = e;
+	static const char *const addrs[] = { "172.20.0.1/32", "fd42::1/64", "fe80::1/64", NULL };
+	*state = sockenv_new(addrs);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct env *e = *state;
-	if (e->ctl >= 0)
-		close(e->ctl);
-	sock_layer_free(e->sl);
-	pbuf_queue_purge(&e->out);
-	ip_router_free(&e->router);
-	loop_free(&e->loop);
-	free(e);
-	return 0;
-}
-
-static void spin(struct env *e)
-{
-	for (int i = 0; i < 4; i++)
-		loop_run_once(&e->loop, 0);
-}
-
-/* One request; returns rep.err, *fd gets a passed fd (or -1). */
-static int rpc(struct env *e, const struct shim_req *req, struct shim_rep *rep, int *fd)
-{
-	assert_int_equal(send(e->ctl, req, sizeof(*req), 0), sizeof(*req));
-	spin(e);
-	uint8_t buf[sizeof(*rep) + SHIM_MSG_MAX];
-	int got;
-	ssize_t n = tl_shim_recv(e->ctl, buf, sizeof(buf), &got);
-	assert_true(n > 0);
-	assert_true(shim_rep_valid(buf, (size_t)n));
-	memcpy(rep, buf, sizeof(*rep));
-	if (fd)
-		*fd = got;
-	else if (got >= 0)
-		close(got);
-	return rep->err;
+	return sockenv_teardown(state);
 }
 
 static void mkaddr(struct shim_addr *a, const char *text, uint16_t port, uint32_t scope)
 {
-	memset(a, 0, sizeof(*a));
-	if (strchr(text, ':')) {
-		a->family = AF_INET6;
-		assert_int_equal(inet_pton(AF_INET6, text, a->addr), 1);
-	} else {
-		a->family = AF_INET;
-		assert_int_equal(inet_pton(AF_INET, text, a->addr), 1);
-	}
-	a->port = port;
-	a->scope_id = scope;
+	sockenv_addr(a, text, port, scope);
 }
+
 
 /* Binds a datagram socket; returns rep.err and the data fd / id / port in outs. */
 static int bind_dgram(struct env *e, int family, int proto, const char *addr, uint16_t port,

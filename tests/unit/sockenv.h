@@ -1,0 +1,124 @@
+/*
+ * A socket layer on a real ip_router with one fake interface ("wg0", MTU 1420,
+ * 172.20.0.0/16 routed through it) whose output is captured, and a shim
+ * connection to talk to it: the fixture of the socket-layer unit tests
+ * (test_sock.c, test_sock_raw.c, test_sock_dgram.c). Header only, like
+ * testlib.h; include after <cmocka.h> and testlib.h.
+ */
+#ifndef RR_TESTS_SOCKENV_H
+#define RR_TESTS_SOCKENV_H
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/loop.h"
+#include "core/pbuf.h"
+#include "ip/fib.h"
+#include "ip/router.h"
+#include "stack/shim_proto.h"
+#include "stack/sock.h"
+
+#define SOCKENV_MAX_ADDRS 4
+
+struct env {
+	struct loop loop;
+	struct ip_router router;
+	struct netif nif;
+	struct ip_prefix addrs[SOCKENV_MAX_ADDRS];
+	struct pbuf_queue out;       /* what the router sent out of the fake interface */
+	struct sock_layer *sl;
+	int ctl;                     /* our end of the shim connection */
+};
+
+static inline void sockenv_output(struct netif *nif, struct pbuf *b, const struct ip_addr *nexthop)
+{
+	(void)nexthop;
+	struct env *e = container_of(nif, struct env, nif);
+	pbuf_queue_push(&e->out, b);
+}
+
+static const struct netif_ops sockenv_ops = { .output = sockenv_output };
+
+/* The fixture with the interface's addresses (NULL-terminated, at most SOCKENV_MAX_ADDRS). */
+static inline struct env *sockenv_new(const char *const *addrs)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	assert_non_null(e);
+	assert_int_equal(loop_init(&e->loop), 0);
+	loop_use_manual_clock(&e->loop, NSEC_PER_SEC);
+	assert_int_equal(ip_router_init(&e->router, &e->loop), 0);
+	snprintf(e->nif.name, sizeof(e->nif.name), "wg0");
+	e->nif.mtu = 1420;
+	e->nif.ops = &sockenv_ops;
+	size_t n = 0;
+	for (; addrs[n]; n++) {
+		assert_true(n < SOCKENV_MAX_ADDRS);
+		assert_int_equal(ip_prefix_parse(addrs[n], &e->addrs[n]), 0);
+	}
+	e->nif.addrs = e->addrs;
+	e->nif.n_addrs = n;
+	assert_int_equal(ip_router_add_netif(&e->router, &e->nif), 0);
+	struct fib_route rt = { .type = FIB_TYPE_UNICAST, .ifindex = e->nif.ifindex };
+	assert_int_equal(ip_prefix_parse("172.20.0.0/16", &rt.prefix), 0);
+	assert_int_equal(fib_add(e->router.fib, &rt, 0), 0);
+	pbuf_queue_init(&e->out);
+	e->sl = sock_layer_new(&e->loop, &e->router);
+	assert_non_null(e->sl);
+	ip_router_set_local_handler(&e->router, sock_layer_input, e->sl);
+	e->ctl = tl_shim_client(e->sl);
+	return e;
+}
+
+static inline int sockenv_teardown(void **state)
+{
+	struct env *e = *state;
+	if (e->ctl >= 0)
+		close(e->ctl);
+	sock_layer_free(e->sl);
+	pbuf_queue_purge(&e->out);
+	ip_router_free(&e->router);
+	loop_free(&e->loop);
+	free(e);
+	return 0;
+}
+
+static inline void spin(struct env *e)
+{
+	for (int i = 0; i < 4; i++)
+		loop_run_once(&e->loop, 0);
+}
+
+/* One request; returns rep.err, *fd gets a passed fd (or -1). */
+static inline int rpc(struct env *e, const struct shim_req *req, struct shim_rep *rep, int *fd)
+{
+	assert_int_equal(send(e->ctl, req, sizeof(*req), 0), sizeof(*req));
+	spin(e);
+	uint8_t buf[sizeof(*rep) + SHIM_MSG_MAX];
+	int got;
+	ssize_t n = tl_shim_recv(e->ctl, buf, sizeof(buf), &got);
+	assert_true(n > 0);
+	assert_true(shim_rep_valid(buf, (size_t)n));
+	memcpy(rep, buf, sizeof(*rep));
+	if (fd)
+		*fd = got;
+	else if (got >= 0)
+		close(got);
+	return rep->err;
+}
+
+/* A shim address from text (IPv4 or IPv6), port and scope. */
+static inline void sockenv_addr(struct shim_addr *a, const char *text, uint16_t port,
+				uint32_t scope)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = strchr(text, ':') ? AF_INET6 : AF_INET;
+	assert_int_equal(inet_pton(a->family, text, a->addr), 1);
+	a->port = port;
+	a->scope_id = scope;
+}
+
+#endif
