@@ -394,7 +394,7 @@ static void dgram_send(struct sock *s, const struct shim_dgram_hdr *h, uint8_t *
 		sl->stats.udp_out++;
 }
 
-void sock_dgram_event(struct loop_fd *lfd, uint32_t events)
+void sock_dgram_drain(struct loop_fd *lfd, uint32_t events, sock_dgram_sender send)
 {
 	struct sock *s = container_of(lfd, struct sock, lfd);
 	struct sock_layer *sl = s->sl;
@@ -415,10 +415,15 @@ void sock_dgram_event(struct loop_fd *lfd, uint32_t events)
 		}
 		memcpy(&h, sl->scratch, sizeof(h));
 		_Static_assert(sizeof(h) >= 8, "room for the UDP header in front of the payload");
-		dgram_send(s, &h, sl->scratch + sizeof(h), (size_t)n - sizeof(h));
+		send(s, &h, sl->scratch + sizeof(h), (size_t)n - sizeof(h));
 	}
 	if ((events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLIN))
 		sock_free(s);
+}
+
+void sock_dgram_event(struct loop_fd *lfd, uint32_t events)
+{
+	sock_dgram_drain(lfd, events, dgram_send);
 }
 
 /* ---- input ---- */

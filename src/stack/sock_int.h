@@ -130,6 +130,11 @@ bool sock_udp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
 		    const struct ip_packet *pkt);
 bool sock_icmp_input(struct sock_layer *sl, struct netif *in, struct pbuf *b,
 		     const struct ip_packet *pkt);
+/* Sends one datagram the app wrote (header h, payload data of len bytes; data may be changed). */
+typedef void (*sock_dgram_sender)(struct sock *s, const struct shim_dgram_hdr *h, uint8_t *data,
+				  size_t len);
+/* Takes what the app wrote on a datagram socket's pair (a batch per wake-up) and sends each. */
+void sock_dgram_drain(struct loop_fd *lfd, uint32_t events, sock_dgram_sender send);
 void sock_dgram_event(struct loop_fd *lfd, uint32_t events);
 bool sock_dgram_may_fragment(const struct shim_opts *o, int family);
 uint16_t sock_dgram_mtu(struct sock *s, const struct tcp_endpoint *dst, uint32_t oif);

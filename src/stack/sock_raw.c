@@ -33,7 +33,6 @@
 #include "ip/checksum.h"
 #include "stack/sock_int.h"
 
-#define RAW_BATCH 64   /* messages taken from one socket per wake-up */
 
 int sock_raw_bind(struct sock *s, const struct shim_addr *a)
 {
@@ -90,7 +89,7 @@ static struct pbuf *raw_build(struct sock *s, const struct ip_addr *src, const s
 	return b;
 }
 
-static void raw_send(struct sock *s, const struct shim_dgram_hdr *h, const uint8_t *msg, size_t len)
+static void raw_send(struct sock *s, const struct shim_dgram_hdr *h, uint8_t *msg, size_t len)
 {
 	struct sock_layer *sl = s->sl;
 	struct tcp_endpoint dst;
@@ -124,28 +123,7 @@ static void raw_send(struct sock *s, const struct shim_dgram_hdr *h, const uint8
 
 static void raw_event(struct loop_fd *lfd, uint32_t events)
 {
-	struct sock *s = container_of(lfd, struct sock, lfd);
-	struct sock_layer *sl = s->sl;
-	if (s->dead)
-		return;
-	for (int i = 0; i < RAW_BATCH; i++) {
-		ssize_t n = recv(lfd->fd, sl->scratch, sizeof(sl->scratch), MSG_DONTWAIT | MSG_TRUNC);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			break;
-		if (n <= 0) {
-			sock_free(s);   /* the app closed its last copy */
-			return;
-		}
-		struct shim_dgram_hdr h;
-		if ((size_t)n < sizeof(h) || (size_t)n > sizeof(sl->scratch)) {
-			sl->stats.udp_drops++;
-			continue;
-		}
-		memcpy(&h, sl->scratch, sizeof(h));
-		raw_send(s, &h, sl->scratch + sizeof(h), (size_t)n - sizeof(h));
-	}
-	if ((events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLIN))
-		sock_free(s);
+	sock_dgram_drain(lfd, events, raw_send);
 }
 
 int sock_raw_open(struct sock *s, int *app_fd)
