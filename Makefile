@@ -74,11 +74,13 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 unit: $(UNIT_BINS)
 
 # The whole suite: unit tests (plain and sanitized), short fuzz runs, namespace tests.
+# The three builds of check use every core (CI runs plain `make check`).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 check:
 	-scripts/install-deps --if-missing
-	$(MAKE) --no-print-directory all unit
-	$(MAKE) --no-print-directory asan-build
-	$(MAKE) --no-print-directory fuzz-build
+	$(MAKE) --no-print-directory -j$(JOBS) all unit
+	$(MAKE) --no-print-directory -j$(JOBS) asan-build
+	$(MAKE) --no-print-directory -j$(JOBS) fuzz-build
 	tests/run-all.sh
 
 # Same sources, separate tree, AddressSanitizer + UBSan.
