@@ -1,6 +1,8 @@
 #include "ip/router.h"
 
 #include <arpa/inet.h>
+#include <netinet/icmp6.h>
+#include <netinet/ip_icmp.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include "core/log.h"
 #include "ip/checksum.h"
 #include "ip/frag.h"
+#include "ip/frag_local.h"
 #include "ip/reasm.h"
 #include "ip/icmp.h"
 #include "ip/mss.h"
@@ -703,10 +706,58 @@ static bool parse_whole(uint8_t *p, size_t len, struct ip_packet *pkt)
 	return pkt->hdr_len <= len;
 }
 
+struct echo_emit {
+	struct ip_router *r;
+	struct netif *in;
+};
+
+static void emit_echo_packet(void *ctx, struct pbuf *b)
+{
+	struct echo_emit *e = ctx;
+	ip_router_output_local(e->r, b, e->in);
+}
+
+/*
+ * A reassembled echo request (ping -s 3000 to the router): the reply is as
+ * big, so it leaves in fragments, as Linux's does. Only the type changes, and
+ * the IPv6 pseudo-header sum does not care which address is which, so the
+ * checksum is patched, not recomputed. true if it was an echo request.
+ */
+static bool answer_big_echo(struct ip_router *r, struct netif *in, uint8_t *dg, size_t len,
+			    const struct ip_packet *whole)
+{
+	bool v4 = whole->family == AF_INET;
+	uint8_t *icmp = dg + whole->hdr_len;
+	size_t icmp_len = len - whole->hdr_len;
+	if (whole->proto != (v4 ? IPPROTO_ICMP : IPPROTO_ICMPV6) || icmp_len < 8 ||
+	    icmp[0] != (v4 ? ICMP_ECHO : ICMP6_ECHO_REQUEST) || icmp[1] != 0 ||
+	    ip_addr_is_multicast(&whole->dst))
+		return false;
+	uint16_t old_word, new_word, ck;
+	memcpy(&old_word, icmp, 2);
+	icmp[0] = v4 ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY;
+	memcpy(&new_word, icmp, 2);
+	memcpy(&ck, icmp + 2, 2);
+	ck = csum_replace2(ck, old_word, new_word);
+	memcpy(icmp + 2, &ck, 2);
+	struct netif *out = ip_router_route_netif(r, &whole->src, in ? in->ifindex : 0);
+	if (!out)
+		out = in;
+	struct ip_frag_spec spec = {
+		.src = whole->dst, .dst = whole->src, .proto = whole->proto, .ttl = 64,
+		.id = (uint32_t)(r->stats.echo_replies * 2654435761u),
+	};
+	struct echo_emit ctx = { r, in };
+	if (out && ip_frag_local(&spec, icmp, icmp_len, out->mtu, emit_echo_packet, &ctx) > 0)
+		r->stats.echo_replies++;
+	return true;
+}
+
 /*
  * A fragment to one of our addresses. Reassembled datagrams are bigger than
- * a packet buffer, so only the host stack's UDP sockets take them (the
- * handler reads pkt and frees b); other protocols are dropped.
+ * a packet buffer: the host stack's UDP sockets take them (the handler reads
+ * pkt and frees b), the router answers echo requests itself; other protocols
+ * are dropped.
  */
 static void deliver_fragment(struct ip_router *r, struct netif *in, struct pbuf *b,
 			     struct ip_packet *pkt)
@@ -728,7 +779,9 @@ static void deliver_fragment(struct ip_router *r, struct netif *in, struct pbuf 
 		return;
 	}
 	struct ip_packet whole;
-	if (!parse_whole(dg, len, &whole) || whole.proto != IPPROTO_UDP) {
+	if (parse_whole(dg, len, &whole) && answer_big_echo(r, in, dg, len, &whole)) {
+		pbuf_free(b);
+	} else if (!parse_whole(dg, len, &whole) || whole.proto != IPPROTO_UDP) {
 		netif_drop(in, DROP_UNSUPPORTED);
 		pbuf_free(b);
 	} else if (!r->local_handler || !r->local_handler(r->local_ctx, in, b, &whole)) {

@@ -30,6 +30,9 @@ if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
 	rr_finish
 fi
 rr_ping "tunnel up (P pings R)" "$NSP" -c 2 -i 0.3 -w 10 172.20.0.1
+# Echo requests bigger than the tunnel MTU: R reassembles them and answers in fragments.
+rr_ping "P pings R with 3000-byte echoes (reassembled, answered in fragments)" "$NSP" -c 2 -i 0.3 -w 10 -s 3000 172.20.0.1
+rr_ping "P pings R over IPv6 with 3000-byte echoes" "$NSP" -c 2 -i 0.3 -w 10 -s 3000 fd42:0:1::1
 
 APPS=$RR_TMP/apps
 mkdir -p "$APPS" && chown "$RR_UID:$RR_UID" "$APPS"
