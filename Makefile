@@ -81,7 +81,7 @@ check:
 	$(MAKE) --no-print-directory -j$(JOBS) all unit
 	$(MAKE) --no-print-directory -j$(JOBS) asan-build
 	$(MAKE) --no-print-directory -j$(JOBS) fuzz-build
-	tests/run-all.sh
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-5} tests/run-all.sh
 
 # Same sources, separate tree, AddressSanitizer + UBSan.
 asan-build:
