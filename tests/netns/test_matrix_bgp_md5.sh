@@ -235,7 +235,7 @@ else
 	ok "a session with mismatched passwords does not come up (R: $(birdc_r show protocols p_bad |
 		awk '$1 == "p_bad" { print $NF }'), P: $(birdc_p show protocols r_bad | awk '$1 == "r_bad" { print $NF }'))"
 fi
-if grep -Eq 'from fd42:0:1::12 port [0-9]+ to fd42:0:1::11 port [0-9]+: TCP MD5 \(RFC 2385\) signature does not match' \
+if grep -Eq 'from fd42:0:1::12 port [0-9]+ to fd42:0:1::11? port [0-9]+: TCP MD5 \(RFC 2385\) signature does not match' \
 	"$RR_TMP/r.log"; then
 	ok "rrouted logs the segments from P it dropped for a wrong signature"
 else
