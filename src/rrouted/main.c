@@ -7,6 +7,7 @@
  * SIGHUP and `rrctl reload` re-read the configuration (rrouted/reload.c).
  */
 #include <errno.h>
+#include <netdb.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -60,6 +61,31 @@ struct daemon {
 
 static void begin_shutdown(struct daemon *d);
 static void reload(void *ctx, struct strbuf *out);
+
+/*
+ * --check: an endpoint name that does not resolve now is a warning, not an
+ * error, because the daemon starts all the same and retries it.
+ */
+static void warn_unresolved_names(const struct router_conf *conf)
+{
+	for (size_t i = 0; i < conf->n_ifaces; i++) {
+		const struct wg_iface_conf *ic = &conf->ifaces[i];
+		for (size_t p = 0; p < ic->n_peers; p++) {
+			const struct wg_peer_conf *pc = &ic->peers[p];
+			if (!pc->endpoint_is_name)
+				continue;
+			struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *res = NULL;
+			int rc = getaddrinfo(pc->endpoint_host, NULL, &hints, &res);
+			if (rc == 0) {
+				freeaddrinfo(res);
+				continue;
+			}
+			fprintf(stderr, "%s:%d: warning: Endpoint: '%s' does not resolve now (%s); "
+				"rrouted starts anyway and retries it every 5 s\n", ic->path, pc->line,
+				pc->endpoint_host, gai_strerror(rc));
+		}
+	}
+}
 
 static void usage(FILE *f)
 {
@@ -363,15 +389,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rrouted: out of memory\n");
 		return 1;
 	}
-	/* The daemon resolves endpoint names itself, off its loop, and retries them (rrouted/dns.c);
-	 * --check looks them up now and reports a name that does not resolve. */
-	if (router_conf_load_flags(conf_path, check_only ? 0 : CONF_DEFER_NAMES, &d.conf, errs) < 0) {
+	/* The daemon resolves endpoint names itself, off its loop, and retries them (rrouted/dns.c). */
+	if (router_conf_load_flags(conf_path, CONF_DEFER_NAMES, &d.conf, errs) < 0) {
 		print_errors(errs);
 		free(errs);
 		return 1;
 	}
 	free(errs);
 	if (check_only) {
+		warn_unresolved_names(&d.conf);
 		printf("%s: OK, %zu interface(s), %zu route(s)\n", conf_path, d.conf.n_ifaces,
 		       d.conf.n_routes);
 		router_conf_free(&d.conf);

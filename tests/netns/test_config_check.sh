@@ -154,4 +154,17 @@ if [ "$rc" -eq 1 ] && grep -q 'wg0\.conf:3: ' <<<"$out" && grep -q 'wg0\.conf:5:
 else
 	not_ok "reports every mistake of a file (lines 3 and 5), not only the first" "exit $rc" "$out"
 fi
+
+# An endpoint name that does not resolve now: the daemon starts and retries it, so --check warns
+# (with the file and the [Peer] line) and still says OK.
+d=$(mkconf)
+good_iface | sed 's/^Endpoint = .*/Endpoint = peer.rrtest.invalid:51820/' >"$d/ifaces/wg0.conf"
+out=$("$RROUTED" --check -c "$d/rrouted.conf" 2>&1)
+rc=$?
+if [ "$rc" -eq 0 ] && grep -q "wg0\.conf:8: warning: Endpoint: 'peer.rrtest.invalid' does not resolve" <<<"$out" &&
+	grep -q ': OK' <<<"$out"; then
+	ok "an endpoint name that does not resolve: a warning with file and line, exit 0"
+else
+	not_ok "an endpoint name that does not resolve: a warning with file and line, exit 0" "exit $rc" "$out"
+fi
 rr_finish
