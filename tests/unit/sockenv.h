@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/loop.h"
@@ -108,6 +109,17 @@ static inline int rpc(struct env *e, const struct shim_req *req, struct shim_rep
 	else if (got >= 0)
 		close(got);
 	return rep->err;
+}
+
+/* Receives one datagram (shim header, then up to cap bytes) from a data fd without blocking: its payload length or -1. */
+static inline ssize_t recv_dgram(int fd, struct shim_dgram_hdr *h, void *buf, size_t cap)
+{
+	struct iovec iov[2] = { { h, sizeof(*h) }, { buf, cap } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+	if (n < (ssize_t)sizeof(*h))
+		return -1;
+	return n - (ssize_t)sizeof(*h);
 }
 
 /* A shim address from text (IPv4 or IPv6), port and scope. */

@@ -101,17 +101,6 @@ static void inject_udp4(struct env *e, const char *src, uint16_t sport, const ch
 	spin(e);
 }
 
-/* Receives one datagram from a data fd without blocking: payload length or -1. */
-static ssize_t recv_dgram(int fd, struct shim_dgram_hdr *h, char *buf, size_t cap)
-{
-	struct iovec iov[2] = { { h, sizeof(*h) }, { buf, cap } };
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
-	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
-	if (n < (ssize_t)sizeof(*h))
-		return -1;
-	return n - (ssize_t)sizeof(*h);
-}
-
 static void test_udp_bind_rules(void **state)
 {
 	struct env *e = *state;

@@ -131,16 +131,6 @@ static void inject_udp4(struct env *e, const char *dst, uint16_t dport, size_t p
 	spin(e);
 }
 
-static ssize_t recv_dgram(int fd, struct shim_dgram_hdr *h, uint8_t *buf, size_t cap)
-{
-	struct iovec iov[2] = { { h, sizeof(*h) }, { buf, cap } };
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
-	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
-	if (n < (ssize_t)sizeof(*h))
-		return -1;
-	return n - (ssize_t)sizeof(*h);
-}
-
 static void test_receive_destination(void **state)
 {
 	struct env *e = *state;

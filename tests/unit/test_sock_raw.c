@@ -98,17 +98,6 @@ static void inject_icmp4(struct env *e, const char *src, const char *dst, uint8_
 	spin(e);
 }
 
-/* Receives one message (header, then up to cap bytes) without blocking: its length or -1. */
-static ssize_t recv_msg(int fd, struct shim_dgram_hdr *h, void *buf, size_t cap)
-{
-	struct iovec iov[2] = { { h, sizeof(*h) }, { buf, cap } };
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
-	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
-	if (n < (ssize_t)sizeof(*h))
-		return -1;
-	return n - (ssize_t)sizeof(*h);
-}
-
 static void test_raw4_send_as_written(void **state)
 {
 	struct env *e = *state;
@@ -157,7 +146,7 @@ static void test_raw4_receives_every_icmp_with_header(void **state)
 	inject_icmp4(e, "172.20.0.2", "172.20.0.1", 61, reply, sizeof(reply), true);
 	struct shim_dgram_hdr h;
 	uint8_t buf[128];
-	assert_int_equal(recv_msg(fd, &h, buf, sizeof(buf)), 20 + sizeof(reply));
+	assert_int_equal(recv_dgram(fd, &h, buf, sizeof(buf)), 20 + sizeof(reply));
 	assert_int_equal(buf[0], 0x45);                  /* the IPv4 header comes first */
 	assert_int_equal(buf[20], ICMP_ECHOREPLY);
 	assert_memory_equal(buf + 28, "hi", 2);
@@ -166,11 +155,11 @@ static void test_raw4_receives_every_icmp_with_header(void **state)
 	assert_int_equal(h.ttl, 61);
 	assert_true(h.flags & SHIM_DGRAM_HAS_TTL);
 	/* The socket connected to 172.20.0.3 does not hear 172.20.0.2. */
-	assert_int_equal(recv_msg(fd_conn, &h, buf, sizeof(buf)), -1);
+	assert_int_equal(recv_dgram(fd_conn, &h, buf, sizeof(buf)), -1);
 
 	/* A bad checksum reaches nobody. */
 	inject_icmp4(e, "172.20.0.2", "172.20.0.1", 61, reply, sizeof(reply), false);
-	assert_int_equal(recv_msg(fd, &h, buf, sizeof(buf)), -1);
+	assert_int_equal(recv_dgram(fd, &h, buf, sizeof(buf)), -1);
 	close(fd);
 	close(fd_conn);
 	spin(e);
@@ -200,10 +189,10 @@ static void test_raw4_errors_with_recverr(void **state)
 	struct shim_dgram_hdr h;
 	uint8_t buf[256];
 	/* First the plain copy (unconnected raw sockets hear every ICMP message)... */
-	assert_int_equal(recv_msg(fd, &h, buf, sizeof(buf)), 20 + sizeof(te));
+	assert_int_equal(recv_dgram(fd, &h, buf, sizeof(buf)), 20 + sizeof(te));
 	assert_false(h.flags & SHIM_DGRAM_ERR);
 	/* ...then the error about the echo request, as a ping socket would get it. */
-	ssize_t n = recv_msg(fd, &h, buf, sizeof(buf));
+	ssize_t n = recv_dgram(fd, &h, buf, sizeof(buf));
 	assert_int_equal(n, sizeof(struct shim_dgram_err) + 8);
 	assert_true(h.flags & SHIM_DGRAM_ERR);
 	struct shim_dgram_err er;
@@ -220,8 +209,8 @@ static void test_raw4_errors_with_recverr(void **state)
 	assert_int_equal(h.ttl, 62);
 	assert_memory_equal(buf + sizeof(er), echo, 8);   /* the quoted echo request */
 	/* The socket without IP_RECVERR got the copy only. */
-	assert_int_equal(recv_msg(quiet, &h, buf, sizeof(buf)), 20 + sizeof(te));
-	assert_int_equal(recv_msg(quiet, &h, buf, sizeof(buf)), -1);
+	assert_int_equal(recv_dgram(quiet, &h, buf, sizeof(buf)), 20 + sizeof(te));
+	assert_int_equal(recv_dgram(quiet, &h, buf, sizeof(buf)), -1);
 	close(fd);
 	close(quiet);
 	spin(e);
@@ -259,7 +248,7 @@ static void test_raw6_checksum_and_receive(void **state)
 	spin(e);
 	struct shim_dgram_hdr h;
 	uint8_t buf[128];
-	assert_int_equal(recv_msg(fd, &h, buf, sizeof(buf)), sizeof(echo));   /* no IPv6 header */
+	assert_int_equal(recv_dgram(fd, &h, buf, sizeof(buf)), sizeof(echo));   /* no IPv6 header */
 	assert_int_equal(buf[0], ICMP6_ECHO_REPLY);
 	assert_memory_equal(buf + 8, "v6", 2);
 	assert_int_equal(h.peer.family, AF_INET6);
