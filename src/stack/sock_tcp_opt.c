@@ -121,7 +121,7 @@ static size_t fill_info(const struct sock *s, uint8_t *out, size_t cap)
 	memset(&ti, 0, sizeof(ti));
 	if (s->kind == SK_TCP_LISTEN && s->lis) {
 		unsigned q, backlog;
-		tcp_listener_info(s->lis, &q, &backlog);
+		tcp_listener_queue(s->lis, &q, &backlog);
 		ti.tcpi_state = 10;
 		ti.tcpi_unacked = q;        /* as Linux: the accept queue and its limit */
 		ti.tcpi_sacked = backlog;

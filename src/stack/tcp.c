@@ -3057,12 +3057,6 @@ int tcp_listener_set_md5(struct tcp_listener *l, const struct tcp_md5_keyset *ks
 	return tcp_md5_keyset_copy(&l->md5, ks);
 }
 
-void tcp_listener_info(const struct tcp_listener *l, unsigned *queued, unsigned *backlog)
-{
-	*queued = l->acc_count;
-	*backlog = l->backlog;
-}
-
 /* Milliseconds since a stamp_ms() (modulo 2^32 ms, 49 days: what TCP_INFO can say anyway). */
 static uint32_t ms_since(const struct tcp_conn *c, uint32_t t)
 {

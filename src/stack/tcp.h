@@ -152,7 +152,7 @@ enum tcp_state tcp_conn_state(const struct tcp_conn *c);
 void tcp_conn_endpoints(const struct tcp_conn *c, struct tcp_endpoint *local,
 			struct tcp_endpoint *remote);
 const char *tcp_state_name(enum tcp_state st);
-/* Connections waiting in l's accept queue, and its backlog (what ss shows for a listener). */
+/* Connections waiting in l's accept queue, and its backlog (ss, and TCP_INFO of a listener). */
 void tcp_listener_queue(const struct tcp_listener *l, unsigned *queued, unsigned *backlog);
 
 /* What getsockopt(TCP_INFO) reports, in the engine's units (see sock_tcp_opt.c for Linux's). */
@@ -175,8 +175,6 @@ struct tcp_conn_info {
 	uint32_t notsent_bytes;
 };
 void tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *out);
-/* A listener's: its accept queue length and backlog. */
-void tcp_listener_info(const struct tcp_listener *l, unsigned *queued, unsigned *backlog);
 
 /*
  * Notes on callbacks: a failed active open gets on_connected(err) followed

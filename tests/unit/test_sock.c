@@ -434,10 +434,6 @@ void *tcp_conn_user(const struct tcp_conn *c) { return NULL; }
 void tcp_conn_endpoints(const struct tcp_conn *c, struct tcp_endpoint *l, struct tcp_endpoint *r) {}
 /* sock_tcp_opt.c's engine calls (TCP_MD5SIG, TCP_INFO): inert here too */
 int tcp_listener_set_md5(struct tcp_listener *l, const struct tcp_md5_keyset *ks) { return 0; }
-void tcp_listener_info(const struct tcp_listener *l, unsigned *queued, unsigned *backlog)
-{
-	*queued = *backlog = 0;
-}
 void tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *out) { memset(out, 0, sizeof(*out)); }
 enum tcp_state tcp_conn_state(const struct tcp_conn *c) { return TCP_CLOSED; }
 size_t tcp_recv_available(const struct tcp_conn *c) { return 0; }

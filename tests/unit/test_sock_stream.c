@@ -464,8 +464,4 @@ int main(void)
 }
 /* sock_tcp_opt.c's engine calls (TCP_MD5SIG, TCP_INFO): inert here too */
 int tcp_listener_set_md5(struct tcp_listener *l, const struct tcp_md5_keyset *ks) { return 0; }
-void tcp_listener_info(const struct tcp_listener *l, unsigned *queued, unsigned *backlog)
-{
-	*queued = *backlog = 0;
-}
 void tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *out) { memset(out, 0, sizeof(*out)); }
