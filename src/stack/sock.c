@@ -574,6 +574,23 @@ static void client_free(struct sock_client *c)
 	free(c);
 }
 
+/*
+ * Datagrams the app sent before an option change leave under the options they were sent with.
+ * They wait in the data socketpair while this request comes on the control socket, and
+ * traceroute, for one, changes the hop limit between probes it has already sent.
+ */
+static void flush_queued_datagrams(struct sock *s)
+{
+	if (s->kind != SK_UDP && s->kind != SK_ICMP && s->kind != SK_RAW)
+		return;
+	for (int round = 0; round < 64 && !s->dead && s->lfd.fd >= 0; round++) {
+		char byte;
+		if (recv(s->lfd.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0)
+			return;   /* EAGAIN: nothing queued */
+		s->lfd.cb(&s->lfd, EPOLLIN);
+	}
+}
+
 static void handle_request(struct sock_client *c, const struct shim_req *req, const void *req_data,
 			   size_t req_len)
 {
@@ -602,6 +619,11 @@ static void handle_request(struct sock_client *c, const struct shim_req *req, co
 	case SHIM_OP_SETOPT:
 		s = sock_find(sl, req->sock_id);
 		if (!s) {
+			e = EBADF;
+			break;
+		}
+		flush_queued_datagrams(s);
+		if (s->dead) {
 			e = EBADF;
 			break;
 		}

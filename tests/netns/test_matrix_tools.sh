@@ -208,6 +208,15 @@ tool_says "raw ICMP socket (python, ICMP_FILTER): echo to $A4, reply read with i
 tool_says "raw ICMPv6 socket (python, ICMP6_FILTER): echo to $A6, reply" \
 	"$PY" "$RR_TMP/raw_icmp.py" "$A6" -- "^reply from $A6 ttl=-1 seq=1$"
 
+# traceroute -I changes the hop limit between probes it has already sent; each must leave with
+# the hop limit it was sent under (a later setsockopt must not overtake it).
+cp "$(dirname "$0")/hoplimit_race.py" "$RR_TMP/hoplimit_race.py"
+chmod 644 "$RR_TMP/hoplimit_race.py"
+tool_says "raw ICMP socket: hop limit 1/64 alternated over 40 back-to-back probes to $C4, each leaves with its own" \
+	"$PY" "$RR_TMP/hoplimit_race.py" "$C4" 40 -- "^hop-limit-1 probes answered: 0 of 40; hop-limit-64 probes answered: [1-9]"
+tool_says "raw ICMPv6 socket: the same over 40 probes to $C6" \
+	"$PY" "$RR_TMP/hoplimit_race.py" "$C6" 40 -- "^hop-limit-1 probes answered: 0 of 40; hop-limit-64 probes answered: [1-9]"
+
 tool_says "rrctl exec -- tracepath -n $C4: hop 1 B, C reached, pmtu 1420" \
 	tracepath -n -m 4 "$C4" -- "^ *1[:?].* $B4 " "reached" "pmtu 1420"
 tool_says "rrctl exec -- tracepath -6 -n $C6: hop 1 B, C reached" \
