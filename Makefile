@@ -21,6 +21,7 @@ LIBDIR     ?= $(PREFIX)/lib
 PKGLIBDIR  ?= $(LIBDIR)/rrouted
 MANDIR     ?= $(PREFIX)/share/man
 DOCDIR     ?= $(PREFIX)/share/doc/rrouted
+SYSCONFDIR ?= /etc
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 INSTALL    ?= install
@@ -147,7 +148,7 @@ demo:
 # are helpers, not commands: PKGLIBDIR. The sudo link is relative, so the tree
 # works under DESTDIR and wherever it is copied.
 SUDO_LINK = $(shell realpath -m --relative-to=$(PKGLIBDIR)/rrctl-sudo $(BINDIR)/rrctl)
-UNIT_SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@PKGLIBDIR@|$(PKGLIBDIR)|g'
+UNIT_SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGLIBDIR)/rrctl-sudo \
 	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
