@@ -164,7 +164,7 @@ install: all
 	chmod 644 $(DESTDIR)$(SYSTEMDDIR)/system/rrouted.service $(DESTDIR)$(SYSTEMDDIR)/user/rrouted.service
 	$(INSTALL) -m 644 contrib/systemd/rrouted.sysusers $(DESTDIR)$(SYSUSERSDIR)/rrouted.conf
 	$(INSTALL) -m 644 docs/DEPLOY.md $(DESTDIR)$(DOCDIR)/
-	$(INSTALL) -m 644 examples/dn42/README.md examples/dn42/rrouted.conf examples/dn42/bird.conf \
+	$(INSTALL) -m 644 examples/dn42/README.md examples/dn42/*.conf \
 	  $(DESTDIR)$(DOCDIR)/examples/dn42/
 	$(INSTALL) -m 644 examples/dn42/ifaces/*.conf $(DESTDIR)$(DOCDIR)/examples/dn42/ifaces/
 
