@@ -47,8 +47,14 @@ int shim_locate(char *out, size_t len)
 			if (shim_path_in(out, len, exe, "") == 0 && readable(out) == 0)
 				return 0;
 			if (shim_path_in(out, len, exe, RR_PKGLIBDIR_FROM_BINDIR) == 0 &&
-			    readable(out) == 0)
+			    readable(out) == 0) {
+				/* bin/../lib/rrouted/… as lib/rrouted/…: the path goes into
+				 * LD_PRELOAD and PATH (rrctl-sudo), where people read it. */
+				char clean[PATH_MAX];
+				if (realpath(out, clean) && strlen(clean) < len)
+					memcpy(out, clean, strlen(clean) + 1);
 				return 0;
+			}
 		}
 	}
 	if (shim_path_in(out, len, RR_PKGLIBDIR, "") < 0) {
