@@ -183,7 +183,7 @@ rr_rrouted_start a "$NSA" && rr_rrouted_start b "$NSB" || { not_ok "start the in
 rr_check_unpriv "the installed rrouted runs as uid 65534 with no capabilities" "${RR_PID[a]}"
 # rr_exec NAME CMD...: CMD inside router NAME through the installed rrctl exec (as uid 65534).
 rr_exec() { local n=$1; shift; rr_ctl "$n" exec -- "$@"; }
-if out=$(rr_exec a ping -n -c 3 -i 0.2 -W 2 172.20.0.2 2>&1); then
+if out=$(rr_exec a ping -n -c 3 -i 0.2 -w 8 172.20.0.2 2>&1); then
 	ok "ping b's 172.20.0.2 from inside a (installed rrctl exec, installed shim, capless ping)"
 else
 	not_ok "ping b's 172.20.0.2 from inside a" "$out"
@@ -218,13 +218,13 @@ if wait_until 30 established; then
 else
 	not_ok "BGP between the two BIRDs is Established" "$(birdc -s "$RR_TMP/a/bird.ctl" show protocols all b 2>&1 | tail -n 20)"
 fi
-learned() { rr_ctl a show routes --json | jq -e '.. | objects | select(.dst? == "172.20.9.0/24")' >/dev/null; }
+learned() { rr_ctl a show routes --json | jq -e '.. | objects | select(.dst? == "172.20.9.0/24" and .protocol? == "bird")' >/dev/null; }
 if wait_until 15 learned; then
 	ok "a's FIB has 172.20.9.0/24 from its BIRD (kernel protocol through the shim)"
 else
 	not_ok "a's FIB has 172.20.9.0/24 from its BIRD" "$(rr_ctl a show routes 2>&1)"
 fi
-if out=$(rr_exec a ping -n -c 3 -i 0.2 -W 2 172.20.9.1 2>&1); then
+if out=$(rr_exec a ping -n -c 3 -i 0.2 -w 8 172.20.9.1 2>&1); then
 	ok "ping 172.20.9.1 (b's own address, a BGP route) from inside a"
 else
 	not_ok "ping 172.20.9.1 (b's own address, a BGP route) from inside a" "$out"
