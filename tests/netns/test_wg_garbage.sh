@@ -134,6 +134,7 @@ def main():
         r = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
         r.bind((ifname, 0))
         r.settimeout(0.5)
+        open(out + ".ready", "w").close()   # the test starts its pings after this
         end = time.time() + timeout
         want = socket.inet_aton(host)
         while time.time() < end:
@@ -213,8 +214,13 @@ ip netns exec "$NSP" "$PY" "$JUNK" capture 192.0.2.1 51820 "$RR_TMP/captured.hex
 	>"$RR_TMP/capture.log" 2>&1 &
 cap_pid=$!
 rr_track "$cap_pid" "capture"
-sleep 0.5
-ip netns exec "$NSP" ping -n -q -c 3 -i 0.3 172.20.0.1 >/dev/null 2>&1
+# Ping once the capture socket is bound (python's start-up takes seconds on a loaded machine),
+# and again until it has a packet or gives up.
+wait_until 10 test -e "$RR_TMP/captured.hex.ready"
+for _ in 1 2 3 4 5; do
+	kill -0 "$cap_pid" 2>/dev/null || break
+	ip netns exec "$NSP" ping -n -q -c 3 -i 0.3 172.20.0.1 >/dev/null 2>&1
+done
 wait "$cap_pid"
 if [ -s "$RR_TMP/captured.hex" ]; then
 	ok "captured a transport packet of the live session ($(cat "$RR_TMP/capture.log"))"
