@@ -333,9 +333,18 @@ struct netif *ip_router_netif_by_name(const struct ip_router *r, const char *nam
 
 struct netif *ip_router_netif_by_index(const struct ip_router *r, uint32_t ifindex)
 {
-	for (size_t i = 0; i < r->n_netifs; i++)
-		if (r->netifs[i]->ifindex == ifindex)
-			return r->netifs[i];
+	/* netifs is in ifindex order (appended with increasing indexes, removed in place). */
+	size_t lo = 0, hi = r->n_netifs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint32_t k = r->netifs[mid]->ifindex;
+		if (k == ifindex)
+			return r->netifs[mid];
+		if (k < ifindex)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 
@@ -378,15 +387,15 @@ static void emit_fragment(void *ctx, struct pbuf *frag)
 static int route_lookup(struct ip_router *r, const struct ip_addr *dst, struct netif **out,
 			struct ip_addr *nexthop)
 {
-	struct fib_route rt;
-	if (fib_lookup(r->fib, dst, &rt) < 0)
+	struct fib_nexthop rt;
+	if (fib_lookup_nexthop(r->fib, dst, &rt) < 0)
 		return -1;
 	if (rt.type != FIB_TYPE_UNICAST)
 		return rt.type;
-	*nexthop = rt.gateway.family ? rt.gateway : *dst;
-	if (!rt.ifindex && rt.gateway.family) {
-		struct fib_route via;
-		if (fib_lookup(r->fib, &rt.gateway, &via) < 0 || via.type != FIB_TYPE_UNICAST ||
+	*nexthop = rt.gateway->family ? *rt.gateway : *dst;
+	if (!rt.ifindex && rt.gateway->family) {
+		struct fib_nexthop via;
+		if (fib_lookup_nexthop(r->fib, rt.gateway, &via) < 0 || via.type != FIB_TYPE_UNICAST ||
 		    !via.ifindex)
 			return -1;
 		rt.ifindex = via.ifindex;
