@@ -114,8 +114,14 @@ through() {
 			rr_wg "$NSB" set "$ib" peer "$(pub a)" remove &&
 			rr_wg "$NSB" set "$ib" peer "$(pub rb)" endpoint 198.51.100.1:51821 allowed-ips 0.0.0.0/0
 	fi || return 1
+	# Both ends send at once, so each starts its own handshake: the other side (rrouted, or the
+	# far end through the relay) may still hold a session with the peer entry just replaced,
+	# and would otherwise wait out WireGuard's 15 s "sent but heard nothing" rule.
+	ip netns exec "$NSB" ping -n -q -c 2 -i 0.3 -w 15 172.20.1.1 >/dev/null 2>&1 &
+	local bping=$!
 	ip netns exec "$NSA" ping -n -q -c 2 -i 0.3 -w 15 172.20.3.1 >/dev/null ||
-		{ echo "wggo_udp.sh: no ping A -> B through $1" >&2; return 1; }
+		{ echo "wggo_udp.sh: no ping A -> B through $1" >&2; wait "$bping"; return 1; }
+	wait "$bping" || { echo "wggo_udp.sh: no ping B -> A through $1" >&2; return 1; }
 }
 
 # relay_sent: datagrams the relay sent A -> B so far.
