@@ -232,7 +232,8 @@ static void hold_wakeup(struct loop *loop, uint64_t ns)
 		ns = next;
 	if (ns == 0)
 		return;
-	struct timespec ts = { .tv_sec = (time_t)(ns / NSEC_PER_SEC), .tv_nsec = (long)(ns % NSEC_PER_SEC) };
+	struct timespec ts = { .tv_sec = (time_t)(ns / NSEC_PER_SEC),
+			       .tv_nsec = (long)(ns % NSEC_PER_SEC) };
 	nanosleep(&ts, NULL);   /* EINTR: a signal cuts the hold short, which is fine */
 }
 
