@@ -29,7 +29,8 @@
 # 50 Mbit/s in a VM), which a NIC would not charge the router.
 # Idle latency: wgload_idle_latency_{p50,p99}_us, the one-way delay of 200 packets/s from the
 # generator's send to the sink's receive through rrouted (an upper bound of the hop's added latency:
-# both ends' crypto and two veth hops are in it).
+# both ends' crypto and two veth hops are in it); wgload_50mbps_latency_{p50,p99}_us the same for
+# 1420-byte packets at 50 Mbit/s (what RR_HOLD_US / RR_BUSY_POLL_US trade against CPU).
 # Handshake flood: with 1420-byte traffic at saturation on wga -> wgb, a flood of initiations
 # (valid mac1, as anyone knowing the public key can send; WGLOAD_FLOOD_PPS per second, default
 # 20000) against a third interface wgc, from G on CPU 1:
@@ -173,17 +174,24 @@ for size in $SIZES; do
 		point "$size" "$load" || exit 1
 	done
 done
-# Latency at idle: 200 stamped 200-byte packets a second, every one decrypted by the sink.
+# Latency at idle: 200 stamped 200-byte packets a second, every one decrypted by the sink; then
+# under load: 1420-byte stamped packets at 50 Mbit/s (the ring of the last 4096 delays is all of
+# this run's by then).
 kill -USR1 "$SINK_PID"
-out=$(ip netns exec "$NSG" env -u RR_UDP_OFFLOAD nice -n -10 taskset -c 1 "$WGLOAD" gen "$RR_TMP/g.conf" \
-	--size 200 --seconds "$SECS" --mbps 0.32 --stamp 2>&1) || { echo "wgload gen failed: $out" >&2; exit 1; }
-sleep 0.3
+latency() {   # NAME SIZE MBPS
+	local out
+	out=$(ip netns exec "$NSG" env -u RR_UDP_OFFLOAD nice -n -10 taskset -c 1 "$WGLOAD" gen "$RR_TMP/g.conf" \
+		--size "$2" --seconds "$SECS" --mbps "$3" --stamp 2>&1) || { echo "wgload gen failed: $out" >&2; return 1; }
+	sleep 0.3
+	read -r _ _ _ LAT_N LAT_P50 LAT_P99 <"$STATS"
+	echo "# $1 latency: $LAT_N one-way delays generator -> rrouted -> sink ($2 B, $3 Mbit/s; both" \
+		"ends' crypto and two veth hops included)"
+	awk -v n="$1" -v a="$LAT_P50" -v b="$LAT_P99" 'BEGIN {
+		printf "wgload_%s_latency_p50_us %.1f\nwgload_%s_latency_p99_us %.1f\n", n, a / 1000, n, b / 1000 }'
+}
+latency idle 200 0.32 || exit 1
+latency 50mbps 1420 50 || exit 1
 kill -USR1 "$SINK_PID"
-read -r _ _ _ LAT_N LAT_P50 LAT_P99 <"$STATS"
-echo "# idle latency: $LAT_N one-way delays generator -> rrouted -> sink (both ends' crypto and" \
-	"two veth hops included)"
-awk -v a="$LAT_P50" -v b="$LAT_P99" 'BEGIN {
-	printf "wgload_idle_latency_p50_us %.1f\nwgload_idle_latency_p99_us %.1f\n", a / 1000, b / 1000 }'
 
 if [ "${WGLOAD_FLOOD:-1}" = 1 ]; then
 	point 1420 max | sed 's/^wgload_1420_max_/wgload_flood_off_/' | tee "$RR_TMP/flood-off" || exit 1

@@ -218,12 +218,57 @@ static void run_deferred(struct loop *loop)
 	}
 }
 
+void loop_set_wakeup_policy(struct loop *loop, uint64_t busy_poll_ns, uint64_t hold_ns)
+{
+	loop->busy_poll_ns = busy_poll_ns;
+	loop->hold_ns = hold_ns;
+}
+
+/* Sleeps up to ns, but not past the next timer (its callback must not be late). */
+static void hold_wakeup(struct loop *loop, uint64_t ns)
+{
+	uint64_t next = loop_next_timer_in(loop);
+	if (next < ns)
+		ns = next;
+	if (ns == 0)
+		return;
+	struct timespec ts = { .tv_sec = (time_t)(ns / NSEC_PER_SEC),
+			       .tv_nsec = (long)(ns % NSEC_PER_SEC) };
+	nanosleep(&ts, NULL);   /* EINTR: a signal cuts the hold short, which is fine */
+}
+
+/* Polls epoll without sleeping until events come or ns pass; returns what epoll_wait did. */
+static int busy_poll(struct loop *loop, struct epoll_event *events, int max, uint64_t ns)
+{
+	uint64_t next = loop_next_timer_in(loop);
+	if (next < ns)
+		ns = next;
+	uint64_t end = loop->now + ns;
+	for (;;) {
+		int n = epoll_wait(loop->epfd, events, max, 0);
+		if (n != 0 || clock_now_ns() >= end)
+			return n;
+	}
+}
+
 int loop_run_once(struct loop *loop, int max_wait_ms)
 {
 	struct epoll_event events[64];
 	int timeout = max_wait_ms;
 	if (!loop->manual_clock)
 		loop->now = clock_now_ns();
+	bool under_traffic = loop->last_had_events && !loop->manual_clock && !loop->deferred &&
+			     max_wait_ms != 0;
+	if (under_traffic && loop->hold_ns) {
+		hold_wakeup(loop, loop->hold_ns);
+		loop->now = clock_now_ns();
+	}
+	int n = 0;
+	if (under_traffic && loop->busy_poll_ns) {
+		n = busy_poll(loop, events, 64, loop->busy_poll_ns);
+		if (!loop->manual_clock)
+			loop->now = clock_now_ns();
+	}
 	uint64_t next = loop->manual_clock ? UINT64_MAX : loop_next_timer_in(loop);
 	if (loop->deferred) {
 		timeout = 0;
@@ -234,13 +279,15 @@ int loop_run_once(struct loop *loop, int max_wait_ms)
 		if (timeout < 0 || (uint64_t)timeout > ms)
 			timeout = (int)ms;
 	}
-	int n = epoll_wait(loop->epfd, events, 64, timeout);
+	if (n == 0)
+		n = epoll_wait(loop->epfd, events, 64, timeout);
 	if (n < 0) {
 		if (errno == EINTR)
 			return 0;
 		return -errno;
 	}
 	loop->wakeups++;
+	loop->last_had_events = n > 0;
 	if (!loop->manual_clock)
 		loop->now = clock_now_ns();
 	for (int i = 0; i < n; i++) {

@@ -57,6 +57,9 @@ struct loop {
 	struct loop_hook *deferred;
 	uint64_t wakeups;           /* for benchmarks: epoll_wait returns */
 	bool manual_clock;          /* tests: time moves only by loop_set_time() */
+	/* Opt-in wake-up policy (loop_set_wakeup_policy); both 0 by default. */
+	uint64_t busy_poll_ns, hold_ns;
+	bool last_had_events;       /* the previous round dispatched fd events */
 };
 
 int loop_init(struct loop *loop);
@@ -66,6 +69,16 @@ int loop_run(struct loop *loop);
 void loop_stop(struct loop *loop);
 /* One round: wait at most max_wait_ms (-1: until something happens). For tests. */
 int loop_run_once(struct loop *loop, int max_wait_ms);
+
+/*
+ * Fewer sleeping wake-ups under traffic, at a latency or CPU price; both off
+ * (0) by default. After a round that had fd events, busy_poll_ns polls epoll
+ * without sleeping for up to that long before blocking (burns CPU to skip the
+ * wake-up when the next packet comes soon); hold_ns sleeps that long before
+ * looking again, so the packets of that time are handled in one batch
+ * (interrupt moderation: adds up to hold_ns of latency). Timers keep their time.
+ */
+void loop_set_wakeup_policy(struct loop *loop, uint64_t busy_poll_ns, uint64_t hold_ns);
 
 int loop_add_fd(struct loop *loop, struct loop_fd *lfd, uint32_t events);
 int loop_mod_fd(struct loop *loop, struct loop_fd *lfd, uint32_t events);

@@ -578,6 +578,21 @@ int fib_lookup_table(const struct fib *fib, uint32_t table, const struct ip_addr
 	return 0;
 }
 
+int fib_lookup_nexthop(const struct fib *fib, const struct ip_addr *dst, struct fib_nexthop *out)
+{
+	int fi = fam_index(dst->family);
+	const struct fib_table *t = table_find(fib, FIB_TABLE_MAIN);
+	if (fi < 0 || !t)
+		return -ENETUNREACH;
+	const struct fib_entry *e = lpm_lookup(t->lpm[fi], dst->bytes);
+	if (!e)
+		return -ENETUNREACH;
+	out->type = e->nh->type;
+	out->ifindex = e->nh->ifindex;
+	out->gateway = &e->nh->gateway;
+	return 0;
+}
+
 int fib_lookup(const struct fib *fib, const struct ip_addr *dst, struct fib_route *out)
 {
 	return fib_lookup_table(fib, FIB_TABLE_MAIN, dst, out);

@@ -76,6 +76,16 @@ size_t fib_del_by_ifindex(struct fib *fib, uint32_t ifindex);
 
 /* Best route to dst in the main table copied to *out; 0 or -ENETUNREACH. */
 int fib_lookup(const struct fib *fib, const struct ip_addr *dst, struct fib_route *out);
+
+/* What forwarding needs of a route, without copying the route (a per-packet lookup). */
+struct fib_nexthop {
+	uint8_t type;                   /* FIB_TYPE_* */
+	uint32_t ifindex;               /* 0 when not given */
+	const struct ip_addr *gateway;  /* family 0 when directly connected; valid until the
+					   next change of the FIB */
+};
+/* As fib_lookup, main table, filling only *out; 0 or -ENETUNREACH. */
+int fib_lookup_nexthop(const struct fib *fib, const struct ip_addr *dst, struct fib_nexthop *out);
 int fib_lookup_table(const struct fib *fib, uint32_t table, const struct ip_addr *dst,
 		     struct fib_route *out);
 

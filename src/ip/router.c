@@ -65,6 +65,27 @@ static const struct netif_ops loopback_ops = {
 };
 static void reasm_timer_cb(struct timer *t);
 
+/*
+ * Rebuilds the index of our global addresses after any change of interfaces,
+ * addresses or link state. Out of memory leaves it off: lookups scan instead.
+ */
+static void local_addrs_rebuild(struct ip_router *r)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n_netifs; i++)
+		n += r->netifs[i]->n_addrs;
+	r->local_addrs_ok = addr_index_reset(&r->local_addrs, n) == 0;
+	for (size_t i = 0; r->local_addrs_ok && i < r->n_netifs; i++) {
+		struct netif *nif = r->netifs[i];
+		for (size_t a = 0; !nif->down && a < nif->n_addrs; a++) {
+			const struct ip_addr *addr = &nif->addrs[a].addr;
+			if ((addr->family == AF_INET || addr->family == AF_INET6) &&
+			    !ip_addr_is_link_local(addr) && addr_index_put(&r->local_addrs, addr, nif) < 0)
+				r->local_addrs_ok = false;
+		}
+	}
+}
+
 int ip_router_init(struct ip_router *r, struct loop *loop)
 {
 	/* ifindex 1 is the loopback, as on Linux. */
@@ -98,6 +119,8 @@ void ip_router_free(struct ip_router *r)
 	free(r->netifs);
 	r->netifs = NULL;
 	r->n_netifs = r->cap_netifs = 0;
+	addr_index_free(&r->local_addrs);
+	r->local_addrs_ok = false;
 	free(r->loopback.addrs);
 	r->loopback.addrs = r->loopback.addr_peers = NULL;
 	r->loopback.n_addrs = 0;
@@ -143,6 +166,7 @@ int ip_router_add_netif(struct ip_router *r, struct netif *nif)
 	r->netifs[r->n_netifs++] = nif;
 	if (!nif->down)
 		add_connected_routes(r, nif);
+	local_addrs_rebuild(r);
 	if (r->link_observer)
 		r->link_observer(r->link_observer_ctx, IP_LINK_ADDED, nif);
 	return 0;
@@ -164,6 +188,7 @@ int ip_router_del_netif(struct ip_router *r, struct netif *nif)
 	memmove(&r->netifs[i], &r->netifs[i + 1], (r->n_netifs - i - 1) * sizeof(*r->netifs));
 	r->n_netifs--;
 	nif->router = NULL;
+	local_addrs_rebuild(r);
 	return 0;
 }
 
@@ -198,6 +223,7 @@ int ip_router_set_up(struct ip_router *r, struct netif *nif, bool up)
 
 void ip_router_netif_changed(struct ip_router *r, struct netif *nif)
 {
+	local_addrs_rebuild(r);   /* ip_router_set_up comes here too */
 	if (r->link_observer)
 		r->link_observer(r->link_observer_ctx, IP_LINK_CHANGED, nif);
 }
@@ -270,6 +296,7 @@ int ip_router_add_address(struct ip_router *r, struct netif *nif, const struct i
 	nif->n_addrs = n;
 	if (!nif->down)
 		add_connected_route(r, nif, n - 1);
+	local_addrs_rebuild(r);
 	return 0;
 }
 
@@ -288,6 +315,7 @@ int ip_router_del_address(struct ip_router *r, struct netif *nif, const struct i
 	if (nif->addr_peers)
 		memmove(&nif->addr_peers[i], &nif->addr_peers[i + 1], tail * sizeof(*nif->addrs));
 	nif->n_addrs--;
+	local_addrs_rebuild(r);
 
 	struct fib_route rt;
 	if (!nif->down && connected_route(nif, &gone, &gone_peer, &rt))
@@ -305,9 +333,18 @@ struct netif *ip_router_netif_by_name(const struct ip_router *r, const char *nam
 
 struct netif *ip_router_netif_by_index(const struct ip_router *r, uint32_t ifindex)
 {
-	for (size_t i = 0; i < r->n_netifs; i++)
-		if (r->netifs[i]->ifindex == ifindex)
-			return r->netifs[i];
+	/* netifs is in ifindex order (appended with increasing indexes, removed in place). */
+	size_t lo = 0, hi = r->n_netifs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint32_t k = r->netifs[mid]->ifindex;
+		if (k == ifindex)
+			return r->netifs[mid];
+		if (k < ifindex)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 
@@ -325,6 +362,8 @@ struct netif *ip_router_local_netif(const struct ip_router *r, const struct ip_a
 	if (ip_addr_is_link_local(addr))
 		return ingress && !ingress->down && netif_has_address(ingress, addr)
 			       ? (struct netif *)ingress : NULL;
+	if (r->local_addrs_ok)
+		return addr_index_get(&r->local_addrs, addr);
 	for (size_t i = 0; i < r->n_netifs; i++)
 		if (!r->netifs[i]->down && netif_has_address(r->netifs[i], addr))
 			return r->netifs[i];
@@ -348,15 +387,15 @@ static void emit_fragment(void *ctx, struct pbuf *frag)
 static int route_lookup(struct ip_router *r, const struct ip_addr *dst, struct netif **out,
 			struct ip_addr *nexthop)
 {
-	struct fib_route rt;
-	if (fib_lookup(r->fib, dst, &rt) < 0)
+	struct fib_nexthop rt;
+	if (fib_lookup_nexthop(r->fib, dst, &rt) < 0)
 		return -1;
 	if (rt.type != FIB_TYPE_UNICAST)
 		return rt.type;
-	*nexthop = rt.gateway.family ? rt.gateway : *dst;
-	if (!rt.ifindex && rt.gateway.family) {
-		struct fib_route via;
-		if (fib_lookup(r->fib, &rt.gateway, &via) < 0 || via.type != FIB_TYPE_UNICAST ||
+	*nexthop = rt.gateway->family ? *rt.gateway : *dst;
+	if (!rt.ifindex && rt.gateway->family) {
+		struct fib_nexthop via;
+		if (fib_lookup_nexthop(r->fib, rt.gateway, &via) < 0 || via.type != FIB_TYPE_UNICAST ||
 		    !via.ifindex)
 			return -1;
 		rt.ifindex = via.ifindex;

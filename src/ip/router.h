@@ -14,6 +14,7 @@
 #include "core/loop.h"
 #include "core/pbuf.h"
 #include "ip/addr.h"
+#include "ip/addr_index.h"
 #include "ip/fib.h"
 #include "ip/netif.h"
 #include "ip/packet.h"
@@ -69,6 +70,13 @@ struct ip_router {
 	/* "lo": netifs[0], ifindex 1; holds the node's own addresses (not 127.0.0.1, ::1). */
 	struct netif loopback;
 	struct ip_reasm *reasm;          /* fragments to our addresses (ip/reasm.h), made on demand */
+	/*
+	 * The global addresses of the interfaces that are up -> the first such interface, rebuilt
+	 * by every change of interfaces, addresses or link state made through this API; when a
+	 * rebuild ran out of memory, ip_router_local_netif scans as before.
+	 */
+	struct addr_index local_addrs;
+	bool local_addrs_ok;
 	struct timer reasm_timer;        /* gives up datagrams whose time ran out */
 };
 

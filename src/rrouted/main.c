@@ -301,6 +301,36 @@ static int start_host_stack(struct daemon *d)
 	return 0;
 }
 
+/* A microsecond count from the environment, 0 when unset; bad text is 0 with a warning. */
+static uint64_t env_us(const char *name)
+{
+	const char *v = getenv(name);
+	if (!v || !*v)
+		return 0;
+	char *end;
+	errno = 0;
+	unsigned long long us = strtoull(v, &end, 10);
+	if (errno || *end || us > 1000000) {
+		log_warn("%s=\"%s\": not a number of microseconds up to 1000000; ignored", name, v);
+		return 0;
+	}
+	return us * 1000;
+}
+
+/*
+ * Benchmark switches, off by default (docs/PERFORMANCE.md has the figures):
+ * RR_BUSY_POLL_US polls for that long after a busy round before sleeping,
+ * RR_HOLD_US sleeps that long after a busy round to batch what arrives.
+ */
+static void set_wakeup_policy(struct loop *loop)
+{
+	uint64_t busy = env_us("RR_BUSY_POLL_US"), hold = env_us("RR_HOLD_US");
+	if (busy || hold)
+		log_info("wake-up policy: busy poll %llu us, hold %llu us",
+			 (unsigned long long)(busy / 1000), (unsigned long long)(hold / 1000));
+	loop_set_wakeup_policy(loop, busy, hold);
+}
+
 static void print_errors(const struct conf_errors *errs)
 {
 	unsigned shown = errs->count < CONF_MAX_ERRORS ? errs->count : CONF_MAX_ERRORS;
@@ -403,6 +433,7 @@ int main(int argc, char **argv)
 		router_conf_free(&d.conf);
 		return 1;
 	}
+	set_wakeup_policy(&d.loop);
 	if (ip_router_init(&d.router, &d.loop) < 0) {
 		log_error("out of memory");
 		goto fail;

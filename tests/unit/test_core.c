@@ -218,6 +218,63 @@ static void test_fd_events_and_idle_sleep(void **state)
 	loop_free(&loop);
 }
 
+static int policy_timer_fired;
+static void policy_timer_cb(struct timer *t) { policy_timer_fired++; }
+
+/*
+ * The opt-in wake-up policies change when the loop sleeps, never what it
+ * dispatches: every event still arrives once, a due timer still fires, and
+ * the hold does sleep after a round with events (only lower bounds of time
+ * are checked: a sleep never ends early).
+ */
+static void test_wakeup_policy_busy_poll_and_hold(void **state)
+{
+	struct loop loop;
+	assert_int_equal(loop_init(&loop), 0);
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	struct fd_probe p = { .lfd = { .fd = fds[0], .cb = fd_cb } };
+	assert_int_equal(loop_add_fd(&loop, &p.lfd, EPOLLIN), 0);
+
+	loop_set_wakeup_policy(&loop, 2 * NSEC_PER_MSEC, 0);   /* busy poll 2 ms */
+	assert_int_equal(write(fds[1], "x", 1), 1);
+	assert_int_equal(loop_run_once(&loop, 1000), 1);
+	assert_int_equal(p.events, 1);
+	/* Data written before the round: the busy poll finds it without sleeping. */
+	assert_int_equal(write(fds[1], "y", 1), 1);
+	assert_int_equal(loop_run_once(&loop, 1000), 1);
+	assert_int_equal(p.events, 2);
+	/* Nothing comes: the poll gives up and the loop sleeps its timeout as usual. */
+	uint64_t before = clock_now_ns();
+	assert_int_equal(loop_run_once(&loop, 20), 0);
+	assert_true(clock_now_ns() - before >= 15 * NSEC_PER_MSEC);
+
+	loop_set_wakeup_policy(&loop, 0, 10 * NSEC_PER_MSEC);   /* hold 10 ms */
+	assert_int_equal(write(fds[1], "z", 1), 1);
+	assert_int_equal(loop_run_once(&loop, 1000), 1);   /* after a quiet round: no hold */
+	assert_int_equal(write(fds[1], "w", 1), 1);
+	before = clock_now_ns();
+	assert_int_equal(loop_run_once(&loop, 1000), 1);   /* after a busy one: held, then read */
+	assert_true(clock_now_ns() - before >= 10 * NSEC_PER_MSEC);
+	assert_int_equal(p.events, 4);
+
+	/* A timer due during the hold is not starved: the next round runs it. */
+	struct timer t;
+	timer_init(&t, policy_timer_cb);
+	assert_int_equal(write(fds[1], "v", 1), 1);
+	assert_int_equal(loop_run_once(&loop, 1000), 1);
+	timer_arm(&loop, &t, loop_now(&loop) + NSEC_PER_MSEC, 0);
+	while (!policy_timer_fired)
+		assert_true(loop_run_once(&loop, 1000) >= 0);
+	assert_int_equal(policy_timer_fired, 1);
+	assert_int_equal(p.events, 5);
+
+	loop_del_fd(&loop, &p.lfd);
+	close(fds[0]);
+	close(fds[1]);
+	loop_free(&loop);
+}
+
 static void test_pbuf_room_and_queue(void **state)
 {
 	struct pbuf *b = pbuf_alloc();
@@ -316,6 +373,7 @@ int main(void)
 		cmocka_unit_test(test_many_timers_heap_consistent),
 		cmocka_unit_test(test_deferred_hooks_run_once),
 		cmocka_unit_test(test_fd_events_and_idle_sleep),
+		cmocka_unit_test(test_wakeup_policy_busy_poll_and_hold),
 		cmocka_unit_test(test_pbuf_room_and_queue),
 		cmocka_unit_test(test_index_table),
 		cmocka_unit_test(test_strbuf_json),

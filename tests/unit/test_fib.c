@@ -47,16 +47,25 @@ static struct fib_route route(const char *prefix, uint32_t ifindex, uint32_t pri
 	return r;
 }
 
-/* ifindex of the best route to dst in the main table, 0 when unreachable. */
+/*
+ * ifindex of the best route to dst in the main table, 0 when unreachable.
+ * Every call also checks that the forwarding lookup (fib_lookup_nexthop)
+ * agrees with the full one.
+ */
 static uint32_t via(const struct fib *fib, const char *dst)
 {
 	struct ip_addr a = addr(dst);
 	struct fib_route r;
+	struct fib_nexthop nh;
 	int ret = fib_lookup(fib, &a, &r);
+	assert_int_equal(fib_lookup_nexthop(fib, &a, &nh), ret);
 	if (ret) {
 		assert_int_equal(ret, -ENETUNREACH);
 		return 0;
 	}
+	assert_int_equal(nh.type, r.type);
+	assert_int_equal(nh.ifindex, r.ifindex);
+	assert_true(ip_addr_equal(nh.gateway, &r.gateway) || (!nh.gateway->family && !r.gateway.family));
 	return r.ifindex;
 }
 
@@ -355,6 +364,12 @@ static void test_v4_route_v6_gateway(void **state)
 	assert_int_equal(out.prefsrc.family, AF_INET);
 	assert_int_equal(out.ifindex, 3);
 	assert_int_equal(out.protocol, FIB_PROTO_BIRD);
+	struct fib_nexthop nh;
+	assert_int_equal(fib_lookup_nexthop(fib, &d, &nh), 0);
+	assert_int_equal(nh.type, FIB_TYPE_UNICAST);
+	assert_int_equal(nh.ifindex, 3);
+	assert_true(ip_addr_equal(nh.gateway, &gw));
+	assert_int_equal(via(fib, "172.22.33.44"), 3);
 	struct ip_addr d2 = addr("172.24.0.1");
 	assert_int_equal(fib_lookup(fib, &d2, &out), -ENETUNREACH);
 

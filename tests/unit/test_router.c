@@ -1169,6 +1169,93 @@ static void test_set_down_up(void **state)
 	clear_sent();
 }
 
+/* ---- the index of our own addresses ---- */
+
+static void test_local_address_index(void **state)
+{
+	(void)state;
+	struct netif *lo = &router.loopback;
+	char text[64];
+	/* Many addresses (the index grows), each found on its interface. */
+	for (int i = 0; i < 100; i++) {
+		struct ip_prefix p4, p6;
+		snprintf(text, sizeof(text), "192.0.2.%d/32", i);
+		prefix(&p4, text);
+		snprintf(text, sizeof(text), "2001:db8::%x/128", i);
+		prefix(&p6, text);
+		assert_int_equal(ip_router_add_address(&router, lo, &p4, NULL), 0);
+		assert_int_equal(ip_router_add_address(&router, lo, &p6, NULL), 0);
+	}
+	assert_true(router.local_addrs_ok);
+	for (int i = 0; i < 100; i++) {
+		snprintf(text, sizeof(text), "192.0.2.%d", i);
+		struct ip_addr a = ipa(text);
+		assert_ptr_equal(ip_router_local_netif(&router, &a, NULL), lo);
+		snprintf(text, sizeof(text), "2001:db8::%x", i);
+		a = ipa(text);
+		assert_ptr_equal(ip_router_local_netif(&router, &a, NULL), lo);
+	}
+	struct ip_addr a = ipa("192.0.2.100");
+	assert_null(ip_router_local_netif(&router, &a, NULL));
+	/* IPv4 and IPv6 with the same leading bytes are different addresses. */
+	struct ip_prefix p;
+	prefix(&p, "c000:264::/128");   /* starts with the bytes of 192.0.2.100 */
+	assert_int_equal(ip_router_add_address(&router, lo, &p, NULL), 0);
+	assert_null(ip_router_local_netif(&router, &a, NULL));
+	a = ipa("c000:264::");
+	assert_ptr_equal(ip_router_local_netif(&router, &a, NULL), lo);
+
+	/* The same address on two interfaces: the first in interface order, as the scan found it. */
+	a = ipa("172.20.2.1");
+	assert_ptr_equal(ip_router_local_netif(&router, &a, NULL), &wg1);
+	prefix(&p, "172.20.2.1/32");
+	assert_int_equal(ip_router_add_address(&router, lo, &p, NULL), 0);
+	assert_ptr_equal(ip_router_local_netif(&router, &a, NULL), lo);
+	assert_int_equal(ip_router_del_address(&router, lo, &p), 0);
+	assert_ptr_equal(ip_router_local_netif(&router, &a, NULL), &wg1);
+	/* Down and up again, removed, as the API changes them. */
+	assert_int_equal(ip_router_set_up(&router, &wg1, false), 0);
+	assert_null(ip_router_local_netif(&router, &a, NULL));
+	assert_int_equal(ip_router_set_up(&router, &wg1, true), 0);
+	assert_ptr_equal(ip_router_local_netif(&router, &a, NULL), &wg1);
+	prefix(&p, "192.0.2.7/32");
+	assert_int_equal(ip_router_del_address(&router, lo, &p), 0);
+	a = ipa("192.0.2.7");
+	assert_null(ip_router_local_netif(&router, &a, NULL));
+	/* Link-local: only on the ingress interface, never from the index. */
+	a = ipa("fe80::1");
+	assert_null(ip_router_local_netif(&router, &a, NULL));
+	assert_ptr_equal(ip_router_local_netif(&router, &a, &wg1), &wg1);
+	assert_null(ip_router_local_netif(&router, &a, &wg2));
+	/* An interface that leaves takes its addresses along. */
+	assert_int_equal(ip_router_del_netif(&router, &wg2), 0);
+	a = ipa("10.0.0.1");
+	assert_null(ip_router_local_netif(&router, &a, NULL));
+	assert_int_equal(ip_router_add_netif(&router, &wg2), 0);
+	assert_ptr_equal(ip_router_local_netif(&router, &a, NULL), &wg2);
+
+	/* The index itself: first value stays, at most half full. */
+	struct addr_index ix = { 0 };
+	assert_int_equal(addr_index_reset(&ix, 2), 0);
+	a = ipa("10.1.1.1");
+	int one, two;
+	assert_int_equal(addr_index_put(&ix, &a, &one), 0);
+	assert_int_equal(addr_index_put(&ix, &a, &two), 0);
+	assert_ptr_equal(addr_index_get(&ix, &a), &one);
+	int put = 0;
+	for (int i = 0; i < 10; i++) {
+		snprintf(text, sizeof(text), "10.2.0.%d", i);
+		struct ip_addr b = ipa(text);
+		if (addr_index_put(&ix, &b, &two) == 0)
+			put++;
+	}
+	assert_true(put > 0 && 2 * (put + 1) <= (int)ix.cap);
+	struct ip_addr none = { 0 };
+	assert_null(addr_index_get(&ix, &none));
+	addr_index_free(&ix);
+	assert_null(addr_index_get(&ix, &a));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1196,6 +1283,7 @@ int main(void)
 		T(test_loopback_netif),
 		T(test_icmp_error_source),
 		T(test_set_down_up),
+		T(test_local_address_index),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
