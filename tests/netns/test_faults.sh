@@ -254,7 +254,7 @@ fi
 
 # ---- 5. its log is a pipe nobody reads: lines for packets from outside AllowedIPs fill it
 ip -n "$NSP" addr add 172.20.9.9/32 dev "$PDEV"
-ip netns exec "$NSP" ping -n -q -f -c 3000 -I 172.20.9.9 172.20.0.1 >/dev/null 2>&1
+ip netns exec "$NSP" ping -n -q -f -c 3000 -w 15 -I 172.20.9.9 172.20.0.1 >/dev/null 2>&1
 drops=$(rr_drop r wg0 allowedips 2>/dev/null || echo "?")
 diag "3000 packets from outside AllowedIPs sent ($drops dropped by rrouted), a debug line each into the pipe"
 check "with stderr a full pipe nobody reads, ping keeps working" wait_until 5 ping_ok
