@@ -79,7 +79,7 @@ soak_run() {
 	ip netns exec "$NSA" "$PY" "$RR_TMP/soak_relay.py" 192.0.2.2 51832 51833 51822 0.02 20 \
 		192.0.2.1 51820 >"$RR_TMP/soak_relay.log" 2>&1 &
 	rr_track $! "soak relay" "$RR_TMP/soak_relay.log"
-	sleep 0.5
+	wait_until 5 sh -c "ip netns exec '$NSA' ss -Hlun | grep -q '192.0.2.2:51832'"
 	# Both ends send to the relay (rrouted through the unmodified wg tool inside it), so neither
 	# roams back to the direct path: each sees the other's packets come from the relay.
 	r_exec wg set wga peer "$A_PUB" endpoint 192.0.2.2:51832
