@@ -133,6 +133,8 @@ soak_run() {
 			ip -n "$NSB" link set "$DEVB" down
 			sleep 15
 			ip -n "$NSB" link set "$DEVB" up
+			# Linux drops IPv6 addresses of a link that goes down (keep_addr_on_down=0)
+			rr_addr "$NSB" "$DEVB" fe80::3/64
 			n_flap=$((n_flap + 1))
 			events+="flapB "
 			next_flap=$((now + 300))
