@@ -46,7 +46,7 @@ SHIM      := $(if $(SHIM_SRCS),$(BUILD)/librrshim.so)
 
 PROGS := $(BUILD)/rrouted $(BUILD)/rrctl $(SHIM) $(BUILD)/rrctl-sudo/sudo
 
-.PHONY: all install uninstall FORCE check unit asan asan-build fuzz fuzz-build demo clean deps bench
+.PHONY: all install uninstall FORCE check unit asan asan-build fuzz fuzz-build demo clean deps bench soak
 all: $(PROGS)
 
 # The configured paths, in a header rewritten only when they change (so a
@@ -131,6 +131,12 @@ fuzz-build:
 
 fuzz: fuzz-build
 	tests/run-all.sh fuzz
+
+# The three-AS topology of test_bird_dn42.sh for SOAK_MINUTES (30) over a lossy relay, with
+# traffic, birdc configure, a flapping peer and rrctl exec programs (tests/netns/soak.sh). Root.
+SOAK_MINUTES ?= 30
+soak: all
+	SOAK_MINUTES=$(SOAK_MINUTES) bash tests/netns/test_bird_dn42.sh
 
 bench: all $(BENCH_BINS)
 	bench/run-all.sh

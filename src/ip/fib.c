@@ -603,14 +603,22 @@ struct walk_ctx {
 	uint32_t table;
 	int (*cb)(const struct fib_route *r, void *ctx);
 	void *ctx;
+	size_t *skip;        /* routes still to pass over */
 };
 
 static int walk_prefix(const uint8_t *addr, unsigned plen, void *value, void *ctx)
 {
 	struct walk_ctx *w = ctx;
+	const struct fib_entry *e = value;
+	while (e && *w->skip) {
+		e = e->next;
+		(*w->skip)--;
+	}
+	if (!e)
+		return 0;
 	struct ip_addr a = { .family = (uint8_t)w->family };
 	memcpy(a.bytes, addr, ip_addr_size(&a));
-	for (const struct fib_entry *e = value; e; e = e->next) {
+	for (; e; e = e->next) {
 		struct fib_route r;
 		materialize(&r, &a, plen, w->table, e);
 		int ret = w->cb(&r, w->ctx);
@@ -623,12 +631,18 @@ static int walk_prefix(const uint8_t *addr, unsigned plen, void *value, void *ct
 int fib_walk(const struct fib *fib, int family, int (*cb)(const struct fib_route *r, void *ctx),
 	     void *ctx)
 {
+	return fib_walk_from(fib, family, 0, cb, ctx);
+}
+
+int fib_walk_from(const struct fib *fib, int family, size_t skip,
+		  int (*cb)(const struct fib_route *r, void *ctx), void *ctx)
+{
 	for (int fi = 0; fi < 2; fi++) {
 		int fam = fi ? AF_INET6 : AF_INET;
 		if (family != AF_UNSPEC && family != fam)
 			continue;
 		for (size_t ti = 0; ti < fib->n_tables; ti++) {
-			struct walk_ctx w = { fam, fib->tables[ti]->id, cb, ctx };
+			struct walk_ctx w = { fam, fib->tables[ti]->id, cb, ctx, &skip };
 			int ret = lpm_walk(fib->tables[ti]->lpm[fi], walk_prefix, &w);
 			if (ret)
 				return ret;

@@ -98,6 +98,13 @@ int fib_lookup_table(const struct fib *fib, uint32_t table, const struct ip_addr
 int fib_walk(const struct fib *fib, int family, int (*cb)(const struct fib_route *r, void *ctx),
 	     void *ctx);
 
+/*
+ * fib_walk that starts after the first skip routes of that same walk (they
+ * are passed over without being materialized): how a dump goes on in pieces.
+ */
+int fib_walk_from(const struct fib *fib, int family, size_t skip,
+		  int (*cb)(const struct fib_route *r, void *ctx), void *ctx);
+
 /* Number of routes of family (AF_UNSPEC: all). */
 size_t fib_count(const struct fib *fib, int family);
 /* Bytes held by the FIB: tries, route entries, shared next hops. */

@@ -5,11 +5,13 @@
  * kernel's netlink_rcv_skb does; each request goes to its handler (link,
  * address, route), and what the kernel would send back is queued on the
  * socket as whole datagrams: a reply, then the ACK (NLMSG_ERROR 0) when
- * NLM_F_ACK asked for one, or the error (always). Dumps are built at once,
- * cut into datagrams of at most the reader's buffer size (RTNL_DUMP_MIN..MAX)
- * and end with one NLMSG_DONE. Building them eagerly means a dump is a
- * consistent snapshot (never NLM_F_DUMP_INTR) at the cost of holding it all
- * in memory until read.
+ * NLM_F_ACK asked for one, or the error (always). Dumps are cut into
+ * datagrams of at most the reader's buffer size (RTNL_DUMP_MIN..MAX) and end
+ * with one NLMSG_DONE. Links, addresses and generic netlink are built at once
+ * (small); the route dump, which can be the whole Internet table, is built a
+ * piece at a time as the reader takes it (rtnl_route.c), and while it runs
+ * rtnl_sock_busy tells the transport to stop taking requests from that
+ * socket, so a program that asks without reading holds a bounded queue.
  *
  * Notifications come from the FIB observer (every route change, whoever made
  * it) and from the handlers (addresses, links). They are counted per socket
@@ -202,6 +204,13 @@ static void wake(struct rtnl_sock *s, bool was_readable)
 		s->nl->wakeup(s->nl->wakeup_ctx, s);
 }
 
+static void dgram_drop(struct rtnl_sock *s, struct rtnl_dgram *d)
+{
+	if (s->protocol == NETLINK_GENERIC)
+		explicit_bzero(d->data, d->len);   /* WireGuard dumps carry keys */
+	free(d);
+}
+
 static struct rtnl_dgram *dgram_new(const uint8_t *data, size_t len, uint32_t group)
 {
 	struct rtnl_dgram *d = malloc(sizeof(*d) + len);
@@ -221,6 +230,8 @@ static void enqueue(struct rtnl_sock *s, struct rtnl_dgram *first, struct rtnl_d
 	*s->tail = first;
 	s->tail = last_next;
 	s->n_dgrams += n;
+	for (struct rtnl_dgram *d = first; d; d = d->next)
+		s->queued_bytes += d->len;
 	wake(s, was);
 }
 
@@ -231,6 +242,11 @@ int rtnl_queue_reply(struct rtnl_sock *s, const uint8_t *data, size_t len)
 		return -ENOMEM;
 	enqueue(s, d, &d->next, 1);
 	return 0;
+}
+
+bool rtnl_sock_busy(const struct rtnl_sock *s)
+{
+	return s->route_dump.active || s->queued_bytes > RTNL_SOCK_RCVBUF;
 }
 
 static void queue_notification(struct rtnl_sock *s, uint32_t group, const uint8_t *data,
@@ -284,15 +300,20 @@ void rtnl_notify(struct rtnl *nl, uint32_t group, struct nlbuf *msg, bool from_r
 
 /* ---- dumps ---- */
 
-void rtnl_dump_init(struct rtnl_dump *d, struct rtnl_req *q)
+void rtnl_dump_init_sock(struct rtnl_dump *d, struct rtnl_sock *s, uint32_t seq)
 {
-	size_t chunk = q->s->max_recv_len;
+	size_t chunk = s->max_recv_len;
 	if (chunk < RTNL_DUMP_MIN)
 		chunk = RTNL_DUMP_MIN;
 	if (chunk > RTNL_DUMP_MAX)
 		chunk = RTNL_DUMP_MAX;
-	*d = (struct rtnl_dump){ .s = q->s, .seq = q->hdr.nlmsg_seq, .chunk = chunk };
+	*d = (struct rtnl_dump){ .s = s, .seq = seq, .chunk = chunk };
 	d->tail = &d->head;
+}
+
+void rtnl_dump_init(struct rtnl_dump *d, struct rtnl_req *q)
+{
+	rtnl_dump_init_sock(d, q->s, q->hdr.nlmsg_seq);
 }
 
 static void dump_flush(struct rtnl_dump *d)
@@ -323,16 +344,23 @@ void rtnl_dump_add(struct rtnl_dump *d, const uint8_t *msg, size_t len)
 
 int rtnl_dump_finish(struct rtnl_dump *d)
 {
-	int zero = 0;
-	struct nlbuf done = { 0 };
-	size_t off = nlmsg_begin(&done, NLMSG_DONE, NLM_F_MULTI, d->seq, d->s->portid, &zero,
-				 sizeof(zero));
-	nlmsg_end(&done, off);
-	if (done.nomem)
-		d->nomem = true;
-	else
-		rtnl_dump_add(d, done.data, done.len);
-	nlbuf_free(&done);
+	return rtnl_dump_emit(d, true, NLM_F_MULTI);
+}
+
+int rtnl_dump_emit(struct rtnl_dump *d, bool last, uint16_t done_flags)
+{
+	if (last) {
+		int zero = 0;
+		struct nlbuf done = { 0 };
+		size_t off = nlmsg_begin(&done, NLMSG_DONE, done_flags, d->seq, d->s->portid,
+					 &zero, sizeof(zero));
+		nlmsg_end(&done, off);
+		if (done.nomem)
+			d->nomem = true;
+		else
+			rtnl_dump_add(d, done.data, done.len);
+		nlbuf_free(&done);
+	}
 	dump_flush(d);
 	nlbuf_free(&d->cur);
 	if (d->nomem) {
@@ -431,9 +459,7 @@ void rtnl_sock_free(struct rtnl_sock *s)
 	while (s->head) {
 		struct rtnl_dgram *d = s->head;
 		s->head = d->next;
-		if (s->protocol == NETLINK_GENERIC)
-			explicit_bzero(d->data, d->len);   /* WireGuard dumps carry keys */
-		free(d);
+		dgram_drop(s, d);
 	}
 	free(s);
 }
@@ -507,7 +533,7 @@ int rtnl_sock_getsockopt(const struct rtnl_sock *s, int opt, int *value)
 
 size_t rtnl_sock_pending(const struct rtnl_sock *s)
 {
-	return s->n_dgrams + (s->enobufs ? 1 : 0);
+	return s->n_dgrams + (s->enobufs ? 1 : 0) + (!s->head && s->route_dump.active ? 1 : 0);
 }
 
 ssize_t rtnl_sock_recv(struct rtnl_sock *s, void *buf, size_t len, bool peek, uint32_t *group)
@@ -519,6 +545,8 @@ ssize_t rtnl_sock_recv(struct rtnl_sock *s, void *buf, size_t len, bool peek, ui
 		s->enobufs = false;
 		return -ENOBUFS;
 	}
+	if (!s->head && s->route_dump.active)
+		rtnl_route_dump_step(s);   /* the reader took the last piece: build the next */
 	struct rtnl_dgram *d = s->head;
 	if (!d)
 		return -EAGAIN;
@@ -532,11 +560,10 @@ ssize_t rtnl_sock_recv(struct rtnl_sock *s, void *buf, size_t len, bool peek, ui
 		if (!s->head)
 			s->tail = &s->head;
 		s->n_dgrams--;
+		s->queued_bytes -= d->len;
 		if (d->group)
 			s->notif_bytes -= d->len;
-		if (s->protocol == NETLINK_GENERIC)
-			explicit_bzero(d->data, d->len);   /* WireGuard dumps carry keys */
-		free(d);
+		dgram_drop(s, d);
 	}
 	return n;
 }

@@ -104,6 +104,15 @@ int rtnl_sock_getsockopt(const struct rtnl_sock *s, int opt, int *value);
  */
 int rtnl_sock_send(struct rtnl_sock *s, const void *buf, size_t len);
 
+/*
+ * Whether the transport should stop taking requests from s until its reader
+ * catches up: a route dump is still going on (later requests would be
+ * answered in the middle of it), or more than RTNL_SOCK_RCVBUF bytes wait.
+ * This is how a program that asks without reading is held to a bounded
+ * queue: its own socket buffer fills and its sends block.
+ */
+bool rtnl_sock_busy(const struct rtnl_sock *s);
+
 /* Datagrams waiting (a pending ENOBUFS counts as one). 0: recv would block. */
 size_t rtnl_sock_pending(const struct rtnl_sock *s);
 /*

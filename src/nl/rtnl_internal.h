@@ -65,6 +65,22 @@ struct rtnl_dgram {
 	uint8_t data[];
 };
 
+/*
+ * A route dump going on in pieces (RTM_GETROUTE with NLM_F_DUMP): the next
+ * piece is built when the reader has taken the previous one, as the
+ * kernel's netlink_dump does with its callback state.
+ */
+struct rtnl_route_cursor {
+	bool active;
+	bool intr;                    /* the FIB changed since the dump began: NLM_F_DUMP_INTR */
+	int family;
+	uint32_t seq;
+	uint64_t gen;                 /* rtnl.route_gen when the dump began */
+	size_t pos;                   /* routes of the walk passed already */
+	uint32_t table, oif;          /* filters (strict requests) */
+	uint8_t protocol, type;
+};
+
 struct rtnl_sock {
 	struct rtnl *nl;
 	struct rtnl_sock *next;
@@ -77,6 +93,8 @@ struct rtnl_sock {
 	struct rtnl_dgram *head, **tail;
 	size_t n_dgrams;
 	size_t notif_bytes;           /* bytes of queued notifications, against RTNL_SOCK_RCVBUF */
+	size_t queued_bytes;          /* bytes of every queued datagram (rtnl_sock_busy) */
+	struct rtnl_route_cursor route_dump;
 };
 
 struct rtnl_link_kind {
@@ -98,6 +116,7 @@ struct rtnl {
 	/* The request being handled, so notifications carry its portid and seq. */
 	struct rtnl_sock *req_sock;
 	const struct nlmsghdr *req_hdr;
+	uint64_t route_gen;           /* FIB changes seen, for NLM_F_DUMP_INTR */
 };
 
 /* What a handler reports besides its errno: the extended-ACK message and bad attribute. */
@@ -129,10 +148,17 @@ struct rtnl_dump {
 };
 
 void rtnl_dump_init(struct rtnl_dump *d, struct rtnl_req *q);
+void rtnl_dump_init_sock(struct rtnl_dump *d, struct rtnl_sock *s, uint32_t seq);
 /* Adds one message (len bytes) to the dump. */
 void rtnl_dump_add(struct rtnl_dump *d, const uint8_t *msg, size_t len);
 /* Appends NLMSG_DONE and queues everything; or drops it all and returns -ENOMEM. */
 int rtnl_dump_finish(struct rtnl_dump *d);
+/* Queues what the dump holds, with NLMSG_DONE (flags) after it if done; -ENOMEM drops it all. */
+int rtnl_dump_emit(struct rtnl_dump *d, bool done, uint16_t done_flags);
+/* Queues the next piece of s's route dump (rtnl_route.c); ends the dump after the last one. */
+void rtnl_route_dump_step(struct rtnl_sock *s);
+/* Bytes of messages a route dump puts in one piece (a few datagrams). */
+#define RTNL_DUMP_PIECE (4 * RTNL_DUMP_MAX)
 
 /* Queues one reply datagram (a single message or several) to s. -ENOMEM. */
 int rtnl_queue_reply(struct rtnl_sock *s, const uint8_t *data, size_t len);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "nl/rtnl_internal.h"
 
 /* What Linux gives an IPv6 route added without a metric (IP6_RT_PRIO_USER). */
@@ -101,6 +102,7 @@ static void route_fill(struct nlbuf *b, const struct fib *fib, const struct fib_
 void rtnl_route_observer(void *ctx, int event, const struct fib_route *r)
 {
 	struct rtnl *nl = ctx;
+	nl->route_gen++;
 	struct nlbuf b = { 0 };
 	route_fill(&b, nl->router->fib, r, event == FIB_ADDED ? RTM_NEWROUTE : RTM_DELROUTE, 0, 0,
 		   0);
@@ -111,36 +113,80 @@ void rtnl_route_observer(void *ctx, int event, const struct fib_route *r)
 
 /* ---- dumps ---- */
 
+/*
+ * A route dump goes out in pieces of about RTNL_DUMP_PIECE bytes: the first
+ * when the request comes, each next one when the reader has taken the one
+ * before (rtnl_sock_recv). The FIB walk resumes by position, as the kernel's
+ * dump callbacks do by index, so a dump of a large table never sits whole in
+ * memory and never holds the loop for long. Routes added or removed meanwhile
+ * may be missed or seen twice; the messages after such a change carry
+ * NLM_F_DUMP_INTR (and the change itself is multicast), as on Linux.
+ */
 struct route_filter {
 	struct rtnl_dump *d;
 	const struct fib *fib;
 	struct nlbuf b;
-	uint32_t table, oif;
-	uint8_t protocol, type;
+	struct rtnl_route_cursor *c;
+	uint16_t flags;
+	size_t walked, bytes;
 };
 
 static int dump_one(const struct fib_route *r, void *ctx)
 {
 	struct route_filter *f = ctx;
-	if (f->table && table_of(r) != f->table)
+	const struct rtnl_route_cursor *c = f->c;
+	f->walked++;
+	if (c->table && table_of(r) != c->table)
 		return 0;
-	if (f->oif && r->ifindex != f->oif)
+	if (c->oif && r->ifindex != c->oif)
 		return 0;
-	if (f->protocol && r->protocol != f->protocol)
+	if (c->protocol && r->protocol != c->protocol)
 		return 0;
-	if (f->type && rtnl_type_from_fib(r->type) != f->type)
+	if (c->type && rtnl_type_from_fib(r->type) != c->type)
 		return 0;
 	f->b.len = 0;
-	route_fill(&f->b, f->fib, r, RTM_NEWROUTE, NLM_F_MULTI, f->d->seq, f->d->s->portid);
+	route_fill(&f->b, f->fib, r, RTM_NEWROUTE, f->flags, f->d->seq, f->d->s->portid);
 	if (f->b.nomem)
 		return -ENOMEM;
 	rtnl_dump_add(f->d, f->b.data, f->b.len);
-	return f->d->nomem ? -ENOMEM : 0;
+	if (f->d->nomem)
+		return -ENOMEM;
+	f->bytes += f->b.len;
+	return f->bytes >= RTNL_DUMP_PIECE ? 1 : 0;   /* 1: this piece is full */
+}
+
+void rtnl_route_dump_step(struct rtnl_sock *s)
+{
+	struct rtnl_route_cursor *c = &s->route_dump;
+	if (!c->active)
+		return;
+	if (s->nl->route_gen != c->gen)
+		c->intr = true;
+	struct rtnl_dump d;
+	rtnl_dump_init_sock(&d, s, c->seq);
+	uint16_t flags = NLM_F_MULTI | (c->intr ? NLM_F_DUMP_INTR : 0);
+	struct route_filter f = { .d = &d, .fib = s->nl->router->fib, .c = c, .flags = flags };
+	int r = fib_walk_from(f.fib, c->family, c->pos, dump_one, &f);
+	nlbuf_free(&f.b);
+	c->pos += f.walked;
+	bool last = r == 0;
+	if (r < 0)
+		d.nomem = true;
+	if (rtnl_dump_emit(&d, last, flags) < 0) {
+		/* Out of memory: end the dump; the reader learns it must start again. */
+		log_warn("rtnetlink: out of memory in a route dump (portid %u); abandoned",
+			 s->portid);
+		c->active = false;
+		s->enobufs = true;
+		return;
+	}
+	if (last)
+		c->active = false;
 }
 
 static int route_dump(struct rtnl_req *q)
 {
-	struct route_filter f = { 0 };
+	struct rtnl_route_cursor f = { 0 };
 	int family;
 	bool cloned = false;
 	struct rtmsg rtm;
@@ -190,15 +236,22 @@ static int route_dump(struct rtnl_req *q)
 	if (family != AF_INET && family != AF_INET6)
 		family = AF_UNSPEC;
 
-	struct rtnl_dump d;
-	rtnl_dump_init(&d, q);
-	f.d = &d;
-	f.fib = q->s->nl->router->fib;
 	/* The router keeps no route cache: "ip route show cache" is empty. */
-	if (!cloned && fib_walk(q->s->nl->router->fib, family, dump_one, &f) < 0)
-		d.nomem = true;
-	nlbuf_free(&f.b);
-	return rtnl_dump_finish(&d) < 0 ? -ENOMEM : RTNL_DONE;
+	if (cloned) {
+		struct rtnl_dump d;
+		rtnl_dump_init(&d, q);
+		return rtnl_dump_finish(&d) < 0 ? -ENOMEM : RTNL_DONE;
+	}
+	struct rtnl_sock *s = q->s;
+	if (s->route_dump.active)
+		return rtnl_fail(q, -EBUSY, "A dump is already in progress on this socket");
+	f.active = true;
+	f.family = family;
+	f.seq = q->hdr.nlmsg_seq;
+	f.gen = s->nl->route_gen;
+	s->route_dump = f;
+	rtnl_route_dump_step(s);
+	return RTNL_DONE;
 }
 
 /* ---- ip route get ---- */

@@ -26,14 +26,25 @@ static void client_event(struct loop_fd *lfd, uint32_t events);
 
 /* ---- socket table ---- */
 
-struct sock *sock_new(struct sock_layer *sl, enum sock_kind kind, int family)
+struct sock *sock_new(struct sock_layer *sl, enum sock_kind kind, int family,
+		      struct sock_client *c)
 {
+	if (c && c->n_socks >= SOCK_CLIENT_SOCKS_MAX) {
+		if (!c->quota_logged)
+			log_warn("shim: program pid %d (%s) holds %u router sockets, its quota: "
+				 "refusing more with EMFILE", (int)c->pid, c->comm, c->n_socks);
+		c->quota_logged = true;
+		errno = EMFILE;
+		return NULL;
+	}
 	for (uint32_t i = 0; i < SOCK_MAX; i++) {
 		if (sl->socks[i])
 			continue;
 		struct sock *s = calloc(1, sizeof(*s));
-		if (!s)
+		if (!s) {
+			errno = ENOMEM;
 			return NULL;
+		}
 		sl->gen++;
 		s->sl = sl;
 		s->id = (int32_t)(((sl->gen & 0x7ffffu) << SOCK_SLOT_BITS) | i);
@@ -42,11 +53,19 @@ struct sock *sock_new(struct sock_layer *sl, enum sock_kind kind, int family)
 		s->lfd.fd = -1;
 		s->events = UINT32_MAX;
 		s->app_fd = -1;
+		s->charged = c;
+		if (c)
+			c->n_socks++;
 		sl->socks[i] = s;
 		sl->stats.sockets++;
 		return s;
 	}
-	log_warn("shim: %d router sockets in use, refusing more", SOCK_MAX);
+	if (c)
+		log_warn("shim: %d router sockets in use, refusing one to pid %d (%s) with ENOBUFS",
+			 SOCK_MAX, (int)c->pid, c->comm);
+	else
+		log_warn("shim: %d router sockets in use, refusing more", SOCK_MAX);
+	errno = ENOBUFS;
 	return NULL;
 }
 
@@ -118,6 +137,9 @@ void sock_free(struct sock *s)
 	free(s->mc);
 	s->mc = NULL;
 	s->n_mc = 0;
+	if (s->charged)
+		s->charged->n_socks--;
+	s->charged = NULL;
 	sl->socks[(uint32_t)s->id & (SOCK_MAX - 1)] = NULL;
 	sl->stats.sockets--;
 	s->next_dead = sl->dead;
@@ -388,9 +410,9 @@ static int handle_bind(struct sock_client *c, const struct shim_req *req, struct
 		fill_rep_addrs(t, rep);
 		return 0;
 	}
-	struct sock *s = sock_new(sl, kind, req->family);
+	struct sock *s = sock_new(sl, kind, req->family, c);
 	if (!s)
-		return ENOBUFS;
+		return errno;
 	s->opts = req->opts;
 	s->owner = c;
 	int r = kind == SK_RAW ? sock_raw_bind(s, &req->addr) : sock_bind(s, &req->addr);
@@ -567,6 +589,9 @@ static void client_free(struct sock_client *c)
 			sock_free(s);
 		else if (s->owner == c)
 			s->owner = NULL;
+		/* Data fds outlive the connection (exec, fork): nobody's quota from now. */
+		if (!s->dead && s->charged == c)
+			s->charged = NULL;
 	}
 	loop_del_fd(sl->loop, &c->lfd);
 	close(c->lfd.fd);
@@ -669,9 +694,9 @@ static void handle_request(struct sock_client *c, const struct shim_req *req, co
 	}
 	case SHIM_OP_NL_OPEN: {
 		int32_t portid = 0;
-		s = sock_new(sl, SK_NETLINK, AF_NETLINK);
+		s = sock_new(sl, SK_NETLINK, AF_NETLINK, c);
 		if (!s) {
-			e = ENOMEM;
+			e = errno;
 			break;
 		}
 		e = sock_netlink_open(s, req->protocol, &fd, &portid);
@@ -789,13 +814,41 @@ static void client_event(struct loop_fd *lfd, uint32_t events)
 	}
 }
 
+/* Who is at the other end of fd: pid and command name (best effort, for quotas and logs). */
+static void client_identify(struct sock_client *c, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	snprintf(c->comm, sizeof(c->comm), "?");
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.pid <= 0)
+		return;
+	c->pid = cred.pid;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)cred.pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(c->comm, sizeof(c->comm), f))
+		c->comm[strcspn(c->comm, "\n")] = '\0';
+	fclose(f);
+}
+
 int sock_layer_add_client(struct sock_layer *sl, int fd)
 {
-	if (sl->stats.clients >= SOCK_CLIENT_MAX)
-		return -EMFILE;
 	struct sock_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	client_identify(c, fd);
+	unsigned same_pid = 0;
+	for (struct sock_client *o = sl->clients; o; o = o->next)
+		same_pid += c->pid && o->pid == c->pid;
+	if (sl->stats.clients >= SOCK_CLIENT_MAX || same_pid >= SOCK_CLIENTS_PER_PID) {
+		log_warn("shim: refusing a connection of pid %d (%s): %s", (int)c->pid, c->comm,
+			 same_pid >= SOCK_CLIENTS_PER_PID ? "it has too many already"
+							  : "too many hosted programs");
+		free(c);
+		return -EMFILE;
+	}
 	c->sl = sl;
 	c->lfd.fd = fd;
 	c->lfd.cb = client_event;
@@ -829,7 +882,9 @@ static void server_accept(struct loop_fd *lfd, uint32_t events)
 		}
 		int r = sock_layer_add_client(sl, fd);
 		if (r < 0) {
-			log_warn("shim socket %s: refusing a client: %s", sl->path, strerror(-r));
+			if (r != -EMFILE)   /* that one was logged with the program's name */
+				log_warn("shim socket %s: refusing a client: %s", sl->path,
+					 strerror(-r));
 			close(fd);
 		}
 	}

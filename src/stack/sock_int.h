@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "ip/addr.h"
 #include "stack/shim_proto.h"
@@ -18,6 +19,13 @@ struct sock_diag_queue;
 #define SOCK_MAX        4096          /* router sockets at once (bounded memory) */
 #define SOCK_SLOT_BITS  12
 #define SOCK_CLIENT_MAX 256
+/*
+ * Quotas, so that one hosted program cannot take what the others need: the
+ * sockets one shim client (one process) may hold at once, as Linux's default
+ * RLIMIT_NOFILE (EMFILE past it), and the shim connections of one pid.
+ */
+#define SOCK_CLIENT_SOCKS_MAX 1024
+#define SOCK_CLIENTS_PER_PID  8
 #define SOCK_EPHEMERAL_LO 32768
 #define SOCK_EPHEMERAL_HI 60999
 #define SOCK_TCP_CHUNK  65536         /* bytes moved per read/write between TCP and a socketpair */
@@ -35,6 +43,10 @@ struct sock_client {
 	struct loop_fd lfd;
 	struct sock_layer *sl;
 	struct sock_client *next;
+	pid_t pid;                       /* SO_PEERCRED at connect, 0 if unknown */
+	char comm[16];                   /* its /proc/PID/comm, for log lines */
+	uint32_t n_socks;                /* sockets charged to it, against SOCK_CLIENT_SOCKS_MAX */
+	bool quota_logged;               /* the EMFILE log line is written once per client */
 };
 
 struct sock {
@@ -42,6 +54,7 @@ struct sock {
 	int32_t id;
 	enum sock_kind kind;
 	struct sock_client *owner;       /* for sockets without a data fd: freed with it */
+	struct sock_client *charged;     /* the client whose quota it counts against, or NULL */
 	int family;                      /* the app's socket domain */
 	struct shim_opts opts;
 	/* binding (ports are ours for UDP/ICMP and for TCP binds; the TCP engine keeps its own) */
@@ -107,7 +120,13 @@ struct sock_layer {
 };
 
 /* sock.c */
-struct sock *sock_new(struct sock_layer *sl, enum sock_kind kind, int family);
+/*
+ * A new socket charged to client c (NULL: nobody's). NULL with errno EMFILE
+ * (c's quota is full, logged once per client with its pid and name), ENOBUFS
+ * (SOCK_MAX sockets in use) or ENOMEM.
+ */
+struct sock *sock_new(struct sock_layer *sl, enum sock_kind kind, int family,
+		      struct sock_client *c);
 void sock_free(struct sock *s);
 struct sock *sock_find(struct sock_layer *sl, int32_t id);
 /* Sets s's events on the loop (0 with nothing wanted; removes it when app_closed). */

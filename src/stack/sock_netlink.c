@@ -16,6 +16,16 @@
 #include "nl/rtnl.h"
 #include "stack/sock_int.h"
 
+/*
+ * What to wait for: requests only while the emulation is not busy with this
+ * socket (a dump going on, or a full queue): a program that asks and never
+ * reads fills its own socket buffer and blocks, instead of our memory.
+ */
+static uint32_t netlink_events(const struct sock *s, bool app_full)
+{
+	return (rtnl_sock_busy(s->nl) ? 0 : EPOLLIN) | (app_full ? EPOLLOUT : 0);
+}
+
 /* Moves queued replies to the app until it or the queue is full. */
 static void netlink_flush(struct sock *s)
 {
@@ -37,7 +47,7 @@ static void netlink_flush(struct sock *s)
 		size_t len = (size_t)n < sizeof(s->sl->scratch) ? (size_t)n : sizeof(s->sl->scratch);
 		if (send(s->lfd.fd, s->sl->scratch, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				sock_set_events(s, EPOLLIN | EPOLLOUT);
+				sock_set_events(s, netlink_events(s, true));
 				return;
 			}
 			sock_free(s);   /* the program is gone */
@@ -45,7 +55,7 @@ static void netlink_flush(struct sock *s)
 		}
 		rtnl_sock_recv(s->nl, s->sl->scratch, 0, false, NULL);   /* sent: drop it */
 	}
-	sock_set_events(s, EPOLLIN);
+	sock_set_events(s, netlink_events(s, false));
 }
 
 static void netlink_event(struct loop_fd *lfd, uint32_t events)
@@ -53,7 +63,7 @@ static void netlink_event(struct loop_fd *lfd, uint32_t events)
 	struct sock *s = container_of(lfd, struct sock, lfd);
 	if (events & EPOLLIN) {
 		/* A bounded batch per wake-up so one chatty program cannot starve the router. */
-		for (int i = 0; i < 64; i++) {
+		for (int i = 0; i < 64 && !rtnl_sock_busy(s->nl); i++) {
 			ssize_t n = recv(lfd->fd, s->sl->scratch, sizeof(s->sl->scratch), MSG_DONTWAIT);
 			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 				sock_free(s);

@@ -464,7 +464,7 @@ int sock_tcp_listen(struct sock *s, int backlog, int *app_fd)
 static void accept_one(struct sock *ls, struct tcp_conn *c)
 {
 	struct sock_layer *sl = ls->sl;
-	struct sock *s = sock_new(sl, SK_TCP_CONN, ls->family);
+	struct sock *s = sock_new(sl, SK_TCP_CONN, ls->family, ls->charged);
 	int app = -1, ours = -1;
 	if (!s || stream_pair(&app, &ours) < 0) {
 		tcp_abort(c);

@@ -33,9 +33,9 @@ static int sock_for(struct sock_client *c, const struct shim_req *req, struct so
 	}
 	if (req->family != AF_INET && req->family != AF_INET6)
 		return EAFNOSUPPORT;
-	struct sock *s = sock_new(c->sl, SK_TCP, req->family);
+	struct sock *s = sock_new(c->sl, SK_TCP, req->family, c);
 	if (!s)
-		return ENOBUFS;
+		return errno;
 	s->owner = c;   /* freed with the client, or on SHIM_OP_CLOSE, until it has a data fd */
 	s->opts = req->opts;
 	*out = s;

@@ -464,6 +464,14 @@ trace_check() {
 R_ADDRS="$R4 $R_TUN4" trace_check "traceroute A -> $B4 passes through R" "$B4"
 R_ADDRS="$R6" trace_check "traceroute -6 A -> $B6 passes through R" "$B6" -6
 
+# ---------------------------------------------------------------- soak (make soak)
+
+if [ -n "${SOAK_MINUTES:-}" ]; then
+	# shellcheck source=tests/netns/soak.sh
+	. "$RR_ROOT/tests/netns/soak.sh"
+	soak_run
+fi
+
 # ---------------------------------------------------------------- B goes away and comes back
 
 # Stopping B's BIRD (SIGTERM) closes its session with a Cease; R must withdraw B's routes from

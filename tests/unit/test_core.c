@@ -5,11 +5,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/loop.h"
 #include "core/pbuf.h"
 #include "core/strbuf.h"
@@ -363,6 +366,54 @@ static void test_strbuf_json(void **state)
 	strbuf_free(&sb);
 }
 
+/*
+ * Logging never blocks the loop (issue 13): stderr a full pipe that nobody
+ * reads (a blocking one, as a shell gives) loses lines instead of hanging the
+ * process; once it drains, the next line says how many were lost.
+ */
+static void test_log_never_blocks(void **state)
+{
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	int saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	/* fill the pipe, then make it blocking again */
+	assert_int_equal(fcntl(p[1], F_SETFL, O_NONBLOCK), 0);
+	char junk[4096];
+	memset(junk, 'x', sizeof(junk));
+	while (write(p[1], junk, sizeof(junk)) > 0)
+		;
+	while (write(p[1], junk, 1) > 0)
+		;
+	assert_int_equal(fcntl(p[1], F_SETFL, 0), 0);
+	assert_true(dup2(p[1], STDERR_FILENO) >= 0);
+	alarm(10);   /* a log call that blocks fails the test instead of hanging it */
+	enum log_level old = log_get_level();
+	log_set_level(LOG_INFO);
+	unsigned long before = log_lines_lost();
+	for (int i = 0; i < 100; i++)
+		log_info("line %d that nobody reads", i);
+	alarm(0);
+	assert_int_equal(log_lines_lost() - before, 100);
+	/* drain: the next line goes out after the report of the lost ones */
+	assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	while (read(p[0], junk, sizeof(junk)) > 0)
+		;
+	log_info("back");
+	char got[512] = "";
+	ssize_t n = read(p[0], got, sizeof(got) - 1);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	log_set_level(old);
+	assert_true(n > 0);
+	got[n] = '\0';
+	assert_non_null(strstr(got, "log line(s) lost"));
+	assert_non_null(strstr(got, "back\n"));
+	assert_int_equal(log_lines_lost(), 0);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	assert_int_equal(crypto_init(), 0);
@@ -377,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_pbuf_room_and_queue),
 		cmocka_unit_test(test_index_table),
 		cmocka_unit_test(test_strbuf_json),
+		cmocka_unit_test(test_log_never_blocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -197,14 +197,15 @@ static void msgs_free(struct msgs *ms)
 	memset(ms, 0, sizeof(*ms));
 }
 
-/* Every datagram waiting on s, cut into messages (checking the framing as a reader would). */
-static void recv_all(struct rtnl_sock *s, struct msgs *ms)
+/* Every datagram waiting on s, read with a buffer of cap bytes, cut into messages. */
+static void recv_all_cap(struct rtnl_sock *s, struct msgs *ms, size_t cap)
 {
 	memset(ms, 0, sizeof(*ms));
 	static uint8_t buf[65536];
+	assert_true(cap <= sizeof(buf));
 	while (rtnl_sock_pending(s)) {
 		uint32_t group = 99;
-		ssize_t n = rtnl_sock_recv(s, buf, sizeof(buf), false, &group);
+		ssize_t n = rtnl_sock_recv(s, buf, cap, false, &group);
 		assert_true(n > 0);
 		assert_true((size_t)n <= sizeof(buf));
 		ms->dgrams++;
@@ -227,6 +228,12 @@ static void recv_all(struct rtnl_sock *s, struct msgs *ms)
 			off += NLMSG_ALIGN(h.nlmsg_len);
 		}
 	}
+}
+
+/* Every datagram waiting on s, cut into messages (checking the framing as a reader would). */
+static void recv_all(struct rtnl_sock *s, struct msgs *ms)
+{
+	recv_all_cap(s, ms, 65536);
 }
 
 /* The payload of attribute type in m after a fixed header of hl bytes; NULL if absent. */
@@ -338,13 +345,13 @@ static void dump_req(struct req *q, uint16_t type, uint32_t seq, const void *hdr
 }
 
 /* Dumps routes of family and returns the messages (checked to end with one DONE). */
-static void dump_routes(struct fx *f, int family, struct msgs *ms)
+static void dump_routes_cap(struct fx *f, int family, struct msgs *ms, size_t cap)
 {
 	struct req q;
 	struct rtmsg rtm = { .rtm_family = (uint8_t)family };
 	dump_req(&q, RTM_GETROUTE, 77, &rtm, sizeof(rtm));
 	send_req(f, f->s, &q);
-	recv_all(f->s, ms);
+	recv_all_cap(f->s, ms, cap);
 	assert_true(ms->n >= 1);
 	assert_int_equal(ms->m[ms->n - 1].h.nlmsg_type, NLMSG_DONE);
 	for (size_t i = 0; i + 1 < ms->n; i++) {
@@ -353,6 +360,11 @@ static void dump_routes(struct fx *f, int family, struct msgs *ms)
 		assert_int_equal(ms->m[i].h.nlmsg_seq, 77);
 		assert_int_equal(ms->m[i].h.nlmsg_pid, rtnl_sock_portid(f->s));
 	}
+}
+
+static void dump_routes(struct fx *f, int family, struct msgs *ms)
+{
+	dump_routes_cap(f, family, ms, 65536);
 }
 
 /* The dumped route message for prefix (in the main table), or NULL. */
@@ -1179,7 +1191,7 @@ static void test_big_dump(void **state)
 	uint8_t small[8192];
 	assert_int_equal(rtnl_sock_recv(f->s, small, sizeof(small), false, NULL), -EAGAIN);
 	struct msgs ms;
-	dump_routes(f, AF_INET, &ms);
+	dump_routes_cap(f, AF_INET, &ms, sizeof(small));
 	assert_int_equal(ms.n, total + 1);
 	assert_true(ms.dgrams > 50);
 	assert_true(ms.max_dgram <= 8192);
@@ -1187,6 +1199,93 @@ static void test_big_dump(void **state)
 	for (size_t i = 0; i < ms.n; i++)
 		done += ms.m[i].h.nlmsg_type == NLMSG_DONE;
 	assert_int_equal(done, 1);
+	msgs_free(&ms);
+}
+
+/*
+ * A dump of 100k routes goes out in pieces as the reader takes them: the
+ * queue never holds more than a piece, a second dump on the socket is EBUSY
+ * meanwhile (and the transport stops taking requests: rtnl_sock_busy), every
+ * route arrives exactly once, and a change during the dump marks the
+ * messages after it NLM_F_DUMP_INTR.
+ */
+static void test_dump_in_pieces(void **state)
+{
+	struct fx *f = *state;
+	const uint32_t n_routes = 100000;
+	for (uint32_t i = 0; i < n_routes; i++) {
+		struct fib_route r = { .prefix = { .addr = { .family = AF_INET,
+							     .bytes = { 10, (uint8_t)(i >> 16),
+									(uint8_t)(i >> 8), (uint8_t)i } },
+						   .len = 32 },
+				       .type = FIB_TYPE_UNICAST, .ifindex = 2, .protocol = RTPROT_BIRD };
+		assert_int_equal(fib_add(f->r.fib, &r, 0), 0);
+	}
+	size_t total = fib_count(f->r.fib, AF_INET);
+	assert_true(rtnl_sock_bind(f->s, 0) == 0);
+	struct req q;
+	struct rtmsg rtm = { .rtm_family = AF_INET };
+	dump_req(&q, RTM_GETROUTE, 78, &rtm, sizeof(rtm));
+	send_req(f, f->s, &q);
+	assert_true(rtnl_sock_busy(f->s));
+	size_t first = rtnl_sock_pending(f->s);
+	/* one piece (64 KiB in 4 KiB datagrams before the reader's buffer is known), not 100k routes */
+	assert_true(first >= 1 && first <= 20);
+
+	/* another dump on the same socket while this one runs */
+	dump_req(&q, RTM_GETROUTE, 79, &rtm, sizeof(rtm));
+	send_req(f, f->s, &q);
+
+	static uint8_t buf[16384];
+	size_t routes = 0, dones = 0, intr = 0, errors = 0, dgrams = 0, max_pending = 0;
+	bool changed = false;
+	while (rtnl_sock_pending(f->s)) {
+		size_t pend = rtnl_sock_pending(f->s);
+		if (pend > max_pending)
+			max_pending = pend;
+		ssize_t n = rtnl_sock_recv(f->s, buf, sizeof(buf), false, NULL);
+		assert_true(n > 0 && (size_t)n <= sizeof(buf));
+		dgrams++;
+		for (size_t off = 0; off < (size_t)n;) {
+			struct nlmsghdr h;
+			memcpy(&h, buf + off, sizeof(h));
+			assert_true(h.nlmsg_len >= sizeof(h) && h.nlmsg_len <= (size_t)n - off);
+			if (h.nlmsg_type == NLMSG_ERROR) {
+				int err;
+				memcpy(&err, buf + off + sizeof(h), sizeof(err));
+				assert_int_equal(err, -EBUSY);
+				assert_int_equal(h.nlmsg_seq, 79);
+				errors++;
+			} else if (h.nlmsg_type == NLMSG_DONE) {
+				dones++;
+			} else {
+				assert_int_equal(h.nlmsg_type, RTM_NEWROUTE);
+				assert_int_equal(h.nlmsg_seq, 78);
+				routes++;
+				intr += (h.nlmsg_flags & NLM_F_DUMP_INTR) != 0;
+			}
+			off += NLMSG_ALIGN(h.nlmsg_len);
+		}
+		if (dgrams == 100 && !changed) {
+			/* a route change in the middle of the dump */
+			struct fib_route r = { .prefix = pfx("172.31.0.0/16"),
+					       .type = FIB_TYPE_UNICAST, .ifindex = 2 };
+			assert_int_equal(fib_add(f->r.fib, &r, 0), 0);
+			changed = true;
+		}
+	}
+	assert_int_equal(errors, 1);
+	assert_int_equal(dones, 1);
+	assert_true(routes >= total && routes <= total + 1);
+	assert_true(intr > 0 && intr < routes);
+	assert_true(max_pending <= 20);
+	assert_false(rtnl_sock_busy(f->s));
+	/* and a dump after it, unchanged FIB: every route exactly once, none flagged */
+	struct msgs ms;
+	dump_routes(f, AF_INET, &ms);
+	assert_int_equal(ms.n, total + 1 + 1);
+	for (size_t i = 0; i < ms.n; i++)
+		assert_false(ms.m[i].h.nlmsg_flags & NLM_F_DUMP_INTR);
 	msgs_free(&ms);
 }
 
@@ -1742,6 +1841,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_route_multipath, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_route_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_dump, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dump_in_pieces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enobufs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_strict_checks, setup, teardown),

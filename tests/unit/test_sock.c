@@ -377,6 +377,59 @@ static void test_lookup_by_inode(void **state)
 	spin(e);
 }
 
+/*
+ * Quotas (issue 13): one program (one shim client) gets EMFILE past its share
+ * of sockets, as past RLIMIT_NOFILE, and another program is still served; one
+ * pid cannot take every client slot.
+ */
+static void test_client_quotas(void **state)
+{
+	struct env *e = *state;
+	struct shim_rep rep;
+	struct shim_req b = { .op = SHIM_OP_BIND, .sock_id = -1, .family = AF_INET,
+			      .type = SOCK_STREAM };
+	mkaddr(&b.addr, "0.0.0.0", 0, 0);   /* bound TCP sockets: no data fd on our side */
+	unsigned n = 0;
+	while (n < 5000 && rpc(e, &b, &rep, NULL) == 0)
+		n++;
+	assert_int_equal(n, 1024);
+	assert_int_equal(rpc(e, &b, &rep, NULL), EMFILE);
+	assert_int_equal(sock_layer_stats(e->sl)->sockets, 1024);
+
+	/* another program still gets sockets */
+	int other = tl_shim_client(e->sl);
+	int save = e->ctl;
+	e->ctl = other;
+	assert_int_equal(rpc(e, &b, &rep, NULL), 0);
+	e->ctl = save;
+
+	/* the first program's sockets go with it, and its quota with them */
+	close(e->ctl);
+	spin(e);
+	assert_int_equal(sock_layer_stats(e->sl)->sockets, 1);
+	e->ctl = other;
+
+	/* one pid (ours, on every socketpair) has at most 8 connections */
+	int extra[16];
+	unsigned got = 0;
+	for (unsigned i = 0; i < 16; i++) {
+		int sv[2];
+		assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+		if (sock_layer_add_client(e->sl, sv[1]) == 0) {
+			extra[got++] = sv[0];
+		} else {
+			close(sv[1]);
+			close(sv[0]);
+		}
+	}
+	assert_int_equal(got, 7);   /* plus the one of "other" */
+	assert_int_equal(sock_layer_stats(e->sl)->clients, 8);
+	for (unsigned i = 0; i < got; i++)
+		close(extra[i]);
+	spin(e);
+	assert_int_equal(sock_layer_stats(e->sl)->clients, 1);
+}
+
 static void test_default_path(void **state)
 {
 	char buf[128];
@@ -396,6 +449,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_icmp_echo_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iflist_and_client_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lookup_by_inode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_quotas, setup, teardown),
 		cmocka_unit_test(test_default_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
