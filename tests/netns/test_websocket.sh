@@ -110,7 +110,7 @@ code=$(ip netns exec "$NSB" curl -s -o /dev/null -w '%{http_code}' --max-time 5 
 check "status page: POST is refused with 405 (got $code)" test "$code" = 405
 
 # transfer NAME PORT KILLCMD: 50 MB from b to a through the tunnel (socat inside both), with
-# KILLCMD run once 10 MB have arrived; ok when a's copy has b's sha256.
+# KILLCMD run once 5 MB have arrived; ok when a's copy has b's sha256.
 head -c 52428800 /dev/urandom >"$APPS/big.bin"
 chown "$RR_UID:$RR_UID" "$APPS/big.bin"
 WANT=$(sha256sum <"$APPS/big.bin" | cut -d' ' -f1)
@@ -124,11 +124,11 @@ transfer() {
 	as_node b "$NSB" socat -u "OPEN:$APPS/big.bin" "TCP4:172.21.0.1:$port" >"$APPS/socat-b-$port.log" 2>&1 &
 	local spid=$!
 	rr_track $spid "socat sender $port (inside b)" "$APPS/socat-b-$port.log"
-	if wait_until 60 sh -c "[ \$(stat -c %s '$out' 2>/dev/null || echo 0) -ge 10485760 ]"; then
+	if wait_until 60 sh -c "[ \$(stat -c %s '$out' 2>/dev/null || echo 0) -ge 5242880 ]"; then
 		eval "$kill"
 		diag "$what: connection killed at $(stat -c %s "$out") bytes"
 	else
-		diag "$what: 10 MB did not arrive in 60 s ($(stat -c %s "$out" 2>/dev/null) bytes)"
+		diag "$what: 5 MB did not arrive in 60 s ($(stat -c %s "$out" 2>/dev/null) bytes)"
 	fi
 	wait_until 120 sh -c "! kill -0 $spid 2>/dev/null" || true
 	wait_until 20 sh -c "! kill -0 $rpid 2>/dev/null" || true
@@ -141,10 +141,107 @@ transfer() {
 			"$(cat "$APPS/socat-b-$port.log")" "$(grep -i 'ws\|websocket' "$RR_TMP/b.log" | tail -n 8)"
 	fi
 }
-transfer "ws://" 7001 "ip netns exec $NSA ss -K state established '( sport = :8080 )' >/dev/null"
+transfer "ws://" 7001 "ip netns exec $NSA ss -K state established '( sport = :8080 )' >/dev/null 2>&1"
 check "ws://: b reconnected after the kill (log)" grep -q "WebSocket open" "$RR_TMP/b.log"
 n=$(grep -c "WebSocket open" "$RR_TMP/b.log")
 check "ws://: b opened the WebSocket more than once ($n)" test "$n" -ge 2
+
+# ---- wss:// through nginx (TLS with a test CA) in front of a's listener
+TLS=$RR_TMP/tls
+mkdir -p "$TLS"
+if ! (cd "$TLS" &&
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=rr test CA" &&
+	openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj "/CN=10.77.0.1" &&
+	printf 'subjectAltName=IP:10.77.0.1\n' >ext.cnf &&
+	openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext.cnf
+) >"$TLS/openssl.log" 2>&1; then
+	not_ok "test CA and server certificate" "$(tail -n 5 "$TLS/openssl.log")"
+	rr_finish
+fi
+chmod 644 "$TLS/ca.pem"
+PIN=$(openssl x509 -in "$TLS/srv.pem" -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)
+mkdir -p "$TLS/tmp"
+cat >"$TLS/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $TLS/nginx.pid;
+error_log $TLS/nginx-error.log;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path $TLS/tmp/body;
+	proxy_temp_path $TLS/tmp/proxy;
+	fastcgi_temp_path $TLS/tmp/fastcgi;
+	scgi_temp_path $TLS/tmp/scgi;
+	uwsgi_temp_path $TLS/tmp/uwsgi;
+	server {
+		listen 10.77.0.1:8443 ssl;
+		ssl_certificate $TLS/srv.pem;
+		ssl_certificate_key $TLS/srv.key;
+		location / {
+			proxy_pass http://127.0.0.1:8080;
+			proxy_http_version 1.1;
+			proxy_set_header Upgrade \$http_upgrade;
+			proxy_set_header Connection "upgrade";
+			proxy_read_timeout 60s;
+		}
+	}
+}
+EOF
+NGINX_PID=
+nginx_start() {
+	ip netns exec "$NSA" "$NGINX" -c "$TLS/nginx.conf" >>"$TLS/nginx.log" 2>&1 &
+	NGINX_PID=$!
+	rr_track "$NGINX_PID" "nginx (proxy in a)" "$TLS/nginx-error.log"
+	wait_until 10 sh -c "ip netns exec $NSA ss -ltnH | grep -q '10.77.0.1:8443 '"
+}
+nginx_start || { not_ok "nginx starts" "$(tail -n 5 "$TLS/nginx-error.log")"; rr_finish; }
+
+code=$(ip netns exec "$NSB" curl -sS -o "$TLS/page" -w '%{http_code}' --cacert "$TLS/ca.pem" --max-time 5 https://10.77.0.1:8443/ 2>&1)
+check "status page through nginx over TLS: 200 with the node's page (got $code)" \
+	sh -c "[ '$code' = 200 ] && grep -q 'interface wg0' '$TLS/page'"
+
+rr_rrouted_stop b || diag "$RR_STOP_WHY"
+# Without the test CA the certificate cannot be verified: no connection.
+write_b wss://10.77.0.1:8443/wg
+rr_rrouted_start b "$NSB" 2>"$RR_TMP/start.err" || { not_ok "rrouted b restarts" "$(cat "$RR_TMP/start.err")"; rr_finish; }
+if wait_until 15 grep -q "TLS: certificate: unable to get local issuer certificate" "$RR_TMP/b.log"; then
+	ok "wss:// without the test CA in SSL_CERT_FILE: certificate refused"
+else
+	not_ok "wss:// without the CA: certificate refused" "$(grep -i 'ws\|tls' "$RR_TMP/b.log" | tail -n 5)"
+fi
+rr_rrouted_stop b || diag "$RR_STOP_WHY"
+# With it, but a pin that is not the server's key: refused too.
+export SSL_CERT_FILE=$TLS/ca.pem
+write_b wss://10.77.0.1:8443/wg "EndpointPin = sha256/$(head -c 32 /dev/zero | base64)"
+rr_rrouted_start b "$NSB" 2>"$RR_TMP/start.err" || { not_ok "rrouted b restarts" "$(cat "$RR_TMP/start.err")"; rr_finish; }
+if wait_until 15 grep -q "does not match EndpointPin" "$RR_TMP/b.log"; then
+	ok "wss:// with a wrong EndpointPin: refused"
+else
+	not_ok "wss:// with a wrong EndpointPin: refused" "$(grep -i 'ws\|tls' "$RR_TMP/b.log" | tail -n 5)"
+fi
+hs=$(rr_peer b wg0 handshakes 2>/dev/null)
+check "no handshake while the pin is wrong (handshakes: $hs)" test "${hs:-x}" = 0
+# The right pin, by a reload (SIGHUP): the dialer is replaced and connects.
+write_b wss://10.77.0.1:8443/wg "EndpointPin = sha256/$PIN"
+kill -HUP "${RR_PID[b]}"
+if wait_until 20 rr_handshakes_ge b wg0 1; then
+	ok "wss:// through nginx (test CA, right pin, after a reload): handshake"
+else
+	not_ok "wss:// through nginx: handshake" "$(grep -i 'ws\|tls\|reload' "$RR_TMP/b.log" | tail -n 10)" \
+		"$(tail -n 5 "$TLS/nginx-error.log")"
+fi
+if out=$(as_node b "$NSB" ping -n -c 3 -i 0.3 -w 10 172.21.0.1 2>&1); then
+	ok "wss://: ping through the tunnel"
+else
+	not_ok "wss://: ping through the tunnel" "$out"
+fi
+opens_before=$(grep -c "WebSocket open" "$RR_TMP/b.log")
+transfer "wss:// via nginx" 7002 "kill $NGINX_PID; wait_until 5 sh -c '! kill -0 $NGINX_PID 2>/dev/null'; nginx_start"
+n=$(grep -c "WebSocket open" "$RR_TMP/b.log")
+check "wss://: b reconnected through the restarted nginx ($opens_before -> $n opens)" test "$n" -gt "$opens_before"
+
 dropped=$(udp_dropped "$NSB")
 diag "UDP datagrams dropped by nftables in b: ${dropped:-?}"
 
