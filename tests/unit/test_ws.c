@@ -2,7 +2,10 @@
  * The WebSocket codec (ws/ws_frame.c, ws/ws_http.c) against the examples of
  * RFC 6455: the frames of section 5.7 and the handshake of section 1.3.
  */
+#include <arpa/inet.h>
 #include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "conf/config.h"
+#include "conf/confdiff.h"
 #include "ws/ws_frame.h"
 #include "ws/ws_http.h"
 
@@ -223,6 +228,80 @@ static void test_url(void **state)
 	assert_int_equal(ws_url_parse("ws://x/a b", &u, &why), -1);
 }
 
+/* A syntactically valid key pair for config texts (any 32 bytes in base64 will do). */
+#define KEY_A "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
+#define KEY_B "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
+
+static int parse(const char *text, struct wg_iface_conf *w, struct conf_errors *e)
+{
+	memset(e, 0, sizeof(*e));
+	return wg_iface_conf_parse_string(text, "mem", "wg0", CONF_NUMERIC_ONLY, w, e);
+}
+
+static void test_config_keys(void **state)
+{
+	struct wg_iface_conf w;
+	struct conf_errors e;
+	setenv("RR_TEST_WS_PORT", "8081", 1);
+	const char *text = "[Interface]\nPrivateKey = " KEY_A "\nListenWebSocket = ${RR_TEST_WS_PORT}\n"
+			   "[Peer]\nPublicKey = " KEY_B "\nEndpoint = wss://node.example.net/wg\n"
+			   "EndpointPin = sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"
+			   "AllowedIPs = 10.0.0.2/32\n";
+	assert_int_equal(parse(text, &w, &e), 0);
+	assert_true(w.has_listen_ws);
+	assert_true(w.listen_ws_any);
+	assert_int_equal(ntohs(w.listen_ws.in6.sin6_port), 8081);
+	assert_true(w.peers[0].endpoint_is_ws);
+	assert_false(w.peers[0].has_endpoint);
+	assert_false(w.peers[0].endpoint_is_name);
+	assert_string_equal(w.peers[0].endpoint_text, "wss://node.example.net/wg");
+	assert_true(w.peers[0].has_endpoint_pin);
+	assert_int_equal(w.peers[0].endpoint_pin[0], 0xe3);   /* SHA-256 of nothing */
+
+	/* print -> parse gives the same config (confdiff sees no change). */
+	char buf[4096];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+	assert_non_null(f);
+	assert_int_equal(wg_iface_conf_print(f, &w, true), 0);
+	fclose(f);
+	struct wg_iface_conf w2;
+	assert_int_equal(parse(buf, &w2, &e), 0);
+	assert_true(w2.has_listen_ws && w2.listen_ws_any);
+	assert_true(confdiff_peer_equal(&w.peers[0], &w2.peers[0]));
+	wg_iface_conf_free(&w2);
+
+	/* An address, and the port straight from $NAME. */
+	const char *t2 = "[Interface]\nPrivateKey = " KEY_A "\nListenWebSocket = 127.0.0.1:$RR_TEST_WS_PORT\n";
+	assert_int_equal(parse(t2, &w2, &e), 0);
+	assert_false(w2.listen_ws_any);
+	assert_int_equal(w2.listen_ws.sa.sa_family, AF_INET);
+	wg_iface_conf_free(&w2);
+	wg_iface_conf_free(&w);
+}
+
+static void test_config_errors(void **state)
+{
+	struct wg_iface_conf w;
+	struct conf_errors e;
+	unsetenv("RR_TEST_WS_UNSET");
+	const char *bad[] = {
+		"[Interface]\nPrivateKey = " KEY_A "\nListenWebSocket = $RR_TEST_WS_UNSET\n",
+		"[Interface]\nPrivateKey = " KEY_A "\nListenWebSocket = 70000\n",
+		"[Interface]\nPrivateKey = " KEY_A "\nListenWebSocket = nohost:80\n",
+		"[Interface]\nPrivateKey = " KEY_A "\n[Peer]\nPublicKey = " KEY_B "\nEndpoint = http://x/\n",
+		"[Interface]\nPrivateKey = " KEY_A "\n[Peer]\nPublicKey = " KEY_B "\nEndpointPin = md5/abc\n",
+	};
+	const char *want[] = { "$RR_TEST_WS_UNSET is not set", "port '70000'", "'nohost' is not",
+			       "ws:// or wss://", "EndpointPin" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse(bad[i], &w, &e), -1);
+		assert_true(e.count >= 1);
+		if (!strstr(e.msg[0], want[i]))
+			fail_msg("case %zu: '%s' lacks '%s'", i, e.msg[0], want[i]);
+		assert_non_null(strstr(e.msg[0], "mem:"));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +314,8 @@ int main(void)
 		cmocka_unit_test(test_request_parse),
 		cmocka_unit_test(test_response_roundtrip),
 		cmocka_unit_test(test_url),
+		cmocka_unit_test(test_config_keys),
+		cmocka_unit_test(test_config_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
