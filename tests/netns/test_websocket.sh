@@ -6,13 +6,14 @@
 #  netns A: rrouted "a" (uid 65534)                 netns B: rrouted "b" (uid 65534)
 #  wg0 172.21.0.1/32, ListenWebSocket = $PORT       wg0 172.21.0.2/32, Endpoint = ws://10.77.0.1:8080/wg
 #  nginx (root) :8443 TLS -> 127.0.0.1:8080          (phase 2: wss://10.77.0.1:8443/wg, SSL_CERT_FILE)
+#  peer c: wireguard-go (b's namespace) via `rrctl bridge 127.0.0.1:51999 ws://10.77.0.1:8080/wg`
 #  va 10.77.0.1/24 -------------------------------- vb 10.77.0.2/24       (udp dropped both ways)
 #
 # Checked: the status page (curl: node, interface, peer and its handshake, routes), ping through
 # the tunnel (rrctl exec ping inside B), a 50 MB transfer intact (sha256; socat inside both nodes)
 # during which the TCP connection under the tunnel is killed (ss -K) and the transfer still
 # completes, the same through nginx with TLS (connection killed by restarting nginx), and a
-# wrong EndpointPin refused.
+# wrong EndpointPin refused; a wireguard-go peer reaches a's listener through `rrctl bridge`.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 rr_require
@@ -32,18 +33,22 @@ rr_ns NSA a && rr_ns NSB b && rr_veth "$NSA" va "$NSB" vb &&
 for ns in "$NSA" "$NSB"; do
 	ip netns exec "$ns" nft -f - <<-'EOF' || rr_skip_all "nftables does not work here"
 		table inet noudp {
-			chain in { type filter hook input priority 0; meta l4proto udp counter drop; }
-			chain out { type filter hook output priority 0; meta l4proto udp counter drop; }
+			chain in { type filter hook input priority 0; iif lo accept; meta l4proto udp counter drop; }
+			chain out { type filter hook output priority 0; oif lo accept; meta l4proto udp counter drop; }
 		}
 	EOF
 done
 udp_dropped() { ip netns exec "$1" nft list chain inet noudp out | grep -o 'packets [0-9]*' | awk '{ print $2 }'; }
+# The premise: no UDP gets from b to a (a datagram is counted as dropped by b's own rule).
+echo probe | ip netns exec "$NSB" socat -u - UDP4:10.77.0.1:51820 2>/dev/null
+check "no UDP path between the namespaces (nftables dropped b's probe: $(udp_dropped "$NSB"))" \
+	test "$(udp_dropped "$NSB")" -ge 1
 
 rr_instance a >/dev/null && rr_instance b >/dev/null
-A_PUB=$(rr_genkey "$RR_TMP" a) && B_PUB=$(rr_genkey "$RR_TMP" b) || { not_ok "keys"; rr_finish; }
+A_PUB=$(rr_genkey "$RR_TMP" a) && B_PUB=$(rr_genkey "$RR_TMP" b) && C_PUB=$(rr_genkey "$RR_TMP" c) || { not_ok "keys"; rr_finish; }
 rr_write_router_conf a info
 rr_write_router_conf b info
-echo "route = 172.21.0.2/32 dev wg0" >>"$RR_TMP/a/rrouted.conf"
+printf '%s\n' "route = 172.21.0.2/32 dev wg0" "route = 172.21.0.3/32 dev wg0" >>"$RR_TMP/a/rrouted.conf"
 echo "route = 172.21.0.1/32 dev wg0" >>"$RR_TMP/b/rrouted.conf"
 write_a() {
 	cat >"$RR_TMP/a/ifaces/wg0.conf" <<-EOF
@@ -56,6 +61,10 @@ write_a() {
 		[Peer]
 		PublicKey = $B_PUB
 		AllowedIPs = 172.21.0.2/32
+
+		[Peer]
+		PublicKey = $C_PUB
+		AllowedIPs = 172.21.0.3/32
 	EOF
 	rr_fix_owner a
 }
@@ -242,6 +251,25 @@ transfer "wss:// via nginx" 7002 "kill $NGINX_PID; wait_until 5 sh -c '! kill -0
 n=$(grep -c "WebSocket open" "$RR_TMP/b.log")
 check "wss://: b reconnected through the restarted nginx ($opens_before -> $n opens)" test "$n" -gt "$opens_before"
 
+
+# ---- a wireguard-go peer (in b's namespace, root) reaches a's WebSocket listener through
+# `rrctl bridge` (uid 65534): UDP on 127.0.0.1:51999 <-> ws://10.77.0.1:8080/wg
+GODEV=rrwc$$
+ip netns exec "$NSB" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups --inh-caps=-all \
+	--bounding-set=-all -- "$RRCTL" bridge 127.0.0.1:51999 ws://10.77.0.1:8080/wg >"$RR_TMP/bridge.log" 2>&1 &
+rr_track $! "rrctl bridge (b's namespace)" "$RR_TMP/bridge.log"
+if ! rr_wggo_peer "$NSB" "$GODEV" "$RR_TMP/c.key" 51830 "$A_PUB" "" 127.0.0.1:51999 172.21.0.1/32 5 \
+	172.21.0.3/32 2>"$RR_TMP/wggo.err"; then
+	not_ok "wireguard-go peer set up" "$(cat "$RR_TMP/wggo.err")"
+elif wait_until 20 rr_wg_has_handshake "$NSB" "$GODEV"; then
+	ok "wireguard-go through rrctl bridge: handshake with a over the WebSocket"
+	rr_ping "wireguard-go through the bridge: ping a's tunnel address" "$NSB" -c 3 -i 0.3 -w 10 -I 172.21.0.3 172.21.0.1
+	check "a sees the wireguard-go peer on a WebSocket path" sh -c \
+		"ip netns exec $NSB curl -sS --max-time 5 http://10.77.0.1:8080/ | grep -q 'peer $C_PUB: latest handshake [0-9]* s ago, over WebSocket'"
+else
+	not_ok "wireguard-go through rrctl bridge: handshake" "$(tail -n 5 "$RR_TMP/bridge.log")" \
+		"$(tail -n 5 "$RR_TMP/wggo-$GODEV.log")"
+fi
 dropped=$(udp_dropped "$NSB")
 diag "UDP datagrams dropped by nftables in b: ${dropped:-?}"
 
