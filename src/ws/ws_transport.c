@@ -18,12 +18,16 @@
 #include "wg/messages.h"
 #include "wg/peer.h"
 #include "ws/ws_conn.h"
+#include "ws/ws_frame.h"
 #include "ws/ws_http.h"
 #include "ws/ws_tls.h"
 
 #define RESOLVE_POLL_MS 50
 #define RESOLVE_TIMEOUT_S 10
 #define BACKOFF_MAX_MS 30000
+/* An accepted connection no peer has moved onto after this long is closed (it holds a slot). */
+#define UNUSED_PATH_TIMEOUT_S 30
+#define SWEEP_INTERVAL_S 10
 
 struct ws_iface;
 struct ws_dialer;
@@ -35,6 +39,7 @@ struct ws_path {
 	struct ws_dialer *dialer;        /* NULL: accepted */
 	union sockaddr_inet addr;
 	struct ws_path *next;
+	uint64_t created;               /* loop time it was made */
 	char log_name[320];
 };
 
@@ -78,6 +83,7 @@ struct ws_iface {
 	unsigned n_accepted;
 	struct ws_dialer *dialers;
 	uint64_t refused;
+	struct timer sweep;              /* closes accepted connections no peer uses */
 };
 
 static uint64_t next_path_id = 1;
@@ -113,6 +119,7 @@ static struct ws_path *path_new(struct ws_iface *wi, struct ws_dialer *d)
 			 (unsigned long long)(next_path_id - 1));
 	}
 	p->conn.log_name = p->log_name;
+	p->created = loop_now(wi->dev->loop);
 	p->next = wi->paths;
 	wi->paths = p;
 	if (!d)
@@ -483,6 +490,32 @@ static int listen_socket(const union sockaddr_inet *addr, bool any)
 	return fd;
 }
 
+static bool path_in_use(const struct ws_path *p)
+{
+	const struct wg_device *dev = p->wi->dev;
+	for (size_t i = 0; i < dev->n_peers; i++)
+		if (dev->peers[i]->has_endpoint &&
+		    memcmp(&dev->peers[i]->endpoint.in6.sin6_addr, &p->addr.in6.sin6_addr, 16) == 0 &&
+		    dev->peers[i]->endpoint.sa.sa_family == AF_INET6)
+			return true;
+	return false;
+}
+
+/*
+ * Accepted connections that carry nobody (no peer authenticated over them, or a peer moved on
+ * to a newer one) are closed, so unauthenticated clients cannot hold the slots for long.
+ */
+static void sweep(struct timer *t)
+{
+	struct ws_iface *wi = container_of(t, struct ws_iface, sweep);
+	uint64_t now = loop_now(wi->dev->loop);
+	for (struct ws_path *p = wi->paths; p; p = p->next)
+		if (!p->dialer && p->conn.state == WS_CONN_OPEN &&
+		    now - p->created > UNUSED_PATH_TIMEOUT_S * NSEC_PER_SEC && !path_in_use(p))
+			ws_conn_close(&p->conn, WS_CLOSE_NORMAL, "no peer uses this connection");
+	timer_arm(wi->dev->loop, &wi->sweep, now + SWEEP_INTERVAL_S * NSEC_PER_SEC, NSEC_PER_SEC);
+}
+
 /* ---- the hook ---- */
 
 static int ws_send(struct wg_device *dev, const union sockaddr_inet *to, const void *data, size_t len)
@@ -498,6 +531,7 @@ static int ws_send(struct wg_device *dev, const union sockaddr_inet *to, const v
 
 static void iface_free(struct ws_iface *wi)
 {
+	timer_cancel(wi->dev->loop, &wi->sweep);
 	listener_close(&wi->listener, wi->dev->loop);
 	while (wi->dialers) {
 		struct ws_dialer *d = wi->dialers;
@@ -567,6 +601,9 @@ static int ws_apply(struct wg_device *dev, const struct wg_iface_conf *conf, cha
 		wi->listener.lfd.fd = -1;
 		wi->listener.wi = wi;
 		wi->listener.lfd.cb = listener_accept;
+		timer_init(&wi->sweep, sweep);
+		timer_arm(dev->loop, &wi->sweep, loop_now(dev->loop) + SWEEP_INTERVAL_S * NSEC_PER_SEC,
+			  NSEC_PER_SEC);
 		dev->transport = wi;
 	}
 
