@@ -9,7 +9,8 @@
 #  peer c: wireguard-go (b's namespace) via `rrctl bridge 127.0.0.1:51999 ws://10.77.0.1:8080/wg`
 #  va 10.77.0.1/24 -------------------------------- vb 10.77.0.2/24       (udp dropped both ways)
 #
-# Checked: the status page (curl: node, interface, peer and its handshake, routes), ping through
+# Checked: BGP between two BIRDs inside the nodes ([exec]) over ws:// and again over wss://,
+# the status page (curl: node, interface, peer and its handshake, routes), ping through
 # the tunnel (rrctl exec ping inside B), a 50 MB transfer intact (sha256; socat inside both nodes)
 # during which the TCP connection under the tunnel is killed (ss -K) and the transfer still
 # completes, the same through nginx with TLS (connection killed by restarting nginx), and a
@@ -54,7 +55,8 @@ write_a() {
 	cat >"$RR_TMP/a/ifaces/wg0.conf" <<-EOF
 		[Interface]
 		PrivateKey = $(cat "$RR_TMP/a.key")
-		Address = 172.21.0.1/32
+		Address = fe80::1/64
+		PostUp = ip addr add 172.21.0.1/32 peer 172.21.0.2/32 dev %i
 		ListenWebSocket = \${PORT}
 		Table = off
 
@@ -73,7 +75,8 @@ write_b() {
 	cat >"$RR_TMP/b/ifaces/wg0.conf" <<-EOF
 		[Interface]
 		PrivateKey = $(cat "$RR_TMP/b.key")
-		Address = 172.21.0.2/32
+		Address = fe80::2/64
+		PostUp = ip addr add 172.21.0.2/32 peer 172.21.0.1/32 dev %i
 		Table = off
 
 		[Peer]
@@ -85,6 +88,35 @@ write_b() {
 	EOF
 	rr_fix_owner b
 }
+# BIRD inside both nodes ([exec]): one BGP session over the tunnel, each announces a /24.
+HAVE_BIRD=
+if command -v bird >/dev/null 2>&1 && command -v birdc >/dev/null 2>&1; then
+	HAVE_BIRD=1
+	# bird_conf NODE ROUTER-ID LOCAL-AS PEER PEER-AS PREFIX
+	bird_conf() {
+		local d=$RR_TMP/$1/bird
+		mkdir -p "$d"
+		cat >"$d/bird.conf" <<-EOF
+			router id $2;
+			log stderr all;
+			protocol device { }
+			protocol static own { ipv4; route $6 blackhole; }
+			protocol bgp peer {
+				local $2 as $3;
+				neighbor $4 as $5;
+				hold time 9;
+				ipv4 { import all; export where source = RTS_STATIC; };
+			}
+		EOF
+		printf '\n[exec]\nbird = exec %s -f -c %s -s %s 2>>%s\n' "$(command -v bird)" "$d/bird.conf" \
+			"$d/bird.ctl" "$d/bird.log" >>"$RR_TMP/$1/rrouted.conf"
+		rr_fix_owner "$1"
+		chmod 700 "$d"
+	}
+	bird_conf a 172.21.0.1 65001 172.21.0.2 65002 10.100.1.0/24
+	bird_conf b 172.21.0.2 65002 172.21.0.1 65001 10.100.2.0/24
+fi
+birdc_on() { local n=$1; shift; birdc -s "$RR_TMP/$n/bird/bird.ctl" "$@"; }
 write_a
 write_b ws://10.77.0.1:8080/wg
 export PORT=8080   # ListenWebSocket = ${PORT}, as a PaaS sets it
@@ -104,6 +136,22 @@ if out=$(as_node b "$NSB" ping -n -c 3 -i 0.3 -w 10 172.21.0.1 2>&1); then
 	ok "ws://: ping through the tunnel (inside b to a)"
 else
 	not_ok "ws://: ping through the tunnel" "$out"
+fi
+if [ -n "$HAVE_BIRD" ]; then
+	if wait_until 30 sh -c "birdc -s '$RR_TMP/a/bird/bird.ctl' show protocols peer | grep -q Established"; then
+		ok "BGP between the two BIRDs over the WebSocket: Established"
+	else
+		not_ok "BGP over the WebSocket: Established" "$(birdc_on a show protocols all peer 2>&1 | tail -n 15)" \
+			"$(tail -n 5 "$RR_TMP/a/bird/bird.log")"
+	fi
+	if wait_until 15 sh -c "birdc -s '$RR_TMP/a/bird/bird.ctl' show route 10.100.2.0/24 | grep -q 'via 172.21.0.2 on wg0'" &&
+		wait_until 15 sh -c "birdc -s '$RR_TMP/b/bird/bird.ctl' show route 10.100.1.0/24 | grep -q 'via 172.21.0.1 on wg0'"; then
+		ok "BGP: each BIRD learned the other's prefix via the tunnel"
+	else
+		not_ok "BGP: routes learned" "$(birdc_on a show route 2>&1)" "$(birdc_on b show route 2>&1)"
+	fi
+else
+	skip "BGP between two BIRDs over the WebSocket" "bird/birdc are not installed"
 fi
 
 # The status page on the WebSocket port: node, interface, peer with its handshake, routes.
@@ -245,6 +293,14 @@ if out=$(as_node b "$NSB" ping -n -c 3 -i 0.3 -w 10 172.21.0.1 2>&1); then
 	ok "wss://: ping through the tunnel"
 else
 	not_ok "wss://: ping through the tunnel" "$out"
+fi
+if [ -n "$HAVE_BIRD" ]; then
+	# b's BIRD restarted with b: a drops the old session when its hold timer (9 s) runs out.
+	if wait_until 40 sh -c "birdc -s '$RR_TMP/b/bird/bird.ctl' show route 10.100.1.0/24 | grep -q 'via 172.21.0.1 on wg0'"; then
+		ok "wss:// through nginx: BGP Established again, b learned a's prefix"
+	else
+		not_ok "wss:// through nginx: BGP" "$(birdc_on b show protocols all peer 2>&1 | tail -n 15)"
+	fi
 fi
 opens_before=$(grep -c "WebSocket open" "$RR_TMP/b.log")
 transfer "wss:// via nginx" 7002 "kill $NGINX_PID; wait_until 5 sh -c '! kill -0 $NGINX_PID 2>/dev/null'; nginx_start"
