@@ -4,7 +4,7 @@
 # the accepting node, then wss:// through nginx as a TLS-terminating reverse proxy with a test CA.
 #
 #  netns A: rrouted "a" (uid 65534)                 netns B: rrouted "b" (uid 65534)
-#  wg0 172.21.0.1/32, ListenWebSocket = $PORT       wg0 172.21.0.2/32, Endpoint = ws://10.77.0.1:8080/wg
+#  wg0 172.21.0.1 peer .2, ListenWebSocket = $PORT  wg0 172.21.0.2 peer .1, Endpoint = ws://10.77.0.1:8080/wg
 #  nginx (root) :8443 TLS -> 127.0.0.1:8080          (phase 2: wss://10.77.0.1:8443/wg, SSL_CERT_FILE)
 #  peer c: wireguard-go (b's namespace) via `rrctl bridge 127.0.0.1:51999 ws://10.77.0.1:8080/wg`
 #  va 10.77.0.1/24 -------------------------------- vb 10.77.0.2/24       (udp dropped both ways)
