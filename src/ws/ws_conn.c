@@ -218,7 +218,7 @@ static void conn_flush(struct ws_conn *c)
 	if (c->out_off == c->out_len) {
 		c->out_off = c->out_len = 0;
 		if (c->state == WS_CONN_REPLYING) {
-			conn_shutdown(c, "status page sent");
+			conn_shutdown(c, "plain HTTP answer sent");
 			return;
 		}
 	}
