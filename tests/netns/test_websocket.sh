@@ -163,6 +163,12 @@ if grep -q "^rrouted on " <<<"$page" && grep -q "interface wg0: public key $A_PU
 else
 	not_ok "status page" "$page"
 fi
+# Garbage at the listener (random bytes, a TLS hello to a plain port, a head that never ends) is
+# answered or cut off, and the router goes on serving.
+head -c 200000 /dev/urandom | ip netns exec "$NSB" timeout 5 socat -u - TCP4:10.77.0.1:8080 2>/dev/null
+printf 'GET / HTTP/1.1\r\nX-Slow: ' | ip netns exec "$NSB" timeout 3 socat -u - TCP4:10.77.0.1:8080,shut-none 2>/dev/null
+check "after garbage at the listener a still runs and serves the page" sh -c \
+	"ip netns exec $NSB curl -sS --max-time 5 http://10.77.0.1:8080/ | grep -q 'interface wg0' && kill -0 ${RR_PID[a]}"
 code=$(ip netns exec "$NSB" curl -s -o /dev/null -w '%{http_code}' --max-time 5 -X POST http://10.77.0.1:8080/ 2>&1)
 check "status page: POST is refused with 405 (got $code)" test "$code" = 405
 
