@@ -216,7 +216,9 @@ if ! (cd "$TLS" &&
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=rr test CA" &&
 	openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj "/CN=10.77.0.1" &&
 	printf 'subjectAltName=IP:10.77.0.1\n' >ext.cnf &&
-	openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext.cnf
+	openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext.cnf &&
+	printf 'subjectAltName=IP:10.77.0.9\n' >other.cnf &&
+	openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out other.pem -days 2 -extfile other.cnf
 ) >"$TLS/openssl.log" 2>&1; then
 	not_ok "test CA and server certificate" "$(tail -n 5 "$TLS/openssl.log")"
 	rr_finish
@@ -249,6 +251,12 @@ http {
 			proxy_set_header Connection "upgrade";
 			proxy_read_timeout 60s;
 		}
+	}
+	server {
+		listen 10.77.0.1:8444 ssl;   # a certificate for another address (10.77.0.9)
+		ssl_certificate $TLS/other.pem;
+		ssl_certificate_key $TLS/srv.key;
+		location / { return 404; }
 	}
 }
 EOF
@@ -283,6 +291,14 @@ if wait_until 15 grep -q "does not match EndpointPin" "$RR_TMP/b.log"; then
 	ok "wss:// with a wrong EndpointPin: refused"
 else
 	not_ok "wss:// with a wrong EndpointPin: refused" "$(grep -i 'ws\|tls' "$RR_TMP/b.log" | tail -n 5)"
+fi
+# A certificate from the right CA for another address: refused by the host name check.
+write_b wss://10.77.0.1:8444/wg
+kill -HUP "${RR_PID[b]}"
+if wait_until 15 grep -q "TLS: certificate: IP address mismatch" "$RR_TMP/b.log"; then
+	ok "wss:// to a server whose certificate names another address: refused"
+else
+	not_ok "wss:// certificate for another address: refused" "$(grep -i 'ws\|tls' "$RR_TMP/b.log" | tail -n 5)"
 fi
 hs=$(rr_peer b wg0 handshakes 2>/dev/null)
 check "no handshake while the pin is wrong (handshakes: $hs)" test "${hs:-x}" = 0
