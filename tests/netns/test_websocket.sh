@@ -7,6 +7,7 @@
 #  wg0 172.21.0.1 peer .2, ListenWebSocket = $PORT  wg0 172.21.0.2 peer .1, Endpoint = ws://10.77.0.1:8080/wg
 #  nginx (root) :8443 TLS -> 127.0.0.1:8080          (phase 2: wss://10.77.0.1:8443/wg, SSL_CERT_FILE)
 #  peer c: wireguard-go (b's namespace) via `rrctl bridge 127.0.0.1:51999 ws://10.77.0.1:8080/wg`
+#  peer d: wireguard-go (a's namespace) that a dials via `rrctl bridge --listen 127.0.0.1:9090 127.0.0.1:51840`
 #  va 10.77.0.1/24 -------------------------------- vb 10.77.0.2/24       (udp dropped both ways)
 #
 # Checked: BGP between two BIRDs inside the nodes ([exec]) over ws:// and again over wss://,
@@ -67,6 +68,8 @@ write_a() {
 		[Peer]
 		PublicKey = $C_PUB
 		AllowedIPs = 172.21.0.3/32
+
+		${1:-}
 	EOF
 	rr_fix_owner a
 }
@@ -347,6 +350,33 @@ elif wait_until 20 rr_wg_has_handshake "$NSB" "$GODEV"; then
 else
 	not_ok "wireguard-go through rrctl bridge: handshake" "$(tail -n 5 "$RR_TMP/bridge.log")" \
 		"$(tail -n 5 "$RR_TMP/wggo-$GODEV.log")"
+fi
+
+# ---- the other direction: a dials ws://127.0.0.1:9090/wg, where `rrctl bridge --listen` relays
+# to a wireguard-go peer d on UDP 127.0.0.1:51840 (same namespace as a); peer d added by a reload.
+DDEV=rrwd$$
+D_PUB=$(rr_genkey "$RR_TMP" d)
+ip netns exec "$NSA" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups --inh-caps=-all \
+	--bounding-set=-all -- "$RRCTL" bridge --listen 127.0.0.1:9090 127.0.0.1:51840 >"$RR_TMP/bridge-l.log" 2>&1 &
+rr_track $! "rrctl bridge --listen (a's namespace)" "$RR_TMP/bridge-l.log"
+if ! rr_wggo_peer "$NSA" "$DDEV" "$RR_TMP/d.key" 51840 "$A_PUB" "" "" 172.21.0.1/32 "" \
+	172.21.0.4/32 2>"$RR_TMP/wggo-d.err"; then
+	not_ok "wireguard-go peer d set up" "$(cat "$RR_TMP/wggo-d.err")"
+else
+	write_a "[Peer]
+PublicKey = $D_PUB
+Endpoint = ws://127.0.0.1:9090/wg
+AllowedIPs = 172.21.0.4/32"
+	echo "route = 172.21.0.4/32 dev wg0" >>"$RR_TMP/a/rrouted.conf"
+	rr_fix_owner a
+	kill -HUP "${RR_PID[a]}"
+	if wait_until 20 rr_wg_has_handshake "$NSA" "$DDEV"; then
+		ok "a dials through rrctl bridge --listen to wireguard-go: handshake"
+		rr_ping "wireguard-go d pings a through the bridge" "$NSA" -c 3 -i 0.3 -w 10 -I 172.21.0.4 172.21.0.1
+	else
+		not_ok "a dials through rrctl bridge --listen: handshake" "$(tail -n 5 "$RR_TMP/bridge-l.log")" \
+			"$(grep -i 'ws\|reload' "$RR_TMP/a.log" | tail -n 8)"
+	fi
 fi
 dropped=$(udp_dropped "$NSB")
 diag "UDP datagrams dropped by nftables in b: ${dropped:-?}"
