@@ -155,11 +155,13 @@ static void test_server_bounds(void **state)
 	struct side srv;
 	char reply[2048];
 
-	raw_exchange(&loop, &srv, "\x16\x03\x01\x00\x10garbage\r\n\r\n", 18, reply, sizeof(reply), true);
+	static const char tls_hello[] = "\x16\x03\x01\x00\x10garbage\r\n\r\n";
+	raw_exchange(&loop, &srv, tls_hello, sizeof(tls_hello) - 1, reply, sizeof(reply), true);
 	assert_non_null(strstr(reply, "HTTP/1.1 400"));
 	ws_conn_free(&srv.c);
 
-	raw_exchange(&loop, &srv, "GET /status HTTP/1.1\r\nHost: x\r\n\r\n", 33, reply, sizeof(reply), true);
+	static const char get[] = "GET /status HTTP/1.1\r\nHost: x\r\n\r\n";
+	raw_exchange(&loop, &srv, get, sizeof(get) - 1, reply, sizeof(reply), true);
 	assert_non_null(strstr(reply, "HTTP/1.1 200 OK"));
 	assert_non_null(strstr(reply, "page for /status"));
 	ws_conn_free(&srv.c);
