@@ -14,15 +14,20 @@
 #
 # Shows the BGP sessions of each BIRD, each router's FIB, and a traceroute from node 1 to
 # node 3 through node 2. BIRD configs: tests/netns/bird/ (the DN42 wiki's, trimmed).
-# Environment: RR_BUILD (default build), DEMO_TIMEOUT (seconds to wait for BGP, default 60),
+# Environment: RR_BUILD (default build), RR_BIN (run the programs installed in that directory),
+# DEMO_TIMEOUT (seconds to wait for BGP, default 60),
 # DEMO_KEEP=1 keeps the temporary directory.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 B=${RR_BUILD:-build}
-RROUTED=$B/rrouted RRCTL=$B/rrctl
+RROUTED=$B/rrouted RRCTL=$B/rrctl SHIM=$B/librrshim.so
+# RR_BIN=DIR: the programs installed there (make install) instead; they find their own shim.
+if [ -n "${RR_BIN:-}" ]; then
+	RROUTED=$RR_BIN/rrouted RRCTL=$RR_BIN/rrctl SHIM=
+fi
 TPL=$ROOT/tests/netns/bird
-for t in "$RROUTED" "$RRCTL" "$B/librrshim.so"; do
+for t in "$RROUTED" "$RRCTL" ${SHIM:+"$SHIM"}; do
 	[ -x "$t" ] || [ -f "$t" ] || { echo "demo: $t is not built; run make" >&2; exit 1; }
 done
 for t in bird birdc jq; do

@@ -35,6 +35,7 @@ run_cmocka_dir() {   # $1 = directory of cmocka binaries, $2 = label
 }
 
 run_unit() {
+	run_layers
 	run_cmocka_dir "${RR_BUILD:-build}/tests" unit
 	if [ -z "${RR_BUILD:-}" ]; then
 		run_cmocka_dir build-asan/tests unit-asan
@@ -62,6 +63,21 @@ run_fuzz() {
 			echo "FAIL fuzz/$name"; tail -n 40 "$out" | sed 's/^/    /'
 		fi
 	done
+}
+
+# docs/ARCHITECTURE.md's layer list against the #include lines (one check per module).
+run_layers() {
+	local out="$log_dir/layers.log" p f
+	bash tests/tools/check_layers.sh >"$out" 2>&1
+	p=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$out")
+	f=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$out")
+	passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
+	if [ "${f:-1}" -ne 0 ]; then
+		failures+=("layers (log: $out)")
+		echo "FAIL layers:"; grep -v '^ok ' "$out" | sed 's/^/    /'
+	else
+		echo "ok   layers: ${p} passed"
+	fi
 }
 
 # One netns script's result, from its log and exit status, into the totals.

@@ -26,6 +26,14 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "ip/fib.h"
+
+/* route = … lines are handed to the FIB as they are: the two enums must stay equal. */
+_Static_assert((int)FIB_TYPE_UNICAST == (int)ROUTE_UNICAST &&
+	       (int)FIB_TYPE_UNREACHABLE == (int)ROUTE_UNREACHABLE &&
+	       (int)FIB_TYPE_BLACKHOLE == (int)ROUTE_BLACKHOLE &&
+	       (int)FIB_TYPE_PROHIBIT == (int)ROUTE_PROHIBIT,
+	       "conf/config.h enum route_type must equal ip/fib.h route types");
 
 /* ---- errors ---- */
 

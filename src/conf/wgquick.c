@@ -20,7 +20,7 @@
 
 #include <sodium.h>
 
-#include "ws/ws_http.h"
+#include "conf/ws_url.h"
 
 enum iface_key {
 	IK_PRIVATE_KEY, IK_LISTEN_PORT, IK_ADDRESS, IK_MTU, IK_TABLE,

@@ -20,14 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf/config.h"
 #include "ip/lpm.h"
-
-_Static_assert((int)FIB_TYPE_UNICAST == (int)ROUTE_UNICAST &&
-	       (int)FIB_TYPE_UNREACHABLE == (int)ROUTE_UNREACHABLE &&
-	       (int)FIB_TYPE_BLACKHOLE == (int)ROUTE_BLACKHOLE &&
-	       (int)FIB_TYPE_PROHIBIT == (int)ROUTE_PROHIBIT,
-	       "fib.h route types must equal conf/config.h enum route_type");
 
 struct fib_nh {
 	struct fib_nh *hnext;            /* hash chain */

@@ -15,7 +15,7 @@
 
 #include "ip/addr.h"
 
-/* Same values as enum route_type in conf/config.h (checked at compile time in fib.c). */
+/* Same values as enum route_type in conf/config.h (checked at compile time in conf/config.c). */
 enum {
 	FIB_TYPE_UNICAST = 0,
 	FIB_TYPE_UNREACHABLE = 1,

@@ -1,7 +1,6 @@
 /* rrctl: asks a running rrouted for its state over the control socket, and
  * makes WireGuard keys (genkey/pubkey, like wg(8)) for hosts without wg. */
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,11 +18,12 @@
 
 #include "core/localsock.h"
 #include "exec/capless.h"
+#include "exec/shim_locate.h"
 #include "crypto/crypto.h"
 #include "stack/shim_proto.h"
 #include "ws/ws_bridge.h"
 
-/* Next to rrctl: a directory holding "sudo", a link to rrctl (the Makefile makes it). */
+/* Next to librrshim.so: a directory holding "sudo", a link to rrctl (the Makefile makes it). */
 #define SUDO_DIR "rrctl-sudo"
 
 static void usage(FILE *f)
@@ -40,8 +40,9 @@ static void usage(FILE *f)
 		"       rrctl genkey            print a new private key\n"
 		"       rrctl pubkey < private  print the public key of a private key\n"
 		"SOCKET defaults to $XDG_RUNTIME_DIR/rrouted.sock (or /tmp/rrouted-UID/rrouted.sock).\n"
-		"exec preloads librrshim.so (next to rrctl, or $RRSHIM_LIB): the IPv4/IPv6 sockets\n"
-		"of CMD and its children live in rrouted's network; loopback stays on the host.\n"
+		"exec preloads librrshim.so ($RRSHIM_LIB, else next to rrctl, else the installed\n"
+		"library directory): the IPv4/IPv6 sockets of CMD and its children live in\n"
+		"rrouted's network; loopback stays on the host.\n"
 		"Programs with file capabilities (ping, mtr-packet) run without them, through\n"
 		"their ELF interpreter: they need none inside the router.\n"
 		"Inside exec, sudo is rrctl's own (" SUDO_DIR "/sudo, first in PATH): it runs the\n"
@@ -383,23 +384,10 @@ static int exec_inside(const char *sock, char **argv)
 			"running? -s SOCKET)\n", sock);
 		return 1;
 	}
-	const char *env_lib = getenv("RRSHIM_LIB");
-	if (env_lib && *env_lib) {
-		snprintf(lib, sizeof(lib), "%s", env_lib);
-	} else {
-		char self[PATH_MAX];
-		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		if (n < 0) {
-			fprintf(stderr, "rrctl exec: cannot find my own path (/proc/self/exe): %s; "
-				"set RRSHIM_LIB\n", strerror(errno));
-			return 1;
-		}
-		self[n] = '\0';
-		snprintf(lib, sizeof(lib), "%s/librrshim.so", dirname(self));
-	}
-	if (access(lib, R_OK) < 0) {
-		fprintf(stderr, "rrctl exec: %s: %s (build it with make, or set RRSHIM_LIB)\n", lib,
-			strerror(errno));
+	if (shim_locate(lib, sizeof(lib)) < 0) {
+		fprintf(stderr, "rrctl exec: %s: %s (librrshim.so is looked for in $RRSHIM_LIB, next "
+			"to rrctl, and in %s; build it with make, or set RRSHIM_LIB)\n", lib,
+			strerror(errno), shim_configured_dir());
 		return 1;
 	}
 	const char *old = getenv("LD_PRELOAD");

@@ -27,6 +27,7 @@
 #include "ctl/ctl.h"
 #include "ctl/metrics_http.h"
 #include "exec/hooks.h"
+#include "exec/shim_locate.h"
 #include "exec/supervisor.h"
 #include "ip/router.h"
 #include "nl/rtnl.h"
@@ -250,28 +251,6 @@ static void reload(void *ctx, struct strbuf *out)
 	}
 }
 
-/* librrshim.so next to the rrouted binary (the build and install layouts both put it there). */
-static int find_shim_library(char *out, size_t len)
-{
-	char exe[PATH_MAX];
-	const char *env = getenv("RRSHIM_LIB");
-	if (env && *env) {
-		snprintf(out, len, "%s", env);
-		return access(out, R_OK) == 0 ? 0 : -1;
-	}
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return -1;
-	exe[n] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (!slash)
-		return -1;
-	*slash = '\0';
-	if (snprintf(out, len, "%s/librrshim.so", exe) >= (int)len)
-		return -1;
-	return access(out, R_OK) == 0 ? 0 : -1;
-}
-
 /* "ip link add NAME type wireguard" (nl/rtnl_link.c): an empty device, as the kernel's. */
 static struct netif *create_wireguard_link(void *ctx, const char *name, int *err)
 {
@@ -301,15 +280,16 @@ static int start_host_stack(struct daemon *d)
 	if (sock_layer_open(d->sockets, d->shim_path) < 0)
 		return -1;
 	char lib[PATH_MAX];
-	bool have_lib = find_shim_library(lib, sizeof(lib)) == 0;
+	bool have_lib = shim_locate(lib, sizeof(lib)) == 0;
 	bool needs_lib = d->conf.n_execs > 0;
 	for (size_t i = 0; i < d->conf.n_ifaces; i++) {
 		const struct wg_iface_conf *c = &d->conf.ifaces[i];
 		needs_lib |= c->n_pre_up + c->n_post_up + c->n_pre_down + c->n_post_down > 0;
 	}
 	if (!have_lib && needs_lib) {
-		log_error("librrshim.so not found next to rrouted (or in $RRSHIM_LIB): the [exec] "
-			  "programs and interface hooks cannot run inside the router");
+		log_error("librrshim.so not found ($RRSHIM_LIB, next to rrouted, or in %s; last "
+			  "tried %s): the [exec] programs and interface hooks cannot run inside "
+			  "the router", shim_configured_dir(), lib);
 		return -1;
 	}
 	if (supervisor_init(&d->sup, &d->loop, have_lib ? lib : NULL, d->shim_path) < 0) {

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "conf/ws_url.h"
 #include "core/strbuf.h"
 
 /* A request or response head longer than this is refused (slowloris and memory bound). */
@@ -56,16 +57,5 @@ enum ws_http_reply {
 enum ws_http_reply ws_http_parse_response(const char *buf, size_t len, const char *key,
 					  size_t *head_len, int *status);
 
-/*
- * Splits ws://host[:port]/path or wss://... (IPv6 hosts in brackets). 0, or
- * -1 with a reason in *why. The port defaults to 80 / 443, the path to "/".
- */
-struct ws_url {
-	bool tls;
-	char host[256];
-	unsigned port;
-	char path[256];
-};
-int ws_url_parse(const char *text, struct ws_url *out, const char **why);
 
 #endif
