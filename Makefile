@@ -5,7 +5,7 @@
 
 CC       ?= cc
 BUILD    ?= build
-PKGS     := libcrypto libsodium
+PKGS     := libssl libcrypto libsodium
 CPPFLAGS += -Isrc -D_GNU_SOURCE -D_FORTIFY_SOURCE=2
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
@@ -26,7 +26,7 @@ SYSTEMDDIR ?= $(PREFIX)/lib/systemd
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 INSTALL    ?= install
 
-LIB_DIRS := core crypto conf ip wg stack exec nl ctl
+LIB_DIRS := core crypto conf ip wg ws stack exec nl ctl
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/librr.a

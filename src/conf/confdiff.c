@@ -77,6 +77,9 @@ static bool endpoint_equal(const struct wg_peer_conf *a, const struct wg_peer_co
 		return false;
 	if (strcmp(a->endpoint_text, b->endpoint_text) != 0)
 		return false;
+	if (a->has_endpoint_pin != b->has_endpoint_pin ||
+	    (a->has_endpoint_pin && memcmp(a->endpoint_pin, b->endpoint_pin, 32) != 0))
+		return false;
 	if (!a->has_endpoint)
 		return true;
 	/* Same name, new address (DNS changed): the endpoint changes too. */
@@ -178,7 +181,9 @@ static int diff_iface(const struct wg_iface_conf *old, const struct wg_iface_con
 	*d = (struct confdiff_iface){ .old = old, .new = new };
 	if (memcmp(old->private_key, new->private_key, CRYPTO_KEY_LEN) != 0 ||
 	    old->has_listen_port != new->has_listen_port ||
-	    (new->has_listen_port && old->listen_port != new->listen_port))
+	    (new->has_listen_port && old->listen_port != new->listen_port) ||
+	    old->has_listen_ws != new->has_listen_ws || old->listen_ws_any != new->listen_ws_any ||
+	    (new->has_listen_ws && !sockaddr_inet_equal(&old->listen_ws, &new->listen_ws)))
 		d->changes |= CONFDIFF_WG;
 	if (diff_peers(old, new, d))
 		d->changes |= CONFDIFF_WG;

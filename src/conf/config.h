@@ -43,6 +43,15 @@ struct wg_peer_conf {
 	bool endpoint_is_name;
 	char endpoint_host[256];
 	uint16_t endpoint_port;
+	/*
+	 * Endpoint = ws://host[:port]/path or wss://…: the peer is reached over
+	 * a WebSocket (ws/ws_transport.h); the URL is endpoint_text, has_endpoint
+	 * and endpoint_is_name stay false. EndpointPin = sha256/BASE64 pins the
+	 * SHA-256 of the server certificate's public key (SubjectPublicKeyInfo).
+	 */
+	bool endpoint_is_ws;
+	bool has_endpoint_pin;
+	uint8_t endpoint_pin[32];
 	struct ip_prefix *allowed_ips;   /* masked */
 	size_t n_allowed_ips;
 	uint16_t persistent_keepalive;   /* seconds, 0 = off */
@@ -56,6 +65,10 @@ struct wg_iface_conf {
 	uint8_t private_key[CRYPTO_KEY_LEN];
 	bool has_listen_port;
 	uint16_t listen_port;
+	/* ListenWebSocket = [ADDR:]PORT ($PORT / ${PORT} from the environment); no ADDR: [::] and 0.0.0.0. */
+	bool has_listen_ws;
+	union sockaddr_inet listen_ws;
+	bool listen_ws_any;
 	struct ip_prefix *addresses;     /* host bits kept: 172.20.1.1/24 */
 	size_t n_addresses;
 	uint16_t mtu;                    /* MTU_DEFAULT unless set */

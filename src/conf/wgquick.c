@@ -10,6 +10,7 @@
  */
 #include "conf/conf_internal.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +18,14 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include <sodium.h>
+
+#include "conf/ws_url.h"
+
 enum iface_key {
 	IK_PRIVATE_KEY, IK_LISTEN_PORT, IK_ADDRESS, IK_MTU, IK_TABLE,
 	IK_PRE_UP, IK_POST_UP, IK_PRE_DOWN, IK_POST_DOWN,
-	IK_DNS, IK_FWMARK, IK_SAVE_CONFIG, IK_COUNT
+	IK_DNS, IK_FWMARK, IK_SAVE_CONFIG, IK_LISTEN_WS, IK_COUNT
 };
 static const char *const iface_keys[IK_COUNT] = {
 	[IK_PRIVATE_KEY] = "PrivateKey", [IK_LISTEN_PORT] = "ListenPort",
@@ -28,17 +33,19 @@ static const char *const iface_keys[IK_COUNT] = {
 	[IK_PRE_UP] = "PreUp", [IK_POST_UP] = "PostUp",
 	[IK_PRE_DOWN] = "PreDown", [IK_POST_DOWN] = "PostDown",
 	[IK_DNS] = "DNS", [IK_FWMARK] = "FwMark", [IK_SAVE_CONFIG] = "SaveConfig",
+	[IK_LISTEN_WS] = "ListenWebSocket",
 };
 
 enum peer_key {
 	PK_PUBLIC_KEY, PK_PRESHARED_KEY, PK_ENDPOINT, PK_ALLOWED_IPS,
-	PK_PERSISTENT_KEEPALIVE, PK_COUNT,
+	PK_PERSISTENT_KEEPALIVE, PK_ENDPOINT_PIN, PK_COUNT,
 	PK_PUBLIC_KEY_OK = PK_COUNT     /* not a key: a flag kept next to the key lines */
 };
 static const char *const peer_keys[PK_COUNT] = {
 	[PK_PUBLIC_KEY] = "PublicKey", [PK_PRESHARED_KEY] = "PresharedKey",
 	[PK_ENDPOINT] = "Endpoint", [PK_ALLOWED_IPS] = "AllowedIPs",
 	[PK_PERSISTENT_KEEPALIVE] = "PersistentKeepalive",
+	[PK_ENDPOINT_PIN] = "EndpointPin",
 };
 
 struct wgq_parse {
@@ -206,6 +213,17 @@ static void parse_endpoint(struct wgq_parse *wp, struct wg_peer_conf *peer, cons
 			   sizeof(peer->endpoint_text) - 1);
 		return;
 	}
+	if (strstr(value, "://")) {
+		struct ws_url url;
+		const char *why = "";
+		if (ws_url_parse(value, &url, &why) < 0) {
+			conf_error(wp->errs, wp->path, line, "Endpoint: '%s': %s", value, why);
+			return;
+		}
+		peer->endpoint_is_ws = true;
+		snprintf(peer->endpoint_text, sizeof(peer->endpoint_text), "%s", value);
+		return;
+	}
 	if (value[0] == '[') {
 		const char *close = strchr(value, ']');
 		if (!close || close[1] != ':') {
@@ -298,6 +316,75 @@ static const char BAD_KEY[] = "not a valid key (expected 44 characters of base64
 
 /* ---- keys ---- */
 
+/* ListenWebSocket = [ADDR:]PORT, where PORT may be $NAME or ${NAME} from the environment. */
+static void parse_listen_ws(struct wgq_parse *wp, const char *value, int line)
+{
+	struct wg_iface_conf *out = wp->out;
+	char host[64] = "";
+	const char *port_text = value;
+	const char *colon = strrchr(value, ':');
+	if (colon && value[0] != '$') {
+		size_t hlen = (size_t)(colon - value);
+		const char *h = value;
+		if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']')
+			h++, hlen -= 2;
+		if (hlen == 0 || hlen >= sizeof(host)) {
+			conf_error(wp->errs, wp->path, line,
+				   "ListenWebSocket: '%.64s' is not [ADDR:]PORT", value);
+			return;
+		}
+		memcpy(host, h, hlen);
+		host[hlen] = '\0';
+		port_text = colon + 1;
+	}
+	char var[64];
+	if (port_text[0] == '$') {
+		const char *name = port_text + 1;
+		size_t nlen = strlen(name);
+		if (name[0] == '{') {
+			name++;
+			nlen = nlen >= 2 && name[nlen - 2] == '}' ? nlen - 2 : 0;
+		}
+		if (nlen == 0 || nlen >= sizeof(var)) {
+			conf_error(wp->errs, wp->path, line,
+				   "ListenWebSocket: '%.64s': expected $NAME or ${NAME}", port_text);
+			return;
+		}
+		memcpy(var, name, nlen);
+		var[nlen] = '\0';
+		port_text = getenv(var);
+		if (!port_text) {
+			conf_error(wp->errs, wp->path, line,
+				   "ListenWebSocket: $%s is not set in the environment", var);
+			return;
+		}
+	}
+	uint16_t port;
+	if (parse_port(port_text, &port) != 0) {
+		conf_error(wp->errs, wp->path, line,
+			   "ListenWebSocket: port '%.32s' is not valid (expected 1..65535)", port_text);
+		return;
+	}
+	union sockaddr_inet *a = &out->listen_ws;
+	memset(a, 0, sizeof(*a));
+	if (!host[0]) {
+		a->in6.sin6_family = AF_INET6;
+		a->in6.sin6_port = htons(port);
+		out->listen_ws_any = true;
+	} else if (inet_pton(AF_INET, host, &a->in4.sin_addr) == 1) {
+		a->in4.sin_family = AF_INET;
+		a->in4.sin_port = htons(port);
+	} else if (inet_pton(AF_INET6, host, &a->in6.sin6_addr) == 1) {
+		a->in6.sin6_family = AF_INET6;
+		a->in6.sin6_port = htons(port);
+	} else {
+		conf_error(wp->errs, wp->path, line,
+			   "ListenWebSocket: '%s' is not an IPv4 or IPv6 address", host);
+		return;
+	}
+	out->has_listen_ws = true;
+}
+
 static void interface_key(struct wgq_parse *wp, int k, char *value, int line)
 {
 	struct wg_iface_conf *out = wp->out;
@@ -315,6 +402,9 @@ static void interface_key(struct wgq_parse *wp, int k, char *value, int line)
 				   "ListenPort: '%.32s' is not a valid port (expected 1..65535)", value);
 		else
 			out->has_listen_port = true;
+		break;
+	case IK_LISTEN_WS:
+		parse_listen_ws(wp, value, line);
 		break;
 	case IK_ADDRESS: {
 		/* Interface addresses keep their host bits: 172.20.1.1/24 is an address. */
@@ -391,6 +481,20 @@ static void peer_key(struct wgq_parse *wp, int k, char *value, int line)
 	case PK_ENDPOINT:
 		parse_endpoint(wp, peer, value, line);
 		break;
+	case PK_ENDPOINT_PIN: {
+		size_t raw_len = 0;
+		if (strncasecmp(value, "sha256/", 7) != 0 ||
+		    sodium_base642bin(peer->endpoint_pin, sizeof(peer->endpoint_pin), value + 7,
+				      strlen(value + 7), NULL, &raw_len, NULL,
+				      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+		    raw_len != sizeof(peer->endpoint_pin))
+			conf_error(wp->errs, wp->path, line,
+				   "EndpointPin: expected sha256/ and the base64 of 32 bytes (the "
+				   "SHA-256 of the server's public key, as openssl prints it)");
+		else
+			peer->has_endpoint_pin = true;
+		break;
+	}
 	case PK_ALLOWED_IPS: {
 		/* Routes, like wg(8): host bits are dropped. */
 		struct list_ctx lc = { wp, peer_keys[k], &peer->allowed_ips, &peer->n_allowed_ips,
@@ -657,6 +761,13 @@ int wg_iface_conf_print(FILE *f, const struct wg_iface_conf *w, bool with_secret
 	print_key(f, "PrivateKey", w->private_key, with_secrets);
 	if (w->has_listen_port)
 		fprintf(f, "ListenPort = %u\n", w->listen_port);
+	if (w->has_listen_ws) {
+		if (w->listen_ws_any)
+			fprintf(f, "ListenWebSocket = %u\n", ntohs(w->listen_ws.in6.sin6_port));
+		else
+			fprintf(f, "ListenWebSocket = %s\n",
+				sockaddr_inet_format(&w->listen_ws, buf, sizeof(buf)));
+	}
 	print_prefixes(f, "Address", w->addresses, w->n_addresses);
 	fprintf(f, "MTU = %u\n", w->mtu);
 	if (w->table == TABLE_OFF)
@@ -675,8 +786,14 @@ int wg_iface_conf_print(FILE *f, const struct wg_iface_conf *w, bool with_secret
 			print_key(f, "PresharedKey", p->psk, with_secrets);
 		if (p->has_endpoint)
 			fprintf(f, "Endpoint = %s\n", sockaddr_inet_format(&p->endpoint, buf, sizeof(buf)));
-		else if (p->endpoint_is_name)
-			fprintf(f, "Endpoint = %s\n", p->endpoint_text);   /* not resolved yet */
+		else if (p->endpoint_is_name || p->endpoint_is_ws)
+			fprintf(f, "Endpoint = %s\n", p->endpoint_text);   /* not resolved yet, or a URL */
+		if (p->has_endpoint_pin) {
+			char pin[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+			sodium_bin2base64(pin, sizeof(pin), p->endpoint_pin, sizeof(p->endpoint_pin),
+					  sodium_base64_VARIANT_ORIGINAL);
+			fprintf(f, "EndpointPin = sha256/%s\n", pin);
+		}
 		print_prefixes(f, "AllowedIPs", p->allowed_ips, p->n_allowed_ips);
 		if (p->persistent_keepalive)
 			fprintf(f, "PersistentKeepalive = %u\n", p->persistent_keepalive);

@@ -21,6 +21,7 @@
 #include "exec/shim_locate.h"
 #include "crypto/crypto.h"
 #include "stack/shim_proto.h"
+#include "ws/ws_bridge.h"
 
 /* Next to librrshim.so: a directory holding "sudo", a link to rrctl (the Makefile makes it). */
 #define SUDO_DIR "rrctl-sudo"
@@ -33,6 +34,9 @@ static void usage(FILE *f)
 		"       rrctl [-s SOCKET] ping\n"
 		"       rrctl [-s SOCKET] reload   re-read rrouted.conf and the interfaces (as SIGHUP)\n"
 		"       rrctl [-s SOCKET] exec [--] CMD [ARGS...]   run CMD inside the router's network\n"
+		"       rrctl bridge [--pin sha256/B64] [ADDR:]PORT ws[s]://HOST[:PORT]/PATH\n"
+		"       rrctl bridge --listen [ADDR:]PORT HOST:PORT\n"
+		"                               relay WireGuard between UDP and a WebSocket (docs/WEBSOCKET.md)\n"
 		"       rrctl genkey            print a new private key\n"
 		"       rrctl pubkey < private  print the public key of a private key\n"
 		"SOCKET defaults to $XDG_RUNTIME_DIR/rrouted.sock (or /tmp/rrouted-UID/rrouted.sock).\n"
@@ -510,6 +514,10 @@ int main(int argc, char **argv)
 		return genkey();
 	if (strcmp(argv[i], "pubkey") == 0 && i + 1 == argc)
 		return pubkey();
+	if (strcmp(argv[i], "bridge") == 0) {
+		signal(SIGPIPE, SIG_IGN);
+		return ws_bridge_main(argc - i - 1, argv + i + 1);
+	}
 	if (strcmp(argv[i], "exec") == 0) {
 		i++;
 		if (i < argc && strcmp(argv[i], "--") == 0)

@@ -35,6 +35,7 @@
 #include "rrouted/reload.h"
 #include "stack/sock.h"
 #include "wg/device.h"
+#include "ws/ws_transport.h"
 
 /* How long shutdown waits for programs to exit and for the down hooks. */
 #define SHUTDOWN_PROGRAMS_S 5
@@ -442,6 +443,7 @@ int main(int argc, char **argv)
 		log_error("cannot set up signal handling: %s", strerror(errno));
 		goto fail;
 	}
+	ws_transport_install();   /* Endpoint = ws://…, ListenWebSocket */
 	for (size_t i = 0; i < d.conf.n_ifaces; i++)
 		if (!wg_device_create(&d.loop, &d.router, &d.conf.ifaces[i]))
 			goto fail;

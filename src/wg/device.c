@@ -15,6 +15,7 @@
 #include "wg/datapath.h"
 #include "wg/messages.h"
 #include "wg/timers.h"
+#include "wg/transport.h"
 #include "wg/udp_batch.h"
 
 #define RECV_BATCH 32
@@ -63,22 +64,33 @@ bool wg_device_note_handshake_and_check_load(struct wg_device *dev)
 	return now < dev->under_load_until;
 }
 
-int wg_device_send_to_peer(struct wg_device *dev, struct wg_peer *peer,
-			   const void *data, size_t len)
+int wg_device_send_to(struct wg_device *dev, const union sockaddr_inet *to,
+		      const void *data, size_t len)
 {
-	if (!peer->has_endpoint)
-		return -EDESTADDRREQ;
-	const union sockaddr_inet *to = &peer->endpoint;
+	if (wg_transport_is_path(to)) {
+		const struct wg_transport_ops *ops = wg_transport_ops();
+		return ops ? ops->send(dev, to, data, len) : -ENETUNREACH;
+	}
 	int fd = to->sa.sa_family == AF_INET ? dev->sock4.lfd.fd : dev->sock6.lfd.fd;
 	if (fd < 0)
 		return -EAFNOSUPPORT;
 	ssize_t n = sendto(fd, data, len, MSG_DONTWAIT, &to->sa, sockaddr_inet_len(to));
 	if (n < 0) {
 		int err = errno;
-		log_debug("%s: peer %u: sendto failed: %s", dev->netif.name, peer->id, strerror(err));
+		char name[SOCKADDR_INET_STRLEN];
+		log_debug("%s: sendto %s failed: %s", dev->netif.name,
+			  sockaddr_inet_format(to, name, sizeof(name)), strerror(err));
 		return -err;
 	}
 	return 0;
+}
+
+int wg_device_send_to_peer(struct wg_device *dev, struct wg_peer *peer,
+			   const void *data, size_t len)
+{
+	if (!peer->has_endpoint)
+		return -EDESTADDRREQ;
+	return wg_device_send_to(dev, &peer->endpoint, data, len);
 }
 
 /*
@@ -160,6 +172,12 @@ int wg_device_queue_to_peer(struct wg_device *dev, struct wg_peer *peer, struct 
 	if (!peer->has_endpoint) {
 		pbuf_free(b);
 		return -EDESTADDRREQ;
+	}
+	if (wg_transport_is_path(&peer->endpoint)) {
+		/* The transport batches on its own (one write per loop round). */
+		int r = wg_device_send_to(dev, &peer->endpoint, pbuf_data(b), b->len);
+		pbuf_free(b);
+		return r;
 	}
 	struct wg_socket *s = peer->endpoint.sa.sa_family == AF_INET ? &dev->sock4 : &dev->sock6;
 	if (s->lfd.fd < 0) {
@@ -407,6 +425,8 @@ void wg_device_destroy(struct wg_device *dev)
 	if (dev->netif.router)
 		ip_router_del_netif(dev->netif.router, &dev->netif);
 	loop_cancel_deferred(dev->loop, &dev->tx_flush);
+	if (dev->transport && wg_transport_ops())
+		wg_transport_ops()->destroy(dev);
 	wg_device_close_socket(dev, &dev->sock4);
 	wg_device_close_socket(dev, &dev->sock6);
 	for (size_t i = 0; i < dev->n_peers; i++) {

@@ -66,6 +66,7 @@ struct wg_device {
 
 	uint64_t cookie_replies_sent;
 	struct loop_hook tx_flush;
+	void *transport;                 /* the transport hook's state (wg/transport.h), or NULL */
 };
 
 /*
@@ -148,6 +149,9 @@ struct wg_peer *wg_device_peer_by_key(const struct wg_device *dev,
 /* The peer whose AllowedIPs cover addr, or NULL. */
 struct wg_peer *wg_device_peer_by_addr(const struct wg_device *dev, const struct ip_addr *addr);
 
+/* Sends one message to an endpoint: a UDP datagram, or a transport path (wg/transport.h). */
+int wg_device_send_to(struct wg_device *dev, const union sockaddr_inet *to,
+		      const void *data, size_t len);
 /* Sends one datagram to the peer's endpoint. 0 or -errno (counted by the caller). */
 int wg_device_send_to_peer(struct wg_device *dev, struct wg_peer *peer,
 			   const void *data, size_t len);

@@ -30,6 +30,7 @@
 #include "wg/device.h"
 #include "wg/udp_batch.h"
 #include "wg/timers.h"
+#include "wg/transport.h"
 
 /* ---- AllowedIPs arrays ------------------------------------------------- */
 
@@ -677,5 +678,9 @@ int wg_device_apply_conf(struct wg_device *dev, const struct wg_iface_conf *conf
 		pl.is_new[i] = false;   /* owned by the device now */
 	}
 	conf_plan_free(dev, &pl);
+	/* Listeners and dial-out paths other than UDP (WebSocket): after the peers exist. */
+	const struct wg_transport_ops *ops = wg_transport_ops();
+	if (ops)
+		return ops->apply(dev, conf, err, errlen);
 	return 0;
 }

@@ -38,9 +38,7 @@ static void send_cookie_reply(struct wg_device *dev, const void *msg, size_t len
 	if (cookie_message_create(&dev->cookie_checker, &reply, msg, len, sender_index,
 				  src, src_len, loop_now(dev->loop)) < 0)
 		return;
-	int fd = from->sa.sa_family == AF_INET ? dev->sock4.lfd.fd : dev->sock6.lfd.fd;
-	if (fd >= 0 && sendto(fd, &reply, sizeof(reply), MSG_DONTWAIT, &from->sa,
-			      sockaddr_inet_len(from)) == (ssize_t)sizeof(reply))
+	if (wg_device_send_to(dev, from, &reply, sizeof(reply)) == 0)
 		dev->cookie_replies_sent++;
 }
 
