@@ -312,6 +312,7 @@ static int diff_router(const struct router_conf *old, const struct router_conf *
 	}
 	diff->control_changed = strcmp(old->control_path, new->control_path) != 0;
 	diff->log_level_changed = strcmp(old->log_level, new->log_level) != 0;
+	diff->batch_hold_changed = old->batch_hold_us != new->batch_hold_us;
 	diff->metrics_changed = old->has_metrics != new->has_metrics ||
 				(old->has_metrics &&
 				 !sockaddr_inet_equal(&old->metrics_addr, &new->metrics_addr));
@@ -333,7 +334,8 @@ bool confdiff_empty(const struct confdiff *diff)
 {
 	return !diff->n_ifaces && !diff->n_routes_del && !diff->n_routes_add &&
 	       !diff->n_execs_stop && !diff->n_execs_start && !diff->control_changed &&
-	       !diff->log_level_changed && !diff->metrics_changed;
+	       !diff->log_level_changed && !diff->metrics_changed &&
+	       !diff->batch_hold_changed;
 }
 
 void confdiff_free(struct confdiff *diff)

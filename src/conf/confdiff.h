@@ -54,6 +54,7 @@ struct confdiff {
 	size_t n_execs_stop, n_execs_start;
 	bool control_changed;              /* cannot move at runtime: the caller warns */
 	bool log_level_changed;
+	bool batch_hold_changed;
 	bool metrics_changed;              /* the metrics listener stays until a restart: warned */
 };
 

@@ -278,10 +278,11 @@ void conf_text_free(char *text, size_t len)
 
 /* ---- rrouted.conf ---- */
 
-enum { RK_INTERFACES, RK_CONTROL, RK_LOG_LEVEL, RK_ROUTE, RK_METRICS, RK_COUNT };
+enum { RK_INTERFACES, RK_CONTROL, RK_LOG_LEVEL, RK_ROUTE, RK_METRICS, RK_BATCH_HOLD_US, RK_COUNT };
 static const char *const router_keys[RK_COUNT] = {
 	[RK_INTERFACES] = "interfaces", [RK_CONTROL] = "control",
 	[RK_LOG_LEVEL] = "log_level", [RK_ROUTE] = "route", [RK_METRICS] = "metrics",
+	[RK_BATCH_HOLD_US] = "batch_hold_us",
 };
 
 struct router_parse {
@@ -584,8 +585,8 @@ static void router_key(void *user, const char *key, char *value, int line)
 			break;
 	if (k == RK_COUNT) {
 		conf_error(rp->errs, rp->path, line,
-			   "unknown key '%s' in [router] (expected interfaces, control, log_level, route "
-			   "or metrics)",
+			   "unknown key '%s' in [router] (expected interfaces, control, log_level, route, "
+			   "metrics or batch_hold_us)",
 			   key);
 		return;
 	}
@@ -631,6 +632,18 @@ static void router_key(void *user, const char *key, char *value, int line)
 	case RK_METRICS:
 		parse_metrics(rp, value, line);
 		break;
+	case RK_BATCH_HOLD_US: {
+		char *end;
+		errno = 0;
+		unsigned long us = strtoul(value, &end, 10);
+		if (*end || errno || !isdigit((unsigned char)value[0]) || us > CONF_BATCH_HOLD_US_MAX)
+			conf_error(rp->errs, rp->path, line,
+				   "batch_hold_us: '%.32s' is not a number of microseconds from 0 to %u",
+				   value, CONF_BATCH_HOLD_US_MAX);
+		else
+			out->batch_hold_us = (uint32_t)us;
+		break;
+	}
 	}
 }
 
@@ -886,6 +899,8 @@ int router_conf_print(FILE *f, const struct router_conf *conf)
 		fprintf(f, "metrics = %s\n", sockaddr_inet_format(&conf->metrics_addr, mbuf,
 								    sizeof(mbuf)));
 	}
+	if (conf->batch_hold_us)
+		fprintf(f, "batch_hold_us = %u\n", conf->batch_hold_us);
 	for (size_t i = 0; i < conf->n_routes; i++) {
 		const struct route_conf *r = &conf->routes[i];
 		fprintf(f, "route = %s", ip_prefix_format(&r->prefix, pbuf));

@@ -110,6 +110,8 @@ struct exec_conf {
 	char *command;                   /* run with /bin/sh -c */
 };
 
+#define CONF_BATCH_HOLD_US_MAX 10000
+
 struct router_conf {
 	char path[PATH_MAX];
 	char interfaces_dir[PATH_MAX];   /* absolute or relative to the cwd, resolved from the conf's dir */
@@ -123,6 +125,8 @@ struct router_conf {
 	struct exec_conf *execs;         /* in file order */
 	size_t n_execs;
 	bool has_metrics;                /* metrics = ADDR:PORT (a loopback address) was given */
+	/* batch_hold_us: after a round with traffic, wait this long before the next (0: off) */
+	uint32_t batch_hold_us;
 	union sockaddr_inet metrics_addr;
 };
 

@@ -319,13 +319,16 @@ static uint64_t env_us(const char *name)
 }
 
 /*
- * Benchmark switches, off by default (docs/PERFORMANCE.md has the figures):
- * RR_BUSY_POLL_US polls for that long after a busy round before sleeping,
- * RR_HOLD_US sleeps that long after a busy round to batch what arrives.
+ * [router] batch_hold_us waits that long after a round with traffic, so that
+ * what arrives meanwhile is handled in one wake-up (less CPU at low rates,
+ * up to that much latency). Benchmark switches (docs/PERFORMANCE.md):
+ * RR_HOLD_US overrides it, RR_BUSY_POLL_US polls for that long after a busy
+ * round before sleeping.
  */
-static void set_wakeup_policy(struct loop *loop)
+static void set_wakeup_policy(struct loop *loop, uint32_t conf_hold_us)
 {
-	uint64_t busy = env_us("RR_BUSY_POLL_US"), hold = env_us("RR_HOLD_US");
+	uint64_t busy = env_us("RR_BUSY_POLL_US");
+	uint64_t hold = getenv("RR_HOLD_US") ? env_us("RR_HOLD_US") : (uint64_t)conf_hold_us * 1000;
 	if (busy || hold)
 		log_info("wake-up policy: busy poll %llu us, hold %llu us",
 			 (unsigned long long)(busy / 1000), (unsigned long long)(hold / 1000));
@@ -434,7 +437,7 @@ int main(int argc, char **argv)
 		router_conf_free(&d.conf);
 		return 1;
 	}
-	set_wakeup_policy(&d.loop);
+	set_wakeup_policy(&d.loop, d.conf.batch_hold_us);
 	if (ip_router_init(&d.router, &d.loop) < 0) {
 		log_error("out of memory");
 		goto fail;

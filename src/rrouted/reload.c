@@ -372,6 +372,10 @@ static void commit(struct reload_target *t, struct pending *p, struct router_con
 			log_set_level(level);
 		strbuf_printf(out, "log_level: %s\n", new->log_level[0] ? new->log_level : "info");
 	}
+	if (diff->batch_hold_changed) {
+		loop_set_wakeup_policy(t->loop, t->loop->busy_poll_ns, (uint64_t)new->batch_hold_us * 1000);
+		strbuf_printf(out, "batch_hold_us: %u\n", new->batch_hold_us);
+	}
 	if (diff->control_changed) {
 		strbuf_printf(out, "control: stays %s until rrouted restarts\n", old->control_path);
 		/* Keep the socket we listen on as the configured one, so a later reload agrees. */

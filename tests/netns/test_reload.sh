@@ -462,6 +462,17 @@ else
 	not_ok "R's BIRD kept running through the [exec] changes" "pid $BIRD_PID_R -> $(r_bird_pid)"
 fi
 
+# [router] batch_hold_us: applied by a reload; traffic keeps flowing with the hold on.
+sed -i 's/^\[router\]$/[router]\nbatch_hold_us = 1000/' "$RDIR/rrouted.conf"
+rr_fix_owner r
+ping_start 30 "$RR_TMP/ping-hold.out"
+if out=$(rr_ctl r reload 2>&1) && [ "$out" = "batch_hold_us: 1000" ]; then
+	ok "reload applies [router] batch_hold_us = 1000 ($out)"
+else
+	not_ok "reload applies [router] batch_hold_us = 1000" "$out"
+fi
+ping_result "continuous ping A -> B with batch_hold_us = 1000" "$RR_TMP/ping-hold.out"
+
 # ---------------------------------------------------------------- 5. SIGHUP
 
 kill -HUP "${RR_PID[r]}"

@@ -334,8 +334,10 @@ static void test_router_errors(void **state)
 		} },
 		{ DATA "/badrouter/unknown-key.conf", {
 			"~:2: unknown key 'interface' in [router] (expected interfaces, control, "
-			"log_level, route or metrics)",
+			"log_level, route, metrics or batch_hold_us)",
 			"~:3: log_level: 'verbose' is not one of error, warn, info, debug",
+			"~:4: batch_hold_us: '20000' is not a number of microseconds from 0 to 10000",
+			"~:5: batch_hold_us: given twice (first on line 4)",
 		} },
 		{ DATA "/badrouter/missing-dir.conf", {
 			"~:2: interfaces: cannot open directory '" DATA
