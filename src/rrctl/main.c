@@ -19,6 +19,8 @@
 
 #include "core/localsock.h"
 #include "exec/capless.h"
+#include "exec/seccomp_filter.h"
+#include "exec/seccomp_sup.h"
 #include "crypto/crypto.h"
 #include "stack/shim_proto.h"
 
@@ -297,8 +299,35 @@ static int status_to_exit(int status)
 	return 1;
 }
 
+/* How exec_inside starts the command: the shim, or the seccomp path with its supervisor. */
+struct exec_how {
+	bool seccomp;
+	bool verbose;
+	const char *shim_path;   /* rrouted's shim socket (the supervisor is its client) */
+};
+
+/* In the child: the seccomp filter, its listener to the parent over sock. Exits on failure. */
+static void child_seccomp(int sock, const char *prog)
+{
+	int l = seccomp_filter_install();
+	if (l < 0) {
+		fprintf(stderr, "rrctl exec: %s: cannot install the seccomp filter that keeps its "
+			"sockets in the router (Linux >= 5.14 with seccomp user notification "
+			"needed): %s\n", prog, strerror(-l));
+		_exit(126);
+	}
+	int r = seccomp_listener_send(sock, l);
+	if (r < 0) {
+		fprintf(stderr, "rrctl exec: %s: handing the seccomp listener over: %s\n", prog,
+			strerror(-r));
+		_exit(126);
+	}
+	close(l);
+	close(sock);
+}
+
 /* Runs argv as a child and waits for it, or stops it when rrouted (router_pidfd) goes. */
-static int run_watched(char **argv, int router_pidfd)
+static int run_watched(char **argv, int router_pidfd, const struct exec_how *how)
 {
 	sigset_t set, old;
 	sigemptyset(&set);
@@ -309,6 +338,11 @@ static int run_watched(char **argv, int router_pidfd)
 	sigaddset(&set, SIGCHLD);   /* wakes the poll below when the command ends */
 	sigprocmask(SIG_BLOCK, &set, &old);
 	bool own_group = !isatty(STDIN_FILENO);
+	int sp[2] = { -1, -1 };
+	if (how->seccomp && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+		fprintf(stderr, "rrctl exec: socketpair: %s\n", strerror(errno));
+		return 1;
+	}
 	pid_t child = fork();
 	if (child < 0) {
 		fprintf(stderr, "rrctl exec: fork: %s\n", strerror(errno));
@@ -318,26 +352,51 @@ static int run_watched(char **argv, int router_pidfd)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		if (own_group)
 			setpgid(0, 0);
-		close(router_pidfd);
+		if (router_pidfd >= 0)
+			close(router_pidfd);
+		if (how->seccomp) {
+			close(sp[0]);
+			child_seccomp(sp[1], argv[0]);
+		}
 		exec_capless(argv);
 		fprintf(stderr, "rrctl exec: %s: %s\n", argv[0], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
 	}
 	if (own_group)
 		setpgid(child, child);   /* also here: a signal sent right away finds the group */
+	struct seccomp_sup *sup = NULL;
+	if (how->seccomp) {
+		close(sp[1]);
+		int l = seccomp_listener_recv(sp[0]);
+		close(sp[0]);
+		/* No listener: the child failed and said why; its status is collected below. */
+		if (l >= 0)
+			sup = seccomp_sup_new(l, how->shim_path, argv[0], how->verbose);
+		if (l >= 0 && !sup) {
+			/* Unsupervised, its socket calls would hang: stop it. */
+			kill(child, SIGKILL);
+		}
+	}
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	bool stopping = false;
 	for (;;) {
 		struct pollfd pfd[3] = {
-			{ .fd = -1 }, { .fd = sfd, .events = POLLIN },
+			{ .fd = sup ? seccomp_sup_fd(sup) : -1, .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
 			{ .fd = stopping ? -1 : router_pidfd, .events = POLLIN },
 		};
 		int r = poll(pfd, 3, stopping ? RRCTL_STOP_GRACE_S * 1000 : -1);
 		if (r < 0 && errno != EINTR)
 			break;
+		if (r > 0 && sup && (pfd[0].revents & (POLLIN | POLLHUP)) && !seccomp_sup_run(sup)) {
+			seccomp_sup_free(sup);
+			sup = NULL;
+		}
 		int status;
-		if (waitpid(child, &status, WNOHANG) == child)
+		if (waitpid(child, &status, WNOHANG) == child) {
+			seccomp_sup_free(sup);
 			return status_to_exit(status);
+		}
 		if (r == 0 && stopping) {
 			kill(own_group ? -child : child, SIGKILL);
 			continue;
@@ -356,6 +415,7 @@ static int run_watched(char **argv, int router_pidfd)
 		}
 	}
 	/* poll failed: nothing left to watch with; wait for the child plainly. */
+	seccomp_sup_free(sup);
 	int status;
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
@@ -369,6 +429,28 @@ static int run_watched(char **argv, int router_pidfd)
 static int exec_inside(const char *sock, char **argv)
 {
 	char shim[512], lib[PATH_MAX];
+	struct exec_how how = { .seccomp = false };
+	enum rr_exec_mode mode;
+	if (seccomp_mode_parse(getenv(RR_EXEC_MODE_ENV), &mode) < 0) {
+		fprintf(stderr, "rrctl exec: %s=%s: say auto, shim or seccomp\n", RR_EXEC_MODE_ENV,
+			getenv(RR_EXEC_MODE_ENV));
+		return 2;
+	}
+	for (; argv[0] && argv[0][0] == '-'; argv++) {
+		if (strcmp(argv[0], "--") == 0) {
+			argv++;
+			break;
+		}
+		if (strcmp(argv[0], "-v") == 0 || strcmp(argv[0], "--verbose") == 0) {
+			how.verbose = true;
+		} else if (strncmp(argv[0], "--mode=", 7) == 0 &&
+			   seccomp_mode_parse(argv[0] + 7, &mode) == 0) {
+			continue;
+		} else {
+			fprintf(stderr, "rrctl exec: unknown option %s\n", argv[0]);
+			return 2;
+		}
+	}
 	if (!argv[0]) {
 		fprintf(stderr, "rrctl exec: which command? (rrctl exec -- CMD [ARGS...])\n");
 		return 2;
@@ -379,6 +461,31 @@ static int exec_inside(const char *sock, char **argv)
 			"running? -s SOCKET)\n", sock);
 		return 1;
 	}
+	const char *why = NULL;
+	char path[PATH_MAX];
+	if (mode == RR_EXEC_SECCOMP)
+		why = "forced";
+	else if (mode == RR_EXEC_AUTO && capless_resolve(argv[0], path, sizeof(path)) == 0)
+		why = seccomp_path_needs(path);
+	if (why) {
+		char err[256];
+		if (seccomp_sup_check(err, sizeof(err)) < 0) {
+			fprintf(stderr, "rrctl exec: %s: %s\n", argv[0], err);
+			return 126;
+		}
+		how.seccomp = true;
+		how.shim_path = shim;
+		if (how.verbose)
+			fprintf(stderr, "rrctl exec: %s: seccomp path (%s%s): its socket calls are "
+				"answered by rrctl for rrouted\n", argv[0], why,
+				strcmp(why, "forced") == 0 ? "" : " binary, the shim cannot reach it");
+		if (setenv(SHIM_ENV_SOCKET, shim, 1) < 0)
+			return 1;
+		int router_pidfd = router_pid > 0 ? pidfd_open_compat(router_pid) : -1;
+		return run_watched(argv, router_pidfd, &how);
+	}
+	if (how.verbose)
+		fprintf(stderr, "rrctl exec: %s: shim path (librrshim.so preloaded)\n", argv[0]);
 	const char *env_lib = getenv("RRSHIM_LIB");
 	if (env_lib && *env_lib) {
 		snprintf(lib, sizeof(lib), "%s", env_lib);
@@ -414,7 +521,7 @@ static int exec_inside(const char *sock, char **argv)
 		return 1;
 	int router_pidfd = router_pid > 0 ? pidfd_open_compat(router_pid) : -1;
 	if (router_pidfd >= 0)
-		return run_watched(argv, router_pidfd);
+		return run_watched(argv, router_pidfd, &how);
 	/* rrouted in another pid namespace, or an old kernel: nothing to watch it with. */
 	exec_capless(argv);
 	fprintf(stderr, "rrctl exec: %s: %s\n", argv[0], strerror(errno));
