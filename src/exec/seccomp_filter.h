@@ -21,6 +21,7 @@
 #include <linux/filter.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 enum rr_exec_mode { RR_EXEC_AUTO, RR_EXEC_SHIM, RR_EXEC_SECCOMP };
 #define RR_EXEC_MODE_ENV "RR_EXEC_MODE"   /* auto (default) | shim | seccomp */
@@ -40,7 +41,7 @@ const char *seccomp_elf_needs(int fd);
 const char *seccomp_path_needs(const char *path);
 
 /* Number of instructions seccomp_filter_build writes. */
-#define SECCOMP_FILTER_LEN 20
+#define SECCOMP_FILTER_LEN 19
 
 /* Writes the filter into out (cap >= SECCOMP_FILTER_LEN); returns its length or 0. */
 size_t seccomp_filter_build(struct sock_filter *out, size_t cap);
@@ -55,9 +56,12 @@ bool seccomp_filter_traps(long nr);
  */
 int seccomp_filter_install(void);
 
-/* The listener from the child to its supervisor over an AF_UNIX socket (SCM_RIGHTS). */
+/*
+ * The listener from the child to its supervisor (the parent) over a socketpair: the child
+ * writes its number (sendmsg is trapped already) and waits; the parent takes the file with
+ * pidfd_getfd (Linux 5.6) and answers. Both: 0 / the listener, or -errno / -1.
+ */
 int seccomp_listener_send(int sock, int fd);
-/* The listener received on sock, or -1 (the child failed before sending it). */
-int seccomp_listener_recv(int sock);
+int seccomp_listener_recv(int sock, pid_t child);
 
 #endif

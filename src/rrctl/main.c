@@ -367,7 +367,7 @@ static int run_watched(char **argv, int router_pidfd, const struct exec_how *how
 	struct seccomp_sup *sup = NULL;
 	if (how->seccomp) {
 		close(sp[1]);
-		int l = seccomp_listener_recv(sp[0]);
+		int l = seccomp_listener_recv(sp[0], child);
 		close(sp[0]);
 		/* No listener: the child failed and said why; its status is collected below. */
 		if (l >= 0)

@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# Static and Go programs inside the router's network: `rrctl exec` on the seccomp path (issue 11).
+#
+#   netns rrt-<pid>-a ("A")        netns rrt-<pid>-r                        netns rrt-<pid>-p ("B")
+#   +------------------------+     +--------------------------------+     +------------------------+
+#   | rra<pid> (wireguard-go)|     | rrouted (uid 65534)            |     | rrp<pid> (wireguard-go)|
+#   |  172.20.1.2/32         | WG  |  wga 172.20.1.1   wg0 172.20.0.1|<===>|  172.20.0.2/32         |
+#   |  fd42:0:2::2/64        |<===>|  fd42:0:2::1/64   fd42:0:1::1/64|     |  fd42:0:1::2/64        |
+#   |  fe80::2/64            |     |  fe80::1/64       fe80::1/64    |     |  fe80::2/64            |
+#   |  curl, nc (kernel)     |     | rrctl exec -- busybox | gohttp  |     |  http.server (kernel)  |
+#   +------------------------+     +--------------------------------+     +------------------------+
+#
+# busybox (busybox-static: no PT_INTERP) and a Go program built here with CGO_ENABLED=0 make
+# their own system calls, so LD_PRELOAD cannot reach them: rrctl exec installs a seccomp filter
+# and answers their socket calls itself (exec/seccomp_sup.h). The kernel of rrouted's namespace
+# has no route to 172.20/fd42 at all, so every success below went through rrouted; the
+# precondition checks show the same programs fail without rrctl exec.
+# Environment: RR_GOCACHE (Go build cache kept between runs, default /tmp/rr-test-gocache: the
+# first build of the standard library takes about a minute on a loaded 2-core machine).
+. "$(dirname "$0")/lib.sh"
+rr_require
+SHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
+[ -f "$SHIM_LIB" ] || [ -n "${RRSHIM_LIB:-}" ] || SHIM_LIB=$RR_ROOT/build/librrshim.so
+[ -f "$SHIM_LIB" ] || rr_skip_all "$SHIM_LIB is not built (make)"
+export RRSHIM_LIB=$SHIM_LIB
+[ -n "$PY" ] || rr_skip_all "python3 is not installed"
+BUSYBOX=$(command -v busybox || true)
+[ -n "$BUSYBOX" ] || rr_skip_all "busybox is not installed (busybox-static)"
+file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
+	rr_skip_all "$BUSYBOX is not the static busybox (apt-get install busybox-static)"
+
+# rr_exec CMD...: CMD inside the router (namespace of rrouted, uid 65534, no capabilities).
+rr_exec() {
+	ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
+		--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/r/rr.sock" exec "$@"
+}
+# rr_plain CMD...: the same user and namespace without rrctl exec (the preconditions).
+rr_plain() {
+	ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
+		--inh-caps=-all --bounding-set=-all -- "$@"
+}
+
+# ---- the Go program (static), built now
+GOHTTP=$RR_TMP/gohttp
+if command -v go >/dev/null; then
+	gocache=${RR_GOCACHE:-/tmp/rr-test-gocache}
+	mkdir -p "$gocache" "$RR_TMP/gopath"
+	if (cd "$RR_ROOT/tests/netns/gohttp" && CGO_ENABLED=0 GOCACHE=$gocache GOPATH=$RR_TMP/gopath \
+		GOFLAGS=-mod=mod timeout 300 go build -trimpath -o "$GOHTTP" .) >"$RR_TMP/gobuild.log" 2>&1 &&
+		file "$GOHTTP" | grep -q 'statically linked'; then
+		chmod 755 "$GOHTTP"
+		ok "gohttp built with CGO_ENABLED=0 (a static Go binary)"
+	else
+		not_ok "gohttp built with CGO_ENABLED=0" "$(tail -5 "$RR_TMP/gobuild.log")"
+		GOHTTP=
+	fi
+else
+	GOHTTP=
+fi
+
+if ! rr_pair_setup 2>"$RR_TMP/setup.err"; then
+	not_ok "namespaces, veth and wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
+	rr_finish
+fi
+ok "namespaces, veth and wireguard-go peer set up"
+
+seccomp_setup_a() {
+	rr_ns NSA a || return 1
+	rr_veth "$NSR" vra "$NSA" va || return 1
+	rr_addr "$NSR" vra 198.51.100.1/24 && rr_addr "$NSA" va 198.51.100.2/24 || return 1
+	RRA_PUB=$(rr_genkey "$KEYS" rra) && A_PUB=$(rr_genkey "$KEYS" peera) || return 1
+	rr_write_iface r wga "$KEYS/rra.key" 51830 "172.20.1.1/32, fd42:0:2::1/64, fe80::1/64" \
+		"$A_PUB" "" "" "172.20.1.2/32, fd42:0:2::2/128, fe80::/64" "" || return 1
+	ADEV=rra$$
+	rr_wggo_peer "$NSA" "$ADEV" "$KEYS/peera.key" 51831 "$RRA_PUB" "" 198.51.100.1:51830 \
+		"172.20.1.1/32,fd42:0:2::1/128,fe80::/64" "" 172.20.1.2/32 fd42:0:2::2/64 fe80::2/64
+}
+if ! seccomp_setup_a 2>"$RR_TMP/setup-a.err"; then
+	not_ok "peer A: namespace, veth, wireguard-go and rrouted interface wga" \
+		"$(cat "$RR_TMP/setup-a.err")"
+	rr_finish
+fi
+ok "peer A: namespace, veth, wireguard-go and rrouted interface wga"
+cat >>"$RR_TMP/r/rrouted.conf" <<EOF
+route = 172.20.0.2/32 dev wg0
+route = fd42:0:1::2/128 dev wg0
+route = 172.20.1.2/32 dev wga
+route = fd42:0:2::2/128 dev wga
+EOF
+rr_fix_owner r
+if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
+	not_ok "rrouted starts" "$(cat "$RR_TMP/start.err")"
+	rr_finish
+fi
+ok "rrouted starts"
+rr_ping "tunnel to B up (B pings 172.20.0.1)" "$NSP" -c 2 -i 0.3 -w 10 172.20.0.1
+rr_ping "tunnel to A up (A pings 172.20.1.1)" "$NSA" -c 2 -i 0.3 -w 10 172.20.1.1
+
+# B serves a 300 kB page (kernel stack behind wireguard-go); its sha256 proves the bytes.
+mkdir -p "$RR_TMP/wwwB" && head -c 300000 /dev/urandom >"$RR_TMP/wwwB/blob" && chmod -R a+rX "$RR_TMP/wwwB"
+wantB=$(sha256sum <"$RR_TMP/wwwB/blob" | cut -d' ' -f1)
+(cd "$RR_TMP/wwwB" && exec ip netns exec "$NSP" "$PY" -m http.server --bind :: 8080) \
+	>"$RR_TMP/http.log" 2>&1 &
+rr_track $! "http.server in B" "$RR_TMP/http.log"
+wait_until 10 ip netns exec "$NSP" "$PY" -c 'import socket; socket.create_connection(("::1", 8080), 1)'
+
+# ---- preconditions: without rrctl exec the same programs cannot reach B
+if rr_plain "$BUSYBOX" wget -q -T 3 -O /dev/null "http://172.20.0.2:8080/blob" 2>/dev/null; then
+	not_ok "precondition: busybox wget without rrctl exec cannot reach B (host has no route)"
+else
+	ok "precondition: busybox wget without rrctl exec cannot reach B (host has no route)"
+fi
+
+# ---- which path: --verbose says so
+out=$(rr_exec --verbose -- "$BUSYBOX" true 2>&1)
+check "rrctl exec --verbose: busybox (static) takes the seccomp path" \
+	grep -q "seccomp path (static binary" <<<"$out"
+out=$(rr_exec --verbose -- /bin/true 2>&1)
+check "rrctl exec --verbose: /bin/true (dynamic) takes the shim path" \
+	grep -q "shim path" <<<"$out"
+
+# ---- busybox wget (client) to B, IPv4 and IPv6
+for url in "http://172.20.0.2:8080/blob" "http://[fd42:0:1::2]:8080/blob"; do
+	got=$(rr_exec -- "$BUSYBOX" wget -q -T 20 -O - "$url" 2>"$RR_TMP/bbwget.err" |
+		sha256sum | cut -d' ' -f1)
+	if [ "$got" = "$wantB" ]; then
+		ok "rrctl exec -- busybox wget $url: 300 kB page from B intact (sha256)"
+	else
+		not_ok "rrctl exec -- busybox wget $url: 300 kB page from B intact" \
+			"$(cat "$RR_TMP/bbwget.err")"
+	fi
+done
+
+# ---- busybox nc -l (server) inside R, A connects and sends 1 MB
+# bb_listen_check DESC OUT ADDR PORT DATA LISTEN_ARGS...: nc -l in R writes what it receives to OUT;
+# A's kernel nc connects to ADDR PORT (retrying until the listener is up) and sends DATA.
+bb_listen_check() {
+	local desc=$1 out=$2 addr=$3 port=$4 data=$5 lpid i
+	shift 5
+	rm -f "$out" && touch "$out" && chown "$RR_UID" "$out"
+	rr_exec -- sh -c "exec timeout 30 $BUSYBOX nc $* >$out" 2>"$out.err" &
+	lpid=$!
+	rr_track "$lpid" "busybox nc -l in the router ($desc)" "$out.err"
+	if ! wait_until 10 sh -c "ip netns exec $NSA nc -N -w 5 $addr $port <$data"; then
+		not_ok "$desc" "A could not connect to $addr port $port within 10 s" "$(cat "$out.err")"
+		return
+	fi
+	for i in $(seq 1 50); do
+		kill -0 "$lpid" 2>/dev/null || break
+		sleep 0.2
+	done
+	if cmp -s "$data" "$out"; then
+		ok "$desc"
+	else
+		not_ok "$desc" "sent $(wc -c <"$data") bytes, the listener wrote $(wc -c <"$out")" \
+			"$(cat "$out.err")"
+	fi
+}
+head -c 1000000 /dev/urandom >"$RR_TMP/blob-a" && chmod 644 "$RR_TMP/blob-a"
+bb_listen_check "rrctl exec -- busybox nc -l -p 9100: A connects to 172.20.1.1, 1 MB intact" \
+	"$RR_TMP/bbnc4.out" 172.20.1.1 9100 "$RR_TMP/blob-a" -l -p 9100
+bb_listen_check "rrctl exec -- busybox nc -l -p 9101: A connects to fd42:0:2::1, 1 MB intact" \
+	"$RR_TMP/bbnc6.out" fd42:0:2::1 9101 "$RR_TMP/blob-a" -l -p 9101
+
+# ---- a static program cannot reach the host's network by accident
+# 198.51.100.2 (A's underlay) is reachable from R's kernel, but not from the router.
+ip netns exec "$NSA" "$PY" -m http.server --bind 198.51.100.2 8081 >"$RR_TMP/http-under.log" 2>&1 &
+rr_track $! "http.server on A's underlay" "$RR_TMP/http-under.log"
+wait_until 10 ip netns exec "$NSA" "$PY" -c 'import socket; socket.create_connection(("198.51.100.2", 8081), 1)'
+if rr_plain "$BUSYBOX" wget -q -T 3 -O /dev/null "http://198.51.100.2:8081/" 2>/dev/null; then
+	ok "precondition: busybox wget without rrctl exec reaches the host address 198.51.100.2"
+else
+	not_ok "precondition: busybox wget without rrctl exec reaches the host address 198.51.100.2"
+fi
+if rr_exec -- "$BUSYBOX" wget -q -T 3 -O /dev/null "http://198.51.100.2:8081/" 2>/dev/null; then
+	not_ok "rrctl exec -- busybox wget cannot reach the host address 198.51.100.2 (it is in the router)"
+else
+	ok "rrctl exec -- busybox wget cannot reach the host address 198.51.100.2 (it is in the router)"
+fi
+out=$(rr_exec -- "$BUSYBOX" sh -c "echo x | $BUSYBOX nc -u -w 1 198.51.100.2 9999" 2>&1)
+check "rrctl exec -- busybox nc -u to a host address is refused (UDP is loopback-only here)" \
+	grep -q "ENETUNREACH\|unreachable" <<<"$out"
+
+# ---- Go (static): HTTP client to B and server in R, IPv4, IPv6, link-local
+if [ -n "$GOHTTP" ]; then
+	out=$(rr_exec --verbose -- "$GOHTTP" get http://0.0.0.0:1/ 2>&1)
+	check "rrctl exec --verbose: gohttp takes the seccomp path (Go binary)" \
+		grep -q "seccomp path (Go binary" <<<"$out"
+	for url in "http://172.20.0.2:8080/blob" "http://[fd42:0:1::2]:8080/blob" \
+		"http://[fe80::2%wg0]:8080/blob"; do
+		got=$(rr_exec -- "$GOHTTP" get "$url" 2>"$RR_TMP/goget.err" | sha256sum | cut -d' ' -f1)
+		if [ "$got" = "$wantB" ]; then
+			ok "rrctl exec -- gohttp get $url: page from B intact (sha256)"
+		else
+			not_ok "rrctl exec -- gohttp get $url: page from B intact" "$(cat "$RR_TMP/goget.err")"
+		fi
+	done
+	mkdir -p "$RR_TMP/wwwR" && head -c 300000 /dev/urandom >"$RR_TMP/wwwR/blob" &&
+		chmod -R a+rX "$RR_TMP/wwwR"
+	wantR=$(sha256sum <"$RR_TMP/wwwR/blob" | cut -d' ' -f1)
+	rr_exec -- "$GOHTTP" serve :8090 "$RR_TMP/wwwR" >"$RR_TMP/goserve.log" 2>&1 &
+	rr_track $! "gohttp serve in the router" "$RR_TMP/goserve.log"
+	for url in "http://172.20.1.1:8090/blob" "http://[fd42:0:2::1]:8090/blob" \
+		"http://[fe80::1%$ADEV]:8090/blob"; do
+		wait_until 10 ip netns exec "$NSA" curl -s -o /dev/null --max-time 2 "$url"
+		got=$(ip netns exec "$NSA" curl -sS --max-time 20 -g "$url" 2>"$RR_TMP/curl.err" |
+			sha256sum | cut -d' ' -f1)
+		if [ "$got" = "$wantR" ]; then
+			ok "A fetches $url from gohttp serve in the router: intact (sha256)"
+		else
+			not_ok "A fetches $url from gohttp serve in the router" "$(cat "$RR_TMP/curl.err")" \
+				"$(cat "$RR_TMP/goserve.log")"
+		fi
+	done
+	if rr_exec -- "$GOHTTP" get "http://198.51.100.2:8081/" >/dev/null 2>&1; then
+		not_ok "rrctl exec -- gohttp get cannot reach the host address 198.51.100.2"
+	else
+		ok "rrctl exec -- gohttp get cannot reach the host address 198.51.100.2"
+	fi
+else
+	skip "Go HTTP client and server in the router" "go (golang-go) is not installed or the build failed"
+fi
+
+rr_finish
