@@ -226,4 +226,103 @@ else
 	skip "Go HTTP client and server in the router" "go (golang-go) is not installed or the build failed"
 fi
 
+# ---- DN42 services written in Go (Debian's, dynamically linked: the Go section decides)
+BIRD=$(command -v bird || true) BIRDC=$(command -v birdc || true)
+if [ -n "$BIRD" ] && [ -n "$BIRDC" ] && command -v stayrtr >/dev/null; then
+	# stayrtr in R serves RTR on R's DN42 address; BIRD on A (kernel) fills its ROA tables.
+	mkdir -p "$RR_TMP/rtr" "$RR_TMP/abird"
+	cat >"$RR_TMP/rtr/vrps.json" <<-JSON
+	{"metadata": {"buildtime": "2026-01-01T00:00:00Z"},
+	 "roas": [{"prefix": "172.20.0.0/14", "maxLength": 28, "asn": "AS4242420000"},
+	          {"prefix": "fd00::/8", "maxLength": 64, "asn": "AS4242420001"}]}
+	JSON
+	chmod -R a+rX "$RR_TMP/rtr"
+	rr_exec --verbose -- "$(command -v stayrtr)" -bind 172.20.1.1:8282 \
+		-cache "$RR_TMP/rtr/vrps.json" -checktime=false -metrics.addr 127.0.0.1:0 \
+		>"$RR_TMP/stayrtr.log" 2>&1 &
+	rr_track $! "stayrtr in the router" "$RR_TMP/stayrtr.log"
+	cat >"$RR_TMP/abird/bird.conf" <<-CONF
+	router id 172.20.1.2;
+	roa4 table r4;
+	roa6 table r6;
+	protocol device {}
+	protocol rpki rtr {
+		roa4 { table r4; };
+		roa6 { table r6; };
+		remote 172.20.1.1 port 8282;
+		retry keep 2;
+		refresh keep 30;
+		expire keep 600;
+	}
+	CONF
+	ip netns exec "$NSA" "$BIRD" -f -c "$RR_TMP/abird/bird.conf" -s "$RR_TMP/abird/bird.ctl" \
+		>"$RR_TMP/abird/bird.log" 2>&1 &
+	rr_track $! "bird on A (RPKI client)" "$RR_TMP/abird/bird.log"
+	roa_filled() {
+		timeout 5 "$BIRDC" -s "$RR_TMP/abird/bird.ctl" show route table r4 2>/dev/null |
+			grep -q '172.20.0.0/14-28 AS4242420000' &&
+		timeout 5 "$BIRDC" -s "$RR_TMP/abird/bird.ctl" show route table r6 2>/dev/null |
+			grep -q 'fd00::/8-64 AS4242420001'
+	}
+	if wait_until 30 roa_filled; then
+		ok "stayrtr (Go) in the router serves RTR on 172.20.1.1: BIRD on A fills roa4 and roa6"
+	else
+		not_ok "stayrtr (Go) in the router serves RTR on 172.20.1.1: BIRD on A fills roa4 and roa6" \
+			"$(timeout 5 "$BIRDC" -s "$RR_TMP/abird/bird.ctl" show protocols all rtr 2>&1 | head -20)" \
+			"$(tail -5 "$RR_TMP/stayrtr.log")"
+	fi
+	check "rrctl exec --verbose: stayrtr (dynamically linked Go) took the seccomp path" \
+		grep -q "seccomp path (Go binary" "$RR_TMP/stayrtr.log"
+else
+	skip "stayrtr in the router serving BIRD on A" "bird2 or stayrtr is not installed"
+fi
+
+if [ -n "$BIRD" ] && [ -n "$BIRDC" ] && command -v gobgpd >/dev/null; then
+	# gobgpd in R (AS 65001) peers with BIRD on B (kernel, AS 65002) over the tunnel.
+	mkdir -p "$RR_TMP/gobgp" "$RR_TMP/pbird"
+	cat >"$RR_TMP/gobgp/gobgpd.toml" <<-TOML
+	[global.config]
+	  as = 65001
+	  router-id = "172.20.0.1"
+	  port = 179
+	  local-address-list = ["172.20.0.1"]
+	[[neighbors]]
+	  [neighbors.config]
+	    neighbor-address = "172.20.0.2"
+	    peer-as = 65002
+	TOML
+	chmod -R a+rX "$RR_TMP/gobgp"
+	rr_exec -- "$(command -v gobgpd)" -f "$RR_TMP/gobgp/gobgpd.toml" -p --pprof-disable \
+		--api-hosts=127.0.0.1:0 >"$RR_TMP/gobgpd.log" 2>&1 &
+	rr_track $! "gobgpd in the router" "$RR_TMP/gobgpd.log"
+	cat >"$RR_TMP/pbird/bird.conf" <<-CONF
+	router id 172.20.0.2;
+	protocol device {}
+	protocol static s4 { ipv4; route 10.99.0.0/24 blackhole; }
+	protocol bgp gobgp {
+		local 172.20.0.2 as 65002;
+		neighbor 172.20.0.1 as 65001;
+		multihop 2;
+		connect retry time 2;
+		ipv4 { import all; export all; };
+	}
+	CONF
+	ip netns exec "$NSP" "$BIRD" -f -c "$RR_TMP/pbird/bird.conf" -s "$RR_TMP/pbird/bird.ctl" \
+		>"$RR_TMP/pbird/bird.log" 2>&1 &
+	rr_track $! "bird on B (BGP with gobgpd)" "$RR_TMP/pbird/bird.log"
+	bgp_up() {
+		timeout 5 "$BIRDC" -s "$RR_TMP/pbird/bird.ctl" show protocols gobgp 2>/dev/null |
+			grep -q Established
+	}
+	if wait_until 40 bgp_up; then
+		ok "gobgpd (Go) in the router establishes BGP with BIRD on B over the tunnel"
+	else
+		not_ok "gobgpd (Go) in the router establishes BGP with BIRD on B over the tunnel" \
+			"$(timeout 5 "$BIRDC" -s "$RR_TMP/pbird/bird.ctl" show protocols all gobgp 2>&1 | head -20)" \
+			"$(tail -5 "$RR_TMP/gobgpd.log")"
+	fi
+else
+	skip "gobgpd in the router peering with BIRD on B" "bird2 or gobgpd is not installed"
+fi
+
 rr_finish
