@@ -25,6 +25,11 @@
 
 enum rr_exec_mode { RR_EXEC_AUTO, RR_EXEC_SHIM, RR_EXEC_SECCOMP };
 #define RR_EXEC_MODE_ENV "RR_EXEC_MODE"   /* auto (default) | shim | seccomp */
+/*
+ * Set by rrctl in the environment of a program it runs on the seccomp path: the shim (in rrctl
+ * itself, or in a dynamic program that program starts) must not send it to rrctl again.
+ */
+#define SECCOMP_WRAP_ENV "RRSHIM_SECCOMP_CHILD"
 
 /* "auto", "shim", "seccomp" (NULL or "": auto). 0, or -1 for anything else. */
 int seccomp_mode_parse(const char *s, enum rr_exec_mode *out);

@@ -309,6 +309,10 @@ struct exec_how {
 /* In the child: the seccomp filter, its listener to the parent over sock. Exits on failure. */
 static void child_seccomp(int sock, const char *prog)
 {
+	if (setenv(SECCOMP_WRAP_ENV, "1", 1) < 0) {
+		fprintf(stderr, "rrctl exec: setenv: %s\n", strerror(errno));
+		_exit(126);
+	}
 	int l = seccomp_filter_install();
 	if (l < 0) {
 		fprintf(stderr, "rrctl exec: %s: cannot install the seccomp filter that keeps its "
@@ -426,7 +430,7 @@ static int run_watched(char **argv, int router_pidfd, const struct exec_how *how
  * exec [--] CMD runs with librrshim.so preloaded and the shim
  * socket in $RRSHIM_SOCKET (its children inherit both), unprivileged.
  */
-static int exec_inside(const char *sock, char **argv)
+static int exec_inside(const char *sock, bool sock_given, char **argv)
 {
 	char shim[512], lib[PATH_MAX];
 	struct exec_how how = { .seccomp = false };
@@ -456,7 +460,11 @@ static int exec_inside(const char *sock, char **argv)
 		return 2;
 	}
 	pid_t router_pid = 0;
-	if (fetch_reply(sock, "shim-path", shim, sizeof(shim), &router_pid) < 0) {
+	const char *inherited = getenv(SHIM_ENV_SOCKET);
+	if (!sock_given && inherited && *inherited && strlen(inherited) < sizeof(shim)) {
+		/* inside the router already (the shim sends a static program here): same router */
+		snprintf(shim, sizeof(shim), "%s", inherited);
+	} else if (fetch_reply(sock, "shim-path", shim, sizeof(shim), &router_pid) < 0) {
 		fprintf(stderr, "rrctl exec: cannot ask %s for the shim socket (is rrouted "
 			"running? -s SOCKET)\n", sock);
 		return 1;
@@ -608,9 +616,11 @@ int main(int argc, char **argv)
 	char sock[512];
 	default_socket(sock, sizeof(sock));
 	int i = 1;
+	bool sock_given = false;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if ((strcmp(argv[i], "-s") == 0 || strcmp(argv[i], "--socket") == 0) && i + 1 < argc) {
 			snprintf(sock, sizeof(sock), "%s", argv[++i]);
+			sock_given = true;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
@@ -633,7 +643,7 @@ int main(int argc, char **argv)
 		i++;
 		if (i < argc && strcmp(argv[i], "--") == 0)
 			i++;
-		return exec_inside(sock, argv + i);
+		return exec_inside(sock, sock_given, argv + i);
 	}
 
 	char line[1024] = "";

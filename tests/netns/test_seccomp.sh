@@ -131,6 +131,17 @@ for url in "http://172.20.0.2:8080/blob" "http://[fd42:0:1::2]:8080/blob"; do
 	fi
 done
 
+# ---- a dynamic shell (shim path) starting the static busybox: the shim hands it to rrctl's
+# seccomp path (LD_PRELOAD cannot follow a static program)
+got=$(rr_exec -- sh -c "exec $BUSYBOX wget -q -O - http://172.20.0.2:8080/blob" 2>"$RR_TMP/shwget.err" |
+	sha256sum | cut -d' ' -f1)
+if [ "$got" = "$wantB" ]; then
+	ok "rrctl exec -- sh -c 'busybox wget ...': the shim starts busybox on the seccomp path, page intact"
+else
+	not_ok "rrctl exec -- sh -c 'busybox wget ...': the shim starts busybox on the seccomp path" \
+		"$(cat "$RR_TMP/shwget.err")"
+fi
+
 # ---- busybox nc -l (server) inside R, A connects and sends 1 MB
 # bb_listen_check DESC OUT ADDR PORT DATA LISTEN_ARGS...: nc -l in R writes what it receives to OUT;
 # A's kernel nc connects to ADDR PORT (retrying until the listener is up) and sends DATA.
