@@ -131,6 +131,11 @@ for url in "http://172.20.0.2:8080/blob" "http://[fd42:0:1::2]:8080/blob"; do
 	fi
 done
 
+# a refused connection: the parked blocking connect gets rrouted's error (no hang, no success)
+out=$(rr_exec -- "$BUSYBOX" timeout 15 "$BUSYBOX" wget -q -O /dev/null http://172.20.0.2:8099/ 2>&1)
+check "rrctl exec -- busybox wget to a closed port of B: Connection refused (blocking connect)" \
+	grep -q "Connection refused" <<<"$out"
+
 # ---- a dynamic shell (shim path) starting the static busybox: the shim hands it to rrctl's
 # seccomp path (LD_PRELOAD cannot follow a static program)
 got=$(rr_exec -- sh -c "exec $BUSYBOX wget -q -O - http://172.20.0.2:8080/blob" 2>"$RR_TMP/shwget.err" |
@@ -228,6 +233,9 @@ if [ -n "$GOHTTP" ]; then
 				"$(cat "$RR_TMP/goserve.log")"
 		fi
 	done
+	out=$(rr_exec -- "$BUSYBOX" timeout 15 "$GOHTTP" get http://[fd42:0:1::2]:8099/ 2>&1)
+	check "rrctl exec -- gohttp get to a closed port of B: connection refused (non-blocking connect, SO_ERROR)" \
+		grep -q "connection refused" <<<"$out"
 	if rr_exec -- "$GOHTTP" get "http://198.51.100.2:8081/" >/dev/null 2>&1; then
 		not_ok "rrctl exec -- gohttp get cannot reach the host address 198.51.100.2"
 	else
