@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/localsock.h"
@@ -383,13 +384,23 @@ static int run_watched(char **argv, int router_pidfd, const struct exec_how *how
 	}
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	bool stopping = false;
+	struct timespec kill_at = { 0, 0 };
 	for (;;) {
 		struct pollfd pfd[3] = {
 			{ .fd = sup ? seccomp_sup_fd(sup) : -1, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = stopping ? -1 : router_pidfd, .events = POLLIN },
 		};
-		int r = poll(pfd, 3, stopping ? RRCTL_STOP_GRACE_S * 1000 : -1);
+		/* A deadline, not a poll timeout: other descriptors may keep waking the loop. */
+		int timeout = -1;
+		if (stopping) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			long ms = (kill_at.tv_sec - now.tv_sec) * 1000L +
+				  (kill_at.tv_nsec - now.tv_nsec) / 1000000L;
+			timeout = ms > 0 ? (int)ms : 0;
+		}
+		int r = poll(pfd, 3, timeout);
 		if (r < 0 && errno != EINTR)
 			break;
 		if (r > 0 && sup && (pfd[0].revents & (POLLIN | POLLHUP)) && !seccomp_sup_run(sup)) {
@@ -401,21 +412,37 @@ static int run_watched(char **argv, int router_pidfd, const struct exec_how *how
 			seccomp_sup_free(sup);
 			return status_to_exit(status);
 		}
-		if (r == 0 && stopping) {
+		if (stopping && timeout == 0) {
 			kill(own_group ? -child : child, SIGKILL);
+			kill_at.tv_sec += 1;   /* and again every second until it is gone */
 			continue;
 		}
 		if (r > 0 && (pfd[1].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			/* A terminal's ^C reached the child already (same group); others are passed on. */
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) && si.ssi_signo != SIGCHLD &&
-			    (own_group || si.ssi_code != SI_KERNEL))
+			    (own_group || si.ssi_code != SI_KERNEL)) {
 				kill(child, (int)si.ssi_signo);
+				/*
+				 * On the seccomp path the program must not outlive its supervisor
+				 * (its socket calls would fail): SIGKILL follows after the grace.
+				 */
+				if (sup && !stopping && si.ssi_signo != SIGQUIT) {
+					stopping = true;
+					clock_gettime(CLOCK_MONOTONIC, &kill_at);
+					kill_at.tv_sec += RRCTL_STOP_GRACE_S;
+				}
+			}
 		}
 		if (r > 0 && !stopping && (pfd[2].revents & POLLIN)) {
 			fprintf(stderr, "rrctl exec: rrouted exited; stopping %s\n", argv[0]);
 			kill(own_group ? -child : child, SIGTERM);
 			stopping = true;
+			clock_gettime(CLOCK_MONOTONIC, &kill_at);
+			kill_at.tv_sec += RRCTL_STOP_GRACE_S;
+			/* Nothing to answer for any more: its socket calls now fail (ENOSYS). */
+			seccomp_sup_free(sup);
+			sup = NULL;
 		}
 	}
 	/* poll failed: nothing left to watch with; wait for the child plainly. */
