@@ -79,6 +79,6 @@ for mode in shim seccomp; do
 	echo "${mode}_send_mbps ${send[$mode]}"
 	echo "${mode}_conn_per_s ${conn[$mode]}"
 done
-awk -v a="${send[seccomp]}" -v b="${send[shim]}" 'BEGIN { printf "seccomp_send_ratio %.2f\n", b > 0 ? a / b : 0 }'
-awk -v a="${conn[seccomp]}" -v b="${conn[shim]}" 'BEGIN { printf "seccomp_conn_ratio %.2f\n", b > 0 ? a / b : 0 }'
+awk -v a="${send[seccomp]}" -v b="${send[shim]}" 'BEGIN { printf "seccomp_send_ratio %.2f\n", (b > 0 ? a / b : 0) }'
+awk -v a="${conn[seccomp]}" -v b="${conn[shim]}" 'BEGIN { printf "seccomp_conn_ratio %.2f\n", (b > 0 ? a / b : 0) }'
 exit 0
