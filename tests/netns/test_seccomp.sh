@@ -87,6 +87,12 @@ route = fd42:0:1::2/128 dev wg0
 route = 172.20.1.2/32 dev wga
 route = fd42:0:2::2/128 dev wga
 EOF
+# An [exec] program that is static: rrouted runs it through /bin/sh (shim path), and the shim
+# hands busybox to rrctl's seccomp path.
+mkdir -p "$RR_TMP/wwwE" && head -c 200000 /dev/urandom >"$RR_TMP/wwwE/blob" && chmod -R a+rX "$RR_TMP/wwwE"
+wantE=$(sha256sum <"$RR_TMP/wwwE/blob" | cut -d' ' -f1)
+printf '\n[exec]\nbbhttpd = %s httpd -f -p 172.20.1.1:9300 -h %s\n' "$BUSYBOX" "$RR_TMP/wwwE" \
+	>>"$RR_TMP/r/rrouted.conf"
 rr_fix_owner r
 if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
 	not_ok "rrouted starts" "$(cat "$RR_TMP/start.err")"
@@ -103,6 +109,17 @@ wantB=$(sha256sum <"$RR_TMP/wwwB/blob" | cut -d' ' -f1)
 	>"$RR_TMP/http.log" 2>&1 &
 rr_track $! "http.server in B" "$RR_TMP/http.log"
 wait_until 10 ip netns exec "$NSP" "$PY" -c 'import socket; socket.create_connection(("::1", 8080), 1)'
+
+# ---- [exec] bbhttpd: busybox httpd (static) started by rrouted serves A on 172.20.1.1
+wait_until 15 ip netns exec "$NSA" curl -s -o /dev/null --max-time 2 http://172.20.1.1:9300/blob
+got=$(ip netns exec "$NSA" curl -sS --max-time 20 http://172.20.1.1:9300/blob 2>"$RR_TMP/curl-e.err" |
+	sha256sum | cut -d' ' -f1)
+if [ "$got" = "$wantE" ]; then
+	ok "[exec] busybox httpd (static, via /bin/sh and the shim's hand-over) serves A on 172.20.1.1"
+else
+	not_ok "[exec] busybox httpd (static, via /bin/sh and the shim's hand-over) serves A on 172.20.1.1" \
+		"$(cat "$RR_TMP/curl-e.err")" "$(tail -5 "$RR_TMP/r.log")"
+fi
 
 # ---- preconditions: without rrctl exec the same programs cannot reach B
 if rr_plain timeout 5 "$BUSYBOX" wget -q -O /dev/null "http://172.20.0.2:8080/blob" 2>/dev/null; then
