@@ -17,6 +17,7 @@
 # precondition checks show the same programs fail without rrctl exec.
 # Environment: RR_GOCACHE (Go build cache kept between runs, default /tmp/rr-test-gocache: the
 # first build of the standard library takes about a minute on a loaded 2-core machine).
+# shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
 rr_require
 SHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
@@ -168,7 +169,7 @@ fi
 # bb_listen_check DESC OUT ADDR PORT DATA LISTEN_ARGS...: nc -l in R writes what it receives to OUT;
 # A's kernel nc connects to ADDR PORT (retrying until the listener is up) and sends DATA.
 bb_listen_check() {
-	local desc=$1 out=$2 addr=$3 port=$4 data=$5 lpid i
+	local desc=$1 out=$2 addr=$3 port=$4 data=$5 lpid
 	shift 5
 	rm -f "$out" && touch "$out" && chown "$RR_UID" "$out"
 	# busybox's own sh and timeout: a dynamic sh would take the shim path, and LD_PRELOAD
@@ -180,7 +181,7 @@ bb_listen_check() {
 		not_ok "$desc" "A could not connect to $addr port $port within 10 s" "$(cat "$out.err")"
 		return
 	fi
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		kill -0 "$lpid" 2>/dev/null || break
 		sleep 0.2
 	done
@@ -250,7 +251,7 @@ if [ -n "$GOHTTP" ]; then
 				"$(cat "$RR_TMP/goserve.log")"
 		fi
 	done
-	out=$(rr_exec -- "$BUSYBOX" timeout 15 "$GOHTTP" get http://[fd42:0:1::2]:8099/ 2>&1)
+	out=$(rr_exec -- "$BUSYBOX" timeout 15 "$GOHTTP" get "http://[fd42:0:1::2]:8099/" 2>&1)
 	check "rrctl exec -- gohttp get to a closed port of B: connection refused (non-blocking connect, SO_ERROR)" \
 		grep -q "connection refused" <<<"$out"
 	if rr_exec -- "$GOHTTP" get "http://198.51.100.2:8081/" >/dev/null 2>&1; then
