@@ -36,6 +36,7 @@
 #define SUP_ADDR_MAX   128    /* the largest socket address read from a caller */
 #define SUP_MMSG_MAX   1024   /* sendmmsg's own limit (UIO_MAXIOV) */
 #define EV_LISTENER    UINT64_MAX
+#define EV_SHIM        (UINT64_MAX - 1)   /* rrouted never speaks first: readable = gone */
 
 enum sup_kind { SS_BOUND, SS_CONN, SS_LISTEN };
 
@@ -1058,6 +1059,11 @@ bool seccomp_sup_run(struct seccomp_sup *sup)
 	int n = epoll_wait(sup->epfd, evs, 16, 0);
 	bool alive = true;
 	for (int i = 0; i < n; i++) {
+		if (evs[i].data.u64 == EV_SHIM) {
+			say(sup, "rrouted closed the shim socket: the program's socket calls fail from now on");
+			alive = false;
+			continue;
+		}
 		if (evs[i].data.u64 != EV_LISTENER) {
 			struct parked *p = &sup->parked[evs[i].data.u64 % SUP_PARKED_MAX];
 			if (p->used)
@@ -1149,6 +1155,9 @@ struct seccomp_sup *seccomp_sup_new(int listener, const char *shim_path, const c
 		say(sup, "rrouted at %s speaks another shim protocol", shim_path);
 		goto fail;
 	}
+	struct epoll_event sev = { .events = EPOLLIN | EPOLLRDHUP, .data.u64 = EV_SHIM };
+	if (epoll_ctl(sup->epfd, EPOLL_CTL_ADD, sup->shim, &sev) < 0)
+		goto fail;
 	return sup;
 fail:
 	seccomp_sup_free(sup);

@@ -53,7 +53,10 @@ struct seccomp_sup *seccomp_sup_new(int listener, const char *shim_path, const c
 /* A descriptor to poll for POLLIN: then call seccomp_sup_run. */
 int seccomp_sup_fd(const struct seccomp_sup *sup);
 
-/* Handles what is ready (bounded work). false once no process uses the filter any more. */
+/*
+ * Handles what is ready (bounded work). false once no process uses the filter any more, or
+ * rrouted closed the shim socket: then free it (the program's calls fail with ENOSYS).
+ */
 bool seccomp_sup_run(struct seccomp_sup *sup);
 
 void seccomp_sup_free(struct seccomp_sup *sup);

@@ -410,6 +410,13 @@ static int run_watched(char **argv, int router_pidfd, const struct exec_how *how
 		if (r > 0 && sup && (pfd[0].revents & (POLLIN | POLLHUP)) && !seccomp_sup_run(sup)) {
 			seccomp_sup_free(sup);
 			sup = NULL;
+			/* rrouted gone (a program the shim handed over has no pidfd of it): stop */
+			if (!stopping) {
+				kill(own_group ? -child : child, SIGTERM);
+				stopping = true;
+				clock_gettime(CLOCK_MONOTONIC, &kill_at);
+				kill_at.tv_sec += RRCTL_STOP_GRACE_S;
+			}
 		}
 		int status;
 		if (waitpid(child, &status, WNOHANG) == child) {
