@@ -39,8 +39,9 @@ BENCH_SRCS := $(wildcard bench/bench_*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%) $(BUILD)/bench/wgload $(BUILD)/bench/udprelay
 
 # The LD_PRELOAD shim is its own small shared object: it must not drag the router in.
-# capless.c (running file-capability binaries through ld.so) is shared with rrctl and rrouted.
-SHIM_SRCS := $(wildcard src/shim/*.c) src/exec/capless.c
+# capless.c (running file-capability binaries through ld.so) is shared with rrctl and rrouted;
+# seccomp_filter.c tells the shim which programs it cannot follow (rrctl exec --mode=seccomp can).
+SHIM_SRCS := $(wildcard src/shim/*.c) src/exec/capless.c src/exec/seccomp_filter.c
 SHIM_OBJS := $(SHIM_SRCS:%.c=$(BUILD)/pic/%.o)
 SHIM      := $(if $(SHIM_SRCS),$(BUILD)/librrshim.so)
 

@@ -14,10 +14,13 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/localsock.h"
 #include "exec/capless.h"
+#include "exec/seccomp_filter.h"
+#include "exec/seccomp_sup.h"
 #include "exec/shim_locate.h"
 #include "crypto/crypto.h"
 #include "stack/shim_proto.h"
@@ -33,7 +36,8 @@ static void usage(FILE *f)
 		"       rrctl [-s SOCKET] show metrics   counters for Prometheus (text format 0.0.4)\n"
 		"       rrctl [-s SOCKET] ping\n"
 		"       rrctl [-s SOCKET] reload   re-read rrouted.conf and the interfaces (as SIGHUP)\n"
-		"       rrctl [-s SOCKET] exec [--] CMD [ARGS...]   run CMD inside the router's network\n"
+		"       rrctl [-s SOCKET] exec [-v|--verbose] [--mode=auto|shim|seccomp] [--] CMD [ARGS...]\n"
+		"                                 run CMD inside the router's network\n"
 		"       rrctl bridge [--pin sha256/B64] [ADDR:]PORT ws[s]://HOST[:PORT]/PATH\n"
 		"       rrctl bridge --listen [ADDR:]PORT HOST:PORT\n"
 		"                               relay WireGuard between UDP and a WebSocket (docs/WEBSOCKET.md)\n"
@@ -45,6 +49,9 @@ static void usage(FILE *f)
 		"rrouted's network; loopback stays on the host.\n"
 		"Programs with file capabilities (ping, mtr-packet) run without them, through\n"
 		"their ELF interpreter: they need none inside the router.\n"
+		"Static and Go programs, which LD_PRELOAD cannot reach, run under a seccomp filter\n"
+		"instead: rrctl answers their socket calls for rrouted (Linux >= 5.14; UDP stays on\n"
+		"loopback there). --mode (or $RR_EXEC_MODE) forces a path; --verbose says which.\n"
 		"Inside exec, sudo is rrctl's own (" SUDO_DIR "/sudo, first in PATH): it runs the\n"
 		"command as root of the router's network (getuid() = 0 for it, through the shim),\n"
 		"so scripts that insist on root, like wg-quick, run unmodified. It grants nothing\n"
@@ -302,8 +309,39 @@ static int status_to_exit(int status)
 	return 1;
 }
 
+/* How exec_inside starts the command: the shim, or the seccomp path with its supervisor. */
+struct exec_how {
+	bool seccomp;
+	bool verbose;
+	const char *shim_path;   /* rrouted's shim socket (the supervisor is its client) */
+};
+
+/* In the child: the seccomp filter, its listener to the parent over sock. Exits on failure. */
+static void child_seccomp(int sock, const char *prog)
+{
+	if (setenv(SECCOMP_WRAP_ENV, "1", 1) < 0) {
+		fprintf(stderr, "rrctl exec: setenv: %s\n", strerror(errno));
+		_exit(126);
+	}
+	int l = seccomp_filter_install();
+	if (l < 0) {
+		fprintf(stderr, "rrctl exec: %s: cannot install the seccomp filter that keeps its "
+			"sockets in the router (Linux >= 5.14 with seccomp user notification "
+			"needed): %s\n", prog, strerror(-l));
+		_exit(126);
+	}
+	int r = seccomp_listener_send(sock, l);
+	if (r < 0) {
+		fprintf(stderr, "rrctl exec: %s: handing the seccomp listener over: %s\n", prog,
+			strerror(-r));
+		_exit(126);
+	}
+	close(l);
+	close(sock);
+}
+
 /* Runs argv as a child and waits for it, or stops it when rrouted (router_pidfd) goes. */
-static int run_watched(char **argv, int router_pidfd)
+static int run_watched(char **argv, int router_pidfd, const struct exec_how *how)
 {
 	sigset_t set, old;
 	sigemptyset(&set);
@@ -314,6 +352,11 @@ static int run_watched(char **argv, int router_pidfd)
 	sigaddset(&set, SIGCHLD);   /* wakes the poll below when the command ends */
 	sigprocmask(SIG_BLOCK, &set, &old);
 	bool own_group = !isatty(STDIN_FILENO);
+	int sp[2] = { -1, -1 };
+	if (how->seccomp && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+		fprintf(stderr, "rrctl exec: socketpair: %s\n", strerror(errno));
+		return 1;
+	}
 	pid_t child = fork();
 	if (child < 0) {
 		fprintf(stderr, "rrctl exec: fork: %s\n", strerror(errno));
@@ -323,44 +366,103 @@ static int run_watched(char **argv, int router_pidfd)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		if (own_group)
 			setpgid(0, 0);
-		close(router_pidfd);
+		if (router_pidfd >= 0)
+			close(router_pidfd);
+		if (how->seccomp) {
+			close(sp[0]);
+			child_seccomp(sp[1], argv[0]);
+		}
 		exec_capless(argv);
 		fprintf(stderr, "rrctl exec: %s: %s\n", argv[0], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
 	}
 	if (own_group)
 		setpgid(child, child);   /* also here: a signal sent right away finds the group */
+	struct seccomp_sup *sup = NULL;
+	if (how->seccomp) {
+		close(sp[1]);
+		int l = seccomp_listener_recv(sp[0], child);
+		close(sp[0]);
+		/* No listener: the child failed and said why; its status is collected below. */
+		if (l >= 0)
+			sup = seccomp_sup_new(l, how->shim_path, argv[0], how->verbose);
+		if (l >= 0 && !sup) {
+			/* Unsupervised, its socket calls would hang: stop it. */
+			kill(child, SIGKILL);
+		}
+	}
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	bool stopping = false;
+	struct timespec kill_at = { 0, 0 };
 	for (;;) {
 		struct pollfd pfd[3] = {
-			{ .fd = -1 }, { .fd = sfd, .events = POLLIN },
+			{ .fd = sup ? seccomp_sup_fd(sup) : -1, .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
 			{ .fd = stopping ? -1 : router_pidfd, .events = POLLIN },
 		};
-		int r = poll(pfd, 3, stopping ? RRCTL_STOP_GRACE_S * 1000 : -1);
+		/* A deadline, not a poll timeout: other descriptors may keep waking the loop. */
+		int timeout = -1;
+		if (stopping) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			long ms = (kill_at.tv_sec - now.tv_sec) * 1000L +
+				  (kill_at.tv_nsec - now.tv_nsec) / 1000000L;
+			timeout = ms > 0 ? (int)ms : 0;
+		}
+		int r = poll(pfd, 3, timeout);
 		if (r < 0 && errno != EINTR)
 			break;
+		if (r > 0 && sup && (pfd[0].revents & (POLLIN | POLLHUP)) && !seccomp_sup_run(sup)) {
+			seccomp_sup_free(sup);
+			sup = NULL;
+			/* rrouted gone (a program the shim handed over has no pidfd of it): stop */
+			if (!stopping) {
+				kill(own_group ? -child : child, SIGTERM);
+				stopping = true;
+				clock_gettime(CLOCK_MONOTONIC, &kill_at);
+				kill_at.tv_sec += RRCTL_STOP_GRACE_S;
+			}
+		}
 		int status;
-		if (waitpid(child, &status, WNOHANG) == child)
+		if (waitpid(child, &status, WNOHANG) == child) {
+			seccomp_sup_free(sup);
 			return status_to_exit(status);
-		if (r == 0 && stopping) {
+		}
+		if (stopping && timeout == 0) {
 			kill(own_group ? -child : child, SIGKILL);
+			kill_at.tv_sec += 1;   /* and again every second until it is gone */
 			continue;
 		}
 		if (r > 0 && (pfd[1].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			/* A terminal's ^C reached the child already (same group); others are passed on. */
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) && si.ssi_signo != SIGCHLD &&
-			    (own_group || si.ssi_code != SI_KERNEL))
+			    (own_group || si.ssi_code != SI_KERNEL)) {
 				kill(child, (int)si.ssi_signo);
+				/*
+				 * On the seccomp path the program must not outlive its supervisor
+				 * (its socket calls would fail): SIGKILL follows after the grace.
+				 */
+				if (sup && !stopping && si.ssi_signo != SIGQUIT) {
+					stopping = true;
+					clock_gettime(CLOCK_MONOTONIC, &kill_at);
+					kill_at.tv_sec += RRCTL_STOP_GRACE_S;
+				}
+			}
 		}
 		if (r > 0 && !stopping && (pfd[2].revents & POLLIN)) {
 			fprintf(stderr, "rrctl exec: rrouted exited; stopping %s\n", argv[0]);
 			kill(own_group ? -child : child, SIGTERM);
 			stopping = true;
+			clock_gettime(CLOCK_MONOTONIC, &kill_at);
+			kill_at.tv_sec += RRCTL_STOP_GRACE_S;
+			/* Nothing to answer for any more: its socket calls now fail (ENOSYS). */
+			seccomp_sup_free(sup);
+			sup = NULL;
 		}
 	}
 	/* poll failed: nothing left to watch with; wait for the child plainly. */
+	seccomp_sup_free(sup);
 	int status;
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
@@ -371,19 +473,70 @@ static int run_watched(char **argv, int router_pidfd)
  * exec [--] CMD runs with librrshim.so preloaded and the shim
  * socket in $RRSHIM_SOCKET (its children inherit both), unprivileged.
  */
-static int exec_inside(const char *sock, char **argv)
+static int exec_inside(const char *sock, bool sock_given, char **argv)
 {
 	char shim[512], lib[PATH_MAX];
+	struct exec_how how = { .seccomp = false };
+	enum rr_exec_mode mode;
+	if (seccomp_mode_parse(getenv(RR_EXEC_MODE_ENV), &mode) < 0) {
+		fprintf(stderr, "rrctl exec: %s=%s: say auto, shim or seccomp\n", RR_EXEC_MODE_ENV,
+			getenv(RR_EXEC_MODE_ENV));
+		return 2;
+	}
+	for (; argv[0] && argv[0][0] == '-'; argv++) {
+		if (strcmp(argv[0], "--") == 0) {
+			argv++;
+			break;
+		}
+		if (strcmp(argv[0], "-v") == 0 || strcmp(argv[0], "--verbose") == 0) {
+			how.verbose = true;
+		} else if (strncmp(argv[0], "--mode=", 7) == 0 &&
+			   seccomp_mode_parse(argv[0] + 7, &mode) == 0) {
+			continue;
+		} else {
+			fprintf(stderr, "rrctl exec: unknown option %s\n", argv[0]);
+			return 2;
+		}
+	}
 	if (!argv[0]) {
 		fprintf(stderr, "rrctl exec: which command? (rrctl exec -- CMD [ARGS...])\n");
 		return 2;
 	}
 	pid_t router_pid = 0;
-	if (fetch_reply(sock, "shim-path", shim, sizeof(shim), &router_pid) < 0) {
+	const char *inherited = getenv(SHIM_ENV_SOCKET);
+	if (!sock_given && inherited && *inherited && strlen(inherited) < sizeof(shim)) {
+		/* inside the router already (the shim sends a static program here): same router */
+		snprintf(shim, sizeof(shim), "%s", inherited);
+	} else if (fetch_reply(sock, "shim-path", shim, sizeof(shim), &router_pid) < 0) {
 		fprintf(stderr, "rrctl exec: cannot ask %s for the shim socket (is rrouted "
 			"running? -s SOCKET)\n", sock);
 		return 1;
 	}
+	const char *why = NULL;
+	char path[PATH_MAX];
+	if (mode == RR_EXEC_SECCOMP)
+		why = "forced";
+	else if (mode == RR_EXEC_AUTO && capless_resolve(argv[0], path, sizeof(path)) == 0)
+		why = seccomp_path_needs(path);
+	if (why) {
+		char err[256];
+		if (seccomp_sup_check(err, sizeof(err)) < 0) {
+			fprintf(stderr, "rrctl exec: %s: %s\n", argv[0], err);
+			return 126;
+		}
+		how.seccomp = true;
+		how.shim_path = shim;
+		if (how.verbose)
+			fprintf(stderr, "rrctl exec: %s: seccomp path (%s%s): its socket calls are "
+				"answered by rrctl for rrouted\n", argv[0], why,
+				strcmp(why, "forced") == 0 ? "" : " binary, the shim cannot reach it");
+		if (setenv(SHIM_ENV_SOCKET, shim, 1) < 0)
+			return 1;
+		int router_pidfd = router_pid > 0 ? pidfd_open_compat(router_pid) : -1;
+		return run_watched(argv, router_pidfd, &how);
+	}
+	if (how.verbose)
+		fprintf(stderr, "rrctl exec: %s: shim path (librrshim.so preloaded)\n", argv[0]);
 	if (shim_locate(lib, sizeof(lib)) < 0) {
 		fprintf(stderr, "rrctl exec: %s: %s (librrshim.so is looked for in $RRSHIM_LIB, next "
 			"to rrctl, and in %s; build it with make, or set RRSHIM_LIB)\n", lib,
@@ -406,7 +559,7 @@ static int exec_inside(const char *sock, char **argv)
 		return 1;
 	int router_pidfd = router_pid > 0 ? pidfd_open_compat(router_pid) : -1;
 	if (router_pidfd >= 0)
-		return run_watched(argv, router_pidfd);
+		return run_watched(argv, router_pidfd, &how);
 	/* rrouted in another pid namespace, or an old kernel: nothing to watch it with. */
 	exec_capless(argv);
 	fprintf(stderr, "rrctl exec: %s: %s\n", argv[0], strerror(errno));
@@ -493,9 +646,11 @@ int main(int argc, char **argv)
 	char sock[512];
 	default_socket(sock, sizeof(sock));
 	int i = 1;
+	bool sock_given = false;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if ((strcmp(argv[i], "-s") == 0 || strcmp(argv[i], "--socket") == 0) && i + 1 < argc) {
 			snprintf(sock, sizeof(sock), "%s", argv[++i]);
+			sock_given = true;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
@@ -522,7 +677,7 @@ int main(int argc, char **argv)
 		i++;
 		if (i < argc && strcmp(argv[i], "--") == 0)
 			i++;
-		return exec_inside(sock, argv + i);
+		return exec_inside(sock, sock_given, argv + i);
 	}
 
 	char line[1024] = "";

@@ -15,9 +15,13 @@
 #include <limits.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "exec/capless.h"
+#include "exec/seccomp_filter.h"
 #include "shim/shim.h"
 
 extern char **environ;
@@ -33,8 +37,59 @@ static execvp_fn real_execvp;
 static execvpe_fn real_execvpe;
 static spawn_fn real_posix_spawn, real_posix_spawnp;
 
+/*
+ * rrctl next to this library: a static or Go binary, which LD_PRELOAD cannot follow, is
+ * started as `rrctl exec --mode=seccomp -- PATH ARGS...` so that its sockets stay in the
+ * router too (docs/SOCKETS.md, the seccomp path). Empty if there is none.
+ */
+static char rrctl_path[PATH_MAX];
+
+static void find_rrctl(void)
+{
+	Dl_info info;
+	if (!dladdr((void *)find_rrctl, &info) || !info.dli_fname)
+		return;
+	const char *slash = strrchr(info.dli_fname, '/');
+	if (!slash)
+		return;
+	int n = snprintf(rrctl_path, sizeof(rrctl_path), "%.*s/rrctl",
+			 (int)(slash - info.dli_fname), info.dli_fname);
+	if (n <= 0 || (size_t)n >= sizeof(rrctl_path) || access(rrctl_path, X_OK) < 0)
+		rrctl_path[0] = '\0';
+}
+
+/* Must path go through rrctl's seccomp path? (async-signal-safe: only system calls) */
+static bool wants_seccomp(const char *path)
+{
+	return shim_enabled() && rrctl_path[0] && !getenv(SECCOMP_WRAP_ENV) &&
+	       seccomp_path_needs(path) != NULL;
+}
+
+/* out = { rrctl, "exec", "--mode=seccomp", "--", path, argv[1]..., NULL } */
+static size_t seccomp_argv_slots(char *const argv[])
+{
+	size_t n = 0;
+	while (argv && argv[n])
+		n++;
+	return n + 5;
+}
+
+static void seccomp_build_argv(char **out, const char *path, char *const argv[])
+{
+	size_t k = 0;
+	out[k++] = rrctl_path;
+	out[k++] = (char *)"exec";
+	out[k++] = (char *)"--mode=seccomp";
+	out[k++] = (char *)"--";
+	out[k++] = (char *)path;
+	for (size_t i = 1; argv && argv[0] && argv[i]; i++)
+		out[k++] = argv[i];
+	out[k] = NULL;
+}
+
 __attribute__((constructor)) static void shim_exec_resolve(void)
 {
+	find_rrctl();
 	real_execve = (execve_fn)dlsym(RTLD_NEXT, "execve");
 	real_execvp = (execvp_fn)dlsym(RTLD_NEXT, "execvp");
 	real_execvpe = (execvpe_fn)dlsym(RTLD_NEXT, "execvpe");
@@ -67,6 +122,11 @@ SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 		capless_build_argv(nargv, interp, path, argv);
 		return real_execve(interp, nargv, envp);
 	}
+	if (wants_seccomp(path)) {
+		char *nargv[seccomp_argv_slots(argv)];
+		seccomp_build_argv(nargv, path, argv);
+		return real_execve(rrctl_path, nargv, envp);
+	}
 	return real_execve(path, argv, envp);
 }
 
@@ -79,8 +139,14 @@ SHIM_EXPORT int execv(const char *path, char *const argv[])
 static int exec_path(const char *file, char *const argv[], char *const envp[])
 {
 	char path[PATH_MAX], interp[PATH_MAX];
-	if (!shim_enabled() || capless_resolve(file, path, sizeof(path)) < 0 ||
-	    !wants_interp(path, interp, sizeof(interp)))
+	if (!shim_enabled() || capless_resolve(file, path, sizeof(path)) < 0)
+		return 1;
+	if (wants_seccomp(path)) {
+		char *nargv[seccomp_argv_slots(argv)];
+		seccomp_build_argv(nargv, path, argv);
+		return real_execve(rrctl_path, nargv, envp);
+	}
+	if (!wants_interp(path, interp, sizeof(interp)))
 		return 1;
 	char *nargv[capless_argv_slots(argv)];
 	capless_build_argv(nargv, interp, path, argv);
@@ -157,6 +223,11 @@ SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file
 		capless_build_argv(nargv, interp, path, argv);
 		return real_posix_spawn(pid, interp, fa, attr, nargv, envp);
 	}
+	if (wants_seccomp(path)) {
+		char *nargv[seccomp_argv_slots(argv)];
+		seccomp_build_argv(nargv, path, argv);
+		return real_posix_spawn(pid, rrctl_path, fa, attr, nargv, envp);
+	}
 	return real_posix_spawn(pid, path, fa, attr, argv, envp);
 }
 
@@ -171,6 +242,12 @@ SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_fil
 		char *nargv[capless_argv_slots(argv)];
 		capless_build_argv(nargv, interp, path, argv);
 		return real_posix_spawn(pid, interp, fa, attr, nargv, envp);
+	}
+	if (shim_enabled() && capless_resolve(file, path, sizeof(path)) == 0 &&
+	    wants_seccomp(path)) {
+		char *nargv[seccomp_argv_slots(argv)];
+		seccomp_build_argv(nargv, path, argv);
+		return real_posix_spawn(pid, rrctl_path, fa, attr, nargv, envp);
 	}
 	return real_posix_spawnp(pid, file, fa, attr, argv, envp);
 }

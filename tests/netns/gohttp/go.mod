@@ -1,0 +1,3 @@
+module rrtest/gohttp
+
+go 1.19
