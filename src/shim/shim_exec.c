@@ -38,31 +38,51 @@ static execvpe_fn real_execvpe;
 static spawn_fn real_posix_spawn, real_posix_spawnp;
 
 /*
- * rrctl next to this library: a static or Go binary, which LD_PRELOAD cannot follow, is
+ * rrctl, found from this library: a static or Go binary, which LD_PRELOAD cannot follow, is
  * started as `rrctl exec --mode=seccomp -- PATH ARGS...` so that its sockets stay in the
- * router too (docs/SOCKETS.md, the seccomp path). Empty if there is none.
+ * router too (docs/SOCKETS.md, the seccomp path). In the build tree rrctl is next to the
+ * library; installed, the library's directory holds rrctl-sudo/sudo, a link to rrctl (which
+ * acts as rrctl under any name but "sudo"). Empty if there is none.
  */
 static char rrctl_path[PATH_MAX];
 
 static void find_rrctl(void)
 {
+	static const char *const candidates[] = { "rrctl", "rrctl-sudo/sudo" };
 	Dl_info info;
 	if (!dladdr((void *)find_rrctl, &info) || !info.dli_fname)
 		return;
 	const char *slash = strrchr(info.dli_fname, '/');
 	if (!slash)
 		return;
-	int n = snprintf(rrctl_path, sizeof(rrctl_path), "%.*s/rrctl",
-			 (int)(slash - info.dli_fname), info.dli_fname);
-	if (n <= 0 || (size_t)n >= sizeof(rrctl_path) || access(rrctl_path, X_OK) < 0)
-		rrctl_path[0] = '\0';
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+		int n = snprintf(rrctl_path, sizeof(rrctl_path), "%.*s/%s",
+				 (int)(slash - info.dli_fname), info.dli_fname, candidates[i]);
+		if (n > 0 && (size_t)n < sizeof(rrctl_path) && access(rrctl_path, X_OK) == 0)
+			return;
+	}
+	rrctl_path[0] = '\0';
+}
+
+/*
+ * A program that needs the seccomp path when there is no rrctl to give it: refused (EACCES),
+ * never run on the host's sockets by accident.
+ */
+static bool seccomp_unavailable(const char *path)
+{
+	if (rrctl_path[0])
+		return false;
+	shim_log_once("seccomp-no-rrctl", "%s is a static or Go program, which only rrctl exec can "
+		      "keep inside the router, and rrctl was not found next to librrshim.so: refused",
+		      path);
+	errno = EACCES;
+	return true;
 }
 
 /* Must path go through rrctl's seccomp path? (async-signal-safe: only system calls) */
 static bool wants_seccomp(const char *path)
 {
-	return shim_enabled() && rrctl_path[0] && !getenv(SECCOMP_WRAP_ENV) &&
-	       seccomp_path_needs(path) != NULL;
+	return shim_enabled() && !getenv(SECCOMP_WRAP_ENV) && seccomp_path_needs(path) != NULL;
 }
 
 /* out = { rrctl, "exec", "--mode=seccomp", "--", path, argv[1]..., NULL } */
@@ -77,7 +97,7 @@ static size_t seccomp_argv_slots(char *const argv[])
 static void seccomp_build_argv(char **out, const char *path, char *const argv[])
 {
 	size_t k = 0;
-	out[k++] = rrctl_path;
+	out[k++] = (char *)"rrctl";   /* not "sudo", whichever link rrctl_path is */
 	out[k++] = (char *)"exec";
 	out[k++] = (char *)"--mode=seccomp";
 	out[k++] = (char *)"--";
@@ -123,6 +143,8 @@ SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 		return real_execve(interp, nargv, envp);
 	}
 	if (wants_seccomp(path)) {
+		if (seccomp_unavailable(path))
+			return -1;
 		char *nargv[seccomp_argv_slots(argv)];
 		seccomp_build_argv(nargv, path, argv);
 		return real_execve(rrctl_path, nargv, envp);
@@ -142,6 +164,8 @@ static int exec_path(const char *file, char *const argv[], char *const envp[])
 	if (!shim_enabled() || capless_resolve(file, path, sizeof(path)) < 0)
 		return 1;
 	if (wants_seccomp(path)) {
+		if (seccomp_unavailable(path))
+			return -1;
 		char *nargv[seccomp_argv_slots(argv)];
 		seccomp_build_argv(nargv, path, argv);
 		return real_execve(rrctl_path, nargv, envp);
@@ -224,6 +248,8 @@ SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file
 		return real_posix_spawn(pid, interp, fa, attr, nargv, envp);
 	}
 	if (wants_seccomp(path)) {
+		if (seccomp_unavailable(path))
+			return EACCES;
 		char *nargv[seccomp_argv_slots(argv)];
 		seccomp_build_argv(nargv, path, argv);
 		return real_posix_spawn(pid, rrctl_path, fa, attr, nargv, envp);
@@ -245,6 +271,8 @@ SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_fil
 	}
 	if (shim_enabled() && capless_resolve(file, path, sizeof(path)) == 0 &&
 	    wants_seccomp(path)) {
+		if (seccomp_unavailable(path))
+			return EACCES;
 		char *nargv[seccomp_argv_slots(argv)];
 		seccomp_build_argv(nargv, path, argv);
 		return real_posix_spawn(pid, rrctl_path, fa, attr, nargv, envp);

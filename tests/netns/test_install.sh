@@ -67,6 +67,29 @@ else
 fi
 chmod 755 "$RR_TMP"
 RROUTED=$D/usr/bin/rrouted RRCTL=$D/usr/bin/rrctl
+# A static program started by a hosted one goes to the seccomp path through the installed
+# rrctl (found from the library by rrctl-sudo/sudo); with no rrctl near the library it is
+# refused, never run on the host's sockets. (No rrouted here: reaching rrctl is the point.)
+if busybox=$(command -v busybox) && dpkg -s busybox-static >/dev/null 2>&1; then
+	out=$(RRSHIM_SOCKET=$RR_TMP/none.sock LD_PRELOAD=$D/usr/lib/rrouted/librrshim.so \
+		sh -c "$busybox true" 2>&1)
+	if grep -q "^rrctl exec: $busybox (seccomp): cannot reach rrouted's shim socket" <<<"$out"; then
+		ok "installed shim: a static program goes through the installed rrctl's seccomp path"
+	else
+		not_ok "installed shim: a static program goes through the installed rrctl's seccomp path" "$out"
+	fi
+	mkdir -p "$RR_TMP/lonely" && cp "$D/usr/lib/rrouted/librrshim.so" "$RR_TMP/lonely/"
+	out=$(RRSHIM_SOCKET=$RR_TMP/none.sock LD_PRELOAD=$RR_TMP/lonely/librrshim.so \
+		sh -c "$busybox true" 2>&1)
+	if grep -q "rrctl was not found next to librrshim.so: refused" <<<"$out" &&
+		grep -q "Permission denied" <<<"$out"; then
+		ok "a shim without rrctl refuses a static program (EACCES), never runs it on host sockets"
+	else
+		not_ok "a shim without rrctl refuses a static program" "$out"
+	fi
+else
+	skip "seccomp hand-over from the installed shim" "busybox-static is not installed"
+fi
 
 # ---------------------------------------------------------------- the installed documents
 if command -v systemd-analyze >/dev/null 2>&1; then
