@@ -442,6 +442,25 @@ rr_wggo_peer() {
 #   |         2001:db8:1::1/64       |           |         2001:db8:1::2/64       |
 #   +--------------------------------+           +--------------------------------+
 #
+# rr_peer_a_setup: after rr_pair_setup, a second peer A (namespace NSA, veth 198.51.100.0/24,
+# wireguard-go ADEV with 172.20.1.2, fd42:0:2::2, fe80::2) and rrouted's interface wga to it
+# (172.20.1.1/32, fd42:0:2::1/64, fe80::1/64, UDP 51830), and Table = off routes (DN42 style,
+# as BIRD would install them) to both peers in r's rrouted.conf. Sets NSA ADEV RRA_PUB A_PUB.
+rr_peer_a_setup() {
+	rr_ns NSA a || return 1
+	rr_veth "$NSR" vra "$NSA" va || return 1
+	rr_addr "$NSR" vra 198.51.100.1/24 && rr_addr "$NSA" va 198.51.100.2/24 || return 1
+	RRA_PUB=$(rr_genkey "$KEYS" rra) && A_PUB=$(rr_genkey "$KEYS" peera) || return 1
+	rr_write_iface r wga "$KEYS/rra.key" 51830 "172.20.1.1/32, fd42:0:2::1/64, fe80::1/64" \
+		"$A_PUB" "" "" "172.20.1.2/32, fd42:0:2::2/128, fe80::/64" "" || return 1
+	ADEV=rra$$
+	rr_wggo_peer "$NSA" "$ADEV" "$KEYS/peera.key" 51831 "$RRA_PUB" "" 198.51.100.1:51830 \
+		"172.20.1.1/32,fd42:0:2::1/128,fe80::/64" "" 172.20.1.2/32 fd42:0:2::2/64 fe80::2/64 ||
+		return 1
+	printf 'route = %s\n' "172.20.0.2/32 dev wg0" "fd42:0:1::2/128 dev wg0" \
+		"172.20.1.2/32 dev wga" "fd42:0:2::2/128 dev wga" >>"$RR_TMP/r/rrouted.conf"
+}
+
 # rr_pair_setup [--rr-endpoint] [--rr-keepalive N] [--no-peer-endpoint] [--peer-keepalive N]
 #   --rr-endpoint       rrouted's peer has Endpoint = 192.0.2.2:51821
 #   --no-peer-endpoint  wireguard-go has no endpoint for rrouted (only rrouted can initiate)

@@ -65,29 +65,12 @@ if ! rr_pair_setup 2>"$RR_TMP/setup.err"; then
 fi
 ok "namespaces, veth and wireguard-go peer set up"
 
-seccomp_setup_a() {
-	rr_ns NSA a || return 1
-	rr_veth "$NSR" vra "$NSA" va || return 1
-	rr_addr "$NSR" vra 198.51.100.1/24 && rr_addr "$NSA" va 198.51.100.2/24 || return 1
-	RRA_PUB=$(rr_genkey "$KEYS" rra) && A_PUB=$(rr_genkey "$KEYS" peera) || return 1
-	rr_write_iface r wga "$KEYS/rra.key" 51830 "172.20.1.1/32, fd42:0:2::1/64, fe80::1/64" \
-		"$A_PUB" "" "" "172.20.1.2/32, fd42:0:2::2/128, fe80::/64" "" || return 1
-	ADEV=rra$$
-	rr_wggo_peer "$NSA" "$ADEV" "$KEYS/peera.key" 51831 "$RRA_PUB" "" 198.51.100.1:51830 \
-		"172.20.1.1/32,fd42:0:2::1/128,fe80::/64" "" 172.20.1.2/32 fd42:0:2::2/64 fe80::2/64
-}
-if ! seccomp_setup_a 2>"$RR_TMP/setup-a.err"; then
+if ! rr_peer_a_setup 2>"$RR_TMP/setup-a.err"; then
 	not_ok "peer A: namespace, veth, wireguard-go and rrouted interface wga" \
 		"$(cat "$RR_TMP/setup-a.err")"
 	rr_finish
 fi
 ok "peer A: namespace, veth, wireguard-go and rrouted interface wga"
-cat >>"$RR_TMP/r/rrouted.conf" <<EOF
-route = 172.20.0.2/32 dev wg0
-route = fd42:0:1::2/128 dev wg0
-route = 172.20.1.2/32 dev wga
-route = fd42:0:2::2/128 dev wga
-EOF
 # An [exec] program that is static: rrouted runs it through /bin/sh (shim path), and the shim
 # hands busybox to rrctl's seccomp path.
 mkdir -p "$RR_TMP/wwwE" && head -c 200000 /dev/urandom >"$RR_TMP/wwwE/blob" && chmod -R a+rX "$RR_TMP/wwwE"
