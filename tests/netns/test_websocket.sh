@@ -166,6 +166,22 @@ if grep -q "^rrouted on " <<<"$page" && grep -q "interface wg0: public key $A_PU
 else
 	not_ok "status page" "$page"
 fi
+# Its route counts are the FIB's, as `rrctl show routes --json` lists them (BGP may still be
+# adding routes: both are read again until they agree, for at most 10 s).
+page_routes_match() {
+	local json v4 v6
+	json=$(rr_ctl a show routes --json) || return 1
+	v4=$(jq '[.routes[] | select(.dst | contains(":") | not)] | length' <<<"$json") || return 1
+	v6=$(jq '[.routes[] | select(.dst | contains(":"))] | length' <<<"$json") || return 1
+	ip netns exec "$NSB" curl -sS --max-time 5 http://10.77.0.1:8080/ | grep -qx "routes: $v4 IPv4, $v6 IPv6"
+}
+if wait_until 10 page_routes_match; then
+	ok "status page: its route counts equal rrctl show routes --json"
+else
+	not_ok "status page: its route counts equal rrctl show routes --json" \
+		"$(ip netns exec "$NSB" curl -sS --max-time 5 http://10.77.0.1:8080/ | grep '^routes')" \
+		"$(rr_ctl a show routes --json 2>&1 | head -c 600)"
+fi
 # Garbage at the listener (random bytes, a TLS hello to a plain port, a head that never ends) is
 # answered or cut off, and the router goes on serving.
 head -c 200000 /dev/urandom | ip netns exec "$NSB" timeout 5 socat -u - TCP4:10.77.0.1:8080 2>/dev/null
