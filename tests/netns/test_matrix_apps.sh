@@ -89,25 +89,27 @@ done
 # ---- iperf3: server inside R (P is the client), then client inside R (server on P)
 bg_router iperf3-server iperf3 -s -1 -p 5201
 wait_until 10 sh -c "grep -q 'Server listening' '$APPS/iperf3-server.log'" || true
-# A fixed amount (-n 4M), not a time: on a loaded machine a rate says nothing about correctness.
-out=$(on_peer timeout 120 iperf3 -c 172.20.0.1 -p 5201 -n 4M -J 2>&1)
+# A fixed amount (-n 16M), not a time: on a loaded machine a rate says nothing about correctness.
+# iperf3 stops when the sender has written it all, so what is still in flight (socket buffers,
+# a few MiB at most) is not in sum_received: at least half must have arrived.
+out=$(on_peer timeout 120 iperf3 -c 172.20.0.1 -p 5201 -n 16M -J 2>&1)
 bytes=$(jq -r '.end.sum_received.bytes // 0' <<<"$out" 2>/dev/null)
-if [ "${bytes:-0}" -ge 4194304 ] 2>/dev/null; then
-	ok "iperf3 server inside R: P sends 4 MiB, $bytes bytes received"
+if [ "${bytes:-0}" -ge 8388608 ] 2>/dev/null; then
+	ok "iperf3 server inside R: P sends 16 MiB, $bytes bytes received when the sender ended"
 else
-	not_ok "iperf3 server inside R: P sends 4 MiB" "received: ${bytes:-none}" \
+	not_ok "iperf3 server inside R: P sends 16 MiB, at least half received" "received: ${bytes:-none}" \
 		"$(jq -c '.error // .end.sum_received' <<<"$out" 2>/dev/null || head -c 600 <<<"$out")" \
 		"$(tail -5 "$APPS/iperf3-server.log")"
 fi
 on_peer iperf3 -s -1 -p 5202 -B fd42:0:1::2 >"$APPS/iperf3-peer.log" 2>&1 &
 rr_track $! "iperf3 server on P" "$APPS/iperf3-peer.log"
 wait_until 10 sh -c "grep -q 'Server listening' '$APPS/iperf3-peer.log'" || true
-out=$(as_router timeout 120 iperf3 -c fd42:0:1::2 -p 5202 -n 4M -J 2>&1)
+out=$(as_router timeout 120 iperf3 -c fd42:0:1::2 -p 5202 -n 16M -J 2>&1)
 bytes=$(jq -r '.end.sum_received.bytes // 0' <<<"$out" 2>/dev/null)
-if [ "${bytes:-0}" -ge 4194304 ] 2>/dev/null; then
-	ok "iperf3 client inside R (IPv6): 4 MiB to P, $bytes bytes received"
+if [ "${bytes:-0}" -ge 8388608 ] 2>/dev/null; then
+	ok "iperf3 client inside R (IPv6): 16 MiB to P, $bytes bytes received when the sender ended"
 else
-	not_ok "iperf3 client inside R (IPv6): 4 MiB to P" "received: ${bytes:-none}" \
+	not_ok "iperf3 client inside R (IPv6): 16 MiB to P, at least half received" "received: ${bytes:-none}" \
 		"$(jq -c '.error // .end.sum_received' <<<"$out" 2>/dev/null || head -c 600 <<<"$out")" \
 		"$(tail -5 "$APPS/iperf3-peer.log")"
 fi
