@@ -157,6 +157,12 @@ rr_cleanup() {
 	for ((i = ${#rr_pids[@]} - 1; i >= 0; i--)); do
 		rr_stop_pid "${rr_pids[i]}" || diag "had to SIGKILL ${rr_pid_what[i]} (pid ${rr_pids[i]})"
 	done
+	# A program started through a wrapper (a function run with &, setpriv, env) is not the pid
+	# tracked; whatever still names this test's directory is this test's, and goes too.
+	if [ -n "${RR_TMP:-}" ] && pgrep -f -- "$RR_TMP/" >/dev/null 2>&1; then
+		diag "left running, killed: $(pgrep -a -f -- "$RR_TMP/" | head -n 5 | tr '\n' ';')"
+		pkill -KILL -f -- "$RR_TMP/" 2>/dev/null
+	fi
 	for ns in "${rr_namespaces[@]}"; do
 		ip netns del "$ns" 2>/dev/null
 	done

@@ -46,7 +46,9 @@ fi
 rm -rf "$PRIV"
 
 # 2. Without a squatter: the private directory is created 0700 and rrctl finds rrouted there.
-as_user "$OWNER" "$RROUTED" -c "$D/rrouted.conf" >"$RR_TMP/own.log" 2>&1 &
+# Not through as_user: a function run with & is a subshell, whose pid is not rrouted's.
+env -u XDG_RUNTIME_DIR setpriv --reuid="$OWNER" --regid="$OWNER" --clear-groups --inh-caps=-all \
+	--bounding-set=-all -- "$RROUTED" -c "$D/rrouted.conf" >"$RR_TMP/own.log" 2>&1 &
 rr_track $! "rrouted (default socket)" "$RR_TMP/own.log"
 if wait_until 10 test -S "$PRIV/rrouted.sock"; then
 	ok "rrouted's default control socket is $PRIV/rrouted.sock"
