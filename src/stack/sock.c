@@ -616,11 +616,137 @@ static void flush_queued_datagrams(struct sock *s)
 	}
 }
 
+static int handle_setopt(struct sock_layer *sl, const struct shim_req *req)
+{
+	struct sock *s = sock_find(sl, req->sock_id);
+	if (!s)
+		return EBADF;
+	flush_queued_datagrams(s);
+	if (s->dead)
+		return EBADF;
+	s->opts = req->opts;
+	sock_tcp_set_options(s);
+	return 0;
+}
+
+/* connect's outcome and SO_ERROR, which reading clears; a socket already gone reports nothing. */
+static int handle_status(struct sock_layer *sl, const struct shim_req *req, struct shim_rep *rep)
+{
+	struct sock *s = sock_find(sl, req->sock_id);
+	if (!s)
+		return 0;   /* gone: its connection closed cleanly, nothing pending */
+	rep->val = s->connected;
+	rep->sock_id = s->id;
+	fill_rep_addrs(s, rep);
+	int err = s->err;
+	s->err = 0;
+	return err;
+}
+
+/* A socket found by the inode of the app's end (after exec, the shim's table is empty). */
+static int handle_lookup(struct sock_layer *sl, const struct shim_req *req, struct shim_rep *rep,
+			 uint8_t *data, size_t *data_len)
+{
+	struct sock *s = NULL;
+	for (uint32_t i = 0; req->ino && i < SOCK_MAX && !s; i++)
+		if (sl->socks[i] && sl->socks[i]->app_ino == req->ino)
+			s = sl->socks[i];
+	if (!s)
+		return ENOENT;
+	struct shim_sockinfo si = {
+		.domain = s->family,
+		.kind = s->kind == SK_UDP ? SHIM_KIND_UDP : s->kind == SK_ICMP ? SHIM_KIND_PING
+			: s->kind == SK_RAW ? SHIM_KIND_RAW : SHIM_KIND_STREAM,
+		.listening = s->kind == SK_TCP_LISTEN,
+		.connected = s->connected || s->kind == SK_TCP_CONN,
+		.bound = s->bound, .opts = s->opts,
+	};
+	fill_rep_addrs(s, rep);
+	memcpy(data, &si, sizeof(si));
+	*data_len = sizeof(si);
+	return 0;
+}
+
+static int handle_nl_open(struct sock_client *c, const struct shim_req *req, struct shim_rep *rep,
+			  int *fd)
+{
+	int32_t portid = 0;
+	struct sock *s = sock_new(c->sl, SK_NETLINK, AF_NETLINK, c);
+	if (!s)
+		return errno;
+	int e = sock_netlink_open(s, req->protocol, fd, &portid);
+	if (e) {
+		sock_free(s);
+		return e;
+	}
+	rep->sock_id = s->id;
+	rep->val = portid;
+	return 0;
+}
+
+/* bind, setsockopt and getsockopt of an emulated netlink socket. */
+static int handle_nl_request(struct sock_layer *sl, const struct shim_req *req, struct shim_rep *rep)
+{
+	struct sock *s = sock_find(sl, req->sock_id);
+	if (s && s->kind == SK_NETLINK && s->diag)
+		return sock_inet_diag_opt(s, req, &rep->val);
+	if (!s || s->kind != SK_NETLINK || !s->nl)
+		return EBADF;
+	if (req->op == SHIM_OP_NL_BIND)
+		return -rtnl_sock_bind(s->nl, (uint32_t)req->arg);
+	if (req->op == SHIM_OP_NL_SETOPT)
+		return -rtnl_sock_setsockopt(s->nl, req->type, req->arg);
+	int v = 0;
+	int e = -rtnl_sock_getsockopt(s->nl, req->type, &v);
+	rep->val = v;
+	return e;
+}
+
+static int handle_mcast(struct sock_layer *sl, const struct shim_req *req)
+{
+	struct sock *s = sock_find(sl, req->sock_id);
+	if (!s || (s->kind != SK_UDP && s->kind != SK_ICMP))
+		return s ? ENOPROTOOPT : EBADF;
+	s->opts = req->opts;
+	return -sock_dgram_membership(s, &req->addr, req->arg != 0);
+}
+
+/* Sends rep and data_len bytes of data after it (in buf) to the client, with fd if >= 0 (closed here). */
+static void send_reply(struct sock_client *c, struct shim_rep *rep, uint8_t *buf, size_t data_len,
+		       int fd)
+{
+	rep->data_len = (uint32_t)data_len;
+	memcpy(buf, rep, sizeof(*rep));
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(*rep) + data_len };
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (fd >= 0) {
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.b;
+		mh.msg_controllen = sizeof(cm.b);
+		struct cmsghdr *ch = CMSG_FIRSTHDR(&mh);
+		ch->cmsg_level = SOL_SOCKET;
+		ch->cmsg_type = SCM_RIGHTS;
+		ch->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(ch), &fd, sizeof(int));
+	}
+	ssize_t n = sendmsg(c->lfd.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (fd >= 0)
+		close(fd);   /* the app has its copy now (or never will: its socket is gone) */
+	if (n < 0)
+		log_debug("shim: reply to client: %s", strerror(errno));
+}
+
 static void handle_request(struct sock_client *c, const struct shim_req *req, const void *req_data,
 			   size_t req_len)
 {
 	struct sock_layer *sl = c->sl;
+	/* One reply at a time (the loop is single-threaded); too big for the stack. */
 	static uint8_t buf[sizeof(struct shim_rep) + SHIM_MSG_MAX];
+	uint8_t *data = buf + sizeof(struct shim_rep);
 	struct shim_rep rep;
 	memset(&rep, 0, sizeof(rep));
 	rep.sock_id = -1;
@@ -642,114 +768,40 @@ static void handle_request(struct sock_client *c, const struct shim_req *req, co
 		e = handle_listen(c, req, &rep, &fd);
 		break;
 	case SHIM_OP_SETOPT:
-		s = sock_find(sl, req->sock_id);
-		if (!s) {
-			e = EBADF;
-			break;
-		}
-		flush_queued_datagrams(s);
-		if (s->dead) {
-			e = EBADF;
-			break;
-		}
-		s->opts = req->opts;
-		sock_tcp_set_options(s);
+		e = handle_setopt(sl, req);
 		break;
 	case SHIM_OP_STATUS:
-		s = sock_find(sl, req->sock_id);
-		if (!s)
-			break;   /* gone: its connection closed cleanly, nothing pending */
-		rep.val = s->connected;
-		rep.sock_id = s->id;
-		fill_rep_addrs(s, &rep);
-		rep.err = s->err;   /* SO_ERROR is cleared by reading it */
-		s->err = 0;
-		goto send;
+		e = handle_status(sl, req, &rep);
+		break;
 	case SHIM_OP_CLOSE:
 		s = sock_find(sl, req->sock_id);
 		if (s && s->lfd.fd < 0 && !s->conn && !s->lis)
 			sock_free(s);
 		return;   /* no reply */
-	case SHIM_OP_LOOKUP: {
-		s = NULL;
-		for (uint32_t i = 0; req->ino && i < SOCK_MAX && !s; i++)
-			if (sl->socks[i] && sl->socks[i]->app_ino == req->ino)
-				s = sl->socks[i];
-		if (!s) {
-			e = ENOENT;
-			break;
-		}
-		struct shim_sockinfo si = {
-			.domain = s->family,
-			.kind = s->kind == SK_UDP ? SHIM_KIND_UDP : s->kind == SK_ICMP ? SHIM_KIND_PING
-				: s->kind == SK_RAW ? SHIM_KIND_RAW : SHIM_KIND_STREAM,
-			.listening = s->kind == SK_TCP_LISTEN, .connected = s->connected ||
-									  s->kind == SK_TCP_CONN,
-			.bound = s->bound, .opts = s->opts,
-		};
-		fill_rep_addrs(s, &rep);
-		memcpy(buf + sizeof(rep), &si, sizeof(si));
-		data_len = sizeof(si);
+	case SHIM_OP_LOOKUP:
+		e = handle_lookup(sl, req, &rep, data, &data_len);
 		break;
-	}
-	case SHIM_OP_NL_OPEN: {
-		int32_t portid = 0;
-		s = sock_new(sl, SK_NETLINK, AF_NETLINK, c);
-		if (!s) {
-			e = errno;
-			break;
-		}
-		e = sock_netlink_open(s, req->protocol, &fd, &portid);
-		if (e) {
-			sock_free(s);
-			break;
-		}
-		rep.sock_id = s->id;
-		rep.val = portid;
+	case SHIM_OP_NL_OPEN:
+		e = handle_nl_open(c, req, &rep, &fd);
 		break;
-	}
 	case SHIM_OP_NL_BIND:
 	case SHIM_OP_NL_SETOPT:
 	case SHIM_OP_NL_GETOPT:
-		s = sock_find(sl, req->sock_id);
-		if (s && s->kind == SK_NETLINK && s->diag) {
-			e = sock_inet_diag_opt(s, req, &rep.val);
-			break;
-		}
-		if (!s || s->kind != SK_NETLINK || !s->nl) {
-			e = EBADF;
-			break;
-		}
-		if (req->op == SHIM_OP_NL_BIND) {
-			e = -rtnl_sock_bind(s->nl, (uint32_t)req->arg);
-		} else if (req->op == SHIM_OP_NL_SETOPT) {
-			e = -rtnl_sock_setsockopt(s->nl, req->type, req->arg);
-		} else {
-			int v = 0;
-			e = -rtnl_sock_getsockopt(s->nl, req->type, &v);
-			rep.val = v;
-		}
+		e = handle_nl_request(sl, req, &rep);
 		break;
 	case SHIM_OP_TCP_MD5:
 	case SHIM_OP_TCP_SETOPT:
 	case SHIM_OP_TCP_GETOPT:
-		e = sock_tcp_opt_request(c, req, req_data, req_len, &rep, buf + sizeof(rep),
-					 SHIM_MSG_MAX, &data_len);
+		e = sock_tcp_opt_request(c, req, req_data, req_len, &rep, data, SHIM_MSG_MAX, &data_len);
 		break;
 	case SHIM_OP_PMTU:
 		e = handle_pmtu(sl, req, &rep);
 		break;
 	case SHIM_OP_MCAST:
-		s = sock_find(sl, req->sock_id);
-		if (!s || (s->kind != SK_UDP && s->kind != SK_ICMP)) {
-			e = s ? ENOPROTOOPT : EBADF;
-			break;
-		}
-		s->opts = req->opts;
-		e = -sock_dgram_membership(s, &req->addr, req->arg != 0);
+		e = handle_mcast(sl, req);
 		break;
 	case SHIM_OP_IFLIST:
-		append_iflist(sl, buf + sizeof(rep), SHIM_MSG_MAX, &data_len);
+		append_iflist(sl, data, SHIM_MSG_MAX, &data_len);
 		if (!data_len)
 			e = EMSGSIZE;
 		break;
@@ -758,30 +810,7 @@ static void handle_request(struct sock_client *c, const struct shim_req *req, co
 		break;
 	}
 	rep.err = e;
-send:
-	rep.data_len = (uint32_t)data_len;
-	memcpy(buf, &rep, sizeof(rep));
-	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(rep) + data_len };
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (fd >= 0) {
-		memset(&cm, 0, sizeof(cm));
-		mh.msg_control = cm.b;
-		mh.msg_controllen = sizeof(cm.b);
-		struct cmsghdr *ch = CMSG_FIRSTHDR(&mh);
-		ch->cmsg_level = SOL_SOCKET;
-		ch->cmsg_type = SCM_RIGHTS;
-		ch->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(ch), &fd, sizeof(int));
-	}
-	ssize_t n = sendmsg(c->lfd.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (fd >= 0)
-		close(fd);   /* the app has its copy now (or never will: its socket is gone) */
-	if (n < 0)
-		log_debug("shim: reply to client: %s", strerror(errno));
+	send_reply(c, &rep, buf, data_len, fd);
 }
 
 static void client_event(struct loop_fd *lfd, uint32_t events)
