@@ -7,6 +7,7 @@
 #include "stack/sock.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +269,22 @@ int sock_bind(struct sock *s, const struct shim_addr *a)
 	s->local = ep;
 	s->local_any = any;
 	s->bound = true;
+	return 0;
+}
+
+int sock_data_pair(int type, int *app, int *ours)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	if (fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0) {
+		int e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return -e;
+	}
+	*app = sv[0];
+	*ours = sv[1];
 	return 0;
 }
 

@@ -20,7 +20,6 @@
  * Nothing sets SO_ERROR: the error reaches the app once, through the data fd.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/icmp6.h>
 #include <netinet/ip_icmp.h>
 #include <netinet/udp.h>
@@ -41,14 +40,9 @@
 int sock_dgram_open(struct sock *s, int *app_fd)
 {
 	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	if (fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0) {
-		int e = errno;
-		close(sv[0]);
-		close(sv[1]);
-		return -e;
-	}
+	int r = sock_data_pair(SOCK_SEQPACKET, &sv[0], &sv[1]);
+	if (r < 0)
+		return r;
 	s->lfd.fd = sv[1];
 	s->lfd.cb = sock_dgram_event;
 	s->app_ino = sock_fd_ino(sv[0]);

@@ -135,6 +135,9 @@ void sock_set_events(struct sock *s, uint32_t events);
 int sock_bind(struct sock *s, const struct shim_addr *a);
 /* The local address toward dst (s's bound one, or the router's choice). 0 or -errno. */
 int sock_pick_source(struct sock *s, const struct tcp_endpoint *dst, struct ip_addr *out);
+/* A socketpair of type (SOCK_STREAM, SOCK_SEQPACKET) for a socket's data: the app's end and
+ * ours, non-blocking. 0 or -errno. */
+int sock_data_pair(int type, int *app, int *ours);
 /* Sends an IP packet the router originates (also to its own addresses). Consumes b. */
 void sock_ip_output(struct sock_layer *sl, struct pbuf *b, uint32_t scope_id);
 void sock_addr_to_ep(const struct shim_addr *a, struct tcp_endpoint *ep);

@@ -20,7 +20,6 @@
  * queues on raw sockets (ICMP errors arrive as ordinary messages instead).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/icmp6.h>
 #include <netinet/ip.h>
 #include <netinet/ip6.h>
@@ -129,14 +128,9 @@ static void raw_event(struct loop_fd *lfd, uint32_t events)
 int sock_raw_open(struct sock *s, int *app_fd)
 {
 	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	if (fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0) {
-		int e = errno;
-		close(sv[0]);
-		close(sv[1]);
-		return -e;
-	}
+	int r = sock_data_pair(SOCK_SEQPACKET, &sv[0], &sv[1]);
+	if (r < 0)
+		return r;
 	/* Room for bursts: a raw socket sees every ICMP message to the router. */
 	int size = 256 * 1024;
 	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));

@@ -57,21 +57,6 @@ void sock_tcp_set_options(struct sock *s)
 	}
 }
 
-static int stream_pair(int *app, int *ours)
-{
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	if (fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0) {
-		int e = errno;
-		close(sv[0]);
-		close(sv[1]);
-		return -e;
-	}
-	*app = sv[0];
-	*ours = sv[1];
-	return 0;
-}
 
 /* ---- the two pumps ---- */
 
@@ -296,7 +281,7 @@ int sock_tcp_connect(struct sock *s, const struct shim_addr *a, int *app_fd)
 		return r;
 	}
 	int app, ours;
-	r = stream_pair(&app, &ours);
+	r = sock_data_pair(SOCK_STREAM, &app, &ours);
 	if (r == 0) {
 		r = fill_filler(s, app);
 		if (r < 0) {
@@ -466,7 +451,7 @@ static void accept_one(struct sock *ls, struct tcp_conn *c)
 	struct sock_layer *sl = ls->sl;
 	struct sock *s = sock_new(sl, SK_TCP_CONN, ls->family, ls->charged);
 	int app = -1, ours = -1;
-	if (!s || stream_pair(&app, &ours) < 0) {
+	if (!s || sock_data_pair(SOCK_STREAM, &app, &ours) < 0) {
 		tcp_abort(c);
 		if (s)
 			sock_free(s);
