@@ -49,6 +49,8 @@ chmod 755 "$RR_TMP"
 
 # ---------------------------------------------------------------- TAP-like output
 
+# A set-up step that worked: said, not counted (a failed one is a not_ok, and counts).
+setup_ok() { printf '# setup: %s\n' "$1"; }
 diag() {
 	local line
 	while IFS= read -r line; do printf '# %s\n' "$line"; done <<<"$*"

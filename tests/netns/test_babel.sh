@@ -87,7 +87,7 @@ for n in n1 n2; do
 		rr_finish
 	fi
 done
-ok "rrouted n1 and n2 start"
+setup_ok "rrouted n1 and n2 start"
 # ping carries a file capability, which a process without a bounding set may not exec.
 cp /usr/bin/ping "$RR_TMP/ping" && chmod 755 "$RR_TMP/ping"
 check "WireGuard link up: n2 pings fe80::1 on wg0 from inside its router" \

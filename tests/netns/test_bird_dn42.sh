@@ -264,7 +264,7 @@ if ! { setup_common && "setup_r_$R_MODE" && setup_r_peers; } 2>"$RR_TMP/setup.er
 	not_ok "namespaces A, R, B, wireguard-go peers and BIRD configs set up" "$(cat "$RR_TMP/setup.err")"
 	rr_finish
 fi
-ok "namespaces A, R, B, wireguard-go peers and BIRD configs set up"
+setup_ok "namespaces A, R, B, wireguard-go peers and BIRD configs set up"
 
 check "BIRD accepts the rendered configs of A, R and B (bird -p)" sh -c \
 	"'$BIRD' -p -c '${BIRD_DIR[a]}/bird.conf' && '$BIRD' -p -c '${BIRD_DIR[r]}/bird.conf' && '$BIRD' -p -c '${BIRD_DIR[b]}/bird.conf'"
@@ -299,7 +299,7 @@ if ! { bird_start_ns b "$NSB" && start_r && bird_start_ns a "$NSA"; } 2>"$RR_TMP
 	not_ok "BIRD on A and B, and R ($R_MODE) start" "$(cat "$RR_TMP/start.err")"
 	rr_finish
 fi
-ok "BIRD on A and B, and R ($R_MODE) start"
+setup_ok "BIRD on A and B, and R ($R_MODE) start"
 
 if [ "$R_MODE" = rrouted ]; then
 	rr_check_unpriv "rrouted runs as uid 65534 with no capabilities" "${RR_PID[r]}"

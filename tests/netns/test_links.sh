@@ -65,13 +65,13 @@ if ! setup 2>"$RR_TMP/setup.err"; then
 	not_ok "namespaces A, R, C and the wireguard-go peer A set up" "$(cat "$RR_TMP/setup.err")"
 	rr_finish
 fi
-ok "namespaces A, R, C and the wireguard-go peer A set up"
+setup_ok "namespaces A, R, C and the wireguard-go peer A set up"
 
 if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
 	not_ok "rrouted starts with wg0" "$(cat "$RR_TMP/start.err")"
 	rr_finish
 fi
-ok "rrouted starts with wg0"
+setup_ok "rrouted starts with wg0"
 
 # rr_exec CMD...: CMD inside the router (rrouted's namespace, uid 65534, no caps, shim), <= 60 s.
 rr_exec() {
@@ -224,7 +224,7 @@ if [ -n "$wgq_ready" ]; then
 	rr_fix_owner r
 	if rr_wggo_peer "$NSC" "$CDEV" "$KEYS/c.key" 51831 "$rc_pub" "" 203.0.113.1:51830 \
 		172.20.7.1/32,fd42:7::1/128 "" 172.20.7.2/32 fd42:7::2/128 2>"$RR_TMP/c.err"; then
-		ok "peer C (wireguard-go) set up"
+		setup_ok "peer C (wireguard-go) set up"
 	else
 		not_ok "peer C (wireguard-go) set up" "$(cat "$RR_TMP/c.err")"
 	fi

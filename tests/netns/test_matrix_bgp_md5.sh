@@ -134,7 +134,7 @@ if ! setup 2>"$RR_TMP/setup.err"; then
 	not_ok "namespaces, WireGuard and BIRD configurations set up" "$(cat "$RR_TMP/setup.err")"
 	rr_finish
 fi
-ok "namespaces, WireGuard and BIRD configurations set up"
+setup_ok "namespaces, WireGuard and BIRD configurations set up"
 check "both BIRD configurations parse (bird -p)" sh -c \
 	"'$BIRD' -p -c '$RDIR/bird.conf' && '$BIRD' -p -c '$PDIR/bird.conf'"
 
@@ -172,7 +172,7 @@ if ! start 2>"$RR_TMP/start.err"; then
 	not_ok "rrouted, BIRD inside it and BIRD on the kernel start" "$(cat "$RR_TMP/start.err")"
 	rr_finish
 fi
-ok "rrouted, BIRD inside it and BIRD on the kernel start"
+setup_ok "rrouted, BIRD inside it and BIRD on the kernel start"
 rr_check_unpriv "rrouted runs as uid 65534 with no capabilities" "${RR_PID[r]}"
 bpid=$(cat "$RDIR/bird.pid" 2>/dev/null)
 st=$(cat "/proc/${bpid:-0}/status" 2>/dev/null)

@@ -42,7 +42,7 @@ if ! rr_pair_setup 2>"$RR_TMP/setup.err"; then
 	not_ok "namespaces, veth and wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
 	rr_finish
 fi
-ok "namespaces, veth and wireguard-go peer set up"
+setup_ok "namespaces, veth and wireguard-go peer set up"
 cat >>"$RR_TMP/r/rrouted.conf" <<EOF
 route = 172.20.0.2/32 dev wg0
 route = fd42:0:1::2/128 dev wg0
@@ -52,7 +52,7 @@ if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
 	not_ok "rrouted starts" "$(cat "$RR_TMP/start.err")"
 	rr_finish
 fi
-ok "rrouted starts"
+setup_ok "rrouted starts"
 rr_ping "tunnel up (B pings 172.20.0.1)" "$NSP" -c 2 -i 0.3 -w 10 172.20.0.1
 
 # The zone both servers answer: a.test (A and AAAA) and big.test, 24 TXT strings of 200 bytes

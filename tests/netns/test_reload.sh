@@ -219,7 +219,7 @@ if ! setup 2>"$RR_TMP/setup.err"; then
 	not_ok "namespaces A, R, B, C, wireguard-go peers and BIRD configs set up" "$(cat "$RR_TMP/setup.err")"
 	rr_finish
 fi
-ok "namespaces A, R, B, C, wireguard-go peers and BIRD configs set up"
+setup_ok "namespaces A, R, B, C, wireguard-go peers and BIRD configs set up"
 
 start_all() {
 	bird_start_ns a "$NSA" && bird_start_ns b "$NSB" && bird_start_ns c "$NSC" || return 1
@@ -232,7 +232,7 @@ if ! start_all 2>"$RR_TMP/start.err"; then
 	not_ok "BIRD on A, B, C and rrouted (with BIRD inside) on R start" "$(cat "$RR_TMP/start.err")"
 	rr_finish
 fi
-ok "BIRD on A, B, C and rrouted (with BIRD inside) on R start"
+setup_ok "BIRD on A, B, C and rrouted (with BIRD inside) on R start"
 rr_check_unpriv "rrouted runs as uid 65534 with no capabilities" "${RR_PID[r]}"
 
 # ---------------------------------------------------------------- 1. A and B through R
@@ -534,7 +534,7 @@ iface_file "$KEYS/rd.key" 51826 "$D_PUB" "$DNAME:51827" "Address = 172.20.2.9/32
 echo "PersistentKeepalive = 1" >>"$RDIR/ifaces/wgd.conf"
 rr_fix_owner r
 if rr_rrouted_start r "$NSR" 2>"$RR_TMP/restart.err"; then
-	ok "rrouted starts with an endpoint name that does not resolve ($DNAME)"
+	setup_ok "rrouted starts with an endpoint name that does not resolve ($DNAME)"
 else
 	not_ok "rrouted starts with an endpoint name that does not resolve" "$(cat "$RR_TMP/restart.err")"
 fi

@@ -69,14 +69,14 @@ if ! rr_pair_setup 2>"$RR_TMP/setup.err"; then
 	not_ok "namespaces, veth and wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
 	rr_finish
 fi
-ok "namespaces, veth and wireguard-go peer set up"
+setup_ok "namespaces, veth and wireguard-go peer set up"
 
 if ! rr_peer_a_setup 2>"$RR_TMP/setup-a.err"; then
 	not_ok "peer A: namespace, veth 198.51.100.0/24, wireguard-go and rrouted interface wga" \
 		"$(cat "$RR_TMP/setup-a.err")"
 	rr_finish
 fi
-ok "peer A: namespace, veth 198.51.100.0/24, wireguard-go and rrouted interface wga"
+setup_ok "peer A: namespace, veth 198.51.100.0/24, wireguard-go and rrouted interface wga"
 rr_fix_owner r
 # ping has file capabilities, which a process without a bounding set may not exec; a copy has none.
 cp /usr/bin/ping "$RR_TMP/ping" && chmod 755 "$RR_TMP/ping"
@@ -85,7 +85,7 @@ if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
 	not_ok "rrouted starts" "$(cat "$RR_TMP/start.err")"
 	rr_finish
 fi
-ok "rrouted starts"
+setup_ok "rrouted starts"
 rr_ping "tunnel to B up (B pings 172.20.0.1)" "$NSP" -c 2 -i 0.3 -w 10 172.20.0.1
 rr_ping "tunnel to A up (A pings 172.20.1.1)" "$NSA" -c 2 -i 0.3 -w 10 172.20.1.1
 

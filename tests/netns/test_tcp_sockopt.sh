@@ -20,7 +20,7 @@ if ! { rr_pair_setup --rr-endpoint && rr_rrouted_start r "$NSR"; } 2>"$RR_TMP/se
 	not_ok "rrouted and a wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
 	rr_finish
 fi
-ok "rrouted and a wireguard-go peer set up"
+setup_ok "rrouted and a wireguard-go peer set up"
 
 cat >"$RR_TMP/echo.py" <<'EOF'
 import socket, threading

@@ -101,13 +101,13 @@ if ! setup 2>"$RR_TMP/setup.err"; then
 	not_ok "namespaces A, R, B, C, veths and wireguard-go hosts set up" "$(cat "$RR_TMP/setup.err")"
 	rr_finish
 fi
-ok "namespaces A, R, B, C, veths and wireguard-go hosts set up"
+setup_ok "namespaces A, R, B, C, veths and wireguard-go hosts set up"
 
 if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
 	not_ok "rrouted starts with wga and wgb" "$(cat "$RR_TMP/start.err")"
 	rr_finish
 fi
-ok "rrouted starts with wga and wgb"
+setup_ok "rrouted starts with wga and wgb"
 
 # rr_exec CMD...: CMD inside the router (namespace of rrouted, uid 65534, shim preloaded),
 # for at most 60 s.

@@ -57,7 +57,7 @@ if ! setup 2>"$RR_TMP/setup.err"; then
 	rr_finish
 fi
 if [ "$NAT" = 1 ]; then
-	ok "namespaces, nftables masquerade NAT and wireguard-go peer set up"
+	setup_ok "namespaces, nftables masquerade NAT and wireguard-go peer set up"
 	nat_ip=198.51.100.1
 else
 	skip "NAT in the middle" "nftables is not available; the middle namespace only routes"
@@ -68,7 +68,7 @@ if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
 	not_ok "rrouted starts (interface without ListenPort)" "$(cat "$RR_TMP/start.err")"
 	rr_finish
 fi
-ok "rrouted starts (interface without ListenPort)"
+setup_ok "rrouted starts (interface without ListenPort)"
 rr_check_unpriv "rrouted runs as uid 65534 with CapEff 0" "${RR_PID[r]}"
 
 if wait_until 15 rr_wg_has_handshake "$NSP" "$PDEV"; then

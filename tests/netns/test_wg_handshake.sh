@@ -20,14 +20,14 @@ if ! rr_pair_setup 2>"$RR_TMP/setup.err"; then
 	not_ok "namespaces, veth and wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
 	rr_finish
 fi
-ok "namespaces, veth and wireguard-go peer set up"
+setup_ok "namespaces, veth and wireguard-go peer set up"
 
 # ---- part 1: the peer initiates
 if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
 	not_ok "rrouted starts and opens its control socket" "$(cat "$RR_TMP/start.err")"
 	rr_finish
 fi
-ok "rrouted starts and opens its control socket"
+setup_ok "rrouted starts and opens its control socket"
 rr_check_unpriv "rrouted runs as uid 65534 with CapEff 0 (no capabilities at all)" "${RR_PID[r]}"
 
 rr_ping "ping 172.20.0.1 from the peer (peer starts the handshake)" "$NSP" -c 3 -i 0.3 -w 15 172.20.0.1

@@ -22,12 +22,12 @@ if ! rr_pair_setup --rr-endpoint --rr-keepalive 25 --no-peer-endpoint 2>"$RR_TMP
 	not_ok "namespaces, veth and wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
 	rr_finish
 fi
-ok "namespaces, veth and wireguard-go peer set up"
+setup_ok "namespaces, veth and wireguard-go peer set up"
 if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
 	not_ok "rrouted starts" "$(cat "$RR_TMP/start.err")"
 	rr_finish
 fi
-ok "rrouted starts"
+setup_ok "rrouted starts"
 
 if ! wait_until 15 rr_wg_has_handshake "$NSP" "$PDEV"; then
 	not_ok "rrouted initiates the first handshake within 15 s" "$(rr_wg "$NSP" show "$PDEV" 2>&1)"

@@ -27,12 +27,12 @@ if ! rr_pair_setup 2>"$RR_TMP/setup.err" ||
 	not_ok "namespaces, two veth pairs and wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
 	rr_finish
 fi
-ok "namespaces, two veth pairs and wireguard-go peer set up"
+setup_ok "namespaces, two veth pairs and wireguard-go peer set up"
 if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
 	not_ok "rrouted starts" "$(cat "$RR_TMP/start.err")"
 	rr_finish
 fi
-ok "rrouted starts"
+setup_ok "rrouted starts"
 
 rr_ping "session up: ping 172.20.0.1 from the peer" "$NSP" -c 3 -i 0.3 -w 15 172.20.0.1
 hs0=$(rr_peer r wg0 handshakes 2>/dev/null)
