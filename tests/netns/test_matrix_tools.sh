@@ -233,7 +233,7 @@ rr_exec socat TCP6-LISTEN:8080,ipv6only=0,fork,reuseaddr EXEC:cat >"$RR_TMP/soca
 rr_track $! "socat listener in R" "$RR_TMP/socat-r.log"
 rr_exec socat UDP4-RECVFROM:5353,fork EXEC:cat >"$RR_TMP/socat-ru.log" 2>&1 &
 rr_track $! "socat UDP in R" "$RR_TMP/socat-ru.log"
-sleep 0.5
+wait_until 10 rr_exec sh -c "ss -tuln | grep -q ':8080 ' && ss -tuln | grep -q ':5353 '"
 tool_says "rrctl exec -- ss -tuln: the TCP listener on [::]:8080 and UDP 0.0.0.0:5353" \
 	ss -tuln -- "^tcp +LISTEN +0 +[0-9]+ +(\\[::\\]|\\*):8080 " "^udp +UNCONN +0 +0 +0\\.0\\.0\\.0:5353 "
 tool_says "rrctl exec -- ss -uan: the UDP socket, unconnected" \

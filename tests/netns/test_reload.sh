@@ -476,7 +476,7 @@ ping_result "continuous ping A -> B with batch_hold_us = 1000" "$RR_TMP/ping-hol
 # ---------------------------------------------------------------- 5. SIGHUP
 
 kill -HUP "${RR_PID[r]}"
-sleep 1
+wait_until 10 grep -q 'received SIGHUP, reloading' "$RR_TMP/r.log"
 if kill -0 "${RR_PID[r]}" 2>/dev/null && rr_ctl r ping >/dev/null 2>&1 &&
 	grep -q 'received SIGHUP, reloading' "$RR_TMP/r.log"; then
 	ok "SIGHUP reloads (logged) and rrouted keeps running"

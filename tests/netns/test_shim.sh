@@ -115,7 +115,7 @@ ip netns exec "$NSP" "$PY" "$RR_TMP/udp_echo.py" 0.0.0.0 7000 >"$RR_TMP/udp4.log
 rr_track $! "udp echo v4" "$RR_TMP/udp4.log"
 ip netns exec "$NSP" "$PY" "$RR_TMP/udp_echo.py" :: 7001 >"$RR_TMP/udp6.log" 2>&1 &
 rr_track $! "udp echo v6" "$RR_TMP/udp6.log"
-sleep 0.5
+wait_until 10 sh -c "ip netns exec $NSP ss -uln | grep -q ':7000 ' && ip netns exec $NSP ss -uln | grep -q ':7001 '"
 out=$(rr_exec "$PY" "$RR_TMP/udp_client.py" 172.20.0.2 7000 2>&1)
 if [ "$out" = "ok 0.0.0.0 172.20.0.2" ]; then
 	ok "UDP sendto/recvfrom to B 172.20.0.2 (unconnected: getsockname stays 0.0.0.0)"
@@ -248,7 +248,7 @@ EOF
 chmod 644 "$RR_TMP"/*.py
 ip netns exec "$NSP" "$PY" "$RR_TMP/tcp_echo.py" 9200 >"$RR_TMP/echo.log" 2>&1 &
 rr_track $! "tcp echo in B" "$RR_TMP/echo.log"
-sleep 0.5
+wait_until 10 sh -c "ip netns exec $NSP ss -tln | grep -q ':9200 '"
 rpid=${RR_PID[r]}
 rr_fds() { local f=(/proc/"$rpid"/fd/*); echo "${#f[@]}"; }
 rr_rss() { awk '/VmRSS/ { print $2 }' /proc/"$rpid"/status; }   # kB
@@ -346,7 +346,7 @@ else
 		>"$RR_TMP/relay.log" 2>&1 &
 	relay=$!
 	rr_track "$relay" "lossy UDP relay" "$RR_TMP/relay.log"
-	sleep 0.5
+	wait_until 10 sh -c "ip netns exec $NSP ss -uln | grep -q ':51823 '"
 	# B sends through the relay; rrouted roams to the relay's address on the first packet.
 	rr_wg "$NSP" set "$PDEV" peer "$RR_PUB" endpoint 127.0.0.1:51823
 	ip netns exec "$NSP" ping -c 3 -i 0.3 -w 10 172.20.0.1 >/dev/null 2>&1
