@@ -262,11 +262,7 @@ static int rpc(struct seccomp_sup *sup, const struct shim_req *req, struct shim_
 	do
 		n = recvmsg(sup->shim, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
-	int got = -1;
-	for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); n > 0 && ch; ch = CMSG_NXTHDR(&mh, ch))
-		if (ch->cmsg_level == SOL_SOCKET && ch->cmsg_type == SCM_RIGHTS &&
-		    ch->cmsg_len >= CMSG_LEN(sizeof(int)))
-			memcpy(&got, CMSG_DATA(ch), sizeof(int));
+	int got = shim_passed_fd(&mh, n);
 	if (n < (ssize_t)sizeof(struct shim_rep) || (mh.msg_flags & MSG_TRUNC) ||
 	    !shim_rep_valid(&m, (size_t)n)) {
 		if (got >= 0)
@@ -416,15 +412,30 @@ static int stream_status(struct seccomp_sup *sup, struct sup_sock *e, bool *conn
 	return 0;
 }
 
+/* A socket's options: as we recorded them, or as its kernel socket tfd collected them. */
+static void socket_opts(int tfd, int domain, const struct sup_sock *e, struct shim_opts *opts)
+{
+	if (e)
+		*opts = e->opts;
+	else
+		opts_from_kernel(tfd, domain, opts);
+}
+
+/* Gives newfd the O_NONBLOCK of the process's socket tfd: 1 if set, 0 if not, or -errno. */
+static int mirror_nonblock(int tfd, int newfd)
+{
+	int fl = fcntl(tfd, F_GETFL);
+	if (fl < 0 || !(fl & O_NONBLOCK))
+		return 0;
+	return fcntl(newfd, F_SETFL, O_NONBLOCK) < 0 ? -errno : 1;
+}
+
 static void do_connect(struct call *c, int fd, int tfd, int domain, struct sup_sock *e,
 		       const struct shim_addr *a)
 {
 	struct seccomp_sup *sup = c->sup;
 	struct shim_opts opts;
-	if (e)
-		opts = e->opts;
-	else
-		opts_from_kernel(tfd, domain, &opts);
+	socket_opts(tfd, domain, e, &opts);
 	struct shim_req req;
 	struct shim_rep rep;
 	req_init(&req, SHIM_OP_CONNECT, domain, e ? e->sock_id : -1, &opts);
@@ -437,10 +448,10 @@ static void do_connect(struct call *c, int fd, int tfd, int domain, struct sup_s
 		reply(c, 0, -r, 0);
 		return;
 	}
-	int fl = fcntl(tfd, F_GETFL);
-	bool nonblock = fl >= 0 && (fl & O_NONBLOCK);
-	if (nonblock && fcntl(newfd, F_SETFL, O_NONBLOCK) < 0)
-		r = -errno;
+	int nb = mirror_nonblock(tfd, newfd);
+	bool nonblock = nb > 0;
+	if (nb < 0)
+		r = nb;
 	if (r == 0 && !id_valid(sup, c->id))
 		r = -ENOENT;
 	if (r == 0)
@@ -489,10 +500,7 @@ static void do_listen(struct call *c, int fd, int tfd, int domain, struct sup_so
 {
 	struct seccomp_sup *sup = c->sup;
 	struct shim_opts opts;
-	if (e)
-		opts = e->opts;
-	else
-		opts_from_kernel(tfd, domain, &opts);
+	socket_opts(tfd, domain, e, &opts);
 	struct shim_req req;
 	struct shim_rep rep;
 	req_init(&req, SHIM_OP_LISTEN, domain, e ? e->sock_id : -1, &opts);
@@ -505,10 +513,8 @@ static void do_listen(struct call *c, int fd, int tfd, int domain, struct sup_so
 		reply(c, 0, -r, 0);
 		return;
 	}
-	int fl = fcntl(tfd, F_GETFL);
-	if (fl >= 0 && (fl & O_NONBLOCK) && fcntl(newfd, F_SETFL, O_NONBLOCK) < 0)
-		r = -errno;
-	if (r == 0)
+	r = mirror_nonblock(tfd, newfd);
+	if (r >= 0)
 		r = install_at(c, newfd, fd, fd_cloexec(c->pid, fd));
 	uint64_t ino = ino_of(newfd);
 	close(newfd);
@@ -551,11 +557,7 @@ static int try_accept(struct call *c, int lfd, const struct sup_sock *e)
 	ssize_t n = recvmsg(lfd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	int nfd = -1;
-	for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); n >= 0 && ch; ch = CMSG_NXTHDR(&mh, ch))
-		if (ch->cmsg_level == SOL_SOCKET && ch->cmsg_type == SCM_RIGHTS &&
-		    ch->cmsg_len >= CMSG_LEN(sizeof(int)))
-			memcpy(&nfd, CMSG_DATA(ch), sizeof(int));
+	int nfd = shim_passed_fd(&mh, n);
 	int err = 0;
 	if (n < 0)
 		err = errno;

@@ -281,11 +281,7 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 	ssize_t n = shim_real.recvmsg(fd, &mh, (flags & SOCK_CLOEXEC) ? MSG_CMSG_CLOEXEC : 0);
 	if (n < 0)
 		return -1;
-	int nfd = -1;
-	for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); ch; ch = CMSG_NXTHDR(&mh, ch))
-		if (ch->cmsg_level == SOL_SOCKET && ch->cmsg_type == SCM_RIGHTS &&
-		    ch->cmsg_len >= CMSG_LEN(sizeof(int)))
-			memcpy(&nfd, CMSG_DATA(ch), sizeof(int));
+	int nfd = shim_passed_fd(&mh, n);
 	if (n == 0 && nfd < 0)
 		return fail(ECONNABORTED);   /* rrouted went away */
 	if ((size_t)n != sizeof(m) || nfd < 0) {

@@ -292,11 +292,7 @@ static int rpc_locked(const struct shim_req *req, const void *extra, size_t extr
 		do
 			n = shim_real.recvmsg(ctl_fd, &mh, MSG_CMSG_CLOEXEC);
 		while (n < 0 && errno == EINTR);
-		int passed = -1;
-		for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); ch; ch = CMSG_NXTHDR(&mh, ch))
-			if (ch->cmsg_level == SOL_SOCKET && ch->cmsg_type == SCM_RIGHTS &&
-			    ch->cmsg_len >= CMSG_LEN(sizeof(int)))
-				memcpy(&passed, CMSG_DATA(ch), sizeof(int));
+		int passed = shim_passed_fd(&mh, n);
 		if (n <= 0 || !shim_rep_valid(buf, (size_t)n) || (mh.msg_flags & MSG_TRUNC)) {
 			if (passed >= 0)
 				shim_real.close(passed);

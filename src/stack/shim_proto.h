@@ -324,6 +324,21 @@ static inline void shim_addr_to_sockaddr(const struct shim_addr *a, int domain,
 		*len = full;
 }
 
+/*
+ * The descriptor passed with a received message (SCM_RIGHTS; the last one if there are
+ * several), or -1. n is what recvmsg returned: after a failed call mh's control area was never
+ * written and holds nothing to read.
+ */
+static inline int shim_passed_fd(struct msghdr *mh, ssize_t n)
+{
+	int fd = -1;
+	for (struct cmsghdr *ch = n >= 0 ? CMSG_FIRSTHDR(mh) : NULL; ch; ch = CMSG_NXTHDR(mh, ch))
+		if (ch->cmsg_level == SOL_SOCKET && ch->cmsg_type == SCM_RIGHTS &&
+		    ch->cmsg_len >= CMSG_LEN(sizeof(int)))
+			memcpy(&fd, CMSG_DATA(ch), sizeof(int));
+	return fd;
+}
+
 /* A reply as received: at least the header and exactly the data it announces. */
 static inline bool shim_rep_valid(const void *buf, size_t len)
 {

@@ -472,20 +472,7 @@ static void accept_one(struct sock *ls, struct tcp_conn *c)
 	struct shim_accept_msg m = { .sock_id = s->id };
 	sock_ep_to_addr(&s->local, &m.local);
 	sock_ep_to_addr(&s->remote, &m.peer);
-	struct iovec iov = { &m, sizeof(m) };
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	memset(&cm, 0, sizeof(cm));
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-			     .msg_controllen = sizeof(cm.b) };
-	struct cmsghdr *ch = CMSG_FIRSTHDR(&mh);
-	ch->cmsg_level = SOL_SOCKET;
-	ch->cmsg_type = SCM_RIGHTS;
-	ch->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(ch), &app, sizeof(int));
-	ssize_t n = sendmsg(ls->lfd.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	ssize_t n = sock_send_with_fd(ls->lfd.fd, &m, sizeof(m), app);
 	close(app);
 	if (n < 0) {
 		log_debug("shim: accept queue of socket %d full: %s", ls->id, strerror(errno));
