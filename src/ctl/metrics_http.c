@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/http_line.h"
 #include "core/log.h"
 #include "core/strbuf.h"
 
@@ -48,24 +49,11 @@ enum metrics_http_verdict metrics_http_parse(const char *buf, size_t len, bool *
 	if (!complete)
 		return METRICS_HTTP_INCOMPLETE;
 
-	size_t line_len = 0;
-	while (line_len < len && buf[line_len] != '\r' && buf[line_len] != '\n')
-		line_len++;
-	/* request-line = method SP request-target SP HTTP-version */
-	const char *sp1 = memchr(buf, ' ', line_len);
-	if (!sp1)
+	struct http_request_line rl;
+	if (!http_request_line_parse(buf, len, &rl))
 		return METRICS_HTTP_BAD_REQUEST;
-	size_t method_len = (size_t)(sp1 - buf);
-	const char *target = sp1 + 1;
-	size_t rest = line_len - method_len - 1;
-	const char *sp2 = memchr(target, ' ', rest);
-	if (!sp2 || sp2 == target)
-		return METRICS_HTTP_BAD_REQUEST;
-	size_t target_len = (size_t)(sp2 - target);
-	const char *version = sp2 + 1;
-	size_t version_len = rest - target_len - 1;
-	if (version_len != 8 || !has_prefix(version, version_len, "HTTP/1."))
-		return METRICS_HTTP_BAD_REQUEST;
+	size_t method_len = rl.method_len, target_len = rl.target_len;
+	const char *target = rl.target;
 	if (method_len == 4 && memcmp(buf, "HEAD", 4) == 0)
 		*head_only = true;
 	else if (!(method_len == 3 && memcmp(buf, "GET", 3) == 0))

@@ -8,6 +8,8 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include "core/http_line.h"
+
 static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /* Length of the head up to and including its blank line, or 0 if not there yet. */
@@ -131,24 +133,11 @@ enum ws_http_verdict ws_http_parse_request(const char *buf, size_t len, struct w
 	if (!hl)
 		return WS_HTTP_INCOMPLETE;
 	out->head_len = hl;
-	size_t line_len = 0;
-	while (line_len < hl && buf[line_len] != '\r' && buf[line_len] != '\n')
-		line_len++;
-	/* request-line = method SP request-target SP HTTP-version */
-	const char *sp1 = memchr(buf, ' ', line_len);
-	if (!sp1)
+	struct http_request_line rl;
+	if (!http_request_line_parse(buf, hl, &rl))
 		return WS_HTTP_BAD_REQUEST;
-	size_t method_len = (size_t)(sp1 - buf);
-	const char *target = sp1 + 1;
-	size_t rest = line_len - method_len - 1;
-	const char *sp2 = memchr(target, ' ', rest);
-	if (!sp2 || sp2 == target)
-		return WS_HTTP_BAD_REQUEST;
-	size_t target_len = (size_t)(sp2 - target);
-	const char *version = sp2 + 1;
-	size_t version_len = rest - target_len - 1;
-	if (version_len != 8 || memcmp(version, "HTTP/1.", 7) != 0)
-		return WS_HTTP_BAD_REQUEST;
+	size_t method_len = rl.method_len, target_len = rl.target_len;
+	const char *target = rl.target, *version = rl.version;
 	size_t copy = target_len < sizeof(out->path) - 1 ? target_len : sizeof(out->path) - 1;
 	for (size_t i = 0; i < copy; i++)
 		out->path[i] = isprint((unsigned char)target[i]) ? target[i] : '?';
