@@ -638,29 +638,28 @@ static void client_free(struct sock_client *c)
 }
 
 /*
- * Datagrams the app sent before an option change leave under the options they were sent with.
- * They wait in the data socketpair while this request comes on the control socket, and
- * traceroute, for one, changes the hop limit between probes it has already sent.
+ * Datagrams the app sent before a request on their socket (an option change, connect, a
+ * multicast membership) leave as they were sent: they wait in the data socketpair while the
+ * request comes on the control socket, and traceroute, for one, changes the hop limit between
+ * probes it has already sent.
  */
-static void flush_queued_datagrams(struct sock *s)
+static bool flush_queued_datagrams(struct sock *s)
 {
-	if (s->kind != SK_UDP && s->kind != SK_ICMP && s->kind != SK_RAW)
-		return;
+	if (s->dead || (s->kind != SK_UDP && s->kind != SK_ICMP && s->kind != SK_RAW))
+		return false;
 	for (int round = 0; round < 64 && !s->dead && s->lfd.fd >= 0; round++) {
 		char byte;
 		if (recv(s->lfd.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0)
-			return;   /* EAGAIN: nothing queued */
+			break;   /* EAGAIN: nothing queued */
 		s->lfd.cb(&s->lfd, EPOLLIN);
 	}
+	return s->dead;   /* the app had closed it: what it asks now is for a socket gone */
 }
 
 static int handle_setopt(struct sock_layer *sl, const struct shim_req *req)
 {
 	struct sock *s = sock_find(sl, req->sock_id);
 	if (!s)
-		return EBADF;
-	flush_queued_datagrams(s);
-	if (s->dead)
 		return EBADF;
 	s->opts = req->opts;
 	sock_tcp_set_options(s);
@@ -774,7 +773,14 @@ static void handle_request(struct sock_client *c, const struct shim_req *req, co
 	rep.sock_id = -1;
 	int fd = -1, e = 0;
 	size_t data_len = 0;
-	struct sock *s;
+	struct sock *s = sock_find(sl, req->sock_id);
+	if (s && flush_queued_datagrams(s)) {
+		if (req->op != SHIM_OP_CLOSE) {
+			rep.err = EBADF;
+			send_reply(c, &rep, buf, 0, -1);
+		}
+		return;
+	}
 
 	switch (req->op) {
 	case SHIM_OP_HELLO:
