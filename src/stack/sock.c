@@ -53,7 +53,6 @@ struct sock *sock_new(struct sock_layer *sl, enum sock_kind kind, int family,
 		s->family = family;
 		s->lfd.fd = -1;
 		s->events = UINT32_MAX;
-		s->app_fd = -1;
 		s->charged = c;
 		if (c)
 			c->n_socks++;
@@ -128,10 +127,7 @@ void sock_free(struct sock *s)
 			loop_del_fd(sl->loop, &s->lfd);
 		close(s->lfd.fd);
 	}
-	if (s->app_fd >= 0)
-		close(s->app_fd);
 	s->lfd.fd = -1;
-	s->app_fd = -1;
 	free(s->rx);
 	free(s->tx);
 	s->rx = s->tx = NULL;

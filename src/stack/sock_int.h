@@ -69,10 +69,8 @@ struct sock {
 	/* TCP */
 	struct tcp_conn *conn;
 	struct tcp_listener *lis, *lis4;   /* lis4: the IPv4 half of a dual-stack listener */
-	int app_fd;                      /* our copy of the app's end while connecting, else -1 */
 	uint64_t app_ino;                /* st_ino of the app's end (SHIM_OP_LOOKUP after exec) */
-	size_t filler;                   /* bytes of filler queued from app_fd */
-	int app_sndbuf;
+	size_t filler;                   /* bytes of filler queued from the app's end while connecting */
 	bool app_eof, app_closed, tcp_eof, tcp_dead, shut_wr;
 	uint8_t *rx;                     /* bytes from TCP not yet written to the app */
 	size_t rx_len, rx_off;

@@ -12,9 +12,11 @@
  * is still sent, then tcp_close().
  *
  * Non-blocking connect: until the handshake completes the app's end is kept
- * unwritable by filler bytes written from it (with a tiny SO_SNDBUF) that sit
+ * unwritable by filler bytes written from it (up to its send buffer) that sit
  * unread in our end; on_connected reads and drops exactly those, and POLLOUT
- * fires for the app at the moment a kernel socket would report it.
+ * fires for the app at the moment a kernel socket would report it. We keep no
+ * copy of the app's end, so its close shows as EPOLLHUP even then: the attempt
+ * is dropped at once, as Linux drops a closed SYN-SENT socket.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -173,6 +175,10 @@ static void conn_event(struct loop_fd *lfd, uint32_t events)
 	struct sock *s = container_of(lfd, struct sock, lfd);
 	if (s->dead)
 		return;
+	if ((events & (EPOLLHUP | EPOLLERR)) && !s->connected) {
+		sock_free(s);   /* closed while connecting: what our end holds is filler */
+		return;
+	}
 	if (events & (EPOLLHUP | EPOLLERR))
 		s->app_closed = true;
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
@@ -184,19 +190,16 @@ static void conn_event(struct loop_fd *lfd, uint32_t events)
 
 /* ---- active open ---- */
 
+/* Bytes moved per call while filling and draining: the filler is about one send buffer. */
+static uint8_t filler_buf[64 * 1024];
+
 static int fill_filler(struct sock *s, int app)
 {
-	static const uint8_t zeros[4096];
-	socklen_t sl = sizeof(s->app_sndbuf);
-	if (getsockopt(app, SOL_SOCKET, SO_SNDBUF, &s->app_sndbuf, &sl) < 0)
-		return -errno;
-	int tiny = 1;
-	if (setsockopt(app, SOL_SOCKET, SO_SNDBUF, &tiny, sizeof(tiny)) < 0 ||
-	    fcntl(app, F_SETFL, O_NONBLOCK) < 0)
+	if (fcntl(app, F_SETFL, O_NONBLOCK) < 0)
 		return -errno;
 	s->filler = 0;
 	for (;;) {
-		ssize_t n = write(app, zeros, sizeof(zeros));
+		ssize_t n = write(app, filler_buf, sizeof(filler_buf));
 		if (n > 0) {
 			s->filler += (size_t)n;
 			continue;
@@ -210,17 +213,12 @@ static int fill_filler(struct sock *s, int app)
 	return 0;
 }
 
-/* Drops the filler (all of it is at the front of our end's queue) and gives the app its buffer back. */
+/* Drops the filler (all of it is at the front of our end's queue): the app's end becomes writable. */
 static void drop_filler(struct sock *s)
 {
-	if (s->app_fd >= 0) {
-		int half = s->app_sndbuf / 2;   /* getsockopt reports the doubled value */
-		if (setsockopt(s->app_fd, SOL_SOCKET, SO_SNDBUF, &half, sizeof(half)) < 0)
-			log_debug("shim: restoring SO_SNDBUF: %s", strerror(errno));
-	}
-	uint8_t buf[4096];
 	while (s->filler > 0 && s->lfd.fd >= 0) {
-		ssize_t n = read(s->lfd.fd, buf, s->filler < sizeof(buf) ? s->filler : sizeof(buf));
+		ssize_t n = read(s->lfd.fd, filler_buf,
+				 s->filler < sizeof(filler_buf) ? s->filler : sizeof(filler_buf));
 		if (n <= 0)
 			break;
 		s->filler -= (size_t)n;
@@ -228,10 +226,6 @@ static void drop_filler(struct sock *s)
 	if (s->filler)
 		log_warn("shim: socket %d: %zu filler bytes were not found", s->id, s->filler);
 	s->filler = 0;
-	if (s->app_fd >= 0) {
-		close(s->app_fd);
-		s->app_fd = -1;
-	}
 }
 
 int sock_tcp_connect(struct sock *s, const struct shim_addr *a, int *app_fd)
@@ -289,14 +283,6 @@ int sock_tcp_connect(struct sock *s, const struct shim_addr *a, int *app_fd)
 			close(ours);
 		}
 	}
-	if (r == 0) {
-		*app_fd = dup(app);
-		if (*app_fd < 0) {
-			r = -errno;
-			close(app);
-			close(ours);
-		}
-	}
 	if (r < 0) {
 		tcp_abort(conn);
 		return r;
@@ -307,10 +293,11 @@ int sock_tcp_connect(struct sock *s, const struct shim_addr *a, int *app_fd)
 	s->local_any = false;
 	s->remote = remote;
 	s->conn = conn;
-	s->app_fd = app;
 	s->lfd.fd = ours;
 	s->lfd.cb = conn_event;
+	sock_set_events(s, 0);   /* only the hang-up matters until the handshake ends */
 	tcp_conn_set_user(conn, s);   /* owner stays until connected: a failure keeps SO_ERROR for it */
+	*app_fd = app;
 	return 0;
 }
 

@@ -337,6 +337,25 @@ static void test_connect_refused(void **state)
 	assert_int_equal(sock_layer_stats(e->sl)->sockets, 0);
 }
 
+/*
+ * The app closes a socket whose connect is still in progress (a BGP daemon giving up on a peer
+ * that does not answer): like Linux, the attempt is dropped at once, not when the SYNs time out.
+ */
+static void test_close_while_connecting(void **state)
+{
+	struct env *e = *state;
+	int32_t id;
+	int fd = do_connect(e, &id);
+	struct tcp_conn *c = g_conn;
+	spin(e);
+	assert_false(c->aborted);
+	close(fd);
+	spin(e);
+	assert_true(c->aborted);
+	assert_int_equal(sock_layer_stats(e->sl)->sockets, 0);
+	assert_int_equal(status(e, id), 0);   /* gone, nothing pending */
+}
+
 static void test_backpressure(void **state)
 {
 	struct env *e = *state;
@@ -456,6 +475,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_connect_then_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_while_connecting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listen_accept, setup, teardown),
