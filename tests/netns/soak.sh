@@ -171,6 +171,16 @@ soak_run() {
 	else
 		not_ok "soak: rrouted's open fds flat" "at 2 min: ${first_fds:-no sample}, at the end: ${last_fds:-?}"
 	fi
+	# A sanitizer build of rrouted (RR_BUILD=build-asan) reports into its log and, with
+	# -fno-sanitize-recover, exits: the soak must have seen neither.
+	if grep -q __asan_init "$RROUTED" 2>/dev/null; then
+		if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$RR_TMP/r.log"; then
+			not_ok "soak: no sanitizer report from rrouted" \
+				"$(grep -m 3 -E 'Sanitizer|runtime error:' "$RR_TMP/r.log")"
+		else
+			ok "soak: no sanitizer report from rrouted (ASan and UBSan build, $minutes min)"
+		fi
+	fi
 	local a4_now a6_now
 	a4_now=$(soak_since r a_v4) a6_now=$(soak_since r a_v6)
 	if [ -n "$a4_since" ] && [ "$a4_since" = "$a4_now" ] && [ "$a6_since" = "$a6_now" ] &&
