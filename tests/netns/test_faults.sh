@@ -23,7 +23,9 @@
 #   4. rrouted killed and started again while wireguard-go keeps running: ping works again
 #      within 10 s (rrouted has the endpoint and a keepalive, so it initiates at once);
 #   5. rrouted's stderr a pipe nobody reads, with debug lines for every packet from outside
-#      the peer's AllowedIPs: ping keeps working, and rrctl answers.
+#      the peer's AllowedIPs: ping keeps working, and rrctl answers;
+#   6. (run before 4.) a program closes a socket whose TCP connect nobody answers: `ss` inside
+#      no longer lists the SYN-SENT socket (Linux drops it at close, not at the SYN timeout).
 . "$(dirname "$0")/lib.sh"
 rr_require
 SHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
@@ -121,6 +123,22 @@ for i in range(int(sys.argv[3])):
         s.sendto(b"y" * 1000, (sys.argv[1], int(sys.argv[2])))
     except OSError:
         pass
+EOF
+# tcp_giveup HOST PORT READY: a non-blocking connect nobody answers, then close and exit
+# when READY.go appears (a BGP daemon giving up on a peer that is down).
+cat >"$RR_TMP/tcp_giveup.py" <<'EOF'
+import os, socket, sys, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setblocking(False)
+try:
+    s.connect((sys.argv[1], int(sys.argv[2])))
+except BlockingIOError:
+    pass
+open(sys.argv[3], "w").write("connecting\n")
+end = time.time() + 30
+while not os.path.exists(sys.argv[3] + ".go") and time.time() < end:
+    time.sleep(0.05)
+s.close()
 EOF
 chmod 644 "$RR_TMP"/*.py
 # where the hosted programs (uid 65534) say they are ready
@@ -230,6 +248,26 @@ if wait_until 10 test -s "$W/sink.ready" && wait_until 10 test -s "$W/deaf.ready
 	diag "the peer pushed $(cat "$RR_TMP/push.log") bytes into a socket nobody reads"
 else
 	not_ok "the hung programs started" "$(cat "$RR_TMP/sink.log" "$RR_TMP/deaf.log")"
+fi
+
+# ---- 6. a program gives up on a TCP connect nobody answers: the attempt goes with its socket
+# (fd42:0:1::99 is on wg0's /64 but in no peer's AllowedIPs: the SYNs are dropped unanswered)
+syn_sent() { rr_exec ss -Htn state syn-sent dst "[fd42:0:1::99]" 2>/dev/null | grep -c 'fd42:0:1::99'; }
+rr_exec "$PY" "$RR_TMP/tcp_giveup.py" fd42:0:1::99 179 "$W/giveup" >"$RR_TMP/giveup.log" 2>&1 &
+giveup=$!
+rr_track $giveup "tcp giveup" "$RR_TMP/giveup.log"
+if wait_until 10 test -s "$W/giveup" && wait_until 5 test "$(syn_sent)" = 1; then
+	touch "$W/giveup.go"
+	wait $giveup
+	if wait_until 5 test "$(syn_sent)" = 0; then
+		ok "ss: a TCP connect in progress (SYN-SENT) is gone as soon as its program closes the socket"
+	else
+		not_ok "ss: a TCP connect in progress is gone when its program closes the socket" \
+			"$(rr_exec ss -tn state syn-sent 2>&1 | head -n 5)"
+	fi
+else
+	not_ok "ss shows the program's TCP connect in progress (SYN-SENT)" \
+		"$(cat "$RR_TMP/giveup.log"; rr_exec ss -tan 2>&1 | head -n 5)"
 fi
 
 # ---- 4. rrouted killed and started again while wireguard-go keeps running
