@@ -372,11 +372,16 @@ struct netif *ip_router_local_netif(const struct ip_router *r, const struct ip_a
 
 /* ---- output ---- */
 
+/* Where ip4_fragment's callback sends each fragment. */
+struct fragment_dest {
+	struct netif *out;
+	const struct ip_addr *nexthop;
+};
+
 static void emit_fragment(void *ctx, struct pbuf *frag)
 {
-	struct netif *out = ((void **)ctx)[0];
-	const struct ip_addr *nexthop = ((void **)ctx)[1];
-	out->ops->output(out, frag, nexthop);
+	const struct fragment_dest *dest = ctx;
+	dest->out->ops->output(dest->out, frag, dest->nexthop);
 }
 
 /*
@@ -419,8 +424,8 @@ static bool send_within_mtu(struct ip_router *r, struct netif *out, struct pbuf 
 	}
 	if (pkt->family == AF_INET &&
 	    !(ntohs(((const struct iphdr *)pkt->hdr)->frag_off) & IP_DF)) {
-		void *ctx[2] = { out, (void *)nexthop };
-		if (ip4_fragment(b, pkt, out->mtu, emit_fragment, ctx) < 0)
+		struct fragment_dest dest = { .out = out, .nexthop = nexthop };
+		if (ip4_fragment(b, pkt, out->mtu, emit_fragment, &dest) < 0)
 			netif_drop(out, DROP_NOMEM);
 		else
 			r->stats.fragmented++;

@@ -761,8 +761,7 @@ static void handle_request(struct sock_client *c, const struct shim_req *req, co
 			   size_t req_len)
 {
 	struct sock_layer *sl = c->sl;
-	/* One reply at a time (the loop is single-threaded); too big for the stack. */
-	static uint8_t buf[sizeof(struct shim_rep) + SHIM_MSG_MAX];
+	uint8_t *buf = sl->reply;
 	uint8_t *data = buf + sizeof(struct shim_rep);
 	struct shim_rep rep;
 	memset(&rep, 0, sizeof(rep));

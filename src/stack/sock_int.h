@@ -115,6 +115,7 @@ struct sock_layer {
 	struct loop_hook reap_hook;
 	struct sock_stats stats;
 	uint8_t scratch[SHIM_DGRAM_MAX + sizeof(struct shim_dgram_hdr)];
+	uint8_t reply[sizeof(struct shim_rep) + SHIM_MSG_MAX];   /* handle_request's answer */
 };
 
 /* sock.c */
