@@ -26,7 +26,7 @@ SYSTEMDDIR ?= $(PREFIX)/lib/systemd
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 INSTALL    ?= install
 
-LIB_DIRS := core crypto conf ip wg ws stack exec nl ctl
+LIB_DIRS := core crypto conf ip wg ws wgconf stack exec nl ctl
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/librr.a

@@ -56,6 +56,7 @@
 #include "ip/router.h"
 #include "wg/datapath.h"
 #include "wg/device.h"
+#include "wgconf/wgconf.h"
 #include "wg/udp_batch.h"
 #include "wg/messages.h"
 #include "wg/noise.h"

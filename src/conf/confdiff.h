@@ -4,7 +4,7 @@
  * so every rule is unit-tested; src/rrouted/reload.c applies the result.
  *
  * An interface is matched by name. Its changes are split by who applies
- * them: the WireGuard part (key, port, peers) goes to wg_device_apply_conf,
+ * them: the WireGuard part (key, port, peers) goes to wg_device_apply_conf (wgconf/),
  * which keeps unchanged peers' sessions; addresses, MTU and the AllowedIPs
  * routes go to the router API. Hooks are compared but never re-run for an
  * interface that stays (wg-quick runs them only at up and down).

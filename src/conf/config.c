@@ -133,22 +133,6 @@ void conf_split_list(char *value, void (*fn)(void *user, const char *item, int l
 	}
 }
 
-bool conf_iface_name_valid(const char *name)
-{
-	size_t n = 0;
-
-	if (!name)
-		return false;
-	for (; name[n]; n++) {
-		char c = name[n];
-		if (n >= IFACE_NAME_MAX)
-			return false;
-		if (!isalnum((unsigned char)c) && !strchr("_=+.-", c))
-			return false;
-	}
-	return n > 0;
-}
-
 /* ---- the INI reader ---- */
 
 void conf_ini_parse(char *text, const struct conf_ini *ini)
@@ -419,7 +403,7 @@ static void parse_route(struct router_parse *rp, char *value, int line)
 					   "route: 'dev' needs an interface name");
 				return;
 			}
-			if (!conf_iface_name_valid(dev)) {
+			if (!netif_name_valid(dev)) {
 				conf_error(rp->errs, rp->path, line,
 					   "route: '%.64s' is not a valid interface name", dev);
 				return;
@@ -695,7 +679,7 @@ static int list_iface_files(struct router_parse *rp, char ***names_out, size_t *
 		char name[IFACE_NAME_MAX + 2];
 		if (len - 5 > IFACE_NAME_MAX ||
 		    (snprintf(name, sizeof(name), "%.*s", (int)(len - 5), de->d_name),
-		     !conf_iface_name_valid(name))) {
+		     !netif_name_valid(name))) {
 			conf_error(rp->errs, rp->path, line,
 				   "interfaces: '%s/%s': the name before .conf must be 1..%d characters of A-Z a-z 0-9 _ = + . -",
 				   dir, de->d_name, IFACE_NAME_MAX);

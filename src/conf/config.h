@@ -15,8 +15,9 @@
 
 #include "crypto/crypto.h"
 #include "ip/addr.h"
+#include "ip/netif.h"
 
-#define IFACE_NAME_MAX 15            /* like IFNAMSIZ - 1 */
+#define IFACE_NAME_MAX NETIF_NAME_MAX   /* checked by netif_name_valid (ip/netif.h) */
 #define CONF_MAX_ERRORS 32
 #define CONF_ERROR_LEN 384
 #define MTU_DEFAULT 1420
@@ -167,9 +168,6 @@ int wg_iface_conf_parse_string(const char *text, const char *path_for_messages,
 int router_conf_parse_string(const char *text, const char *path_for_messages,
 			     unsigned flags, struct router_conf *out,
 			     struct conf_errors *errs);
-/* 1..15 characters of [A-Za-z0-9_=+.-], as wg-quick requires of interface names. */
-bool conf_iface_name_valid(const char *name);
-
 /*
  * Writes the config back in the syntax it was read from (endpoints as the
  * resolved numeric address), so print -> parse gives the same structs.

@@ -622,7 +622,7 @@ static int wgq_parse_text(char *text, const char *path, const char *name, unsign
 	memset(out, 0, sizeof(*out));
 	out->mtu = MTU_DEFAULT;
 	out->table = TABLE_AUTO;
-	if (!conf_iface_name_valid(name)) {
+	if (!netif_name_valid(name)) {
 		conf_error(errs, path, 0,
 			   "'%.32s' is not a valid interface name (1..%d characters of A-Z a-z 0-9 _ = + . -)",
 			   name ? name : "", IFACE_NAME_MAX);

@@ -83,10 +83,13 @@ static void interface_metrics(struct strbuf *out, const struct ip_router *r)
 	       "Packets dropped on the interface, by reason.");
 	for (size_t k = 0; k < r->n_netifs; k++) {
 		const struct netif *nif = r->netifs[k];
-		for (int d = 0; d < DROP_MAX; d++) {
+		for (unsigned d = 0; d < DROP_MAX; d++) {
+			const char *reason = netif_drop_name(nif, d);
+			if (!reason)
+				continue;
 			const char *labels[] = { "interface", nif->name,
 						 "kind", netif_kind_name(nif->ops->kind),
-						 "reason", netif_drop_names[d] };
+						 "reason", reason };
 			sample(out, "rr_interface_drops_total", labels, 3, nif->stats.drops[d]);
 		}
 	}

@@ -84,9 +84,16 @@ void show_interfaces(struct strbuf *out, const struct ip_router *r, bool json)
 			json_u64_field(out, "cookie_replies_sent", dev->cookie_replies_sent, true);
 			json_key(out, "drops");
 			strbuf_puts(out, "{");
-			for (int d = 0; d < DROP_MAX; d++)
-				json_u64_field(out, netif_drop_names[d], nif->stats.drops[d],
-					       d + 1 < DROP_MAX);
+			bool first = true;
+			for (unsigned d = 0; d < DROP_MAX; d++) {
+				const char *name = netif_drop_name(nif, d);
+				if (!name)
+					continue;
+				if (!first)
+					strbuf_puts(out, ",");
+				json_u64_field(out, name, nif->stats.drops[d], false);
+				first = false;
+			}
 			strbuf_puts(out, "}}");
 			continue;
 		}
@@ -102,11 +109,12 @@ void show_interfaces(struct strbuf *out, const struct ip_router *r, bool json)
 			      nif->stats.rx_packets, nif->stats.rx_bytes,
 			      nif->stats.tx_packets, nif->stats.tx_bytes);
 		bool any = false;
-		for (int d = 0; d < DROP_MAX; d++) {
-			if (!nif->stats.drops[d])
+		for (unsigned d = 0; d < DROP_MAX; d++) {
+			const char *name = netif_drop_name(nif, d);
+			if (!name || !nif->stats.drops[d])
 				continue;
-			strbuf_printf(out, "%s %s %" PRIu64, any ? "," : "  drops:",
-				      netif_drop_names[d], nif->stats.drops[d]);
+			strbuf_printf(out, "%s %s %" PRIu64, any ? "," : "  drops:", name,
+				      nif->stats.drops[d]);
 			any = true;
 		}
 		strbuf_puts(out, any ? "\n" : "  drops: none\n");

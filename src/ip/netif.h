@@ -11,33 +11,24 @@
 #include "core/pbuf.h"
 #include "ip/addr.h"
 
+/*
+ * Why a packet was dropped. The IP layer's reasons come first; an interface's
+ * link protocol numbers its own from NETIF_DROP_LINK_BASE and names them in
+ * its ops (as Linux's drop reasons have subsystems), so the counters of both
+ * are the interface's counters.
+ */
 enum netif_drop_reason {
-	/* WireGuard receive path */
-	DROP_INVALID_MESSAGE,    /* unknown type or wrong length */
-	DROP_INVALID_MAC,        /* mac1/mac2 wrong */
-	DROP_HANDSHAKE_FAILED,   /* did not decrypt, unknown peer, replayed or flooded */
-	DROP_HANDSHAKE_RATELIMITED, /* under load, its source sent more than 20/s */
-	DROP_UNKNOWN_INDEX,      /* receiver index matches no session */
-	DROP_DECRYPT_FAILED,     /* transport packet did not authenticate */
-	DROP_REPLAYED,           /* counter seen before or too old */
-	DROP_KEY_EXPIRED,        /* session past REJECT_AFTER_TIME/MESSAGES */
-	DROP_ALLOWEDIPS,         /* inner source not in the peer's AllowedIPs */
-	DROP_INVALID_PACKET,     /* inner packet not IPv4/IPv6 or lengths wrong */
-	DROP_TRUNCATED,          /* UDP datagram larger than a packet buffer */
-	/* IP layer and send path */
+	DROP_INVALID_PACKET,     /* not IPv4/IPv6 or lengths wrong */
 	DROP_NO_ROUTE,
-	DROP_NO_PEER,            /* no peer's AllowedIPs covers the destination */
 	DROP_TTL_EXCEEDED,
 	DROP_MARTIAN,
 	DROP_TOO_BIG,
 	DROP_UNSUPPORTED,        /* local delivery of a protocol nobody handles */
-	DROP_QUEUE_FULL,         /* staged queue of a peer waiting for a handshake */
 	DROP_NOMEM,
-	DROP_SEND_FAILED,        /* the underlay socket refused it */
 	DROP_ROUTE_REJECT,       /* unreachable/prohibit/blackhole route */
-	DROP_MAX
+	NETIF_DROP_LINK_BASE,
+	DROP_MAX = NETIF_DROP_LINK_BASE + 16
 };
-extern const char *const netif_drop_names[DROP_MAX];
 
 struct netif_stats {
 	uint64_t rx_packets, rx_bytes;    /* plaintext IP packets received from peers */
@@ -62,10 +53,20 @@ struct netif_ops {
 	 * unlinked it (never called for one still in the router).
 	 */
 	void (*destroy)(struct netif *nif);
+	/*
+	 * The link protocol's drop reasons, numbered from NETIF_DROP_LINK_BASE;
+	 * the first n_link_rx_drops of them happen on the receive path.
+	 */
+	const char *const *link_drop_names;
+	unsigned n_link_drops, n_link_rx_drops;
 };
 
 /* "wireguard", "dummy", "loopback". */
 const char *netif_kind_name(enum netif_kind kind);
+
+#define NETIF_NAME_MAX 15            /* like IFNAMSIZ - 1 */
+/* wg-quick's rule for interface names: 1 to 15 of [A-Za-z0-9_=+.-]. */
+bool netif_name_valid(const char *name);
 
 struct ip_router;
 
@@ -95,10 +96,16 @@ struct netif {
 	struct netif_stats stats;
 };
 
-static inline void netif_drop(struct netif *nif, enum netif_drop_reason why)
+/* why: an enum netif_drop_reason or one of the link protocol's reasons. */
+static inline void netif_drop(struct netif *nif, unsigned why)
 {
 	nif->stats.drops[why]++;
 }
+
+/* The name of drop reason why on nif (metrics, `rrctl show`), NULL for a number it does not use. */
+const char *netif_drop_name(const struct netif *nif, unsigned why);
+/* Whether drop reason why happens on nif's receive path (rtnetlink's rx_dropped, else tx_dropped). */
+bool netif_drop_is_rx(const struct netif *nif, unsigned why);
 
 /* Hands a received plaintext IP packet to the IP layer (ip/router.c). Consumes b. */
 void netif_input(struct netif *nif, struct pbuf *b);

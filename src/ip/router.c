@@ -1,6 +1,7 @@
 #include "ip/router.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/icmp6.h>
 #include <netinet/ip_icmp.h>
 #include <errno.h>
@@ -17,29 +18,31 @@
 #include "ip/mss.h"
 #include "ip/packet.h"
 
-const char *const netif_drop_names[DROP_MAX] = {
-	[DROP_INVALID_MESSAGE] = "invalid_message",
-	[DROP_INVALID_MAC] = "invalid_mac",
-	[DROP_HANDSHAKE_FAILED] = "handshake_failed",
-	[DROP_HANDSHAKE_RATELIMITED] = "handshake_ratelimited",
-	[DROP_UNKNOWN_INDEX] = "unknown_index",
-	[DROP_DECRYPT_FAILED] = "decrypt_failed",
-	[DROP_REPLAYED] = "replayed",
-	[DROP_KEY_EXPIRED] = "key_expired",
-	[DROP_ALLOWEDIPS] = "allowedips",
+static const char *const ip_drop_names[NETIF_DROP_LINK_BASE] = {
 	[DROP_INVALID_PACKET] = "invalid_packet",
-	[DROP_TRUNCATED] = "truncated",
 	[DROP_NO_ROUTE] = "no_route",
-	[DROP_NO_PEER] = "no_peer",
 	[DROP_TTL_EXCEEDED] = "ttl_exceeded",
 	[DROP_MARTIAN] = "martian",
 	[DROP_TOO_BIG] = "too_big",
 	[DROP_UNSUPPORTED] = "unsupported",
-	[DROP_QUEUE_FULL] = "queue_full",
 	[DROP_NOMEM] = "nomem",
-	[DROP_SEND_FAILED] = "send_failed",
 	[DROP_ROUTE_REJECT] = "route_reject",
 };
+
+const char *netif_drop_name(const struct netif *nif, unsigned why)
+{
+	if (why < NETIF_DROP_LINK_BASE)
+		return ip_drop_names[why];
+	why -= NETIF_DROP_LINK_BASE;
+	return why < nif->ops->n_link_drops ? nif->ops->link_drop_names[why] : NULL;
+}
+
+bool netif_drop_is_rx(const struct netif *nif, unsigned why)
+{
+	if (why < NETIF_DROP_LINK_BASE)
+		return why == DROP_INVALID_PACKET;   /* what a peer sent; the rest is routing */
+	return why - NETIF_DROP_LINK_BASE < nif->ops->n_link_rx_drops;
+}
 
 /*
  * lo: packets routed to it (a route "dev lo" the rtnetlink emulation refuses,
@@ -232,6 +235,22 @@ void ip_router_set_link_observer(struct ip_router *r, ip_link_observer cb, void 
 {
 	r->link_observer = cb;
 	r->link_observer_ctx = ctx;
+}
+
+bool netif_name_valid(const char *name)
+{
+	size_t n = 0;
+
+	if (!name)
+		return false;
+	for (; name[n]; n++) {
+		char c = name[n];
+		if (n >= NETIF_NAME_MAX)
+			return false;
+		if (!isalnum((unsigned char)c) && !strchr("_=+.-", c))
+			return false;
+	}
+	return n > 0;
 }
 
 const char *netif_kind_name(enum netif_kind kind)

@@ -69,9 +69,8 @@ static void put_stats(struct nlbuf *b, const struct netif *nif)
 		st.rx_bytes = nif->stats.rx_bytes;
 		st.tx_packets = nif->stats.tx_packets;
 		st.tx_bytes = nif->stats.tx_bytes;
-		/* The WireGuard receive path's drops count as rx, the IP layer's and send's as tx. */
-		for (int i = 0; i < DROP_MAX; i++) {
-			if (i < DROP_NO_ROUTE)
+		for (unsigned i = 0; i < DROP_MAX; i++) {
+			if (netif_drop_is_rx(nif, i))
 				st.rx_dropped += nif->stats.drops[i];
 			else
 				st.tx_dropped += nif->stats.drops[i];

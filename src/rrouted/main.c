@@ -35,6 +35,7 @@
 #include "rrouted/reload.h"
 #include "stack/sock.h"
 #include "wg/device.h"
+#include "wgconf/wgconf.h"
 #include "ws/ws_transport.h"
 
 /* How long shutdown waits for programs to exit and for the down hooks. */

@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "exec/hooks.h"
 #include "wg/device.h"
+#include "wgconf/wgconf.h"
 
 static void add_route_logged(struct ip_router *router, const struct fib_route *rt,
 			     const char *origin)

@@ -30,10 +30,31 @@ static void device_netif_destroy(struct netif *nif)
 	wg_device_destroy(wg_device_of_netif(nif));
 }
 
+static const char *const wg_drop_names[WG_DROP_END - NETIF_DROP_LINK_BASE] = {
+#define WG_DROP_NAME(reason, name) [(reason) - NETIF_DROP_LINK_BASE] = (name)
+	WG_DROP_NAME(DROP_INVALID_MESSAGE, "invalid_message"),
+	WG_DROP_NAME(DROP_INVALID_MAC, "invalid_mac"),
+	WG_DROP_NAME(DROP_HANDSHAKE_FAILED, "handshake_failed"),
+	WG_DROP_NAME(DROP_HANDSHAKE_RATELIMITED, "handshake_ratelimited"),
+	WG_DROP_NAME(DROP_UNKNOWN_INDEX, "unknown_index"),
+	WG_DROP_NAME(DROP_DECRYPT_FAILED, "decrypt_failed"),
+	WG_DROP_NAME(DROP_REPLAYED, "replayed"),
+	WG_DROP_NAME(DROP_KEY_EXPIRED, "key_expired"),
+	WG_DROP_NAME(DROP_ALLOWEDIPS, "allowedips"),
+	WG_DROP_NAME(DROP_TRUNCATED, "truncated"),
+	WG_DROP_NAME(DROP_NO_PEER, "no_peer"),
+	WG_DROP_NAME(DROP_QUEUE_FULL, "queue_full"),
+	WG_DROP_NAME(DROP_SEND_FAILED, "send_failed"),
+#undef WG_DROP_NAME
+};
+
 static const struct netif_ops wg_netif_ops = {
 	.kind = NETIF_KIND_WIREGUARD,
 	.output = device_output,
 	.destroy = device_netif_destroy,
+	.link_drop_names = wg_drop_names,
+	.n_link_drops = WG_DROP_END - NETIF_DROP_LINK_BASE,
+	.n_link_rx_drops = WG_DROP_RX_END - NETIF_DROP_LINK_BASE,
 };
 
 struct wg_peer *wg_device_peer_by_key(const struct wg_device *dev,
@@ -323,9 +344,13 @@ void wg_device_close_socket(struct wg_device *dev, struct wg_socket *s)
 	s->lfd.fd = -1;
 }
 
-/* A device not yet in the router, with no key, socket or peer. */
-static struct wg_device *device_alloc(struct loop *loop, const char *name)
+struct wg_device *wg_device_new(struct loop *loop, const char *name, int *err)
 {
+	if (!netif_name_valid(name)) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	*err = -ENOMEM;
 	struct wg_device *dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		return NULL;
@@ -336,9 +361,8 @@ static struct wg_device *device_alloc(struct loop *loop, const char *name)
 	dev->sock4.lfd.cb = dev->sock6.lfd.cb = socket_readable;
 	dev->tx_flush.cb = tx_flush;
 	snprintf(dev->netif.name, sizeof(dev->netif.name), "%s", name);
-	dev->netif.mtu = MTU_DEFAULT;
+	dev->netif.mtu = WG_MTU_DEFAULT;
 	dev->netif.ops = &wg_netif_ops;
-	dev->table = TABLE_AUTO;
 	cookie_checker_init(&dev->cookie_checker);
 	dev->allowedips4 = lpm_new(AF_INET);
 	dev->allowedips6 = lpm_new(AF_INET6);
@@ -346,27 +370,21 @@ static struct wg_device *device_alloc(struct loop *loop, const char *name)
 		wg_device_destroy(dev);
 		return NULL;
 	}
+	*err = 0;
 	return dev;
 }
 
 struct wg_device *wg_device_create_empty(struct loop *loop, struct ip_router *router,
 					 const char *name, int *err)
 {
-	int r;
-	if (!conf_iface_name_valid(name)) {
-		*err = -EINVAL;
-		return NULL;
-	}
 	if (ip_router_netif_by_name(router, name)) {
 		*err = -EEXIST;
 		return NULL;
 	}
-	struct wg_device *dev = device_alloc(loop, name);
-	if (!dev) {
-		*err = -ENOMEM;
+	struct wg_device *dev = wg_device_new(loop, name, err);
+	if (!dev)
 		return NULL;
-	}
-	r = wg_device_set_listen_port(dev, 0);
+	int r = wg_device_set_listen_port(dev, 0);
 	if (r == 0)
 		r = ip_router_add_netif(router, &dev->netif);
 	if (r < 0) {
@@ -377,45 +395,6 @@ struct wg_device *wg_device_create_empty(struct loop *loop, struct ip_router *ro
 	log_info("%s: created (no private key yet), UDP port %u", dev->netif.name, dev->listen_port);
 	*err = 0;
 	return dev;
-}
-
-struct wg_device *wg_device_create(struct loop *loop, struct ip_router *router,
-				   const struct wg_iface_conf *conf)
-{
-	char err[CONF_ERROR_LEN];
-	struct wg_device *dev = device_alloc(loop, conf->name);
-	if (!dev) {
-		log_error("%s: out of memory", conf->name);
-		return NULL;
-	}
-	dev->netif.mtu = conf->mtu;
-	dev->table = conf->table;
-	if (conf->n_addresses) {
-		dev->netif.addrs = calloc(conf->n_addresses, sizeof(*dev->netif.addrs));
-		if (!dev->netif.addrs) {
-			log_error("%s: out of memory", conf->name);
-			goto fail;
-		}
-		memcpy(dev->netif.addrs, conf->addresses, conf->n_addresses * sizeof(*conf->addresses));
-		dev->netif.n_addrs = conf->n_addresses;
-	}
-	/* The configuration is applied as at a reload: one code path for both. */
-	if (wg_device_apply_conf(dev, conf, err, sizeof(err)) < 0) {
-		log_error("%s", err);
-		goto fail;
-	}
-	if (ip_router_add_netif(router, &dev->netif) < 0) {
-		log_error("%s: out of memory", conf->name);
-		goto fail;
-	}
-	log_info("%s: public key %s, UDP port %u%s, %zu peer(s), MTU %u", dev->netif.name,
-		 dev->public_key_b64, dev->listen_port,
-		 conf->has_listen_port ? "" : " (ephemeral: dials out only)", dev->n_peers,
-		 dev->netif.mtu);
-	return dev;
-fail:
-	wg_device_destroy(dev);
-	return NULL;
 }
 
 void wg_device_destroy(struct wg_device *dev)

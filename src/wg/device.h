@@ -11,7 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conf/config.h"
 #include "core/loop.h"
 #include "ip/lpm.h"
 #include "ip/netif.h"
@@ -21,6 +20,29 @@
 #include "wg/peer.h"
 
 struct wg_device;
+
+/* WireGuard's own drop reasons, after the IP layer's (ip/netif.h); the receive path's first. */
+enum wg_drop_reason {
+	DROP_INVALID_MESSAGE = NETIF_DROP_LINK_BASE,   /* unknown type or wrong length */
+	DROP_INVALID_MAC,        /* mac1/mac2 wrong */
+	DROP_HANDSHAKE_FAILED,   /* did not decrypt, unknown peer, replayed or flooded */
+	DROP_HANDSHAKE_RATELIMITED, /* under load, its source sent more than 20/s */
+	DROP_UNKNOWN_INDEX,      /* receiver index matches no session */
+	DROP_DECRYPT_FAILED,     /* transport packet did not authenticate */
+	DROP_REPLAYED,           /* counter seen before or too old */
+	DROP_KEY_EXPIRED,        /* session past REJECT_AFTER_TIME/MESSAGES */
+	DROP_ALLOWEDIPS,         /* inner source not in the peer's AllowedIPs */
+	DROP_TRUNCATED,          /* UDP datagram larger than a packet buffer */
+	WG_DROP_RX_END,
+	DROP_NO_PEER = WG_DROP_RX_END,   /* no peer's AllowedIPs covers the destination */
+	DROP_QUEUE_FULL,         /* staged queue of a peer waiting for a handshake */
+	DROP_SEND_FAILED,        /* the underlay socket refused it */
+	WG_DROP_END
+};
+_Static_assert((int)WG_DROP_END <= (int)DROP_MAX, "ip/netif.h leaves room for WireGuard's drop reasons");
+
+/* 1500 less the largest WireGuard overhead (IPv6 + UDP + 32), as the kernel and wg-quick. */
+#define WG_MTU_DEFAULT 1420
 
 /* Encrypted packets waiting for one sendmmsg at the end of the loop round. */
 #define WG_TX_BATCH 64
@@ -51,7 +73,6 @@ struct wg_device {
 	struct wg_socket sock4, sock6;   /* fd -1 when not open */
 	uint16_t listen_port;            /* as bound (ephemeral when not configured) */
 	bool listen_port_configured;
-	enum table_mode table;
 	uint32_t fwmark;                 /* `wg set fwmark`: kept and shown, unused (no kernel routing to mark) */
 
 	struct wg_peer **peers;          /* in the order they were added, as the kernel lists them */
@@ -70,15 +91,38 @@ struct wg_device {
 };
 
 /*
- * Builds the interface from its config, binds its sockets, registers it with
- * the router, and sets the peers' timers going (peers with an endpoint and a
- * persistent keepalive start a handshake). NULL with a log line on failure.
+ * What a configuration asks of a device, in the device's own terms: the
+ * input of wg_device_apply (wgconf/ makes one from a wg-quick file). The
+ * pointers are only borrowed for the call.
  */
-struct wg_device *wg_device_create(struct loop *loop, struct ip_router *router,
-				   const struct wg_iface_conf *conf);
+struct wg_peer_setting {
+	int line;                              /* its [Peer] line, for messages (0: none) */
+	const uint8_t *public_key;
+	const uint8_t *psk;                    /* NULL: none */
+	const union sockaddr_inet *endpoint;   /* NULL: none (or a name not resolved yet) */
+	uint16_t persistent_keepalive;
+	const struct ip_prefix *allowed_ips;
+	size_t n_allowed_ips;
+};
+
+struct wg_device_setting {
+	const char *origin;                    /* the file, for messages; NULL: the device's name */
+	const uint8_t *private_key;
+	bool has_listen_port;                  /* false: keep the port (an ephemeral one at first) */
+	uint16_t listen_port;
+	const struct wg_peer_setting *peers;
+	size_t n_peers;
+};
+
+/*
+ * A device with no key, socket or peer that is not in the router yet: the
+ * caller configures it (wg_device_apply) and then adds dev->netif to the
+ * router, or destroys it. NULL with *err = -EINVAL (bad name) or -ENOMEM.
+ */
+struct wg_device *wg_device_new(struct loop *loop, const char *name, int *err);
 /*
  * As `ip link add NAME type wireguard`: no private key, no peers, an
- * ephemeral UDP port, MTU MTU_DEFAULT, registered with the router. Without a
+ * ephemeral UDP port, MTU WG_MTU_DEFAULT, registered with the router. Without a
  * private key it neither sends nor answers handshakes and drops what the IP
  * layer routes to it. NULL with *err = -errno (-EINVAL for a bad name,
  * -EEXIST if the router has an interface by that name).
@@ -88,26 +132,26 @@ struct wg_device *wg_device_create_empty(struct loop *loop, struct ip_router *ro
 void wg_device_destroy(struct wg_device *dev);
 
 /*
- * `wg syncconf` for the WireGuard part of a wg-quick file (device_conf.c):
- * private key, listen port (kept when the file sets none), and the peers with
- * their preshared keys, endpoints, keepalives and AllowedIPs. Peers missing
- * from conf are removed, new ones added, the others updated in place: a peer
- * whose key stays keeps its sessions, counters and timers (and a roamed
- * endpoint while the file's Endpoint line is unchanged). A new private key
- * expires every session (as the kernel does). Addresses, MTU, Table and hooks
- * are not this function's business. All or nothing: everything that can fail
- * (keys, sockets, memory) is done before the first change. 0, or -errno with
- * "file:line: message" (or "NAME: message") in err.
+ * `wg syncconf` (device_conf.c): private key, listen port (kept when the
+ * setting has none), and the peers with their preshared keys, endpoints,
+ * keepalives and AllowedIPs. Peers missing from the setting are removed, new
+ * ones added, the others updated in place: a peer whose key stays keeps its
+ * sessions, counters and timers (and a roamed endpoint while its configured
+ * endpoint is unchanged). A new private key expires every session (as the
+ * kernel does). All or nothing: everything that can fail (keys, sockets,
+ * memory) is done before the first change; new peers with an endpoint and a
+ * persistent keepalive start a handshake. 0, or -errno with
+ * "ORIGIN:LINE: message" (or "NAME: message") in err.
  */
-int wg_device_apply_conf(struct wg_device *dev, const struct wg_iface_conf *conf,
-			 char *err, size_t errlen);
+int wg_device_apply(struct wg_device *dev, const struct wg_device_setting *set, char *err,
+		    size_t errlen);
 /*
- * What apply_conf would say, changing nothing (a new port is bound and
+ * What wg_device_apply would say, changing nothing (a new port is bound and
  * released again): lets a reload of several interfaces check them all before
- * applying any. 0 or -errno with err as apply_conf's.
+ * applying any. 0 or -errno with err as wg_device_apply's.
  */
-int wg_device_check_conf(struct wg_device *dev, const struct wg_iface_conf *conf,
-			 char *err, size_t errlen);
+int wg_device_check(struct wg_device *dev, const struct wg_device_setting *set, char *err,
+		    size_t errlen);
 
 /*
  * The primitives of `wg set` / WG_CMD_SET_DEVICE (device_conf.c), each one

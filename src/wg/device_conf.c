@@ -1,9 +1,9 @@
 /*
- * Configuring a running WireGuard device: the whole wg part of a wg-quick
- * file at once (wg_device_apply_conf, `wg syncconf` semantics, used at start
- * and at reload), and the single steps `wg set` and WG_CMD_SET_DEVICE make.
+ * Configuring a running WireGuard device: a whole setting at once
+ * (wg_device_apply, `wg syncconf` semantics, used at start and at reload
+ * through wgconf/), and the single steps `wg set` and WG_CMD_SET_DEVICE make.
  *
- * apply_conf is all or nothing. It works in two phases:
+ * wg_device_apply is all or nothing. It works in two phases:
  *   prepare  everything that can fail: the new identity, new peers (handshake
  *            precomputation rejects bad keys), fresh AllowedIPs tables built
  *            from scratch for the final state, the peer array, new sockets if
@@ -30,7 +30,6 @@
 #include "wg/device.h"
 #include "wg/udp_batch.h"
 #include "wg/timers.h"
-#include "wg/transport.h"
 
 /* ---- AllowedIPs arrays ------------------------------------------------- */
 
@@ -392,16 +391,16 @@ int wg_device_set_listen_port(struct wg_device *dev, uint16_t port)
 	return 0;
 }
 
-/* ---- apply_conf -------------------------------------------------------- */
+/* ---- wg_device_apply --------------------------------------------------- */
 
 struct conf_plan {
 	struct noise_static_identity identity;
 	bool identity_changes;
 	struct socket_plan sockets;
-	size_t n;                        /* conf->n_peers */
-	struct wg_peer **target;         /* per conf peer: existing or new peer */
+	size_t n;                        /* set->n_peers */
+	struct wg_peer **target;         /* per wanted peer: existing or new peer */
 	bool *is_new;
-	struct ip_prefix **lists;        /* per conf peer: its AllowedIPs, final */
+	struct ip_prefix **lists;        /* per wanted peer: its AllowedIPs, final */
 	size_t *n_lists;
 	struct lpm *ai4, *ai6;
 	struct wg_peer **array;          /* the final peer array (capacity cap) */
@@ -451,7 +450,7 @@ static size_t target_index(const struct conf_plan *pl, const void *peer, size_t 
 }
 
 /* The final AllowedIPs tables and per-peer arrays, with "the last one wins" as wg has it. */
-static int plan_allowed_ips(struct wg_device *dev, const struct wg_iface_conf *conf,
+static int plan_allowed_ips(struct wg_device *dev, const struct wg_device_setting *set,
 			    struct conf_plan *pl)
 {
 	pl->ai4 = lpm_new(AF_INET);
@@ -459,7 +458,7 @@ static int plan_allowed_ips(struct wg_device *dev, const struct wg_iface_conf *c
 	if (!pl->ai4 || !pl->ai6)
 		return -ENOMEM;
 	for (size_t i = 0; i < pl->n; i++) {
-		const struct wg_peer_conf *pc = &conf->peers[i];
+		const struct wg_peer_setting *pc = &set->peers[i];
 		if (!pc->n_allowed_ips)
 			continue;
 		pl->lists[i] = calloc(pc->n_allowed_ips, sizeof(*pl->lists[i]));
@@ -482,7 +481,7 @@ static int plan_allowed_ips(struct wg_device *dev, const struct wg_iface_conf *c
 				char buf[IP_PREFIX_STRLEN];
 				log_warn("%s: AllowedIPs %s moves from the peer of line %d to the peer of line %d (last one wins, as in wg)",
 					 dev->netif.name, ip_prefix_format(&p, buf),
-					 conf->peers[k].line, pc->line);
+					 set->peers[k].line, pc->line);
 				if (k < i)
 					list_remove(pl->lists[k], &pl->n_lists[k], &p);
 			}
@@ -492,18 +491,18 @@ static int plan_allowed_ips(struct wg_device *dev, const struct wg_iface_conf *c
 	return 0;
 }
 
-static int conf_plan_prepare(struct wg_device *dev, const struct wg_iface_conf *conf,
+static int conf_plan_prepare(struct wg_device *dev, const struct wg_device_setting *set,
 			     struct conf_plan *pl, char *err, size_t errlen)
 {
-	const char *file = conf->path[0] ? conf->path : dev->netif.name;
+	const char *file = set->origin && set->origin[0] ? set->origin : dev->netif.name;
 	int r;
 
-	if (noise_static_identity_set(&pl->identity, conf->private_key) < 0)
+	if (noise_static_identity_set(&pl->identity, set->private_key) < 0)
 		return plan_error(err, errlen, -EINVAL, "%s: PrivateKey is not a usable X25519 key",
 				  file);
 	pl->identity_changes = !identity_same(&pl->identity, &dev->identity);
 
-	pl->n = conf->n_peers;
+	pl->n = set->n_peers;
 	size_t n_alloc = pl->n ? pl->n : 1;
 	pl->target = calloc(n_alloc, sizeof(*pl->target));
 	pl->is_new = calloc(n_alloc, sizeof(*pl->is_new));
@@ -513,12 +512,12 @@ static int conf_plan_prepare(struct wg_device *dev, const struct wg_iface_conf *
 		goto nomem;
 
 	for (size_t i = 0; i < pl->n; i++) {
-		const struct wg_peer_conf *pc = &conf->peers[i];
+		const struct wg_peer_setting *pc = &set->peers[i];
 		for (size_t k = 0; k < i; k++)
-			if (crypto_equal(conf->peers[k].public_key, pc->public_key, CRYPTO_KEY_LEN))
+			if (crypto_equal(set->peers[k].public_key, pc->public_key, CRYPTO_KEY_LEN))
 				return plan_error(err, errlen, -EINVAL,
 						  "%s:%d: this PublicKey is already the peer of line %d",
-						  file, pc->line, conf->peers[k].line);
+						  file, pc->line, set->peers[k].line);
 		if (pl->identity.has_identity &&
 		    crypto_equal(pl->identity.public_key, pc->public_key, CRYPTO_KEY_LEN))
 			return plan_error(err, errlen, -EINVAL,
@@ -527,7 +526,7 @@ static int conf_plan_prepare(struct wg_device *dev, const struct wg_iface_conf *
 		pl->target[i] = wg_device_peer_by_key(dev, pc->public_key);
 		if (pl->target[i])
 			continue;
-		pl->target[i] = peer_new(dev, pc->public_key, pc->has_psk ? pc->psk : NULL, &r);
+		pl->target[i] = peer_new(dev, pc->public_key, pc->psk, &r);
 		if (!pl->target[i]) {
 			if (r == -ENOMEM)
 				goto nomem;
@@ -537,7 +536,7 @@ static int conf_plan_prepare(struct wg_device *dev, const struct wg_iface_conf *
 		pl->is_new[i] = true;
 	}
 
-	r = plan_allowed_ips(dev, conf, pl);
+	r = plan_allowed_ips(dev, set, pl);
 	if (r == -EINVAL)
 		return plan_error(err, errlen, r, "%s: an AllowedIPs prefix is malformed", file);
 	if (r < 0)
@@ -551,9 +550,9 @@ static int conf_plan_prepare(struct wg_device *dev, const struct wg_iface_conf *
 
 	pl->sockets.fd4 = pl->sockets.fd6 = -1;
 	bool open = dev->sock4.lfd.fd >= 0;
-	if (!open || (conf->has_listen_port && conf->listen_port != dev->listen_port &&
-		      !(conf->listen_port == 0 && !dev->listen_port_configured))) {
-		uint16_t port = conf->has_listen_port ? conf->listen_port : 0;
+	if (!open || (set->has_listen_port && set->listen_port != dev->listen_port &&
+		      !(set->listen_port == 0 && !dev->listen_port_configured))) {
+		uint16_t port = set->has_listen_port ? set->listen_port : 0;
 		r = socket_plan_prepare(dev, port, &pl->sockets);
 		if (r < 0)
 			return plan_error(err, errlen, r, "%s: cannot bind UDP port %u: %s", file,
@@ -564,16 +563,16 @@ nomem:
 	return plan_error(err, errlen, -ENOMEM, "%s: out of memory", file);
 }
 
-static void update_peer(struct wg_peer *peer, const struct wg_peer_conf *pc, bool is_new)
+static void update_peer(struct wg_peer *peer, const struct wg_peer_setting *pc, bool is_new)
 {
-	noise_handshake_set_psk(&peer->handshake, pc->has_psk ? pc->psk : NULL);
-	if (pc->has_endpoint) {
+	noise_handshake_set_psk(&peer->handshake, pc->psk);
+	if (pc->endpoint) {
 		/* An unchanged Endpoint line leaves a roamed endpoint alone (reload of the same file). */
 		if (is_new || !peer->has_configured_endpoint ||
-		    !sockaddr_inet_equal(&peer->configured_endpoint, &pc->endpoint))
-			wg_peer_set_endpoint(peer, &pc->endpoint);
+		    !sockaddr_inet_equal(&peer->configured_endpoint, pc->endpoint))
+			wg_peer_set_endpoint(peer, pc->endpoint);
 		peer->has_configured_endpoint = true;
-		peer->configured_endpoint = pc->endpoint;
+		peer->configured_endpoint = *pc->endpoint;
 	} else {
 		peer->has_configured_endpoint = false;
 	}
@@ -589,28 +588,28 @@ static bool in_targets(const struct conf_plan *pl, const struct wg_peer *peer)
 	return target_index(pl, peer, pl->n) < pl->n;
 }
 
-int wg_device_check_conf(struct wg_device *dev, const struct wg_iface_conf *conf,
-			 char *err, size_t errlen)
+int wg_device_check(struct wg_device *dev, const struct wg_device_setting *set, char *err,
+		    size_t errlen)
 {
 	struct conf_plan pl;
 	memset(&pl, 0, sizeof(pl));
 	pl.sockets.fd4 = pl.sockets.fd6 = -1;
 	if (err && errlen)
 		err[0] = '\0';
-	int r = conf_plan_prepare(dev, conf, &pl, err, errlen);
+	int r = conf_plan_prepare(dev, set, &pl, err, errlen);
 	conf_plan_free(dev, &pl);
 	return r;
 }
 
-int wg_device_apply_conf(struct wg_device *dev, const struct wg_iface_conf *conf,
-			 char *err, size_t errlen)
+int wg_device_apply(struct wg_device *dev, const struct wg_device_setting *set, char *err,
+		    size_t errlen)
 {
 	struct conf_plan pl;
 	memset(&pl, 0, sizeof(pl));
 	pl.sockets.fd4 = pl.sockets.fd6 = -1;
 	if (err && errlen)
 		err[0] = '\0';
-	int r = conf_plan_prepare(dev, conf, &pl, err, errlen);
+	int r = conf_plan_prepare(dev, set, &pl, err, errlen);
 	if (r < 0) {
 		conf_plan_free(dev, &pl);
 		return r;
@@ -618,8 +617,8 @@ int wg_device_apply_conf(struct wg_device *dev, const struct wg_iface_conf *conf
 
 	/* Commit: nothing below can fail. */
 	socket_plan_commit(dev, &pl.sockets);
-	if (conf->has_listen_port)
-		dev->listen_port_configured = conf->listen_port != 0;
+	if (set->has_listen_port)
+		dev->listen_port_configured = set->listen_port != 0;
 
 	/* Peers that are not in the file go first, so the new key cannot meet one of them. */
 	size_t kept = 0;
@@ -662,7 +661,7 @@ int wg_device_apply_conf(struct wg_device *dev, const struct wg_iface_conf *conf
 		peer->allowed_ips = pl.lists[i];
 		peer->n_allowed_ips = pl.n_lists[i];
 		pl.lists[i] = NULL;
-		update_peer(peer, &conf->peers[i], pl.is_new[i]);
+		update_peer(peer, &set->peers[i], pl.is_new[i]);
 		if (pl.is_new[i])
 			log_info("%s: peer %u (%.8s…) added", dev->netif.name, peer->id,
 				 peer->public_key_b64);
@@ -678,9 +677,5 @@ int wg_device_apply_conf(struct wg_device *dev, const struct wg_iface_conf *conf
 		pl.is_new[i] = false;   /* owned by the device now */
 	}
 	conf_plan_free(dev, &pl);
-	/* Listeners and dial-out paths other than UDP (WebSocket): after the peers exist. */
-	const struct wg_transport_ops *ops = wg_transport_ops();
-	if (ops)
-		return ops->apply(dev, conf, err, errlen);
 	return 0;
 }

@@ -17,7 +17,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conf/config.h"
 #include "ip/addr.h"
 
 struct wg_device;
@@ -26,13 +25,6 @@ struct wg_transport_ops {
 	/* One WireGuard message to the path `to`. 0 or -errno (the caller counts the drop). */
 	int (*send)(struct wg_device *dev, const union sockaddr_inet *to, const void *data,
 		    size_t len);
-	/*
-	 * Called at the end of wg_device_apply_conf: opens, keeps or closes the
-	 * device's listener and dial-out connections to match conf. 0, or -errno
-	 * with "file:line: message" in err.
-	 */
-	int (*apply)(struct wg_device *dev, const struct wg_iface_conf *conf, char *err,
-		     size_t errlen);
 	/* The device is going away: close everything of it (dev->transport). */
 	void (*destroy)(struct wg_device *dev);
 };

@@ -18,12 +18,21 @@
 #ifndef RR_WS_TRANSPORT_H
 #define RR_WS_TRANSPORT_H
 
+#include "conf/config.h"
 #include "wg/transport.h"
 
 #define WS_LISTEN_MAX_CONNS 64     /* accepted connections per interface, any state */
 
 /* Registers the WebSocket transport with the WireGuard devices (once, before they are made). */
 void ws_transport_install(void);
+/*
+ * Opens, keeps or closes dev's WebSocket listener and dial-out connections
+ * to match conf, once its peers exist (wgconf/ calls it after
+ * wg_device_apply). 0 when the transport is not installed. 0, or -errno with
+ * "file:line: message" in err.
+ */
+int ws_transport_apply(struct wg_device *dev, const struct wg_iface_conf *conf, char *err,
+		       size_t errlen);
 extern const struct wg_transport_ops ws_transport_ops;
 
 #endif

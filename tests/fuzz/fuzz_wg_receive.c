@@ -17,6 +17,7 @@
 #include "ip/router.h"
 #include "wg/datapath.h"
 #include "wg/device.h"
+#include "wgconf/wgconf.h"
 
 static struct loop loop;
 static struct ip_router router;

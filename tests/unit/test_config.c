@@ -665,10 +665,10 @@ static void test_names(void **state)
 	static const char *const bad[] = { "", "1234567890123456", "wg 0", "wg/0", "wg:0", "wgé", "wg%0" };
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		assert_true(conf_iface_name_valid(good[i]));
+		assert_true(netif_name_valid(good[i]));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_false(conf_iface_name_valid(bad[i]));
-	assert_false(conf_iface_name_valid(NULL));
+		assert_false(netif_name_valid(bad[i]));
+	assert_false(netif_name_valid(NULL));
 
 	struct conf_errors e = { 0 };
 	struct wg_iface_conf w;

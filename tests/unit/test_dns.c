@@ -17,6 +17,7 @@
 #include "../../src/rrouted/dns.c"
 
 #include "crypto/crypto.h"
+#include "wgconf/wgconf.h"
 
 struct fx {
 	struct loop loop;

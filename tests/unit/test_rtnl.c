@@ -41,7 +41,11 @@ static void keep_destroy(struct netif *nif)
 	(void)nif;
 }
 
-static const struct netif_ops drop_ops = { .output = drop_output, .destroy = keep_destroy };
+/* One receive-path and one send-path reason of the link's own, as a WireGuard device has. */
+static const char *const fake_link_drop_names[] = { "fake_rx", "fake_tx" };
+static const struct netif_ops drop_ops = { .output = drop_output, .destroy = keep_destroy,
+					   .link_drop_names = fake_link_drop_names,
+					   .n_link_drops = 2, .n_link_rx_drops = 1 };
 
 struct fx {
 	struct ip_router r;
@@ -443,7 +447,9 @@ static void test_link_stats(void **state)
 	struct fx *f = *state;
 	f->wg0.stats.rx_packets = 7;
 	f->wg0.stats.tx_bytes = 12345;
-	f->wg0.stats.drops[DROP_REPLAYED] = 2;
+	f->wg0.stats.drops[NETIF_DROP_LINK_BASE] = 2;       /* the link's receive path */
+	f->wg0.stats.drops[DROP_INVALID_PACKET] = 5;        /* what a peer sent */
+	f->wg0.stats.drops[NETIF_DROP_LINK_BASE + 1] = 4;   /* the link's send path */
 	f->wg0.stats.drops[DROP_NO_ROUTE] = 3;
 	struct req q = { 0 };
 	struct ifinfomsg ifi = { .ifi_index = 2 };
@@ -461,8 +467,8 @@ static void test_link_stats(void **state)
 	memcpy(&st, p, sizeof(st));
 	assert_int_equal(st.rx_packets, 7);
 	assert_int_equal(st.tx_bytes, 12345);
-	assert_int_equal(st.rx_dropped, 2);
-	assert_int_equal(st.tx_dropped, 3);
+	assert_int_equal(st.rx_dropped, 2 + 5);
+	assert_int_equal(st.tx_dropped, 4 + 3);
 	msgs_free(&ms);
 }
 

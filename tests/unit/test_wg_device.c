@@ -28,6 +28,7 @@
 #include "ip/router.h"
 #include "wg/datapath.h"
 #include "wg/device.h"
+#include "wgconf/wgconf.h"
 #include "wg/messages.h"
 
 #define T0 (1000 * NSEC_PER_SEC)

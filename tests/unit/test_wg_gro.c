@@ -32,6 +32,7 @@
 #include "ip/router.h"
 #include "wg/datapath.h"
 #include "wg/device.h"
+#include "wgconf/wgconf.h"
 #include "wg/udp_batch.h"
 
 #ifndef UDP_SEGMENT
