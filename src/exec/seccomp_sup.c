@@ -251,19 +251,14 @@ static int rpc(struct seccomp_sup *sup, const struct shim_req *req, struct shim_
 		struct shim_rep rep;
 		uint8_t raw[sizeof(struct shim_rep) + 512];
 	} m;
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-			     .msg_controllen = sizeof(cm.b) };
 	ssize_t n;
+	int got;
+	bool truncated;
 	do
-		n = recvmsg(sup->shim, &mh, MSG_CMSG_CLOEXEC);
+		n = shim_recv_with_fd(recvmsg, sup->shim, &m, sizeof(m), MSG_CMSG_CLOEXEC, &got,
+				      &truncated);
 	while (n < 0 && errno == EINTR);
-	int got = shim_passed_fd(&mh, n);
-	if (n < (ssize_t)sizeof(struct shim_rep) || (mh.msg_flags & MSG_TRUNC) ||
+	if (n < (ssize_t)sizeof(struct shim_rep) || truncated ||
 	    !shim_rep_valid(&m, (size_t)n)) {
 		if (got >= 0)
 			close(got);
@@ -547,17 +542,11 @@ static int try_accept(struct call *c, int lfd, const struct sup_sock *e)
 	if (!id_valid(sup, c->id))
 		return 1;   /* nobody to give a connection to: leave it queued */
 	struct shim_accept_msg m;
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-			     .msg_controllen = sizeof(cm.b) };
-	ssize_t n = recvmsg(lfd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	int nfd;
+	ssize_t n = shim_recv_with_fd(recvmsg, lfd, &m, sizeof(m), MSG_DONTWAIT | MSG_CMSG_CLOEXEC,
+				      &nfd, NULL);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	int nfd = shim_passed_fd(&mh, n);
 	int err = 0;
 	if (n < 0)
 		err = errno;

@@ -271,17 +271,11 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
 		return fail(EINVAL);
 	struct shim_accept_msg m;
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-			     .msg_controllen = sizeof(cm.b) };
-	ssize_t n = shim_real.recvmsg(fd, &mh, (flags & SOCK_CLOEXEC) ? MSG_CMSG_CLOEXEC : 0);
+	int nfd;
+	ssize_t n = shim_recv_with_fd(shim_real.recvmsg, fd, &m, sizeof(m),
+				      (flags & SOCK_CLOEXEC) ? MSG_CMSG_CLOEXEC : 0, &nfd, NULL);
 	if (n < 0)
 		return -1;
-	int nfd = shim_passed_fd(&mh, n);
 	if (n == 0 && nfd < 0)
 		return fail(ECONNABORTED);   /* rrouted went away */
 	if ((size_t)n != sizeof(m) || nfd < 0) {

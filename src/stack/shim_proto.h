@@ -339,6 +339,59 @@ static inline int shim_passed_fd(struct msghdr *mh, ssize_t n)
 	return fd;
 }
 
+/*
+ * recvmsg and sendmsg as the two sides call them: libc's, or the shim's saved real ones
+ * (the shim must not go through its own wrappers).
+ */
+typedef ssize_t shim_recvmsg_fn(int, struct msghdr *, int);
+typedef ssize_t shim_sendmsg_fn(int, const struct msghdr *, int);
+
+/*
+ * Receives one message of at most len bytes into buf, and the descriptor passed with it
+ * into *fd (-1: none; the caller owns it, also when it then rejects the message).
+ * *truncated (may be NULL) tells a message longer than len. Returns what recvmsg returned;
+ * EINTR is the caller's to retry or report.
+ */
+static inline ssize_t shim_recv_with_fd(shim_recvmsg_fn *recv_fn, int sock, void *buf,
+					size_t len, int flags, int *fd, bool *truncated)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = { buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
+			     .msg_controllen = sizeof(cm.b) };
+	ssize_t n = recv_fn(sock, &mh, flags);
+	*fd = shim_passed_fd(&mh, n);
+	if (truncated)
+		*truncated = n >= 0 && (mh.msg_flags & MSG_TRUNC);
+	return n;
+}
+
+/* Sends one message of len bytes from buf, with the descriptor fd unless it is -1. */
+static inline ssize_t shim_send_with_fd(shim_sendmsg_fn *send_fn, int sock, const void *buf,
+					size_t len, int fd, int flags)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (fd >= 0) {
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.b;
+		mh.msg_controllen = sizeof(cm.b);
+		struct cmsghdr *ch = CMSG_FIRSTHDR(&mh);
+		ch->cmsg_level = SOL_SOCKET;
+		ch->cmsg_type = SCM_RIGHTS;
+		ch->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(ch), &fd, sizeof(int));
+	}
+	return send_fn(sock, &mh, flags);
+}
+
 /* A reply as received: at least the header and exactly the data it announces. */
 static inline bool shim_rep_valid(const void *buf, size_t len)
 {

@@ -136,8 +136,6 @@ int sock_pick_source(struct sock *s, const struct tcp_endpoint *dst, struct ip_a
 /* A socketpair of type (SOCK_STREAM, SOCK_SEQPACKET) for a socket's data: the app's end and
  * ours, non-blocking. 0 or -errno. */
 int sock_data_pair(int type, int *app, int *ours);
-/* sendmsg of len bytes of buf, non-blocking, with fd (SCM_RIGHTS) if it is >= 0. */
-ssize_t sock_send_with_fd(int sock, const void *buf, size_t len, int fd);
 /* Sends an IP packet the router originates (also to its own addresses). Consumes b. */
 void sock_ip_output(struct sock_layer *sl, struct pbuf *b, uint32_t scope_id);
 void sock_addr_to_ep(const struct shim_addr *a, struct tcp_endpoint *ep);
