@@ -101,10 +101,10 @@ static int parse_dump_req(struct rtnl_req *q, int *family, uint32_t *ifindex)
 		*ifindex = ifa.ifa_index;
 	}
 	struct nla tb[IFA_MAX + 1];
-	size_t hl = NLMSG_ALIGN(sizeof(ifa));
-	if (nla_parse(q->body + hl, q->body_len > hl ? q->body_len - hl : 0, q->msg, tb,
-		      IFA_MAX) < 0)
-		return rtnl_fail(q, -EINVAL, "Malformed attribute in address dump request");
+	int attrs_err = rtnl_req_attrs(q, sizeof(ifa), tb, IFA_MAX,
+				       "Malformed attribute in address dump request");
+	if (attrs_err)
+		return attrs_err;
 	for (unsigned t = 1; t <= IFA_MAX; t++)
 		if (tb[t].data && t != IFA_TARGET_NETNSID) {
 			q->bad_attr = &tb[t];
@@ -180,10 +180,9 @@ static int parse_change(struct rtnl_req *q, struct addr_req *a)
 	if (ifa.ifa_prefixlen > ip_family_bits(fam))
 		return rtnl_fail(q, -EINVAL, "Invalid prefix length");
 	struct nla tb[IFA_MAX + 1];
-	size_t hl = NLMSG_ALIGN(sizeof(ifa));
-	if (nla_parse(q->body + hl, q->body_len > hl ? q->body_len - hl : 0, q->msg, tb,
-		      IFA_MAX) < 0)
-		return rtnl_fail(q, -EINVAL, "Malformed attribute");
+	int attrs_err = rtnl_req_attrs(q, sizeof(ifa), tb, IFA_MAX, "Malformed attribute");
+	if (attrs_err)
+		return attrs_err;
 	struct ip_addr local = { 0 }, address = { 0 };
 	if (tb[IFA_LOCAL].data && !nla_get_addr(&tb[IFA_LOCAL], fam, &local)) {
 		q->bad_attr = &tb[IFA_LOCAL];
