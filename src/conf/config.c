@@ -268,6 +268,21 @@ fail:
 	return -1;
 }
 
+char *conf_text_get(const char *text, const char *path, size_t *len, struct conf_errors *errs)
+{
+	char *copy;
+	if (!text)
+		return conf_read_file(path, &copy, len, errs) == 0 ? copy : NULL;
+	*len = strlen(text);
+	copy = malloc(*len + 1);
+	if (!copy) {
+		conf_error(errs, path, 0, "out of memory");
+		return NULL;
+	}
+	memcpy(copy, text, *len + 1);
+	return copy;
+}
+
 void conf_text_free(char *text, size_t len)
 {
 	if (!text)
@@ -795,7 +810,8 @@ static void load_interfaces(struct router_parse *rp)
 	}
 }
 
-static int router_parse_text(char *text, const char *path, unsigned flags,
+/* Parses text, or the file at path when text is NULL. */
+static int router_parse_text(const char *text, const char *path, unsigned flags,
 			     struct router_conf *out, struct conf_errors *errs)
 {
 	struct conf_errors scratch;
@@ -807,6 +823,11 @@ static int router_parse_text(char *text, const char *path, unsigned flags,
 		memset(&scratch, 0, sizeof(scratch));
 		errs = &scratch;
 	}
+	memset(out, 0, sizeof(*out));
+	size_t len;
+	char *buf = conf_text_get(text, path, &len, errs);
+	if (!buf)
+		return -1;
 	memset(&rp, 0, sizeof(rp));
 	rp.out = out;
 	rp.path = path;
@@ -828,7 +849,7 @@ static int router_parse_text(char *text, const char *path, unsigned flags,
 		.path = path, .errs = errs, .user = &rp,
 		.section = router_section, .key = router_key,
 	};
-	conf_ini_parse(text, &ini);
+	conf_ini_parse(buf, &ini);
 	if (!rp.key_line[RK_CONTROL])
 		default_control_path(&rp);
 	if (!(flags & CONF_SKIP_INTERFACES) && !rp.oom) {
@@ -838,6 +859,7 @@ static int router_parse_text(char *text, const char *path, unsigned flags,
 			check_route_devs(&rp, NULL, 0);
 	}
 done:
+	conf_text_free(buf, len);
 	if (errs->count != before) {
 		router_conf_free(out);
 		return -1;
@@ -849,34 +871,13 @@ int router_conf_parse_string(const char *text, const char *path_for_messages,
 			     unsigned flags, struct router_conf *out,
 			     struct conf_errors *errs)
 {
-	size_t len = strlen(text);
-	char *copy = malloc(len + 1);
-	int rc;
-
-	if (!copy) {
-		memset(out, 0, sizeof(*out));
-		conf_error(errs, path_for_messages, 0, "out of memory");
-		return -1;
-	}
-	memcpy(copy, text, len + 1);
-	rc = router_parse_text(copy, path_for_messages, flags, out, errs);
-	conf_text_free(copy, len);
-	return rc;
+	return router_parse_text(text, path_for_messages, flags, out, errs);
 }
 
 int router_conf_load_flags(const char *path, unsigned flags, struct router_conf *out,
 			   struct conf_errors *errs)
 {
-	char *text;
-	size_t len;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if (conf_read_file(path, &text, &len, errs) != 0)
-		return -1;
-	rc = router_parse_text(text, path, flags, out, errs);
-	conf_text_free(text, len);
-	return rc;
+	return router_parse_text(NULL, path, flags, out, errs);
 }
 
 int router_conf_load(const char *path, struct router_conf *out, struct conf_errors *errs)

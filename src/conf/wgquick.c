@@ -607,7 +607,8 @@ static void wgq_finish(struct wgq_parse *wp)
 	}
 }
 
-static int wgq_parse_text(char *text, const char *path, const char *name, unsigned flags,
+/* Parses text, or the file at path when text is NULL. */
+static int wgq_parse_text(const char *text, const char *path, const char *name, unsigned flags,
 			  struct wg_iface_conf *out, struct conf_errors *errs)
 {
 	struct conf_errors scratch;
@@ -620,17 +621,23 @@ static int wgq_parse_text(char *text, const char *path, const char *name, unsign
 	}
 	before = errs->count;
 	memset(out, 0, sizeof(*out));
+	size_t len;
+	char *buf = conf_text_get(text, path, &len, errs);
+	if (!buf)
+		return -1;
 	out->mtu = MTU_DEFAULT;
 	out->table = TABLE_AUTO;
 	if (!conf_iface_name_valid(name)) {
 		conf_error(errs, path, 0,
 			   "'%.32s' is not a valid interface name (1..%d characters of A-Z a-z 0-9 _ = + . -)",
 			   name ? name : "", IFACE_NAME_MAX);
+		conf_text_free(buf, len);
 		return -1;
 	}
 	snprintf(out->name, sizeof(out->name), "%s", name);
 	if (snprintf(out->path, sizeof(out->path), "%s", path) >= (int)sizeof(out->path)) {
 		conf_error(errs, path, 0, "path is too long");
+		conf_text_free(buf, len);
 		return -1;
 	}
 
@@ -643,10 +650,11 @@ static int wgq_parse_text(char *text, const char *path, const char *name, unsign
 		.path = path, .errs = errs, .user = &wp,
 		.section = wgq_section, .key = wgq_key,
 	};
-	conf_ini_parse(text, &ini);
+	conf_ini_parse(buf, &ini);
 	if (!wp.oom)
 		wgq_finish(&wp);
 	free(wp.peer_key_line);
+	conf_text_free(buf, len);
 
 	if (errs->count != before) {
 		wg_iface_conf_free(out);
@@ -659,34 +667,13 @@ int wg_iface_conf_parse_string(const char *text, const char *path_for_messages,
 			       const char *name, unsigned flags,
 			       struct wg_iface_conf *out, struct conf_errors *errs)
 {
-	size_t len = strlen(text);
-	char *copy = malloc(len + 1);
-	int rc;
-
-	if (!copy) {
-		memset(out, 0, sizeof(*out));
-		conf_error(errs, path_for_messages, 0, "out of memory");
-		return -1;
-	}
-	memcpy(copy, text, len + 1);
-	rc = wgq_parse_text(copy, path_for_messages, name, flags, out, errs);
-	conf_text_free(copy, len);
-	return rc;
+	return wgq_parse_text(text, path_for_messages, name, flags, out, errs);
 }
 
 int wg_iface_conf_load_flags(const char *path, const char *name, unsigned flags,
 			     struct wg_iface_conf *out, struct conf_errors *errs)
 {
-	char *text;
-	size_t len;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if (conf_read_file(path, &text, &len, errs) != 0)
-		return -1;
-	rc = wgq_parse_text(text, path, name, flags, out, errs);
-	conf_text_free(text, len);
-	return rc;
+	return wgq_parse_text(NULL, path, name, flags, out, errs);
 }
 
 int wg_iface_conf_load(const char *path, const char *name, struct wg_iface_conf *out,
