@@ -166,6 +166,13 @@ int sock_netlink_open(struct sock *s, int protocol, int *app_fd, int32_t *portid
 void sock_netlink_release(struct sock *s);   /* from sock_free */
 void sock_netlink_wakeup(void *ctx, struct rtnl_sock *ns);
 
+/*
+ * sock_dgram.c, also for raw sockets: the header of a received datagram, from the
+ * packet that brought it in on ifindex (peer address, interface, TTL and TOS); the
+ * ports are the caller's.
+ */
+void sock_dgram_hdr_init(struct shim_dgram_hdr *h, const struct ip_packet *pkt, uint32_t ifindex);
+
 /* sock_dgram.c, also for raw sockets: ICMP errors about what a socket sent */
 struct err_map {
 	int16_t errnum;

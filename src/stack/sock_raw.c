@@ -210,22 +210,7 @@ void sock_raw_input(struct sock_layer *sl, struct netif *in, const struct ip_pac
 		if (!s || !raw_match(s, pkt, ifindex))
 			continue;
 		struct shim_dgram_hdr h;
-		memset(&h, 0, sizeof(h));
-		h.peer.family = (uint16_t)pkt->family;
-		memcpy(h.peer.addr, pkt->src.bytes, 16);
-		if (ip_addr_is_link_local(&pkt->src))
-			h.peer.scope_id = ifindex;
-		h.ifindex = ifindex;
-		h.flags = SHIM_DGRAM_HAS_TTL;
-		if (pkt->family == AF_INET) {
-			const struct iphdr *ip = (const struct iphdr *)pkt->hdr;
-			h.ttl = ip->ttl;
-			h.tos = ip->tos;
-		} else {
-			const struct ip6_hdr *ip6 = (const struct ip6_hdr *)pkt->hdr;
-			h.ttl = ip6->ip6_hlim;
-			h.tos = (uint8_t)(ntohl(ip6->ip6_flow) >> 20);
-		}
+		sock_dgram_hdr_init(&h, pkt, ifindex);
 		/* IPv4 raw sockets read the IP header too; ICMPv6 ones only the message. */
 		const uint8_t *data = pkt->family == AF_INET ? pkt->hdr : l4;
 		size_t dlen = pkt->family == AF_INET ? pkt->total_len : len;
