@@ -205,13 +205,8 @@ int sock_inet_diag_open(struct sock *s, int *app_fd, int32_t *portid)
 		s->diag = NULL;
 		return err;
 	}
-	int size = 256 * 1024;
-	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	s->lfd.fd = sv[0];
-	s->lfd.cb = diag_event;
-	*app_fd = sv[1];
 	*portid = (int32_t)diag_portid(s);
-	sock_set_events(s, EPOLLIN);
+	sock_netlink_attach(s, sv[0], diag_event, sv[1], app_fd);
 	return 0;
 }
 

@@ -165,6 +165,11 @@ int sock_dgram_membership(struct sock *s, const struct shim_addr *g, bool join);
 int sock_netlink_open(struct sock *s, int protocol, int *app_fd, int32_t *portid);
 void sock_netlink_release(struct sock *s);   /* from sock_free */
 void sock_netlink_wakeup(void *ctx, struct rtnl_sock *ns);
+/*
+ * Puts s on the loop with ours, its end of the datagram pair (cb reads the requests),
+ * and hands the app its end: rtnetlink and inet_diag sockets alike.
+ */
+void sock_netlink_attach(struct sock *s, int ours, loop_fd_cb cb, int app, int *app_fd);
 
 /*
  * sock_dgram.c, also for raw sockets: the header of a received datagram, from the

@@ -115,15 +115,20 @@ int sock_netlink_open(struct sock *s, int protocol, int *app_fd, int32_t *portid
 		return err;
 	}
 	rtnl_sock_set_protocol(s->nl, protocol);   /* one of the two checked above */
+	*portid = (int32_t)rtnl_sock_portid(s->nl);
+	sock_netlink_attach(s, sv[0], netlink_event, sv[1], app_fd);
+	return 0;
+}
+
+void sock_netlink_attach(struct sock *s, int ours, loop_fd_cb cb, int app, int *app_fd)
+{
 	/* Room for a dump datagram or two queued toward a program that is busy. */
 	int size = 256 * 1024;
-	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	s->lfd.fd = sv[0];
-	s->lfd.cb = netlink_event;
-	*app_fd = sv[1];
-	*portid = (int32_t)rtnl_sock_portid(s->nl);
+	setsockopt(ours, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	s->lfd.fd = ours;
+	s->lfd.cb = cb;
+	*app_fd = app;
 	sock_set_events(s, EPOLLIN);
-	return 0;
 }
 
 void sock_netlink_release(struct sock *s)
