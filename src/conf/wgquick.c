@@ -289,25 +289,14 @@ static void parse_endpoint(struct wgq_parse *wp, struct wg_peer_conf *peer, cons
 				   host, gai_strerror(rc));
 		return;
 	}
-	/* The first answer, in the order getaddrinfo ranks them (RFC 6724), like wg(8). */
-	const struct addrinfo *ai;
-	for (ai = res; ai; ai = ai->ai_next)
-		if ((ai->ai_family == AF_INET && ai->ai_addrlen == sizeof(struct sockaddr_in)) ||
-		    (ai->ai_family == AF_INET6 && ai->ai_addrlen == sizeof(struct sockaddr_in6)))
-			break;
-	if (!ai) {
+	/* The first answer, in the order getaddrinfo ranks them, like wg(8). */
+	bool found = sockaddr_inet_from_addrinfo(&peer->endpoint, res, port);
+	freeaddrinfo(res);
+	if (!found) {
 		conf_error(wp->errs, wp->path, line, "Endpoint: '%s' has no IPv4 or IPv6 address",
 			   host);
-		freeaddrinfo(res);
 		return;
 	}
-	memset(&peer->endpoint, 0, sizeof(peer->endpoint));
-	memcpy(&peer->endpoint, ai->ai_addr, ai->ai_addrlen);
-	if (ai->ai_family == AF_INET)
-		peer->endpoint.in4.sin_port = htons(port);
-	else
-		peer->endpoint.in6.sin6_port = htons(port);
-	freeaddrinfo(res);
 	snprintf(peer->endpoint_text, sizeof(peer->endpoint_text), "%s", value);
 	peer->has_endpoint = true;
 }
