@@ -176,12 +176,10 @@ static void diag_event(struct loop_fd *lfd, uint32_t events)
 				sock_set_events(s, EPOLLOUT);
 			return;
 		}
-		ssize_t n = recv(lfd->fd, s->sl->scratch, sizeof(s->sl->scratch), MSG_DONTWAIT);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-			sock_free(s);
-			return;
-		}
+		ssize_t n = sock_netlink_recv(s);
 		if (n < 0)
+			return;
+		if (n == 0)
 			break;
 		diag_answer(s, s->sl->scratch, (size_t)n);
 	}

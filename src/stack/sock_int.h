@@ -170,6 +170,11 @@ void sock_netlink_wakeup(void *ctx, struct rtnl_sock *ns);
  * and hands the app its end: rtnetlink and inet_diag sockets alike.
  */
 void sock_netlink_attach(struct sock *s, int ours, loop_fd_cb cb, int app, int *app_fd);
+/*
+ * One request datagram from the app's end into s->sl->scratch: its length, 0 when none
+ * is waiting, or -1 when the app closed its end or the pair broke (s is freed then).
+ */
+ssize_t sock_netlink_recv(struct sock *s);
 
 /*
  * sock_dgram.c, also for raw sockets: the header of a received datagram, from the

@@ -135,6 +135,21 @@ static void wipe_symmetric(uint8_t ck[NOISE_HASH_LEN], uint8_t h[NOISE_HASH_LEN]
 	crypto_wipe(key, NOISE_SYMMETRIC_KEY_LEN);
 }
 
+/*
+ * The end of creating a message, whatever the outcome: a message that failed half-way
+ * is wiped, and so are the secrets it was made with. Returns ret.
+ */
+static int wipe_created(int ret, void *msg, size_t msg_len, uint8_t ck[NOISE_HASH_LEN],
+			uint8_t h[NOISE_HASH_LEN], uint8_t key[NOISE_SYMMETRIC_KEY_LEN],
+			uint8_t e_priv[NOISE_PUBLIC_KEY_LEN])
+{
+	if (ret < 0)
+		crypto_wipe(msg, msg_len);
+	wipe_symmetric(ck, h, key);
+	crypto_wipe(e_priv, NOISE_PUBLIC_KEY_LEN);
+	return ret;
+}
+
 static bool is_zero(const uint8_t *p, size_t n)
 {
 	uint8_t acc = 0;
@@ -296,11 +311,7 @@ int noise_handshake_create_initiation_ex(struct noise_handshake *hs,
 	keep_created(hs, e_priv, ck, h, local_index, HANDSHAKE_CREATED_INITIATION);
 	ret = 0;
 out:
-	if (ret < 0)
-		crypto_wipe(msg, sizeof(*msg));
-	wipe_symmetric(ck, h, key);
-	crypto_wipe(e_priv, sizeof(e_priv));
-	return ret;
+	return wipe_created(ret, msg, sizeof(*msg), ck, h, key, e_priv);
 }
 
 int noise_handshake_create_initiation(struct noise_handshake *hs,
@@ -442,11 +453,7 @@ int noise_handshake_create_response_ex(struct noise_handshake *hs,
 	keep_created(hs, e_priv, ck, h, local_index, HANDSHAKE_CREATED_RESPONSE);
 	ret = 0;
 out:
-	if (ret < 0)
-		crypto_wipe(msg, sizeof(*msg));
-	wipe_symmetric(ck, h, key);
-	crypto_wipe(e_priv, sizeof(e_priv));
-	return ret;
+	return wipe_created(ret, msg, sizeof(*msg), ck, h, key, e_priv);
 }
 
 int noise_handshake_create_response(struct noise_handshake *hs,
