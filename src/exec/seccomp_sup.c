@@ -614,61 +614,18 @@ static void do_accept(struct call *c, int tfd, struct sup_sock *e, bool *kept)
 /* 1: a router option (rrouted hears of it), 0: the descriptor's own (the kernel), -errno. */
 static int opt_set(struct sup_sock *e, int level, int name, int v, bool have_int)
 {
-	if (level == SOL_SOCKET) {
-		if (name == SO_REUSEADDR || name == SO_REUSEPORT || name == SO_KEEPALIVE) {
-			if (!have_int)
-				return -EINVAL;
-			if (name == SO_REUSEADDR)
-				e->opts.reuseaddr = !!v;
-			else if (name == SO_REUSEPORT)
-				e->opts.reuseport = !!v;
-			else
-				e->opts.keepalive = !!v;
-			return 1;
-		}
+	if (level == SOL_SOCKET && name != SO_REUSEADDR && name != SO_REUSEPORT &&
+	    name != SO_KEEPALIVE)
 		return 0;
-	}
 	if (!have_int)
 		return -EINVAL;
-	if (level == IPPROTO_TCP) {
-		switch (name) {
-		case TCP_NODELAY: e->opts.nodelay = !!v; return 1;
-		case TCP_KEEPIDLE: e->opts.keepidle = (uint32_t)v; return 1;
-		case TCP_KEEPINTVL: e->opts.keepintvl = (uint32_t)v; return 1;
-		case TCP_KEEPCNT: e->opts.keepcnt = (uint32_t)v; return 1;
-		default: return -ENOPROTOOPT;
-		}
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
+		if (e->kind != SS_BOUND || e->local.port)
+			return -EINVAL;
+		e->opts.v6only = !!v;
+		return 1;
 	}
-	if (level == IPPROTO_IP || level == IPPROTO_IPV6) {
-		bool v6 = level == IPPROTO_IPV6;
-		if ((!v6 && name == IP_TTL) || (v6 && name == IPV6_UNICAST_HOPS)) {
-			if (v < -1 || v > 255 || (v == 0 && !v6))
-				return -EINVAL;
-			e->opts.ttl = v < 0 ? 0 : (uint8_t)v;
-			return 1;
-		}
-		if ((!v6 && name == IP_TOS) || (v6 && name == IPV6_TCLASS)) {
-			e->opts.tos = v < 0 ? 0 : (uint8_t)v;
-			return 1;
-		}
-		if ((!v6 && name == IP_MINTTL) || (v6 && name == 73 /* IPV6_MINHOPCOUNT */)) {
-			if (v < 0 || v > 255)
-				return -EINVAL;
-			e->opts.min_ttl = (uint8_t)v;
-			return 1;
-		}
-		if (v6 && name == IPV6_V6ONLY) {
-			if (e->kind != SS_BOUND || e->local.port)
-				return -EINVAL;
-			e->opts.v6only = !!v;
-			return 1;
-		}
-		if ((!v6 && name == IP_RECVERR) || (v6 && name == IPV6_RECVERR)) {
-			e->opts.recverr = !!v;
-			return 1;
-		}
-	}
-	return -ENOPROTOOPT;
+	return shim_opts_set_int(&e->opts, level, name, v) ?: -ENOPROTOOPT;
 }
 
 static void do_setsockopt(struct call *c, struct sup_sock *e)

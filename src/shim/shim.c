@@ -29,12 +29,9 @@
 
 #include "shim/shim.h"
 
-#ifndef IP_RECVERR
-#define IP_RECVERR 11
-#endif
-#ifndef IPV6_MINHOPCOUNT
-#define IPV6_MINHOPCOUNT 73
-#endif
+_Static_assert(SHIM_TCP_NODELAY == TCP_NODELAY && SHIM_TCP_KEEPIDLE == TCP_KEEPIDLE &&
+	       SHIM_TCP_KEEPINTVL == TCP_KEEPINTVL && SHIM_TCP_KEEPCNT == TCP_KEEPCNT,
+	       "shim_proto.h's TCP option names are Linux's");
 
 /* ---- helpers ---- */
 
@@ -491,13 +488,7 @@ static int opt_set(struct shim_fd *e, int level, int name, const void *val, sock
 		case SO_KEEPALIVE:
 			if (opt_int(val, len, &v) < 0)
 				return -EINVAL;
-			if (name == SO_REUSEADDR)
-				e->opts.reuseaddr = !!v;
-			else if (name == SO_REUSEPORT)
-				e->opts.reuseport = !!v;
-			else
-				e->opts.keepalive = !!v;
-			return 1;
+			return shim_opts_set_int(&e->opts, level, name, v);
 		case SO_BINDTODEVICE: {
 			char ifname[IFNAMSIZ_SHIM + 1];
 			size_t n = len < IFNAMSIZ_SHIM ? (size_t)len : IFNAMSIZ_SHIM;
@@ -534,25 +525,6 @@ static int opt_set(struct shim_fd *e, int level, int name, const void *val, sock
 			return v;
 		if (opt_int(val, len, &v) < 0)
 			return -EINVAL;
-		if ((level == IPPROTO_IP && name == IP_TTL) ||
-		    (level == IPPROTO_IPV6 && name == IPV6_UNICAST_HOPS)) {
-			if (v < -1 || v > 255 || (v == 0 && level == IPPROTO_IP))
-				return -EINVAL;
-			e->opts.ttl = v < 0 ? 0 : (uint8_t)v;
-			return 1;
-		}
-		if ((level == IPPROTO_IP && name == IP_TOS) ||
-		    (level == IPPROTO_IPV6 && name == IPV6_TCLASS)) {
-			e->opts.tos = v < 0 ? 0 : (uint8_t)v;
-			return 1;
-		}
-		if ((level == IPPROTO_IP && name == IP_MINTTL) ||
-		    (level == IPPROTO_IPV6 && name == IPV6_MINHOPCOUNT)) {
-			if (v < 0 || v > 255)
-				return -EINVAL;
-			e->opts.min_ttl = (uint8_t)v;
-			return 1;
-		}
 		if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
 			if (e->bound)
 				return -EINVAL;
@@ -566,25 +538,13 @@ static int opt_set(struct shim_fd *e, int level, int name, const void *val, sock
 			e->recvttl = !!v;
 			return 2;
 		}
-		if ((level == IPPROTO_IP && name == IP_RECVERR) ||
-		    (level == IPPROTO_IPV6 && name == IPV6_RECVERR)) {
-			/* One switch for both families (Linux keeps two for dual-stack sockets). */
-			e->opts.recverr = !!v;
-			return 1;
-		}
-		return -ENOPROTOOPT;
+		return shim_opts_set_int(&e->opts, level, name, v) ?: -ENOPROTOOPT;
 	case IPPROTO_TCP:
 		if (e->kind != SK_STREAM)
 			return -ENOPROTOOPT;
 		if (opt_int(val, len, &v) < 0)
 			return -EINVAL;
-		switch (name) {
-		case TCP_NODELAY: e->opts.nodelay = !!v; return 1;
-		case TCP_KEEPIDLE: e->opts.keepidle = (uint32_t)v; return 1;
-		case TCP_KEEPINTVL: e->opts.keepintvl = (uint32_t)v; return 1;
-		case TCP_KEEPCNT: e->opts.keepcnt = (uint32_t)v; return 1;
-		default: return -ENOPROTOOPT;
-		}
+		return shim_opts_set_int(&e->opts, level, name, v) ?: -ENOPROTOOPT;
 	default:
 		return -ENOPROTOOPT;
 	}

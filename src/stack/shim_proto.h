@@ -41,6 +41,7 @@
 #define RR_STACK_SHIM_PROTO_H
 
 #include <netinet/in.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -131,6 +132,70 @@ struct shim_opts {
 };
 #define SHIM_OPT_FREEBIND 0x1u   /* IP_FREEBIND / IPV6_FREEBIND / IP_TRANSPARENT: bind any address */
 #define SHIM_OPT_DONTFRAG 0x2u   /* IPV6_DONTFRAG: EMSGSIZE rather than fragments */
+
+#ifndef IP_RECVERR
+#define IP_RECVERR 11
+#endif
+#ifndef IPV6_MINHOPCOUNT
+#define IPV6_MINHOPCOUNT 73
+#endif
+
+/* The Linux TCP option names (netinet/tcp.h's TCP states clash with stack/tcp.h's). */
+enum {
+	SHIM_TCP_NODELAY = 1, SHIM_TCP_KEEPIDLE = 4, SHIM_TCP_KEEPINTVL = 5, SHIM_TCP_KEEPCNT = 6,
+};
+
+/*
+ * The integer options the shim and rrctl's seccomp supervisor both record in a router
+ * socket's set the same way: 1 when name is one of them (o updated), 0 when it is not,
+ * -EINVAL for a value out of range. Whether the value is an int at all, and the options
+ * that depend on the socket's state (IPV6_V6ONLY), are the caller's.
+ */
+static inline int shim_opts_set_int(struct shim_opts *o, int level, int name, int v)
+{
+	bool v6 = level == IPPROTO_IPV6;
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_REUSEADDR: o->reuseaddr = !!v; return 1;
+		case SO_REUSEPORT: o->reuseport = !!v; return 1;
+		case SO_KEEPALIVE: o->keepalive = !!v; return 1;
+		default: return 0;
+		}
+	}
+	if (level == IPPROTO_TCP) {
+		switch (name) {
+		case SHIM_TCP_NODELAY: o->nodelay = !!v; return 1;
+		case SHIM_TCP_KEEPIDLE: o->keepidle = (uint32_t)v; return 1;
+		case SHIM_TCP_KEEPINTVL: o->keepintvl = (uint32_t)v; return 1;
+		case SHIM_TCP_KEEPCNT: o->keepcnt = (uint32_t)v; return 1;
+		default: return 0;
+		}
+	}
+	if (level != IPPROTO_IP && !v6)
+		return 0;
+	if ((!v6 && name == IP_TTL) || (v6 && name == IPV6_UNICAST_HOPS)) {
+		if (v < -1 || v > 255 || (v == 0 && !v6))
+			return -EINVAL;
+		o->ttl = v < 0 ? 0 : (uint8_t)v;
+		return 1;
+	}
+	if ((!v6 && name == IP_TOS) || (v6 && name == IPV6_TCLASS)) {
+		o->tos = v < 0 ? 0 : (uint8_t)v;
+		return 1;
+	}
+	if ((!v6 && name == IP_MINTTL) || (v6 && name == IPV6_MINHOPCOUNT)) {
+		if (v < 0 || v > 255)
+			return -EINVAL;
+		o->min_ttl = (uint8_t)v;
+		return 1;
+	}
+	if ((!v6 && name == IP_RECVERR) || (v6 && name == IPV6_RECVERR)) {
+		/* One switch for both families (Linux keeps two for dual-stack sockets). */
+		o->recverr = !!v;
+		return 1;
+	}
+	return 0;
+}
 
 struct shim_req {
 	uint32_t op;
