@@ -416,6 +416,46 @@ static void socket_opts(int tfd, int domain, const struct sup_sock *e, struct sh
 		opts_from_kernel(tfd, domain, opts);
 }
 
+/*
+ * Asks rrouted for a router socket's data fd (connect, listen): req goes with tfd's
+ * socket options (*opts, to record), the fd comes back in *newfd. false: it failed,
+ * and the call is answered.
+ */
+static bool rpc_data_fd(struct call *c, int tfd, int domain, const struct sup_sock *e,
+			struct shim_req *req, struct shim_opts *opts, struct shim_rep *rep,
+			int *newfd)
+{
+	socket_opts(tfd, domain, e, opts);
+	req->opts = *opts;
+	int r = rpc(c->sup, req, rep, newfd);
+	if (r == 0 && *newfd < 0)
+		r = -EPROTO;
+	if (r < 0) {
+		reply(c, 0, -r, 0);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Records a router socket rrouted made (rep) for the process's socket ino: in e, or in
+ * a new entry when e is NULL.
+ */
+static struct sup_sock *sock_record(struct seccomp_sup *sup, struct sup_sock *e, uint64_t ino,
+				    enum sup_kind kind, int domain, const struct shim_rep *rep,
+				    const struct shim_opts *opts)
+{
+	if (!e)
+		e = sock_add(sup, ino);
+	e->ino = ino;
+	e->kind = kind;
+	e->domain = domain;
+	e->sock_id = rep->sock_id;
+	e->local = rep->local;
+	e->opts = *opts;
+	return e;
+}
+
 /* Gives newfd the O_NONBLOCK of the process's socket tfd: 1 if set, 0 if not, or -errno. */
 static int mirror_nonblock(int tfd, int newfd)
 {
@@ -430,23 +470,16 @@ static void do_connect(struct call *c, int fd, int tfd, int domain, struct sup_s
 {
 	struct seccomp_sup *sup = c->sup;
 	struct shim_opts opts;
-	socket_opts(tfd, domain, e, &opts);
 	struct shim_req req;
 	struct shim_rep rep;
-	req_init(&req, SHIM_OP_CONNECT, domain, e ? e->sock_id : -1, &opts);
+	req_init(&req, SHIM_OP_CONNECT, domain, e ? e->sock_id : -1, NULL);
 	req.addr = *a;
 	int newfd;
-	int r = rpc(sup, &req, &rep, &newfd);
-	if (r == 0 && newfd < 0)
-		r = -EPROTO;
-	if (r < 0) {
-		reply(c, 0, -r, 0);
+	if (!rpc_data_fd(c, tfd, domain, e, &req, &opts, &rep, &newfd))
 		return;
-	}
 	int nb = mirror_nonblock(tfd, newfd);
 	bool nonblock = nb > 0;
-	if (nb < 0)
-		r = nb;
+	int r = nb < 0 ? nb : 0;
 	if (r == 0 && !id_valid(sup, c->id))
 		r = -ENOENT;
 	if (r == 0)
@@ -457,15 +490,8 @@ static void do_connect(struct call *c, int fd, int tfd, int domain, struct sup_s
 		return;
 	}
 	uint64_t ino = ino_of(newfd);
-	if (!e)
-		e = sock_add(sup, ino);
-	e->ino = ino;
-	e->kind = SS_CONN;
-	e->domain = domain;
-	e->sock_id = rep.sock_id;
-	e->local = rep.local;
+	e = sock_record(sup, e, ino, SS_CONN, domain, &rep, &opts);
 	e->peer = rep.peer;
-	e->opts = opts;
 	if (sup->verbose)
 		say(sup, "pid %d: TCP connect through the router (socket %d)", (int)c->pid,
 		    rep.sock_id);
@@ -495,20 +521,14 @@ static void do_listen(struct call *c, int fd, int tfd, int domain, struct sup_so
 {
 	struct seccomp_sup *sup = c->sup;
 	struct shim_opts opts;
-	socket_opts(tfd, domain, e, &opts);
 	struct shim_req req;
 	struct shim_rep rep;
-	req_init(&req, SHIM_OP_LISTEN, domain, e ? e->sock_id : -1, &opts);
+	req_init(&req, SHIM_OP_LISTEN, domain, e ? e->sock_id : -1, NULL);
 	req.arg = (int32_t)c->args[1];
 	int newfd;
-	int r = rpc(sup, &req, &rep, &newfd);
-	if (r == 0 && newfd < 0)
-		r = -EPROTO;
-	if (r < 0) {
-		reply(c, 0, -r, 0);
+	if (!rpc_data_fd(c, tfd, domain, e, &req, &opts, &rep, &newfd))
 		return;
-	}
-	r = mirror_nonblock(tfd, newfd);
+	int r = mirror_nonblock(tfd, newfd);
 	if (r >= 0)
 		r = install_at(c, newfd, fd, fd_cloexec(c->pid, fd));
 	uint64_t ino = ino_of(newfd);
@@ -517,14 +537,7 @@ static void do_listen(struct call *c, int fd, int tfd, int domain, struct sup_so
 		reply(c, 0, -r, 0);
 		return;
 	}
-	if (!e)
-		e = sock_add(sup, ino);
-	e->ino = ino;
-	e->kind = SS_LISTEN;
-	e->domain = domain;
-	e->sock_id = rep.sock_id;
-	e->local = rep.local;
-	e->opts = opts;
+	sock_record(sup, e, ino, SS_LISTEN, domain, &rep, &opts);
 	if (sup->verbose)
 		say(sup, "pid %d: TCP listener on port %u in the router (socket %d)", (int)c->pid,
 		    (unsigned)rep.local.port, rep.sock_id);
@@ -800,12 +813,7 @@ static void on_kernel_socket(struct call *c, int fd, int tfd, int domain)
 				reply(c, 0, -r, 0);
 				return;
 			}
-			struct sup_sock *e = sock_add(sup, ino_of(tfd));
-			e->kind = SS_BOUND;
-			e->domain = domain;
-			e->sock_id = rep.sock_id;
-			e->local = rep.local;
-			e->opts = opts;
+			sock_record(sup, NULL, ino_of(tfd), SS_BOUND, domain, &rep, &opts);
 			reply(c, 0, 0, 0);
 		}
 		return;
