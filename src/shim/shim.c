@@ -811,22 +811,6 @@ static ssize_t dgram_sendmsg(int fd, const struct shim_fd *e, const struct msghd
 	return n >= (ssize_t)sizeof(h) ? n - (ssize_t)sizeof(h) : 0;
 }
 
-static void add_cmsg(struct msghdr *msg, size_t *used, int level, int type, int value)
-{
-	size_t space = CMSG_SPACE(sizeof(int));
-	if (!msg->msg_control || *used + space > msg->msg_controllen) {
-		msg->msg_flags |= MSG_CTRUNC;
-		return;
-	}
-	struct cmsghdr ch = { .cmsg_len = CMSG_LEN(sizeof(int)), .cmsg_level = level,
-			      .cmsg_type = type };
-	uint8_t *p = (uint8_t *)msg->msg_control + *used;
-	memset(p, 0, space);
-	memcpy(p, &ch, sizeof(ch));
-	memcpy(CMSG_DATA((struct cmsghdr *)p), &value, sizeof(int));
-	*used += space;
-}
-
 /*
  * An ordinary receive met an ICMP error message (shim_errqueue.c has the
  * design): it fails once with the error's errno. What the error record and
@@ -908,10 +892,11 @@ again:
 	size_t used = mh.msg_controllen;
 	shim_dgram_recv_cmsgs(e, &h, msg, &used);
 	if (e->recvttl && (h.flags & SHIM_DGRAM_HAS_TTL)) {
+		int ttl = h.ttl;
 		if (h.peer.family == AF_INET && e->domain == AF_INET)
-			add_cmsg(msg, &used, IPPROTO_IP, IP_TTL, h.ttl);
+			shim_put_cmsg(msg, &used, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
 		else
-			add_cmsg(msg, &used, IPPROTO_IPV6, IPV6_HOPLIMIT, h.ttl);
+			shim_put_cmsg(msg, &used, IPPROTO_IPV6, IPV6_HOPLIMIT, &ttl, sizeof(ttl));
 	}
 	msg->msg_controllen = used;
 	if (msg->msg_name && msg->msg_namelen) {
