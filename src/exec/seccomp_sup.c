@@ -280,12 +280,7 @@ static int rpc(struct seccomp_sup *sup, const struct shim_req *req, struct shim_
 static void req_init(struct shim_req *req, uint32_t op, int domain, int32_t sock_id,
 		     const struct shim_opts *opts)
 {
-	memset(req, 0, sizeof(*req));
-	req->op = op;
-	req->sock_id = sock_id;
-	req->family = domain;
-	req->type = SOCK_STREAM;
-	req->protocol = IPPROTO_TCP;
+	shim_req_init(req, op, sock_id, domain, SOCK_STREAM, IPPROTO_TCP);
 	if (opts)
 		req->opts = *opts;
 }

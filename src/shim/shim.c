@@ -48,18 +48,15 @@ static bool inet_domain(int d)
 
 static void req_init(struct shim_req *req, uint32_t op, const struct shim_fd *e)
 {
-	memset(req, 0, sizeof(*req));
-	req->op = op;
-	req->sock_id = e ? e->sock_id : -1;
-	if (e) {
-		req->family = e->domain;
-		req->type = e->type;
-		req->protocol = e->kind == SK_PING || e->kind == SK_RAW
-			? (e->domain == AF_INET ? IPPROTO_ICMP
-									    : IPPROTO_ICMPV6)
-						   : e->kind == SK_UDP ? IPPROTO_UDP : IPPROTO_TCP;
-		req->opts = e->opts;
+	if (!e) {
+		shim_req_init(req, op, -1, 0, 0, 0);
+		return;
 	}
+	int protocol = e->kind == SK_PING || e->kind == SK_RAW
+		? (e->domain == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6)
+		: e->kind == SK_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+	shim_req_init(req, op, e->sock_id, e->domain, e->type, protocol);
+	req->opts = e->opts;
 }
 
 /* Puts newfd (from rrouted) in place of fd, keeping the app's flags. 0 or -errno. */
@@ -143,11 +140,7 @@ SHIM_EXPORT int socket(int domain, int type, int protocol)
 		return shim_real.socket(domain, type, protocol);
 	int base = type & 0xf;
 	struct shim_fd e;
-	memset(&e, 0, sizeof(e));
-	e.state = SFD_KERNEL;
-	e.sock_id = -1;
-	e.domain = domain;
-	e.type = base;
+	shim_fd_init_kernel(&e, domain, base);
 	if (base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) {
 		e.kind = SK_STREAM;
 	} else if (base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP)) {
@@ -1242,9 +1235,7 @@ void shim_adopt_inherited(void)
 		struct shim_req req;
 		struct shim_rep rep;
 		struct shim_sockinfo si;
-		memset(&req, 0, sizeof(req));
-		req.op = SHIM_OP_LOOKUP;
-		req.sock_id = -1;
+		shim_req_init(&req, SHIM_OP_LOOKUP, -1, 0, 0, 0);
 		req.ino = (uint64_t)st.st_ino;
 		if (shim_rpc(&req, &rep, NULL, &si, sizeof(si)) < 0 || rep.err ||
 		    rep.data_len != sizeof(si) || !inet_domain(si.domain))

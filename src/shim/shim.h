@@ -80,6 +80,16 @@ struct shim_fd {
 	struct shim_sockopt replay[SHIM_MAX_REPLAY];
 };
 
+/* e as a fresh kernel socket of domain and type (without flags): no router socket yet. */
+static inline void shim_fd_init_kernel(struct shim_fd *e, int domain, int type)
+{
+	memset(e, 0, sizeof(*e));
+	e->state = SFD_KERNEL;
+	e->sock_id = -1;
+	e->domain = domain;
+	e->type = type;
+}
+
 /* Copies fd's entry out; false if fd is not tracked. */
 bool shim_fd_get(int fd, struct shim_fd *out);
 void shim_fd_put(int fd, const struct shim_fd *e);

@@ -57,10 +57,7 @@ static int mcast_rpc(const struct shim_fd *e, const struct shim_addr *group, boo
 {
 	struct shim_req req;
 	struct shim_rep rep;
-	memset(&req, 0, sizeof(req));
-	req.op = SHIM_OP_MCAST;
-	req.sock_id = e->sock_id;
-	req.family = e->domain;
+	shim_req_init(&req, SHIM_OP_MCAST, e->sock_id, e->domain, 0, 0);
 	req.arg = join;
 	req.addr = *group;
 	req.opts = e->opts;
@@ -340,10 +337,7 @@ static int path_mtu(const struct shim_fd *e, const struct shim_addr *to, int *mt
 		return -ENOTCONN;
 	struct shim_req req;
 	struct shim_rep rep;
-	memset(&req, 0, sizeof(req));
-	req.op = SHIM_OP_PMTU;
-	req.sock_id = e->sock_id;
-	req.family = e->domain;
+	shim_req_init(&req, SHIM_OP_PMTU, e->sock_id, e->domain, 0, 0);
 	req.opts = e->opts;
 	if (to)
 		req.addr = *to;

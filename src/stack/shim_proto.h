@@ -207,6 +207,21 @@ struct shim_req {
 	uint64_t ino;        /* SHIM_OP_LOOKUP: st_ino of the app's end */
 };
 
+/*
+ * A request op about router socket sock_id (-1: none yet) of family, type and protocol
+ * (0: not said); everything else zero, for the caller to fill in.
+ */
+static inline void shim_req_init(struct shim_req *req, uint32_t op, int32_t sock_id, int family,
+				 int type, int protocol)
+{
+	memset(req, 0, sizeof(*req));
+	req->op = op;
+	req->sock_id = sock_id;
+	req->family = family;
+	req->type = type;
+	req->protocol = protocol;
+}
+
 struct shim_rep {
 	int32_t err;         /* 0 or a positive errno */
 	int32_t sock_id;
