@@ -57,26 +57,10 @@ static struct pbuf *raw_build(struct sock *s, const struct ip_addr *src, const s
 	uint8_t *p = pbuf_put(b, hlen + len);
 	uint8_t ttl = s->opts.ttl ? s->opts.ttl : 64;
 	if (src->family == AF_INET) {
-		struct iphdr ip = {
-			.version = 4, .ihl = 5, .tos = s->opts.tos,
-			.tot_len = htons((uint16_t)(hlen + len)), .id = htons(s->sl->ip_id++),
-			.ttl = ttl, .protocol = IPPROTO_ICMP,
-		};
-		memcpy(&ip.saddr, src->bytes, 4);
-		memcpy(&ip.daddr, dst->bytes, 4);
-		ip.check = csum_fold(csum_partial(&ip, sizeof(ip), 0));
-		memcpy(p, &ip, sizeof(ip));
+		ip_header_write(p, src, dst, IPPROTO_ICMP, ttl, s->opts.tos, s->sl->ip_id++, 0, len);
 		memcpy(p + hlen, msg, len);
 	} else {
-		struct ip6_hdr ip6;
-		memset(&ip6, 0, sizeof(ip6));
-		ip6.ip6_flow = htonl(6u << 28 | (uint32_t)s->opts.tos << 20);
-		ip6.ip6_plen = htons((uint16_t)len);
-		ip6.ip6_nxt = IPPROTO_ICMPV6;
-		ip6.ip6_hlim = ttl;
-		memcpy(&ip6.ip6_src, src->bytes, 16);
-		memcpy(&ip6.ip6_dst, dst->bytes, 16);
-		memcpy(p, &ip6, sizeof(ip6));
+		ip_header_write(p, src, dst, IPPROTO_ICMPV6, ttl, s->opts.tos, 0, 0, len);
 		uint8_t *l4 = p + hlen;
 		memcpy(l4, msg, len);
 		memset(l4 + 2, 0, 2);
