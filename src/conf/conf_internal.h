@@ -25,7 +25,12 @@ void conf_ini_parse(char *text, const struct conf_ini *ini);
 
 /* Reads a whole text file (NUL-terminated) into *text; -1 with an error added. */
 int conf_read_file(const char *path, char **text, size_t *len, struct conf_errors *errs);
-/* Wipes and frees what conf_read_file returned (it may hold keys). */
+/*
+ * A private, writable copy of a configuration's text: of text, or of the file at path
+ * when text is NULL (conf_read_file). NULL when there is none, with the error in errs.
+ */
+char *conf_text_get(const char *text, const char *path, size_t *len, struct conf_errors *errs);
+/* Wipes and frees what conf_read_file or conf_text_get returned (it may hold keys). */
 void conf_text_free(char *text, size_t len);
 
 /* Decimal digits only (no sign, no spaces), value <= max. 0 or -1. */

@@ -252,6 +252,21 @@ fail:
 	return -1;
 }
 
+char *conf_text_get(const char *text, const char *path, size_t *len, struct conf_errors *errs)
+{
+	char *copy;
+	if (!text)
+		return conf_read_file(path, &copy, len, errs) == 0 ? copy : NULL;
+	*len = strlen(text);
+	copy = malloc(*len + 1);
+	if (!copy) {
+		conf_error(errs, path, 0, "out of memory");
+		return NULL;
+	}
+	memcpy(copy, text, *len + 1);
+	return copy;
+}
+
 void conf_text_free(char *text, size_t len)
 {
 	if (!text)
@@ -323,124 +338,141 @@ static const char *route_type_name(enum route_type t)
 
 #define ROUTE_SYNTAX "expected 'PREFIX [via GATEWAY] [dev IFACE]' or 'PREFIX unreachable|blackhole|prohibit'"
 
-static void parse_route(struct router_parse *rp, char *value, int line)
+/* The route's PREFIX (tok), without host bits; false: not one (said). */
+static bool route_prefix(struct router_parse *rp, const char *tok, int line, struct route_conf *r)
 {
-	struct route_conf r;
-	char *save = NULL, *tok;
 	char buf[IP_PREFIX_STRLEN];
-	bool have_type = false;
-
-	memset(&r, 0, sizeof(r));
-	r.line = line;
-	tok = strtok_r(value, " \t", &save);
-	if (!tok) {
-		conf_error(rp->errs, rp->path, line, "route: empty; " ROUTE_SYNTAX);
-		return;
-	}
-	if (ip_prefix_parse(tok, &r.prefix) != 0) {
+	if (ip_prefix_parse(tok, &r->prefix) != 0) {
 		conf_error(rp->errs, rp->path, line, "route: '%.64s' is not a valid prefix", tok);
-		return;
+		return false;
 	}
-	if (ip_prefix_has_host_bits(&r.prefix)) {
-		struct ip_prefix m = r.prefix;
+	if (ip_prefix_has_host_bits(&r->prefix)) {
+		struct ip_prefix m = r->prefix;
 		ip_prefix_mask(&m);
 		conf_error(rp->errs, rp->path, line,
 			   "route: '%s' has host bits set (the prefix is %s)", tok,
 			   ip_prefix_format(&m, buf));
-		return;
+		return false;
 	}
-	while ((tok = strtok_r(NULL, " \t", &save))) {
-		enum route_type t = ROUTE_UNICAST;
+	return true;
+}
 
-		if (strcmp(tok, "unreachable") == 0)
-			t = ROUTE_UNREACHABLE;
-		else if (strcmp(tok, "blackhole") == 0)
-			t = ROUTE_BLACKHOLE;
-		else if (strcmp(tok, "prohibit") == 0)
-			t = ROUTE_PROHIBIT;
-		if (t != ROUTE_UNICAST) {
-			if (have_type || r.has_gateway || r.dev[0]) {
-				conf_error(rp->errs, rp->path, line,
-					   "route: '%s' cannot be combined with other options; "
-					   ROUTE_SYNTAX, tok);
-				return;
-			}
-			r.type = t;
-			have_type = true;
-			continue;
-		}
-		if (have_type) {
-			conf_error(rp->errs, rp->path, line,
-				   "route: nothing may follow '%s' (got '%.64s')",
-				   route_type_name(r.type), tok);
-			return;
-		}
-		if (strcmp(tok, "via") == 0) {
-			char *gw = strtok_r(NULL, " \t", &save);
-			if (r.has_gateway) {
-				conf_error(rp->errs, rp->path, line, "route: 'via' given twice");
-				return;
-			}
-			if (!gw) {
-				conf_error(rp->errs, rp->path, line,
-					   "route: 'via' needs a gateway address");
-				return;
-			}
-			if (ip_addr_parse(gw, &r.gateway) != 0) {
-				conf_error(rp->errs, rp->path, line,
-					   "route: '%.64s' is not a valid gateway address", gw);
-				return;
-			}
-			r.has_gateway = true;
-		} else if (strcmp(tok, "dev") == 0) {
-			char *dev = strtok_r(NULL, " \t", &save);
-			if (r.dev[0]) {
-				conf_error(rp->errs, rp->path, line, "route: 'dev' given twice");
-				return;
-			}
-			if (!dev) {
-				conf_error(rp->errs, rp->path, line,
-					   "route: 'dev' needs an interface name");
-				return;
-			}
-			if (!netif_name_valid(dev)) {
-				conf_error(rp->errs, rp->path, line,
-					   "route: '%.64s' is not a valid interface name", dev);
-				return;
-			}
-			snprintf(r.dev, sizeof(r.dev), "%s", dev);
-		} else {
-			conf_error(rp->errs, rp->path, line, "route: unexpected '%.64s'; " ROUTE_SYNTAX,
-				   tok);
-			return;
-		}
+/* "via GATEWAY" (gw: the word after "via", NULL if none); false: wrong (said). */
+static bool route_via(struct router_parse *rp, const char *gw, int line, struct route_conf *r)
+{
+	if (r->has_gateway) {
+		conf_error(rp->errs, rp->path, line, "route: 'via' given twice");
+		return false;
 	}
-	if (!have_type && !r.has_gateway && !r.dev[0]) {
+	if (!gw) {
+		conf_error(rp->errs, rp->path, line, "route: 'via' needs a gateway address");
+		return false;
+	}
+	if (ip_addr_parse(gw, &r->gateway) != 0) {
+		conf_error(rp->errs, rp->path, line,
+			   "route: '%.64s' is not a valid gateway address", gw);
+		return false;
+	}
+	r->has_gateway = true;
+	return true;
+}
+
+/* "dev IFACE" (dev: the word after "dev", NULL if none); false: wrong (said). */
+static bool route_dev(struct router_parse *rp, const char *dev, int line, struct route_conf *r)
+{
+	if (r->dev[0]) {
+		conf_error(rp->errs, rp->path, line, "route: 'dev' given twice");
+		return false;
+	}
+	if (!dev) {
+		conf_error(rp->errs, rp->path, line, "route: 'dev' needs an interface name");
+		return false;
+	}
+	if (!netif_name_valid(dev)) {
+		conf_error(rp->errs, rp->path, line,
+			   "route: '%.64s' is not a valid interface name", dev);
+		return false;
+	}
+	snprintf(r->dev, sizeof(r->dev), "%s", dev);
+	return true;
+}
+
+/*
+ * One option after the prefix (tok; its argument, if any, is the next word of save):
+ * a route type, "via GATEWAY" or "dev IFACE". false: wrong (said).
+ */
+static bool route_option(struct router_parse *rp, char *tok, char **save, int line,
+			 struct route_conf *r, bool *have_type)
+{
+	enum route_type t = ROUTE_UNICAST;
+
+	if (strcmp(tok, "unreachable") == 0)
+		t = ROUTE_UNREACHABLE;
+	else if (strcmp(tok, "blackhole") == 0)
+		t = ROUTE_BLACKHOLE;
+	else if (strcmp(tok, "prohibit") == 0)
+		t = ROUTE_PROHIBIT;
+	if (t != ROUTE_UNICAST) {
+		if (*have_type || r->has_gateway || r->dev[0]) {
+			conf_error(rp->errs, rp->path, line,
+				   "route: '%s' cannot be combined with other options; "
+				   ROUTE_SYNTAX, tok);
+			return false;
+		}
+		r->type = t;
+		*have_type = true;
+		return true;
+	}
+	if (*have_type) {
+		conf_error(rp->errs, rp->path, line, "route: nothing may follow '%s' (got '%.64s')",
+			   route_type_name(r->type), tok);
+		return false;
+	}
+	if (strcmp(tok, "via") == 0)
+		return route_via(rp, strtok_r(NULL, " \t", save), line, r);
+	if (strcmp(tok, "dev") == 0)
+		return route_dev(rp, strtok_r(NULL, " \t", save), line, r);
+	conf_error(rp->errs, rp->path, line, "route: unexpected '%.64s'; " ROUTE_SYNTAX, tok);
+	return false;
+}
+
+/* What the options say together: a next hop for a unicast route, one that fits. */
+static bool route_complete(struct router_parse *rp, const struct route_conf *r, bool have_type,
+			   int line)
+{
+	if (!have_type && !r->has_gateway && !r->dev[0]) {
 		conf_error(rp->errs, rp->path, line,
 			   "route: a unicast route needs 'via GATEWAY' or 'dev IFACE'");
-		return;
+		return false;
 	}
-	if (r.has_gateway) {
-		char gw[IP_ADDR_STRLEN];
-		if (r.prefix.addr.family == AF_INET6 && r.gateway.family == AF_INET) {
-			conf_error(rp->errs, rp->path, line,
-				   "route: an IPv6 prefix cannot have the IPv4 gateway %s",
-				   ip_addr_format(&r.gateway, gw));
-			return;
-		}
-		/* fe80::1 means nothing without the link it is on. */
-		if (r.gateway.family == AF_INET6 && ip_addr_is_link_local(&r.gateway) && !r.dev[0]) {
-			conf_error(rp->errs, rp->path, line,
-				   "route: the link-local gateway %s needs 'dev IFACE'",
-				   ip_addr_format(&r.gateway, gw));
-			return;
-		}
+	if (!r->has_gateway)
+		return true;
+	char gw[IP_ADDR_STRLEN];
+	if (r->prefix.addr.family == AF_INET6 && r->gateway.family == AF_INET) {
+		conf_error(rp->errs, rp->path, line,
+			   "route: an IPv6 prefix cannot have the IPv4 gateway %s",
+			   ip_addr_format(&r->gateway, gw));
+		return false;
 	}
+	/* fe80::1 means nothing without the link it is on. */
+	if (r->gateway.family == AF_INET6 && ip_addr_is_link_local(&r->gateway) && !r->dev[0]) {
+		conf_error(rp->errs, rp->path, line,
+			   "route: the link-local gateway %s needs 'dev IFACE'",
+			   ip_addr_format(&r->gateway, gw));
+		return false;
+	}
+	return true;
+}
+
+/* Adds r to the configuration's routes unless its prefix is there already. */
+static void add_route(struct router_parse *rp, const struct route_conf *r, int line)
+{
+	char buf[IP_PREFIX_STRLEN];
 	for (size_t i = 0; i < rp->out->n_routes; i++) {
-		if (ip_prefix_equal(&rp->out->routes[i].prefix, &r.prefix)) {
+		if (ip_prefix_equal(&rp->out->routes[i].prefix, &r->prefix)) {
 			conf_error(rp->errs, rp->path, line,
 				   "route: %s is already given on line %d",
-				   ip_prefix_format(&r.prefix, buf), rp->out->routes[i].line);
+				   ip_prefix_format(&r->prefix, buf), rp->out->routes[i].line);
 			return;
 		}
 	}
@@ -452,7 +484,30 @@ static void parse_route(struct router_parse *rp, char *value, int line)
 		return;
 	}
 	rp->out->routes = routes;
-	routes[rp->out->n_routes++] = r;
+	routes[rp->out->n_routes++] = *r;
+}
+
+/* route = PREFIX [via GATEWAY] [dev IFACE] | PREFIX unreachable|blackhole|prohibit */
+static void parse_route(struct router_parse *rp, char *value, int line)
+{
+	struct route_conf r;
+	char *save = NULL, *tok;
+	bool have_type = false;
+
+	memset(&r, 0, sizeof(r));
+	r.line = line;
+	tok = strtok_r(value, " \t", &save);
+	if (!tok) {
+		conf_error(rp->errs, rp->path, line, "route: empty; " ROUTE_SYNTAX);
+		return;
+	}
+	if (!route_prefix(rp, tok, line, &r))
+		return;
+	while ((tok = strtok_r(NULL, " \t", &save)))
+		if (!route_option(rp, tok, &save, line, &r, &have_type))
+			return;
+	if (route_complete(rp, &r, have_type, line))
+		add_route(rp, &r, line);
 }
 
 /* [exec] NAME = COMMAND: a supervised program. */
@@ -779,7 +834,8 @@ static void load_interfaces(struct router_parse *rp)
 	}
 }
 
-static int router_parse_text(char *text, const char *path, unsigned flags,
+/* Parses text, or the file at path when text is NULL. */
+static int router_parse_text(const char *text, const char *path, unsigned flags,
 			     struct router_conf *out, struct conf_errors *errs)
 {
 	struct conf_errors scratch;
@@ -791,6 +847,11 @@ static int router_parse_text(char *text, const char *path, unsigned flags,
 		memset(&scratch, 0, sizeof(scratch));
 		errs = &scratch;
 	}
+	memset(out, 0, sizeof(*out));
+	size_t len;
+	char *buf = conf_text_get(text, path, &len, errs);
+	if (!buf)
+		return -1;
 	memset(&rp, 0, sizeof(rp));
 	rp.out = out;
 	rp.path = path;
@@ -812,7 +873,7 @@ static int router_parse_text(char *text, const char *path, unsigned flags,
 		.path = path, .errs = errs, .user = &rp,
 		.section = router_section, .key = router_key,
 	};
-	conf_ini_parse(text, &ini);
+	conf_ini_parse(buf, &ini);
 	if (!rp.key_line[RK_CONTROL])
 		default_control_path(&rp);
 	if (!(flags & CONF_SKIP_INTERFACES) && !rp.oom) {
@@ -822,6 +883,7 @@ static int router_parse_text(char *text, const char *path, unsigned flags,
 			check_route_devs(&rp, NULL, 0);
 	}
 done:
+	conf_text_free(buf, len);
 	if (errs->count != before) {
 		router_conf_free(out);
 		return -1;
@@ -833,34 +895,13 @@ int router_conf_parse_string(const char *text, const char *path_for_messages,
 			     unsigned flags, struct router_conf *out,
 			     struct conf_errors *errs)
 {
-	size_t len = strlen(text);
-	char *copy = malloc(len + 1);
-	int rc;
-
-	if (!copy) {
-		memset(out, 0, sizeof(*out));
-		conf_error(errs, path_for_messages, 0, "out of memory");
-		return -1;
-	}
-	memcpy(copy, text, len + 1);
-	rc = router_parse_text(copy, path_for_messages, flags, out, errs);
-	conf_text_free(copy, len);
-	return rc;
+	return router_parse_text(text, path_for_messages, flags, out, errs);
 }
 
 int router_conf_load_flags(const char *path, unsigned flags, struct router_conf *out,
 			   struct conf_errors *errs)
 {
-	char *text;
-	size_t len;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if (conf_read_file(path, &text, &len, errs) != 0)
-		return -1;
-	rc = router_parse_text(text, path, flags, out, errs);
-	conf_text_free(text, len);
-	return rc;
+	return router_parse_text(NULL, path, flags, out, errs);
 }
 
 int router_conf_load(const char *path, struct router_conf *out, struct conf_errors *errs)

@@ -289,25 +289,14 @@ static void parse_endpoint(struct wgq_parse *wp, struct wg_peer_conf *peer, cons
 				   host, gai_strerror(rc));
 		return;
 	}
-	/* The first answer, in the order getaddrinfo ranks them (RFC 6724), like wg(8). */
-	const struct addrinfo *ai;
-	for (ai = res; ai; ai = ai->ai_next)
-		if ((ai->ai_family == AF_INET && ai->ai_addrlen == sizeof(struct sockaddr_in)) ||
-		    (ai->ai_family == AF_INET6 && ai->ai_addrlen == sizeof(struct sockaddr_in6)))
-			break;
-	if (!ai) {
+	/* The first answer, in the order getaddrinfo ranks them, like wg(8). */
+	bool found = sockaddr_inet_from_addrinfo(&peer->endpoint, res, port);
+	freeaddrinfo(res);
+	if (!found) {
 		conf_error(wp->errs, wp->path, line, "Endpoint: '%s' has no IPv4 or IPv6 address",
 			   host);
-		freeaddrinfo(res);
 		return;
 	}
-	memset(&peer->endpoint, 0, sizeof(peer->endpoint));
-	memcpy(&peer->endpoint, ai->ai_addr, ai->ai_addrlen);
-	if (ai->ai_family == AF_INET)
-		peer->endpoint.in4.sin_port = htons(port);
-	else
-		peer->endpoint.in6.sin6_port = htons(port);
-	freeaddrinfo(res);
 	snprintf(peer->endpoint_text, sizeof(peer->endpoint_text), "%s", value);
 	peer->has_endpoint = true;
 }
@@ -607,7 +596,8 @@ static void wgq_finish(struct wgq_parse *wp)
 	}
 }
 
-static int wgq_parse_text(char *text, const char *path, const char *name, unsigned flags,
+/* Parses text, or the file at path when text is NULL. */
+static int wgq_parse_text(const char *text, const char *path, const char *name, unsigned flags,
 			  struct wg_iface_conf *out, struct conf_errors *errs)
 {
 	struct conf_errors scratch;
@@ -620,17 +610,23 @@ static int wgq_parse_text(char *text, const char *path, const char *name, unsign
 	}
 	before = errs->count;
 	memset(out, 0, sizeof(*out));
+	size_t len;
+	char *buf = conf_text_get(text, path, &len, errs);
+	if (!buf)
+		return -1;
 	out->mtu = MTU_DEFAULT;
 	out->table = TABLE_AUTO;
 	if (!netif_name_valid(name)) {
 		conf_error(errs, path, 0,
 			   "'%.32s' is not a valid interface name (1..%d characters of A-Z a-z 0-9 _ = + . -)",
 			   name ? name : "", IFACE_NAME_MAX);
+		conf_text_free(buf, len);
 		return -1;
 	}
 	snprintf(out->name, sizeof(out->name), "%s", name);
 	if (snprintf(out->path, sizeof(out->path), "%s", path) >= (int)sizeof(out->path)) {
 		conf_error(errs, path, 0, "path is too long");
+		conf_text_free(buf, len);
 		return -1;
 	}
 
@@ -643,10 +639,11 @@ static int wgq_parse_text(char *text, const char *path, const char *name, unsign
 		.path = path, .errs = errs, .user = &wp,
 		.section = wgq_section, .key = wgq_key,
 	};
-	conf_ini_parse(text, &ini);
+	conf_ini_parse(buf, &ini);
 	if (!wp.oom)
 		wgq_finish(&wp);
 	free(wp.peer_key_line);
+	conf_text_free(buf, len);
 
 	if (errs->count != before) {
 		wg_iface_conf_free(out);
@@ -659,34 +656,13 @@ int wg_iface_conf_parse_string(const char *text, const char *path_for_messages,
 			       const char *name, unsigned flags,
 			       struct wg_iface_conf *out, struct conf_errors *errs)
 {
-	size_t len = strlen(text);
-	char *copy = malloc(len + 1);
-	int rc;
-
-	if (!copy) {
-		memset(out, 0, sizeof(*out));
-		conf_error(errs, path_for_messages, 0, "out of memory");
-		return -1;
-	}
-	memcpy(copy, text, len + 1);
-	rc = wgq_parse_text(copy, path_for_messages, name, flags, out, errs);
-	conf_text_free(copy, len);
-	return rc;
+	return wgq_parse_text(text, path_for_messages, name, flags, out, errs);
 }
 
 int wg_iface_conf_load_flags(const char *path, const char *name, unsigned flags,
 			     struct wg_iface_conf *out, struct conf_errors *errs)
 {
-	char *text;
-	size_t len;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if (conf_read_file(path, &text, &len, errs) != 0)
-		return -1;
-	rc = wgq_parse_text(text, path, name, flags, out, errs);
-	conf_text_free(text, len);
-	return rc;
+	return wgq_parse_text(NULL, path, name, flags, out, errs);
 }
 
 int wg_iface_conf_load(const char *path, const char *name, struct wg_iface_conf *out,

@@ -23,35 +23,6 @@
 /* A client that has not sent its request and read its reply by then loses its slot. */
 #define CTL_CLIENT_TIMEOUT_NS (10 * NSEC_PER_SEC)
 
-struct ctl_client {
-	struct loop_fd lfd;
-	struct ctl_server *srv;
-	struct ctl_client *next;
-	char in[CTL_REQUEST_MAX];
-	size_t in_len;
-	struct strbuf out;
-	size_t out_off;
-	bool replying;
-	struct timer deadline;
-};
-
-static void client_free(struct ctl_client *c)
-{
-	struct ctl_server *srv = c->srv;
-	for (struct ctl_client **pp = &srv->clients; *pp; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	}
-	srv->n_clients--;
-	timer_cancel(srv->loop, &c->deadline);
-	loop_del_fd(srv->loop, &c->lfd);
-	close(c->lfd.fd);
-	strbuf_free(&c->out);
-	free(c);
-}
-
 static void show_status(struct ctl_server *srv, struct strbuf *out, bool json)
 {
 	struct pbuf_stats ps;
@@ -151,62 +122,41 @@ void ctl_handle_request(struct ctl_server *srv, const char *line, struct strbuf 
 			   "[--json], show metrics, ping, shim-path, reload\n", line);
 }
 
-static void client_event(struct loop_fd *lfd, uint32_t events)
+/* Reads the request line (oneshot_server.read_request): 1 once the reply is in c->out. */
+static int client_read_request(struct oneshot_client *c)
 {
-	struct ctl_client *c = container_of(lfd, struct ctl_client, lfd);
-	if (!c->replying) {
-		ssize_t n = read(lfd->fd, c->in + c->in_len, sizeof(c->in) - 1 - c->in_len);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n <= 0 && c->in_len == 0) {
-			client_free(c);
-			return;
-		}
-		if (n > 0)
-			c->in_len += (size_t)n;
-		c->in[c->in_len] = '\0';
-		char *nl = memchr(c->in, '\n', c->in_len);
-		if (!nl && n > 0 && c->in_len < sizeof(c->in) - 1)
-			return;   /* wait for the rest of the line */
-		if (nl)
-			*nl = '\0';
-		if (!nl && c->in_len >= sizeof(c->in) - 1)
-			strbuf_printf(&c->out, "error: request longer than %d bytes\n",
-				      CTL_REQUEST_MAX - 1);
-		else
-			ctl_handle_request(c->srv, c->in, &c->out);
-		if (c->out.oom) {
-			strbuf_reset(&c->out);
-			strbuf_puts(&c->out, "error: out of memory building the reply\n");
-		}
-		c->replying = true;
-		if (loop_mod_fd(c->srv->loop, lfd, EPOLLOUT) < 0) {
-			client_free(c);
-			return;
-		}
-		events = EPOLLOUT;
+	struct ctl_server *srv = container_of(c->srv, struct ctl_server, clients);
+	ssize_t n = read(c->lfd.fd, c->in + c->in_len, CTL_REQUEST_MAX - 1 - c->in_len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0 && c->in_len == 0)
+		return -1;
+	if (n > 0)
+		c->in_len += (size_t)n;
+	c->in[c->in_len] = '\0';
+	char *nl = memchr(c->in, '\n', c->in_len);
+	if (!nl && n > 0 && c->in_len < CTL_REQUEST_MAX - 1)
+		return 0;   /* wait for the rest of the line */
+	if (nl)
+		*nl = '\0';
+	if (!nl && c->in_len >= CTL_REQUEST_MAX - 1)
+		strbuf_printf(&c->out, "error: request longer than %d bytes\n",
+			      CTL_REQUEST_MAX - 1);
+	else
+		ctl_handle_request(srv, c->in, &c->out);
+	if (c->out.oom) {
+		strbuf_reset(&c->out);
+		strbuf_puts(&c->out, "error: out of memory building the reply\n");
 	}
-	if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
-		while (c->out_off < c->out.len) {
-			ssize_t n = send(lfd->fd, c->out.data + c->out_off, c->out.len - c->out_off,
-					 MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (n < 0 && errno == EAGAIN)
-				return;
-			if (n <= 0)
-				break;
-			c->out_off += (size_t)n;
-		}
-		client_free(c);
-	}
+	return 1;
 }
 
-static void client_timed_out(struct timer *t)
+static void client_timed_out(struct oneshot_client *c)
 {
-	struct ctl_client *c = container_of(t, struct ctl_client, deadline);
-	log_debug("control socket %s: closing a client idle for %d s", c->srv->path,
+	struct ctl_server *srv = container_of(c->srv, struct ctl_server, clients);
+	log_debug("control socket %s: closing a client idle for %d s", srv->path,
 		  (int)(CTL_CLIENT_TIMEOUT_NS / NSEC_PER_SEC));
-	c->srv->stats_timeouts++;
-	client_free(c);
+	srv->stats_timeouts++;
 }
 
 static void server_accept(struct loop_fd *lfd, uint32_t events)
@@ -226,32 +176,13 @@ static void server_accept(struct loop_fd *lfd, uint32_t events)
 			close(fd);
 			continue;
 		}
-		if (srv->n_clients >= CTL_MAX_CLIENTS) {
+		int r = oneshot_add(&srv->clients, fd);
+		if (r == -EBUSY) {
 			static const char busy[] = "error: too many control clients, try again\n";
 			(void)!send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-			close(fd);
-			continue;
 		}
-		struct ctl_client *c = calloc(1, sizeof(*c));
-		if (!c) {
+		if (r < 0)
 			close(fd);
-			continue;
-		}
-		c->srv = srv;
-		c->lfd.fd = fd;
-		c->lfd.cb = client_event;
-		strbuf_init(&c->out);
-		if (loop_add_fd(srv->loop, &c->lfd, EPOLLIN) < 0) {
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->next = srv->clients;
-		srv->clients = c;
-		srv->n_clients++;
-		timer_init(&c->deadline, client_timed_out);
-		timer_arm(srv->loop, &c->deadline, loop_now(srv->loop) + CTL_CLIENT_TIMEOUT_NS,
-			  NSEC_PER_SEC / 10);
 	}
 }
 
@@ -259,6 +190,11 @@ int ctl_server_open(struct ctl_server *srv, struct loop *loop, const char *path,
 		    struct ip_router *router)
 {
 	*srv = (struct ctl_server){ .loop = loop, .router = router };
+	srv->clients = (struct oneshot_server){
+		.loop = loop, .max_clients = CTL_MAX_CLIENTS, .request_max = CTL_REQUEST_MAX,
+		.timeout_ns = CTL_CLIENT_TIMEOUT_NS, .read_request = client_read_request,
+		.timed_out = client_timed_out,
+	};
 	srv->lfd.fd = -1;
 	srv->lfd.cb = server_accept;
 	srv->started_at = loop_now(loop);
@@ -307,8 +243,7 @@ int ctl_server_open(struct ctl_server *srv, struct loop *loop, const char *path,
 
 void ctl_server_close(struct ctl_server *srv)
 {
-	while (srv->clients)
-		client_free(srv->clients);
+	oneshot_drop_all(&srv->clients);
 	if (srv->lfd.fd >= 0) {
 		loop_del_fd(srv->loop, &srv->lfd);
 		close(srv->lfd.fd);

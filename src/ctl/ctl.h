@@ -13,20 +13,18 @@
 
 #include "core/loop.h"
 #include "core/strbuf.h"
+#include "ctl/oneshot.h"
 #include "exec/supervisor.h"
 #include "ip/router.h"
 #include "stack/sock.h"
 #include "wg/device.h"
-
-struct ctl_client;
 
 struct ctl_server {
 	struct loop_fd lfd;
 	struct loop *loop;
 	char path[PATH_MAX];
 	struct ip_router *router;
-	struct ctl_client *clients;
-	unsigned n_clients;
+	struct oneshot_server clients;  /* one request line each, then the reply */
 	uint64_t stats_timeouts;     /* clients closed for idling (CTL_CLIENT_TIMEOUT_NS) */
 	uint64_t started_at;         /* CLOCK_MONOTONIC ns */
 	char shim_path[108];         /* the shim socket (rrctl exec asks "shim-path"); "" if none */

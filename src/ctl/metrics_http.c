@@ -20,18 +20,6 @@
 #include "core/log.h"
 #include "core/strbuf.h"
 
-struct metrics_http_client {
-	struct loop_fd lfd;
-	struct metrics_http *h;
-	struct metrics_http_client *next;
-	char in[METRICS_HTTP_REQUEST_MAX];
-	size_t in_len;
-	struct strbuf out;
-	size_t out_off;
-	bool replying;
-	struct timer deadline;
-};
-
 static bool has_prefix(const char *buf, size_t len, const char *prefix)
 {
 	size_t n = strlen(prefix);
@@ -78,26 +66,9 @@ bool metrics_http_addr_is_loopback(const union sockaddr_inet *a)
 	return false;
 }
 
-static void client_free(struct metrics_http_client *c)
+static void build_reply(struct oneshot_client *c, enum metrics_http_verdict v, bool head_only)
 {
-	struct metrics_http *h = c->h;
-	for (struct metrics_http_client **pp = &h->clients; *pp; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	}
-	h->n_clients--;
-	timer_cancel(h->loop, &c->deadline);
-	loop_del_fd(h->loop, &c->lfd);
-	close(c->lfd.fd);
-	strbuf_free(&c->out);
-	free(c);
-}
-
-static void build_reply(struct metrics_http_client *c, enum metrics_http_verdict v, bool head_only)
-{
-	struct metrics_http *h = c->h;
+	struct metrics_http *h = container_of(c->srv, struct metrics_http, clients);
 	struct strbuf body;
 	strbuf_init(&body);
 	const char *status = "200 OK";
@@ -140,55 +111,29 @@ static void build_reply(struct metrics_http_client *c, enum metrics_http_verdict
 	strbuf_free(&body);
 }
 
-static void client_event(struct loop_fd *lfd, uint32_t events)
+/* Reads the request head (oneshot_server.read_request): 1 once the reply is in c->out. */
+static int client_read_request(struct oneshot_client *c)
 {
-	struct metrics_http_client *c = container_of(lfd, struct metrics_http_client, lfd);
-	if (!c->replying) {
-		ssize_t n = recv(lfd->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, MSG_DONTWAIT);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n <= 0) {
-			client_free(c);   /* gone (or broken) before a whole request */
-			return;
-		}
-		c->in_len += (size_t)n;
-		bool head_only = false;
-		enum metrics_http_verdict v = metrics_http_parse(c->in, c->in_len, &head_only);
-		if (v == METRICS_HTTP_INCOMPLETE && c->in_len < sizeof(c->in))
-			return;
-		if (v == METRICS_HTTP_INCOMPLETE)
-			v = METRICS_HTTP_BAD_REQUEST;   /* head longer than the buffer */
-		build_reply(c, v, head_only);
-		if (c->out.oom) {
-			client_free(c);
-			return;
-		}
-		c->replying = true;
-		if (loop_mod_fd(c->h->loop, lfd, EPOLLOUT) < 0) {
-			client_free(c);
-			return;
-		}
-		events = EPOLLOUT;
-	}
-	if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
-		while (c->out_off < c->out.len) {
-			ssize_t n = send(lfd->fd, c->out.data + c->out_off, c->out.len - c->out_off,
-					 MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (n < 0 && (errno == EAGAIN || errno == EINTR))
-				return;
-			if (n <= 0)
-				break;
-			c->out_off += (size_t)n;
-		}
-		client_free(c);
-	}
+	size_t cap = METRICS_HTTP_REQUEST_MAX;
+	ssize_t n = recv(c->lfd.fd, c->in + c->in_len, cap - c->in_len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0)
+		return -1;   /* gone (or broken) before a whole request */
+	c->in_len += (size_t)n;
+	bool head_only = false;
+	enum metrics_http_verdict v = metrics_http_parse(c->in, c->in_len, &head_only);
+	if (v == METRICS_HTTP_INCOMPLETE && c->in_len < cap)
+		return 0;
+	if (v == METRICS_HTTP_INCOMPLETE)
+		v = METRICS_HTTP_BAD_REQUEST;   /* head longer than the buffer */
+	build_reply(c, v, head_only);
+	return c->out.oom ? -1 : 1;
 }
 
-static void client_timed_out(struct timer *t)
+static void client_timed_out(struct oneshot_client *c)
 {
-	struct metrics_http_client *c = container_of(t, struct metrics_http_client, deadline);
 	log_debug("metrics listener: closing a client idle for %d s", METRICS_HTTP_TIMEOUT_S);
-	client_free(c);
 }
 
 static void server_accept(struct loop_fd *lfd, uint32_t events)
@@ -203,30 +148,15 @@ static void server_accept(struct loop_fd *lfd, uint32_t events)
 				continue;
 			return;
 		}
-		struct metrics_http_client *c = NULL;
-		if (h->n_clients >= METRICS_HTTP_MAX_CLIENTS || !(c = calloc(1, sizeof(*c)))) {
+		int r = oneshot_add(&h->clients, fd);
+		if (r == -EBUSY || r == -ENOMEM) {
 			static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
 						   "Content-Length: 0\r\nConnection: close\r\n\r\n";
 			(void)!send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-			close(fd);
 			h->refused++;
-			continue;
 		}
-		c->h = h;
-		c->lfd.fd = fd;
-		c->lfd.cb = client_event;
-		strbuf_init(&c->out);
-		if (loop_add_fd(h->loop, &c->lfd, EPOLLIN) < 0) {
+		if (r < 0)
 			close(fd);
-			free(c);
-			continue;
-		}
-		c->next = h->clients;
-		h->clients = c;
-		h->n_clients++;
-		timer_init(&c->deadline, client_timed_out);
-		timer_arm(h->loop, &c->deadline,
-			  loop_now(h->loop) + METRICS_HTTP_TIMEOUT_S * NSEC_PER_SEC, NSEC_PER_SEC / 10);
 	}
 }
 
@@ -236,6 +166,12 @@ int metrics_http_open(struct metrics_http *h, struct loop *loop, const union soc
 	char name[SOCKADDR_INET_STRLEN];
 	sockaddr_inet_format(addr, name, sizeof(name));
 	*h = (struct metrics_http){ .loop = loop, .src = *src, .started_at = loop_now(loop) };
+	h->clients = (struct oneshot_server){
+		.loop = loop, .max_clients = METRICS_HTTP_MAX_CLIENTS,
+		.request_max = METRICS_HTTP_REQUEST_MAX,
+		.timeout_ns = METRICS_HTTP_TIMEOUT_S * NSEC_PER_SEC,
+		.read_request = client_read_request, .timed_out = client_timed_out,
+	};
 	h->lfd.fd = -1;
 	h->lfd.cb = server_accept;
 	if (!metrics_http_addr_is_loopback(addr)) {
@@ -272,8 +208,7 @@ void metrics_http_close(struct metrics_http *h)
 {
 	if (!h->loop)
 		return;
-	while (h->clients)
-		client_free(h->clients);
+	oneshot_drop_all(&h->clients);
 	if (h->lfd.fd >= 0) {
 		loop_del_fd(h->loop, &h->lfd);
 		close(h->lfd.fd);

@@ -15,21 +15,19 @@
 
 #include "core/loop.h"
 #include "ctl/metrics.h"
+#include "ctl/oneshot.h"
 #include "ip/addr.h"
 
 #define METRICS_HTTP_MAX_CLIENTS 8
 #define METRICS_HTTP_REQUEST_MAX 2048
 #define METRICS_HTTP_TIMEOUT_S 5
 
-struct metrics_http_client;
-
 struct metrics_http {
 	struct loop_fd lfd;
 	struct loop *loop;
 	struct metrics_sources src;        /* uptime_ns is filled in per request */
 	uint64_t started_at;               /* CLOCK_MONOTONIC ns, for the uptime */
-	struct metrics_http_client *clients;
-	unsigned n_clients;
+	struct oneshot_server clients;     /* one request each, then the reply and close */
 	uint64_t refused;                  /* connections turned away: all slots taken */
 };
 

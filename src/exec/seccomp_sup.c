@@ -251,19 +251,14 @@ static int rpc(struct seccomp_sup *sup, const struct shim_req *req, struct shim_
 		struct shim_rep rep;
 		uint8_t raw[sizeof(struct shim_rep) + 512];
 	} m;
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-			     .msg_controllen = sizeof(cm.b) };
 	ssize_t n;
+	int got;
+	bool truncated;
 	do
-		n = recvmsg(sup->shim, &mh, MSG_CMSG_CLOEXEC);
+		n = shim_recv_with_fd(recvmsg, sup->shim, &m, sizeof(m), MSG_CMSG_CLOEXEC, &got,
+				      &truncated);
 	while (n < 0 && errno == EINTR);
-	int got = shim_passed_fd(&mh, n);
-	if (n < (ssize_t)sizeof(struct shim_rep) || (mh.msg_flags & MSG_TRUNC) ||
+	if (n < (ssize_t)sizeof(struct shim_rep) || truncated ||
 	    !shim_rep_valid(&m, (size_t)n)) {
 		if (got >= 0)
 			close(got);
@@ -285,12 +280,7 @@ static int rpc(struct seccomp_sup *sup, const struct shim_req *req, struct shim_
 static void req_init(struct shim_req *req, uint32_t op, int domain, int32_t sock_id,
 		     const struct shim_opts *opts)
 {
-	memset(req, 0, sizeof(*req));
-	req->op = op;
-	req->sock_id = sock_id;
-	req->family = domain;
-	req->type = SOCK_STREAM;
-	req->protocol = IPPROTO_TCP;
+	shim_req_init(req, op, sock_id, domain, SOCK_STREAM, IPPROTO_TCP);
 	if (opts)
 		req->opts = *opts;
 }
@@ -421,6 +411,46 @@ static void socket_opts(int tfd, int domain, const struct sup_sock *e, struct sh
 		opts_from_kernel(tfd, domain, opts);
 }
 
+/*
+ * Asks rrouted for a router socket's data fd (connect, listen): req goes with tfd's
+ * socket options (*opts, to record), the fd comes back in *newfd. false: it failed,
+ * and the call is answered.
+ */
+static bool rpc_data_fd(struct call *c, int tfd, int domain, const struct sup_sock *e,
+			struct shim_req *req, struct shim_opts *opts, struct shim_rep *rep,
+			int *newfd)
+{
+	socket_opts(tfd, domain, e, opts);
+	req->opts = *opts;
+	int r = rpc(c->sup, req, rep, newfd);
+	if (r == 0 && *newfd < 0)
+		r = -EPROTO;
+	if (r < 0) {
+		reply(c, 0, -r, 0);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Records a router socket rrouted made (rep) for the process's socket ino: in e, or in
+ * a new entry when e is NULL.
+ */
+static struct sup_sock *sock_record(struct seccomp_sup *sup, struct sup_sock *e, uint64_t ino,
+				    enum sup_kind kind, int domain, const struct shim_rep *rep,
+				    const struct shim_opts *opts)
+{
+	if (!e)
+		e = sock_add(sup, ino);
+	e->ino = ino;
+	e->kind = kind;
+	e->domain = domain;
+	e->sock_id = rep->sock_id;
+	e->local = rep->local;
+	e->opts = *opts;
+	return e;
+}
+
 /* Gives newfd the O_NONBLOCK of the process's socket tfd: 1 if set, 0 if not, or -errno. */
 static int mirror_nonblock(int tfd, int newfd)
 {
@@ -435,23 +465,16 @@ static void do_connect(struct call *c, int fd, int tfd, int domain, struct sup_s
 {
 	struct seccomp_sup *sup = c->sup;
 	struct shim_opts opts;
-	socket_opts(tfd, domain, e, &opts);
 	struct shim_req req;
 	struct shim_rep rep;
-	req_init(&req, SHIM_OP_CONNECT, domain, e ? e->sock_id : -1, &opts);
+	req_init(&req, SHIM_OP_CONNECT, domain, e ? e->sock_id : -1, NULL);
 	req.addr = *a;
 	int newfd;
-	int r = rpc(sup, &req, &rep, &newfd);
-	if (r == 0 && newfd < 0)
-		r = -EPROTO;
-	if (r < 0) {
-		reply(c, 0, -r, 0);
+	if (!rpc_data_fd(c, tfd, domain, e, &req, &opts, &rep, &newfd))
 		return;
-	}
 	int nb = mirror_nonblock(tfd, newfd);
 	bool nonblock = nb > 0;
-	if (nb < 0)
-		r = nb;
+	int r = nb < 0 ? nb : 0;
 	if (r == 0 && !id_valid(sup, c->id))
 		r = -ENOENT;
 	if (r == 0)
@@ -462,15 +485,8 @@ static void do_connect(struct call *c, int fd, int tfd, int domain, struct sup_s
 		return;
 	}
 	uint64_t ino = ino_of(newfd);
-	if (!e)
-		e = sock_add(sup, ino);
-	e->ino = ino;
-	e->kind = SS_CONN;
-	e->domain = domain;
-	e->sock_id = rep.sock_id;
-	e->local = rep.local;
+	e = sock_record(sup, e, ino, SS_CONN, domain, &rep, &opts);
 	e->peer = rep.peer;
-	e->opts = opts;
 	if (sup->verbose)
 		say(sup, "pid %d: TCP connect through the router (socket %d)", (int)c->pid,
 		    rep.sock_id);
@@ -500,20 +516,14 @@ static void do_listen(struct call *c, int fd, int tfd, int domain, struct sup_so
 {
 	struct seccomp_sup *sup = c->sup;
 	struct shim_opts opts;
-	socket_opts(tfd, domain, e, &opts);
 	struct shim_req req;
 	struct shim_rep rep;
-	req_init(&req, SHIM_OP_LISTEN, domain, e ? e->sock_id : -1, &opts);
+	req_init(&req, SHIM_OP_LISTEN, domain, e ? e->sock_id : -1, NULL);
 	req.arg = (int32_t)c->args[1];
 	int newfd;
-	int r = rpc(sup, &req, &rep, &newfd);
-	if (r == 0 && newfd < 0)
-		r = -EPROTO;
-	if (r < 0) {
-		reply(c, 0, -r, 0);
+	if (!rpc_data_fd(c, tfd, domain, e, &req, &opts, &rep, &newfd))
 		return;
-	}
-	r = mirror_nonblock(tfd, newfd);
+	int r = mirror_nonblock(tfd, newfd);
 	if (r >= 0)
 		r = install_at(c, newfd, fd, fd_cloexec(c->pid, fd));
 	uint64_t ino = ino_of(newfd);
@@ -522,14 +532,7 @@ static void do_listen(struct call *c, int fd, int tfd, int domain, struct sup_so
 		reply(c, 0, -r, 0);
 		return;
 	}
-	if (!e)
-		e = sock_add(sup, ino);
-	e->ino = ino;
-	e->kind = SS_LISTEN;
-	e->domain = domain;
-	e->sock_id = rep.sock_id;
-	e->local = rep.local;
-	e->opts = opts;
+	sock_record(sup, e, ino, SS_LISTEN, domain, &rep, &opts);
 	if (sup->verbose)
 		say(sup, "pid %d: TCP listener on port %u in the router (socket %d)", (int)c->pid,
 		    (unsigned)rep.local.port, rep.sock_id);
@@ -547,17 +550,11 @@ static int try_accept(struct call *c, int lfd, const struct sup_sock *e)
 	if (!id_valid(sup, c->id))
 		return 1;   /* nobody to give a connection to: leave it queued */
 	struct shim_accept_msg m;
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-			     .msg_controllen = sizeof(cm.b) };
-	ssize_t n = recvmsg(lfd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	int nfd;
+	ssize_t n = shim_recv_with_fd(recvmsg, lfd, &m, sizeof(m), MSG_DONTWAIT | MSG_CMSG_CLOEXEC,
+				      &nfd, NULL);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	int nfd = shim_passed_fd(&mh, n);
 	int err = 0;
 	if (n < 0)
 		err = errno;
@@ -625,61 +622,18 @@ static void do_accept(struct call *c, int tfd, struct sup_sock *e, bool *kept)
 /* 1: a router option (rrouted hears of it), 0: the descriptor's own (the kernel), -errno. */
 static int opt_set(struct sup_sock *e, int level, int name, int v, bool have_int)
 {
-	if (level == SOL_SOCKET) {
-		if (name == SO_REUSEADDR || name == SO_REUSEPORT || name == SO_KEEPALIVE) {
-			if (!have_int)
-				return -EINVAL;
-			if (name == SO_REUSEADDR)
-				e->opts.reuseaddr = !!v;
-			else if (name == SO_REUSEPORT)
-				e->opts.reuseport = !!v;
-			else
-				e->opts.keepalive = !!v;
-			return 1;
-		}
+	if (level == SOL_SOCKET && name != SO_REUSEADDR && name != SO_REUSEPORT &&
+	    name != SO_KEEPALIVE)
 		return 0;
-	}
 	if (!have_int)
 		return -EINVAL;
-	if (level == IPPROTO_TCP) {
-		switch (name) {
-		case TCP_NODELAY: e->opts.nodelay = !!v; return 1;
-		case TCP_KEEPIDLE: e->opts.keepidle = (uint32_t)v; return 1;
-		case TCP_KEEPINTVL: e->opts.keepintvl = (uint32_t)v; return 1;
-		case TCP_KEEPCNT: e->opts.keepcnt = (uint32_t)v; return 1;
-		default: return -ENOPROTOOPT;
-		}
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
+		if (e->kind != SS_BOUND || e->local.port)
+			return -EINVAL;
+		e->opts.v6only = !!v;
+		return 1;
 	}
-	if (level == IPPROTO_IP || level == IPPROTO_IPV6) {
-		bool v6 = level == IPPROTO_IPV6;
-		if ((!v6 && name == IP_TTL) || (v6 && name == IPV6_UNICAST_HOPS)) {
-			if (v < -1 || v > 255 || (v == 0 && !v6))
-				return -EINVAL;
-			e->opts.ttl = v < 0 ? 0 : (uint8_t)v;
-			return 1;
-		}
-		if ((!v6 && name == IP_TOS) || (v6 && name == IPV6_TCLASS)) {
-			e->opts.tos = v < 0 ? 0 : (uint8_t)v;
-			return 1;
-		}
-		if ((!v6 && name == IP_MINTTL) || (v6 && name == 73 /* IPV6_MINHOPCOUNT */)) {
-			if (v < 0 || v > 255)
-				return -EINVAL;
-			e->opts.min_ttl = (uint8_t)v;
-			return 1;
-		}
-		if (v6 && name == IPV6_V6ONLY) {
-			if (e->kind != SS_BOUND || e->local.port)
-				return -EINVAL;
-			e->opts.v6only = !!v;
-			return 1;
-		}
-		if ((!v6 && name == IP_RECVERR) || (v6 && name == IPV6_RECVERR)) {
-			e->opts.recverr = !!v;
-			return 1;
-		}
-	}
-	return -ENOPROTOOPT;
+	return shim_opts_set_int(&e->opts, level, name, v) ?: -ENOPROTOOPT;
 }
 
 static void do_setsockopt(struct call *c, struct sup_sock *e)
@@ -854,12 +808,7 @@ static void on_kernel_socket(struct call *c, int fd, int tfd, int domain)
 				reply(c, 0, -r, 0);
 				return;
 			}
-			struct sup_sock *e = sock_add(sup, ino_of(tfd));
-			e->kind = SS_BOUND;
-			e->domain = domain;
-			e->sock_id = rep.sock_id;
-			e->local = rep.local;
-			e->opts = opts;
+			sock_record(sup, NULL, ino_of(tfd), SS_BOUND, domain, &rep, &opts);
 			reply(c, 0, 0, 0);
 		}
 		return;

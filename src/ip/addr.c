@@ -6,6 +6,7 @@
 #include "ip/addr.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -224,6 +225,25 @@ void sockaddr_inet_from_ip(union sockaddr_inet *out, const struct ip_addr *a, ui
 		out->in6.sin6_port = htons(port);
 		memcpy(&out->in6.sin6_addr, a->bytes, 16);
 	}
+}
+
+bool sockaddr_inet_from_addrinfo(union sockaddr_inet *out, const struct addrinfo *res,
+				 uint16_t port)
+{
+	const struct addrinfo *ai;
+	for (ai = res; ai; ai = ai->ai_next)
+		if ((ai->ai_family == AF_INET && ai->ai_addrlen == sizeof(struct sockaddr_in)) ||
+		    (ai->ai_family == AF_INET6 && ai->ai_addrlen == sizeof(struct sockaddr_in6)))
+			break;
+	if (!ai)
+		return false;
+	memset(out, 0, sizeof(*out));
+	memcpy(out, ai->ai_addr, ai->ai_addrlen);
+	if (ai->ai_family == AF_INET)
+		out->in4.sin_port = htons(port);
+	else
+		out->in6.sin6_port = htons(port);
+	return true;
 }
 
 int sockaddr_inet_to_ip(const union sockaddr_inet *sa, struct ip_addr *out, uint16_t *port)

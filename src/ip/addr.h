@@ -67,5 +67,12 @@ bool ip_prefix_equal(const struct ip_prefix *a, const struct ip_prefix *b);
 /* Address and port (host order) to a socket address, and back (0, or -1 for other families). */
 void sockaddr_inet_from_ip(union sockaddr_inet *out, const struct ip_addr *a, uint16_t port);
 int sockaddr_inet_to_ip(const union sockaddr_inet *sa, struct ip_addr *out, uint16_t *port);
+/*
+ * The first IPv4 or IPv6 answer in a getaddrinfo list, in the order getaddrinfo ranks
+ * them (RFC 6724), as wg(8) takes it, with port (host order). false when there is none.
+ */
+struct addrinfo;
+bool sockaddr_inet_from_addrinfo(union sockaddr_inet *out, const struct addrinfo *res,
+				 uint16_t port);
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ip/checksum.h"
+#include "ip/packet.h"
 
 #define FRAG_MAX_PIECES 128   /* 65535 bytes in 552-byte pieces (an IPv4 MTU of 576) fit */
 
@@ -44,25 +45,12 @@ static struct pbuf *build(const struct ip_frag_spec *sp, const uint8_t *l4, size
 	}
 	if (fam == AF_INET) {
 		uint16_t fo = (uint16_t)(off / 8) | (more ? IP_MF : 0) | (!frag && sp->df ? IP_DF : 0);
-		struct iphdr ip = {
-			.version = 4, .ihl = 5, .tos = sp->tos, .tot_len = htons((uint16_t)(hl + len)),
-			.id = htons((uint16_t)sp->id), .frag_off = htons(fo), .ttl = sp->ttl,
-			.protocol = sp->proto,
-		};
-		memcpy(&ip.saddr, sp->src.bytes, 4);
-		memcpy(&ip.daddr, sp->dst.bytes, 4);
-		ip.check = csum_fold(csum_partial(&ip, sizeof(ip), 0));
-		memcpy(p, &ip, sizeof(ip));
+		ip_header_write(p, &sp->src, &sp->dst, sp->proto, sp->ttl, sp->tos, (uint16_t)sp->id,
+				fo, len);
 	} else {
-		struct ip6_hdr ip6;
-		memset(&ip6, 0, sizeof(ip6));
-		ip6.ip6_flow = htonl(6u << 28 | (uint32_t)sp->tos << 20);
-		ip6.ip6_plen = htons((uint16_t)(hl - 40 + len));
-		ip6.ip6_nxt = frag ? IPPROTO_FRAGMENT : sp->proto;
-		ip6.ip6_hlim = sp->ttl;
-		memcpy(&ip6.ip6_src, sp->src.bytes, 16);
-		memcpy(&ip6.ip6_dst, sp->dst.bytes, 16);
-		memcpy(p, &ip6, sizeof(ip6));
+		/* The Fragment header, if any, counts as payload and names the protocol. */
+		ip_header_write(p, &sp->src, &sp->dst, frag ? IPPROTO_FRAGMENT : sp->proto, sp->ttl,
+				sp->tos, 0, 0, hl - 40 + len);
 		if (frag) {
 			struct ip6_frag fh = {
 				.ip6f_nxt = sp->proto,

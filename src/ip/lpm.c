@@ -259,6 +259,15 @@ static void locate(u128 key, unsigned plen, unsigned *depth, unsigned *pos)
 	*pos = r == STRIDE ? 64 + s : (1u << r) | (s >> (STRIDE - r));
 }
 
+/* The key of the prefix addr/plen (plen >= 1, host bits cleared), and where it lives (locate). */
+static u128 locate_prefix(const struct lpm *t, const uint8_t *addr, unsigned plen, unsigned *depth,
+			  unsigned *pos)
+{
+	u128 key = load_key(t, addr) & pmask(plen);
+	locate(key, plen, depth, pos);
+	return key;
+}
+
 struct lpm *lpm_new(int family)
 {
 	if (family != AF_INET && family != AF_INET6)
@@ -430,8 +439,7 @@ int lpm_insert(struct lpm *t, const uint8_t *addr, unsigned plen, void *value, v
 	}
 	struct lpm_node *path[MAX_DEPTH];
 	unsigned depth, pos;
-	u128 key = load_key(t, addr) & pmask(plen);
-	locate(key, plen, &depth, &pos);
+	u128 key = locate_prefix(t, addr, plen, &depth, &pos);
 
 	struct lpm_node *n = &t->root;
 	int err;
@@ -503,8 +511,7 @@ int lpm_remove(struct lpm *t, const uint8_t *addr, unsigned plen, void **old)
 	}
 	struct lpm_node *path[MAX_DEPTH];
 	unsigned depth, pos;
-	u128 key = load_key(t, addr) & pmask(plen);
-	locate(key, plen, &depth, &pos);
+	u128 key = locate_prefix(t, addr, plen, &depth, &pos);
 
 	struct lpm_node *n = &t->root;
 	path[0] = n;
@@ -549,8 +556,7 @@ void *lpm_get(const struct lpm *t, const uint8_t *addr, unsigned plen)
 	if (plen == 0)
 		return t->default_val;
 	unsigned depth, pos;
-	u128 key = load_key(t, addr) & pmask(plen);
-	locate(key, plen, &depth, &pos);
+	u128 key = locate_prefix(t, addr, plen, &depth, &pos);
 	const struct lpm_node *n = &t->root;
 	for (unsigned d = 0; d < depth; d++) {
 		if (!(n = child_of(n, slot_of(key, d * STRIDE))))

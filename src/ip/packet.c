@@ -5,6 +5,33 @@
 
 #include "ip/checksum.h"
 
+void ip_header_write(uint8_t *hdr, const struct ip_addr *src, const struct ip_addr *dst,
+		     uint8_t proto, uint8_t ttl, uint8_t tos, uint16_t id, uint16_t frag_off,
+		     size_t payload_len)
+{
+	if (src->family == AF_INET) {
+		struct iphdr ip = {
+			.version = 4, .ihl = 5, .tos = tos,
+			.tot_len = htons((uint16_t)(sizeof(ip) + payload_len)), .id = htons(id),
+			.frag_off = htons(frag_off), .ttl = ttl, .protocol = proto,
+		};
+		memcpy(&ip.saddr, src->bytes, 4);
+		memcpy(&ip.daddr, dst->bytes, 4);
+		ip.check = csum_fold(csum_partial(&ip, sizeof(ip), 0));
+		memcpy(hdr, &ip, sizeof(ip));
+		return;
+	}
+	struct ip6_hdr ip6;
+	memset(&ip6, 0, sizeof(ip6));
+	ip6.ip6_flow = htonl(6u << 28 | (uint32_t)tos << 20);
+	ip6.ip6_plen = htons((uint16_t)payload_len);
+	ip6.ip6_nxt = proto;
+	ip6.ip6_hlim = ttl;
+	memcpy(&ip6.ip6_src, src->bytes, 16);
+	memcpy(&ip6.ip6_dst, dst->bytes, 16);
+	memcpy(hdr, &ip6, sizeof(ip6));
+}
+
 int ip_packet_source(const uint8_t *data, size_t len, struct ip_addr *src)
 {
 	size_t tot;

@@ -34,4 +34,13 @@ int ip_packet_parse(struct pbuf *b, struct ip_packet *pkt);
  */
 int ip_packet_source(const uint8_t *data, size_t len, struct ip_addr *src);
 
+/*
+ * Writes the IP header of a packet we originate at hdr, for payload_len bytes of proto
+ * after it: 20 bytes for IPv4 (checksummed; id, and frag_off as on the wire in host
+ * order, IP_DF among its bits), 40 for IPv6 (tos as the traffic class).
+ */
+void ip_header_write(uint8_t *hdr, const struct ip_addr *src, const struct ip_addr *dst,
+		     uint8_t proto, uint8_t ttl, uint8_t tos, uint16_t id, uint16_t frag_off,
+		     size_t payload_len);
+
 #endif

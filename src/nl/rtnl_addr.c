@@ -101,10 +101,10 @@ static int parse_dump_req(struct rtnl_req *q, int *family, uint32_t *ifindex)
 		*ifindex = ifa.ifa_index;
 	}
 	struct nla tb[IFA_MAX + 1];
-	size_t hl = NLMSG_ALIGN(sizeof(ifa));
-	if (nla_parse(q->body + hl, q->body_len > hl ? q->body_len - hl : 0, q->msg, tb,
-		      IFA_MAX) < 0)
-		return rtnl_fail(q, -EINVAL, "Malformed attribute in address dump request");
+	int attrs_err = rtnl_req_attrs(q, sizeof(ifa), tb, IFA_MAX,
+				       "Malformed attribute in address dump request");
+	if (attrs_err)
+		return attrs_err;
 	for (unsigned t = 1; t <= IFA_MAX; t++)
 		if (tb[t].data && t != IFA_TARGET_NETNSID) {
 			q->bad_attr = &tb[t];
@@ -162,10 +162,20 @@ int rtnl_addr_get(struct rtnl_req *q)
 }
 
 /* What NEWADDR/DELADDR ask for. */
+static size_t find_addr(const struct netif *nif, const struct ip_addr *addr)
+{
+	size_t i;
+	for (i = 0; i < nif->n_addrs; i++)
+		if (ip_addr_equal(&nif->addrs[i].addr, addr))
+			break;
+	return i;
+}
+
 struct addr_req {
 	struct netif *nif;
 	struct ip_prefix local;
 	struct ip_prefix peer;       /* family 0 if none */
+	size_t index;                /* of local among nif's addresses; nif->n_addrs: not there */
 };
 
 static int parse_change(struct rtnl_req *q, struct addr_req *a)
@@ -180,10 +190,9 @@ static int parse_change(struct rtnl_req *q, struct addr_req *a)
 	if (ifa.ifa_prefixlen > ip_family_bits(fam))
 		return rtnl_fail(q, -EINVAL, "Invalid prefix length");
 	struct nla tb[IFA_MAX + 1];
-	size_t hl = NLMSG_ALIGN(sizeof(ifa));
-	if (nla_parse(q->body + hl, q->body_len > hl ? q->body_len - hl : 0, q->msg, tb,
-		      IFA_MAX) < 0)
-		return rtnl_fail(q, -EINVAL, "Malformed attribute");
+	int attrs_err = rtnl_req_attrs(q, sizeof(ifa), tb, IFA_MAX, "Malformed attribute");
+	if (attrs_err)
+		return attrs_err;
 	struct ip_addr local = { 0 }, address = { 0 };
 	if (tb[IFA_LOCAL].data && !nla_get_addr(&tb[IFA_LOCAL], fam, &local)) {
 		q->bad_attr = &tb[IFA_LOCAL];
@@ -207,16 +216,16 @@ static int parse_change(struct rtnl_req *q, struct addr_req *a)
 	if (a->nif->ops->kind == NETIF_KIND_LOOPBACK && is_host_loopback(&a->local.addr))
 		return rtnl_fail(q, -EOPNOTSUPP,
 				 "127.0.0.0/8 and ::1 belong to the host: traffic to them never enters the router");
+	a->index = find_addr(a->nif, &a->local.addr);
 	return 0;
 }
 
-static size_t find_addr(const struct netif *nif, const struct ip_addr *addr)
+/* Sends an address message b to the group of its family's address changes. */
+static void notify_addr_msg(struct rtnl *nl, int fam, struct nlbuf *b)
 {
-	size_t i;
-	for (i = 0; i < nif->n_addrs; i++)
-		if (ip_addr_equal(&nif->addrs[i].addr, addr))
-			break;
-	return i;
+	/* IPv4 notifications name the request (rtmsg_ifa); IPv6 ones do not. */
+	rtnl_notify(nl, fam == AF_INET ? RTNLGRP_IPV4_IFADDR : RTNLGRP_IPV6_IFADDR, b,
+		    fam == AF_INET);
 }
 
 void rtnl_addr_notify(struct rtnl *nl, const struct netif *nif, size_t i, uint16_t type)
@@ -225,10 +234,7 @@ void rtnl_addr_notify(struct rtnl *nl, const struct netif *nif, size_t i, uint16
 	netif_view(nif, i, &v);
 	struct nlbuf b = { 0 };
 	addr_fill(&b, &v, type, 0, 0, 0);
-	int fam = v.local.addr.family;
-	/* IPv4 notifications name the request (rtmsg_ifa); IPv6 ones do not. */
-	rtnl_notify(nl, fam == AF_INET ? RTNLGRP_IPV4_IFADDR : RTNLGRP_IPV6_IFADDR, &b,
-		    fam == AF_INET);
+	notify_addr_msg(nl, v.local.addr.family, &b);
 	nlbuf_free(&b);
 }
 
@@ -247,7 +253,7 @@ int rtnl_addr_new(struct rtnl_req *q)
 	if (e)
 		return e;
 	struct rtnl *nl = q->s->nl;
-	size_t i = find_addr(a.nif, &a.local.addr);
+	size_t i = a.index;
 	if (i < a.nif->n_addrs) {
 		if (!(q->hdr.nlmsg_flags & NLM_F_REPLACE) || (q->hdr.nlmsg_flags & NLM_F_EXCL))
 			return rtnl_fail(q, -EEXIST, "Address already assigned");
@@ -275,18 +281,15 @@ int rtnl_addr_del(struct rtnl_req *q)
 	int e = parse_change(q, &a);
 	if (e)
 		return e;
-	struct rtnl *nl = q->s->nl;
-	size_t i = find_addr(a.nif, &a.local.addr);
-	if (i == a.nif->n_addrs)
+	if (a.index == a.nif->n_addrs)
 		return rtnl_fail(q, -EADDRNOTAVAIL, "Address not found");
+	struct rtnl *nl = q->s->nl;
 	struct addr_view v;
-	netif_view(a.nif, i, &v);
+	netif_view(a.nif, a.index, &v);
 	struct nlbuf b = { 0 };
 	addr_fill(&b, &v, RTM_DELADDR, 0, 0, 0);
 	ip_router_del_address(nl->router, a.nif, &a.local);
-	int fam = a.local.addr.family;
-	rtnl_notify(nl, fam == AF_INET ? RTNLGRP_IPV4_IFADDR : RTNLGRP_IPV6_IFADDR, &b,
-		    fam == AF_INET);
+	notify_addr_msg(nl, a.local.addr.family, &b);
 	nlbuf_free(&b);
 	return 0;
 }

@@ -2,6 +2,7 @@
 #ifndef RR_NL_RTNL_INTERNAL_H
 #define RR_NL_RTNL_INTERNAL_H
 
+#include <errno.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <stdbool.h>
@@ -134,6 +135,19 @@ static inline int rtnl_fail(struct rtnl_req *q, int err, const char *msg)
 {
 	q->errmsg = msg;
 	return err;
+}
+
+/*
+ * The attributes after the request's fixed header of hdr_len bytes (ifinfomsg, ifaddrmsg,
+ * rtmsg) into tb[0..max]. 0, or -EINVAL with errmsg as the extended-ACK message.
+ */
+static inline int rtnl_req_attrs(struct rtnl_req *q, size_t hdr_len, struct nla *tb, unsigned max,
+				 const char *errmsg)
+{
+	size_t hl = NLMSG_ALIGN(hdr_len);
+	if (nla_parse(q->body + hl, q->body_len > hl ? q->body_len - hl : 0, q->msg, tb, max) < 0)
+		return rtnl_fail(q, -EINVAL, errmsg);
+	return 0;
 }
 
 /* A dump in construction: whole datagrams, spliced into the socket queue at the end. */

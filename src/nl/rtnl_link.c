@@ -239,10 +239,9 @@ int rtnl_link_get(struct rtnl_req *q)
 	if (q->s->strict && (ifi.__ifi_pad || ifi.ifi_type || ifi.ifi_flags || ifi.ifi_change))
 		return rtnl_fail(q, -EINVAL, "Invalid values in header for get link request");
 	struct nla tb[IFLA_MAX + 1];
-	size_t hl = NLMSG_ALIGN(sizeof(ifi));
-	if (nla_parse(q->body + hl, q->body_len > hl ? q->body_len - hl : 0, q->msg, tb,
-		      IFLA_MAX) < 0)
-		return rtnl_fail(q, -EINVAL, "Malformed attribute");
+	int attrs_err = rtnl_req_attrs(q, sizeof(ifi), tb, IFLA_MAX, "Malformed attribute");
+	if (attrs_err)
+		return attrs_err;
 	if (q->s->strict) {
 		for (unsigned t = 1; t <= IFLA_MAX; t++)
 			if (tb[t].data && t != IFLA_IFNAME && t != IFLA_ALT_IFNAME &&
@@ -479,18 +478,23 @@ static int link_create(struct rtnl_req *q, const struct ifinfomsg *ifi, struct n
 	return 0;
 }
 
+/* The header and attributes of a request that changes or deletes a link. 0 or -errno. */
+static int link_change_parse(struct rtnl_req *q, struct ifinfomsg *ifi, struct nla tb[IFLA_MAX + 1])
+{
+	if (q->body_len < sizeof(*ifi))
+		return rtnl_fail(q, -EINVAL, "Invalid header for link request");
+	memcpy(ifi, q->body, sizeof(*ifi));
+	return rtnl_req_attrs(q, sizeof(*ifi), tb, IFLA_MAX, "Malformed attribute");
+}
+
 int rtnl_link_set(struct rtnl_req *q)
 {
 	struct rtnl *nl = q->s->nl;
 	struct ifinfomsg ifi;
-	if (q->body_len < sizeof(ifi))
-		return rtnl_fail(q, -EINVAL, "Invalid header for link request");
-	memcpy(&ifi, q->body, sizeof(ifi));
 	struct nla tb[IFLA_MAX + 1];
-	size_t hl = NLMSG_ALIGN(sizeof(ifi));
-	if (nla_parse(q->body + hl, q->body_len > hl ? q->body_len - hl : 0, q->msg, tb,
-		      IFLA_MAX) < 0)
-		return rtnl_fail(q, -EINVAL, "Malformed attribute");
+	int e = link_change_parse(q, &ifi, tb);
+	if (e)
+		return e;
 	char name[IFNAMSIZ];
 	bool has_name = attr_name(&tb[IFLA_IFNAME], name);
 	if (tb[IFLA_IFNAME].data && !has_name) {
@@ -527,7 +531,7 @@ int rtnl_link_set(struct rtnl_req *q)
 	if (tb[IFLA_LINKINFO].data) {
 		char kind[16];
 		bool has_data;
-		int e = linkinfo_kind(q, &tb[IFLA_LINKINFO], kind, &has_data);
+		e = linkinfo_kind(q, &tb[IFLA_LINKINFO], kind, &has_data);
 		if (e)
 			return e;
 		struct link_look look = link_look(nif->ops->kind);
@@ -538,7 +542,7 @@ int rtnl_link_set(struct rtnl_req *q)
 		}
 	}
 	bool up;
-	int e = wanted_up(q, &ifi, link_flags(nif), &up);
+	e = wanted_up(q, &ifi, link_flags(nif), &up);
 	if (e)
 		return e;
 	if (!up && nif->ops->kind == NETIF_KIND_LOOPBACK)
@@ -562,14 +566,10 @@ int rtnl_link_del(struct rtnl_req *q)
 {
 	struct rtnl *nl = q->s->nl;
 	struct ifinfomsg ifi;
-	if (q->body_len < sizeof(ifi))
-		return rtnl_fail(q, -EINVAL, "Invalid header for link request");
-	memcpy(&ifi, q->body, sizeof(ifi));
 	struct nla tb[IFLA_MAX + 1];
-	size_t hl = NLMSG_ALIGN(sizeof(ifi));
-	if (nla_parse(q->body + hl, q->body_len > hl ? q->body_len - hl : 0, q->msg, tb,
-		      IFLA_MAX) < 0)
-		return rtnl_fail(q, -EINVAL, "Malformed attribute");
+	int e = link_change_parse(q, &ifi, tb);
+	if (e)
+		return e;
 	char name[IFNAMSIZ];
 	struct netif *nif = NULL;
 	if (ifi.ifi_index > 0)

@@ -204,10 +204,10 @@ static int route_dump(struct rtnl_req *q)
 			f.table = rtm.rtm_table;
 			f.protocol = rtm.rtm_protocol;
 			struct nla tb[RTA_MAX + 1];
-			size_t hl = NLMSG_ALIGN(sizeof(rtm));
-			if (nla_parse(q->body + hl, q->body_len > hl ? q->body_len - hl : 0, q->msg,
-				      tb, RTA_MAX) < 0)
-				return rtnl_fail(q, -EINVAL, "Malformed attribute in dump request");
+			int attrs_err = rtnl_req_attrs(q, sizeof(rtm), tb, RTA_MAX,
+						       "Malformed attribute in dump request");
+			if (attrs_err)
+				return attrs_err;
 			for (unsigned t = 1; t <= RTA_MAX; t++) {
 				if (!tb[t].data)
 					continue;
@@ -280,10 +280,9 @@ static int route_lookup_reply(struct rtnl_req *q)
 		return rtnl_fail(q, -EAFNOSUPPORT, "Only IPv4 and IPv6 routes");
 	unsigned bits = ip_family_bits(fam);
 	struct nla tb[RTA_MAX + 1];
-	size_t hl = NLMSG_ALIGN(sizeof(rtm));
-	if (nla_parse(q->body + hl, q->body_len > hl ? q->body_len - hl : 0, q->msg, tb,
-		      RTA_MAX) < 0)
-		return rtnl_fail(q, -EINVAL, "Malformed attribute");
+	int attrs_err = rtnl_req_attrs(q, sizeof(rtm), tb, RTA_MAX, "Malformed attribute");
+	if (attrs_err)
+		return attrs_err;
 	if (q->s->strict) {
 		if ((rtm.rtm_src_len && rtm.rtm_src_len != bits) ||
 		    (rtm.rtm_dst_len && rtm.rtm_dst_len != bits))
@@ -482,10 +481,9 @@ static int parse_route(struct rtnl_req *q, struct fib_route *rt, uint8_t *rtm_fl
 	if (rtm.rtm_dst_len > bits)
 		return rtnl_fail(q, -EINVAL, "Invalid prefix length");
 	struct nla tb[RTA_MAX + 1];
-	size_t hl = NLMSG_ALIGN(sizeof(rtm));
-	if (nla_parse(q->body + hl, q->body_len > hl ? q->body_len - hl : 0, q->msg, tb,
-		      RTA_MAX) < 0)
-		return rtnl_fail(q, -EINVAL, "Malformed attribute");
+	int attrs_err = rtnl_req_attrs(q, sizeof(rtm), tb, RTA_MAX, "Malformed attribute");
+	if (attrs_err)
+		return attrs_err;
 	if (rtm.rtm_src_len || tb[RTA_SRC].data)
 		return rtnl_fail(q, -EOPNOTSUPP, "Source-specific routes are not supported");
 	if (rtm.rtm_tos)

@@ -340,30 +340,51 @@ static void child_seccomp(int sock, const char *prog)
 	close(sock);
 }
 
-/* Runs argv as a child and waits for it, or stops it when rrouted (router_pidfd) goes. */
-static int run_watched(char **argv, int router_pidfd, const struct exec_how *how)
+/* The command being watched, and its stop once begun (SIGKILL due at kill_at). */
+struct watched {
+	pid_t child;
+	bool own_group;              /* it leads its own process group */
+	bool stopping;
+	struct timespec kill_at;
+};
+
+/* Begins the grace period after which the command gets SIGKILL; sig (0: none) goes first. */
+static void begin_stop(struct watched *w, int sig)
 {
-	sigset_t set, old;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	sigaddset(&set, SIGCHLD);   /* wakes the poll below when the command ends */
-	sigprocmask(SIG_BLOCK, &set, &old);
-	bool own_group = !isatty(STDIN_FILENO);
-	int sp[2] = { -1, -1 };
-	if (how->seccomp && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
-		fprintf(stderr, "rrctl exec: socketpair: %s\n", strerror(errno));
-		return 1;
-	}
+	if (sig)
+		kill(w->own_group ? -w->child : w->child, sig);
+	w->stopping = true;
+	clock_gettime(CLOCK_MONOTONIC, &w->kill_at);
+	w->kill_at.tv_sec += RRCTL_STOP_GRACE_S;
+}
+
+/* Milliseconds until the SIGKILL is due (0: now), -1 when not stopping. */
+static int ms_until_kill(const struct watched *w)
+{
+	/* A deadline, not a poll timeout: other descriptors may keep waking the loop. */
+	if (!w->stopping)
+		return -1;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long ms = (w->kill_at.tv_sec - now.tv_sec) * 1000L +
+		  (w->kill_at.tv_nsec - now.tv_nsec) / 1000000L;
+	return ms > 0 ? (int)ms : 0;
+}
+
+/*
+ * Forks argv with the signal mask old; on the seccomp path the child installs the filter
+ * first and sends its listener over sp[1]. The child's pid, or -1 (said why).
+ */
+static pid_t fork_command(char **argv, int router_pidfd, const struct exec_how *how,
+			  const sigset_t *old, bool own_group, int sp[2])
+{
 	pid_t child = fork();
 	if (child < 0) {
 		fprintf(stderr, "rrctl exec: fork: %s\n", strerror(errno));
-		return 1;
+		return -1;
 	}
 	if (child == 0) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
+		sigprocmask(SIG_SETMASK, old, NULL);
 		if (own_group)
 			setpgid(0, 0);
 		if (router_pidfd >= 0)
@@ -376,39 +397,42 @@ static int run_watched(char **argv, int router_pidfd, const struct exec_how *how
 		fprintf(stderr, "rrctl exec: %s: %s\n", argv[0], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
 	}
-	if (own_group)
-		setpgid(child, child);   /* also here: a signal sent right away finds the group */
+	return child;
+}
+
+/* The supervisor of the listener the child sends over sp[0], or NULL (the child is stopped). */
+static struct seccomp_sup *supervise(int sp[2], pid_t child, const char *prog,
+				     const struct exec_how *how)
+{
 	struct seccomp_sup *sup = NULL;
-	if (how->seccomp) {
-		close(sp[1]);
-		int l = seccomp_listener_recv(sp[0], child);
-		close(sp[0]);
-		/* No listener: the child failed and said why; its status is collected below. */
-		if (l >= 0)
-			sup = seccomp_sup_new(l, how->shim_path, argv[0], how->verbose);
-		if (l >= 0 && !sup) {
-			/* Unsupervised, its socket calls would hang: stop it. */
-			kill(child, SIGKILL);
-		}
+	close(sp[1]);
+	int l = seccomp_listener_recv(sp[0], child);
+	close(sp[0]);
+	/* No listener: the child failed and said why; its status is collected later. */
+	if (l >= 0)
+		sup = seccomp_sup_new(l, how->shim_path, prog, how->verbose);
+	if (l >= 0 && !sup) {
+		/* Unsupervised, its socket calls would hang: stop it. */
+		kill(child, SIGKILL);
 	}
-	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	bool stopping = false;
-	struct timespec kill_at = { 0, 0 };
+	return sup;
+}
+
+/*
+ * Waits for the command, answering its supervisor (sup, if any) and passing signals
+ * (set, read from sfd) on; when rrouted (router_pidfd) or the supervisor goes, stops
+ * it: SIGTERM, then SIGKILL after the grace. Its exit status as rrctl's.
+ */
+static int watch(struct watched *w, struct seccomp_sup *sup, int sfd, int router_pidfd,
+		 const char *prog)
+{
 	for (;;) {
 		struct pollfd pfd[3] = {
 			{ .fd = sup ? seccomp_sup_fd(sup) : -1, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
-			{ .fd = stopping ? -1 : router_pidfd, .events = POLLIN },
+			{ .fd = w->stopping ? -1 : router_pidfd, .events = POLLIN },
 		};
-		/* A deadline, not a poll timeout: other descriptors may keep waking the loop. */
-		int timeout = -1;
-		if (stopping) {
-			struct timespec now;
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			long ms = (kill_at.tv_sec - now.tv_sec) * 1000L +
-				  (kill_at.tv_nsec - now.tv_nsec) / 1000000L;
-			timeout = ms > 0 ? (int)ms : 0;
-		}
+		int timeout = ms_until_kill(w);
 		int r = poll(pfd, 3, timeout);
 		if (r < 0 && errno != EINTR)
 			break;
@@ -416,46 +440,36 @@ static int run_watched(char **argv, int router_pidfd, const struct exec_how *how
 			seccomp_sup_free(sup);
 			sup = NULL;
 			/* rrouted gone (a program the shim handed over has no pidfd of it): stop */
-			if (!stopping) {
-				kill(own_group ? -child : child, SIGTERM);
-				stopping = true;
-				clock_gettime(CLOCK_MONOTONIC, &kill_at);
-				kill_at.tv_sec += RRCTL_STOP_GRACE_S;
-			}
+			if (!w->stopping)
+				begin_stop(w, SIGTERM);
 		}
 		int status;
-		if (waitpid(child, &status, WNOHANG) == child) {
+		if (waitpid(w->child, &status, WNOHANG) == w->child) {
 			seccomp_sup_free(sup);
 			return status_to_exit(status);
 		}
-		if (stopping && timeout == 0) {
-			kill(own_group ? -child : child, SIGKILL);
-			kill_at.tv_sec += 1;   /* and again every second until it is gone */
+		if (w->stopping && timeout == 0) {
+			kill(w->own_group ? -w->child : w->child, SIGKILL);
+			w->kill_at.tv_sec += 1;   /* and again every second until it is gone */
 			continue;
 		}
 		if (r > 0 && (pfd[1].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			/* A terminal's ^C reached the child already (same group); others are passed on. */
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) && si.ssi_signo != SIGCHLD &&
-			    (own_group || si.ssi_code != SI_KERNEL)) {
-				kill(child, (int)si.ssi_signo);
+			    (w->own_group || si.ssi_code != SI_KERNEL)) {
+				kill(w->child, (int)si.ssi_signo);
 				/*
 				 * On the seccomp path the program must not outlive its supervisor
 				 * (its socket calls would fail): SIGKILL follows after the grace.
 				 */
-				if (sup && !stopping && si.ssi_signo != SIGQUIT) {
-					stopping = true;
-					clock_gettime(CLOCK_MONOTONIC, &kill_at);
-					kill_at.tv_sec += RRCTL_STOP_GRACE_S;
-				}
+				if (sup && !w->stopping && si.ssi_signo != SIGQUIT)
+					begin_stop(w, 0);
 			}
 		}
-		if (r > 0 && !stopping && (pfd[2].revents & POLLIN)) {
-			fprintf(stderr, "rrctl exec: rrouted exited; stopping %s\n", argv[0]);
-			kill(own_group ? -child : child, SIGTERM);
-			stopping = true;
-			clock_gettime(CLOCK_MONOTONIC, &kill_at);
-			kill_at.tv_sec += RRCTL_STOP_GRACE_S;
+		if (r > 0 && !w->stopping && (pfd[2].revents & POLLIN)) {
+			fprintf(stderr, "rrctl exec: rrouted exited; stopping %s\n", prog);
+			begin_stop(w, SIGTERM);
 			/* Nothing to answer for any more: its socket calls now fail (ENOSYS). */
 			seccomp_sup_free(sup);
 			sup = NULL;
@@ -464,9 +478,36 @@ static int run_watched(char **argv, int router_pidfd, const struct exec_how *how
 	/* poll failed: nothing left to watch with; wait for the child plainly. */
 	seccomp_sup_free(sup);
 	int status;
-	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+	while (waitpid(w->child, &status, 0) < 0 && errno == EINTR)
 		;
 	return status_to_exit(status);
+}
+
+/* Runs argv as a child and waits for it, or stops it when rrouted (router_pidfd) goes. */
+static int run_watched(char **argv, int router_pidfd, const struct exec_how *how)
+{
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGCHLD);   /* wakes the poll when the command ends */
+	sigprocmask(SIG_BLOCK, &set, &old);
+	struct watched w = { .own_group = !isatty(STDIN_FILENO) };
+	int sp[2] = { -1, -1 };
+	if (how->seccomp && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+		fprintf(stderr, "rrctl exec: socketpair: %s\n", strerror(errno));
+		return 1;
+	}
+	w.child = fork_command(argv, router_pidfd, how, &old, w.own_group, sp);
+	if (w.child < 0)
+		return 1;
+	if (w.own_group)
+		setpgid(w.child, w.child);   /* also here: a signal sent right away finds the group */
+	struct seccomp_sup *sup = how->seccomp ? supervise(sp, w.child, argv[0], how) : NULL;
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	return watch(&w, sup, sfd, router_pidfd, argv[0]);
 }
 
 /*

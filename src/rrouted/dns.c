@@ -64,22 +64,9 @@ static void resolve(struct dns_request *rq)
 	rq->gai_err = getaddrinfo(rq->host, NULL, &hints, &res);
 	if (rq->gai_err)
 		return;
-	/* The first answer in getaddrinfo's order (RFC 6724), as wg(8) and the config loader. */
-	const struct addrinfo *ai;
-	for (ai = res; ai; ai = ai->ai_next)
-		if ((ai->ai_family == AF_INET && ai->ai_addrlen == sizeof(struct sockaddr_in)) ||
-		    (ai->ai_family == AF_INET6 && ai->ai_addrlen == sizeof(struct sockaddr_in6)))
-			break;
-	if (!ai) {
+	/* The first answer in getaddrinfo's order, as wg(8) and the config loader. */
+	if (!sockaddr_inet_from_addrinfo(&rq->addr, res, rq->port))
 		rq->gai_err = EAI_NONAME;
-	} else {
-		memset(&rq->addr, 0, sizeof(rq->addr));
-		memcpy(&rq->addr, ai->ai_addr, ai->ai_addrlen);
-		if (ai->ai_family == AF_INET)
-			rq->addr.in4.sin_port = htons(rq->port);
-		else
-			rq->addr.in6.sin6_port = htons(rq->port);
-	}
 	freeaddrinfo(res);
 }
 

@@ -369,10 +369,15 @@ static void daemon_shutdown(struct daemon *d)
 	crypto_cleanup();
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for. */
+struct rrouted_args {
+	const char *conf_path, *level_name;
+	bool check_only;
+};
+
+/* Reads the command line into a: -1 to go on, or the exit status (--help, a usage error). */
+static int parse_args(int argc, char **argv, struct rrouted_args *a)
 {
-	const char *conf_path = NULL, *level_name = NULL;
-	bool check_only = false;
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'C' },
@@ -383,53 +388,144 @@ int main(int argc, char **argv)
 	int opt;
 	while ((opt = getopt_long(argc, argv, "c:l:h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': conf_path = optarg; break;
-		case 'C': check_only = true; break;
-		case 'l': level_name = optarg; break;
+		case 'c': a->conf_path = optarg; break;
+		case 'C': a->check_only = true; break;
+		case 'l': a->level_name = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!conf_path || optind != argc) {
+	if (!a->conf_path || optind != argc) {
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+/* Loads conf_path into d->conf; false when it has errors (printed). */
+static bool load_config(struct daemon *d, const char *conf_path)
+{
+	struct conf_errors *errs = calloc(1, sizeof(*errs));
+	if (!errs) {
+		fprintf(stderr, "rrouted: out of memory\n");
+		return false;
+	}
+	/* The daemon resolves endpoint names itself, off its loop, and retries them (rrouted/dns.c). */
+	bool ok = router_conf_load_flags(conf_path, CONF_DEFER_NAMES, &d->conf, errs) == 0;
+	if (!ok)
+		print_errors(errs);
+	free(errs);
+	return ok;
+}
+
+/* The log level --log-level names (forced), else the configuration's; false: not a level. */
+static bool apply_log_level(struct daemon *d, const char *forced)
+{
+	enum log_level level;
+	d->log_level_forced = forced != NULL;
+	const char *name = forced ? forced : d->conf.log_level[0] ? d->conf.log_level : NULL;
+	if (!name)
+		return true;
+	if (log_level_parse(name, &level) < 0) {
+		fprintf(stderr, "rrouted: unknown log level \"%s\" (error, warn, info, debug)\n", name);
+		return false;
+	}
+	log_set_level(level);
+	return true;
+}
+
+/* The control socket and, when configured, the metrics listener. false: failed. */
+static bool start_control(struct daemon *d)
+{
+	if (ctl_server_open(&d->ctl, &d->loop, d->conf.control_path, &d->router) < 0)
+		return false;
+	d->ctl.reload = reload;
+	d->ctl.reload_ctx = d;
+	d->ctl.sock_stats = sock_layer_stats(d->sockets);
+	d->ctl.sup = &d->sup;
+	if (d->conf.has_metrics) {
+		struct metrics_sources src = { .router = &d->router, .sockets = d->ctl.sock_stats,
+					       .sup = &d->sup };
+		if (metrics_http_open(&d->metrics, &d->loop, &d->conf.metrics_addr, &src) < 0)
+			return false;
+	}
+	/* rrctl exec asks the control socket where the shim socket is. */
+	if (strlen(d->shim_path) < sizeof(d->ctl.shim_path))
+		memcpy(d->ctl.shim_path, d->shim_path, strlen(d->shim_path) + 1);
+	return true;
+}
+
+/*
+ * Everything the daemon runs, on d->loop: the interfaces and routes, the endpoint
+ * resolver, the host stack, the control socket and metrics, then the up hooks.
+ * false: something failed (logged); daemon_shutdown undoes what was started.
+ */
+static bool start_daemon(struct daemon *d)
+{
+	if (ip_router_init(&d->router, &d->loop) < 0) {
+		log_error("out of memory");
+		return false;
+	}
+	if (setup_signals(d) < 0) {
+		log_error("cannot set up signal handling: %s", strerror(errno));
+		return false;
+	}
+	ws_transport_install();   /* Endpoint = ws://…, ListenWebSocket */
+	for (size_t i = 0; i < d->conf.n_ifaces; i++)
+		if (!wg_device_create(&d->loop, &d->router, &d->conf.ifaces[i]))
+			return false;
+	reload_install_routes(&d->router, &d->conf);
+	if (d->conf.private_dir[0]) {
+		char err[PATH_MAX + 160];
+		if (localsock_ensure_private_dir(d->conf.private_dir, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			return false;
+		}
+	}
+	d->dns = endpoint_dns_new(&d->loop, &d->router, &d->conf);
+	if (!d->dns) {
+		log_error("cannot start the endpoint name resolver: %s", strerror(errno));
+		return false;
+	}
+	endpoint_dns_check(d->dns);
+	if (start_host_stack(d) < 0)
+		return false;
+	if (!start_control(d))
+		return false;
+	log_info("rrouted running: %zu interface(s) besides lo, control socket %s, shim socket %s",
+		 d->router.n_netifs - 1,
+		 d->conf.control_path, d->shim_path);
+	if (hooks_run(&d->hooks, &d->sup, d->conf.ifaces, d->conf.n_ifaces, true, up_hooks_done,
+		      d) < 0) {
+		log_error("out of memory starting the interface hooks");
+		return false;
+	}
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	struct rrouted_args args = { 0 };
+	int status = parse_args(argc, argv, &args);
+	if (status >= 0)
+		return status;
 	if (crypto_init() < 0)
 		return 1;
 
 	struct daemon d = { .signals.fd = -1, .ctl.lfd.fd = -1 };
 	timer_init(&d.shutdown_timer, shutdown_timeout);
-	struct conf_errors *errs = calloc(1, sizeof(*errs));
-	if (!errs) {
-		fprintf(stderr, "rrouted: out of memory\n");
+	if (!load_config(&d, args.conf_path))
 		return 1;
-	}
-	/* The daemon resolves endpoint names itself, off its loop, and retries them (rrouted/dns.c). */
-	if (router_conf_load_flags(conf_path, CONF_DEFER_NAMES, &d.conf, errs) < 0) {
-		print_errors(errs);
-		free(errs);
-		return 1;
-	}
-	free(errs);
-	if (check_only) {
+	if (args.check_only) {
 		warn_unresolved_names(&d.conf);
-		printf("%s: OK, %zu interface(s), %zu route(s)\n", conf_path, d.conf.n_ifaces,
+		printf("%s: OK, %zu interface(s), %zu route(s)\n", args.conf_path, d.conf.n_ifaces,
 		       d.conf.n_routes);
 		router_conf_free(&d.conf);
 		return 0;
 	}
-
-	enum log_level level;
-	d.log_level_forced = level_name != NULL;
-	const char *name = level_name ? level_name : d.conf.log_level[0] ? d.conf.log_level : NULL;
-	if (name) {
-		if (log_level_parse(name, &level) < 0) {
-			fprintf(stderr, "rrouted: unknown log level \"%s\" (error, warn, info, debug)\n",
-				name);
-			router_conf_free(&d.conf);
-			return 2;
-		}
-		log_set_level(level);
+	if (!apply_log_level(&d, args.level_name)) {
+		router_conf_free(&d.conf);
+		return 2;
 	}
 
 	int r = loop_init(&d.loop);
@@ -439,66 +535,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	set_wakeup_policy(&d.loop, d.conf.batch_hold_us);
-	if (ip_router_init(&d.router, &d.loop) < 0) {
-		log_error("out of memory");
-		goto fail;
+	if (!start_daemon(&d)) {
+		daemon_shutdown(&d);
+		return 1;
 	}
-	if (setup_signals(&d) < 0) {
-		log_error("cannot set up signal handling: %s", strerror(errno));
-		goto fail;
-	}
-	ws_transport_install();   /* Endpoint = ws://…, ListenWebSocket */
-	for (size_t i = 0; i < d.conf.n_ifaces; i++)
-		if (!wg_device_create(&d.loop, &d.router, &d.conf.ifaces[i]))
-			goto fail;
-	reload_install_routes(&d.router, &d.conf);
-	if (d.conf.private_dir[0]) {
-		char err[PATH_MAX + 160];
-		if (localsock_ensure_private_dir(d.conf.private_dir, err, sizeof(err)) < 0) {
-			log_error("%s", err);
-			goto fail;
-		}
-	}
-	d.dns = endpoint_dns_new(&d.loop, &d.router, &d.conf);
-	if (!d.dns) {
-		log_error("cannot start the endpoint name resolver: %s", strerror(errno));
-		goto fail;
-	}
-	endpoint_dns_check(d.dns);
-	if (start_host_stack(&d) < 0)
-		goto fail;
-	r = ctl_server_open(&d.ctl, &d.loop, d.conf.control_path, &d.router);
-	if (r < 0)
-		goto fail;
-	d.ctl.reload = reload;
-	d.ctl.reload_ctx = &d;
-	d.ctl.sock_stats = sock_layer_stats(d.sockets);
-	d.ctl.sup = &d.sup;
-	if (d.conf.has_metrics) {
-		struct metrics_sources src = { .router = &d.router, .sockets = d.ctl.sock_stats,
-					       .sup = &d.sup };
-		if (metrics_http_open(&d.metrics, &d.loop, &d.conf.metrics_addr, &src) < 0)
-			goto fail;
-	}
-	/* rrctl exec asks the control socket where the shim socket is. */
-	if (strlen(d.shim_path) < sizeof(d.ctl.shim_path))
-		memcpy(d.ctl.shim_path, d.shim_path, strlen(d.shim_path) + 1);
-	log_info("rrouted running: %zu interface(s) besides lo, control socket %s, shim socket %s",
-		 d.router.n_netifs - 1,
-		 d.conf.control_path, d.shim_path);
-	if (hooks_run(&d.hooks, &d.sup, d.conf.ifaces, d.conf.n_ifaces, true, up_hooks_done,
-		      &d) < 0) {
-		log_error("out of memory starting the interface hooks");
-		goto fail;
-	}
-
 	r = loop_run(&d.loop);
 	if (r < 0)
 		log_error("event loop failed: %s", strerror(-r));
 	daemon_shutdown(&d);
 	return r < 0 ? 1 : 0;
-
-fail:
-	daemon_shutdown(&d);
-	return 1;
 }

@@ -29,12 +29,9 @@
 
 #include "shim/shim.h"
 
-#ifndef IP_RECVERR
-#define IP_RECVERR 11
-#endif
-#ifndef IPV6_MINHOPCOUNT
-#define IPV6_MINHOPCOUNT 73
-#endif
+_Static_assert(SHIM_TCP_NODELAY == TCP_NODELAY && SHIM_TCP_KEEPIDLE == TCP_KEEPIDLE &&
+	       SHIM_TCP_KEEPINTVL == TCP_KEEPINTVL && SHIM_TCP_KEEPCNT == TCP_KEEPCNT,
+	       "shim_proto.h's TCP option names are Linux's");
 
 /* ---- helpers ---- */
 
@@ -51,18 +48,15 @@ static bool inet_domain(int d)
 
 static void req_init(struct shim_req *req, uint32_t op, const struct shim_fd *e)
 {
-	memset(req, 0, sizeof(*req));
-	req->op = op;
-	req->sock_id = e ? e->sock_id : -1;
-	if (e) {
-		req->family = e->domain;
-		req->type = e->type;
-		req->protocol = e->kind == SK_PING || e->kind == SK_RAW
-			? (e->domain == AF_INET ? IPPROTO_ICMP
-									    : IPPROTO_ICMPV6)
-						   : e->kind == SK_UDP ? IPPROTO_UDP : IPPROTO_TCP;
-		req->opts = e->opts;
+	if (!e) {
+		shim_req_init(req, op, -1, 0, 0, 0);
+		return;
 	}
+	int protocol = e->kind == SK_PING || e->kind == SK_RAW
+		? (e->domain == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6)
+		: e->kind == SK_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+	shim_req_init(req, op, e->sock_id, e->domain, e->type, protocol);
+	req->opts = e->opts;
 }
 
 /* Puts newfd (from rrouted) in place of fd, keeping the app's flags. 0 or -errno. */
@@ -146,11 +140,7 @@ SHIM_EXPORT int socket(int domain, int type, int protocol)
 		return shim_real.socket(domain, type, protocol);
 	int base = type & 0xf;
 	struct shim_fd e;
-	memset(&e, 0, sizeof(e));
-	e.state = SFD_KERNEL;
-	e.sock_id = -1;
-	e.domain = domain;
-	e.type = base;
+	shim_fd_init_kernel(&e, domain, base);
 	if (base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) {
 		e.kind = SK_STREAM;
 	} else if (base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP)) {
@@ -271,17 +261,11 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
 		return fail(EINVAL);
 	struct shim_accept_msg m;
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-			     .msg_controllen = sizeof(cm.b) };
-	ssize_t n = shim_real.recvmsg(fd, &mh, (flags & SOCK_CLOEXEC) ? MSG_CMSG_CLOEXEC : 0);
+	int nfd;
+	ssize_t n = shim_recv_with_fd(shim_real.recvmsg, fd, &m, sizeof(m),
+				      (flags & SOCK_CLOEXEC) ? MSG_CMSG_CLOEXEC : 0, &nfd, NULL);
 	if (n < 0)
 		return -1;
-	int nfd = shim_passed_fd(&mh, n);
 	if (n == 0 && nfd < 0)
 		return fail(ECONNABORTED);   /* rrouted went away */
 	if ((size_t)n != sizeof(m) || nfd < 0) {
@@ -497,13 +481,7 @@ static int opt_set(struct shim_fd *e, int level, int name, const void *val, sock
 		case SO_KEEPALIVE:
 			if (opt_int(val, len, &v) < 0)
 				return -EINVAL;
-			if (name == SO_REUSEADDR)
-				e->opts.reuseaddr = !!v;
-			else if (name == SO_REUSEPORT)
-				e->opts.reuseport = !!v;
-			else
-				e->opts.keepalive = !!v;
-			return 1;
+			return shim_opts_set_int(&e->opts, level, name, v);
 		case SO_BINDTODEVICE: {
 			char ifname[IFNAMSIZ_SHIM + 1];
 			size_t n = len < IFNAMSIZ_SHIM ? (size_t)len : IFNAMSIZ_SHIM;
@@ -540,25 +518,6 @@ static int opt_set(struct shim_fd *e, int level, int name, const void *val, sock
 			return v;
 		if (opt_int(val, len, &v) < 0)
 			return -EINVAL;
-		if ((level == IPPROTO_IP && name == IP_TTL) ||
-		    (level == IPPROTO_IPV6 && name == IPV6_UNICAST_HOPS)) {
-			if (v < -1 || v > 255 || (v == 0 && level == IPPROTO_IP))
-				return -EINVAL;
-			e->opts.ttl = v < 0 ? 0 : (uint8_t)v;
-			return 1;
-		}
-		if ((level == IPPROTO_IP && name == IP_TOS) ||
-		    (level == IPPROTO_IPV6 && name == IPV6_TCLASS)) {
-			e->opts.tos = v < 0 ? 0 : (uint8_t)v;
-			return 1;
-		}
-		if ((level == IPPROTO_IP && name == IP_MINTTL) ||
-		    (level == IPPROTO_IPV6 && name == IPV6_MINHOPCOUNT)) {
-			if (v < 0 || v > 255)
-				return -EINVAL;
-			e->opts.min_ttl = (uint8_t)v;
-			return 1;
-		}
 		if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
 			if (e->bound)
 				return -EINVAL;
@@ -572,25 +531,13 @@ static int opt_set(struct shim_fd *e, int level, int name, const void *val, sock
 			e->recvttl = !!v;
 			return 2;
 		}
-		if ((level == IPPROTO_IP && name == IP_RECVERR) ||
-		    (level == IPPROTO_IPV6 && name == IPV6_RECVERR)) {
-			/* One switch for both families (Linux keeps two for dual-stack sockets). */
-			e->opts.recverr = !!v;
-			return 1;
-		}
-		return -ENOPROTOOPT;
+		return shim_opts_set_int(&e->opts, level, name, v) ?: -ENOPROTOOPT;
 	case IPPROTO_TCP:
 		if (e->kind != SK_STREAM)
 			return -ENOPROTOOPT;
 		if (opt_int(val, len, &v) < 0)
 			return -EINVAL;
-		switch (name) {
-		case TCP_NODELAY: e->opts.nodelay = !!v; return 1;
-		case TCP_KEEPIDLE: e->opts.keepidle = (uint32_t)v; return 1;
-		case TCP_KEEPINTVL: e->opts.keepintvl = (uint32_t)v; return 1;
-		case TCP_KEEPCNT: e->opts.keepcnt = (uint32_t)v; return 1;
-		default: return -ENOPROTOOPT;
-		}
+		return shim_opts_set_int(&e->opts, level, name, v) ?: -ENOPROTOOPT;
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -857,22 +804,6 @@ static ssize_t dgram_sendmsg(int fd, const struct shim_fd *e, const struct msghd
 	return n >= (ssize_t)sizeof(h) ? n - (ssize_t)sizeof(h) : 0;
 }
 
-static void add_cmsg(struct msghdr *msg, size_t *used, int level, int type, int value)
-{
-	size_t space = CMSG_SPACE(sizeof(int));
-	if (!msg->msg_control || *used + space > msg->msg_controllen) {
-		msg->msg_flags |= MSG_CTRUNC;
-		return;
-	}
-	struct cmsghdr ch = { .cmsg_len = CMSG_LEN(sizeof(int)), .cmsg_level = level,
-			      .cmsg_type = type };
-	uint8_t *p = (uint8_t *)msg->msg_control + *used;
-	memset(p, 0, space);
-	memcpy(p, &ch, sizeof(ch));
-	memcpy(CMSG_DATA((struct cmsghdr *)p), &value, sizeof(int));
-	*used += space;
-}
-
 /*
  * An ordinary receive met an ICMP error message (shim_errqueue.c has the
  * design): it fails once with the error's errno. What the error record and
@@ -954,10 +885,11 @@ again:
 	size_t used = mh.msg_controllen;
 	shim_dgram_recv_cmsgs(e, &h, msg, &used);
 	if (e->recvttl && (h.flags & SHIM_DGRAM_HAS_TTL)) {
+		int ttl = h.ttl;
 		if (h.peer.family == AF_INET && e->domain == AF_INET)
-			add_cmsg(msg, &used, IPPROTO_IP, IP_TTL, h.ttl);
+			shim_put_cmsg(msg, &used, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
 		else
-			add_cmsg(msg, &used, IPPROTO_IPV6, IPV6_HOPLIMIT, h.ttl);
+			shim_put_cmsg(msg, &used, IPPROTO_IPV6, IPV6_HOPLIMIT, &ttl, sizeof(ttl));
 	}
 	msg->msg_controllen = used;
 	if (msg->msg_name && msg->msg_namelen) {
@@ -1303,9 +1235,7 @@ void shim_adopt_inherited(void)
 		struct shim_req req;
 		struct shim_rep rep;
 		struct shim_sockinfo si;
-		memset(&req, 0, sizeof(req));
-		req.op = SHIM_OP_LOOKUP;
-		req.sock_id = -1;
+		shim_req_init(&req, SHIM_OP_LOOKUP, -1, 0, 0, 0);
 		req.ino = (uint64_t)st.st_ino;
 		if (shim_rpc(&req, &rep, NULL, &si, sizeof(si)) < 0 || rep.err ||
 		    rep.data_len != sizeof(si) || !inet_domain(si.domain))

@@ -80,6 +80,16 @@ struct shim_fd {
 	struct shim_sockopt replay[SHIM_MAX_REPLAY];
 };
 
+/* e as a fresh kernel socket of domain and type (without flags): no router socket yet. */
+static inline void shim_fd_init_kernel(struct shim_fd *e, int domain, int type)
+{
+	memset(e, 0, sizeof(*e));
+	e->state = SFD_KERNEL;
+	e->sock_id = -1;
+	e->domain = domain;
+	e->type = type;
+}
+
 /* Copies fd's entry out; false if fd is not tracked. */
 bool shim_fd_get(int fd, struct shim_fd *out);
 void shim_fd_put(int fd, const struct shim_fd *e);
@@ -192,6 +202,26 @@ int shim_dgram_send_cmsgs(const struct shim_fd *e, const struct msghdr *msg,
  */
 int shim_dgram_check_size(const struct shim_fd *e, const struct shim_dgram_hdr *h, size_t total,
 			  uint32_t *mtu);
+/*
+ * Appends one control message (len bytes of data) to msg at msg_control + *used; one
+ * that does not fit sets MSG_CTRUNC, as the kernel does.
+ */
+static inline void shim_put_cmsg(struct msghdr *msg, size_t *used, int level, int type,
+				 const void *data, size_t len)
+{
+	size_t space = CMSG_SPACE(len);
+	if (!msg->msg_control || *used + space > msg->msg_controllen) {
+		msg->msg_flags |= MSG_CTRUNC;
+		return;
+	}
+	struct cmsghdr ch = { .cmsg_len = CMSG_LEN(len), .cmsg_level = level, .cmsg_type = type };
+	uint8_t *p = (uint8_t *)msg->msg_control + *used;
+	memset(p, 0, space);
+	memcpy(p, &ch, sizeof(ch));
+	memcpy(CMSG_DATA((struct cmsghdr *)p), data, len);
+	*used += space;
+}
+
 /* Appends the packet-info / TOS control messages e asked for, at msg_control + *used. */
 void shim_dgram_recv_cmsgs(const struct shim_fd *e, const struct shim_dgram_hdr *h,
 			   struct msghdr *msg, size_t *used);

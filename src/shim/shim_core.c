@@ -282,18 +282,13 @@ static int rpc_locked(const struct shim_req *req, const void *extra, size_t extr
 		}
 		if (!want_reply)
 			return 0;
-		union {
-			struct cmsghdr h;
-			char b[CMSG_SPACE(sizeof(int))];
-		} cm;
-		struct iovec iov = { buf, sizeof(buf) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-				     .msg_controllen = sizeof(cm.b) };
+		int passed;
+		bool truncated;
 		do
-			n = shim_real.recvmsg(ctl_fd, &mh, MSG_CMSG_CLOEXEC);
+			n = shim_recv_with_fd(shim_real.recvmsg, ctl_fd, buf, sizeof(buf),
+					      MSG_CMSG_CLOEXEC, &passed, &truncated);
 		while (n < 0 && errno == EINTR);
-		int passed = shim_passed_fd(&mh, n);
-		if (n <= 0 || !shim_rep_valid(buf, (size_t)n) || (mh.msg_flags & MSG_TRUNC)) {
+		if (n <= 0 || !shim_rep_valid(buf, (size_t)n) || truncated) {
 			if (passed >= 0)
 				shim_real.close(passed);
 			shim_real.close(ctl_fd);

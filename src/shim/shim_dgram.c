@@ -57,10 +57,7 @@ static int mcast_rpc(const struct shim_fd *e, const struct shim_addr *group, boo
 {
 	struct shim_req req;
 	struct shim_rep rep;
-	memset(&req, 0, sizeof(req));
-	req.op = SHIM_OP_MCAST;
-	req.sock_id = e->sock_id;
-	req.family = e->domain;
+	shim_req_init(&req, SHIM_OP_MCAST, e->sock_id, e->domain, 0, 0);
 	req.arg = join;
 	req.addr = *group;
 	req.opts = e->opts;
@@ -340,10 +337,7 @@ static int path_mtu(const struct shim_fd *e, const struct shim_addr *to, int *mt
 		return -ENOTCONN;
 	struct shim_req req;
 	struct shim_rep rep;
-	memset(&req, 0, sizeof(req));
-	req.op = SHIM_OP_PMTU;
-	req.sock_id = e->sock_id;
-	req.family = e->domain;
+	shim_req_init(&req, SHIM_OP_PMTU, e->sock_id, e->domain, 0, 0);
 	req.opts = e->opts;
 	if (to)
 		req.addr = *to;
@@ -495,22 +489,6 @@ int shim_dgram_check_size(const struct shim_fd *e, const struct shim_dgram_hdr *
 	return total + hlen + l4 > (size_t)mtu ? -EMSGSIZE : 0;
 }
 
-static void put_cmsg(struct msghdr *msg, size_t *used, int level, int type, const void *data,
-		     size_t len)
-{
-	size_t space = CMSG_SPACE(len);
-	if (!msg->msg_control || *used + space > msg->msg_controllen) {
-		msg->msg_flags |= MSG_CTRUNC;
-		return;
-	}
-	struct cmsghdr ch = { .cmsg_len = CMSG_LEN(len), .cmsg_level = level, .cmsg_type = type };
-	uint8_t *p = (uint8_t *)msg->msg_control + *used;
-	memset(p, 0, space);
-	memcpy(p, &ch, sizeof(ch));
-	memcpy(CMSG_DATA((struct cmsghdr *)p), data, len);
-	*used += space;
-}
-
 void shim_dgram_recv_cmsgs(const struct shim_fd *e, const struct shim_dgram_hdr *h,
 			   struct msghdr *msg, size_t *used)
 {
@@ -524,11 +502,11 @@ void shim_dgram_recv_cmsgs(const struct shim_fd *e, const struct shim_dgram_hdr 
 		pi.ipi_ifindex = (int)h->ifindex;
 		memcpy(&pi.ipi_spec_dst, h->local.addr, 4);   /* the local address: the same here */
 		memcpy(&pi.ipi_addr, h->local.addr, 4);
-		put_cmsg(msg, used, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
+		shim_put_cmsg(msg, used, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
 	}
 	if (v4pkt && e->recvtos) {
 		uint8_t tos = h->tos;
-		put_cmsg(msg, used, IPPROTO_IP, IP_TOS, &tos, 1);
+		shim_put_cmsg(msg, used, IPPROTO_IP, IP_TOS, &tos, 1);
 	}
 	if (e->domain != AF_INET6)
 		return;
@@ -543,10 +521,10 @@ void shim_dgram_recv_cmsgs(const struct shim_fd *e, const struct shim_dgram_hdr 
 			memcpy(&pi.ipi6_addr, h->local.addr, 16);
 		}
 		pi.ipi6_ifindex = h->ifindex;
-		put_cmsg(msg, used, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+		shim_put_cmsg(msg, used, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
 	}
 	if (e->recvtclass && !v4pkt) {
 		int tc = h->tos;
-		put_cmsg(msg, used, IPPROTO_IPV6, IPV6_TCLASS, &tc, sizeof(tc));
+		shim_put_cmsg(msg, used, IPPROTO_IPV6, IPV6_TCLASS, &tc, sizeof(tc));
 	}
 }

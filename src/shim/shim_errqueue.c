@@ -167,22 +167,6 @@ void shim_errq_local(int fd, const struct shim_fd *e, const struct shim_addr *ds
 
 /* ---- recvmsg(MSG_ERRQUEUE) ---- */
 
-static void put_cmsg(struct msghdr *msg, size_t *used, int level, int type, const void *data,
-		     size_t len)
-{
-	size_t space = CMSG_SPACE(len);
-	if (!msg->msg_control || *used + space > msg->msg_controllen) {
-		msg->msg_flags |= MSG_CTRUNC;
-		return;
-	}
-	uint8_t *p = (uint8_t *)msg->msg_control + *used;
-	struct cmsghdr ch = { .cmsg_len = CMSG_LEN(len), .cmsg_level = level, .cmsg_type = type };
-	memset(p, 0, space);
-	memcpy(p, &ch, sizeof(ch));
-	memcpy(CMSG_DATA((struct cmsghdr *)p), data, len);
-	*used += space;
-}
-
 /* Fills msg as Linux's ip_recv_error / ipv6_recv_error do; used: control bytes already there. */
 static ssize_t fill_error(const struct shim_fd *e, struct msghdr *msg,
 			  const struct shim_dgram_hdr *h, const struct shim_dgram_err *er,
@@ -209,9 +193,9 @@ static ssize_t fill_error(const struct shim_fd *e, struct msghdr *msg,
 	if (e->recvttl && (h->flags & SHIM_DGRAM_HAS_TTL)) {
 		int ttl = h->ttl;
 		if (e->domain == AF_INET)
-			put_cmsg(msg, &used, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
+			shim_put_cmsg(msg, &used, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
 		else
-			put_cmsg(msg, &used, IPPROTO_IPV6, IPV6_HOPLIMIT, &ttl, sizeof(ttl));
+			shim_put_cmsg(msg, &used, IPPROTO_IPV6, IPV6_HOPLIMIT, &ttl, sizeof(ttl));
 	}
 	struct {
 		struct sock_extended_err ee;
@@ -228,10 +212,10 @@ static ssize_t fill_error(const struct shim_fd *e, struct msghdr *msg,
 	if (er->origin != SHIM_ERR_ORIGIN_LOCAL)   /* a local error has no offender (AF_UNSPEC) */
 		shim_addr_to_sockaddr(&er->offender, e->domain, (struct sockaddr *)&eh.offender, &ol);
 	if (e->domain == AF_INET)
-		put_cmsg(msg, &used, IPPROTO_IP, IP_RECVERR, &eh,
-			 sizeof(eh.ee) + sizeof(struct sockaddr_in));
+		shim_put_cmsg(msg, &used, IPPROTO_IP, IP_RECVERR, &eh,
+			      sizeof(eh.ee) + sizeof(struct sockaddr_in));
 	else
-		put_cmsg(msg, &used, IPPROTO_IPV6, IPV6_RECVERR, &eh, sizeof(eh));
+		shim_put_cmsg(msg, &used, IPPROTO_IPV6, IPV6_RECVERR, &eh, sizeof(eh));
 	msg->msg_controllen = used;
 	msg->msg_flags |= MSG_ERRQUEUE;
 	return (ssize_t)copied;

@@ -132,24 +132,48 @@ static int wants_interp(const char *path, char *interp, size_t len)
 	return shim_enabled() && capless_interp_for(path, interp, len) == 1;
 }
 
+/* How many pointers reroute may write for argv. */
+static size_t reroute_argv_slots(char *const argv[])
+{
+	size_t capless = capless_argv_slots(argv), seccomp = seccomp_argv_slots(argv);
+	return capless > seccomp ? capless : seccomp;
+}
+
+/*
+ * What runs instead of path inside the router, with nargv (reroute_argv_slots entries):
+ * its ELF interpreter (interp, PATH_MAX bytes) for a binary with file capabilities, or
+ * rrctl for a static or Go program; NULL when path runs as it is, or when it cannot run
+ * at all (*refused, errno EACCES). Async-signal-safe, as the exec family needs.
+ */
+static const char *reroute(const char *path, char *const argv[], char *interp, char **nargv,
+			   bool *refused)
+{
+	*refused = false;
+	if (wants_interp(path, interp, PATH_MAX)) {
+		capless_build_argv(nargv, interp, path, argv);
+		return interp;
+	}
+	if (wants_seccomp(path)) {
+		*refused = seccomp_unavailable(path);
+		if (*refused)
+			return NULL;
+		seccomp_build_argv(nargv, path, argv);
+		return rrctl_path;
+	}
+	return NULL;
+}
+
 SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	if (missing(real_execve))
 		return -1;
 	char interp[PATH_MAX];
-	if (wants_interp(path, interp, sizeof(interp))) {
-		char *nargv[capless_argv_slots(argv)];
-		capless_build_argv(nargv, interp, path, argv);
-		return real_execve(interp, nargv, envp);
-	}
-	if (wants_seccomp(path)) {
-		if (seccomp_unavailable(path))
-			return -1;
-		char *nargv[seccomp_argv_slots(argv)];
-		seccomp_build_argv(nargv, path, argv);
-		return real_execve(rrctl_path, nargv, envp);
-	}
-	return real_execve(path, argv, envp);
+	char *nargv[reroute_argv_slots(argv)];
+	bool refused;
+	const char *prog = reroute(path, argv, interp, nargv, &refused);
+	if (refused)
+		return -1;
+	return prog ? real_execve(prog, nargv, envp) : real_execve(path, argv, envp);
 }
 
 SHIM_EXPORT int execv(const char *path, char *const argv[])
@@ -236,25 +260,32 @@ SHIM_EXPORT int execle(const char *path, const char *arg, ...)
 	return execve(path, argv, envp);
 }
 
+/*
+ * posix_spawn of path (resolved) when it must not run as it is (reroute): *done, and
+ * what posix_spawn returns. Not done: the caller spawns it as usual.
+ */
+static int spawn_rerouted(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[],
+			  bool *done)
+{
+	char interp[PATH_MAX];
+	char *nargv[reroute_argv_slots(argv)];
+	bool refused;
+	const char *prog = reroute(path, argv, interp, nargv, &refused);
+	*done = refused || prog;
+	if (refused)
+		return EACCES;
+	return prog ? real_posix_spawn(pid, prog, fa, attr, nargv, envp) : 0;
+}
+
 SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 			    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	if (missing(real_posix_spawn))
 		return ENOSYS;
-	char interp[PATH_MAX];
-	if (wants_interp(path, interp, sizeof(interp))) {
-		char *nargv[capless_argv_slots(argv)];
-		capless_build_argv(nargv, interp, path, argv);
-		return real_posix_spawn(pid, interp, fa, attr, nargv, envp);
-	}
-	if (wants_seccomp(path)) {
-		if (seccomp_unavailable(path))
-			return EACCES;
-		char *nargv[seccomp_argv_slots(argv)];
-		seccomp_build_argv(nargv, path, argv);
-		return real_posix_spawn(pid, rrctl_path, fa, attr, nargv, envp);
-	}
-	return real_posix_spawn(pid, path, fa, attr, argv, envp);
+	bool done;
+	int r = spawn_rerouted(pid, path, fa, attr, argv, envp, &done);
+	return done ? r : real_posix_spawn(pid, path, fa, attr, argv, envp);
 }
 
 SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
@@ -262,20 +293,12 @@ SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_fil
 {
 	if (missing(real_posix_spawnp) || missing(real_posix_spawn))
 		return ENOSYS;
-	char path[PATH_MAX], interp[PATH_MAX];
-	if (shim_enabled() && capless_resolve(file, path, sizeof(path)) == 0 &&
-	    wants_interp(path, interp, sizeof(interp))) {
-		char *nargv[capless_argv_slots(argv)];
-		capless_build_argv(nargv, interp, path, argv);
-		return real_posix_spawn(pid, interp, fa, attr, nargv, envp);
-	}
-	if (shim_enabled() && capless_resolve(file, path, sizeof(path)) == 0 &&
-	    wants_seccomp(path)) {
-		if (seccomp_unavailable(path))
-			return EACCES;
-		char *nargv[seccomp_argv_slots(argv)];
-		seccomp_build_argv(nargv, path, argv);
-		return real_posix_spawn(pid, rrctl_path, fa, attr, nargv, envp);
+	char path[PATH_MAX];
+	if (shim_enabled() && capless_resolve(file, path, sizeof(path)) == 0) {
+		bool done;
+		int r = spawn_rerouted(pid, path, fa, attr, argv, envp, &done);
+		if (done)
+			return r;
 	}
 	return real_posix_spawnp(pid, file, fa, attr, argv, envp);
 }

@@ -26,9 +26,7 @@ static int iflist_get(struct iflist *l)
 {
 	struct shim_req req;
 	struct shim_rep rep;
-	memset(&req, 0, sizeof(req));
-	req.op = SHIM_OP_IFLIST;
-	req.sock_id = -1;
+	shim_req_init(&req, SHIM_OP_IFLIST, -1, 0, 0, 0);
 	l->buf = malloc(SHIM_MSG_MAX);
 	if (!l->buf)
 		return -ENOMEM;

@@ -35,12 +35,7 @@ int shim_netlink_socket(int type, int protocol)
 	struct shim_req req;
 	struct shim_rep rep;
 	int fd = -1;
-	memset(&req, 0, sizeof(req));
-	req.op = SHIM_OP_NL_OPEN;
-	req.sock_id = -1;
-	req.family = AF_NETLINK;
-	req.type = base;
-	req.protocol = protocol;
+	shim_req_init(&req, SHIM_OP_NL_OPEN, -1, AF_NETLINK, base, protocol);
 	int r = shim_rpc(&req, &rep, &fd, NULL, 0);
 	if (r < 0)
 		return fail(-r);
@@ -71,10 +66,7 @@ static int nl_rpc(const struct shim_fd *e, uint32_t op, int type, int arg, int *
 {
 	struct shim_req req;
 	struct shim_rep rep;
-	memset(&req, 0, sizeof(req));
-	req.op = op;
-	req.sock_id = e->sock_id;
-	req.type = type;
+	shim_req_init(&req, op, e->sock_id, 0, type, 0);
 	req.arg = arg;
 	int r = shim_rpc(&req, &rep, NULL, NULL, 0);
 	if (r < 0)

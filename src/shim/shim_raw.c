@@ -47,12 +47,8 @@ int shim_raw_socket(int domain, int type, int protocol)
 		pthread_mutex_unlock(&filter_lock);
 	}
 	struct shim_fd e;
-	memset(&e, 0, sizeof(e));
-	e.state = SFD_KERNEL;
-	e.sock_id = -1;
+	shim_fd_init_kernel(&e, domain, SOCK_RAW);
 	e.kind = SK_RAW;
-	e.domain = domain;
-	e.type = SOCK_RAW;
 	e.protocol = protocol;
 	e.placeholder = true;
 	shim_fd_put(fd, &e);

@@ -41,6 +41,7 @@
 #define RR_STACK_SHIM_PROTO_H
 
 #include <netinet/in.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -132,6 +133,70 @@ struct shim_opts {
 #define SHIM_OPT_FREEBIND 0x1u   /* IP_FREEBIND / IPV6_FREEBIND / IP_TRANSPARENT: bind any address */
 #define SHIM_OPT_DONTFRAG 0x2u   /* IPV6_DONTFRAG: EMSGSIZE rather than fragments */
 
+#ifndef IP_RECVERR
+#define IP_RECVERR 11
+#endif
+#ifndef IPV6_MINHOPCOUNT
+#define IPV6_MINHOPCOUNT 73
+#endif
+
+/* The Linux TCP option names (netinet/tcp.h's TCP states clash with stack/tcp.h's). */
+enum {
+	SHIM_TCP_NODELAY = 1, SHIM_TCP_KEEPIDLE = 4, SHIM_TCP_KEEPINTVL = 5, SHIM_TCP_KEEPCNT = 6,
+};
+
+/*
+ * The integer options the shim and rrctl's seccomp supervisor both record in a router
+ * socket's set the same way: 1 when name is one of them (o updated), 0 when it is not,
+ * -EINVAL for a value out of range. Whether the value is an int at all, and the options
+ * that depend on the socket's state (IPV6_V6ONLY), are the caller's.
+ */
+static inline int shim_opts_set_int(struct shim_opts *o, int level, int name, int v)
+{
+	bool v6 = level == IPPROTO_IPV6;
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_REUSEADDR: o->reuseaddr = !!v; return 1;
+		case SO_REUSEPORT: o->reuseport = !!v; return 1;
+		case SO_KEEPALIVE: o->keepalive = !!v; return 1;
+		default: return 0;
+		}
+	}
+	if (level == IPPROTO_TCP) {
+		switch (name) {
+		case SHIM_TCP_NODELAY: o->nodelay = !!v; return 1;
+		case SHIM_TCP_KEEPIDLE: o->keepidle = (uint32_t)v; return 1;
+		case SHIM_TCP_KEEPINTVL: o->keepintvl = (uint32_t)v; return 1;
+		case SHIM_TCP_KEEPCNT: o->keepcnt = (uint32_t)v; return 1;
+		default: return 0;
+		}
+	}
+	if (level != IPPROTO_IP && !v6)
+		return 0;
+	if ((!v6 && name == IP_TTL) || (v6 && name == IPV6_UNICAST_HOPS)) {
+		if (v < -1 || v > 255 || (v == 0 && !v6))
+			return -EINVAL;
+		o->ttl = v < 0 ? 0 : (uint8_t)v;
+		return 1;
+	}
+	if ((!v6 && name == IP_TOS) || (v6 && name == IPV6_TCLASS)) {
+		o->tos = v < 0 ? 0 : (uint8_t)v;
+		return 1;
+	}
+	if ((!v6 && name == IP_MINTTL) || (v6 && name == IPV6_MINHOPCOUNT)) {
+		if (v < 0 || v > 255)
+			return -EINVAL;
+		o->min_ttl = (uint8_t)v;
+		return 1;
+	}
+	if ((!v6 && name == IP_RECVERR) || (v6 && name == IPV6_RECVERR)) {
+		/* One switch for both families (Linux keeps two for dual-stack sockets). */
+		o->recverr = !!v;
+		return 1;
+	}
+	return 0;
+}
+
 struct shim_req {
 	uint32_t op;
 	int32_t sock_id;
@@ -141,6 +206,21 @@ struct shim_req {
 	struct shim_opts opts;
 	uint64_t ino;        /* SHIM_OP_LOOKUP: st_ino of the app's end */
 };
+
+/*
+ * A request op about router socket sock_id (-1: none yet) of family, type and protocol
+ * (0: not said); everything else zero, for the caller to fill in.
+ */
+static inline void shim_req_init(struct shim_req *req, uint32_t op, int32_t sock_id, int family,
+				 int type, int protocol)
+{
+	memset(req, 0, sizeof(*req));
+	req->op = op;
+	req->sock_id = sock_id;
+	req->family = family;
+	req->type = type;
+	req->protocol = protocol;
+}
 
 struct shim_rep {
 	int32_t err;         /* 0 or a positive errno */
@@ -337,6 +417,59 @@ static inline int shim_passed_fd(struct msghdr *mh, ssize_t n)
 		    ch->cmsg_len >= CMSG_LEN(sizeof(int)))
 			memcpy(&fd, CMSG_DATA(ch), sizeof(int));
 	return fd;
+}
+
+/*
+ * recvmsg and sendmsg as the two sides call them: libc's, or the shim's saved real ones
+ * (the shim must not go through its own wrappers).
+ */
+typedef ssize_t shim_recvmsg_fn(int, struct msghdr *, int);
+typedef ssize_t shim_sendmsg_fn(int, const struct msghdr *, int);
+
+/*
+ * Receives one message of at most len bytes into buf, and the descriptor passed with it
+ * into *fd (-1: none; the caller owns it, also when it then rejects the message).
+ * *truncated (may be NULL) tells a message longer than len. Returns what recvmsg returned;
+ * EINTR is the caller's to retry or report.
+ */
+static inline ssize_t shim_recv_with_fd(shim_recvmsg_fn *recv_fn, int sock, void *buf,
+					size_t len, int flags, int *fd, bool *truncated)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = { buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
+			     .msg_controllen = sizeof(cm.b) };
+	ssize_t n = recv_fn(sock, &mh, flags);
+	*fd = shim_passed_fd(&mh, n);
+	if (truncated)
+		*truncated = n >= 0 && (mh.msg_flags & MSG_TRUNC);
+	return n;
+}
+
+/* Sends one message of len bytes from buf, with the descriptor fd unless it is -1. */
+static inline ssize_t shim_send_with_fd(shim_sendmsg_fn *send_fn, int sock, const void *buf,
+					size_t len, int fd, int flags)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (fd >= 0) {
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.b;
+		mh.msg_controllen = sizeof(cm.b);
+		struct cmsghdr *ch = CMSG_FIRSTHDR(&mh);
+		ch->cmsg_level = SOL_SOCKET;
+		ch->cmsg_type = SCM_RIGHTS;
+		ch->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(ch), &fd, sizeof(int));
+	}
+	return send_fn(sock, &mh, flags);
 }
 
 /* A reply as received: at least the header and exactly the data it announces. */

@@ -284,27 +284,6 @@ int sock_data_pair(int type, int *app, int *ours)
 	return 0;
 }
 
-ssize_t sock_send_with_fd(int sock, const void *buf, size_t len, int fd)
-{
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (fd >= 0) {
-		memset(&cm, 0, sizeof(cm));
-		mh.msg_control = cm.b;
-		mh.msg_controllen = sizeof(cm.b);
-		struct cmsghdr *ch = CMSG_FIRSTHDR(&mh);
-		ch->cmsg_level = SOL_SOCKET;
-		ch->cmsg_type = SCM_RIGHTS;
-		ch->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(ch), &fd, sizeof(int));
-	}
-	return sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-}
-
 int sock_pick_source(struct sock *s, const struct tcp_endpoint *dst, struct ip_addr *out)
 {
 	if (s->bound && !s->local_any) {
@@ -750,7 +729,8 @@ static void send_reply(struct sock_client *c, struct shim_rep *rep, uint8_t *buf
 {
 	rep->data_len = (uint32_t)data_len;
 	memcpy(buf, rep, sizeof(*rep));
-	ssize_t n = sock_send_with_fd(c->lfd.fd, buf, sizeof(*rep) + data_len, fd);
+	ssize_t n = shim_send_with_fd(sendmsg, c->lfd.fd, buf, sizeof(*rep) + data_len, fd,
+				      MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (fd >= 0)
 		close(fd);   /* the app has its copy now (or never will: its socket is gone) */
 	if (n < 0)

@@ -468,32 +468,37 @@ static uint8_t packet_ttl(const struct ip_packet *pkt)
 				      : ((const struct ip6_hdr *)pkt->hdr)->ip6_hlim;
 }
 
+void sock_dgram_hdr_init(struct shim_dgram_hdr *h, const struct ip_packet *pkt, uint32_t ifindex)
+{
+	memset(h, 0, sizeof(*h));
+	h->peer.family = pkt->src.family;
+	memcpy(h->peer.addr, pkt->src.bytes, 16);
+	if (ip_addr_is_link_local(&pkt->src))
+		h->peer.scope_id = ifindex;
+	h->ifindex = ifindex;
+	h->flags = SHIM_DGRAM_HAS_TTL;
+	if (pkt->family == AF_INET) {
+		const struct iphdr *ip = (const struct iphdr *)pkt->hdr;
+		h->ttl = ip->ttl;
+		h->tos = ip->tos;
+	} else {
+		const struct ip6_hdr *ip6 = (const struct ip6_hdr *)pkt->hdr;
+		h->ttl = ip6->ip6_hlim;
+		h->tos = (uint8_t)(ntohl(ip6->ip6_flow) >> 20);
+	}
+}
+
 static void deliver(struct sock *s, const struct ip_packet *pkt, uint32_t ifindex, uint16_t sport,
 		    const uint8_t *data, size_t len)
 {
 	struct shim_dgram_hdr h;
-	memset(&h, 0, sizeof(h));
-	h.peer.family = pkt->src.family;
+	sock_dgram_hdr_init(&h, pkt, ifindex);
 	h.peer.port = sport;
-	memcpy(h.peer.addr, pkt->src.bytes, 16);
-	if (ip_addr_is_link_local(&pkt->src))
-		h.peer.scope_id = ifindex;
-	h.ifindex = ifindex;
-	h.flags = SHIM_DGRAM_HAS_TTL;
 	h.local.family = pkt->dst.family;
 	h.local.port = s->local.port;
 	memcpy(h.local.addr, pkt->dst.bytes, 16);
 	if (ip_addr_is_link_local(&pkt->dst))
 		h.local.scope_id = ifindex;
-	if (pkt->family == AF_INET) {
-		const struct iphdr *ip = (const struct iphdr *)pkt->hdr;
-		h.ttl = ip->ttl;
-		h.tos = ip->tos;
-	} else {
-		const struct ip6_hdr *ip6 = (const struct ip6_hdr *)pkt->hdr;
-		h.ttl = ip6->ip6_hlim;
-		h.tos = (uint8_t)(ntohl(ip6->ip6_flow) >> 20);
-	}
 	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)data, len } };
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 	if (sendmsg(s->lfd.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)

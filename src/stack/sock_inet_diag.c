@@ -176,12 +176,10 @@ static void diag_event(struct loop_fd *lfd, uint32_t events)
 				sock_set_events(s, EPOLLOUT);
 			return;
 		}
-		ssize_t n = recv(lfd->fd, s->sl->scratch, sizeof(s->sl->scratch), MSG_DONTWAIT);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-			sock_free(s);
-			return;
-		}
+		ssize_t n = sock_netlink_recv(s);
 		if (n < 0)
+			return;
+		if (n == 0)
 			break;
 		diag_answer(s, s->sl->scratch, (size_t)n);
 	}
@@ -205,13 +203,8 @@ int sock_inet_diag_open(struct sock *s, int *app_fd, int32_t *portid)
 		s->diag = NULL;
 		return err;
 	}
-	int size = 256 * 1024;
-	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	s->lfd.fd = sv[0];
-	s->lfd.cb = diag_event;
-	*app_fd = sv[1];
 	*portid = (int32_t)diag_portid(s);
-	sock_set_events(s, EPOLLIN);
+	sock_netlink_attach(s, sv[0], diag_event, sv[1], app_fd);
 	return 0;
 }
 

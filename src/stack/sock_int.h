@@ -137,8 +137,6 @@ int sock_pick_source(struct sock *s, const struct tcp_endpoint *dst, struct ip_a
 /* A socketpair of type (SOCK_STREAM, SOCK_SEQPACKET) for a socket's data: the app's end and
  * ours, non-blocking. 0 or -errno. */
 int sock_data_pair(int type, int *app, int *ours);
-/* sendmsg of len bytes of buf, non-blocking, with fd (SCM_RIGHTS) if it is >= 0. */
-ssize_t sock_send_with_fd(int sock, const void *buf, size_t len, int fd);
 /* Sends an IP packet the router originates (also to its own addresses). Consumes b. */
 void sock_ip_output(struct sock_layer *sl, struct pbuf *b, uint32_t scope_id);
 void sock_addr_to_ep(const struct shim_addr *a, struct tcp_endpoint *ep);
@@ -168,6 +166,23 @@ int sock_dgram_membership(struct sock *s, const struct shim_addr *g, bool join);
 int sock_netlink_open(struct sock *s, int protocol, int *app_fd, int32_t *portid);
 void sock_netlink_release(struct sock *s);   /* from sock_free */
 void sock_netlink_wakeup(void *ctx, struct rtnl_sock *ns);
+/*
+ * Puts s on the loop with ours, its end of the datagram pair (cb reads the requests),
+ * and hands the app its end: rtnetlink and inet_diag sockets alike.
+ */
+void sock_netlink_attach(struct sock *s, int ours, loop_fd_cb cb, int app, int *app_fd);
+/*
+ * One request datagram from the app's end into s->sl->scratch: its length, 0 when none
+ * is waiting, or -1 when the app closed its end or the pair broke (s is freed then).
+ */
+ssize_t sock_netlink_recv(struct sock *s);
+
+/*
+ * sock_dgram.c, also for raw sockets: the header of a received datagram, from the
+ * packet that brought it in on ifindex (peer address, interface, TTL and TOS); the
+ * ports are the caller's.
+ */
+void sock_dgram_hdr_init(struct shim_dgram_hdr *h, const struct ip_packet *pkt, uint32_t ifindex);
 
 /* sock_dgram.c, also for raw sockets: ICMP errors about what a socket sent */
 struct err_map {

@@ -64,12 +64,10 @@ static void netlink_event(struct loop_fd *lfd, uint32_t events)
 	if (events & EPOLLIN) {
 		/* A bounded batch per wake-up so one chatty program cannot starve the router. */
 		for (int i = 0; i < 64 && !rtnl_sock_busy(s->nl); i++) {
-			ssize_t n = recv(lfd->fd, s->sl->scratch, sizeof(s->sl->scratch), MSG_DONTWAIT);
-			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-				sock_free(s);
-				return;
-			}
+			ssize_t n = sock_netlink_recv(s);
 			if (n < 0)
+				return;
+			if (n == 0)
 				break;
 			if (rtnl_sock_send(s->nl, s->sl->scratch, (size_t)n) < 0)
 				log_warn("netlink socket %d: out of memory answering a request", s->id);
@@ -115,15 +113,30 @@ int sock_netlink_open(struct sock *s, int protocol, int *app_fd, int32_t *portid
 		return err;
 	}
 	rtnl_sock_set_protocol(s->nl, protocol);   /* one of the two checked above */
+	*portid = (int32_t)rtnl_sock_portid(s->nl);
+	sock_netlink_attach(s, sv[0], netlink_event, sv[1], app_fd);
+	return 0;
+}
+
+ssize_t sock_netlink_recv(struct sock *s)
+{
+	ssize_t n = recv(s->lfd.fd, s->sl->scratch, sizeof(s->sl->scratch), MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		sock_free(s);
+		return -1;
+	}
+	return n < 0 ? 0 : n;
+}
+
+void sock_netlink_attach(struct sock *s, int ours, loop_fd_cb cb, int app, int *app_fd)
+{
 	/* Room for a dump datagram or two queued toward a program that is busy. */
 	int size = 256 * 1024;
-	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	s->lfd.fd = sv[0];
-	s->lfd.cb = netlink_event;
-	*app_fd = sv[1];
-	*portid = (int32_t)rtnl_sock_portid(s->nl);
+	setsockopt(ours, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	s->lfd.fd = ours;
+	s->lfd.cb = cb;
+	*app_fd = app;
 	sock_set_events(s, EPOLLIN);
-	return 0;
 }
 
 void sock_netlink_release(struct sock *s)

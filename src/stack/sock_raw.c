@@ -57,26 +57,10 @@ static struct pbuf *raw_build(struct sock *s, const struct ip_addr *src, const s
 	uint8_t *p = pbuf_put(b, hlen + len);
 	uint8_t ttl = s->opts.ttl ? s->opts.ttl : 64;
 	if (src->family == AF_INET) {
-		struct iphdr ip = {
-			.version = 4, .ihl = 5, .tos = s->opts.tos,
-			.tot_len = htons((uint16_t)(hlen + len)), .id = htons(s->sl->ip_id++),
-			.ttl = ttl, .protocol = IPPROTO_ICMP,
-		};
-		memcpy(&ip.saddr, src->bytes, 4);
-		memcpy(&ip.daddr, dst->bytes, 4);
-		ip.check = csum_fold(csum_partial(&ip, sizeof(ip), 0));
-		memcpy(p, &ip, sizeof(ip));
+		ip_header_write(p, src, dst, IPPROTO_ICMP, ttl, s->opts.tos, s->sl->ip_id++, 0, len);
 		memcpy(p + hlen, msg, len);
 	} else {
-		struct ip6_hdr ip6;
-		memset(&ip6, 0, sizeof(ip6));
-		ip6.ip6_flow = htonl(6u << 28 | (uint32_t)s->opts.tos << 20);
-		ip6.ip6_plen = htons((uint16_t)len);
-		ip6.ip6_nxt = IPPROTO_ICMPV6;
-		ip6.ip6_hlim = ttl;
-		memcpy(&ip6.ip6_src, src->bytes, 16);
-		memcpy(&ip6.ip6_dst, dst->bytes, 16);
-		memcpy(p, &ip6, sizeof(ip6));
+		ip_header_write(p, src, dst, IPPROTO_ICMPV6, ttl, s->opts.tos, 0, 0, len);
 		uint8_t *l4 = p + hlen;
 		memcpy(l4, msg, len);
 		memset(l4 + 2, 0, 2);
@@ -210,22 +194,7 @@ void sock_raw_input(struct sock_layer *sl, struct netif *in, const struct ip_pac
 		if (!s || !raw_match(s, pkt, ifindex))
 			continue;
 		struct shim_dgram_hdr h;
-		memset(&h, 0, sizeof(h));
-		h.peer.family = (uint16_t)pkt->family;
-		memcpy(h.peer.addr, pkt->src.bytes, 16);
-		if (ip_addr_is_link_local(&pkt->src))
-			h.peer.scope_id = ifindex;
-		h.ifindex = ifindex;
-		h.flags = SHIM_DGRAM_HAS_TTL;
-		if (pkt->family == AF_INET) {
-			const struct iphdr *ip = (const struct iphdr *)pkt->hdr;
-			h.ttl = ip->ttl;
-			h.tos = ip->tos;
-		} else {
-			const struct ip6_hdr *ip6 = (const struct ip6_hdr *)pkt->hdr;
-			h.ttl = ip6->ip6_hlim;
-			h.tos = (uint8_t)(ntohl(ip6->ip6_flow) >> 20);
-		}
+		sock_dgram_hdr_init(&h, pkt, ifindex);
 		/* IPv4 raw sockets read the IP header too; ICMPv6 ones only the message. */
 		const uint8_t *data = pkt->family == AF_INET ? pkt->hdr : l4;
 		size_t dlen = pkt->family == AF_INET ? pkt->total_len : len;

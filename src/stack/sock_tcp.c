@@ -459,7 +459,8 @@ static void accept_one(struct sock *ls, struct tcp_conn *c)
 	struct shim_accept_msg m = { .sock_id = s->id };
 	sock_ep_to_addr(&s->local, &m.local);
 	sock_ep_to_addr(&s->remote, &m.peer);
-	ssize_t n = sock_send_with_fd(ls->lfd.fd, &m, sizeof(m), app);
+	ssize_t n = shim_send_with_fd(sendmsg, ls->lfd.fd, &m, sizeof(m), app,
+				      MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(app);
 	if (n < 0) {
 		log_debug("shim: accept queue of socket %d full: %s", ls->id, strerror(errno));

@@ -29,27 +29,8 @@ struct pbuf *tcp_build_packet(struct tcp_stack *s, const struct ip_addr *src, co
 		pbuf_free(b);
 		return NULL;
 	}
-	memset(ip, 0, iphl);
-	if (v4) {
-		ip[0] = 0x45;
-		ip[1] = tos;
-		wr16(ip + 2, (uint16_t)(iphl + tcp_len));
-		wr16(ip + 4, s->ip_id++);
-		wr16(ip + 6, 0x4000);   /* DF: we size segments to the path MTU */
-		ip[8] = ttl;
-		ip[9] = IPPROTO_TCP;
-		memcpy(ip + 12, src->bytes, 4);
-		memcpy(ip + 16, dst->bytes, 4);
-		uint16_t ck = csum_fold(csum_partial(ip, 20, 0));
-		memcpy(ip + 10, &ck, 2);
-	} else {
-		wr32(ip, 0x60000000u | (uint32_t)tos << 20);
-		wr16(ip + 4, (uint16_t)tcp_len);
-		ip[6] = IPPROTO_TCP;
-		ip[7] = ttl;
-		memcpy(ip + 8, src->bytes, 16);
-		memcpy(ip + 24, dst->bytes, 16);
-	}
+	/* DF on IPv4: we size segments to the path MTU. */
+	ip_header_write(ip, src, dst, IPPROTO_TCP, ttl, tos, v4 ? s->ip_id++ : 0, IP_DF, tcp_len);
 	*tcp = ip + iphl;
 	return b;
 }

@@ -257,27 +257,12 @@ static void socket_readable(struct loop_fd *lfd, uint32_t events)
 			};
 			msgs[n_bufs].msg_len = 0;
 		}
-		if (n_bufs == 0) {
-			netif_drop(&dev->netif, DROP_NOMEM);
+		int n = udp_batch_recv(dev, lfd->fd, msgs, n_bufs);
+		if (n < 0)
 			return;
-		}
-		int n = recvmmsg(lfd->fd, msgs, (unsigned)n_bufs, MSG_DONTWAIT, NULL);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				log_warn("%s: receiving on UDP port %u: %s", dev->netif.name,
-					 dev->listen_port, strerror(errno));
-			n = 0;
-		}
 		for (int i = 0; i < n_bufs; i++) {
-			if (i >= n) {
-				pbuf_free(bufs[i]);
+			if (!udp_batch_received(dev, &msgs[i], i < n, bufs[i]))
 				continue;
-			}
-			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
-				netif_drop(&dev->netif, DROP_TRUNCATED);
-				pbuf_free(bufs[i]);
-				continue;
-			}
 			bufs[i]->len = (uint16_t)msgs[i].msg_len;
 			wg_receive(dev, bufs[i], &from[i]);
 		}

@@ -588,15 +588,25 @@ static bool in_targets(const struct conf_plan *pl, const struct wg_peer *peer)
 	return target_index(pl, peer, pl->n) < pl->n;
 }
 
+/*
+ * A fresh plan for set, prepared (conf_plan_prepare: 0 or -errno with err set). The
+ * caller frees it with conf_plan_free whatever the result.
+ */
+static int conf_plan_start(struct wg_device *dev, const struct wg_device_setting *set,
+			   struct conf_plan *pl, char *err, size_t errlen)
+{
+	memset(pl, 0, sizeof(*pl));
+	pl->sockets.fd4 = pl->sockets.fd6 = -1;
+	if (err && errlen)
+		err[0] = '\0';
+	return conf_plan_prepare(dev, set, pl, err, errlen);
+}
+
 int wg_device_check(struct wg_device *dev, const struct wg_device_setting *set, char *err,
 		    size_t errlen)
 {
 	struct conf_plan pl;
-	memset(&pl, 0, sizeof(pl));
-	pl.sockets.fd4 = pl.sockets.fd6 = -1;
-	if (err && errlen)
-		err[0] = '\0';
-	int r = conf_plan_prepare(dev, set, &pl, err, errlen);
+	int r = conf_plan_start(dev, set, &pl, err, errlen);
 	conf_plan_free(dev, &pl);
 	return r;
 }
@@ -605,11 +615,7 @@ int wg_device_apply(struct wg_device *dev, const struct wg_device_setting *set, 
 		    size_t errlen)
 {
 	struct conf_plan pl;
-	memset(&pl, 0, sizeof(pl));
-	pl.sockets.fd4 = pl.sockets.fd6 = -1;
-	if (err && errlen)
-		err[0] = '\0';
-	int r = conf_plan_prepare(dev, set, &pl, err, errlen);
+	int r = conf_plan_start(dev, set, &pl, err, errlen);
 	if (r < 0) {
 		conf_plan_free(dev, &pl);
 		return r;

@@ -89,6 +89,67 @@ static void handshake_start(uint8_t ck[NOISE_HASH_LEN], uint8_t h[NOISE_HASH_LEN
 	mix_hash(h, responder_static, NOISE_PUBLIC_KEY_LEN);
 }
 
+/* The "e" token: the ephemeral public key goes into the hash and the chaining key. */
+static void mix_ephemeral(uint8_t ck[NOISE_HASH_LEN], uint8_t h[NOISE_HASH_LEN],
+			  const uint8_t ephemeral_public[NOISE_PUBLIC_KEY_LEN])
+{
+	mix_hash(h, ephemeral_public, NOISE_PUBLIC_KEY_LEN);
+	mix_key(ck, ephemeral_public, NOISE_PUBLIC_KEY_LEN);
+}
+
+/*
+ * The "e" token as its sender writes it: e_priv becomes the clamped ephemeral_private,
+ * its public key goes into public_out and is mixed in. -1 for a low-order key.
+ */
+static int make_ephemeral(uint8_t ck[NOISE_HASH_LEN], uint8_t h[NOISE_HASH_LEN],
+			  uint8_t e_priv[NOISE_PUBLIC_KEY_LEN],
+			  const uint8_t ephemeral_private[NOISE_PUBLIC_KEY_LEN],
+			  uint8_t public_out[NOISE_PUBLIC_KEY_LEN])
+{
+	memcpy(e_priv, ephemeral_private, NOISE_PUBLIC_KEY_LEN);
+	x25519_clamp(e_priv);
+	if (x25519_public(public_out, e_priv) < 0)
+		return -1;
+	mix_ephemeral(ck, h, public_out);
+	return 0;
+}
+
+/* A message we created: what the next step needs from it is kept in hs. */
+static void keep_created(struct noise_handshake *hs, const uint8_t e_priv[NOISE_PUBLIC_KEY_LEN],
+			 const uint8_t ck[NOISE_HASH_LEN], const uint8_t h[NOISE_HASH_LEN],
+			 uint32_t local_index, enum noise_handshake_state state)
+{
+	memcpy(hs->ephemeral_private, e_priv, NOISE_PUBLIC_KEY_LEN);
+	memcpy(hs->hash, h, NOISE_HASH_LEN);
+	memcpy(hs->chaining_key, ck, NOISE_HASH_LEN);
+	hs->local_index = local_index;
+	hs->state = state;
+}
+
+/* The symmetric state a message was processed with, wiped whatever the outcome. */
+static void wipe_symmetric(uint8_t ck[NOISE_HASH_LEN], uint8_t h[NOISE_HASH_LEN],
+			   uint8_t key[NOISE_SYMMETRIC_KEY_LEN])
+{
+	crypto_wipe(ck, NOISE_HASH_LEN);
+	crypto_wipe(h, NOISE_HASH_LEN);
+	crypto_wipe(key, NOISE_SYMMETRIC_KEY_LEN);
+}
+
+/*
+ * The end of creating a message, whatever the outcome: a message that failed half-way
+ * is wiped, and so are the secrets it was made with. Returns ret.
+ */
+static int wipe_created(int ret, void *msg, size_t msg_len, uint8_t ck[NOISE_HASH_LEN],
+			uint8_t h[NOISE_HASH_LEN], uint8_t key[NOISE_SYMMETRIC_KEY_LEN],
+			uint8_t e_priv[NOISE_PUBLIC_KEY_LEN])
+{
+	if (ret < 0)
+		crypto_wipe(msg, msg_len);
+	wipe_symmetric(ck, h, key);
+	crypto_wipe(e_priv, NOISE_PUBLIC_KEY_LEN);
+	return ret;
+}
+
 static bool is_zero(const uint8_t *p, size_t n)
 {
 	uint8_t acc = 0;
@@ -226,12 +287,8 @@ int noise_handshake_create_initiation_ex(struct noise_handshake *hs,
 	handshake_start(ck, h, hs->remote_static);
 
 	/* e */
-	memcpy(e_priv, ephemeral_private, sizeof(e_priv));
-	x25519_clamp(e_priv);
-	if (x25519_public(msg->unencrypted_ephemeral, e_priv) < 0)
+	if (make_ephemeral(ck, h, e_priv, ephemeral_private, msg->unencrypted_ephemeral) < 0)
 		goto out;
-	mix_hash(h, msg->unencrypted_ephemeral, NOISE_PUBLIC_KEY_LEN);
-	mix_key(ck, msg->unencrypted_ephemeral, NOISE_PUBLIC_KEY_LEN);
 
 	/* es */
 	if (mix_dh(ck, key, e_priv, hs->remote_static) < 0)
@@ -251,20 +308,10 @@ int noise_handshake_create_initiation_ex(struct noise_handshake *hs,
 		goto out;
 
 	noise_handshake_zero(hs);
-	memcpy(hs->ephemeral_private, e_priv, sizeof(e_priv));
-	memcpy(hs->hash, h, sizeof(h));
-	memcpy(hs->chaining_key, ck, sizeof(ck));
-	hs->local_index = local_index;
-	hs->state = HANDSHAKE_CREATED_INITIATION;
+	keep_created(hs, e_priv, ck, h, local_index, HANDSHAKE_CREATED_INITIATION);
 	ret = 0;
 out:
-	if (ret < 0)
-		crypto_wipe(msg, sizeof(*msg));
-	crypto_wipe(ck, sizeof(ck));
-	crypto_wipe(h, sizeof(h));
-	crypto_wipe(key, sizeof(key));
-	crypto_wipe(e_priv, sizeof(e_priv));
-	return ret;
+	return wipe_created(ret, msg, sizeof(*msg), ck, h, key, e_priv);
 }
 
 int noise_handshake_create_initiation(struct noise_handshake *hs,
@@ -301,8 +348,7 @@ int noise_initiation_open(const struct noise_static_identity *id,
 	handshake_start(ck, h, id->public_key);
 
 	/* e */
-	mix_hash(h, msg->unencrypted_ephemeral, NOISE_PUBLIC_KEY_LEN);
-	mix_key(ck, msg->unencrypted_ephemeral, NOISE_PUBLIC_KEY_LEN);
+	mix_ephemeral(ck, h, msg->unencrypted_ephemeral);
 
 	/* es */
 	if (mix_dh(ck, key, id->private_key, msg->unencrypted_ephemeral) < 0)
@@ -329,9 +375,7 @@ int noise_initiation_open(const struct noise_static_identity *id,
 	r->remote_index = le32toh(msg->sender_index);
 	ret = 0;
 out:
-	crypto_wipe(ck, sizeof(ck));
-	crypto_wipe(h, sizeof(h));
-	crypto_wipe(key, sizeof(key));
+	wipe_symmetric(ck, h, key);
 	crypto_wipe(s, sizeof(s));
 	crypto_wipe(t, sizeof(t));
 	return ret;
@@ -388,12 +432,8 @@ int noise_handshake_create_response_ex(struct noise_handshake *hs,
 	memcpy(h, hs->hash, sizeof(h));
 
 	/* e */
-	memcpy(e_priv, ephemeral_private, sizeof(e_priv));
-	x25519_clamp(e_priv);
-	if (x25519_public(msg->unencrypted_ephemeral, e_priv) < 0)
+	if (make_ephemeral(ck, h, e_priv, ephemeral_private, msg->unencrypted_ephemeral) < 0)
 		goto out;
-	mix_hash(h, msg->unencrypted_ephemeral, NOISE_PUBLIC_KEY_LEN);
-	mix_key(ck, msg->unencrypted_ephemeral, NOISE_PUBLIC_KEY_LEN);
 
 	/* ee */
 	if (mix_dh(ck, key, e_priv, hs->remote_ephemeral) < 0)
@@ -410,20 +450,10 @@ int noise_handshake_create_response_ex(struct noise_handshake *hs,
 	if (encrypt_and_hash(msg->encrypted_nothing, msg->encrypted_nothing, 0, key, h) < 0)
 		goto out;
 
-	memcpy(hs->ephemeral_private, e_priv, sizeof(e_priv));
-	memcpy(hs->hash, h, sizeof(h));
-	memcpy(hs->chaining_key, ck, sizeof(ck));
-	hs->local_index = local_index;
-	hs->state = HANDSHAKE_CREATED_RESPONSE;
+	keep_created(hs, e_priv, ck, h, local_index, HANDSHAKE_CREATED_RESPONSE);
 	ret = 0;
 out:
-	if (ret < 0)
-		crypto_wipe(msg, sizeof(*msg));
-	crypto_wipe(ck, sizeof(ck));
-	crypto_wipe(h, sizeof(h));
-	crypto_wipe(key, sizeof(key));
-	crypto_wipe(e_priv, sizeof(e_priv));
-	return ret;
+	return wipe_created(ret, msg, sizeof(*msg), ck, h, key, e_priv);
 }
 
 int noise_handshake_create_response(struct noise_handshake *hs,
@@ -460,8 +490,7 @@ int noise_handshake_consume_response(struct noise_handshake *hs,
 	memcpy(h, hs->hash, sizeof(h));
 
 	/* e */
-	mix_hash(h, msg->unencrypted_ephemeral, NOISE_PUBLIC_KEY_LEN);
-	mix_key(ck, msg->unencrypted_ephemeral, NOISE_PUBLIC_KEY_LEN);
+	mix_ephemeral(ck, h, msg->unencrypted_ephemeral);
 
 	/* ee */
 	if (mix_dh(ck, key, hs->ephemeral_private, msg->unencrypted_ephemeral) < 0)
@@ -486,9 +515,7 @@ int noise_handshake_consume_response(struct noise_handshake *hs,
 	hs->state = HANDSHAKE_CONSUMED_RESPONSE;
 	ret = 0;
 out:
-	crypto_wipe(ck, sizeof(ck));
-	crypto_wipe(h, sizeof(h));
-	crypto_wipe(key, sizeof(key));
+	wipe_symmetric(ck, h, key);
 	return ret;
 }
 

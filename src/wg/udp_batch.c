@@ -11,12 +11,6 @@
 #include "wg/device.h"
 #include "wg/messages.h"
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
 
 /*
  * Datagrams per recvmmsg, as on the plain path. Each lands in a pbuf, and
@@ -154,6 +148,33 @@ static void deliver(struct wg_device *dev, struct pbuf *head, const uint8_t *are
 	}
 }
 
+int udp_batch_recv(struct wg_device *dev, int fd, struct mmsghdr *msgs, int n_bufs)
+{
+	if (n_bufs == 0) {
+		netif_drop(&dev->netif, DROP_NOMEM);
+		return -1;
+	}
+	int n = recvmmsg(fd, msgs, (unsigned)n_bufs, MSG_DONTWAIT, NULL);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			log_warn("%s: receiving on UDP port %u: %s", dev->netif.name,
+				 dev->listen_port, strerror(errno));
+		n = 0;
+	}
+	return n;
+}
+
+bool udp_batch_received(struct wg_device *dev, const struct mmsghdr *m, bool received,
+			struct pbuf *b)
+{
+	if (received && !(m->msg_hdr.msg_flags & MSG_TRUNC))
+		return true;
+	if (received)
+		netif_drop(&dev->netif, DROP_TRUNCATED);
+	pbuf_free(b);
+	return false;
+}
+
 void udp_batch_receive_gro(struct wg_device *dev, struct wg_socket *s)
 {
 	static uint8_t area[GRO_BATCH][UDP_BATCH_GRO_MAX_BYTES];
@@ -185,29 +206,14 @@ void udp_batch_receive_gro(struct wg_device *dev, struct wg_socket *s)
 			};
 			msgs[i].msg_len = 0;
 		}
-		if (n_bufs == 0) {
-			netif_drop(&dev->netif, DROP_NOMEM);
+		int n = udp_batch_recv(dev, s->lfd.fd, msgs, n_bufs);
+		if (n < 0)
 			return;
-		}
-		int n = recvmmsg(s->lfd.fd, msgs, (unsigned)n_bufs, MSG_DONTWAIT, NULL);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				log_warn("%s: receiving on UDP port %u: %s", dev->netif.name,
-					 dev->listen_port, strerror(errno));
-			n = 0;
-		}
 		for (int i = 0; i < n_bufs; i++) {
-			if (i >= n) {
-				pbuf_free(heads[i]);
+			if (!udp_batch_received(dev, &msgs[i], i < n, heads[i]))
 				continue;
-			}
 			const struct msghdr *m = &msgs[i].msg_hdr;
 			size_t len = msgs[i].msg_len;
-			if (m->msg_flags & MSG_TRUNC) {
-				netif_drop(&dev->netif, DROP_TRUNCATED);
-				pbuf_free(heads[i]);
-				continue;
-			}
 			deliver(dev, heads[i], area[i], len, udp_batch_gro_segment_size(m, len), &from[i]);
 		}
 		if (n < n_bufs)

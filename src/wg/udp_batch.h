@@ -21,6 +21,14 @@
 #include "core/pbuf.h"
 #include "ip/addr.h"
 
+/* The socket options, for C libraries whose headers predate them. */
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
 /* Kernel limits: UDP_MAX_SEGMENTS is 64 on older kernels; a datagram is < 64 KiB. */
 #define UDP_BATCH_GSO_MAX_SEGS  64
 #define UDP_BATCH_GSO_MAX_BYTES 65000
@@ -36,6 +44,18 @@ struct wg_socket;
  * path must know whether the kernel may hand it coalesced datagrams.
  */
 void udp_batch_socket_setup(struct wg_socket *s);
+/*
+ * One recvmmsg (non-blocking) on a WireGuard socket fd into the n_bufs messages
+ * set up: how many arrived, 0 when none (an error other than "nothing now" is
+ * logged), or -1 when n_bufs is 0 as no pbuf could be had (counted as a drop).
+ */
+int udp_batch_recv(struct wg_device *dev, int fd, struct mmsghdr *msgs, int n_bufs);
+/*
+ * Whether the message in b (whose recvmmsg slot is m) holds a datagram to process:
+ * received, and not truncated. If not, b is freed (and a truncated one counted).
+ */
+bool udp_batch_received(struct wg_device *dev, const struct mmsghdr *m, bool received,
+			struct pbuf *b);
 /* Turns UDP_GRO on for fd; false when the kernel does not have it. */
 bool udp_batch_enable_gro(int fd);
 /* True when the kernel knows UDP_SEGMENT (probed without changing the socket). */
