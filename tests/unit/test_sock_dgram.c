@@ -38,17 +38,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	return sockenv_teardown(state);
-}
-
-static void mkaddr(struct shim_addr *a, const char *text, uint16_t port)
-{
-	sockenv_addr(a, text, port, 0);
-}
-
-
 static int bind_udp(struct env *e, int family, const char *addr, uint16_t port,
 		    const struct shim_opts *o, int *fd, struct shim_rep *rep)
 {
@@ -56,7 +45,7 @@ static int bind_udp(struct env *e, int family, const char *addr, uint16_t port,
 				.type = SOCK_DGRAM };
 	if (o)
 		req.opts = *o;
-	mkaddr(&req.addr, addr, port);
+	sockenv_addr(&req.addr, addr, port, 0);
 	return rpc(e, &req, rep, fd);
 }
 
@@ -66,7 +55,7 @@ static uint8_t big[9000];
 static void send_with(int fd, struct shim_dgram_hdr h, const char *to, uint16_t port, size_t len)
 {
 	static uint8_t buf[sizeof(struct shim_dgram_hdr) + sizeof(big)];
-	mkaddr(&h.peer, to, port);
+	sockenv_addr(&h.peer, to, port, 0);
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + sizeof(h), big, len);
 	assert_int_equal(send(fd, buf, sizeof(h) + len, 0), (ssize_t)(sizeof(h) + len));
@@ -169,7 +158,7 @@ static void test_source_selection(void **state)
 	/* IP_PKTINFO asks for 172.20.0.5 (the address a query came to) */
 	struct shim_dgram_hdr h;
 	memset(&h, 0, sizeof(h));
-	mkaddr(&h.local, "172.20.0.5", 0);
+	sockenv_addr(&h.local, "172.20.0.5", 0, 0);
 	send_with(fd, h, "172.20.0.2", 999, 10);
 	spin(e);
 	b = pbuf_queue_pop(&e->out);
@@ -181,7 +170,7 @@ static void test_source_selection(void **state)
 									   IPPROTO_UDP, 18))), 0);
 	pbuf_free(b);
 	/* not one of ours: Linux refuses it (EINVAL), nothing leaves */
-	mkaddr(&h.local, "172.20.0.9", 0);
+	sockenv_addr(&h.local, "172.20.0.9", 0, 0);
 	send_with(fd, h, "172.20.0.2", 999, 10);
 	spin(e);
 	assert_int_equal(n_out(e), 0);
@@ -253,10 +242,10 @@ static void test_fragmentation_by_mode(void **state)
 	assert_int_equal(n_out(e), 0);
 	/* the path MTU they are told: the interface's, IPV6_MTU's for IPv6 */
 	req = (struct shim_req){ .op = SHIM_OP_PMTU, .sock_id = rep.sock_id, .opts = o };
-	mkaddr(&req.addr, "172.20.0.2", 999);
+	sockenv_addr(&req.addr, "172.20.0.2", 999, 0);
 	assert_int_equal(rpc(e, &req, &r2, NULL), 0);
 	assert_int_equal(r2.val, 1420);
-	mkaddr(&req.addr, "fd42::2", 999);
+	sockenv_addr(&req.addr, "fd42::2", 999, 0);
 	assert_int_equal(rpc(e, &req, &r2, NULL), 0);
 	assert_int_equal(r2.val, 1280);
 	memset(&req.addr, 0, sizeof(req.addr));
@@ -400,7 +389,7 @@ static int mcast(struct env *e, int32_t id, const char *group, uint32_t ifindex,
 	struct shim_req req = { .op = SHIM_OP_MCAST, .sock_id = id, .arg = join };
 	if (o)
 		req.opts = *o;
-	mkaddr(&req.addr, group, 0);
+	sockenv_addr(&req.addr, group, 0, 0);
 	req.addr.scope_id = ifindex;
 	struct shim_rep rep;
 	return rpc(e, &req, &rep, NULL);
@@ -476,14 +465,14 @@ int main(void)
 	for (size_t i = 0; i < sizeof(big); i++)
 		big[i] = (uint8_t)(i * 13 + 1);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_receive_destination, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_source_selection, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fragmentation_by_mode, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_per_message_ttl, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_min_ttl, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reassembled_to_socket, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reassembly_timeout_icmp, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_multicast, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receive_destination, setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_source_selection, setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_fragmentation_by_mode, setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_per_message_ttl, setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_min_ttl, setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_reassembled_to_socket, setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_reassembly_timeout_icmp, setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_multicast, setup, sockenv_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
