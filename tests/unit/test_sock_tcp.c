@@ -123,16 +123,7 @@ static int rpc_data(struct side *s, const struct shim_req *req, const void *data
 
 static int rpc(struct side *s, const struct shim_req *req, struct shim_rep *rep, int *fd)
 {
-	assert_int_equal(send(s->ctl, req, sizeof(*req), 0), sizeof(*req));
-	uint8_t buf[sizeof(*rep) + 64];
-	ssize_t n = -1;
-	for (int i = 0; i < 100 && n < 0; i++) {
-		spin();
-		n = tl_shim_recv(s->ctl, buf, sizeof(buf), fd);
-	}
-	assert_true(n >= (ssize_t)sizeof(*rep));
-	memcpy(rep, buf, sizeof(*rep));
-	return rep->err;
+	return rpc_data(s, req, NULL, 0, rep, fd, NULL, 0);
 }
 
 static bool ready(int fd, short ev)
@@ -197,15 +188,8 @@ static void test_connect_accept_transfer_close(void **state)
 	for (int i = 0; i < 1000 && !ready(lfd, POLLIN); i++)
 		spin();
 	struct shim_accept_msg m;
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-			     .msg_controllen = sizeof(cm.b) };
-	assert_int_equal(recvmsg(lfd, &mh, MSG_DONTWAIT), sizeof(m));
-	memcpy(&afd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+	assert_int_equal(tl_shim_recv(lfd, &m, sizeof(m), &afd), sizeof(m));
+	assert_true(afd >= 0);
 	assert_int_equal(fcntl(afd, F_SETFL, O_NONBLOCK), 0);
 	assert_int_equal(m.local.port, 179);
 	char peer[16];
@@ -324,16 +308,9 @@ static void test_md5_keys(void **state)
 	for (int i = 0; i < 1000 && !ready(lfd, POLLIN); i++)
 		spin();
 	struct shim_accept_msg am;
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { &am, sizeof(am) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-			     .msg_controllen = sizeof(cm.b) };
-	assert_int_equal(recvmsg(lfd, &mh, MSG_DONTWAIT), sizeof(am));
 	int afd;
-	memcpy(&afd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+	assert_int_equal(tl_shim_recv(lfd, &am, sizeof(am), &afd), sizeof(am));
+	assert_true(afd >= 0);
 	assert_int_equal(fcntl(afd, F_SETFL, O_NONBLOCK), 0);
 	assert_true(transfer(cfd, afd, 100000));
 	assert_true(transfer(afd, cfd, 100000));
