@@ -190,9 +190,7 @@ static int do_connect(struct env *e, int32_t *id)
 {
 	struct shim_req req = { .op = SHIM_OP_CONNECT, .sock_id = -1, .family = AF_INET,
 				.type = SOCK_STREAM };
-	req.addr.family = AF_INET;
-	inet_pton(AF_INET, "172.20.0.2", req.addr.addr);
-	req.addr.port = 80;
+	sockenv_addr(&req.addr, "172.20.0.2", 80, 0);
 	struct shim_rep rep;
 	int fd;
 	assert_int_equal(rpc(e, &req, &rep, &fd), 0);
@@ -368,9 +366,7 @@ static void test_listen_accept(void **state)
 	struct env *e = *state;
 	struct shim_req req = { .op = SHIM_OP_BIND, .sock_id = -1, .family = AF_INET,
 				.type = SOCK_STREAM };
-	req.addr.family = AF_INET;
-	inet_pton(AF_INET, "172.20.0.1", req.addr.addr);
-	req.addr.port = 179;
+	sockenv_addr(&req.addr, "172.20.0.1", 179, 0);
 	struct shim_rep rep;
 	int lfd;
 	assert_int_equal(rpc(e, &req, &rep, &lfd), 0);
