@@ -376,6 +376,23 @@ static void check_echo_reply(size_t i, struct netif *out, const char *from, cons
 	assert_memory_equal(pbuf_data(sent[i].b), want, n);
 }
 
+/*
+ * Injects a UDP packet src -> dst (TTL ttl, IP flags frag, len bytes) on in and
+ * checks that exactly one ICMP error type/code went back out of in, from
+ * `from` to src, quoting it. Returns the word after the checksum; sent[] is
+ * left for the caller to look at and clear.
+ */
+static uint32_t udp_gets_icmp_error(struct netif *in, const char *src, const char *dst, uint8_t ttl,
+				    uint16_t frag, size_t len, const char *from, uint8_t type,
+				    uint8_t code)
+{
+	uint8_t p[1500];
+	size_t n = udp(p, src, dst, ttl, frag, len);
+	inject(in, p, n);
+	assert_int_equal(n_sent, 1);
+	return assert_icmp_error(0, in, from, src, type, code, p, n);
+}
+
 static void test_echo_to_each_address(void **state)
 {
 	(void)state;
@@ -446,21 +463,15 @@ static void test_local_udp_port_unreachable(void **state)
 {
 	(void)state;
 	uint8_t p[200];
-	size_t n = udp(p, "172.20.9.9", "172.20.2.1", 1, 0, 60);
-	inject(&wg0, p, n);
-	assert_int_equal(n_sent, 1);
 	/* From the address it was sent to? RFC 1812 4.3.2.4 allows any of ours; we use wg0's. */
-	assert_icmp_error(0, &wg0, "172.20.1.1", "172.20.9.9", 3, 3, p, n);
+	udp_gets_icmp_error(&wg0, "172.20.9.9", "172.20.2.1", 1, 0, 60, "172.20.1.1", 3, 3);
 	clear_sent();
-	n = udp(p, "fd42:9::9", "fd42:1::1", 64, 0, 100);
-	inject(&wg0, p, n);
-	assert_int_equal(n_sent, 1);
-	assert_icmp_error(0, &wg0, "fd42:1::1", "fd42:9::9", 1, 4, p, n);
+	udp_gets_icmp_error(&wg0, "fd42:9::9", "fd42:1::1", 64, 0, 100, "fd42:1::1", 1, 4);
 	clear_sent();
 	/* Both UDP datagrams were dropped as unsupported after the error. */
 	assert_int_equal(total_drops(&wg0, DROP_UNSUPPORTED), 2);
 	/* TCP to us with nobody listening: dropped silently (no handler). */
-	n = syn(p, "172.20.9.9", "172.20.1.1", 0);
+	size_t n = syn(p, "172.20.9.9", "172.20.1.1", 0);
 	inject(&wg0, p, n);
 	assert_int_equal(n_sent, 0);
 	assert_int_equal(total_drops(&wg0, DROP_UNSUPPORTED), 3);
@@ -597,10 +608,7 @@ static void test_gateway_route(void **state)
 	clear_sent();
 	/* A gateway nothing routes to: no route. */
 	add_route("172.27.0.0/16", FIB_TYPE_UNICAST, 0, "192.0.2.1");
-	n = udp(p, "172.20.9.9", "172.27.0.9", 64, 0, 80);
-	inject(&wg0, p, n);
-	assert_int_equal(n_sent, 1);
-	assert_icmp_error(0, &wg0, "172.20.1.1", "172.20.9.9", 3, 0, p, n);
+	udp_gets_icmp_error(&wg0, "172.20.9.9", "172.27.0.9", 64, 0, 80, "172.20.1.1", 3, 0);
 	clear_sent();
 	/* The egress lookup helper agrees. */
 	struct ip_addr d = ipa("172.22.9.9");
@@ -618,27 +626,19 @@ static void test_time_exceeded(void **state)
 	/* TTL 1 and 0, from behind wg1: the error comes from wg1's address, quotes the
 	 * packet as it arrived (TTL not decremented) and goes back by the route. */
 	for (uint8_t ttl = 0; ttl <= 1; ttl++) {
-		size_t n = udp(p, "172.21.7.7", "172.20.9.9", ttl, 0, 100);
-		inject(&wg1, p, n);
-		assert_int_equal(n_sent, 1);
-		assert_icmp_error(0, &wg1, "172.20.2.1", "172.21.7.7", 11, 0, p, n);
+		udp_gets_icmp_error(&wg1, "172.21.7.7", "172.20.9.9", ttl, 0, 100,
+				    "172.20.2.1", 11, 0);
 		assert_nexthop(&sent[0], "172.21.7.7");
 		clear_sent();
 	}
 	/* A long packet is quoted up to 576 bytes in all. */
-	size_t n = udp(p, "172.20.9.9", "172.21.7.7", 1, 0, 1400);
-	inject(&wg0, p, n);
-	assert_int_equal(n_sent, 1);
-	assert_icmp_error(0, &wg0, "172.20.1.1", "172.20.9.9", 11, 0, p, n);
+	udp_gets_icmp_error(&wg0, "172.20.9.9", "172.21.7.7", 1, 0, 1400, "172.20.1.1", 11, 0);
 	clear_sent();
-	n = udp(p, "fd42:50::7", "fd42:9::9", 1, 0, 1280);
-	inject(&wg1, p, n);
-	assert_int_equal(n_sent, 1);
-	assert_icmp_error(0, &wg1, "fd42:2::1", "fd42:50::7", 3, 0, p, n);
+	udp_gets_icmp_error(&wg1, "fd42:50::7", "fd42:9::9", 1, 0, 1280, "fd42:2::1", 3, 0);
 	clear_sent();
 	/* wg2 has no global IPv6 address: any global address of the router will do. */
 	add_route("fd42:60::/32", FIB_TYPE_UNICAST, wg2.ifindex, NULL);
-	n = udp(p, "fd42:60::7", "fd42:9::9", 1, 0, 200);
+	size_t n = udp(p, "fd42:60::7", "fd42:9::9", 1, 0, 200);
 	inject(&wg2, p, n);
 	assert_int_equal(n_sent, 1);
 	assert_ptr_equal(sent[0].nif, &wg2);
@@ -710,23 +710,18 @@ static void test_too_big(void **state)
 	(void)state;
 	uint8_t p[1500];
 	/* DF set, 1400 bytes toward wg1 (mtu 1280): frag needed with the MTU, nothing sent on. */
-	size_t n = udp(p, "172.20.9.9", "172.21.5.5", 64, IP_DF, 1400);
-	inject(&wg0, p, n);
-	assert_int_equal(n_sent, 1);
-	uint32_t w = assert_icmp_error(0, &wg0, "172.20.1.1", "172.20.9.9", 3, 4, p, n);
+	uint32_t w = udp_gets_icmp_error(&wg0, "172.20.9.9", "172.21.5.5", 64, IP_DF, 1400,
+					 "172.20.1.1", 3, 4);
 	assert_int_equal(w, 1280);    /* bytes 6-7: next-hop MTU; bytes 4-5 zero */
 	clear_sent();
 	/* Exactly the MTU passes. */
-	n = udp(p, "172.20.9.9", "172.21.5.5", 64, IP_DF, 1280);
+	size_t n = udp(p, "172.20.9.9", "172.21.5.5", 64, IP_DF, 1280);
 	inject(&wg0, p, n);
 	assert_int_equal(n_sent, 1);
 	assert_ptr_equal(sent[0].nif, &wg1);
 	clear_sent();
 	/* IPv6: packet too big with a 32-bit MTU. */
-	n = udp(p, "fd42:9::9", "fd42:50::1", 64, 0, 1400);
-	inject(&wg0, p, n);
-	assert_int_equal(n_sent, 1);
-	w = assert_icmp_error(0, &wg0, "fd42:1::1", "fd42:9::9", 2, 0, p, n);
+	w = udp_gets_icmp_error(&wg0, "fd42:9::9", "fd42:50::1", 64, 0, 1400, "fd42:1::1", 2, 0);
 	assert_int_equal(w, 1280);
 	clear_sent();
 	assert_int_equal(total_drops(&wg0, DROP_TOO_BIG), 2);
@@ -1114,20 +1109,14 @@ static void test_icmp_error_source(void **state)
 	rt.ifindex = wg1.ifindex;
 	rt.prefsrc = ipa("172.20.0.53");
 	assert_int_equal(fib_add(router.fib, &rt, 0), 0);
-	size_t n = udp(p, "172.21.7.7", "172.20.9.9", 1, 0, 100);
-	inject(&wg1, p, n);
-	assert_int_equal(n_sent, 1);
-	assert_icmp_error(0, &wg1, "172.20.0.53", "172.21.7.7", 11, 0, p, n);
+	udp_gets_icmp_error(&wg1, "172.21.7.7", "172.20.9.9", 1, 0, 100, "172.20.0.53", 11, 0);
 	clear_sent();
 	/* No such route (172.21/16 has no prefsrc): the ingress interface's address. */
-	n = udp(p, "172.21.8.8", "172.20.9.9", 1, 0, 100);
-	inject(&wg1, p, n);
-	assert_int_equal(n_sent, 1);
-	assert_icmp_error(0, &wg1, "172.20.2.1", "172.21.8.8", 11, 0, p, n);
+	udp_gets_icmp_error(&wg1, "172.21.8.8", "172.20.9.9", 1, 0, 100, "172.20.2.1", 11, 0);
 	clear_sent();
 	/* wg2 has no global IPv6 address: lo's node address comes first. */
 	add_route("fd42:60::/32", FIB_TYPE_UNICAST, wg2.ifindex, NULL);
-	n = udp(p, "fd42:60::7", "fd42:9::9", 1, 0, 200);
+	size_t n = udp(p, "fd42:60::7", "fd42:9::9", 1, 0, 200);
 	inject(&wg2, p, n);
 	assert_int_equal(n_sent, 1);
 	const uint8_t *e = pbuf_data(sent[0].b);
