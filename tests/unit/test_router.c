@@ -393,6 +393,20 @@ static uint32_t udp_gets_icmp_error(struct netif *in, const char *src, const cha
 	return assert_icmp_error(0, in, from, src, type, code, p, n);
 }
 
+/*
+ * A hop-limit-1 packet from behind wg2, which has no global IPv6 address: the
+ * one ICMPv6 error that goes back out of wg2 (still in sent[0]).
+ */
+static const uint8_t *error_from_behind_wg2(void)
+{
+	uint8_t p[300];
+	add_route("fd42:60::/32", FIB_TYPE_UNICAST, wg2.ifindex, NULL);
+	inject(&wg2, p, udp(p, "fd42:60::7", "fd42:9::9", 1, 0, 200));
+	assert_int_equal(n_sent, 1);
+	assert_ptr_equal(sent[0].nif, &wg2);
+	return pbuf_data(sent[0].b);
+}
+
 static void test_echo_to_each_address(void **state)
 {
 	(void)state;
@@ -622,7 +636,6 @@ static void test_gateway_route(void **state)
 static void test_time_exceeded(void **state)
 {
 	(void)state;
-	uint8_t p[1500];
 	/* TTL 1 and 0, from behind wg1: the error comes from wg1's address, quotes the
 	 * packet as it arrived (TTL not decremented) and goes back by the route. */
 	for (uint8_t ttl = 0; ttl <= 1; ttl++) {
@@ -637,12 +650,7 @@ static void test_time_exceeded(void **state)
 	udp_gets_icmp_error(&wg1, "fd42:50::7", "fd42:9::9", 1, 0, 1280, "fd42:2::1", 3, 0);
 	clear_sent();
 	/* wg2 has no global IPv6 address: any global address of the router will do. */
-	add_route("fd42:60::/32", FIB_TYPE_UNICAST, wg2.ifindex, NULL);
-	size_t n = udp(p, "fd42:60::7", "fd42:9::9", 1, 0, 200);
-	inject(&wg2, p, n);
-	assert_int_equal(n_sent, 1);
-	assert_ptr_equal(sent[0].nif, &wg2);
-	const uint8_t *e = pbuf_data(sent[0].b);
+	const uint8_t *e = error_from_behind_wg2();
 	assert_int_equal(e[40], 3);
 	struct ip_addr src;
 	ip_addr_from_v6(&src, e + 8);
@@ -1094,7 +1102,6 @@ static void test_loopback_netif(void **state)
 static void test_icmp_error_source(void **state)
 {
 	(void)state;
-	uint8_t p[1500];
 	/* A route back to the sender with a preferred source that is ours (BIRD's krt_prefsrc):
 	 * the error comes from it, not from the ingress interface (Linux's default). */
 	struct ip_prefix node4, node6;
@@ -1115,11 +1122,7 @@ static void test_icmp_error_source(void **state)
 	udp_gets_icmp_error(&wg1, "172.21.8.8", "172.20.9.9", 1, 0, 100, "172.20.2.1", 11, 0);
 	clear_sent();
 	/* wg2 has no global IPv6 address: lo's node address comes first. */
-	add_route("fd42:60::/32", FIB_TYPE_UNICAST, wg2.ifindex, NULL);
-	size_t n = udp(p, "fd42:60::7", "fd42:9::9", 1, 0, 200);
-	inject(&wg2, p, n);
-	assert_int_equal(n_sent, 1);
-	const uint8_t *e = pbuf_data(sent[0].b);
+	const uint8_t *e = error_from_behind_wg2();
 	assert_addr(e + 8, "fd42:53::1");
 	clear_sent();
 }
