@@ -22,6 +22,7 @@
 #include "ip/checksum.h"
 #include "ip/packet.h"
 #include "stack/tcp.h"
+#include "testlib.h"
 
 #define T0 (1000 * NSEC_PER_SEC)
 #define F_FIN 0x01
@@ -331,11 +332,8 @@ static struct tcp_conn *open_passive(struct peer *p, struct tcp_listener **lis, 
 /* Active open from 10.0.0.1:50000 to 10.0.0.2:179. */
 static struct tcp_conn *open_active(struct peer *p, const struct tcp_options *opt)
 {
-	struct tcp_endpoint l = { .port = 50000 }, r = { .port = 179 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_conn *c = NULL;
-	assert_int_equal(tcp_connect(T.s, &l, &r, opt, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 50000, opt, &c), 0);
 	assert_non_null(c);
 	assert_int_equal(tcp_conn_state(c), TCP_SYN_SENT);
 	struct oseg o;
@@ -422,13 +420,10 @@ static void test_passive_open(void **state)
 
 static void test_active_open(void **state)
 {
-	struct tcp_endpoint l = { .port = 0 }, r = { .port = 179 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_options opt = { .ttl = 1, .tos = 0xc0 };
 	T.mtu = 1420;
 	struct tcp_conn *c;
-	assert_int_equal(tcp_connect(T.s, &l, &r, &opt, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 0, &opt, &c), 0);
 	struct oseg o;
 	assert_true(pop(&o));
 	assert_int_equal(o.flags, F_SYN);
@@ -458,10 +453,8 @@ static void test_active_open(void **state)
 	assert_int_equal(T.connect_err, 0);
 	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
 	/* the same 4-tuple cannot be opened twice */
-	struct tcp_endpoint l2 = l;
-	l2.port = o.sport;
 	struct tcp_conn *c2;
-	assert_int_equal(tcp_connect(T.s, &l2, &r, NULL, &c2), -EADDRINUSE);
+	assert_int_equal(tl_tcp_connect(T.s, o.sport, NULL, &c2), -EADDRINUSE);
 	/* data: the peer's MSS 1460 is bounded by our path (1380) */
 	static uint8_t buf[4000];
 	fill(buf, sizeof(buf), 0);
@@ -512,11 +505,8 @@ static void test_rst_closed_port(void **state)
 
 static void test_connect_refused(void **state)
 {
-	struct tcp_endpoint l = { .port = 50000 }, r = { .port = 179 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_conn *c;
-	assert_int_equal(tcp_connect(T.s, &l, &r, NULL, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 50000, NULL, &c), 0);
 	struct oseg o;
 	assert_true(pop(&o));
 	struct peer p;
@@ -536,11 +526,8 @@ static void test_connect_refused(void **state)
 
 static void test_connect_timeout(void **state)
 {
-	struct tcp_endpoint l = { .port = 50000 }, r = { .port = 179 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_conn *c;
-	assert_int_equal(tcp_connect(T.s, &l, &r, NULL, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 50000, NULL, &c), 0);
 	struct oseg o;
 	assert_true(pop(&o));
 	uint32_t iss = o.seq;
@@ -836,11 +823,8 @@ static void test_active_close_time_wait(void **state)
 	assert_true(pop(&o));
 	assert_int_equal(o.ack, p.seq);
 	/* the same 4-tuple is busy in TIME-WAIT */
-	struct tcp_endpoint l = { .port = 50000 }, r = { .port = 179 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_conn *c2;
-	assert_int_equal(tcp_connect(T.s, &l, &r, NULL, &c2), -EADDRINUSE);
+	assert_int_equal(tl_tcp_connect(T.s, 50000, NULL, &c2), -EADDRINUSE);
 	advance_ms(59000);
 	assert_int_equal(tcp_stack_stats(T.s)->connections, 1);
 	advance_ms(2000);
@@ -1231,11 +1215,8 @@ static void test_malformed_options(void **state)
 
 static void test_simultaneous_open(void **state)
 {
-	struct tcp_endpoint l = { .port = 50000 }, r = { .port = 179 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_conn *c;
-	assert_int_equal(tcp_connect(T.s, &l, &r, NULL, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 50000, NULL, &c), 0);
 	struct oseg o;
 	assert_true(pop(&o));
 	uint32_t iss = o.seq;
@@ -1349,10 +1330,7 @@ static void test_orphan_fin_wait(void **state)
 	assert_int_equal(T.closed, 0);
 
 	/* a second one that just sits in FIN-WAIT-2: gone after 60 s */
-	struct tcp_endpoint l = { .port = 50001 }, r = { .port = 179 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
-	assert_int_equal(tcp_connect(T.s, &l, &r, NULL, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 50001, NULL, &c), 0);
 	assert_true(pop(&o));
 	struct peer q;
 	peer_init(&q, "10.0.0.2", 179, "10.0.0.1", 50001);

@@ -370,12 +370,9 @@ static void test_active_v4(void **state)
 	const char *key = "dn42-bgp-password";
 	struct tcp_md5_keyset ks = { 0 };
 	keyset_add(&ks, "10.0.0.2", 32, key);
-	struct tcp_endpoint l = { .port = 0 }, r = { .port = 179 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_options opt = { .md5 = &ks };
 	struct tcp_conn *c;
-	assert_int_equal(tcp_connect(T.s, &l, &r, &opt, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 0, &opt, &c), 0);
 	tcp_md5_keyset_clear(&ks);   /* the connection has its own copy */
 	struct oseg o;
 	assert_true(pop(&o, key));   /* the SYN is signed */
@@ -547,12 +544,9 @@ static void test_signed_to_plain_socket(void **state)
 
 static void test_user_timeout(void **state)
 {
-	struct tcp_endpoint l = { .port = 0 }, r = { .port = 179 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_options opt = { .user_timeout_ms = 3000 };
 	struct tcp_conn *c;
-	assert_int_equal(tcp_connect(T.s, &l, &r, &opt, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 0, &opt, &c), 0);
 	struct oseg o;
 	assert_true(pop(&o, NULL));
 	struct peer p;
@@ -657,11 +651,8 @@ static void test_user_mss(void **state)
 
 static void test_conn_info(void **state)
 {
-	struct tcp_endpoint l = { .port = 0 }, r = { .port = 179 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_conn *c;
-	assert_int_equal(tcp_connect(T.s, &l, &r, NULL, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 0, NULL, &c), 0);
 	struct tcp_conn_info ti;
 	tcp_conn_info(c, &ti);
 	assert_int_equal(ti.state, TCP_SYN_SENT);
