@@ -333,7 +333,7 @@ static struct tcp_conn *open_passive(struct peer *p, struct tcp_listener **lis, 
 static struct tcp_conn *open_active(struct peer *p, const struct tcp_options *opt)
 {
 	struct tcp_conn *c = NULL;
-	assert_int_equal(tl_tcp_connect(T.s, 50000, opt, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 50000, 179, opt, &c), 0);
 	assert_non_null(c);
 	assert_int_equal(tcp_conn_state(c), TCP_SYN_SENT);
 	struct oseg o;
@@ -423,7 +423,7 @@ static void test_active_open(void **state)
 	struct tcp_options opt = { .ttl = 1, .tos = 0xc0 };
 	T.mtu = 1420;
 	struct tcp_conn *c;
-	assert_int_equal(tl_tcp_connect(T.s, 0, &opt, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 0, 179, &opt, &c), 0);
 	struct oseg o;
 	assert_true(pop(&o));
 	assert_int_equal(o.flags, F_SYN);
@@ -454,7 +454,7 @@ static void test_active_open(void **state)
 	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
 	/* the same 4-tuple cannot be opened twice */
 	struct tcp_conn *c2;
-	assert_int_equal(tl_tcp_connect(T.s, o.sport, NULL, &c2), -EADDRINUSE);
+	assert_int_equal(tl_tcp_connect(T.s, o.sport, 179, NULL, &c2), -EADDRINUSE);
 	/* data: the peer's MSS 1460 is bounded by our path (1380) */
 	static uint8_t buf[4000];
 	fill(buf, sizeof(buf), 0);
@@ -506,7 +506,7 @@ static void test_rst_closed_port(void **state)
 static void test_connect_refused(void **state)
 {
 	struct tcp_conn *c;
-	assert_int_equal(tl_tcp_connect(T.s, 50000, NULL, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 50000, 179, NULL, &c), 0);
 	struct oseg o;
 	assert_true(pop(&o));
 	struct peer p;
@@ -527,7 +527,7 @@ static void test_connect_refused(void **state)
 static void test_connect_timeout(void **state)
 {
 	struct tcp_conn *c;
-	assert_int_equal(tl_tcp_connect(T.s, 50000, NULL, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 50000, 179, NULL, &c), 0);
 	struct oseg o;
 	assert_true(pop(&o));
 	uint32_t iss = o.seq;
@@ -824,7 +824,7 @@ static void test_active_close_time_wait(void **state)
 	assert_int_equal(o.ack, p.seq);
 	/* the same 4-tuple is busy in TIME-WAIT */
 	struct tcp_conn *c2;
-	assert_int_equal(tl_tcp_connect(T.s, 50000, NULL, &c2), -EADDRINUSE);
+	assert_int_equal(tl_tcp_connect(T.s, 50000, 179, NULL, &c2), -EADDRINUSE);
 	advance_ms(59000);
 	assert_int_equal(tcp_stack_stats(T.s)->connections, 1);
 	advance_ms(2000);
@@ -1216,7 +1216,7 @@ static void test_malformed_options(void **state)
 static void test_simultaneous_open(void **state)
 {
 	struct tcp_conn *c;
-	assert_int_equal(tl_tcp_connect(T.s, 50000, NULL, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 50000, 179, NULL, &c), 0);
 	struct oseg o;
 	assert_true(pop(&o));
 	uint32_t iss = o.seq;
@@ -1330,7 +1330,7 @@ static void test_orphan_fin_wait(void **state)
 	assert_int_equal(T.closed, 0);
 
 	/* a second one that just sits in FIN-WAIT-2: gone after 60 s */
-	assert_int_equal(tl_tcp_connect(T.s, 50001, NULL, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 50001, 179, NULL, &c), 0);
 	assert_true(pop(&o));
 	struct peer q;
 	peer_init(&q, "10.0.0.2", 179, "10.0.0.1", 50001);

@@ -372,7 +372,7 @@ static void test_active_v4(void **state)
 	keyset_add(&ks, "10.0.0.2", 32, key);
 	struct tcp_options opt = { .md5 = &ks };
 	struct tcp_conn *c;
-	assert_int_equal(tl_tcp_connect(T.s, 0, &opt, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 0, 179, &opt, &c), 0);
 	tcp_md5_keyset_clear(&ks);   /* the connection has its own copy */
 	struct oseg o;
 	assert_true(pop(&o, key));   /* the SYN is signed */
@@ -546,7 +546,7 @@ static void test_user_timeout(void **state)
 {
 	struct tcp_options opt = { .user_timeout_ms = 3000 };
 	struct tcp_conn *c;
-	assert_int_equal(tl_tcp_connect(T.s, 0, &opt, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 0, 179, &opt, &c), 0);
 	struct oseg o;
 	assert_true(pop(&o, NULL));
 	struct peer p;
@@ -572,12 +572,9 @@ static void test_user_timeout(void **state)
 
 static void test_cork(void **state)
 {
-	struct tcp_endpoint l = { .port = 0 }, r = { .port = 80 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_options opt = { .cork = true, .nodelay = true };
 	struct tcp_conn *c;
-	assert_int_equal(tcp_connect(T.s, &l, &r, &opt, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 0, 80, &opt, &c), 0);
 	struct oseg o;
 	assert_true(pop(&o, NULL));
 	struct peer p;
@@ -608,12 +605,9 @@ static void test_cork(void **state)
 
 static void test_user_mss(void **state)
 {
-	struct tcp_endpoint l = { .port = 0 }, r = { .port = 80 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_options opt = { .user_mss = 1000, .nodelay = true };
 	struct tcp_conn *c;
-	assert_int_equal(tcp_connect(T.s, &l, &r, &opt, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 0, 80, &opt, &c), 0);
 	struct oseg o;
 	assert_true(pop(&o, NULL));
 	assert_int_equal(o.mss, 1000);   /* announced */
@@ -652,7 +646,7 @@ static void test_user_mss(void **state)
 static void test_conn_info(void **state)
 {
 	struct tcp_conn *c;
-	assert_int_equal(tl_tcp_connect(T.s, 0, NULL, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 0, 179, NULL, &c), 0);
 	struct tcp_conn_info ti;
 	tcp_conn_info(c, &ti);
 	assert_int_equal(ti.state, TCP_SYN_SENT);

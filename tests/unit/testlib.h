@@ -56,13 +56,13 @@ static inline struct ip_addr ipa(const char *s)
 
 #ifdef RR_STACK_TCP_H
 /*
- * tcp_connect on s from 10.0.0.1:lport (0: an ephemeral port) to 10.0.0.2:179,
- * the connection the TCP engine tests open; returns what tcp_connect returned.
+ * tcp_connect on s from 10.0.0.1:lport (0: an ephemeral port) to 10.0.0.2:rport,
+ * the connections the TCP engine tests open; returns what tcp_connect returned.
  */
-static inline int tl_tcp_connect(struct tcp_stack *s, uint16_t lport, const struct tcp_options *opt,
-				 struct tcp_conn **c)
+static inline int tl_tcp_connect(struct tcp_stack *s, uint16_t lport, uint16_t rport,
+				 const struct tcp_options *opt, struct tcp_conn **c)
 {
-	struct tcp_endpoint l = { .port = lport }, r = { .port = 179 };
+	struct tcp_endpoint l = { .port = lport }, r = { .port = rport };
 	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
 	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	return tcp_connect(s, &l, &r, opt, c);
