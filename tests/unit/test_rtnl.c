@@ -236,6 +236,22 @@ static void recv_all(struct rtnl_sock *s, struct msgs *ms)
 	recv_all_cap(s, ms, 65536);
 }
 
+/* All that s has pending, which must be n messages. */
+static void recv_n(struct rtnl_sock *s, struct msgs *ms, size_t n)
+{
+	recv_all(s, ms);
+	assert_int_equal(ms->n, n);
+}
+
+/* A netlink socket of our own in the multicast groups (RTMGRP_* bits): what `ip monitor` sees. */
+static struct rtnl_sock *monitor(struct fx *f, uint32_t groups)
+{
+	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
+	assert_non_null(mon);
+	assert_int_equal(rtnl_sock_bind(mon, groups), 0);
+	return mon;
+}
+
 /* The payload of attribute type in m after a fixed header of hl bytes; NULL if absent. */
 static const uint8_t *find_attr(const struct msg *m, size_t hl, uint16_t type, uint16_t *len)
 {
@@ -497,10 +513,7 @@ static void test_link_get_by_name(void **state)
 static void test_link_added_with_addresses(void **state)
 {
 	struct fx *f = *state;
-	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
-	assert_non_null(mon);
-	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR),
-			 0);
+	struct rtnl_sock *mon = monitor(f, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR);
 	struct netif *d = dummy_new("wg2");
 	assert_non_null(d);
 	d->addrs = calloc(2, sizeof(*d->addrs));
@@ -510,8 +523,7 @@ static void test_link_added_with_addresses(void **state)
 	d->n_addrs = 2;
 	assert_int_equal(ip_router_add_netif(&f->r, d), 0);
 	struct msgs ms;
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 3);
+	recv_n(mon, &ms, 3);
 	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_NEWLINK);
 	assert_int_equal(ms.m[1].h.nlmsg_type, RTM_NEWADDR);
 	assert_int_equal(ms.m[1].group, RTNLGRP_IPV4_IFADDR);
@@ -520,8 +532,7 @@ static void test_link_added_with_addresses(void **state)
 	assert_int_equal(ms.m[2].group, RTNLGRP_IPV6_IFADDR);
 	msgs_free(&ms);
 	ip_router_destroy_netif(&f->r, d);
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 3);   /* two RTM_DELADDR, then RTM_DELLINK */
+	recv_n(mon, &ms, 3);   /* two RTM_DELADDR, then RTM_DELLINK */
 	assert_int_equal(ms.m[2].h.nlmsg_type, RTM_DELLINK);
 	msgs_free(&ms);
 	rtnl_sock_free(mon);
@@ -531,23 +542,19 @@ static void test_link_added_with_addresses(void **state)
 static void test_address_changed_outside(void **state)
 {
 	struct fx *f = *state;
-	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
-	assert_non_null(mon);
-	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_IPV4_IFADDR), 0);
+	struct rtnl_sock *mon = monitor(f, RTMGRP_IPV4_IFADDR);
 	struct ip_prefix p = pfx("172.20.9.7/32");
 	assert_int_equal(ip_router_add_address(&f->r, &f->wg0, &p, NULL), 0);
 	rtnl_address_changed(f->nl, &f->wg0, &p.addr, true);
 	struct msgs ms;
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 1);
+	recv_n(mon, &ms, 1);
 	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_NEWADDR);
 	assert_true(attr_is_addr(&ms.m[0], sizeof(struct ifaddrmsg), IFA_LOCAL, "172.20.9.7"));
 	msgs_free(&ms);
 	rtnl_address_changed(f->nl, &f->wg0, &p.addr, false);
 	assert_int_equal(ip_router_del_address(&f->r, &f->wg0, &p), 0);
 	rtnl_address_changed(f->nl, &f->wg0, &p.addr, false);   /* gone: nothing to say */
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 1);
+	recv_n(mon, &ms, 1);
 	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_DELADDR);
 	msgs_free(&ms);
 	rtnl_sock_free(mon);
@@ -556,9 +563,7 @@ static void test_address_changed_outside(void **state)
 static void test_link_set_mtu(void **state)
 {
 	struct fx *f = *state;
-	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
-	assert_non_null(mon);
-	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_LINK), 0);
+	struct rtnl_sock *mon = monitor(f, RTMGRP_LINK);
 	/* ip link set wg0 mtu 1400 up */
 	struct req q = { 0 };
 	struct ifinfomsg ifi = { .ifi_index = 2, .ifi_flags = IFF_UP, .ifi_change = IFF_UP };
@@ -568,8 +573,7 @@ static void test_link_set_mtu(void **state)
 	assert_int_equal(request_error(f, &q, NULL), 0);
 	assert_int_equal(f->wg0.mtu, 1400);
 	struct msgs ms;
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 1);
+	recv_n(mon, &ms, 1);
 	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_NEWLINK);
 	assert_int_equal(ms.m[0].group, RTNLGRP_LINK);
 	assert_int_equal(attr_get_u32(&ms.m[0], sizeof(ifi), IFLA_MTU), 1400);
@@ -600,8 +604,7 @@ static void test_link_set_mtu(void **state)
 	attr(&q, IFLA_IFNAME, "dummy0", 7);
 	end(&q);
 	assert_int_equal(request_error(f, &q, NULL), -EOPNOTSUPP);
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 0);   /* nothing changed: nothing told */
+	recv_n(mon, &ms, 0);   /* nothing changed: nothing told */
 	msgs_free(&ms);
 	rtnl_sock_free(mon);
 }
@@ -693,9 +696,7 @@ static void addr_req(struct req *q, uint16_t type, uint16_t flags, int family, u
 static void test_addr_new_del(void **state)
 {
 	struct fx *f = *state;
-	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
-	assert_non_null(mon);
-	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE), 0);
+	struct rtnl_sock *mon = monitor(f, RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE);
 	/* ip addr add 192.0.2.1/24 dev wg1 */
 	struct req q;
 	addr_req(&q, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, AF_INET, 24, 3, "192.0.2.1",
@@ -1331,8 +1332,7 @@ static void test_notifications(void **state)
 	assert_int_equal(request_maybe_ack(f, &q), 0);
 
 	struct msgs ms;
-	recv_all(v4, &ms);
-	assert_int_equal(ms.n, 2);
+	recv_n(v4, &ms, 2);
 	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_NEWROUTE);
 	assert_int_equal(ms.m[0].group, RTNLGRP_IPV4_ROUTE);
 	assert_int_equal(ms.m[0].h.nlmsg_pid, 0);
@@ -1344,8 +1344,7 @@ static void test_notifications(void **state)
 	assert_int_equal(rtm.rtm_protocol, RTPROT_BIRD);
 	assert_int_equal(attr_get_u32(&ms.m[1], sizeof(rtm), RTA_OIF), 2);
 	msgs_free(&ms);
-	recv_all(bird, &ms);
-	assert_int_equal(ms.n, 2);
+	recv_n(bird, &ms, 2);
 	msgs_free(&ms);
 	assert_int_equal(rtnl_sock_pending(v6), 0);
 	assert_int_equal(rtnl_sock_pending(none), 0);
@@ -1354,8 +1353,7 @@ static void test_notifications(void **state)
 	/* Deletion is told too; a dropped membership hears nothing more. */
 	assert_int_equal(rtnl_sock_setsockopt(bird, NETLINK_DROP_MEMBERSHIP, RTNLGRP_IPV4_ROUTE), 0);
 	assert_int_equal(fib_del(f->r.fib, &r), 0);
-	recv_all(v4, &ms);
-	assert_int_equal(ms.n, 1);
+	recv_n(v4, &ms, 1);
 	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_DELROUTE);
 	msgs_free(&ms);
 	assert_int_equal(rtnl_sock_pending(bird), 0);
@@ -1373,9 +1371,7 @@ static void test_notifications(void **state)
 static void test_enobufs(void **state)
 {
 	struct fx *f = *state;
-	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
-	assert_non_null(mon);
-	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_IPV4_ROUTE), 0);
+	struct rtnl_sock *mon = monitor(f, RTMGRP_IPV4_ROUTE);
 	size_t added = 0;
 	for (uint32_t i = 0; i < 5000; i++) {
 		struct fib_route r = { .prefix = { .addr = { .family = AF_INET,
@@ -1613,8 +1609,7 @@ static bool routed_via(struct fx *f, const char *dst, uint32_t ifindex)
 static void test_link_create_dummy(void **state)
 {
 	struct fx *f = *state;
-	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
-	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_LINK | RTMGRP_IPV4_IFADDR), 0);
+	struct rtnl_sock *mon = monitor(f, RTMGRP_LINK | RTMGRP_IPV4_IFADDR);
 	struct req q;
 	link_add_req(&q, 30, "dn42", "dummy", 0);
 	assert_int_equal(ack_of(f, &q), 0);
@@ -1623,8 +1618,7 @@ static void test_link_create_dummy(void **state)
 	assert_int_equal(d->ifindex, 4);
 	assert_true(d->down);   /* as on Linux, until "ip link set dn42 up" */
 	struct msgs ms;
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 1);   /* one RTM_NEWLINK, already with its final flags */
+	recv_n(mon, &ms, 1);   /* one RTM_NEWLINK, already with its final flags */
 	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_NEWLINK);
 	struct ifinfomsg ifi;
 	memcpy(&ifi, ms.m[0].body, sizeof(ifi));
@@ -1671,8 +1665,7 @@ static void test_link_create_dummy(void **state)
 	assert_int_equal(ack_of(f, &q), 0);
 	assert_ptr_equal(ip_router_local_netif(&f->r, &a, NULL), d);
 	assert_true(routed_via(f, "172.20.9.7", 4));
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 1);
+	recv_n(mon, &ms, 1);
 	memcpy(&ifi, ms.m[0].body, sizeof(ifi));
 	assert_int_equal(ifi.ifi_flags & IFF_UP, IFF_UP);
 	msgs_free(&ms);
@@ -1697,8 +1690,7 @@ static void test_link_create_dummy(void **state)
 	assert_int_equal(ack_of(f, &q), 0);
 	assert_null(ip_router_netif_by_name(&f->r, "dn42"));
 	assert_false(routed_via(f, "172.20.9.7", 4));
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 2);
+	recv_n(mon, &ms, 2);
 	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_DELADDR);
 	assert_int_equal(ms.m[1].h.nlmsg_type, RTM_DELLINK);
 	msgs_free(&ms);
@@ -1759,8 +1751,7 @@ static void test_link_kind_registry(void **state)
 	assert_int_equal(rtnl_register_link_kind(f->nl, "wireguard", make_test_link, f), 0);
 	assert_int_equal(rtnl_register_link_kind(f->nl, "wireguard", make_test_link, f), -EEXIST);
 	assert_int_equal(rtnl_register_link_kind(f->nl, "dummy", make_test_link, f), -EEXIST);
-	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
-	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_LINK), 0);
+	struct rtnl_sock *mon = monitor(f, RTMGRP_LINK);
 	/* "ip link add wg9 mtu 1400 up type wireguard" */
 	struct req q;
 	link_add_req(&q, 50, "wg9", "wireguard", IFF_UP);
@@ -1772,8 +1763,7 @@ static void test_link_kind_registry(void **state)
 	assert_false(made.down);
 	assert_int_equal(made.mtu, 1400);
 	struct msgs ms;
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 1);
+	recv_n(mon, &ms, 1);
 	assert_int_equal(attr_get_u32(&ms.m[0], sizeof(struct ifinfomsg), IFLA_MTU), 1400);
 	msgs_free(&ms);
 	/* An MTU the kind refuses creates nothing. */
@@ -1792,8 +1782,7 @@ static void test_link_kind_registry(void **state)
 static void test_lo_addresses(void **state)
 {
 	struct fx *f = *state;
-	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
-	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR), 0);
+	struct rtnl_sock *mon = monitor(f, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR);
 	/* ip addr add 172.20.0.53/32 dev lo; ip addr add fd42:53::1/128 dev lo */
 	struct req q;
 	ifaddr_req(&q, RTM_NEWADDR, 60, 1, "172.20.0.53/32");
@@ -1804,8 +1793,7 @@ static void test_lo_addresses(void **state)
 	assert_ptr_equal(ip_router_local_netif(&f->r, &a4, NULL), &f->r.loopback);
 	assert_ptr_equal(ip_router_local_netif(&f->r, &a6, NULL), &f->r.loopback);
 	struct msgs ms;
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 2);
+	recv_n(mon, &ms, 2);
 	struct ifaddrmsg ifa;
 	memcpy(&ifa, ms.m[0].body, sizeof(ifa));
 	assert_int_equal(ifa.ifa_index, 1);
@@ -1827,8 +1815,7 @@ static void test_lo_addresses(void **state)
 	ifaddr_req(&q, RTM_DELADDR, 63, 1, "172.20.0.53/32");
 	assert_int_equal(ack_of(f, &q), 0);
 	assert_null(ip_router_local_netif(&f->r, &a4, NULL));
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 1);
+	recv_n(mon, &ms, 1);
 	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_DELADDR);
 	msgs_free(&ms);
 	rtnl_sock_free(mon);
