@@ -267,92 +267,87 @@ static size_t udp6(uint8_t *out, size_t len, uint8_t hlim)
 	return build_v6(out, "fd42:9::9", "fd42:50::1", IPPROTO_UDP, hlim, l4, len - 40);
 }
 
-static void check_error_v4(const struct err_case *c, size_t orig_len)
+/*
+ * Checks the error icmp_error_build makes for case c about a UDP packet of
+ * orig_len bytes that arrived with TTL 1: the IP header back to the sender,
+ * type and code, checksums, the MTU word, and the quote (as much of the
+ * packet as fits in 576 bytes in all for IPv4, 1280 for IPv6).
+ */
+static void check_error(const struct err_case *c, size_t orig_len, bool v6)
 {
 	uint8_t orig[2000];
-	size_t n = udp4(orig, orig_len, 1);
+	size_t n = v6 ? udp6(orig, orig_len, 1) : udp4(orig, orig_len, 1);
 	struct ip_packet pkt;
 	struct pbuf *b = parsed(orig, n, &pkt);
-	struct ip_addr src = ipa("172.20.1.1");
-	struct pbuf *e = icmp_error_build(&pkt, c->err, 1380, &src);
+	struct ip_addr src = ipa(v6 ? "fd42:1::1" : "172.20.1.1");
+	uint16_t mtu = v6 ? 1420 : 1380;
+	struct pbuf *e = icmp_error_build(&pkt, c->err, mtu, &src);
 	assert_non_null(e);
-	size_t quote = orig_len < 548 ? orig_len : 548;
-	assert_int_equal(e->len, 28 + quote);
-	assert_true(e->len <= 576);
-	const uint8_t *p = pbuf_data(e);
-	assert_int_equal(p[0], 0x45);
-	assert_int_equal(get16(p + 2), 28 + quote);
-	assert_int_equal(get16(p + 6) & 0x1fff, 0);          /* not a fragment */
-	assert_int_equal(p[8], 64);
-	assert_int_equal(p[9], IPPROTO_ICMP);
-	assert_memory_equal(p + 12, src.bytes, 4);
-	assert_memory_equal(p + 16, orig + 12, 4);            /* back to the sender */
-	assert_int_equal(ref_fold(ref_sum(p, 20, 0)), 0);
-	assert_int_equal(p[20], c->type4);
-	assert_int_equal(p[21], c->code4);
-	assert_int_equal(ref_fold(ref_sum(p + 20, 8 + quote, 0)), 0);
-	assert_int_equal(get16(p + 24), 0);                   /* unused */
-	/* RFC 1191: next-hop MTU in the low half of the second word. */
-	assert_int_equal(get16(p + 26), c->err == ICMP_ERR_TOO_BIG ? 1380 : 0);
+	size_t hl = v6 ? 40 : 20, max = v6 ? 1280 : 576;
+	size_t quote = orig_len < max - hl - 8 ? orig_len : max - hl - 8;
+	assert_int_equal(e->len, hl + 8 + quote);
+	assert_true(e->len <= max);
+	const uint8_t *p = pbuf_data(e), *icmp = p + hl;
+	if (v6) {
+		assert_int_equal(p[0] >> 4, 6);
+		assert_int_equal(get16(p + 4), 8 + quote);
+		assert_int_equal(p[6], IPPROTO_ICMPV6);
+		assert_int_equal(p[7], 64);
+		assert_memory_equal(p + 8, src.bytes, 16);
+		assert_memory_equal(p + 24, orig + 8, 16);            /* back to the sender */
+		assert_int_equal(icmp[0], c->type6);
+		assert_int_equal(icmp[1], c->code6);
+		assert_int_equal(ref_fold(ref_sum(icmp, 8 + quote,
+						  ref_pseudo6(p, (uint32_t)(8 + quote), 58))), 0);
+		/* RFC 4443 3.2: a 32-bit MTU; every other error has 4 unused zero bytes. */
+		uint32_t word = (uint32_t)get16(icmp + 4) << 16 | get16(icmp + 6);
+		assert_int_equal(word, c->err == ICMP_ERR_TOO_BIG ? mtu : 0);
+	} else {
+		assert_int_equal(p[0], 0x45);
+		assert_int_equal(get16(p + 2), 28 + quote);
+		assert_int_equal(get16(p + 6) & 0x1fff, 0);          /* not a fragment */
+		assert_int_equal(p[8], 64);
+		assert_int_equal(p[9], IPPROTO_ICMP);
+		assert_memory_equal(p + 12, src.bytes, 4);
+		assert_memory_equal(p + 16, orig + 12, 4);            /* back to the sender */
+		assert_int_equal(ref_fold(ref_sum(p, 20, 0)), 0);
+		assert_int_equal(icmp[0], c->type4);
+		assert_int_equal(icmp[1], c->code4);
+		assert_int_equal(ref_fold(ref_sum(icmp, 8 + quote, 0)), 0);
+		assert_int_equal(get16(icmp + 4), 0);                   /* unused */
+		/* RFC 1191: next-hop MTU in the low half of the second word. */
+		assert_int_equal(get16(icmp + 6), c->err == ICMP_ERR_TOO_BIG ? mtu : 0);
+	}
 	/* The quote is the packet as it arrived, TTL 1 and all. */
-	assert_memory_equal(p + 28, orig, quote);
+	assert_memory_equal(icmp + 8, orig, quote);
 	/* And it parses as a valid packet. */
 	struct ip_packet epkt;
 	assert_int_equal(ip_packet_parse(e, &epkt), 0);
-	assert_int_equal(epkt.total_len, 28 + quote);
+	assert_int_equal(epkt.total_len, hl + 8 + quote);
 	pbuf_free(e);
 	pbuf_free(b);
 }
 
-static void check_error_v6(const struct err_case *c, size_t orig_len)
+/* Every error case about packets of each length in lens (n_lens of them). */
+static void check_error_formats(const size_t *lens, size_t n_lens, bool v6)
 {
-	uint8_t orig[2000];
-	size_t n = udp6(orig, orig_len, 1);
-	struct ip_packet pkt;
-	struct pbuf *b = parsed(orig, n, &pkt);
-	struct ip_addr src = ipa("fd42:1::1");
-	struct pbuf *e = icmp_error_build(&pkt, c->err, 1420, &src);
-	assert_non_null(e);
-	size_t quote = orig_len < 1232 ? orig_len : 1232;
-	assert_int_equal(e->len, 48 + quote);
-	assert_true(e->len <= 1280);
-	const uint8_t *p = pbuf_data(e);
-	assert_int_equal(p[0] >> 4, 6);
-	assert_int_equal(get16(p + 4), 8 + quote);
-	assert_int_equal(p[6], IPPROTO_ICMPV6);
-	assert_int_equal(p[7], 64);
-	assert_memory_equal(p + 8, src.bytes, 16);
-	assert_memory_equal(p + 24, orig + 8, 16);
-	assert_int_equal(p[40], c->type6);
-	assert_int_equal(p[41], c->code6);
-	assert_int_equal(ref_fold(ref_sum(p + 40, 8 + quote, ref_pseudo6(p, (uint32_t)(8 + quote), 58))),
-			 0);
-	/* RFC 4443 3.2: a 32-bit MTU; every other error has 4 unused zero bytes. */
-	uint32_t word = (uint32_t)get16(p + 44) << 16 | get16(p + 46);
-	assert_int_equal(word, c->err == ICMP_ERR_TOO_BIG ? 1420 : 0);
-	assert_memory_equal(p + 48, orig, quote);
-	struct ip_packet epkt;
-	assert_int_equal(ip_packet_parse(e, &epkt), 0);
-	pbuf_free(e);
-	pbuf_free(b);
+	for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++)
+		for (size_t l = 0; l < n_lens; l++)
+			check_error(&err_cases[i], lens[l], v6);
 }
 
 static void test_error_formats_v4(void **state)
 {
 	(void)state;
 	static const size_t lens[] = { 28, 29, 100, 547, 548, 549, 576, 1500 };
-	for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++)
-		for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
-			check_error_v4(&err_cases[i], lens[l]);
+	check_error_formats(lens, sizeof(lens) / sizeof(lens[0]), false);
 }
 
 static void test_error_formats_v6(void **state)
 {
 	(void)state;
 	static const size_t lens[] = { 40, 48, 101, 1231, 1232, 1233, 1280, 1500 };
-	for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++)
-		for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
-			check_error_v6(&err_cases[i], lens[l]);
+	check_error_formats(lens, sizeof(lens) / sizeof(lens[0]), true);
 }
 
 static void test_too_big_large_mtu_v6(void **state)
