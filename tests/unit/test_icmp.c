@@ -106,6 +106,18 @@ static struct pbuf *parsed(const uint8_t *data, size_t len, struct ip_packet *pk
 
 /* ---- echo ---- */
 
+/* The reply icmp_echo_reply_in_place makes of req (n bytes), which must be want (wn bytes). */
+static struct pbuf *reply_must_be(const uint8_t *req, size_t n, const uint8_t *want, size_t wn,
+				  struct ip_packet *pkt)
+{
+	assert_int_equal(n, wn);
+	struct pbuf *b = parsed(req, n, pkt);
+	assert_int_equal(icmp_echo_reply_in_place(b, pkt), 0);
+	assert_int_equal(b->len, n);
+	assert_memory_equal(pbuf_data(b), want, n);
+	return b;
+}
+
 static void test_echo_reply_v4(void **state)
 {
 	(void)state;
@@ -113,12 +125,8 @@ static void test_echo_reply_v4(void **state)
 	size_t n = echo4(req, "172.20.9.9", "172.20.1.1", 8, 30);
 	/* The reply as RFC 792 describes it, built from scratch. */
 	size_t wn = echo4(want, "172.20.1.1", "172.20.9.9", 0, 64);
-	assert_int_equal(n, wn);
 	struct ip_packet pkt;
-	struct pbuf *b = parsed(req, n, &pkt);
-	assert_int_equal(icmp_echo_reply_in_place(b, &pkt), 0);
-	assert_int_equal(b->len, n);
-	assert_memory_equal(pbuf_data(b), want, n);
+	struct pbuf *b = reply_must_be(req, n, want, wn, &pkt);
 	/* pkt follows the rewrite. */
 	struct ip_addr us = ipa("172.20.1.1"), them = ipa("172.20.9.9");
 	assert_memory_equal(pkt.src.bytes, us.bytes, 4);
@@ -154,11 +162,8 @@ static void test_echo_reply_v6(void **state)
 	uint8_t req[128], want[128];
 	size_t n = echo6(req, "fd42:9::9", "fd42:1::1", 128, 5);
 	size_t wn = echo6(want, "fd42:1::1", "fd42:9::9", 129, 64);
-	assert_int_equal(n, wn);
 	struct ip_packet pkt;
-	struct pbuf *b = parsed(req, n, &pkt);
-	assert_int_equal(icmp_echo_reply_in_place(b, &pkt), 0);
-	assert_memory_equal(pbuf_data(b), want, n);
+	struct pbuf *b = reply_must_be(req, n, want, wn, &pkt);
 	struct ip_addr us = ipa("fd42:1::1");
 	assert_memory_equal(pkt.src.bytes, us.bytes, 16);
 	const uint8_t *p = pbuf_data(b);
@@ -168,9 +173,7 @@ static void test_echo_reply_v6(void **state)
 	/* Link-local too (a BGP neighbour pinging fe80::1%wg0). */
 	n = echo6(req, "fe80::2", "fe80::1", 128, 255);
 	wn = echo6(want, "fe80::1", "fe80::2", 129, 64);
-	b = parsed(req, n, &pkt);
-	assert_int_equal(icmp_echo_reply_in_place(b, &pkt), 0);
-	assert_memory_equal(pbuf_data(b), want, wn);
+	b = reply_must_be(req, n, want, wn, &pkt);
 	pbuf_free(b);
 }
 
