@@ -33,34 +33,27 @@ static void addr6(uint8_t *out, const char *s) { assert_int_equal(inet_pton(AF_I
 static size_t build_v4(uint8_t *out, const char *src, const char *dst, uint8_t proto, uint8_t ttl,
 		       uint16_t frag, const uint8_t *l4, size_t l4_len)
 {
-	memset(out, 0, 20);
-	out[0] = 0x45;
-	put16(out + 2, (uint16_t)(20 + l4_len));
-	put16(out + 4, 0xbeef);
-	put16(out + 6, frag);
-	out[8] = ttl;
-	out[9] = proto;
-	addr4(out + 12, src);
-	addr4(out + 16, dst);
-	put16(out + 10, ref_fold(ref_sum(out, 20, 0)));
+	uint8_t s[4], d[4];
+	addr4(s, src);
+	addr4(d, dst);
+	struct tl_ip h = { AF_INET, s, d, .proto = proto, .ttl = ttl, .id = 0xbeef, .frag = frag };
+	size_t hl = tl_ip_header(out, &h, l4_len);
 	if (l4_len)
-		memcpy(out + 20, l4, l4_len);
-	return 20 + l4_len;
+		memcpy(out + hl, l4, l4_len);
+	return hl + l4_len;
 }
 
 static size_t build_v6(uint8_t *out, const char *src, const char *dst, uint8_t nh, uint8_t hlim,
 		       const uint8_t *l4, size_t l4_len)
 {
-	memset(out, 0, 40);
-	out[0] = 0x60;
-	put16(out + 4, (uint16_t)l4_len);
-	out[6] = nh;
-	out[7] = hlim;
-	addr6(out + 8, src);
-	addr6(out + 24, dst);
+	uint8_t s[16], d[16];
+	addr6(s, src);
+	addr6(d, dst);
+	struct tl_ip h = { AF_INET6, s, d, .proto = nh, .ttl = hlim };
+	size_t hl = tl_ip_header(out, &h, l4_len);
 	if (l4_len)
-		memcpy(out + 40, l4, l4_len);
-	return 40 + l4_len;
+		memcpy(out + hl, l4, l4_len);
+	return hl + l4_len;
 }
 
 /* An ICMP message type/code, id 0x1234 seq 7, payload_len bytes; checksum left 0. */

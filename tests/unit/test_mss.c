@@ -57,23 +57,17 @@ static size_t build_tcp(uint8_t *out, bool v6, uint8_t flags, const uint8_t *opt
 	size_t olen = (opt_len + 3) / 4 * 4;
 	size_t seg = 20 + olen + payload_len;
 	memset(out, 0, hl + seg);
+	uint8_t src[16], dst[16];
+	struct tl_ip h = { v6 ? AF_INET6 : AF_INET, src, dst, .proto = IPPROTO_TCP, .ttl = 64,
+			   .frag = 0x4000 /* DF */ };
 	if (v6) {
-		out[0] = 0x60;
-		put16(out + 4, (uint16_t)seg);
-		out[6] = IPPROTO_TCP;
-		out[7] = 64;
-		assert_int_equal(inet_pton(AF_INET6, "fd42:9::9", out + 8), 1);
-		assert_int_equal(inet_pton(AF_INET6, "fd42:50::1", out + 24), 1);
+		assert_int_equal(inet_pton(AF_INET6, "fd42:9::9", src), 1);
+		assert_int_equal(inet_pton(AF_INET6, "fd42:50::1", dst), 1);
 	} else {
-		out[0] = 0x45;
-		put16(out + 2, (uint16_t)(hl + seg));
-		out[6] = 0x40;   /* DF */
-		out[8] = 64;
-		out[9] = IPPROTO_TCP;
-		memcpy(out + 12, (uint8_t[]){ 172, 20, 9, 9 }, 4);
-		memcpy(out + 16, (uint8_t[]){ 172, 21, (uint8_t)seed, 1 }, 4);
-		put16(out + 10, ref_fold(ref_sum(out, 20, 0)));
+		memcpy(src, (uint8_t[]){ 172, 20, 9, 9 }, 4);
+		memcpy(dst, (uint8_t[]){ 172, 21, (uint8_t)seed, 1 }, 4);
 	}
+	tl_ip_header(out, &h, seg);
 	uint8_t *t = out + hl;
 	put16(t, (uint16_t)(40000 + (seed & 0x3fff)));
 	put16(t + 2, 179);

@@ -70,17 +70,10 @@ static void fix_v4_header(uint8_t *p)
 static size_t build_v4(uint8_t *out, const char *src, const char *dst, uint8_t proto, uint8_t ttl,
 		       uint16_t frag, const uint8_t *l4, size_t l4_len)
 {
-	memset(out, 0, 20);
-	out[0] = 0x45;
-	put16(out + 2, (uint16_t)(20 + l4_len));
-	put16(out + 4, 0x1111);
-	put16(out + 6, frag);
-	out[8] = ttl;
-	out[9] = proto;
 	struct ip_addr s = ipa(src), d = ipa(dst);
-	memcpy(out + 12, s.bytes, 4);
-	memcpy(out + 16, d.bytes, 4);
-	fix_v4_header(out);
+	struct tl_ip h = { AF_INET, s.bytes, d.bytes, .proto = proto, .ttl = ttl, .id = 0x1111,
+			   .frag = frag };
+	tl_ip_header(out, &h, l4_len);
 	for (size_t i = 0; i < l4_len; i++)
 		out[20 + i] = l4 ? l4[i] : (uint8_t)(i * 13 + 5);
 	return 20 + l4_len;
@@ -89,16 +82,11 @@ static size_t build_v4(uint8_t *out, const char *src, const char *dst, uint8_t p
 static size_t build_v6(uint8_t *out, const char *src, const char *dst, uint8_t nh, uint8_t hlim,
 		       const uint8_t *l4, size_t l4_len)
 {
-	memset(out, 0, 40);
-	out[0] = 0x60;
+	struct ip_addr s = ipa(src), d = ipa(dst);
+	struct tl_ip h = { AF_INET6, s.bytes, d.bytes, .proto = nh, .ttl = hlim };
+	tl_ip_header(out, &h, l4_len);
 	out[1] = 0x0a;   /* traffic class / flow label bits must survive */
 	out[3] = 0x77;
-	put16(out + 4, (uint16_t)l4_len);
-	out[6] = nh;
-	out[7] = hlim;
-	struct ip_addr s = ipa(src), d = ipa(dst);
-	memcpy(out + 8, s.bytes, 16);
-	memcpy(out + 24, d.bytes, 16);
 	for (size_t i = 0; i < l4_len; i++)
 		out[40 + i] = l4 ? l4[i] : (uint8_t)(i * 11 + 3);
 	return 40 + l4_len;

@@ -104,16 +104,9 @@ static void inject_udp4(struct env *e, const char *dst, uint16_t dport, size_t p
 		uint8_t *p = pbuf_put(b, 20 + n);
 		if (!p)
 			abort();
-		memset(p, 0, 20);
-		p[0] = 0x45;
-		put16(p + 2, (uint16_t)(20 + n));
-		put16(p + 4, 77);
-		put16(p + 6, (uint16_t)((off + n < ulen ? 0x2000 : 0) | off / 8));
-		p[8] = ttl;
-		p[9] = IPPROTO_UDP;
-		memcpy(p + 12, s.bytes, 4);
-		memcpy(p + 16, d.bytes, 4);
-		put16(p + 10, ref_fold(ref_sum(p, 20, 0)));
+		struct tl_ip h = { AF_INET, s.bytes, d.bytes, .proto = IPPROTO_UDP, .ttl = ttl, .id = 77,
+				   .frag = (uint16_t)((off + n < ulen ? 0x2000 : 0) | off / 8) };
+		tl_ip_header(p, &h, n);
 		memcpy(p + 20, l4 + off, n);
 		netif_input(&e->nif, b);
 	}
@@ -328,16 +321,10 @@ static void test_reassembly_timeout_icmp(void **state)
 	if (!p)
 		abort();
 	memset(p, 0, 20 + 1200);
-	p[0] = 0x45;
-	put16(p + 2, 1220);
-	put16(p + 4, 99);
-	put16(p + 6, 0x2000);
-	p[8] = 64;
-	p[9] = IPPROTO_UDP;
 	struct ip_addr s = ipa("172.20.0.2"), d = ipa("172.20.0.1");
-	memcpy(p + 12, s.bytes, 4);
-	memcpy(p + 16, d.bytes, 4);
-	put16(p + 10, ref_fold(ref_sum(p, 20, 0)));
+	struct tl_ip h = { AF_INET, s.bytes, d.bytes, .proto = IPPROTO_UDP, .ttl = 64, .id = 99,
+			   .frag = 0x2000 };
+	tl_ip_header(p, &h, 1200);
 	netif_input(&e->nif, b);
 	spin(e);
 	assert_int_equal(n_out(e), 0);

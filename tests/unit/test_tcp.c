@@ -162,27 +162,10 @@ static struct pbuf *mkseg(const struct peer *p, uint32_t seq, uint32_t ack, uint
 	size_t tl = 20 + olen + dlen;
 	uint8_t *ip = pbuf_put(b, iphl + tl);
 	assert_non_null(ip);
-	memset(ip, 0, iphl + 20);
-	if (p->fam == AF_INET) {
-		ip[0] = 0x45;
-		uint16_t tot = htons((uint16_t)(iphl + tl));
-		memcpy(ip + 2, &tot, 2);
-		ip[8] = p->ttl;
-		ip[9] = IPPROTO_TCP;
-		memcpy(ip + 12, p->me.bytes, 4);
-		memcpy(ip + 16, p->them.bytes, 4);
-		uint16_t ck = csum_fold(csum_partial(ip, 20, 0));
-		memcpy(ip + 10, &ck, 2);
-	} else {
-		ip[0] = 0x60;
-		uint16_t pl = htons((uint16_t)tl);
-		memcpy(ip + 4, &pl, 2);
-		ip[6] = IPPROTO_TCP;
-		ip[7] = p->ttl;
-		memcpy(ip + 8, p->me.bytes, 16);
-		memcpy(ip + 24, p->them.bytes, 16);
-	}
+	struct tl_ip h = { p->fam, p->me.bytes, p->them.bytes, .proto = IPPROTO_TCP, .ttl = p->ttl };
+	tl_ip_header(ip, &h, tl);
 	uint8_t *th = ip + iphl;
+	memset(th, 0, 20);
 	uint16_t v16;
 	uint32_t v32;
 	v16 = htons(p->mport); memcpy(th, &v16, 2);

@@ -181,25 +181,11 @@ static void psend(struct peer *p, uint8_t flags, const void *data, size_t dlen)
 	assert_non_null(b);
 	uint8_t *ip = pbuf_put(b, iphl + tl);
 	assert_non_null(ip);
-	memset(ip, 0, iphl + 20);
-	if (v4) {
-		ip[0] = 0x45;
-		put16(ip + 2, (uint16_t)(iphl + tl));
-		ip[8] = 64;
-		ip[9] = IPPROTO_TCP;
-		memcpy(ip + 12, p->me.bytes, 4);
-		memcpy(ip + 16, p->them.bytes, 4);
-		uint16_t ck = csum_fold(csum_partial(ip, 20, 0));
-		memcpy(ip + 10, &ck, 2);
-	} else {
-		ip[0] = 0x60;
-		put16(ip + 4, (uint16_t)tl);
-		ip[6] = IPPROTO_TCP;
-		ip[7] = 64;
-		memcpy(ip + 8, p->me.bytes, 16);
-		memcpy(ip + 24, p->them.bytes, 16);
-	}
+	struct tl_ip h = { v4 ? AF_INET : AF_INET6, p->me.bytes, p->them.bytes, .proto = IPPROTO_TCP,
+			   .ttl = 64 };
+	tl_ip_header(ip, &h, tl);
 	uint8_t *th = ip + iphl;
+	memset(th, 0, 20);
 	put16(th, p->mport);
 	put16(th + 2, p->tport);
 	uint32_t v = htonl(p->seq);
