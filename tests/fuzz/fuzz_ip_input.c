@@ -25,6 +25,8 @@
 #include "ip/packet.h"
 #include "ip/router.h"
 
+#include "fuzz_common.h"
+
 static struct loop loop;
 static struct ip_router router;
 static struct netif nifs[3];
@@ -160,16 +162,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	now += (uint64_t)(ctl >> 4) * 3 * NSEC_PER_MSEC;
 	loop_set_time(&loop, now);
 
-	struct pbuf *b = pbuf_alloc();
+	struct pbuf *b = fuzz_pbuf_copy(data + 1, size - 1);
 	if (!b)
 		return 0;
-	uint8_t *p = pbuf_put(b, size - 1);
-	if (!p) {
-		pbuf_free(b);
-		return 0;
-	}
-	if (size > 1)
-		memcpy(p, data + 1, size - 1);
+	uint8_t *p = pbuf_data(b);
 	fix_checksums(p, size - 1, ctl & 4, ctl & 8);
 	netif_input(in, b);
 

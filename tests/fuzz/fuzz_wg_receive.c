@@ -18,6 +18,8 @@
 #include "wg/datapath.h"
 #include "wg/device.h"
 
+#include "fuzz_common.h"
+
 static struct loop loop;
 static struct ip_router router;
 static struct wg_device *dev_a, *dev_b;
@@ -90,15 +92,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 1 || size > PBUF_MTU_MAX)
 		return 0;
-	struct pbuf *b = pbuf_alloc();
+	struct pbuf *b = fuzz_pbuf_copy(data + 1, size - 1);
 	if (!b)
 		return 0;
-	uint8_t *p = pbuf_put(b, size - 1);
-	if (!p && size > 1) {
-		pbuf_free(b);
-		return 0;
-	}
-	memcpy(p, data + 1, size - 1);
 	if (data[0] & 1) {
 		wg_send_packet(dev_b->peers[0], b);
 		pump();

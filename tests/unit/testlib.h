@@ -109,6 +109,8 @@ static inline int tl_tcp_connect(struct tcp_stack *s, uint16_t lport, uint16_t r
 #if defined(RR_STACK_SOCK_H) && defined(RR_STACK_SHIM_PROTO_H)
 #include <sys/socket.h>
 
+#include "shim_recv.h"
+
 /* A shim client connected to sl, as librrshim.so would be; returns our end. */
 static inline int tl_shim_client(struct sock_layer *sl)
 {
@@ -118,29 +120,6 @@ static inline int tl_shim_client(struct sock_layer *sl)
 	return sv[0];
 }
 
-/*
- * One shim message from ctl without blocking, into buf (len bytes). *fd gets
- * an fd passed with it, or -1. Returns what recvmsg returned; the caller
- * asserts on it, as each test checks replies differently.
- */
-static inline ssize_t tl_shim_recv(int ctl, void *buf, size_t len, int *fd)
-{
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { buf, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-			     .msg_controllen = sizeof(cm.b) };
-	ssize_t n = recvmsg(ctl, &mh, MSG_DONTWAIT);
-	*fd = -1;
-	if (n < 0)
-		return n;
-	for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); ch; ch = CMSG_NXTHDR(&mh, ch))
-		if (ch->cmsg_type == SCM_RIGHTS)
-			memcpy(fd, CMSG_DATA(ch), sizeof(int));
-	return n;
-}
 #endif
 
 #endif
