@@ -15,6 +15,16 @@
 #include <string.h>
 #include <sys/types.h>
 
+/* Runs setup on the first call only: a harness keeps its router or keys across runs. */
+static inline void fuzz_setup_once(void (*setup)(void))
+{
+	static bool done;
+	if (!done) {
+		setup();
+		done = true;
+	}
+}
+
 #ifdef RR_CORE_PBUF_H
 /* A packet buffer holding a copy of len bytes of data; NULL when none can be had. */
 static inline struct pbuf *fuzz_pbuf_copy(const uint8_t *data, size_t len)
@@ -48,6 +58,31 @@ static inline void fuzz_netif_init(struct netif *nif, const char *name, const st
 		abort();
 	nif->addrs = addrs;
 	nif->n_addrs = 2;
+}
+#endif
+
+#if defined(RR_IP_ROUTER_H) && defined(RR_CRYPTO_CRYPTO_H) && defined(RR_CORE_LOG_H)
+/* Crypto, the loop and the router on it, with only errors logged: how a harness starts. */
+static inline void fuzz_router_init(struct loop *loop, struct ip_router *router)
+{
+	if (crypto_init() < 0 || loop_init(loop) < 0 || ip_router_init(router, loop) < 0)
+		abort();
+	log_set_level(LOG_ERROR);
+}
+#endif
+
+#if defined(RR_IP_ROUTER_H) && defined(RR_STACK_SOCK_H)
+/* nif added to the router, and a socket layer for the router's own addresses on loop. */
+static inline struct sock_layer *fuzz_sock_layer_new(struct loop *loop, struct ip_router *router,
+						     struct netif *nif)
+{
+	if (ip_router_add_netif(router, nif) < 0)
+		abort();
+	struct sock_layer *sl = sock_layer_new(loop, router);
+	if (!sl)
+		abort();
+	ip_router_set_local_handler(router, sock_layer_input, sl);
+	return sl;
 }
 #endif
 

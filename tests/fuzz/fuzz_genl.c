@@ -33,10 +33,8 @@ static void init_once(void)
 {
 	if (dev)
 		return;
-	log_set_level(LOG_ERROR);
 	int err;
-	if (crypto_init() < 0 || loop_init(&loop) < 0 || ip_router_init(&router, &loop) < 0)
-		abort();
+	fuzz_router_init(&loop, &router);
 	dev = wg_device_create_empty(&loop, &router, "wg0", &err);
 	nl = rtnl_new(&router);
 	if (!dev || !nl)

@@ -150,11 +150,7 @@ static void fix_checksums(uint8_t *p, size_t len, bool ip_hdr, bool l4)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static bool ready;
-	if (!ready) {
-		setup();
-		ready = true;
-	}
+	fuzz_setup_once(setup);
 	if (size < 1 || size - 1 > PBUF_MTU_MAX)
 		return 0;
 	uint8_t ctl = data[0];

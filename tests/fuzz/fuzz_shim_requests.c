@@ -46,16 +46,9 @@ static void spin(void)
 
 static void setup(void)
 {
-	if (crypto_init() < 0 || loop_init(&loop) < 0 || ip_router_init(&router, &loop) < 0)
-		abort();
-	log_set_level(LOG_ERROR);
+	fuzz_router_init(&loop, &router);
 	fuzz_netif_init(&nif, "wg0", &fake_ops, addrs, "10.0.0.1/24", "fe80::1/64");
-	if (ip_router_add_netif(&router, &nif) < 0)
-		abort();
-	sl = sock_layer_new(&loop, &router);
-	if (!sl)
-		abort();
-	ip_router_set_local_handler(&router, sock_layer_input, sl);
+	sl = fuzz_sock_layer_new(&loop, &router, &nif);
 }
 
 /* Closes every fd passed back with SCM_RIGHTS so the router sockets can go away. */
@@ -71,11 +64,7 @@ static void drain_replies(int ctl)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int ready;
-	if (!ready) {
-		setup();
-		ready = 1;
-	}
+	fuzz_setup_once(setup);
 	if (size < 1)
 		return 0;
 	int sv[2];

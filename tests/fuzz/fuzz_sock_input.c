@@ -88,17 +88,10 @@ static int open_socket(uint32_t op, int type, int protocol, uint16_t port)
 
 static void setup(void)
 {
-	if (crypto_init() < 0 || loop_init(&loop) < 0 || ip_router_init(&router, &loop) < 0)
-		abort();
-	log_set_level(LOG_ERROR);
+	fuzz_router_init(&loop, &router);
 	loop_use_manual_clock(&loop, NSEC_PER_SEC);
 	fuzz_netif_init(&nif, "wg0", &fake_ops, addrs, "10.0.0.1/24", "fd00::1/64");
-	if (ip_router_add_netif(&router, &nif) < 0)
-		abort();
-	sl = sock_layer_new(&loop, &router);
-	if (!sl)
-		abort();
-	ip_router_set_local_handler(&router, sock_layer_input, sl);
+	sl = fuzz_sock_layer_new(&loop, &router, &nif);
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    sock_layer_add_client(sl, sv[1]) < 0)
@@ -156,11 +149,7 @@ static void fix_headers(uint8_t *p, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int ready;
-	if (!ready) {
-		setup();
-		ready = 1;
-	}
+	fuzz_setup_once(setup);
 	if (size < 2 || size - 1 > PBUF_MTU_MAX)
 		return 0;
 	struct pbuf *b = fuzz_pbuf_copy(data + 1, size - 1);

@@ -52,9 +52,7 @@ static void make_conf(struct wg_iface_conf *c, const char *name, const uint8_t p
 static void setup(void)
 {
 	uint8_t ka[32], kb[32], pa[32], pb[32];
-	if (crypto_init() < 0 || loop_init(&loop) < 0 || ip_router_init(&router, &loop) < 0)
-		abort();
-	log_set_level(LOG_ERROR);
+	fuzz_router_init(&loop, &router);
 	x25519_generate(ka);
 	x25519_generate(kb);
 	if (x25519_public(pa, ka) || x25519_public(pb, kb))
@@ -85,11 +83,7 @@ static void setup(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int ready;
-	if (!ready) {
-		setup();
-		ready = 1;
-	}
+	fuzz_setup_once(setup);
 	if (size < 1 || size > PBUF_MTU_MAX)
 		return 0;
 	struct pbuf *b = fuzz_pbuf_copy(data + 1, size - 1);
