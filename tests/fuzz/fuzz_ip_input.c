@@ -25,6 +25,7 @@
 #include "ip/packet.h"
 #include "ip/router.h"
 
+#include "../unit/route_kinds.h"
 #include "fuzz_common.h"
 
 static struct loop loop;
@@ -97,14 +98,8 @@ static void setup(void)
 	route("172.21.0.0/16", FIB_TYPE_UNICAST, i1, NULL);
 	route("fd42:50::/32", FIB_TYPE_UNICAST, i1, NULL);
 	route("10.0.0.0/8", FIB_TYPE_UNICAST, i2, NULL);
-	route("172.22.0.0/16", FIB_TYPE_UNICAST, 0, "172.20.2.2");
-	route("fd42:70::/32", FIB_TYPE_UNICAST, 0, "fd42:2::2");
-	route("172.23.0.0/16", FIB_TYPE_UNREACHABLE, 0, NULL);
-	route("fd42:23::/32", FIB_TYPE_UNREACHABLE, 0, NULL);
-	route("172.24.0.0/16", FIB_TYPE_PROHIBIT, 0, NULL);
-	route("fd42:24::/32", FIB_TYPE_PROHIBIT, 0, NULL);
-	route("172.25.0.0/16", FIB_TYPE_BLACKHOLE, 0, NULL);
-	route("fd42:25::/32", FIB_TYPE_BLACKHOLE, 0, NULL);
+	for (size_t k = 0; k < N_ROUTE_KINDS; k++)
+		route(route_kinds[k].prefix, route_kinds[k].type, 0, route_kinds[k].gateway);
 	route("192.0.2.0/24", FIB_TYPE_UNICAST, i2, "10.0.0.2");
 }
 

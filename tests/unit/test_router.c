@@ -31,6 +31,7 @@
 #include "ip/fib.h"
 #include "ip/reasm.h"
 #include "ip/router.h"
+#include "route_kinds.h"
 #include "testlib.h"
 
 /* ---- reference checksums and packet builders ---- */
@@ -250,14 +251,8 @@ static int setup(void **state)
 	add_route("172.21.0.0/16", FIB_TYPE_UNICAST, wg1.ifindex, NULL);
 	add_route("fd42:50::/32", FIB_TYPE_UNICAST, wg1.ifindex, NULL);
 	add_route("10.1.0.0/16", FIB_TYPE_UNICAST, wg2.ifindex, NULL);
-	add_route("172.22.0.0/16", FIB_TYPE_UNICAST, 0, "172.20.2.2");
-	add_route("fd42:70::/32", FIB_TYPE_UNICAST, 0, "fd42:2::2");
-	add_route("172.23.0.0/16", FIB_TYPE_UNREACHABLE, 0, NULL);
-	add_route("fd42:23::/32", FIB_TYPE_UNREACHABLE, 0, NULL);
-	add_route("172.24.0.0/16", FIB_TYPE_PROHIBIT, 0, NULL);
-	add_route("fd42:24::/32", FIB_TYPE_PROHIBIT, 0, NULL);
-	add_route("172.25.0.0/16", FIB_TYPE_BLACKHOLE, 0, NULL);
-	add_route("fd42:25::/32", FIB_TYPE_BLACKHOLE, 0, NULL);
+	for (size_t k = 0; k < N_ROUTE_KINDS; k++)
+		add_route(route_kinds[k].prefix, route_kinds[k].type, 0, route_kinds[k].gateway);
 	n_sent = 0;
 	return 0;
 }
