@@ -17,25 +17,12 @@
 #include "ip/router.h"
 #include "nl/rtnl.h"
 
+#include "../unit/drop_netif.h"
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void drop_output(struct netif *nif, struct pbuf *b, const struct ip_addr *nexthop)
-{
-	(void)nif;
-	(void)nexthop;
-	pbuf_free(b);
-}
-
-/* wg0 and wg1 are the harness's: "ip link del" only unlinks them. */
-static void keep_destroy(struct netif *nif)
-{
-	(void)nif;
-}
-
-static const struct netif_ops drop_ops = { .output = drop_output, .destroy = keep_destroy };
-
+/* wg0 and wg1 are the harness's (drop_netif.h): "ip link del" only unlinks them. */
 static void netif_setup(struct netif *nif, const char *name, const char *a1, const char *a2)
 {
 	memset(nif, 0, sizeof(*nif));

@@ -19,6 +19,7 @@
 #include "stack/sock.h"
 
 #include "../unit/shim_recv.h"
+#include "../unit/drop_netif.h"
 #include "fuzz_common.h"
 
 static struct loop loop;
@@ -27,16 +28,6 @@ static struct netif nif;
 static struct ip_prefix addrs[2];
 static struct sock_layer *sl;
 
-static void fake_output(struct netif *n, struct pbuf *b, const struct ip_addr *nexthop)
-{
-	pbuf_free(b);
-}
-static void fake_destroy(struct netif *n)
-{
-	(void)n;   /* static: an "ip link del wg0" through a netlink socket only unlinks it */
-}
-
-static const struct netif_ops fake_ops = { .output = fake_output, .destroy = fake_destroy };
 
 static void spin(void)
 {
@@ -47,7 +38,7 @@ static void spin(void)
 static void setup(void)
 {
 	fuzz_router_init(&loop, &router);
-	fuzz_netif_init(&nif, "wg0", &fake_ops, addrs, "10.0.0.1/24", "fe80::1/64");
+	fuzz_netif_init(&nif, "wg0", &drop_ops, addrs, "10.0.0.1/24", "fe80::1/64");
 	sl = fuzz_sock_layer_new(&loop, &router, &nif);
 }
 

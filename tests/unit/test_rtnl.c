@@ -26,22 +26,9 @@
 #include "ip/router.h"
 #include "nl/rtnl.h"
 
-/* ---- a fake router ---- */
+#include "drop_netif.h"
 
-static void drop_output(struct netif *nif, struct pbuf *b, const struct ip_addr *nexthop)
-{
-	(void)nif;
-	(void)nexthop;
-	pbuf_free(b);
-}
-
-/* The fixture's interfaces are the test's: "ip link del" unlinks them, teardown frees them. */
-static void keep_destroy(struct netif *nif)
-{
-	(void)nif;
-}
-
-static const struct netif_ops drop_ops = { .output = drop_output, .destroy = keep_destroy };
+/* ---- a fake router (its interfaces: drop_netif.h) ---- */
 
 struct fx {
 	struct ip_router r;
