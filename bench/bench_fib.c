@@ -80,45 +80,40 @@ static void key_bytes(struct key k, int family, uint8_t out[16])
 	(void)family;
 }
 
-static unsigned v4_len(void)
-{
-	/* Roughly the shape of a real IPv4 table: ~60 % /24, ~35 % /16-/23. */
-	unsigned p = (unsigned)(rnd() % 1000);
-	if (p < 600)
-		return 24;
-	if (p < 950)
-		return 16 + (unsigned)(rnd() % 8);
-	if (p < 965)
-		return 8 + (unsigned)(rnd() % 8);
-	return 25 + (unsigned)(rnd() % 8);
-}
+/* One band of a prefix-length distribution: draws under `below` (of 1000) get base + rnd() % spread. */
+struct len_band {
+	unsigned below, base, spread;    /* spread 0: exactly base */
+};
 
-static unsigned v6_len(void)
+/* Roughly the shape of a real IPv4 table: ~60 % /24, ~35 % /16-/23. */
+static const struct len_band v4_bands[] = {
+	{ 600, 24, 0 }, { 950, 16, 8 }, { 965, 8, 8 }, { 1000, 25, 8 },
+};
+
+/* ~50 % /48, ~30 % /32-/47, ~12 % /64, the rest /20-/31 and /49-/63. */
+static const struct len_band v6_bands[] = {
+	{ 500, 48, 0 }, { 800, 32, 16 }, { 920, 64, 0 }, { 960, 20, 12 }, { 1000, 49, 15 },
+};
+
+static unsigned draw_len(const struct len_band *band)
 {
-	/* ~50 % /48, ~30 % /32-/47, ~12 % /64, the rest /20-/31 and /49-/63. */
 	unsigned p = (unsigned)(rnd() % 1000);
-	if (p < 500)
-		return 48;
-	if (p < 800)
-		return 32 + (unsigned)(rnd() % 16);
-	if (p < 920)
-		return 64;
-	if (p < 960)
-		return 20 + (unsigned)(rnd() % 12);
-	return 49 + (unsigned)(rnd() % 15);
+	while (p >= band->below)
+		band++;
+	return band->base + (band->spread ? (unsigned)(rnd() % band->spread) : 0);
 }
 
 static struct pfx gen(int family)
 {
 	struct pfx p;
 	if (family == AF_INET) {
-		p.len = (uint8_t)v4_len();
+		p.len = (uint8_t)draw_len(v4_bands);
 		/* Unicast space 1.0.0.0-223.255.255.255. */
 		uint64_t a = 0x01000000u + rnd() % (0xe0000000u - 0x01000000u);
 		p.k.hi = a << 32;
 		p.k.lo = 0;
 	} else {
-		p.len = (uint8_t)v6_len();
+		p.len = (uint8_t)draw_len(v6_bands);
 		p.k.hi = (rnd() & ~(7ull << 61)) | (1ull << 61);       /* 2000::/3 */
 		p.k.lo = rnd();
 	}
