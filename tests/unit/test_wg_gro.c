@@ -34,6 +34,7 @@
 #include "wg/device.h"
 #include "wg/udp_batch.h"
 
+#include "testlib.h"
 #include "wgpair.h"
 
 #ifndef UDP_SEGMENT
@@ -148,16 +149,10 @@ static void test_gso_runs(void **state)
 	queue_free(&q);
 }
 
+/* A UDP socket on loopback whose receives give up after 2 s. */
 static int udp_socket(union sockaddr_inet *bound)
 {
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	memset(bound, 0, sizeof(*bound));
-	bound->in4.sin_family = AF_INET;
-	bound->in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, &bound->sa, sizeof(bound->in4)), 0);
-	socklen_t len = sizeof(*bound);
-	assert_int_equal(getsockname(fd, &bound->sa, &len), 0);
+	int fd = tl_loopback_socket(SOCK_DGRAM, bound);
 	struct timeval tv = { .tv_sec = 2 };
 	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
 	return fd;

@@ -89,6 +89,22 @@ static inline struct ip_addr ipa(const char *s)
 		fail_msg("bad address %s", s);
 	return a;
 }
+
+#include <sys/socket.h>
+
+/* A socket of type (SOCK_DGRAM, SOCK_STREAM) on 127.0.0.1 at a port the kernel picks: *bound. */
+static inline int tl_loopback_socket(int type, union sockaddr_inet *bound)
+{
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	memset(bound, 0, sizeof(*bound));
+	bound->in4.sin_family = AF_INET;
+	bound->in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, &bound->sa, sizeof(bound->in4)), 0);
+	socklen_t len = sizeof(bound->in4);
+	assert_int_equal(getsockname(fd, &bound->sa, &len), 0);
+	return fd;
+}
 #endif
 
 #ifdef RR_STACK_TCP_H
