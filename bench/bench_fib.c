@@ -80,7 +80,7 @@ static void key_bytes(struct key k, int family, uint8_t out[16])
 	(void)family;
 }
 
-/* One band of a prefix-length distribution: draws under `below` (of 1000) get base + rnd() % spread. */
+/* A band of a prefix-length distribution: draws under `below` (of 1000) get base + rnd() % spread. */
 struct len_band {
 	unsigned below, base, spread;    /* spread 0: exactly base */
 };

@@ -165,7 +165,10 @@ static inline void sockenv_send_dgram(int fd, const char *to, uint16_t port, uin
 	assert_int_equal(send(fd, buf, sizeof(h) + len, 0), (ssize_t)(sizeof(h) + len));
 }
 
-/* An IPv4 packet src -> dst (TTL ttl, protocol proto) carrying len bytes, into the router through the fake interface. */
+/*
+ * An IPv4 packet src -> dst (TTL ttl, protocol proto) carrying len bytes of
+ * payload, into the router through the fake interface.
+ */
 static inline void sockenv_inject_ipv4(struct env *e, const char *src, const char *dst, uint8_t ttl,
 				       uint8_t proto, const void *payload, size_t len)
 {

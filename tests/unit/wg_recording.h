@@ -38,7 +38,8 @@ static const struct wg_recording_field {
 	const char *name;
 	size_t offset, size;
 } wg_recording_fields[] = {
-#define WG_REC_FIELD(f) { #f, offsetof(struct wg_recording, f), sizeof(((struct wg_recording *)0)->f) }
+#define WG_REC_FIELD(f) \
+	{ #f, offsetof(struct wg_recording, f), sizeof(((struct wg_recording *)0)->f) }
 	WG_REC_FIELD(idx_r), WG_REC_FIELD(idx_i), WG_REC_FIELD(go_private),
 	WG_REC_FIELD(our_private), WG_REC_FIELD(psk), WG_REC_FIELD(eph_r), WG_REC_FIELD(eph_i),
 	WG_REC_FIELD(timestamp), WG_REC_FIELD(init_go), WG_REC_FIELD(resp_ours),

@@ -49,8 +49,8 @@ static inline void wgpair_conf_init(struct wgpair_conf *c, const char *name, con
 	c->c.peers = c->peers;
 }
 
-static inline struct wg_peer_conf *wgpair_conf_add_peer(struct wgpair_conf *c, const uint8_t pub[32],
-							const char *allowed)
+static inline struct wg_peer_conf *wgpair_conf_add_peer(struct wgpair_conf *c,
+							const uint8_t pub[32], const char *allowed)
 {
 	assert_true(c->c.n_peers < WGPAIR_MAX_PEERS);
 	size_t i = c->c.n_peers++;
