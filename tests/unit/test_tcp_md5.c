@@ -526,6 +526,18 @@ static void test_signed_to_plain_socket(void **state)
 	tcp_listener_close(lis);
 }
 
+/*
+ * The rest of the handshake of our connect to 10.0.0.2:rport, whose SYN is
+ * *o: p becomes that peer and answers with a SYN-ACK; *o is then our ACK.
+ */
+static void peer_accepts(struct peer *p, uint16_t rport, struct oseg *o)
+{
+	peer_init(p, "10.0.0.2", rport, "10.0.0.1", o->sport, NULL);
+	p->ack = o->seq + 1;
+	psend(p, F_SYN | F_ACK, NULL, 0);
+	assert_true(pop(o, NULL));
+}
+
 /* ---- TCP_USER_TIMEOUT ---- */
 
 static void test_user_timeout(void **state)
@@ -536,10 +548,7 @@ static void test_user_timeout(void **state)
 	struct oseg o;
 	assert_true(pop(&o, NULL));
 	struct peer p;
-	peer_init(&p, "10.0.0.2", 179, "10.0.0.1", o.sport, NULL);
-	p.ack = o.seq + 1;
-	psend(&p, F_SYN | F_ACK, NULL, 0);
-	assert_true(pop(&o, NULL));
+	peer_accepts(&p, 179, &o);
 	assert_int_equal(tcp_send(c, "ping", 4), 4);
 	uint64_t sent = loop_now(&T.loop);
 	/* the peer never acknowledges: the connection ends 3 s later, not after 15 retries */
@@ -564,10 +573,7 @@ static void test_cork(void **state)
 	struct oseg o;
 	assert_true(pop(&o, NULL));
 	struct peer p;
-	peer_init(&p, "10.0.0.2", 80, "10.0.0.1", o.sport, NULL);
-	p.ack = o.seq + 1;
-	psend(&p, F_SYN | F_ACK, NULL, 0);
-	assert_true(pop(&o, NULL));
+	peer_accepts(&p, 80, &o);
 	/* corked: a header alone waits, even with TCP_NODELAY ... */
 	static uint8_t buf[2000];
 	memset(buf, 'h', sizeof(buf));
@@ -598,10 +604,7 @@ static void test_user_mss(void **state)
 	assert_true(pop(&o, NULL));
 	assert_int_equal(o.mss, 1000);   /* announced */
 	struct peer p;
-	peer_init(&p, "10.0.0.2", 80, "10.0.0.1", o.sport, NULL);
-	p.ack = o.seq + 1;
-	psend(&p, F_SYN | F_ACK, NULL, 0);   /* the peer offers 1460 */
-	assert_true(pop(&o, NULL));
+	peer_accepts(&p, 80, &o);   /* the peer offers 1460 */
 	static uint8_t buf[1500];
 	assert_int_equal(tcp_send(c, buf, sizeof(buf)), (long)sizeof(buf));
 	assert_true(pop_data(&o, NULL));
@@ -638,12 +641,9 @@ static void test_conn_info(void **state)
 	assert_int_equal(ti.state, TCP_SYN_SENT);
 	struct oseg o;
 	assert_true(pop(&o, NULL));
-	struct peer p;
-	peer_init(&p, "10.0.0.2", 179, "10.0.0.1", o.sport, NULL);
-	p.ack = o.seq + 1;
 	advance_ms(40);
-	psend(&p, F_SYN | F_ACK, NULL, 0);
-	assert_true(pop(&o, NULL));
+	struct peer p;
+	peer_accepts(&p, 179, &o);
 	assert_int_equal(tcp_send(c, "0123456789", 10), 10);
 	assert_true(pop(&o, NULL));
 	advance_ms(40);
