@@ -99,27 +99,33 @@ static struct pbuf *parsed(const uint8_t *data, size_t len, struct ip_packet *pk
 
 /* ---- echo ---- */
 
-/* The reply icmp_echo_reply_in_place makes of req (n bytes), which must be want (wn bytes). */
-static struct pbuf *reply_must_be(const uint8_t *req, size_t n, const uint8_t *want, size_t wn,
-				  struct ip_packet *pkt)
+/*
+ * An echo request from peer to us (TTL or hop limit ttl), replied to in place:
+ * the reply must be byte for byte the one built from scratch (us to peer,
+ * TTL 64), as RFC 792 and RFC 4443 describe it. Returns the buffer, pkt
+ * describes it and *n is its length.
+ */
+static struct pbuf *echo_reply(const char *peer, const char *us, uint8_t ttl,
+			       struct ip_packet *pkt, size_t *n)
 {
-	assert_int_equal(n, wn);
-	struct pbuf *b = parsed(req, n, pkt);
+	bool v6 = strchr(peer, ':') != NULL;
+	uint8_t req[128], want[128];
+	*n = v6 ? echo6(req, peer, us, 128, ttl) : echo4(req, peer, us, 8, ttl);
+	size_t wn = v6 ? echo6(want, us, peer, 129, 64) : echo4(want, us, peer, 0, 64);
+	assert_int_equal(*n, wn);
+	struct pbuf *b = parsed(req, *n, pkt);
 	assert_int_equal(icmp_echo_reply_in_place(b, pkt), 0);
-	assert_int_equal(b->len, n);
-	assert_memory_equal(pbuf_data(b), want, n);
+	assert_int_equal(b->len, *n);
+	assert_memory_equal(pbuf_data(b), want, *n);
 	return b;
 }
 
 static void test_echo_reply_v4(void **state)
 {
 	(void)state;
-	uint8_t req[128], want[128];
-	size_t n = echo4(req, "172.20.9.9", "172.20.1.1", 8, 30);
-	/* The reply as RFC 792 describes it, built from scratch. */
-	size_t wn = echo4(want, "172.20.1.1", "172.20.9.9", 0, 64);
 	struct ip_packet pkt;
-	struct pbuf *b = reply_must_be(req, n, want, wn, &pkt);
+	size_t n;
+	struct pbuf *b = echo_reply("172.20.9.9", "172.20.1.1", 30, &pkt, &n);
 	/* pkt follows the rewrite. */
 	struct ip_addr us = ipa("172.20.1.1"), them = ipa("172.20.9.9");
 	assert_memory_equal(pkt.src.bytes, us.bytes, 4);
@@ -152,11 +158,9 @@ static void test_echo_reply_v4_odd_payload(void **state)
 static void test_echo_reply_v6(void **state)
 {
 	(void)state;
-	uint8_t req[128], want[128];
-	size_t n = echo6(req, "fd42:9::9", "fd42:1::1", 128, 5);
-	size_t wn = echo6(want, "fd42:1::1", "fd42:9::9", 129, 64);
 	struct ip_packet pkt;
-	struct pbuf *b = reply_must_be(req, n, want, wn, &pkt);
+	size_t n;
+	struct pbuf *b = echo_reply("fd42:9::9", "fd42:1::1", 5, &pkt, &n);
 	struct ip_addr us = ipa("fd42:1::1");
 	assert_memory_equal(pkt.src.bytes, us.bytes, 16);
 	const uint8_t *p = pbuf_data(b);
@@ -164,10 +168,7 @@ static void test_echo_reply_v6(void **state)
 			 0);
 	pbuf_free(b);
 	/* Link-local too (a BGP neighbour pinging fe80::1%wg0). */
-	n = echo6(req, "fe80::2", "fe80::1", 128, 255);
-	wn = echo6(want, "fe80::1", "fe80::2", 129, 64);
-	b = reply_must_be(req, n, want, wn, &pkt);
-	pbuf_free(b);
+	pbuf_free(echo_reply("fe80::2", "fe80::1", 255, &pkt, &n));
 }
 
 /* icmp_echo_reply_in_place must refuse req and leave it untouched. */
