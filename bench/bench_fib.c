@@ -294,6 +294,15 @@ static void *must_alloc(void *p, const char *what)
 	return p;
 }
 
+/* A route with nothing but prefix i in it. */
+static void route_of(const struct run *r, size_t i, struct fib_route *rt)
+{
+	memset(rt, 0, sizeof(*rt));
+	rt->prefix.addr.family = (uint8_t)r->family;
+	key_bytes(r->ps[i].k, r->family, rt->prefix.addr.bytes);
+	rt->prefix.len = r->ps[i].len;
+}
+
 /* The random prefixes, their next hops, and the addresses to look up. */
 static void run_generate(struct run *r)
 {
@@ -317,10 +326,7 @@ static void run_fib_insert(struct run *r)
 	double t0 = bench_now();
 	for (size_t i = 0; i < r->n; i++) {
 		struct fib_route rt;
-		memset(&rt, 0, sizeof(rt));
-		rt.prefix.addr.family = (uint8_t)r->family;
-		key_bytes(r->ps[i].k, r->family, rt.prefix.addr.bytes);
-		rt.prefix.len = r->ps[i].len;
+		route_of(r, i, &rt);
 		rt.gateway.family = AF_INET6;
 		rt.gateway.bytes[0] = 0xfe;
 		rt.gateway.bytes[1] = 0x80;
@@ -431,10 +437,7 @@ static void run_delete(struct run *r)
 	double t0 = bench_now();
 	for (size_t i = 0; i < r->n; i++) {
 		struct fib_route m;
-		memset(&m, 0, sizeof(m));
-		m.prefix.addr.family = (uint8_t)r->family;
-		key_bytes(r->ps[i].k, r->family, m.prefix.addr.bytes);
-		m.prefix.len = r->ps[i].len;
+		route_of(r, i, &m);
 		int ret = fib_del(r->fib, &m);
 		if (ret && ret != -ESRCH) {    /* ESRCH: a duplicate already gone */
 			fprintf(stderr, "fib_del: %s\n", strerror(-ret));
