@@ -44,18 +44,18 @@ static void ref_md5(const struct ip_addr *src, const struct ip_addr *dst, const 
 {
 	static uint8_t buf[40 + 20 + 65536 + 80];
 	size_t n = 0, doff = (size_t)(th[12] >> 4) * 4;
+	/* source, destination, then ... */
+	size_t alen = src->family == AF_INET ? 4 : 16;
+	memcpy(buf + n, src->bytes, alen); n += alen;
+	memcpy(buf + n, dst->bytes, alen); n += alen;
 	if (src->family == AF_INET) {
-		/* source, destination, zero, protocol, segment length */
-		memcpy(buf + n, src->bytes, 4); n += 4;
-		memcpy(buf + n, dst->bytes, 4); n += 4;
+		/* ... zero, protocol, segment length */
 		buf[n++] = 0;
 		buf[n++] = 6;
 		buf[n++] = (uint8_t)(tl >> 8);
 		buf[n++] = (uint8_t)tl;
 	} else {
-		/* source, destination, 32-bit upper-layer length, 3 zero bytes, next header */
-		memcpy(buf + n, src->bytes, 16); n += 16;
-		memcpy(buf + n, dst->bytes, 16); n += 16;
+		/* ... 32-bit upper-layer length, 3 zero bytes, next header */
 		buf[n++] = 0;
 		buf[n++] = 0;
 		buf[n++] = (uint8_t)(tl >> 8);
