@@ -110,6 +110,14 @@ static inline void spin(struct env *e)
 		loop_run_once(&e->loop, 0);
 }
 
+/* The next packet the router sent out of the fake interface, which must be there. */
+static inline struct pbuf *sockenv_pop_sent(struct env *e)
+{
+	struct pbuf *b = pbuf_queue_pop(&e->out);
+	assert_non_null(b);
+	return b;
+}
+
 /* One request; returns rep.err, *fd gets a passed fd (or -1). */
 static inline int rpc(struct env *e, const struct shim_req *req, struct shim_rep *rep, int *fd)
 {

@@ -75,8 +75,7 @@ static struct pbuf *send_and_capture(struct env *e, int fd, const char *to, uint
 {
 	sockenv_send_dgram(fd, to, port, 0, data, len);
 	spin(e);
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	return b;
 }
 

@@ -113,8 +113,7 @@ static void test_udp_send(void **state)
 	assert_int_equal(bind_dgram(e, AF_INET, 0, "0.0.0.0", 4000, false, &fd, &rep), 0);
 	sockenv_send_dgram(fd, "172.20.0.2", 53, 0, "hello", 5);
 	spin(e);
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	uint8_t *p = pbuf_data(b);
 	assert_int_equal(b->len, 20 + 8 + 5);
 	struct iphdr ip;
@@ -169,8 +168,7 @@ static void test_udp_demux(void **state)
 
 	/* a closed port: the router answers ICMP port unreachable (3/3) */
 	inject_udp4(e, "172.20.0.2", 7000, "172.20.0.1", 6001, "nobody");
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	assert_int_equal(pbuf_data(b)[9], IPPROTO_ICMP);
 	assert_int_equal(pbuf_data(b)[20], 3);
 	assert_int_equal(pbuf_data(b)[21], 3);
@@ -194,8 +192,7 @@ static void test_udp_link_local(void **state)
 	assert_int_equal(rep.local.scope_id, e->nif.ifindex);
 	sockenv_send_dgram(fd, "fe80::2", 521, e->nif.ifindex, "ll", 2);
 	spin(e);
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	struct ip6_hdr ip6;
 	memcpy(&ip6, pbuf_data(b), sizeof(ip6));
 	char src[INET6_ADDRSTRLEN];
@@ -222,8 +219,7 @@ static void test_icmp_echo_socket(void **state)
 	uint8_t echo[16] = { ICMP_ECHO, 0, 0, 0, 0x12, 0x34, 0, 7, 'p', 'i', 'n', 'g' };
 	sockenv_send_dgram(fd, "172.20.0.2", 0, 0, echo, sizeof(echo));
 	spin(e);
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	uint8_t *icmp = pbuf_data(b) + 20;
 	assert_int_equal(b->len, 20 + 16);
 	assert_int_equal(icmp[0], ICMP_ECHO);

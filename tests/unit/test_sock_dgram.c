@@ -143,8 +143,7 @@ static void test_source_selection(void **state)
 	/* the router's choice: its first address on the route's interface */
 	send_plain(fd, "172.20.0.2", 999, 10);
 	spin(e);
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	src_of(b, a, sizeof(a));
 	assert_string_equal(a, "172.20.0.1");
 	pbuf_free(b);
@@ -154,8 +153,7 @@ static void test_source_selection(void **state)
 	sockenv_addr(&h.local, "172.20.0.5", 0, 0);
 	send_with(fd, h, "172.20.0.2", 999, 10);
 	spin(e);
-	b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	b = sockenv_pop_sent(e);
 	src_of(b, a, sizeof(a));
 	assert_string_equal(a, "172.20.0.5");
 	const uint8_t *p = pbuf_data(b);
@@ -175,8 +173,7 @@ static void test_source_selection(void **state)
 	assert_int_equal(bind_udp(e, AF_INET, "172.20.0.9", 53, &o, &fd, &rep), 0);
 	send_with(fd, h, "172.20.0.2", 999, 10);
 	spin(e);
-	b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	b = sockenv_pop_sent(e);
 	src_of(b, a, sizeof(a));
 	assert_string_equal(a, "172.20.0.9");
 	pbuf_free(b);
@@ -194,8 +191,7 @@ static void test_fragmentation_by_mode(void **state)
 	/* WANT (Linux's default): a packet that fits carries DF */
 	send_plain(fd, "172.20.0.2", 999, 100);
 	spin(e);
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	assert_int_equal(get16(pbuf_data(b) + 6), 0x4000);
 	pbuf_free(b);
 	/* a 4000-byte datagram over a 1420-byte MTU: three fragments, none with DF */
@@ -260,8 +256,7 @@ static void test_per_message_ttl(void **state)
 	h.tos = 0xb8;
 	send_with(fd, h, "172.20.0.2", 999, 10);
 	spin(e);
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	assert_int_equal(pbuf_data(b)[8], 5);
 	assert_int_equal(pbuf_data(b)[1], 0xb8);
 	pbuf_free(b);
@@ -301,8 +296,7 @@ static void test_reassembled_to_socket(void **state)
 	assert_memory_equal(buf, big, 3000);
 	/* nobody on the port: the reassembled datagram gets a port unreachable */
 	inject_udp4(e, "172.20.0.1", 54, 3000, 1200, 64);
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	assert_int_equal(pbuf_data(b)[9], IPPROTO_ICMP);
 	assert_int_equal(pbuf_data(b)[20], 3);
 	assert_int_equal(pbuf_data(b)[21], 3);
@@ -333,8 +327,7 @@ static void test_reassembly_timeout_icmp(void **state)
 	assert_int_equal(n_out(e), 0);
 	loop_set_time(&e->loop, NSEC_PER_SEC + 32 * NSEC_PER_SEC);
 	spin(e);
-	b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	b = sockenv_pop_sent(e);
 	p = pbuf_data(b);
 	assert_int_equal(p[9], IPPROTO_ICMP);
 	assert_int_equal(p[20], 11);   /* time exceeded */
@@ -416,8 +409,7 @@ static void test_multicast(void **state)
 	assert_int_equal(rpc(e, &req, &r2, NULL), 0);
 	send_with(a, sh, "ff02::1:6", 6696, 30);
 	spin(e);
-	struct pbuf *p = pbuf_queue_pop(&e->out);
-	assert_non_null(p);
+	struct pbuf *p = sockenv_pop_sent(e);
 	src_of(p, txt, sizeof(txt));
 	assert_string_equal(txt, "fe80::1");
 	assert_int_equal(pbuf_data(p)[7], 1);
@@ -433,8 +425,7 @@ static void test_multicast(void **state)
 	assert_int_equal(mcast(e, r1.sock_id, "ff02::1:6", e->nif.ifindex, true, &o), 0);
 	send_with(a, sh, "ff02::1:6", 6696, 30);
 	spin(e);
-	p = pbuf_queue_pop(&e->out);
-	assert_non_null(p);
+	p = sockenv_pop_sent(e);
 	pbuf_free(p);
 	assert_int_equal(recv_dgram(a, &h, buf, sizeof(buf)), 30);
 	assert_int_equal(recv_dgram(b, &h, buf, sizeof(buf)), 30);

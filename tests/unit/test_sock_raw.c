@@ -66,8 +66,7 @@ static void test_raw4_send_as_written(void **state)
 	uint8_t msg[12] = { ICMP_TIMESTAMP, 0, 0xde, 0xad, 0x12, 0x34, 0, 1, 'r', 'a', 'w', '!' };
 	sockenv_send_dgram(fd, "172.20.0.2", 0, 0, msg, sizeof(msg));
 	spin(e);
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	assert_int_equal(b->len, 20 + sizeof(msg));
 	uint8_t *p = pbuf_data(b);
 	assert_int_equal(p[9], IPPROTO_ICMP);
@@ -134,8 +133,7 @@ static void test_raw4_errors_with_recverr(void **state)
 	put16(echo + 2, ref_fold(ref_sum(echo, sizeof(echo), 0)));
 	sockenv_send_dgram(fd, "172.20.0.9", 0, 0, echo, sizeof(echo));
 	spin(e);
-	struct pbuf *sent = pbuf_queue_pop(&e->out);
-	assert_non_null(sent);
+	struct pbuf *sent = sockenv_pop_sent(e);
 	/* time exceeded from 172.20.0.5: type 11, unused word, the quoted IP header + 8 bytes */
 	uint8_t te[8 + 20 + 8];
 	memset(te, 0, sizeof(te));
@@ -182,8 +180,7 @@ static void test_raw6_checksum_and_receive(void **state)
 	uint8_t echo[12] = { ICMP6_ECHO_REQUEST, 0, 0x11, 0x11, 0x42, 0x42, 0, 1, 'v', '6' };
 	sockenv_send_dgram(fd, "fd42::2", 0, 0, echo, sizeof(echo));
 	spin(e);
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	uint8_t *p = pbuf_data(b);
 	assert_int_equal(b->len, 40 + sizeof(echo));
 	assert_int_equal(p[6], IPPROTO_ICMPV6);
