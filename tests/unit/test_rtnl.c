@@ -230,6 +230,13 @@ static void recv_n(struct rtnl_sock *s, struct msgs *ms, size_t n)
 	assert_int_equal(ms->n, n);
 }
 
+/* All that s has pending, which must be one message of type. */
+static void recv_one(struct rtnl_sock *s, struct msgs *ms, uint16_t type)
+{
+	recv_n(s, ms, 1);
+	assert_int_equal(ms->m[0].h.nlmsg_type, type);
+}
+
 /* A netlink socket of our own in the multicast groups (RTMGRP_* bits): what `ip monitor` sees. */
 static struct rtnl_sock *monitor(struct fx *f, uint32_t groups)
 {
@@ -534,15 +541,13 @@ static void test_address_changed_outside(void **state)
 	assert_int_equal(ip_router_add_address(&f->r, &f->wg0, &p, NULL), 0);
 	rtnl_address_changed(f->nl, &f->wg0, &p.addr, true);
 	struct msgs ms;
-	recv_n(mon, &ms, 1);
-	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_NEWADDR);
+	recv_one(mon, &ms, RTM_NEWADDR);
 	assert_true(attr_is_addr(&ms.m[0], sizeof(struct ifaddrmsg), IFA_LOCAL, "172.20.9.7"));
 	msgs_free(&ms);
 	rtnl_address_changed(f->nl, &f->wg0, &p.addr, false);
 	assert_int_equal(ip_router_del_address(&f->r, &f->wg0, &p), 0);
 	rtnl_address_changed(f->nl, &f->wg0, &p.addr, false);   /* gone: nothing to say */
-	recv_n(mon, &ms, 1);
-	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_DELADDR);
+	recv_one(mon, &ms, RTM_DELADDR);
 	msgs_free(&ms);
 	rtnl_sock_free(mon);
 }
@@ -560,8 +565,7 @@ static void test_link_set_mtu(void **state)
 	assert_int_equal(request_error(f, &q, NULL), 0);
 	assert_int_equal(f->wg0.mtu, 1400);
 	struct msgs ms;
-	recv_n(mon, &ms, 1);
-	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_NEWLINK);
+	recv_one(mon, &ms, RTM_NEWLINK);
 	assert_int_equal(ms.m[0].group, RTNLGRP_LINK);
 	assert_int_equal(attr_get_u32(&ms.m[0], sizeof(ifi), IFLA_MTU), 1400);
 	msgs_free(&ms);
@@ -1340,8 +1344,7 @@ static void test_notifications(void **state)
 	/* Deletion is told too; a dropped membership hears nothing more. */
 	assert_int_equal(rtnl_sock_setsockopt(bird, NETLINK_DROP_MEMBERSHIP, RTNLGRP_IPV4_ROUTE), 0);
 	assert_int_equal(fib_del(f->r.fib, &r), 0);
-	recv_n(v4, &ms, 1);
-	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_DELROUTE);
+	recv_one(v4, &ms, RTM_DELROUTE);
 	msgs_free(&ms);
 	assert_int_equal(rtnl_sock_pending(bird), 0);
 
@@ -1802,8 +1805,7 @@ static void test_lo_addresses(void **state)
 	ifaddr_req(&q, RTM_DELADDR, 63, 1, "172.20.0.53/32");
 	assert_int_equal(ack_of(f, &q), 0);
 	assert_null(ip_router_local_netif(&f->r, &a4, NULL));
-	recv_n(mon, &ms, 1);
-	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_DELADDR);
+	recv_one(mon, &ms, RTM_DELADDR);
 	msgs_free(&ms);
 	rtnl_sock_free(mon);
 }
