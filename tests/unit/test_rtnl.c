@@ -847,6 +847,17 @@ static int request_maybe_ack(struct fx *f, struct req *q)
 	return e;
 }
 
+/* A route request (msg, flags) for dst of type rtn via device oif: as request_maybe_ack. */
+static int route_dev_request(struct fx *f, uint16_t msg, uint16_t flags, const char *dst,
+			     uint8_t rtn, uint32_t oif)
+{
+	struct req q;
+	route_req(&q, msg, flags, 40, dst, rtn);
+	attr_u32(&q, RTA_OIF, oif);
+	end(&q);
+	return request_maybe_ack(f, &q);
+}
+
 static void test_route_add_excl_ack(void **state)
 {
 	struct fx *f = *state;
@@ -867,14 +878,10 @@ static void test_route_add_excl_ack(void **state)
 	assert_true(ip_addr_equal(&rt.gateway, &(struct ip_addr){ .family = AF_INET,
 								   .bytes = { 172, 20, 1, 2 } }));
 	/* Without NLM_F_ACK a success is silent, an error is not. */
-	route_req(&q, RTM_NEWROUTE, NLM_F_CREATE, 40, "172.23.0.0/16", RTN_UNICAST);
-	attr_u32(&q, RTA_OIF, 2);
-	end(&q);
-	assert_int_equal(request_maybe_ack(f, &q), 1);
-	route_req(&q, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, 40, "172.23.0.0/16", RTN_UNICAST);
-	attr_u32(&q, RTA_OIF, 2);
-	end(&q);
-	assert_int_equal(request_maybe_ack(f, &q), -EEXIST);
+	assert_int_equal(route_dev_request(f, RTM_NEWROUTE, NLM_F_CREATE, "172.23.0.0/16",
+					   RTN_UNICAST, 2), 1);
+	assert_int_equal(route_dev_request(f, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL,
+					   "172.23.0.0/16", RTN_UNICAST, 2), -EEXIST);
 	/* Another priority is another route. */
 	route_req(&q, RTM_NEWROUTE, BIRD_ADD, 40, "172.23.0.0/16", RTN_UNICAST);
 	attr_u32(&q, RTA_OIF, 3);
@@ -888,31 +895,22 @@ static void test_route_replace_del(void **state)
 {
 	struct fx *f = *state;
 	struct req q;
-	route_req(&q, RTM_NEWROUTE, BIRD_ADD, 40, "172.22.0.0/16", RTN_UNICAST);
-	attr_u32(&q, RTA_OIF, 2);
-	end(&q);
-	assert_int_equal(request_maybe_ack(f, &q), 0);
+	assert_int_equal(route_dev_request(f, RTM_NEWROUTE, BIRD_ADD, "172.22.0.0/16",
+					   RTN_UNICAST, 2), 0);
 	/* ip route replace 172.22.0.0/16 dev wg1 */
-	route_req(&q, RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, 40, "172.22.0.0/16",
-		  RTN_UNICAST);
-	attr_u32(&q, RTA_OIF, 3);
-	end(&q);
-	assert_int_equal(request_maybe_ack(f, &q), 0);
+	assert_int_equal(route_dev_request(f, RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
+					   "172.22.0.0/16", RTN_UNICAST, 3), 0);
 	struct fib_route rt;
 	struct ip_addr dst = addr("172.22.0.1");
 	assert_int_equal(fib_lookup(f->r.fib, &dst, &rt), 0);
 	assert_int_equal(rt.ifindex, 3);
 	assert_int_equal(fib_count(f->r.fib, AF_INET), 1 + 1);   /* replaced, not added */
 	/* REPLACE without CREATE of a missing route: ENOENT */
-	route_req(&q, RTM_NEWROUTE, NLM_F_ACK | NLM_F_REPLACE, 40, "172.29.0.0/16", RTN_UNICAST);
-	attr_u32(&q, RTA_OIF, 3);
-	end(&q);
-	assert_int_equal(request_maybe_ack(f, &q), -ENOENT);
+	assert_int_equal(route_dev_request(f, RTM_NEWROUTE, NLM_F_ACK | NLM_F_REPLACE,
+					   "172.29.0.0/16", RTN_UNICAST, 3), -ENOENT);
 	/* A delete that names the wrong device misses; the right one hits; then ESRCH. */
-	route_req(&q, RTM_DELROUTE, NLM_F_ACK, 40, "172.22.0.0/16", RTN_UNICAST);
-	attr_u32(&q, RTA_OIF, 2);
-	end(&q);
-	assert_int_equal(request_maybe_ack(f, &q), -ESRCH);
+	assert_int_equal(route_dev_request(f, RTM_DELROUTE, NLM_F_ACK, "172.22.0.0/16",
+					   RTN_UNICAST, 2), -ESRCH);
 	/* As BIRD deletes: scope nowhere, protocol, table, no next hop */
 	memset(&q, 0, sizeof(q));
 	struct rtmsg rtm = { .rtm_family = AF_INET, .rtm_dst_len = 16, .rtm_table = RT_TABLE_MAIN,
@@ -1003,20 +1001,13 @@ static void test_route_types(void **state)
 		msgs_free(&ms);
 	}
 	/* A reject route with a device is refused; RTN_LOCAL is not ours to add. */
-	struct req q;
-	route_req(&q, RTM_NEWROUTE, BIRD_ADD, 40, "10.3.0.0/16", RTN_BLACKHOLE);
-	attr_u32(&q, RTA_OIF, 2);
-	end(&q);
-	assert_int_equal(request_maybe_ack(f, &q), -EINVAL);
-	route_req(&q, RTM_NEWROUTE, BIRD_ADD, 40, "10.3.0.0/16", RTN_LOCAL);
-	attr_u32(&q, RTA_OIF, 2);
-	end(&q);
-	assert_int_equal(request_maybe_ack(f, &q), -EOPNOTSUPP);
+	assert_int_equal(route_dev_request(f, RTM_NEWROUTE, BIRD_ADD, "10.3.0.0/16",
+					   RTN_BLACKHOLE, 2), -EINVAL);
+	assert_int_equal(route_dev_request(f, RTM_NEWROUTE, BIRD_ADD, "10.3.0.0/16",
+					   RTN_LOCAL, 2), -EOPNOTSUPP);
 	/* IPv6 routes without a metric get Linux's 1024. */
-	route_req(&q, RTM_NEWROUTE, BIRD_ADD, 40, "fd45::/48", RTN_UNICAST);
-	attr_u32(&q, RTA_OIF, 3);
-	end(&q);
-	assert_int_equal(request_maybe_ack(f, &q), 0);
+	assert_int_equal(route_dev_request(f, RTM_NEWROUTE, BIRD_ADD, "fd45::/48",
+					   RTN_UNICAST, 3), 0);
 	struct fib_route rt;
 	struct ip_addr d6 = addr("fd45::1");
 	assert_int_equal(fib_lookup(f->r.fib, &d6, &rt), 0);
@@ -1316,11 +1307,8 @@ static void test_notifications(void **state)
 			       .ifindex = 3, .protocol = RTPROT_STATIC };
 	assert_int_equal(fib_add(f->r.fib, &r, 0), 0);
 	/* And one from a request. */
-	struct req q;
-	route_req(&q, RTM_NEWROUTE, BIRD_ADD, 40, "172.28.0.0/16", RTN_UNICAST);
-	attr_u32(&q, RTA_OIF, 2);
-	end(&q);
-	assert_int_equal(request_maybe_ack(f, &q), 0);
+	assert_int_equal(route_dev_request(f, RTM_NEWROUTE, BIRD_ADD, "172.28.0.0/16",
+					   RTN_UNICAST, 2), 0);
 
 	struct msgs ms;
 	recv_n(v4, &ms, 2);
