@@ -1387,6 +1387,17 @@ static void test_enobufs(void **state)
 	rtnl_sock_free(mon);
 }
 
+/* A dump request of type with header hdr (len bytes) is refused: EINVAL, and reason as its ext ack. */
+static void dump_refused(struct fx *f, uint16_t type, uint32_t seq, const void *hdr, size_t len,
+			 const char *reason)
+{
+	struct req q;
+	const char *why;
+	dump_req(&q, type, seq, hdr, len);
+	assert_int_equal(request_error(f, &q, &why), -EINVAL);
+	assert_string_equal(why, reason);
+}
+
 static void test_strict_checks(void **state)
 {
 	struct fx *f = *state;
@@ -1396,21 +1407,17 @@ static void test_strict_checks(void **state)
 	struct req q;
 	/* The old rtgenmsg-only dump is refused under strict checking. */
 	struct rtgenmsg g = { .rtgen_family = AF_INET };
-	dump_req(&q, RTM_GETROUTE, 60, &g, sizeof(g));
-	assert_int_equal(request_error(f, &q, &why), -EINVAL);
-	assert_string_equal(why, "Invalid header for FIB dump request");
+	dump_refused(f, RTM_GETROUTE, 60, &g, sizeof(g),
+		     "Invalid header for FIB dump request");
 	struct rtmsg rtm = { .rtm_family = AF_INET, .rtm_dst_len = 8 };
-	dump_req(&q, RTM_GETROUTE, 61, &rtm, sizeof(rtm));
-	assert_int_equal(request_error(f, &q, &why), -EINVAL);
-	assert_string_equal(why, "Invalid values in header for FIB dump request");
+	dump_refused(f, RTM_GETROUTE, 61, &rtm, sizeof(rtm),
+		     "Invalid values in header for FIB dump request");
 	struct ifinfomsg ifi = { .ifi_flags = IFF_UP };
-	dump_req(&q, RTM_GETLINK, 62, &ifi, sizeof(ifi));
-	assert_int_equal(request_error(f, &q, &why), -EINVAL);
-	assert_string_equal(why, "Invalid values in header for link dump request");
+	dump_refused(f, RTM_GETLINK, 62, &ifi, sizeof(ifi),
+		     "Invalid values in header for link dump request");
 	struct ifaddrmsg ifa = { .ifa_family = AF_INET, .ifa_prefixlen = 24 };
-	dump_req(&q, RTM_GETADDR, 63, &ifa, sizeof(ifa));
-	assert_int_equal(request_error(f, &q, &why), -EINVAL);
-	assert_string_equal(why, "Invalid values in header for address dump request");
+	dump_refused(f, RTM_GETADDR, 63, &ifa, sizeof(ifa),
+		     "Invalid values in header for address dump request");
 	/* An unknown attribute in a route dump request. */
 	memset(&q, 0, sizeof(q));
 	struct rtmsg ok = { .rtm_family = AF_INET };
