@@ -538,17 +538,26 @@ static void peer_accepts(struct peer *p, uint16_t rport, struct oseg *o)
 	assert_true(pop(o, NULL));
 }
 
+/* Our connect to 10.0.0.2:rport with opt, which p accepts: the connection; *syn is our SYN. */
+static struct tcp_conn *connect_accepted(uint16_t rport, const struct tcp_options *opt,
+					 struct peer *p, struct oseg *syn)
+{
+	struct tcp_conn *c;
+	assert_int_equal(tl_tcp_connect(T.s, 0, rport, opt, &c), 0);
+	assert_true(pop(syn, NULL));
+	struct oseg ack = *syn;
+	peer_accepts(p, rport, &ack);
+	return c;
+}
+
 /* ---- TCP_USER_TIMEOUT ---- */
 
 static void test_user_timeout(void **state)
 {
 	struct tcp_options opt = { .user_timeout_ms = 3000 };
-	struct tcp_conn *c;
-	assert_int_equal(tl_tcp_connect(T.s, 0, 179, &opt, &c), 0);
-	struct oseg o;
-	assert_true(pop(&o, NULL));
 	struct peer p;
-	peer_accepts(&p, 179, &o);
+	struct oseg o;
+	struct tcp_conn *c = connect_accepted(179, &opt, &p, &o);
 	assert_int_equal(tcp_send(c, "ping", 4), 4);
 	uint64_t sent = loop_now(&T.loop);
 	/* the peer never acknowledges: the connection ends 3 s later, not after 15 retries */
@@ -568,12 +577,9 @@ static void test_user_timeout(void **state)
 static void test_cork(void **state)
 {
 	struct tcp_options opt = { .cork = true, .nodelay = true };
-	struct tcp_conn *c;
-	assert_int_equal(tl_tcp_connect(T.s, 0, 80, &opt, &c), 0);
-	struct oseg o;
-	assert_true(pop(&o, NULL));
 	struct peer p;
-	peer_accepts(&p, 80, &o);
+	struct oseg o;
+	struct tcp_conn *c = connect_accepted(80, &opt, &p, &o);
 	/* corked: a header alone waits, even with TCP_NODELAY ... */
 	static uint8_t buf[2000];
 	memset(buf, 'h', sizeof(buf));
@@ -598,13 +604,10 @@ static void test_cork(void **state)
 static void test_user_mss(void **state)
 {
 	struct tcp_options opt = { .user_mss = 1000, .nodelay = true };
-	struct tcp_conn *c;
-	assert_int_equal(tl_tcp_connect(T.s, 0, 80, &opt, &c), 0);
-	struct oseg o;
-	assert_true(pop(&o, NULL));
-	assert_int_equal(o.mss, 1000);   /* announced */
 	struct peer p;
-	peer_accepts(&p, 80, &o);   /* the peer offers 1460 */
+	struct oseg o;
+	struct tcp_conn *c = connect_accepted(80, &opt, &p, &o);   /* the peer offers 1460 */
+	assert_int_equal(o.mss, 1000);   /* announced in our SYN */
 	static uint8_t buf[1500];
 	assert_int_equal(tcp_send(c, buf, sizeof(buf)), (long)sizeof(buf));
 	assert_true(pop_data(&o, NULL));
