@@ -54,6 +54,21 @@ static struct ip_addr addr(const char *text)
 	return a;
 }
 
+static void assert_addr_is(const struct ip_addr *a, const char *text)
+{
+	struct ip_addr want = addr(text);
+	assert_true(ip_addr_equal(a, &want));
+}
+
+/* The route the FIB of f picks for the address text, which must have one; *dst is the address. */
+static struct fib_route route_to(struct fx *f, const char *text, struct ip_addr *dst)
+{
+	struct fib_route rt;
+	*dst = addr(text);
+	assert_int_equal(fib_lookup(f->r.fib, dst, &rt), 0);
+	return rt;
+}
+
 static void netif_setup(struct netif *nif, const char *name, uint16_t mtu, const char *a1,
 			const char *a2)
 {
@@ -694,13 +709,11 @@ static void test_addr_new_del(void **state)
 		 "192.0.2.1");
 	assert_int_equal(request_error(f, &q, NULL), 0);
 	assert_int_equal(f->wg1.n_addrs, 3);
-	struct fib_route rt;
-	struct ip_addr dst = addr("192.0.2.77");
-	assert_int_equal(fib_lookup(f->r.fib, &dst, &rt), 0);
+	struct ip_addr dst;
+	struct fib_route rt = route_to(f, "192.0.2.77", &dst);
 	assert_int_equal(rt.ifindex, 3);
 	assert_int_equal(rt.scope, RT_SCOPE_LINK);
-	assert_true(ip_addr_equal(&rt.prefsrc, &(struct ip_addr){ .family = AF_INET,
-								   .bytes = { 192, 0, 2, 1 } }));
+	assert_addr_is(&rt.prefsrc, "192.0.2.1");
 	/* The monitor hears of the address and of its connected route. */
 	struct msgs ms;
 	recv_all(mon, &ms);
@@ -870,13 +883,11 @@ static void test_route_add_excl_ack(void **state)
 	end(&q);
 	assert_int_equal(request_maybe_ack(f, &q), 0);
 	assert_int_equal(request_maybe_ack(f, &q), -EEXIST);
-	struct fib_route rt;
-	struct ip_addr dst = addr("172.22.3.4");
-	assert_int_equal(fib_lookup(f->r.fib, &dst, &rt), 0);
+	struct ip_addr dst;
+	struct fib_route rt = route_to(f, "172.22.3.4", &dst);
 	assert_int_equal(rt.priority, 32);
 	assert_int_equal(rt.protocol, RTPROT_BIRD);
-	assert_true(ip_addr_equal(&rt.gateway, &(struct ip_addr){ .family = AF_INET,
-								   .bytes = { 172, 20, 1, 2 } }));
+	assert_addr_is(&rt.gateway, "172.20.1.2");
 	/* Without NLM_F_ACK a success is silent, an error is not. */
 	assert_int_equal(route_dev_request(f, RTM_NEWROUTE, NLM_F_CREATE, "172.23.0.0/16",
 					   RTN_UNICAST, 2), 1);
@@ -900,9 +911,8 @@ static void test_route_replace_del(void **state)
 	/* ip route replace 172.22.0.0/16 dev wg1 */
 	assert_int_equal(route_dev_request(f, RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
 					   "172.22.0.0/16", RTN_UNICAST, 3), 0);
-	struct fib_route rt;
-	struct ip_addr dst = addr("172.22.0.1");
-	assert_int_equal(fib_lookup(f->r.fib, &dst, &rt), 0);
+	struct ip_addr dst;
+	struct fib_route rt = route_to(f, "172.22.0.1", &dst);
 	assert_int_equal(rt.ifindex, 3);
 	assert_int_equal(fib_count(f->r.fib, AF_INET), 1 + 1);   /* replaced, not added */
 	/* REPLACE without CREATE of a missing route: ENOENT */
@@ -938,9 +948,8 @@ static void test_route_via_v6(void **state)
 	attr(&q, RTA_VIA, via, sizeof(via));
 	end(&q);
 	assert_int_equal(request_maybe_ack(f, &q), 0);
-	struct fib_route rt;
-	struct ip_addr dst = addr("172.24.1.1");
-	assert_int_equal(fib_lookup(f->r.fib, &dst, &rt), 0);
+	struct ip_addr dst;
+	struct fib_route rt = route_to(f, "172.24.1.1", &dst);
 	assert_int_equal(rt.gateway.family, AF_INET6);
 	assert_true(ip_addr_equal(&rt.gateway, &gw));
 	assert_int_equal(ip_router_route_netif(&f->r, &dst, 0), &f->wg0);
@@ -1051,9 +1060,8 @@ static void test_route_checks(void **state)
 	attr_addr(&q, RTA_PREFSRC, "10.0.0.1");
 	end(&q);
 	assert_int_equal(request_error(f, &q, &why), 0);
-	struct fib_route rt;
-	struct ip_addr dst = addr("172.22.0.9");
-	assert_int_equal(fib_lookup(f->r.fib, &dst, &rt), 0);
+	struct ip_addr dst;
+	struct fib_route rt = route_to(f, "172.22.0.9", &dst);
 	assert_int_equal(rt.ifindex, 2);
 
 	route_req(&q, RTM_NEWROUTE, BIRD_ADD, 40, "172.25.0.0/16", RTN_UNICAST);
