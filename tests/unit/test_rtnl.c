@@ -1354,17 +1354,22 @@ static void test_notifications(void **state)
 	rtnl_sock_free(bird);
 }
 
+/* The i-th of the routes that flood a monitor: 10.x.y.0/24 out of wg0. */
+static struct fib_route flood_route(uint32_t i)
+{
+	return (struct fib_route){ .prefix = { .addr = { .family = AF_INET,
+							 .bytes = { 10, (uint8_t)(i >> 8), (uint8_t)i, 0 } },
+					       .len = 24 },
+				   .type = FIB_TYPE_UNICAST, .ifindex = 2 };
+}
+
 static void test_enobufs(void **state)
 {
 	struct fx *f = *state;
 	struct rtnl_sock *mon = monitor(f, RTMGRP_IPV4_ROUTE);
 	size_t added = 0;
 	for (uint32_t i = 0; i < 5000; i++) {
-		struct fib_route r = { .prefix = { .addr = { .family = AF_INET,
-							     .bytes = { 10, (uint8_t)(i >> 8),
-									(uint8_t)i, 0 } },
-						   .len = 24 },
-				       .type = FIB_TYPE_UNICAST, .ifindex = 2 };
+		struct fib_route r = flood_route(i);
 		assert_int_equal(fib_add(f->r.fib, &r, 0), 0);
 		added++;
 	}
@@ -1384,11 +1389,7 @@ static void test_enobufs(void **state)
 	msgs_free(&ms);
 	assert_int_equal(rtnl_sock_setsockopt(mon, NETLINK_NO_ENOBUFS, 1), 0);
 	for (uint32_t i = 0; i < 5000; i++) {
-		struct fib_route r = { .prefix = { .addr = { .family = AF_INET,
-							     .bytes = { 10, (uint8_t)(i >> 8),
-									(uint8_t)i, 0 } },
-						   .len = 24 },
-				       .type = FIB_TYPE_UNICAST, .ifindex = 2 };
+		struct fib_route r = flood_route(i);
 		assert_int_equal(fib_del(f->r.fib, &r), 0);
 	}
 	assert_true(rtnl_sock_recv(mon, buf, sizeof(buf), false, NULL) > 0);
