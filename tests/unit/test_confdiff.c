@@ -77,6 +77,15 @@ static void diff_wg0(struct diff *t, const char *old_text, const char *new_text)
 	assert_int_equal(confdiff_compute(&t->old, &t->new, &t->d), 0);
 }
 
+/* As diff_wg0, when the diff must be a change to wg0 alone: that change. */
+static const struct confdiff_iface *diff_wg0_changed(struct diff *t, const char *old_text,
+						     const char *new_text)
+{
+	diff_wg0(t, old_text, new_text);
+	assert_int_equal(t->d.n_ifaces, 1);
+	return &t->d.ifaces[0];
+}
+
 static void diff_free(struct diff *t)
 {
 	confdiff_free(&t->d);
@@ -130,9 +139,7 @@ static void test_changed_parts(void **state)
 	char *a = iface_text(PRIV1, "172.20.1.1/32, fd42:1::1/128", 1420, NULL, PEER_B);
 	char *b = iface_text(PRIV1, "fd42:1::1/128, 172.20.1.2/32", 1400, NULL, PEER_B_MORE);
 	struct diff t;
-	diff_wg0(&t, a, b);
-	assert_int_equal(t.d.n_ifaces, 1);
-	const struct confdiff_iface *i = &t.d.ifaces[0];
+	const struct confdiff_iface *i = diff_wg0_changed(&t, a, b);
 	assert_int_equal(i->changes, CONFDIFF_WG | CONFDIFF_ADDRS | CONFDIFF_MTU | CONFDIFF_ROUTES);
 	assert_int_equal(i->peers_changed, 1);
 	assert_int_equal(i->peers_added + i->peers_removed, 0);
@@ -156,11 +163,9 @@ static void test_key_only(void **state)
 	char *a = iface_text(PRIV1, "172.20.1.1/32", 1420, NULL, PEER_B);
 	char *b = iface_text(PRIV2, "172.20.1.1/32", 1420, NULL, PEER_B);
 	struct diff t;
-	diff_wg0(&t, a, b);
-	assert_int_equal(t.d.n_ifaces, 1);
-	assert_int_equal(t.d.ifaces[0].changes, CONFDIFF_WG);
-	assert_int_equal(t.d.ifaces[0].peers_changed + t.d.ifaces[0].peers_added +
-			 t.d.ifaces[0].peers_removed, 0);
+	const struct confdiff_iface *i = diff_wg0_changed(&t, a, b);
+	assert_int_equal(i->changes, CONFDIFF_WG);
+	assert_int_equal(i->peers_changed + i->peers_added + i->peers_removed, 0);
 	diff_free(&t);
 	free(a);
 	free(b);
@@ -173,16 +178,15 @@ static void test_table_changes(void **state)
 	char *off = iface_text(PRIV1, "172.20.1.1/32", 1420, "off", PEER_B);
 	char *t42 = iface_text(PRIV1, "172.20.1.1/32", 1420, "42", PEER_B);
 	struct diff t;
-	diff_wg0(&t, a, off);
-	assert_int_equal(t.d.n_ifaces, 1);
-	assert_int_equal(t.d.ifaces[0].changes, CONFDIFF_ROUTES);
-	assert_int_equal(t.d.ifaces[0].n_routes_del, 2);
-	assert_int_equal(t.d.ifaces[0].n_routes_add, 0);
+	const struct confdiff_iface *i = diff_wg0_changed(&t, a, off);
+	assert_int_equal(i->changes, CONFDIFF_ROUTES);
+	assert_int_equal(i->n_routes_del, 2);
+	assert_int_equal(i->n_routes_add, 0);
 	diff_free(&t);
-	diff_wg0(&t, a, t42);
-	assert_int_equal(t.d.ifaces[0].n_routes_del, 2);
-	assert_int_equal(t.d.ifaces[0].n_routes_add, 2);
-	assert_int_equal(t.d.ifaces[0].routes_add[0].table, 42);
+	i = diff_wg0_changed(&t, a, t42);
+	assert_int_equal(i->n_routes_del, 2);
+	assert_int_equal(i->n_routes_add, 2);
+	assert_int_equal(i->routes_add[0].table, 42);
 	diff_free(&t);
 	free(a);
 	free(off);
@@ -202,12 +206,11 @@ static void test_peer_order_and_replacement(void **state)
 	diff_wg0(&t, a, b);
 	assert_true(confdiff_empty(&t.d));
 	diff_free(&t);
-	diff_wg0(&t, a, c);
-	assert_int_equal(t.d.n_ifaces, 1);
-	assert_int_equal(t.d.ifaces[0].peers_removed, 1);
-	assert_int_equal(t.d.ifaces[0].peers_added, 0);
-	assert_int_equal(t.d.ifaces[0].changes, CONFDIFF_WG | CONFDIFF_ROUTES);
-	assert_int_equal(t.d.ifaces[0].n_routes_del, 2);
+	const struct confdiff_iface *i = diff_wg0_changed(&t, a, c);
+	assert_int_equal(i->peers_removed, 1);
+	assert_int_equal(i->peers_added, 0);
+	assert_int_equal(i->changes, CONFDIFF_WG | CONFDIFF_ROUTES);
+	assert_int_equal(i->n_routes_del, 2);
 	diff_free(&t);
 	free(a);
 	free(b);
@@ -222,9 +225,8 @@ static void test_hooks(void **state)
 	snprintf(with, sizeof(with), "[Interface]\nPostUp = echo up %%i\n%s",
 		 a + strlen("[Interface]\n"));
 	struct diff t;
-	diff_wg0(&t, a, with);
-	assert_int_equal(t.d.n_ifaces, 1);
-	assert_int_equal(t.d.ifaces[0].changes, CONFDIFF_HOOKS);
+	const struct confdiff_iface *i = diff_wg0_changed(&t, a, with);
+	assert_int_equal(i->changes, CONFDIFF_HOOKS);
 	diff_free(&t);
 	free(a);
 }
