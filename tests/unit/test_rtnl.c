@@ -1414,19 +1414,25 @@ static void test_strict_checks(void **state)
 	assert_int_equal(rtnl_sock_setsockopt(f->s, NETLINK_EXT_ACK, 1), 0);
 	const char *why;
 	struct req q;
-	/* The old rtgenmsg-only dump is refused under strict checking. */
-	struct rtgenmsg g = { .rtgen_family = AF_INET };
-	dump_refused(f, RTM_GETROUTE, 60, &g, sizeof(g),
-		     "Invalid header for FIB dump request");
-	struct rtmsg rtm = { .rtm_family = AF_INET, .rtm_dst_len = 8 };
-	dump_refused(f, RTM_GETROUTE, 61, &rtm, sizeof(rtm),
-		     "Invalid values in header for FIB dump request");
-	struct ifinfomsg ifi = { .ifi_flags = IFF_UP };
-	dump_refused(f, RTM_GETLINK, 62, &ifi, sizeof(ifi),
-		     "Invalid values in header for link dump request");
-	struct ifaddrmsg ifa = { .ifa_family = AF_INET, .ifa_prefixlen = 24 };
-	dump_refused(f, RTM_GETADDR, 63, &ifa, sizeof(ifa),
-		     "Invalid values in header for address dump request");
+	/* The old rtgenmsg-only dump, and headers with filters set, are refused. */
+	const struct {
+		uint16_t type;
+		const void *hdr;
+		size_t len;
+		const char *why;
+	} refused[] = {
+		{ RTM_GETROUTE, &(struct rtgenmsg){ .rtgen_family = AF_INET }, sizeof(struct rtgenmsg),
+		  "Invalid header for FIB dump request" },
+		{ RTM_GETROUTE, &(struct rtmsg){ .rtm_family = AF_INET, .rtm_dst_len = 8 },
+		  sizeof(struct rtmsg), "Invalid values in header for FIB dump request" },
+		{ RTM_GETLINK, &(struct ifinfomsg){ .ifi_flags = IFF_UP }, sizeof(struct ifinfomsg),
+		  "Invalid values in header for link dump request" },
+		{ RTM_GETADDR, &(struct ifaddrmsg){ .ifa_family = AF_INET, .ifa_prefixlen = 24 },
+		  sizeof(struct ifaddrmsg), "Invalid values in header for address dump request" },
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		dump_refused(f, refused[i].type, 60 + (uint32_t)i, refused[i].hdr, refused[i].len,
+			     refused[i].why);
 	/* An unknown attribute in a route dump request. */
 	memset(&q, 0, sizeof(q));
 	struct rtmsg ok = { .rtm_family = AF_INET };
@@ -1451,7 +1457,7 @@ static void test_strict_checks(void **state)
 	msgs_free(&ms);
 	/* Without strict checking the same header errors are ignored. */
 	assert_int_equal(rtnl_sock_setsockopt(f->s, NETLINK_GET_STRICT_CHK, 0), 0);
-	dump_req(&q, RTM_GETROUTE, 66, &g, sizeof(g));
+	dump_req(&q, RTM_GETROUTE, 66, refused[0].hdr, refused[0].len);   /* the old rtgenmsg dump */
 	send_req(f, f->s, &q);
 	recv_all(f->s, &ms);
 	assert_int_equal(ms.m[ms.n - 1].h.nlmsg_type, NLMSG_DONE);
