@@ -16,21 +16,10 @@
 
 #include "crypto/crypto.h"
 
+#include "bench_common.h"
+
 #define PKT 1420
 #define BATCH 256   /* packets between clock reads */
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static _Noreturn void die(const char *what)
-{
-	fprintf(stderr, "bench_aead: %s\n", what);
-	exit(1);
-}
 
 /* Returns seal+open round trips per second. */
 static double run_openssl(const uint8_t key[32], uint8_t *pkt, double secs)
@@ -40,15 +29,15 @@ static double run_openssl(const uint8_t key[32], uint8_t *pkt, double secs)
 	uint64_t n = 0;
 
 	if (aead_ctx_init(&enc, key, true) < 0 || aead_ctx_init(&dec, key, false) < 0)
-		die("aead_ctx_init failed");
-	double t0 = now(), t;
+		bench_die("aead_ctx_init failed");
+	double t0 = bench_now(), t;
 	do {
 		for (int i = 0; i < BATCH; i++, n++) {
 			if (aead_ctx_seal(&enc, n, pkt, PKT, tag) < 0 ||
 			    aead_ctx_open(&dec, n, pkt, PKT, tag) < 0)
-				die("OpenSSL seal/open failed");
+				bench_die("OpenSSL seal/open failed");
 		}
-		t = now() - t0;
+		t = bench_now() - t0;
 	} while (t < secs);
 	aead_ctx_free(&enc);
 	aead_ctx_free(&dec);
@@ -61,7 +50,7 @@ static double run_sodium(const uint8_t key[32], uint8_t *pkt, double secs)
 	uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES] = { 0 };
 	uint64_t n = 0;
 
-	double t0 = now(), t;
+	double t0 = bench_now(), t;
 	do {
 		for (int i = 0; i < BATCH; i++, n++) {
 			memcpy(nonce + 4, &n, 8);   /* little-endian host, as WireGuard */
@@ -69,9 +58,9 @@ static double run_sodium(const uint8_t key[32], uint8_t *pkt, double secs)
 				    pkt, tag, NULL, pkt, PKT, NULL, 0, NULL, nonce, key) != 0 ||
 			    crypto_aead_chacha20poly1305_ietf_decrypt_detached(
 				    pkt, NULL, pkt, PKT, tag, NULL, 0, nonce, key) != 0)
-				die("libsodium seal/open failed");
+				bench_die("libsodium seal/open failed");
 		}
-		t = now() - t0;
+		t = bench_now() - t0;
 	} while (t < secs);
 	return (double)n / t;
 }
@@ -82,9 +71,9 @@ int main(int argc, char **argv)
 	uint8_t key[32], pkt[PKT];
 
 	if (secs <= 0 || secs > 4)
-		die("seconds per backend must be in (0, 4]");
+		bench_die("seconds per backend must be in (0, 4]");
 	if (crypto_init() < 0)
-		die("crypto_init failed");
+		bench_die("crypto_init failed");
 	crypto_random(key, sizeof(key));
 	crypto_random(pkt, sizeof(pkt));
 

@@ -21,6 +21,8 @@
 #include "ip/fib.h"
 #include "ip/lpm.h"
 
+#include "bench_common.h"
+
 #define N_V4 1000000
 #define N_V6 250000
 #define N_LOOKUPS 10000000
@@ -35,13 +37,6 @@ static uint64_t rnd(void)
 	rng ^= rng << 25;
 	rng ^= rng >> 27;
 	return rng * 0x2545F4914F6CDD1Dull;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static long rss_bytes(void)
@@ -85,45 +80,40 @@ static void key_bytes(struct key k, int family, uint8_t out[16])
 	(void)family;
 }
 
-static unsigned v4_len(void)
-{
-	/* Roughly the shape of a real IPv4 table: ~60 % /24, ~35 % /16-/23. */
-	unsigned p = (unsigned)(rnd() % 1000);
-	if (p < 600)
-		return 24;
-	if (p < 950)
-		return 16 + (unsigned)(rnd() % 8);
-	if (p < 965)
-		return 8 + (unsigned)(rnd() % 8);
-	return 25 + (unsigned)(rnd() % 8);
-}
+/* A band of a prefix-length distribution: draws under `below` (of 1000) get base + rnd() % spread. */
+struct len_band {
+	unsigned below, base, spread;    /* spread 0: exactly base */
+};
 
-static unsigned v6_len(void)
+/* Roughly the shape of a real IPv4 table: ~60 % /24, ~35 % /16-/23. */
+static const struct len_band v4_bands[] = {
+	{ 600, 24, 0 }, { 950, 16, 8 }, { 965, 8, 8 }, { 1000, 25, 8 },
+};
+
+/* ~50 % /48, ~30 % /32-/47, ~12 % /64, the rest /20-/31 and /49-/63. */
+static const struct len_band v6_bands[] = {
+	{ 500, 48, 0 }, { 800, 32, 16 }, { 920, 64, 0 }, { 960, 20, 12 }, { 1000, 49, 15 },
+};
+
+static unsigned draw_len(const struct len_band *band)
 {
-	/* ~50 % /48, ~30 % /32-/47, ~12 % /64, the rest /20-/31 and /49-/63. */
 	unsigned p = (unsigned)(rnd() % 1000);
-	if (p < 500)
-		return 48;
-	if (p < 800)
-		return 32 + (unsigned)(rnd() % 16);
-	if (p < 920)
-		return 64;
-	if (p < 960)
-		return 20 + (unsigned)(rnd() % 12);
-	return 49 + (unsigned)(rnd() % 15);
+	while (p >= band->below)
+		band++;
+	return band->base + (band->spread ? (unsigned)(rnd() % band->spread) : 0);
 }
 
 static struct pfx gen(int family)
 {
 	struct pfx p;
 	if (family == AF_INET) {
-		p.len = (uint8_t)v4_len();
+		p.len = (uint8_t)draw_len(v4_bands);
 		/* Unicast space 1.0.0.0-223.255.255.255. */
 		uint64_t a = 0x01000000u + rnd() % (0xe0000000u - 0x01000000u);
 		p.k.hi = a << 32;
 		p.k.lo = 0;
 	} else {
-		p.len = (uint8_t)v6_len();
+		p.len = (uint8_t)draw_len(v6_bands);
 		p.k.hi = (rnd() & ~(7ull << 61)) | (1ull << 61);       /* 2000::/3 */
 		p.k.lo = rnd();
 	}
@@ -270,207 +260,239 @@ static void ref_free(struct ref *r)
 
 /* ---- the run ---- */
 
-static void print_rate(const char *name, double n, double secs)
+/* One family's run: its prefixes and lookups, the three tables, and the rates the ratios use. */
+struct run {
+	int family;
+	const char *fam;             /* "v4" or "v6", in every output name */
+	size_t n;                    /* prefixes */
+	struct pfx *ps;
+	struct key *look;            /* N_LOOKUPS addresses inside them */
+	uint32_t *ifx;               /* each prefix's next hop */
+	struct fib *fib;
+	struct lpm *lpm;
+	struct ref *ref;
+	size_t fib_mem;              /* bytes the FIB grew by */
+	size_t ref_mem;              /* bytes the reference holds, all inserted */
+	double fib_insert, fib_lookup, fib_delete, lpm_lookup, ref_insert, ref_lookup, ref_delete;
+	uint64_t sum;                /* of lookup results, so that no loop is optimised away */
+};
+
+/* Prints "<table>_<fam>_<op>_per_sec" for count operations in secs; returns the rate. */
+static double report_rate(const struct run *r, const char *table, const char *op, double count,
+			  double secs)
 {
-	printf("%s %.3g\n", name, n / secs);
+	printf("%s_%s_%s_per_sec %.3g\n", table, r->fam, op, count / secs);
+	return count / secs;
 }
 
-static void bench_family(int family, size_t n)
+static void *must_alloc(void *p, const char *what)
 {
-	const char *fam = family == AF_INET ? "v4" : "v6";
-	char name[64];
-	struct pfx *ps = malloc(n * sizeof(*ps));
-	struct key *look = malloc(N_LOOKUPS * sizeof(*look));
-	uint32_t *ifx = malloc(n * sizeof(*ifx));
-	if (!ps || !look || !ifx) {
-		perror("malloc");
+	if (!p) {
+		perror(what);
 		exit(1);
 	}
-	for (size_t i = 0; i < n; i++) {
-		ps[i] = gen(family);
-		ifx[i] = 1 + (uint32_t)(rnd() % N_NEXTHOPS);
+	return p;
+}
+
+/* A route with nothing but prefix i in it. */
+static void route_of(const struct run *r, size_t i, struct fib_route *rt)
+{
+	memset(rt, 0, sizeof(*rt));
+	rt->prefix.addr.family = (uint8_t)r->family;
+	key_bytes(r->ps[i].k, r->family, rt->prefix.addr.bytes);
+	rt->prefix.len = r->ps[i].len;
+}
+
+/* The random prefixes, their next hops, and the addresses to look up. */
+static void run_generate(struct run *r)
+{
+	r->ps = must_alloc(malloc(r->n * sizeof(*r->ps)), "malloc");
+	r->look = must_alloc(malloc(N_LOOKUPS * sizeof(*r->look)), "malloc");
+	r->ifx = must_alloc(malloc(r->n * sizeof(*r->ifx)), "malloc");
+	for (size_t i = 0; i < r->n; i++) {
+		r->ps[i] = gen(r->family);
+		r->ifx[i] = 1 + (uint32_t)(rnd() % N_NEXTHOPS);
 	}
 	for (size_t i = 0; i < N_LOOKUPS; i++)
-		look[i] = inside(&ps[rnd() % n], family);
+		r->look[i] = inside(&r->ps[rnd() % r->n], r->family);
+}
 
-	/* FIB insert. */
+/* FIB insert, as BIRD's routes come: memory and RSS too. */
+static void run_fib_insert(struct run *r)
+{
 	long rss0 = rss_bytes();
-	struct fib *fib = fib_new();
-	size_t mem0 = fib_memory(fib);
-	double t0 = now();
-	size_t dup = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct fib_route r;
-		memset(&r, 0, sizeof(r));
-		r.prefix.addr.family = (uint8_t)family;
-		key_bytes(ps[i].k, family, r.prefix.addr.bytes);
-		r.prefix.len = ps[i].len;
-		r.gateway.family = AF_INET6;
-		r.gateway.bytes[0] = 0xfe;
-		r.gateway.bytes[1] = 0x80;
-		r.gateway.bytes[15] = (uint8_t)ifx[i];
-		r.ifindex = ifx[i];
-		r.protocol = FIB_PROTO_BIRD;
-		r.priority = 32;
-		int ret = fib_add(fib, &r, FIB_REPLACE);
+	r->fib = fib_new();
+	size_t mem0 = fib_memory(r->fib);
+	double t0 = bench_now();
+	for (size_t i = 0; i < r->n; i++) {
+		struct fib_route rt;
+		route_of(r, i, &rt);
+		rt.gateway.family = AF_INET6;
+		rt.gateway.bytes[0] = 0xfe;
+		rt.gateway.bytes[1] = 0x80;
+		rt.gateway.bytes[15] = (uint8_t)r->ifx[i];
+		rt.ifindex = r->ifx[i];
+		rt.protocol = FIB_PROTO_BIRD;
+		rt.priority = 32;
+		int ret = fib_add(r->fib, &rt, FIB_REPLACE);
 		if (ret) {
 			fprintf(stderr, "fib_add: %s\n", strerror(-ret));
 			exit(1);
 		}
 	}
-	double t1 = now();
-	size_t routes = fib_count(fib, family);
-	dup = n - routes;
+	double t1 = bench_now();
+	size_t routes = fib_count(r->fib, r->family);
 	long rss1 = rss_bytes();
-	size_t mem = fib_memory(fib) - mem0;
-	double fib_insert_rate = (double)n / (t1 - t0);
-	snprintf(name, sizeof(name), "fib_%s_insert_per_sec", fam);
-	print_rate(name, (double)n, t1 - t0);
-	printf("fib_%s_routes %zu\n", fam, routes);
-	printf("fib_%s_duplicates_replaced %zu\n", fam, dup);
-	printf("fib_%s_memory_bytes %zu\n", fam, mem);
-	printf("fib_%s_bytes_per_route %.1f\n", fam, (double)mem / (double)routes);
-	printf("fib_%s_rss_delta_bytes %ld\n", fam, rss1 - rss0);
+	r->fib_mem = fib_memory(r->fib) - mem0;
+	r->fib_insert = report_rate(r, "fib", "insert", (double)r->n, t1 - t0);
+	printf("fib_%s_routes %zu\n", r->fam, routes);
+	printf("fib_%s_duplicates_replaced %zu\n", r->fam, r->n - routes);
+	printf("fib_%s_memory_bytes %zu\n", r->fam, r->fib_mem);
+	printf("fib_%s_bytes_per_route %.1f\n", r->fam, (double)r->fib_mem / (double)routes);
+	printf("fib_%s_rss_delta_bytes %ld\n", r->fam, rss1 - rss0);
+}
 
-	/* FIB lookup (copies the route out, as the forwarding plane will). */
+/* FIB lookup (copies the route out, as the forwarding plane will). */
+static void run_fib_lookup(struct run *r)
+{
 	struct fib_route out;
-	uint64_t sum = 0;
-	t0 = now();
+	double t0 = bench_now();
 	for (size_t i = 0; i < N_LOOKUPS; i++) {
 		struct ip_addr a;
-		a.family = (uint8_t)family;
-		key_bytes(look[i], family, a.bytes);
-		if (fib_lookup(fib, &a, &out) == 0)
-			sum += out.ifindex;
+		a.family = (uint8_t)r->family;
+		key_bytes(r->look[i], r->family, a.bytes);
+		if (fib_lookup(r->fib, &a, &out) == 0)
+			r->sum += out.ifindex;
 	}
-	t1 = now();
-	snprintf(name, sizeof(name), "fib_%s_lookup_per_sec", fam);
-	print_rate(name, N_LOOKUPS, t1 - t0);
-	double fib_lookup_rate = N_LOOKUPS / (t1 - t0);
+	r->fib_lookup = report_rate(r, "fib", "lookup", N_LOOKUPS, bench_now() - t0);
+}
 
-	/* The bare trie, same prefixes (values: next-hop numbers). */
-	struct lpm *lpm = lpm_new(family);
-	if (!lpm) {
-		perror("lpm_new");
-		exit(1);
-	}
-	t0 = now();
-	for (size_t i = 0; i < n; i++) {
+/* The bare trie, same prefixes (values: next-hop numbers): insert, then lookup. */
+static void run_lpm(struct run *r)
+{
+	r->lpm = must_alloc(lpm_new(r->family), "lpm_new");
+	double t0 = bench_now();
+	for (size_t i = 0; i < r->n; i++) {
 		uint8_t b[16];
-		key_bytes(ps[i].k, family, b);
-		if (lpm_insert(lpm, b, ps[i].len, (void *)(uintptr_t)ifx[i], NULL)) {
+		key_bytes(r->ps[i].k, r->family, b);
+		if (lpm_insert(r->lpm, b, r->ps[i].len, (void *)(uintptr_t)r->ifx[i], NULL)) {
 			fprintf(stderr, "lpm_insert failed\n");
 			exit(1);
 		}
 	}
-	t1 = now();
-	snprintf(name, sizeof(name), "lpm_%s_insert_per_sec", fam);
-	print_rate(name, (double)n, t1 - t0);
-	printf("lpm_%s_memory_bytes %zu\n", fam, lpm_memory(lpm));
-	t0 = now();
+	report_rate(r, "lpm", "insert", (double)r->n, bench_now() - t0);
+	printf("lpm_%s_memory_bytes %zu\n", r->fam, lpm_memory(r->lpm));
+	t0 = bench_now();
 	for (size_t i = 0; i < N_LOOKUPS; i++) {
 		uint8_t b[16];
-		key_bytes(look[i], family, b);
-		sum += (uintptr_t)lpm_lookup(lpm, b);
+		key_bytes(r->look[i], r->family, b);
+		r->sum += (uintptr_t)lpm_lookup(r->lpm, b);
 	}
-	t1 = now();
-	snprintf(name, sizeof(name), "lpm_%s_lookup_per_sec", fam);
-	print_rate(name, N_LOOKUPS, t1 - t0);
-	double lpm_lookup_rate = N_LOOKUPS / (t1 - t0);
+	r->lpm_lookup = report_rate(r, "lpm", "lookup", N_LOOKUPS, bench_now() - t0);
+}
 
-	/* Reference. */
-	struct ref *ref = calloc(1, sizeof(*ref));
-	if (!ref) {
-		perror("calloc");
-		exit(1);
-	}
-	t0 = now();
-	for (size_t i = 0; i < n; i++)
-		ref_insert(ref, &ps[i], (void *)(uintptr_t)ifx[i]);
-	t1 = now();
-	double ref_insert_rate = (double)n / (t1 - t0);
-	snprintf(name, sizeof(name), "ref_%s_insert_per_sec", fam);
-	print_rate(name, (double)n, t1 - t0);
-	size_t ref_bytes = ref->bytes;
-	printf("ref_%s_memory_bytes %zu\n", fam, ref_bytes);
-	t0 = now();
+/* The reference: insert, then lookup. */
+static void run_ref(struct run *r)
+{
+	r->ref = must_alloc(calloc(1, sizeof(*r->ref)), "calloc");
+	double t0 = bench_now();
+	for (size_t i = 0; i < r->n; i++)
+		ref_insert(r->ref, &r->ps[i], (void *)(uintptr_t)r->ifx[i]);
+	r->ref_insert = report_rate(r, "ref", "insert", (double)r->n, bench_now() - t0);
+	r->ref_mem = r->ref->bytes;
+	printf("ref_%s_memory_bytes %zu\n", r->fam, r->ref_mem);
+	t0 = bench_now();
 	for (size_t i = 0; i < N_REF_LOOKUPS; i++)
-		sum += (uintptr_t)ref_lookup(ref, look[i]);
-	t1 = now();
-	double ref_lookup_rate = N_REF_LOOKUPS / (t1 - t0);
-	snprintf(name, sizeof(name), "ref_%s_lookup_per_sec", fam);
-	print_rate(name, N_REF_LOOKUPS, t1 - t0);
+		r->sum += (uintptr_t)ref_lookup(r->ref, r->look[i]);
+	r->ref_lookup = report_rate(r, "ref", "lookup", N_REF_LOOKUPS, bench_now() - t0);
+}
 
-	/* Cross-check: the trie, the FIB and the reference agree. */
+/* Cross-check: the trie, the FIB and the reference agree. */
+static void run_cross_check(const struct run *r)
+{
+	struct fib_route out;
 	size_t bad = 0;
 	for (size_t i = 0; i < N_CHECK; i++) {
 		uint8_t b[16];
-		struct ip_addr a = { .family = (uint8_t)family };
-		key_bytes(look[i], family, b);
+		struct ip_addr a = { .family = (uint8_t)r->family };
+		key_bytes(r->look[i], r->family, b);
 		memcpy(a.bytes, b, 16);
-		uintptr_t want = (uintptr_t)ref_lookup(ref, look[i]);
-		uintptr_t got = (uintptr_t)lpm_lookup(lpm, b);
-		uintptr_t got_fib = fib_lookup(fib, &a, &out) == 0 ? out.ifindex : 0;
+		uintptr_t want = (uintptr_t)ref_lookup(r->ref, r->look[i]);
+		uintptr_t got = (uintptr_t)lpm_lookup(r->lpm, b);
+		uintptr_t got_fib = fib_lookup(r->fib, &a, &out) == 0 ? out.ifindex : 0;
 		bad += want != got || want != got_fib;
 	}
-	printf("fib_%s_lookup_mismatches %zu\n", fam, bad);
+	printf("fib_%s_lookup_mismatches %zu\n", r->fam, bad);
+}
 
-	/* Delete everything in a random order. */
-	for (size_t i = n - 1; i > 0; i--) {
+/* Deletes everything from the FIB and the reference, in a random order. */
+static void run_delete(struct run *r)
+{
+	for (size_t i = r->n - 1; i > 0; i--) {
 		size_t j = (size_t)(rnd() % (i + 1));
-		struct pfx tp = ps[i];
-		ps[i] = ps[j];
-		ps[j] = tp;
+		struct pfx tp = r->ps[i];
+		r->ps[i] = r->ps[j];
+		r->ps[j] = tp;
 	}
-	t0 = now();
-	for (size_t i = 0; i < n; i++) {
+	double t0 = bench_now();
+	for (size_t i = 0; i < r->n; i++) {
 		struct fib_route m;
-		memset(&m, 0, sizeof(m));
-		m.prefix.addr.family = (uint8_t)family;
-		key_bytes(ps[i].k, family, m.prefix.addr.bytes);
-		m.prefix.len = ps[i].len;
-		int ret = fib_del(fib, &m);
+		route_of(r, i, &m);
+		int ret = fib_del(r->fib, &m);
 		if (ret && ret != -ESRCH) {    /* ESRCH: a duplicate already gone */
 			fprintf(stderr, "fib_del: %s\n", strerror(-ret));
 			exit(1);
 		}
 	}
-	t1 = now();
-	double fib_delete_rate = (double)n / (t1 - t0);
-	snprintf(name, sizeof(name), "fib_%s_delete_per_sec", fam);
-	print_rate(name, (double)n, t1 - t0);
-	printf("fib_%s_routes_after_delete %zu\n", fam, fib_count(fib, family));
+	r->fib_delete = report_rate(r, "fib", "delete", (double)r->n, bench_now() - t0);
+	printf("fib_%s_routes_after_delete %zu\n", r->fam, fib_count(r->fib, r->family));
+	t0 = bench_now();
+	for (size_t i = 0; i < r->n; i++)
+		ref_remove(r->ref, &r->ps[i]);
+	r->ref_delete = report_rate(r, "ref", "delete", (double)r->n, bench_now() - t0);
+}
 
-	t0 = now();
-	for (size_t i = 0; i < n; i++)
-		ref_remove(ref, &ps[i]);
-	t1 = now();
-	double ref_delete_rate = (double)n / (t1 - t0);
-	snprintf(name, sizeof(name), "ref_%s_delete_per_sec", fam);
-	print_rate(name, (double)n, t1 - t0);
+static void run_print_ratios(const struct run *r)
+{
+	printf("ratio_%s_lpm_lookup_vs_ref %.2f\n", r->fam, r->lpm_lookup / r->ref_lookup);
+	printf("ratio_%s_fib_lookup_vs_ref %.2f\n", r->fam, r->fib_lookup / r->ref_lookup);
+	printf("ratio_%s_fib_insert_vs_ref %.2f\n", r->fam, r->fib_insert / r->ref_insert);
+	printf("ratio_%s_fib_delete_vs_ref %.2f\n", r->fam, r->fib_delete / r->ref_delete);
+	printf("ratio_%s_fib_memory_vs_ref %.2f\n", r->fam,
+	       (double)r->fib_mem / (double)r->ref_mem);
+}
 
-	printf("ratio_%s_lpm_lookup_vs_ref %.2f\n", fam, lpm_lookup_rate / ref_lookup_rate);
-	printf("ratio_%s_fib_lookup_vs_ref %.2f\n", fam, fib_lookup_rate / ref_lookup_rate);
-	printf("ratio_%s_fib_insert_vs_ref %.2f\n", fam, fib_insert_rate / ref_insert_rate);
-	printf("ratio_%s_fib_delete_vs_ref %.2f\n", fam, fib_delete_rate / ref_delete_rate);
-	printf("ratio_%s_fib_memory_vs_ref %.2f\n", fam, (double)mem / (double)ref_bytes);
-	(void)sum;
-
-	lpm_free(lpm, NULL, NULL);
-	fib_free(fib);
-	ref_free(ref);
-	free(ref);
-	free(ps);
-	free(look);
-	free(ifx);
+static void run_free(struct run *r)
+{
+	lpm_free(r->lpm, NULL, NULL);
+	fib_free(r->fib);
+	ref_free(r->ref);
+	free(r->ref);
+	free(r->ps);
+	free(r->look);
+	free(r->ifx);
 	malloc_trim(0);                  /* so the next family's RSS delta starts from a clean heap */
+}
+
+static void bench_family(int family, size_t n)
+{
+	struct run r = { .family = family, .fam = family == AF_INET ? "v4" : "v6", .n = n };
+	run_generate(&r);
+	run_fib_insert(&r);
+	run_fib_lookup(&r);
+	run_lpm(&r);
+	run_ref(&r);
+	run_cross_check(&r);
+	run_delete(&r);
+	run_print_ratios(&r);
+	run_free(&r);
 }
 
 int main(void)
 {
-	double t0 = now();
+	double t0 = bench_now();
 	bench_family(AF_INET, N_V4);
 	bench_family(AF_INET6, N_V6);
-	printf("bench_fib_seconds %.1f\n", now() - t0);
+	printf("bench_fib_seconds %.1f\n", bench_now() - t0);
 	return 0;
 }

@@ -18,18 +18,7 @@
 #include "ip/packet.h"
 #include "stack/tcp.h"
 
-static double wall(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static _Noreturn void die(const char *what)
-{
-	fprintf(stderr, "bench_tcp: %s\n", what);
-	exit(1);
-}
+#include "bench_common.h"
 
 struct side {
 	struct tcp_stack *s;
@@ -80,7 +69,7 @@ static void deliver(struct loop *loop)
 		while ((b = pbuf_queue_pop(&wire[i]))) {
 			struct ip_packet pkt;
 			if (ip_packet_parse(b, &pkt) < 0)
-				die("bad packet on the wire");
+				bench_die("bad packet on the wire");
 			tcp_input(sides[i].s, b, &pkt, 1);
 		}
 	}
@@ -91,13 +80,13 @@ static void bench_bulk(uint64_t bytes)
 {
 	struct loop loop;
 	if (loop_init(&loop) < 0)
-		die("loop_init");
+		bench_die("loop_init");
 	loop_use_manual_clock(&loop, 1000 * NSEC_PER_SEC);
 	for (int i = 0; i < 2; i++) {
 		sides[i].idx = i;
 		pbuf_queue_init(&wire[i]);
 		if (!(sides[i].s = tcp_stack_new(&loop, &ops, &sides[i])))
-			die("tcp_stack_new");
+			bench_die("tcp_stack_new");
 	}
 	struct tcp_endpoint a = { .port = 40000 }, b = { .port = 5201 };
 	ip_addr_parse("172.20.1.1", &a.addr);
@@ -105,11 +94,11 @@ static void bench_bulk(uint64_t bytes)
 	struct tcp_listener *l;
 	if (tcp_listen(sides[1].s, &b, false, AF_INET, 4, NULL, &l) < 0 ||
 	    tcp_connect(sides[0].s, &a, &b, NULL, &sides[0].c) < 0)
-		die("open");
+		bench_die("open");
 	static uint8_t buf[65536];
 	memset(buf, 0xa5, sizeof(buf));
 	uint64_t sent = 0, recvd = 0;
-	double t0 = wall();
+	double t0 = bench_now();
 	uint64_t rounds = 0;
 	while (recvd < bytes) {
 		deliver(&loop);
@@ -125,9 +114,9 @@ static void bench_bulk(uint64_t bytes)
 		}
 		loop_set_time(&loop, loop_now(&loop) + NSEC_PER_MSEC);
 		if (++rounds > 100000000)
-			die("no progress");
+			bench_die("no progress");
 	}
-	double dt = wall() - t0;
+	double dt = bench_now() - t0;
 	const struct tcp_stats *st = tcp_stack_stats(sides[0].s), *rt = tcp_stack_stats(sides[1].s);
 	printf("tcp_bulk_gbit_per_s %.2f\n", bytes * 8.0 / dt / 1e9);
 	printf("tcp_bulk_segments %llu\n", (unsigned long long)(st->segments_out + rt->segments_out));
@@ -147,16 +136,16 @@ static void bench_flood(unsigned n)
 {
 	struct loop loop;
 	if (loop_init(&loop) < 0)
-		die("loop_init");
+		bench_die("loop_init");
 	loop_use_manual_clock(&loop, 1000 * NSEC_PER_SEC);
 	struct tcp_stack *s = tcp_stack_new(&loop, &ops, NULL);
 	if (!s)
-		die("tcp_stack_new");
+		bench_die("tcp_stack_new");
 	struct tcp_endpoint ep = { .port = 179 };
 	ip_addr_parse("10.0.0.1", &ep.addr);
 	struct tcp_listener *l;
 	if (tcp_listen(s, &ep, false, AF_INET, 128, NULL, &l) < 0)
-		die("listen");
+		bench_die("listen");
 	uint8_t tmpl[44] = { 0x45, 0, 0, 44, 0, 0, 0x40, 0, 64, 6, 0, 0, 100, 0, 0, 0, 10, 0, 0, 1 };
 	uint8_t *th = tmpl + 20;
 	th[2] = 0; th[3] = 179;
@@ -166,7 +155,7 @@ static void bench_flood(unsigned n)
 	const uint8_t opt[] = { 2, 4, 5, 0xb4 };
 	memcpy(th + 20, opt, 4);
 	uint32_t x = 12345;
-	double t0 = wall();
+	double t0 = bench_now();
 	for (unsigned i = 0; i < n; i++) {
 		x = x * 1103515245u + 12345u;
 		tmpl[13] = (uint8_t)(x >> 8); tmpl[14] = (uint8_t)(x >> 16); tmpl[15] = (uint8_t)(x >> 24);
@@ -180,14 +169,14 @@ static void bench_flood(unsigned n)
 		memcpy(th + 16, &ck, 2);
 		struct pbuf *b = pbuf_alloc();
 		if (!b)
-			die("pbuf_alloc");
+			bench_die("pbuf_alloc");
 		memcpy(pbuf_put(b, sizeof(tmpl)), tmpl, sizeof(tmpl));
 		struct ip_packet pkt;
 		if (ip_packet_parse(b, &pkt) < 0)
-			die("parse");
+			bench_die("parse");
 		tcp_input(s, b, &pkt, 1);
 	}
-	double dt = wall() - t0;
+	double dt = bench_now() - t0;
 	printf("tcp_synflood_syns_per_s %.0f\n", n / dt);
 	printf("tcp_synflood_live_connections %u\n", tcp_stack_stats(s)->connections);
 	printf("tcp_synflood_synacks %llu\n", (unsigned long long)synacks);
@@ -201,7 +190,7 @@ int main(int argc, char **argv)
 {
 	uint64_t mb = argc > 1 ? strtoull(argv[1], NULL, 10) : 256;
 	if (crypto_init() < 0)
-		die("crypto_init");
+		bench_die("crypto_init");
 	bench_bulk(mb * 1024 * 1024);
 	bench_flood(200000);
 	return 0;

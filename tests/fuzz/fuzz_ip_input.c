@@ -25,6 +25,9 @@
 #include "ip/packet.h"
 #include "ip/router.h"
 
+#include "../unit/route_kinds.h"
+#include "fuzz_common.h"
+
 static struct loop loop;
 static struct ip_router router;
 static struct netif nifs[3];
@@ -95,14 +98,8 @@ static void setup(void)
 	route("172.21.0.0/16", FIB_TYPE_UNICAST, i1, NULL);
 	route("fd42:50::/32", FIB_TYPE_UNICAST, i1, NULL);
 	route("10.0.0.0/8", FIB_TYPE_UNICAST, i2, NULL);
-	route("172.22.0.0/16", FIB_TYPE_UNICAST, 0, "172.20.2.2");
-	route("fd42:70::/32", FIB_TYPE_UNICAST, 0, "fd42:2::2");
-	route("172.23.0.0/16", FIB_TYPE_UNREACHABLE, 0, NULL);
-	route("fd42:23::/32", FIB_TYPE_UNREACHABLE, 0, NULL);
-	route("172.24.0.0/16", FIB_TYPE_PROHIBIT, 0, NULL);
-	route("fd42:24::/32", FIB_TYPE_PROHIBIT, 0, NULL);
-	route("172.25.0.0/16", FIB_TYPE_BLACKHOLE, 0, NULL);
-	route("fd42:25::/32", FIB_TYPE_BLACKHOLE, 0, NULL);
+	for (size_t k = 0; k < N_ROUTE_KINDS; k++)
+		route(route_kinds[k].prefix, route_kinds[k].type, 0, route_kinds[k].gateway);
 	route("192.0.2.0/24", FIB_TYPE_UNICAST, i2, "10.0.0.2");
 }
 
@@ -148,11 +145,7 @@ static void fix_checksums(uint8_t *p, size_t len, bool ip_hdr, bool l4)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static bool ready;
-	if (!ready) {
-		setup();
-		ready = true;
-	}
+	fuzz_setup_once(setup);
 	if (size < 1 || size - 1 > PBUF_MTU_MAX)
 		return 0;
 	uint8_t ctl = data[0];
@@ -160,16 +153,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	now += (uint64_t)(ctl >> 4) * 3 * NSEC_PER_MSEC;
 	loop_set_time(&loop, now);
 
-	struct pbuf *b = pbuf_alloc();
+	struct pbuf *b = fuzz_pbuf_copy(data + 1, size - 1);
 	if (!b)
 		return 0;
-	uint8_t *p = pbuf_put(b, size - 1);
-	if (!p) {
-		pbuf_free(b);
-		return 0;
-	}
-	if (size > 1)
-		memcpy(p, data + 1, size - 1);
+	uint8_t *p = pbuf_data(b);
 	fix_checksums(p, size - 1, ctl & 4, ctl & 8);
 	netif_input(in, b);
 

@@ -17,58 +17,19 @@
 #include "ip/router.h"
 #include "nl/rtnl.h"
 
+#include "../unit/drop_netif.h"
+#include "fuzz_common.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void drop_output(struct netif *nif, struct pbuf *b, const struct ip_addr *nexthop)
-{
-	(void)nif;
-	(void)nexthop;
-	pbuf_free(b);
-}
-
-/* wg0 and wg1 are the harness's: "ip link del" only unlinks them. */
-static void keep_destroy(struct netif *nif)
-{
-	(void)nif;
-}
-
-static const struct netif_ops drop_ops = { .output = drop_output, .destroy = keep_destroy };
-
+/* wg0 and wg1 are the harness's (drop_netif.h): "ip link del" only unlinks them. */
 static void netif_setup(struct netif *nif, const char *name, const char *a1, const char *a2)
 {
 	memset(nif, 0, sizeof(*nif));
-	strcpy(nif->name, name);
-	nif->mtu = 1420;
-	nif->ops = &drop_ops;
-	nif->addrs = calloc(2, sizeof(*nif->addrs));
-	if (!nif->addrs)
+	struct ip_prefix *addrs = calloc(2, sizeof(*addrs));
+	if (!addrs)
 		abort();
-	if (ip_prefix_parse(a1, &nif->addrs[0]) < 0 || ip_prefix_parse(a2, &nif->addrs[1]) < 0)
-		abort();
-	nif->n_addrs = 2;
-}
-
-/* Reads everything queued and checks its framing. */
-static void drain(struct rtnl_sock *s)
-{
-	static uint8_t buf[65536];
-	while (rtnl_sock_pending(s)) {
-		ssize_t n = rtnl_sock_recv(s, buf, sizeof(buf), false, NULL);
-		if (n == -ENOBUFS)
-			continue;
-		if (n <= 0 || (size_t)n > sizeof(buf))
-			abort();
-		size_t off = 0;
-		while (off < (size_t)n) {
-			struct nlmsghdr h;
-			if ((size_t)n - off < sizeof(h))
-				abort();
-			memcpy(&h, buf + off, sizeof(h));
-			if (h.nlmsg_len < sizeof(h) || h.nlmsg_len > (size_t)n - off)
-				abort();
-			off += NLMSG_ALIGN(h.nlmsg_len);
-		}
-	}
+	fuzz_netif_init(nif, name, &drop_ops, addrs, a1, a2);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -94,24 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data++;
 	size--;
 
-	static const uint8_t marker[4] = { 0xff, 0xfe, 0xfd, 0xfc };
-	while (size) {
-		const uint8_t *cut = memmem(data, size, marker, sizeof(marker));
-		size_t len = cut ? (size_t)(cut - data) : size;
-		/* A private copy so ASan sees reads past the datagram. */
-		uint8_t *dg = malloc(len ? len : 1);
-		if (!dg)
-			break;
-		memcpy(dg, data, len);
-		rtnl_sock_send(s, dg, len);
-		free(dg);
-		drain(s);
-		drain(mon);
-		if (!cut)
-			break;
-		data = cut + sizeof(marker);
-		size -= len + sizeof(marker);
-	}
+	fuzz_netlink_send_all(s, mon, data, size);
 	rtnl_free(nl);
 	ip_router_destroy_netifs(&r);   /* the dummies the input created, and unlinks wg0/wg1 */
 	ip_router_free(&r);

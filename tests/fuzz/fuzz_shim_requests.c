@@ -18,22 +18,16 @@
 #include "stack/shim_proto.h"
 #include "stack/sock.h"
 
+#include "../unit/shim_recv.h"
+#include "../unit/drop_netif.h"
+#include "fuzz_common.h"
+
 static struct loop loop;
 static struct ip_router router;
 static struct netif nif;
 static struct ip_prefix addrs[2];
 static struct sock_layer *sl;
 
-static void fake_output(struct netif *n, struct pbuf *b, const struct ip_addr *nexthop)
-{
-	pbuf_free(b);
-}
-static void fake_destroy(struct netif *n)
-{
-	(void)n;   /* static: an "ip link del wg0" through a netlink socket only unlinks it */
-}
-
-static const struct netif_ops fake_ops = { .output = fake_output, .destroy = fake_destroy };
 
 static void spin(void)
 {
@@ -43,56 +37,25 @@ static void spin(void)
 
 static void setup(void)
 {
-	if (crypto_init() < 0 || loop_init(&loop) < 0 || ip_router_init(&router, &loop) < 0)
-		abort();
-	log_set_level(LOG_ERROR);
-	snprintf(nif.name, sizeof(nif.name), "wg0");
-	nif.mtu = 1420;
-	nif.ops = &fake_ops;
-	if (ip_prefix_parse("10.0.0.1/24", &addrs[0]) || ip_prefix_parse("fe80::1/64", &addrs[1]))
-		abort();
-	nif.addrs = addrs;
-	nif.n_addrs = 2;
-	if (ip_router_add_netif(&router, &nif) < 0)
-		abort();
-	sl = sock_layer_new(&loop, &router);
-	if (!sl)
-		abort();
-	ip_router_set_local_handler(&router, sock_layer_input, sl);
+	fuzz_router_init(&loop, &router);
+	fuzz_netif_init(&nif, "wg0", &drop_ops, addrs, "10.0.0.1/24", "fe80::1/64");
+	sl = fuzz_sock_layer_new(&loop, &router, &nif);
 }
 
 /* Closes every fd passed back with SCM_RIGHTS so the router sockets can go away. */
 static void drain_replies(int ctl)
 {
 	uint8_t buf[sizeof(struct shim_rep) + SHIM_MSG_MAX];
-	for (;;) {
-		union {
-			struct cmsghdr h;
-			char b[CMSG_SPACE(sizeof(int))];
-		} cm;
-		struct iovec iov = { buf, sizeof(buf) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-				     .msg_controllen = sizeof(cm.b) };
-		if (recvmsg(ctl, &mh, MSG_DONTWAIT) <= 0)
-			return;
-		for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); ch; ch = CMSG_NXTHDR(&mh, ch)) {
-			if (ch->cmsg_type == SCM_RIGHTS) {
-				int fd;
-				memcpy(&fd, CMSG_DATA(ch), sizeof(int));
-				close(fd);
-			}
-		}
-	}
+	int fd;
+	while (tl_shim_recv(ctl, buf, sizeof(buf), &fd) > 0)
+		if (fd >= 0)
+			close(fd);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int ready;
-	if (!ready) {
-		setup();
-		ready = 1;
-	}
+	fuzz_setup_once(setup);
 	if (size < 1)
 		return 0;
 	int sv[2];

@@ -25,6 +25,9 @@
 #include "stack/shim_proto.h"
 #include "stack/sock.h"
 
+#include "../unit/shim_recv.h"
+#include "fuzz_common.h"
+
 static struct loop loop;
 static struct ip_router router;
 static struct netif nif;
@@ -48,25 +51,16 @@ static void spin(void)
 		idle = loop_run_once(&loop, 0) == 0 ? idle + 1 : 0;
 }
 
+/* One request; returns the fd its reply passed, or -1. */
 static int rpc(struct shim_req *req)
 {
 	uint8_t buf[sizeof(struct shim_rep) + SHIM_MSG_MAX];
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
 	if (send(ctl, req, sizeof(*req), 0) != (ssize_t)sizeof(*req))
 		abort();
 	spin();
-	struct iovec iov = { buf, sizeof(buf) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-			     .msg_controllen = sizeof(cm.b) };
-	if (recvmsg(ctl, &mh, MSG_DONTWAIT) <= 0)
+	int fd;
+	if (tl_shim_recv(ctl, buf, sizeof(buf), &fd) <= 0)
 		abort();
-	int fd = -1;
-	for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); ch; ch = CMSG_NXTHDR(&mh, ch))
-		if (ch->cmsg_type == SCM_RIGHTS)
-			memcpy(&fd, CMSG_DATA(ch), sizeof(int));
 	return fd;
 }
 
@@ -94,23 +88,10 @@ static int open_socket(uint32_t op, int type, int protocol, uint16_t port)
 
 static void setup(void)
 {
-	if (crypto_init() < 0 || loop_init(&loop) < 0 || ip_router_init(&router, &loop) < 0)
-		abort();
-	log_set_level(LOG_ERROR);
+	fuzz_router_init(&loop, &router);
 	loop_use_manual_clock(&loop, NSEC_PER_SEC);
-	snprintf(nif.name, sizeof(nif.name), "wg0");
-	nif.mtu = 1420;
-	nif.ops = &fake_ops;
-	if (ip_prefix_parse("10.0.0.1/24", &addrs[0]) || ip_prefix_parse("fd00::1/64", &addrs[1]))
-		abort();
-	nif.addrs = addrs;
-	nif.n_addrs = 2;
-	if (ip_router_add_netif(&router, &nif) < 0)
-		abort();
-	sl = sock_layer_new(&loop, &router);
-	if (!sl)
-		abort();
-	ip_router_set_local_handler(&router, sock_layer_input, sl);
+	fuzz_netif_init(&nif, "wg0", &fake_ops, addrs, "10.0.0.1/24", "fd00::1/64");
+	sl = fuzz_sock_layer_new(&loop, &router, &nif);
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    sock_layer_add_client(sl, sv[1]) < 0)
@@ -168,22 +149,13 @@ static void fix_headers(uint8_t *p, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int ready;
-	if (!ready) {
-		setup();
-		ready = 1;
-	}
+	fuzz_setup_once(setup);
 	if (size < 2 || size - 1 > PBUF_MTU_MAX)
 		return 0;
-	struct pbuf *b = pbuf_alloc();
+	struct pbuf *b = fuzz_pbuf_copy(data + 1, size - 1);
 	if (!b)
 		return 0;
-	uint8_t *p = pbuf_put(b, size - 1);
-	if (!p) {
-		pbuf_free(b);
-		return 0;
-	}
-	memcpy(p, data + 1, size - 1);
+	uint8_t *p = pbuf_data(b);
 	if (data[0])
 		fix_headers(p, size - 1);
 	if (data[0] & 0x80)

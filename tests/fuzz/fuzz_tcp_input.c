@@ -30,6 +30,8 @@
 #include "stack/tcp.h"
 #include "stack/tcp_md5.h"
 
+#include "../unit/packet_bytes.h"
+
 static struct {
 	struct loop loop;
 	struct tcp_stack *s;
@@ -97,27 +99,10 @@ static void inject(bool v6, const uint8_t *tcp, size_t len, bool fix_csum, uint8
 		pbuf_free(b);
 		return;
 	}
-	memset(ip, 0, iphl);
 	const struct ip_addr *src = v6 ? &b6 : &b4, *dst = v6 ? &a6 : &a4;
-	if (!v6) {
-		ip[0] = 0x45;
-		ip[2] = (uint8_t)((iphl + len) >> 8);
-		ip[3] = (uint8_t)(iphl + len);
-		ip[8] = ttl;
-		ip[9] = IPPROTO_TCP;
-		memcpy(ip + 12, src->bytes, 4);
-		memcpy(ip + 16, dst->bytes, 4);
-		uint16_t ck = csum_fold(csum_partial(ip, 20, 0));
-		memcpy(ip + 10, &ck, 2);
-	} else {
-		ip[0] = 0x60;
-		ip[4] = (uint8_t)(len >> 8);
-		ip[5] = (uint8_t)len;
-		ip[6] = IPPROTO_TCP;
-		ip[7] = ttl;
-		memcpy(ip + 8, src->bytes, 16);
-		memcpy(ip + 24, dst->bytes, 16);
-	}
+	struct tl_ip h = { v6 ? AF_INET6 : AF_INET, src->bytes, dst->bytes, .proto = IPPROTO_TCP,
+			   .ttl = ttl };
+	tl_ip_header(ip, &h, len);
 	memcpy(ip + iphl, tcp, len);
 	if (fix_csum && len >= 20 && (size_t)(ip[iphl + 12] >> 4) * 4 >= 20 &&
 	    (size_t)(ip[iphl + 12] >> 4) * 4 <= len) {

@@ -43,15 +43,22 @@ static void setup(void)
 	ready = true;
 }
 
+/* The input as a message of msg_size bytes (cut short or zero-padded) whose header says type. */
+static void fill_message(void *msg, size_t msg_size, struct message_header *header,
+			 enum message_type type, const uint8_t *data, size_t size)
+{
+	memset(msg, 0, msg_size);
+	memcpy(msg, data, size < msg_size ? size : msg_size);
+	message_header_set(header, type);
+}
+
 static void as_initiation(const uint8_t *data, size_t size, uint64_t now)
 {
 	struct message_handshake_initiation msg;
 	struct noise_initiation_result r;
 	struct noise_handshake hs;
 
-	memset(&msg, 0, sizeof(msg));
-	memcpy(&msg, data, size < sizeof(msg) ? size : sizeof(msg));
-	message_header_set(&msg.header, MESSAGE_HANDSHAKE_INITIATION);
+	fill_message(&msg, sizeof(msg), &msg.header, MESSAGE_HANDSHAKE_INITIATION, data, size);
 	cookie_checker_validate(&checker, &msg, sizeof(msg), data, size < 6 ? size : 6, now,
 				size & 1);
 	if (noise_initiation_open(&responder, &msg, &r) == 0) {
@@ -75,9 +82,7 @@ static void as_response(const uint8_t *data, size_t size)
 	struct noise_handshake hs;
 	struct noise_session_keys keys;
 
-	memset(&msg, 0, sizeof(msg));
-	memcpy(&msg, data, size < sizeof(msg) ? size : sizeof(msg));
-	message_header_set(&msg.header, MESSAGE_HANDSHAKE_RESPONSE);
+	fill_message(&msg, sizeof(msg), &msg.header, MESSAGE_HANDSHAKE_RESPONSE, data, size);
 	hs = initiator_hs;   /* saves the init's two DH operations per input */
 	noise_handshake_set_psk(&hs, size > 200 ? data + 100 : NULL);
 	/* Wait for the response with the index it names, so the crypto runs. */
@@ -103,9 +108,7 @@ static void as_cookie(const uint8_t *data, size_t size, uint64_t now)
 	cookie_maker_init(&maker, responder.public_key);
 	if (cookie_add_macs(&maker, &init, sizeof(init), now) < 0)
 		abort();
-	memset(&msg, 0, sizeof(msg));
-	memcpy(&msg, data, size < sizeof(msg) ? size : sizeof(msg));
-	message_header_set(&msg.header, MESSAGE_HANDSHAKE_COOKIE);
+	fill_message(&msg, sizeof(msg), &msg.header, MESSAGE_HANDSHAKE_COOKIE, data, size);
 	cookie_consume_reply(&maker, &msg, now);
 	cookie_maker_clear(&maker);
 }

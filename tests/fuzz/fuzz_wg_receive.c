@@ -19,6 +19,8 @@
 #include "wg/device.h"
 #include "wgconf/wgconf.h"
 
+#include "fuzz_common.h"
+
 static struct loop loop;
 static struct ip_router router;
 static struct wg_device *dev_a, *dev_b;
@@ -51,9 +53,7 @@ static void make_conf(struct wg_iface_conf *c, const char *name, const uint8_t p
 static void setup(void)
 {
 	uint8_t ka[32], kb[32], pa[32], pb[32];
-	if (crypto_init() < 0 || loop_init(&loop) < 0 || ip_router_init(&router, &loop) < 0)
-		abort();
-	log_set_level(LOG_ERROR);
+	fuzz_router_init(&loop, &router);
 	x25519_generate(ka);
 	x25519_generate(kb);
 	if (x25519_public(pa, ka) || x25519_public(pb, kb))
@@ -84,22 +84,12 @@ static void setup(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int ready;
-	if (!ready) {
-		setup();
-		ready = 1;
-	}
+	fuzz_setup_once(setup);
 	if (size < 1 || size > PBUF_MTU_MAX)
 		return 0;
-	struct pbuf *b = pbuf_alloc();
+	struct pbuf *b = fuzz_pbuf_copy(data + 1, size - 1);
 	if (!b)
 		return 0;
-	uint8_t *p = pbuf_put(b, size - 1);
-	if (!p && size > 1) {
-		pbuf_free(b);
-		return 0;
-	}
-	memcpy(p, data + 1, size - 1);
 	if (data[0] & 1) {
 		wg_send_packet(dev_b->peers[0], b);
 		pump();

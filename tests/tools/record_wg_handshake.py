@@ -4,7 +4,7 @@ tests/unit/test_noise.c. Needs root (a network namespace), wireguard-go,
 wg (wireguard-tools), ping, gcc, and the Python 'cryptography' package
 (only to check the transport packets while recording).
 
-    sudo tests/tools/record_wg_handshake.py  [> tests/unit/data/wg_go_handshake.h]
+    sudo tests/tools/record_wg_handshake.py  [> tests/unit/data/wg_go_handshake.hex]
 
   namespace rrrecNNN
   +------------------------------------------------------------+
@@ -23,7 +23,7 @@ wireguard-go responds; we send an ICMP echo request through the new session
 and record wireguard-go's encrypted echo reply.
 
 The keys below were made once with `wg genkey` / `wg genpsk`; they protect
-nothing. Writes the C header on stdout (or to --out FILE).
+nothing. Writes the recording as hex text on stdout (or to --out FILE).
 """
 import base64
 import hashlib
@@ -166,13 +166,6 @@ def inside(tool_bin, out_path):
             f.write(f"{name} {val.hex()}\n")
 
 
-def c_array(name, data):
-    lines = []
-    for off in range(0, len(data), 12):
-        lines.append("\t" + " ".join(f"0x{b:02x}," for b in data[off:off + 12]))
-    return f"static const uint8_t {name}[{len(data)}] = {{\n" + "\n".join(lines) + "\n};\n"
-
-
 def main():
     if "--inside" in sys.argv:
         inside(sys.argv[2], sys.argv[3])
@@ -229,24 +222,21 @@ def main():
         subprocess.run(["ip", "netns", "del", ns])
         subprocess.run(["rm", "-rf", tmp])
 
-    hdr = ["/*",
-           " * Recorded exchange with " +
-           subprocess.run(["wireguard-go", "--version"], capture_output=True,
-                          text=True).stdout.strip().split("\n")[0] + ",",
-           " * made by tests/tools/record_wg_handshake.py (run it as root to re-record).",
-           " * go_* is wireguard-go's side, ours is src/wg/noise.c. Test keys only.",
-           " */",
-           "#define REC_IDX_R 0x%08xu   /* our sender index, exchange A */" % IDX_R,
-           "#define REC_IDX_I 0x%08xu   /* our sender index, exchange B */" % IDX_I, ""]
-    body = [c_array("rec_go_private", base64.b64decode(GO_PRIV)),
-            c_array("rec_our_private", base64.b64decode(OUR_PRIV)),
-            c_array("rec_psk", base64.b64decode(PSK)),
-            c_array("rec_eph_r", EPH_R),
-            c_array("rec_eph_i", base64.b64decode(EPH_I))]
-    for name in ["timestamp", "init_go", "resp_ours", "data_go_1",
-                 "init_ours", "resp_go", "data_ours_2", "data_go_2"]:
-        body.append(c_array("rec_" + name, rec[name]))
-    text = "\n".join(hdr) + "\n".join(body)
+    version = subprocess.run(["wireguard-go", "--version"], capture_output=True,
+                             text=True).stdout.strip().split("\n")[0]
+    fields = [("idx_r", struct.pack(">I", IDX_R)), ("idx_i", struct.pack(">I", IDX_I)),
+              ("go_private", base64.b64decode(GO_PRIV)),
+              ("our_private", base64.b64decode(OUR_PRIV)),
+              ("psk", base64.b64decode(PSK)), ("eph_r", EPH_R),
+              ("eph_i", base64.b64decode(EPH_I))]
+    fields += [(name, rec[name]) for name in ["timestamp", "init_go", "resp_ours", "data_go_1",
+                                             "init_ours", "resp_go", "data_ours_2",
+                                             "data_go_2"]]
+    hdr = [f"# Recorded exchange with {version}, made by",
+           "# tests/tools/record_wg_handshake.py (run it as root to re-record), read by",
+           "# tests/unit/wg_recording.h: one field a line, its name then its bytes in hex.",
+           "# go_* is wireguard-go's side, ours is src/wg/noise.c. Test keys only."]
+    text = "\n".join(hdr + [f"{name} {val.hex()}" for name, val in fields]) + "\n"
     if out_file:
         with open(out_file, "w") as f:
             f.write(text)

@@ -62,20 +62,45 @@ static void make_conf(struct router_conf *c, const char *router_text, const char
 
 static const char ROUTER[] = "[router]\ncontrol = /tmp/x.sock\n";
 
+/* Two configurations and the diff from the first to the second, as the tests inspect them. */
+struct diff {
+	struct router_conf old, new;
+	struct confdiff d;
+};
+
+/* The diff between two configurations with one interface, wg0, from its old and new text. */
+static void diff_wg0(struct diff *t, const char *old_text, const char *new_text)
+{
+	static const char *const names[] = { "wg0" };
+	make_conf(&t->old, ROUTER, &old_text, names, 1);
+	make_conf(&t->new, ROUTER, &new_text, names, 1);
+	assert_int_equal(confdiff_compute(&t->old, &t->new, &t->d), 0);
+}
+
+/* As diff_wg0, when the diff must be a change to wg0 alone: that change. */
+static const struct confdiff_iface *diff_wg0_changed(struct diff *t, const char *old_text,
+						     const char *new_text)
+{
+	diff_wg0(t, old_text, new_text);
+	assert_int_equal(t->d.n_ifaces, 1);
+	return &t->d.ifaces[0];
+}
+
+static void diff_free(struct diff *t)
+{
+	confdiff_free(&t->d);
+	router_conf_free(&t->old);
+	router_conf_free(&t->new);
+}
+
 static void test_identical(void **state)
 {
 	char *a = iface_text(PRIV1, "172.20.1.1/32", 1420, NULL, PEER_B);
-	const char *names[] = { "wg0" };
-	struct router_conf c1, c2;
-	make_conf(&c1, ROUTER, (const char *const[]){ a }, names, 1);
-	make_conf(&c2, ROUTER, (const char *const[]){ a }, names, 1);
-	struct confdiff d;
-	assert_int_equal(confdiff_compute(&c1, &c2, &d), 0);
-	assert_true(confdiff_empty(&d));
-	assert_int_equal(d.n_ifaces, 0);
-	confdiff_free(&d);
-	router_conf_free(&c1);
-	router_conf_free(&c2);
+	struct diff t;
+	diff_wg0(&t, a, a);
+	assert_true(confdiff_empty(&t.d));
+	assert_int_equal(t.d.n_ifaces, 0);
+	diff_free(&t);
 	free(a);
 }
 
@@ -113,14 +138,8 @@ static void test_changed_parts(void **state)
 {
 	char *a = iface_text(PRIV1, "172.20.1.1/32, fd42:1::1/128", 1420, NULL, PEER_B);
 	char *b = iface_text(PRIV1, "fd42:1::1/128, 172.20.1.2/32", 1400, NULL, PEER_B_MORE);
-	const char *names[] = { "wg0" };
-	struct router_conf c1, c2;
-	make_conf(&c1, ROUTER, (const char *const[]){ a }, names, 1);
-	make_conf(&c2, ROUTER, (const char *const[]){ b }, names, 1);
-	struct confdiff d;
-	assert_int_equal(confdiff_compute(&c1, &c2, &d), 0);
-	assert_int_equal(d.n_ifaces, 1);
-	const struct confdiff_iface *i = &d.ifaces[0];
+	struct diff t;
+	const struct confdiff_iface *i = diff_wg0_changed(&t, a, b);
 	assert_int_equal(i->changes, CONFDIFF_WG | CONFDIFF_ADDRS | CONFDIFF_MTU | CONFDIFF_ROUTES);
 	assert_int_equal(i->peers_changed, 1);
 	assert_int_equal(i->peers_added + i->peers_removed, 0);
@@ -133,9 +152,7 @@ static void test_changed_parts(void **state)
 	assert_int_equal(i->n_routes_add, 1);
 	assert_string_equal(ip_prefix_format(&i->routes_add[0].prefix, buf), "172.20.9.0/24");
 	assert_int_equal(i->routes_add[0].table, 0);
-	confdiff_free(&d);
-	router_conf_free(&c1);
-	router_conf_free(&c2);
+	diff_free(&t);
 	free(a);
 	free(b);
 }
@@ -145,19 +162,11 @@ static void test_key_only(void **state)
 {
 	char *a = iface_text(PRIV1, "172.20.1.1/32", 1420, NULL, PEER_B);
 	char *b = iface_text(PRIV2, "172.20.1.1/32", 1420, NULL, PEER_B);
-	const char *names[] = { "wg0" };
-	struct router_conf c1, c2;
-	make_conf(&c1, ROUTER, (const char *const[]){ a }, names, 1);
-	make_conf(&c2, ROUTER, (const char *const[]){ b }, names, 1);
-	struct confdiff d;
-	assert_int_equal(confdiff_compute(&c1, &c2, &d), 0);
-	assert_int_equal(d.n_ifaces, 1);
-	assert_int_equal(d.ifaces[0].changes, CONFDIFF_WG);
-	assert_int_equal(d.ifaces[0].peers_changed + d.ifaces[0].peers_added +
-			 d.ifaces[0].peers_removed, 0);
-	confdiff_free(&d);
-	router_conf_free(&c1);
-	router_conf_free(&c2);
+	struct diff t;
+	const struct confdiff_iface *i = diff_wg0_changed(&t, a, b);
+	assert_int_equal(i->changes, CONFDIFF_WG);
+	assert_int_equal(i->peers_changed + i->peers_added + i->peers_removed, 0);
+	diff_free(&t);
 	free(a);
 	free(b);
 }
@@ -168,26 +177,17 @@ static void test_table_changes(void **state)
 	char *a = iface_text(PRIV1, "172.20.1.1/32", 1420, NULL, PEER_B);
 	char *off = iface_text(PRIV1, "172.20.1.1/32", 1420, "off", PEER_B);
 	char *t42 = iface_text(PRIV1, "172.20.1.1/32", 1420, "42", PEER_B);
-	const char *names[] = { "wg0" };
-	struct router_conf c1, c2, c3;
-	make_conf(&c1, ROUTER, (const char *const[]){ a }, names, 1);
-	make_conf(&c2, ROUTER, (const char *const[]){ off }, names, 1);
-	make_conf(&c3, ROUTER, (const char *const[]){ t42 }, names, 1);
-	struct confdiff d;
-	assert_int_equal(confdiff_compute(&c1, &c2, &d), 0);
-	assert_int_equal(d.n_ifaces, 1);
-	assert_int_equal(d.ifaces[0].changes, CONFDIFF_ROUTES);
-	assert_int_equal(d.ifaces[0].n_routes_del, 2);
-	assert_int_equal(d.ifaces[0].n_routes_add, 0);
-	confdiff_free(&d);
-	assert_int_equal(confdiff_compute(&c1, &c3, &d), 0);
-	assert_int_equal(d.ifaces[0].n_routes_del, 2);
-	assert_int_equal(d.ifaces[0].n_routes_add, 2);
-	assert_int_equal(d.ifaces[0].routes_add[0].table, 42);
-	confdiff_free(&d);
-	router_conf_free(&c1);
-	router_conf_free(&c2);
-	router_conf_free(&c3);
+	struct diff t;
+	const struct confdiff_iface *i = diff_wg0_changed(&t, a, off);
+	assert_int_equal(i->changes, CONFDIFF_ROUTES);
+	assert_int_equal(i->n_routes_del, 2);
+	assert_int_equal(i->n_routes_add, 0);
+	diff_free(&t);
+	i = diff_wg0_changed(&t, a, t42);
+	assert_int_equal(i->n_routes_del, 2);
+	assert_int_equal(i->n_routes_add, 2);
+	assert_int_equal(i->routes_add[0].table, 42);
+	diff_free(&t);
 	free(a);
 	free(off);
 	free(t42);
@@ -202,25 +202,16 @@ static void test_peer_order_and_replacement(void **state)
 	char *a = iface_text(PRIV1, "172.20.1.1/32", 1420, NULL, bc);
 	char *b = iface_text(PRIV1, "172.20.1.1/32", 1420, NULL, cb);
 	char *c = iface_text(PRIV1, "172.20.1.1/32", 1420, NULL, PEER_C);
-	const char *names[] = { "wg0" };
-	struct router_conf c1, c2, c3;
-	make_conf(&c1, ROUTER, (const char *const[]){ a }, names, 1);
-	make_conf(&c2, ROUTER, (const char *const[]){ b }, names, 1);
-	make_conf(&c3, ROUTER, (const char *const[]){ c }, names, 1);
-	struct confdiff d;
-	assert_int_equal(confdiff_compute(&c1, &c2, &d), 0);
-	assert_true(confdiff_empty(&d));
-	confdiff_free(&d);
-	assert_int_equal(confdiff_compute(&c1, &c3, &d), 0);
-	assert_int_equal(d.n_ifaces, 1);
-	assert_int_equal(d.ifaces[0].peers_removed, 1);
-	assert_int_equal(d.ifaces[0].peers_added, 0);
-	assert_int_equal(d.ifaces[0].changes, CONFDIFF_WG | CONFDIFF_ROUTES);
-	assert_int_equal(d.ifaces[0].n_routes_del, 2);
-	confdiff_free(&d);
-	router_conf_free(&c1);
-	router_conf_free(&c2);
-	router_conf_free(&c3);
+	struct diff t;
+	diff_wg0(&t, a, b);
+	assert_true(confdiff_empty(&t.d));
+	diff_free(&t);
+	const struct confdiff_iface *i = diff_wg0_changed(&t, a, c);
+	assert_int_equal(i->peers_removed, 1);
+	assert_int_equal(i->peers_added, 0);
+	assert_int_equal(i->changes, CONFDIFF_WG | CONFDIFF_ROUTES);
+	assert_int_equal(i->n_routes_del, 2);
+	diff_free(&t);
 	free(a);
 	free(b);
 	free(c);
@@ -233,17 +224,10 @@ static void test_hooks(void **state)
 	char with[2048];
 	snprintf(with, sizeof(with), "[Interface]\nPostUp = echo up %%i\n%s",
 		 a + strlen("[Interface]\n"));
-	const char *names[] = { "wg0" };
-	struct router_conf c1, c2;
-	make_conf(&c1, ROUTER, (const char *const[]){ a }, names, 1);
-	make_conf(&c2, ROUTER, (const char *const[]){ with }, names, 1);
-	struct confdiff d;
-	assert_int_equal(confdiff_compute(&c1, &c2, &d), 0);
-	assert_int_equal(d.n_ifaces, 1);
-	assert_int_equal(d.ifaces[0].changes, CONFDIFF_HOOKS);
-	confdiff_free(&d);
-	router_conf_free(&c1);
-	router_conf_free(&c2);
+	struct diff t;
+	const struct confdiff_iface *i = diff_wg0_changed(&t, a, with);
+	assert_int_equal(i->changes, CONFDIFF_HOOKS);
+	diff_free(&t);
 	free(a);
 }
 

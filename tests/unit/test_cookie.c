@@ -12,7 +12,9 @@
 #include "wg/cookie.h"
 #include "wg/noise.h"
 
-#include "data/wg_go_handshake.h"
+#include "wg_recording.h"
+
+static struct wg_recording rec;   /* loaded before the tests run */
 
 #define T0 (1000ULL * NSEC_PER_SEC)
 
@@ -123,15 +125,15 @@ static void test_mac1_wireguard_go(void **state)
 	struct cookie_checker cc;
 
 	(void)state;
-	assert_int_equal(noise_static_identity_set(&ours, rec_our_private), 0);
+	assert_int_equal(noise_static_identity_set(&ours, rec.our_private), 0);
 	cookie_checker_init(&cc);
 	cookie_checker_set_public_key(&cc, ours.public_key);
-	assert_int_equal(cookie_checker_validate(&cc, rec_init_go, sizeof(rec_init_go),
+	assert_int_equal(cookie_checker_validate(&cc, rec.init_go, sizeof(rec.init_go),
 						 src_a, 6, T0, false), COOKIE_MAC_VALID_NO_COOKIE);
-	assert_int_equal(cookie_checker_validate(&cc, rec_resp_go, sizeof(rec_resp_go),
+	assert_int_equal(cookie_checker_validate(&cc, rec.resp_go, sizeof(rec.resp_go),
 						 src_a, 6, T0, false), COOKIE_MAC_VALID_NO_COOKIE);
 	/* Under load it has no cookie from us. */
-	assert_int_equal(cookie_checker_validate(&cc, rec_init_go, sizeof(rec_init_go),
+	assert_int_equal(cookie_checker_validate(&cc, rec.init_go, sizeof(rec.init_go),
 						 src_a, 6, T0, true), COOKIE_MAC_VALID_NO_COOKIE);
 	cookie_checker_clear(&cc);
 }
@@ -243,7 +245,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_replies, setup, teardown),
 	};
 
-	if (crypto_init() < 0)
+	if (crypto_init() < 0 || wg_recording_load(&rec) < 0)
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -200,25 +200,41 @@ static void fd_cb(struct loop_fd *lfd, uint32_t events)
 	assert_true(read(lfd->fd, buf, sizeof(buf)) > 0);
 }
 
+/* A loop watching the read end of a pipe with a probe: what the fd tests drive. */
+struct pipe_loop {
+	struct loop loop;
+	int fds[2];                  /* the test writes to fds[1] */
+	struct fd_probe p;
+};
+
+static void pipe_loop_init(struct pipe_loop *t)
+{
+	assert_int_equal(loop_init(&t->loop), 0);
+	assert_int_equal(pipe(t->fds), 0);
+	t->p = (struct fd_probe){ .lfd = { .fd = t->fds[0], .cb = fd_cb } };
+	assert_int_equal(loop_add_fd(&t->loop, &t->p.lfd, EPOLLIN), 0);
+}
+
+static void pipe_loop_free(struct pipe_loop *t)
+{
+	loop_del_fd(&t->loop, &t->p.lfd);
+	close(t->fds[0]);
+	close(t->fds[1]);
+	loop_free(&t->loop);
+}
+
 static void test_fd_events_and_idle_sleep(void **state)
 {
-	struct loop loop;
-	assert_int_equal(loop_init(&loop), 0);
-	int fds[2];
-	assert_int_equal(pipe(fds), 0);
-	struct fd_probe p = { .lfd = { .fd = fds[0], .cb = fd_cb } };
-	assert_int_equal(loop_add_fd(&loop, &p.lfd, EPOLLIN), 0);
+	struct pipe_loop pl;
+	pipe_loop_init(&pl);
 	/* Nothing ready: the loop sleeps the whole timeout and reports nothing. */
 	uint64_t before = clock_now_ns();
-	assert_int_equal(loop_run_once(&loop, 30), 0);
+	assert_int_equal(loop_run_once(&pl.loop, 30), 0);
 	assert_true(clock_now_ns() - before >= 25 * NSEC_PER_MSEC);
-	assert_int_equal(write(fds[1], "x", 1), 1);
-	assert_int_equal(loop_run_once(&loop, 1000), 1);
-	assert_int_equal(p.events, 1);
-	loop_del_fd(&loop, &p.lfd);
-	close(fds[0]);
-	close(fds[1]);
-	loop_free(&loop);
+	assert_int_equal(write(pl.fds[1], "x", 1), 1);
+	assert_int_equal(loop_run_once(&pl.loop, 1000), 1);
+	assert_int_equal(pl.p.events, 1);
+	pipe_loop_free(&pl);
 }
 
 static int policy_timer_fired;
@@ -232,50 +248,43 @@ static void policy_timer_cb(struct timer *t) { policy_timer_fired++; }
  */
 static void test_wakeup_policy_busy_poll_and_hold(void **state)
 {
-	struct loop loop;
-	assert_int_equal(loop_init(&loop), 0);
-	int fds[2];
-	assert_int_equal(pipe(fds), 0);
-	struct fd_probe p = { .lfd = { .fd = fds[0], .cb = fd_cb } };
-	assert_int_equal(loop_add_fd(&loop, &p.lfd, EPOLLIN), 0);
+	struct pipe_loop pl;
+	pipe_loop_init(&pl);
 
-	loop_set_wakeup_policy(&loop, 2 * NSEC_PER_MSEC, 0);   /* busy poll 2 ms */
-	assert_int_equal(write(fds[1], "x", 1), 1);
-	assert_int_equal(loop_run_once(&loop, 1000), 1);
-	assert_int_equal(p.events, 1);
+	loop_set_wakeup_policy(&pl.loop, 2 * NSEC_PER_MSEC, 0);   /* busy poll 2 ms */
+	assert_int_equal(write(pl.fds[1], "x", 1), 1);
+	assert_int_equal(loop_run_once(&pl.loop, 1000), 1);
+	assert_int_equal(pl.p.events, 1);
 	/* Data written before the round: the busy poll finds it without sleeping. */
-	assert_int_equal(write(fds[1], "y", 1), 1);
-	assert_int_equal(loop_run_once(&loop, 1000), 1);
-	assert_int_equal(p.events, 2);
+	assert_int_equal(write(pl.fds[1], "y", 1), 1);
+	assert_int_equal(loop_run_once(&pl.loop, 1000), 1);
+	assert_int_equal(pl.p.events, 2);
 	/* Nothing comes: the poll gives up and the loop sleeps its timeout as usual. */
 	uint64_t before = clock_now_ns();
-	assert_int_equal(loop_run_once(&loop, 20), 0);
+	assert_int_equal(loop_run_once(&pl.loop, 20), 0);
 	assert_true(clock_now_ns() - before >= 15 * NSEC_PER_MSEC);
 
-	loop_set_wakeup_policy(&loop, 0, 10 * NSEC_PER_MSEC);   /* hold 10 ms */
-	assert_int_equal(write(fds[1], "z", 1), 1);
-	assert_int_equal(loop_run_once(&loop, 1000), 1);   /* after a quiet round: no hold */
-	assert_int_equal(write(fds[1], "w", 1), 1);
+	loop_set_wakeup_policy(&pl.loop, 0, 10 * NSEC_PER_MSEC);   /* hold 10 ms */
+	assert_int_equal(write(pl.fds[1], "z", 1), 1);
+	assert_int_equal(loop_run_once(&pl.loop, 1000), 1);   /* after a quiet round: no hold */
+	assert_int_equal(write(pl.fds[1], "w", 1), 1);
 	before = clock_now_ns();
-	assert_int_equal(loop_run_once(&loop, 1000), 1);   /* after a busy one: held, then read */
+	assert_int_equal(loop_run_once(&pl.loop, 1000), 1);   /* after a busy one: held, then read */
 	assert_true(clock_now_ns() - before >= 10 * NSEC_PER_MSEC);
-	assert_int_equal(p.events, 4);
+	assert_int_equal(pl.p.events, 4);
 
 	/* A timer due during the hold is not starved: the next round runs it. */
 	struct timer t;
 	timer_init(&t, policy_timer_cb);
-	assert_int_equal(write(fds[1], "v", 1), 1);
-	assert_int_equal(loop_run_once(&loop, 1000), 1);
-	timer_arm(&loop, &t, loop_now(&loop) + NSEC_PER_MSEC, 0);
+	assert_int_equal(write(pl.fds[1], "v", 1), 1);
+	assert_int_equal(loop_run_once(&pl.loop, 1000), 1);
+	timer_arm(&pl.loop, &t, loop_now(&pl.loop) + NSEC_PER_MSEC, 0);
 	while (!policy_timer_fired)
-		assert_true(loop_run_once(&loop, 1000) >= 0);
+		assert_true(loop_run_once(&pl.loop, 1000) >= 0);
 	assert_int_equal(policy_timer_fired, 1);
-	assert_int_equal(p.events, 5);
+	assert_int_equal(pl.p.events, 5);
 
-	loop_del_fd(&loop, &p.lfd);
-	close(fds[0]);
-	close(fds[1]);
-	loop_free(&loop);
+	pipe_loop_free(&pl);
 }
 
 static void test_pbuf_room_and_queue(void **state)

@@ -32,97 +32,15 @@
 #include "stack/sock.h"
 #include "testlib.h"
 
-struct env {
-	struct loop loop;
-	struct ip_router router;
-	struct netif nif;
-	struct ip_prefix addrs[2];
-	struct pbuf_queue out;       /* what the router sent out of the fake interface */
-	struct sock_layer *sl;
-	int ctl;                     /* our end of the shim connection */
-};
-
-static void fake_output(struct netif *nif, struct pbuf *b, const struct ip_addr *nexthop)
-{
-	struct env *e = container_of(nif, struct env, nif);
-	pbuf_queue_push(&e->out, b);
-}
-static const struct netif_ops fake_ops = { .output = fake_output };
-
-static void add_route(struct env *e, const char *prefix)
-{
-	struct fib_route rt = { .type = FIB_TYPE_UNICAST, .ifindex = e->nif.ifindex };
-	assert_int_equal(ip_prefix_parse(prefix, &rt.prefix), 0);
-	assert_int_equal(fib_add(e->router.fib, &rt, 0), 0);
-}
+#include "sockenv.h"
 
 static int setup(void **state)
 {
-	struct env *e = calloc(1, sizeof(*e));
-	assert_non_null(e);
-	assert_int_equal(loop_init(&e->loop), 0);
-	loop_use_manual_clock(&e->loop, NSEC_PER_SEC);
-	assert_int_equal(ip_router_init(&e->router, &e->loop), 0);
-	snprintf(e->nif.name, sizeof(e->nif.name), "wg0");
-	e->nif.mtu = 1420;
-	e->nif.ops = &fake_ops;
-	assert_int_equal(ip_prefix_parse("172.20.0.1/32", &e->addrs[0]), 0);
-	assert_int_equal(ip_prefix_parse("fd42::1/64", &e->addrs[1]), 0);
-	e->nif.addrs = e->addrs;
-	e->nif.n_addrs = 2;
-	assert_int_equal(ip_router_add_netif(&e->router, &e->nif), 0);
-	add_route(e, "172.20.0.0/16");
-	add_route(e, "fd42::/16");
-	pbuf_queue_init(&e->out);
-	e->sl = sock_layer_new(&e->loop, &e->router);
-	assert_non_null(e->sl);
-	ip_router_set_local_handler(&e->router, sock_layer_input, e->sl);
-	e->ctl = tl_shim_client(e->sl);
+	static const char *const addrs[] = { "172.20.0.1/32", "fd42::1/64", NULL };
+	struct env *e = sockenv_new(addrs);
+	sockenv_add_route(e, "fd42::/16");
 	*state = e;
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-	close(e->ctl);
-	sock_layer_free(e->sl);
-	pbuf_queue_purge(&e->out);
-	ip_router_free(&e->router);
-	loop_free(&e->loop);
-	free(e);
-	return 0;
-}
-
-static void spin(struct env *e)
-{
-	for (int i = 0; i < 4; i++)
-		loop_run_once(&e->loop, 0);
-}
-
-static int rpc(struct env *e, const struct shim_req *req, struct shim_rep *rep, int *fd)
-{
-	assert_int_equal(send(e->ctl, req, sizeof(*req), 0), sizeof(*req));
-	spin(e);
-	uint8_t buf[sizeof(*rep) + 256];
-	int got;
-	ssize_t n = tl_shim_recv(e->ctl, buf, sizeof(buf), &got);
-	assert_true(n > 0);
-	assert_true(shim_rep_valid(buf, (size_t)n));
-	memcpy(rep, buf, sizeof(*rep));
-	if (fd)
-		*fd = got;
-	else if (got >= 0)
-		close(got);
-	return rep->err;
-}
-
-static void mkaddr(struct shim_addr *a, const char *text, uint16_t port)
-{
-	memset(a, 0, sizeof(*a));
-	a->family = strchr(text, ':') ? AF_INET6 : AF_INET;
-	assert_int_equal(inet_pton(a->family, text, a->addr), 1);
-	a->port = port;
 }
 
 /* A datagram socket bound to the wildcard; returns its data fd, *id its socket id. */
@@ -134,7 +52,7 @@ static int open_dgram(struct env *e, int family, int proto, uint16_t port, bool 
 	struct shim_rep rep;
 	int fd = -1;
 	req.opts.recverr = recverr;
-	mkaddr(&req.addr, family == AF_INET ? "0.0.0.0" : "::", port);
+	sockenv_addr(&req.addr, family == AF_INET ? "0.0.0.0" : "::", port, 0);
 	assert_int_equal(rpc(e, &req, &rep, &fd), 0);
 	assert_true(fd >= 0);
 	if (id)
@@ -147,7 +65,7 @@ static void connect_dgram(struct env *e, int32_t id, int family, const char *to,
 	struct shim_req req = { .op = SHIM_OP_CONNECT, .sock_id = id, .family = family,
 				.type = SOCK_DGRAM };
 	struct shim_rep rep;
-	mkaddr(&req.addr, to, port);
+	sockenv_addr(&req.addr, to, port, 0);
 	assert_int_equal(rpc(e, &req, &rep, NULL), 0);
 }
 
@@ -155,17 +73,9 @@ static void connect_dgram(struct env *e, int32_t id, int family, const char *to,
 static struct pbuf *send_and_capture(struct env *e, int fd, const char *to, uint16_t port,
 				     const void *data, size_t len)
 {
-	uint8_t buf[sizeof(struct shim_dgram_hdr) + 512];
-	struct shim_dgram_hdr h;
-	memset(&h, 0, sizeof(h));
-	if (to)
-		mkaddr(&h.peer, to, port);
-	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + sizeof(h), data, len);
-	assert_int_equal(send(fd, buf, sizeof(h) + len, 0), (ssize_t)(sizeof(h) + len));
+	sockenv_send_dgram(fd, to, port, 0, data, len);
 	spin(e);
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	return b;
 }
 
@@ -241,7 +151,7 @@ static bool recv_msg(int fd, struct got *g)
 static void assert_addr(const struct shim_addr *a, const char *text, uint16_t port)
 {
 	struct shim_addr want;
-	mkaddr(&want, text, port);
+	sockenv_addr(&want, text, port, 0);
 	assert_int_equal(a->family, want.family);
 	assert_memory_equal(a->addr, want.addr, want.family == AF_INET ? 4 : 16);
 	assert_int_equal(a->port, port);
@@ -475,11 +385,11 @@ static void test_ping_socket_error(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_v4_time_exceeded_recverr, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_v4_connected_without_recverr, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_v6_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_ours, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ping_socket_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_v4_time_exceeded_recverr, setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_v4_connected_without_recverr, setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_v6_errors, setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_not_ours, setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_ping_socket_error, setup, sockenv_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,19 +12,7 @@
 #include <string.h>
 
 #include "ip/fib.h"
-
-static struct ip_addr addr(const char *text)
-{
-	struct ip_addr a;
-	memset(&a, 0, sizeof(a));
-	if (inet_pton(AF_INET, text, a.bytes) == 1)
-		a.family = AF_INET;
-	else if (inet_pton(AF_INET6, text, a.bytes) == 1)
-		a.family = AF_INET6;
-	else
-		fail_msg("bad address %s", text);
-	return a;
-}
+#include "testlib.h"
 
 /* A unicast route "PREFIX/LEN" in the main table. */
 static struct fib_route route(const char *prefix, uint32_t ifindex, uint32_t priority)
@@ -36,7 +24,7 @@ static struct fib_route route(const char *prefix, uint32_t ifindex, uint32_t pri
 	char *slash = strchr(buf, '/');
 	assert_non_null(slash);
 	*slash = 0;
-	r.prefix.addr = addr(buf);
+	r.prefix.addr = ipa(buf);
 	r.prefix.len = (uint8_t)atoi(slash + 1);
 	r.type = FIB_TYPE_UNICAST;
 	r.ifindex = ifindex;
@@ -54,7 +42,7 @@ static struct fib_route route(const char *prefix, uint32_t ifindex, uint32_t pri
  */
 static uint32_t via(const struct fib *fib, const char *dst)
 {
-	struct ip_addr a = addr(dst);
+	struct ip_addr a = ipa(dst);
 	struct fib_route r;
 	struct fib_nexthop nh;
 	int ret = fib_lookup(fib, &a, &r);
@@ -90,7 +78,7 @@ static void test_priority_choice(void **state)
 	assert_int_equal(fib_count(fib, AF_UNSPEC), 4);
 
 	struct fib_route out;
-	struct ip_addr d = addr("10.200.0.1");
+	struct ip_addr d = ipa("10.200.0.1");
 	assert_int_equal(fib_lookup(fib, &d, &out), 0);
 	assert_int_equal(out.prefix.addr.family, AF_INET);
 	assert_memory_equal(out.prefix.addr.bytes, "\x0a\x00\x00\x00", 4);
@@ -172,10 +160,10 @@ static void test_bad_routes(void **state)
 	r.type = 9;
 	assert_int_equal(fib_add(fib, &r, 0), -EINVAL);
 	r = route("fd00::/8", 1, 0);
-	r.gateway = addr("192.0.2.1");                /* IPv4 next hop for IPv6: no */
+	r.gateway = ipa("192.0.2.1");                /* IPv4 next hop for IPv6: no */
 	assert_int_equal(fib_add(fib, &r, 0), -EINVAL);
 	r = route("10.0.0.0/8", 1, 0);
-	r.prefsrc = addr("fd00::1");
+	r.prefsrc = ipa("fd00::1");
 	assert_int_equal(fib_add(fib, &r, 0), -EINVAL);
 	r.prefix.addr.family = AF_UNIX;
 	assert_int_equal(fib_add(fib, &r, 0), -EINVAL);
@@ -192,10 +180,10 @@ static void test_delete_partial_match(void **state)
 	(void)state;
 	struct fib *fib = fib_new();
 	struct fib_route a = route("172.20.0.0/14", 1, 100);
-	a.gateway = addr("172.20.1.1");
+	a.gateway = ipa("172.20.1.1");
 	a.protocol = FIB_PROTO_BIRD;
 	struct fib_route b = route("172.20.0.0/14", 2, 200);
-	b.gateway = addr("172.20.2.2");
+	b.gateway = ipa("172.20.2.2");
 	b.protocol = FIB_PROTO_STATIC;
 	struct fib_route c = route("172.20.0.0/14", 0, 300);
 	c.type = FIB_TYPE_BLACKHOLE;
@@ -209,9 +197,9 @@ static void test_delete_partial_match(void **state)
 	struct fib_route m;
 	memset(&m, 0, sizeof(m));
 	m.prefix = route("172.20.9.9/14", 0, 0).prefix;     /* host bits are masked */
-	m.gateway = addr("172.20.9.9");
+	m.gateway = ipa("172.20.9.9");
 	assert_int_equal(fib_del(fib, &m), -ESRCH);         /* no such gateway */
-	m.gateway = addr("172.20.2.2");
+	m.gateway = ipa("172.20.2.2");
 	m.protocol = FIB_PROTO_BIRD;
 	assert_int_equal(fib_del(fib, &m), -ESRCH);         /* gateway matches, protocol not */
 	m.protocol = 0;
@@ -304,8 +292,8 @@ static void test_del_by_ifindex_and_observer(void **state)
 	/* Observer sees the stored route, with host bits cleared. */
 	ev.n = 0;
 	struct fib_route r = route("192.0.2.77/24", 5, 7);
-	r.gateway = addr("192.0.2.1");
-	r.prefsrc = addr("192.0.2.2");
+	r.gateway = ipa("192.0.2.1");
+	r.prefsrc = ipa("192.0.2.2");
 	r.scope = FIB_SCOPE_LINK;
 	r.protocol = FIB_PROTO_KERNEL;
 	assert_int_equal(fib_add(fib, &r, 0), 0);
@@ -351,15 +339,15 @@ static void test_v4_route_v6_gateway(void **state)
 	(void)state;
 	struct fib *fib = fib_new();
 	struct fib_route r = route("172.20.0.0/14", 3, 32);
-	r.gateway = addr("fe80::1");                    /* RFC 8950 extended next hop */
+	r.gateway = ipa("fe80::1");                    /* RFC 8950 extended next hop */
 	r.protocol = FIB_PROTO_BIRD;
-	r.prefsrc = addr("172.20.1.1");
+	r.prefsrc = ipa("172.20.1.1");
 	assert_int_equal(fib_add(fib, &r, FIB_EXCL), 0);
-	struct ip_addr d = addr("172.22.33.44");
+	struct ip_addr d = ipa("172.22.33.44");
 	struct fib_route out;
 	assert_int_equal(fib_lookup(fib, &d, &out), 0);
 	assert_int_equal(out.gateway.family, AF_INET6);
-	struct ip_addr gw = addr("fe80::1");
+	struct ip_addr gw = ipa("fe80::1");
 	assert_memory_equal(out.gateway.bytes, gw.bytes, 16);
 	assert_int_equal(out.prefsrc.family, AF_INET);
 	assert_int_equal(out.ifindex, 3);
@@ -370,16 +358,16 @@ static void test_v4_route_v6_gateway(void **state)
 	assert_int_equal(nh.ifindex, 3);
 	assert_true(ip_addr_equal(nh.gateway, &gw));
 	assert_int_equal(via(fib, "172.22.33.44"), 3);
-	struct ip_addr d2 = addr("172.24.0.1");
+	struct ip_addr d2 = ipa("172.24.0.1");
 	assert_int_equal(fib_lookup(fib, &d2, &out), -ENETUNREACH);
 
 	/* Delete by the IPv6 gateway. */
 	struct fib_route m;
 	memset(&m, 0, sizeof(m));
 	m.prefix = r.prefix;
-	m.gateway = addr("fe80::2");
+	m.gateway = ipa("fe80::2");
 	assert_int_equal(fib_del(fib, &m), -ESRCH);
-	m.gateway = addr("fe80::1");
+	m.gateway = ipa("fe80::1");
 	assert_int_equal(fib_del(fib, &m), 0);
 	fib_free(fib);
 }
@@ -394,7 +382,7 @@ static void test_tables_and_types(void **state)
 	struct fib_route un = route("198.51.100.0/24", 0, 0);
 	un.type = FIB_TYPE_UNREACHABLE;
 	assert_int_equal(fib_add(fib, &un, 0), 0);
-	struct ip_addr d = addr("198.51.100.7"), d2 = addr("203.0.113.1");
+	struct ip_addr d = ipa("198.51.100.7"), d2 = ipa("203.0.113.1");
 	struct fib_route out;
 	assert_int_equal(fib_lookup(fib, &d, &out), 0);
 	assert_int_equal(out.type, FIB_TYPE_UNREACHABLE);
@@ -471,7 +459,7 @@ static void test_memory_per_route(void **state)
 		char p[32];
 		snprintf(p, sizeof(p), "%u.%u.%u.0/24", 1 + i / 65536, (i / 256) % 256, i % 256);
 		r = route(p, 1 + i % 4, 0);
-		r.gateway = addr(i % 2 ? "fe80::1" : "fe80::2");
+		r.gateway = ipa(i % 2 ? "fe80::1" : "fe80::2");
 		assert_int_equal(fib_add(fib, &r, 0), 0);
 	}
 	double per = (double)(fib_memory(fib) - base) / n;

@@ -33,34 +33,27 @@ static void addr6(uint8_t *out, const char *s) { assert_int_equal(inet_pton(AF_I
 static size_t build_v4(uint8_t *out, const char *src, const char *dst, uint8_t proto, uint8_t ttl,
 		       uint16_t frag, const uint8_t *l4, size_t l4_len)
 {
-	memset(out, 0, 20);
-	out[0] = 0x45;
-	put16(out + 2, (uint16_t)(20 + l4_len));
-	put16(out + 4, 0xbeef);
-	put16(out + 6, frag);
-	out[8] = ttl;
-	out[9] = proto;
-	addr4(out + 12, src);
-	addr4(out + 16, dst);
-	put16(out + 10, ref_fold(ref_sum(out, 20, 0)));
+	uint8_t s[4], d[4];
+	addr4(s, src);
+	addr4(d, dst);
+	struct tl_ip h = { AF_INET, s, d, .proto = proto, .ttl = ttl, .id = 0xbeef, .frag = frag };
+	size_t hl = tl_ip_header(out, &h, l4_len);
 	if (l4_len)
-		memcpy(out + 20, l4, l4_len);
-	return 20 + l4_len;
+		memcpy(out + hl, l4, l4_len);
+	return hl + l4_len;
 }
 
 static size_t build_v6(uint8_t *out, const char *src, const char *dst, uint8_t nh, uint8_t hlim,
 		       const uint8_t *l4, size_t l4_len)
 {
-	memset(out, 0, 40);
-	out[0] = 0x60;
-	put16(out + 4, (uint16_t)l4_len);
-	out[6] = nh;
-	out[7] = hlim;
-	addr6(out + 8, src);
-	addr6(out + 24, dst);
+	uint8_t s[16], d[16];
+	addr6(s, src);
+	addr6(d, dst);
+	struct tl_ip h = { AF_INET6, s, d, .proto = nh, .ttl = hlim };
+	size_t hl = tl_ip_header(out, &h, l4_len);
 	if (l4_len)
-		memcpy(out + 40, l4, l4_len);
-	return 40 + l4_len;
+		memcpy(out + hl, l4, l4_len);
+	return hl + l4_len;
 }
 
 /* An ICMP message type/code, id 0x1234 seq 7, payload_len bytes; checksum left 0. */
@@ -106,19 +99,33 @@ static struct pbuf *parsed(const uint8_t *data, size_t len, struct ip_packet *pk
 
 /* ---- echo ---- */
 
+/*
+ * An echo request from peer to us (TTL or hop limit ttl), replied to in place:
+ * the reply must be byte for byte the one built from scratch (us to peer,
+ * TTL 64), as RFC 792 and RFC 4443 describe it. Returns the buffer, pkt
+ * describes it and *n is its length.
+ */
+static struct pbuf *echo_reply(const char *peer, const char *us, uint8_t ttl,
+			       struct ip_packet *pkt, size_t *n)
+{
+	bool v6 = strchr(peer, ':') != NULL;
+	uint8_t req[128], want[128];
+	*n = v6 ? echo6(req, peer, us, 128, ttl) : echo4(req, peer, us, 8, ttl);
+	size_t wn = v6 ? echo6(want, us, peer, 129, 64) : echo4(want, us, peer, 0, 64);
+	assert_int_equal(*n, wn);
+	struct pbuf *b = parsed(req, *n, pkt);
+	assert_int_equal(icmp_echo_reply_in_place(b, pkt), 0);
+	assert_int_equal(b->len, *n);
+	assert_memory_equal(pbuf_data(b), want, *n);
+	return b;
+}
+
 static void test_echo_reply_v4(void **state)
 {
 	(void)state;
-	uint8_t req[128], want[128];
-	size_t n = echo4(req, "172.20.9.9", "172.20.1.1", 8, 30);
-	/* The reply as RFC 792 describes it, built from scratch. */
-	size_t wn = echo4(want, "172.20.1.1", "172.20.9.9", 0, 64);
-	assert_int_equal(n, wn);
 	struct ip_packet pkt;
-	struct pbuf *b = parsed(req, n, &pkt);
-	assert_int_equal(icmp_echo_reply_in_place(b, &pkt), 0);
-	assert_int_equal(b->len, n);
-	assert_memory_equal(pbuf_data(b), want, n);
+	size_t n;
+	struct pbuf *b = echo_reply("172.20.9.9", "172.20.1.1", 30, &pkt, &n);
 	/* pkt follows the rewrite. */
 	struct ip_addr us = ipa("172.20.1.1"), them = ipa("172.20.9.9");
 	assert_memory_equal(pkt.src.bytes, us.bytes, 4);
@@ -151,14 +158,9 @@ static void test_echo_reply_v4_odd_payload(void **state)
 static void test_echo_reply_v6(void **state)
 {
 	(void)state;
-	uint8_t req[128], want[128];
-	size_t n = echo6(req, "fd42:9::9", "fd42:1::1", 128, 5);
-	size_t wn = echo6(want, "fd42:1::1", "fd42:9::9", 129, 64);
-	assert_int_equal(n, wn);
 	struct ip_packet pkt;
-	struct pbuf *b = parsed(req, n, &pkt);
-	assert_int_equal(icmp_echo_reply_in_place(b, &pkt), 0);
-	assert_memory_equal(pbuf_data(b), want, n);
+	size_t n;
+	struct pbuf *b = echo_reply("fd42:9::9", "fd42:1::1", 5, &pkt, &n);
 	struct ip_addr us = ipa("fd42:1::1");
 	assert_memory_equal(pkt.src.bytes, us.bytes, 16);
 	const uint8_t *p = pbuf_data(b);
@@ -166,12 +168,7 @@ static void test_echo_reply_v6(void **state)
 			 0);
 	pbuf_free(b);
 	/* Link-local too (a BGP neighbour pinging fe80::1%wg0). */
-	n = echo6(req, "fe80::2", "fe80::1", 128, 255);
-	wn = echo6(want, "fe80::1", "fe80::2", 129, 64);
-	b = parsed(req, n, &pkt);
-	assert_int_equal(icmp_echo_reply_in_place(b, &pkt), 0);
-	assert_memory_equal(pbuf_data(b), want, wn);
-	pbuf_free(b);
+	pbuf_free(echo_reply("fe80::2", "fe80::1", 255, &pkt, &n));
 }
 
 /* icmp_echo_reply_in_place must refuse req and leave it untouched. */
@@ -191,12 +188,19 @@ static void test_echo_refused(void **state)
 	(void)state;
 	uint8_t req[128], m[64];
 	size_t n;
-	n = echo4(req, "172.20.9.9", "172.20.1.1", 0, 64);       /* an echo reply */
-	assert_refused(req, n);
-	n = echo4(req, "172.20.9.9", "172.20.1.1", 13, 64);      /* timestamp */
-	assert_refused(req, n);
-	n = echo4(req, "172.20.9.9", "172.20.1.1", 3, 64);       /* an error */
-	assert_refused(req, n);
+	/* Well-formed ICMP messages that are not echo requests. */
+	static const struct { bool v6; uint8_t type; } not_requests[] = {
+		{ false, 0 },      /* an echo reply */
+		{ false, 13 },     /* timestamp */
+		{ false, 3 },      /* an error */
+		{ true, 129 },     /* v6 echo reply */
+		{ true, 1 },       /* v6 error */
+	};
+	for (size_t i = 0; i < sizeof(not_requests) / sizeof(not_requests[0]); i++) {
+		n = not_requests[i].v6 ? echo6(req, "fd42:9::9", "fd42:1::1", not_requests[i].type, 64)
+				       : echo4(req, "172.20.9.9", "172.20.1.1", not_requests[i].type, 64);
+		assert_refused(req, n);
+	}
 	n = echo4(req, "172.20.9.9", "172.20.1.1", 8, 64);       /* bad ICMP checksum */
 	req[25] ^= 0x40;
 	assert_refused(req, n);
@@ -215,10 +219,6 @@ static void test_echo_refused(void **state)
 	n = build_v4(req, "172.20.9.9", "172.20.1.1", IPPROTO_UDP, 64, 0, m, mn);  /* not ICMP */
 	assert_refused(req, n);
 
-	n = echo6(req, "fd42:9::9", "fd42:1::1", 129, 64);      /* v6 echo reply */
-	assert_refused(req, n);
-	n = echo6(req, "fd42:9::9", "fd42:1::1", 1, 64);        /* v6 error */
-	assert_refused(req, n);
 	n = echo6(req, "fd42:9::9", "fd42:1::1", 128, 64);      /* v6 bad checksum */
 	req[60] ^= 1;
 	assert_refused(req, n);
@@ -267,92 +267,87 @@ static size_t udp6(uint8_t *out, size_t len, uint8_t hlim)
 	return build_v6(out, "fd42:9::9", "fd42:50::1", IPPROTO_UDP, hlim, l4, len - 40);
 }
 
-static void check_error_v4(const struct err_case *c, size_t orig_len)
+/*
+ * Checks the error icmp_error_build makes for case c about a UDP packet of
+ * orig_len bytes that arrived with TTL 1: the IP header back to the sender,
+ * type and code, checksums, the MTU word, and the quote (as much of the
+ * packet as fits in 576 bytes in all for IPv4, 1280 for IPv6).
+ */
+static void check_error(const struct err_case *c, size_t orig_len, bool v6)
 {
 	uint8_t orig[2000];
-	size_t n = udp4(orig, orig_len, 1);
+	size_t n = v6 ? udp6(orig, orig_len, 1) : udp4(orig, orig_len, 1);
 	struct ip_packet pkt;
 	struct pbuf *b = parsed(orig, n, &pkt);
-	struct ip_addr src = ipa("172.20.1.1");
-	struct pbuf *e = icmp_error_build(&pkt, c->err, 1380, &src);
+	struct ip_addr src = ipa(v6 ? "fd42:1::1" : "172.20.1.1");
+	uint16_t mtu = v6 ? 1420 : 1380;
+	struct pbuf *e = icmp_error_build(&pkt, c->err, mtu, &src);
 	assert_non_null(e);
-	size_t quote = orig_len < 548 ? orig_len : 548;
-	assert_int_equal(e->len, 28 + quote);
-	assert_true(e->len <= 576);
-	const uint8_t *p = pbuf_data(e);
-	assert_int_equal(p[0], 0x45);
-	assert_int_equal(get16(p + 2), 28 + quote);
-	assert_int_equal(get16(p + 6) & 0x1fff, 0);          /* not a fragment */
-	assert_int_equal(p[8], 64);
-	assert_int_equal(p[9], IPPROTO_ICMP);
-	assert_memory_equal(p + 12, src.bytes, 4);
-	assert_memory_equal(p + 16, orig + 12, 4);            /* back to the sender */
-	assert_int_equal(ref_fold(ref_sum(p, 20, 0)), 0);
-	assert_int_equal(p[20], c->type4);
-	assert_int_equal(p[21], c->code4);
-	assert_int_equal(ref_fold(ref_sum(p + 20, 8 + quote, 0)), 0);
-	assert_int_equal(get16(p + 24), 0);                   /* unused */
-	/* RFC 1191: next-hop MTU in the low half of the second word. */
-	assert_int_equal(get16(p + 26), c->err == ICMP_ERR_TOO_BIG ? 1380 : 0);
+	size_t hl = v6 ? 40 : 20, max = v6 ? 1280 : 576;
+	size_t quote = orig_len < max - hl - 8 ? orig_len : max - hl - 8;
+	assert_int_equal(e->len, hl + 8 + quote);
+	assert_true(e->len <= max);
+	const uint8_t *p = pbuf_data(e), *icmp = p + hl;
+	if (v6) {
+		assert_int_equal(p[0] >> 4, 6);
+		assert_int_equal(get16(p + 4), 8 + quote);
+		assert_int_equal(p[6], IPPROTO_ICMPV6);
+		assert_int_equal(p[7], 64);
+		assert_memory_equal(p + 8, src.bytes, 16);
+		assert_memory_equal(p + 24, orig + 8, 16);            /* back to the sender */
+		assert_int_equal(icmp[0], c->type6);
+		assert_int_equal(icmp[1], c->code6);
+		assert_int_equal(ref_fold(ref_sum(icmp, 8 + quote,
+						  ref_pseudo6(p, (uint32_t)(8 + quote), 58))), 0);
+		/* RFC 4443 3.2: a 32-bit MTU; every other error has 4 unused zero bytes. */
+		uint32_t word = (uint32_t)get16(icmp + 4) << 16 | get16(icmp + 6);
+		assert_int_equal(word, c->err == ICMP_ERR_TOO_BIG ? mtu : 0);
+	} else {
+		assert_int_equal(p[0], 0x45);
+		assert_int_equal(get16(p + 2), 28 + quote);
+		assert_int_equal(get16(p + 6) & 0x1fff, 0);          /* not a fragment */
+		assert_int_equal(p[8], 64);
+		assert_int_equal(p[9], IPPROTO_ICMP);
+		assert_memory_equal(p + 12, src.bytes, 4);
+		assert_memory_equal(p + 16, orig + 12, 4);            /* back to the sender */
+		assert_int_equal(ref_fold(ref_sum(p, 20, 0)), 0);
+		assert_int_equal(icmp[0], c->type4);
+		assert_int_equal(icmp[1], c->code4);
+		assert_int_equal(ref_fold(ref_sum(icmp, 8 + quote, 0)), 0);
+		assert_int_equal(get16(icmp + 4), 0);                   /* unused */
+		/* RFC 1191: next-hop MTU in the low half of the second word. */
+		assert_int_equal(get16(icmp + 6), c->err == ICMP_ERR_TOO_BIG ? mtu : 0);
+	}
 	/* The quote is the packet as it arrived, TTL 1 and all. */
-	assert_memory_equal(p + 28, orig, quote);
+	assert_memory_equal(icmp + 8, orig, quote);
 	/* And it parses as a valid packet. */
 	struct ip_packet epkt;
 	assert_int_equal(ip_packet_parse(e, &epkt), 0);
-	assert_int_equal(epkt.total_len, 28 + quote);
+	assert_int_equal(epkt.total_len, hl + 8 + quote);
 	pbuf_free(e);
 	pbuf_free(b);
 }
 
-static void check_error_v6(const struct err_case *c, size_t orig_len)
+/* Every error case about packets of each length in lens (n_lens of them). */
+static void check_error_formats(const size_t *lens, size_t n_lens, bool v6)
 {
-	uint8_t orig[2000];
-	size_t n = udp6(orig, orig_len, 1);
-	struct ip_packet pkt;
-	struct pbuf *b = parsed(orig, n, &pkt);
-	struct ip_addr src = ipa("fd42:1::1");
-	struct pbuf *e = icmp_error_build(&pkt, c->err, 1420, &src);
-	assert_non_null(e);
-	size_t quote = orig_len < 1232 ? orig_len : 1232;
-	assert_int_equal(e->len, 48 + quote);
-	assert_true(e->len <= 1280);
-	const uint8_t *p = pbuf_data(e);
-	assert_int_equal(p[0] >> 4, 6);
-	assert_int_equal(get16(p + 4), 8 + quote);
-	assert_int_equal(p[6], IPPROTO_ICMPV6);
-	assert_int_equal(p[7], 64);
-	assert_memory_equal(p + 8, src.bytes, 16);
-	assert_memory_equal(p + 24, orig + 8, 16);
-	assert_int_equal(p[40], c->type6);
-	assert_int_equal(p[41], c->code6);
-	assert_int_equal(ref_fold(ref_sum(p + 40, 8 + quote, ref_pseudo6(p, (uint32_t)(8 + quote), 58))),
-			 0);
-	/* RFC 4443 3.2: a 32-bit MTU; every other error has 4 unused zero bytes. */
-	uint32_t word = (uint32_t)get16(p + 44) << 16 | get16(p + 46);
-	assert_int_equal(word, c->err == ICMP_ERR_TOO_BIG ? 1420 : 0);
-	assert_memory_equal(p + 48, orig, quote);
-	struct ip_packet epkt;
-	assert_int_equal(ip_packet_parse(e, &epkt), 0);
-	pbuf_free(e);
-	pbuf_free(b);
+	for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++)
+		for (size_t l = 0; l < n_lens; l++)
+			check_error(&err_cases[i], lens[l], v6);
 }
 
 static void test_error_formats_v4(void **state)
 {
 	(void)state;
 	static const size_t lens[] = { 28, 29, 100, 547, 548, 549, 576, 1500 };
-	for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++)
-		for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
-			check_error_v4(&err_cases[i], lens[l]);
+	check_error_formats(lens, sizeof(lens) / sizeof(lens[0]), false);
 }
 
 static void test_error_formats_v6(void **state)
 {
 	(void)state;
 	static const size_t lens[] = { 40, 48, 101, 1231, 1232, 1233, 1280, 1500 };
-	for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++)
-		for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
-			check_error_v6(&err_cases[i], lens[l]);
+	check_error_formats(lens, sizeof(lens) / sizeof(lens[0]), true);
 }
 
 static void test_too_big_large_mtu_v6(void **state)

@@ -57,23 +57,17 @@ static size_t build_tcp(uint8_t *out, bool v6, uint8_t flags, const uint8_t *opt
 	size_t olen = (opt_len + 3) / 4 * 4;
 	size_t seg = 20 + olen + payload_len;
 	memset(out, 0, hl + seg);
+	uint8_t src[16], dst[16];
+	struct tl_ip h = { v6 ? AF_INET6 : AF_INET, src, dst, .proto = IPPROTO_TCP, .ttl = 64,
+			   .frag = 0x4000 /* DF */ };
 	if (v6) {
-		out[0] = 0x60;
-		put16(out + 4, (uint16_t)seg);
-		out[6] = IPPROTO_TCP;
-		out[7] = 64;
-		assert_int_equal(inet_pton(AF_INET6, "fd42:9::9", out + 8), 1);
-		assert_int_equal(inet_pton(AF_INET6, "fd42:50::1", out + 24), 1);
+		assert_int_equal(inet_pton(AF_INET6, "fd42:9::9", src), 1);
+		assert_int_equal(inet_pton(AF_INET6, "fd42:50::1", dst), 1);
 	} else {
-		out[0] = 0x45;
-		put16(out + 2, (uint16_t)(hl + seg));
-		out[6] = 0x40;   /* DF */
-		out[8] = 64;
-		out[9] = IPPROTO_TCP;
-		memcpy(out + 12, (uint8_t[]){ 172, 20, 9, 9 }, 4);
-		memcpy(out + 16, (uint8_t[]){ 172, 21, (uint8_t)seed, 1 }, 4);
-		put16(out + 10, ref_fold(ref_sum(out, 20, 0)));
+		memcpy(src, (uint8_t[]){ 172, 20, 9, 9 }, 4);
+		memcpy(dst, (uint8_t[]){ 172, 21, (uint8_t)seed, 1 }, 4);
 	}
+	tl_ip_header(out, &h, seg);
 	uint8_t *t = out + hl;
 	put16(t, (uint16_t)(40000 + (seed & 0x3fff)));
 	put16(t + 2, 179);
@@ -171,31 +165,40 @@ static void test_odd_offset(void **state)
 	}
 }
 
+/* clamp_bytes leaves the n-byte packet p as it is at mtu. */
+static void assert_untouched(uint8_t *p, size_t n, uint16_t mtu)
+{
+	uint8_t orig[200];
+	assert_true(n <= sizeof(orig));
+	memcpy(orig, p, n);
+	assert_int_equal(clamp_bytes(p, n, mtu), 0);
+	assert_memory_equal(p, orig, n);
+}
+
+/* The IPv4 header checksum again, after a test edited the header. */
+static void refresh_v4_checksum(uint8_t *p)
+{
+	put16(p + 10, 0);
+	put16(p + 10, ref_fold(ref_sum(p, 20, 0)));
+}
+
 static void test_untouched(void **state)
 {
 	(void)state;
-	uint8_t p[200], orig[200];
+	uint8_t p[200];
 	size_t n;
 	/* Not a SYN. */
 	n = build_tcp(p, false, TH_ACK, opts_mss_first, sizeof(opts_mss_first), 10, 5);
-	memcpy(orig, p, n);
-	assert_int_equal(clamp_bytes(p, n, 576), 0);
-	assert_memory_equal(p, orig, n);
+	assert_untouched(p, n, 576);
 	n = build_tcp(p, true, TH_ACK | TH_PUSH, opts_mss_first, sizeof(opts_mss_first), 10, 5);
-	memcpy(orig, p, n);
-	assert_int_equal(clamp_bytes(p, n, 1280), 0);
-	assert_memory_equal(p, orig, n);
+	assert_untouched(p, n, 1280);
 	/* MSS already at or below the limit. */
 	static const uint8_t low[] = { 2, 4, 0x04, 0xb0 };   /* 1200 */
 	n = build_tcp(p, false, TH_SYN, low, sizeof(low), 0, 6);
-	memcpy(orig, p, n);
-	assert_int_equal(clamp_bytes(p, n, 1420), 0);
-	assert_memory_equal(p, orig, n);
+	assert_untouched(p, n, 1420);
 	static const uint8_t exact[] = { 2, 4, 0x05, 0x64 };   /* 1380 */
 	n = build_tcp(p, false, TH_SYN, exact, sizeof(exact), 0, 7);
-	memcpy(orig, p, n);
-	assert_int_equal(clamp_bytes(p, n, 1420), 0);
-	assert_memory_equal(p, orig, n);
+	assert_untouched(p, n, 1420);
 	/* No MSS option; MSS after EOL; MSS with a wrong length. */
 	static const uint8_t none[] = { 1, 1, 4, 2 };
 	static const uint8_t after_eol[] = { 0, 0, 0, 0, 2, 4, 0x05, 0xb4 };
@@ -204,31 +207,21 @@ static void test_untouched(void **state)
 	size_t lens[] = { sizeof(none), sizeof(after_eol), sizeof(badlen) };
 	for (size_t i = 0; i < 3; i++) {
 		n = build_tcp(p, false, TH_SYN, cases[i], lens[i], 0, 8);
-		memcpy(orig, p, n);
-		assert_int_equal(clamp_bytes(p, n, 576), 0);
-		assert_memory_equal(p, orig, n);
+		assert_untouched(p, n, 576);
 	}
 	/* Not TCP. */
 	n = build_tcp(p, false, TH_SYN, opts_mss_first, sizeof(opts_mss_first), 0, 9);
 	p[9] = IPPROTO_UDP;
-	put16(p + 10, 0);
-	put16(p + 10, ref_fold(ref_sum(p, 20, 0)));
-	memcpy(orig, p, n);
-	assert_int_equal(clamp_bytes(p, n, 576), 0);
-	assert_memory_equal(p, orig, n);
+	refresh_v4_checksum(p);
+	assert_untouched(p, n, 576);
 	/* A non-first fragment: those bytes are not a TCP header. */
 	n = build_tcp(p, false, TH_SYN, opts_mss_first, sizeof(opts_mss_first), 0, 10);
 	put16(p + 6, 0x0010);
-	put16(p + 10, 0);
-	put16(p + 10, ref_fold(ref_sum(p, 20, 0)));
-	memcpy(orig, p, n);
-	assert_int_equal(clamp_bytes(p, n, 576), 0);
-	assert_memory_equal(p, orig, n);
+	refresh_v4_checksum(p);
+	assert_untouched(p, n, 576);
 	/* An MTU too small to leave room for any MSS. */
 	n = build_tcp(p, true, TH_SYN, opts_mss_first, sizeof(opts_mss_first), 0, 11);
-	memcpy(orig, p, n);
-	assert_int_equal(clamp_bytes(p, n, 60), 0);
-	assert_memory_equal(p, orig, n);
+	assert_untouched(p, n, 60);
 }
 
 static void test_malformed(void **state)
@@ -244,9 +237,7 @@ static void test_malformed(void **state)
 	size_t lens[] = { sizeof(zero), sizeof(one), sizeof(past), sizeof(mss_past) };
 	for (size_t i = 0; i < 4; i++) {
 		size_t n = build_tcp(p, i & 1, TH_SYN, cases[i], lens[i], 0, 12);
-		memcpy(orig, p, n);
-		assert_int_equal(clamp_bytes(p, n, 576), 0);
-		assert_memory_equal(p, orig, n);
+		assert_untouched(p, n, 576);
 	}
 	/* Data offset below 5 or beyond the segment; segment shorter than a TCP header. */
 	size_t n = build_tcp(p, false, TH_SYN, opts_mss_first, sizeof(opts_mss_first), 0, 13);
@@ -257,8 +248,7 @@ static void test_malformed(void **state)
 	assert_int_equal(clamp_bytes(p, n, 576), 0);
 	memcpy(p, orig, n);
 	put16(p + 2, 30);                        /* only 10 bytes of TCP */
-	put16(p + 10, 0);
-	put16(p + 10, ref_fold(ref_sum(p, 20, 0)));
+	refresh_v4_checksum(p);
 	assert_int_equal(clamp_bytes(p, 30, 576), 0);
 
 	/* Random option bytes: never out of bounds (ASan), and a change keeps the checksum. */

@@ -1,6 +1,6 @@
 /*
  * Noise_IKpsk2 handshake: in-process exchanges, every rejection path, and a
- * recorded exchange with real wireguard-go (tests/unit/data/wg_go_handshake.h,
+ * recorded exchange with real wireguard-go (tests/unit/data/wg_go_handshake.hex,
  * re-recorded by tests/tools/record_wg_handshake.py) replayed byte for byte.
  */
 #include <stdarg.h>
@@ -16,7 +16,9 @@
 #include "wg/cookie.h"
 #include "wg/noise.h"
 
-#include "data/wg_go_handshake.h"
+#include "wg_recording.h"
+
+static struct wg_recording rec;   /* loaded before the tests run */
 
 #define MS (1000ULL * 1000ULL)
 #define T0 (1000ULL * NSEC_PER_SEC)   /* some monotonic time */
@@ -368,14 +370,15 @@ static void test_wireguard_go_initiates(void **state)
 	struct noise_session_keys keys;
 	struct cookie_checker cc;
 	struct cookie_maker cm;
-	uint8_t plain[sizeof(rec_data_go_1)];
+	uint8_t plain[sizeof(rec.data_go_1)];
+	const uint32_t idx_r = wg_recording_index(rec.idx_r);
 
 	(void)state;
-	assert_int_equal(noise_static_identity_set(&ours, rec_our_private), 0);
-	assert_int_equal(noise_static_identity_set(&go, rec_go_private), 0);
-	assert_int_equal(message_type_of(rec_init_go, sizeof(rec_init_go)),
+	assert_int_equal(noise_static_identity_set(&ours, rec.our_private), 0);
+	assert_int_equal(noise_static_identity_set(&go, rec.go_private), 0);
+	assert_int_equal(message_type_of(rec.init_go, sizeof(rec.init_go)),
 			 MESSAGE_HANDSHAKE_INITIATION);
-	memcpy(&init, rec_init_go, sizeof(init));
+	memcpy(&init, rec.init_go, sizeof(init));
 
 	/* wireguard-go's mac1 verifies against our public key. */
 	cookie_checker_init(&cc);
@@ -386,21 +389,21 @@ static void test_wireguard_go_initiates(void **state)
 	/* We find its static key inside. */
 	assert_int_equal(noise_initiation_open(&ours, &init, &r), 0);
 	assert_memory_equal(r.remote_static, go.public_key, 32);
-	assert_int_equal(noise_handshake_init(&hs, &ours, go.public_key, rec_psk), 0);
+	assert_int_equal(noise_handshake_init(&hs, &ours, go.public_key, rec.psk), 0);
 	assert_int_equal(noise_handshake_accept_initiation(&hs, &r, T0), 0);
 	crypto_wipe(&r, sizeof(r));
 
 	/* Our response is exactly the one wireguard-go accepted. */
-	assert_int_equal(noise_handshake_create_response_ex(&hs, &resp, REC_IDX_R, rec_eph_r), 0);
+	assert_int_equal(noise_handshake_create_response_ex(&hs, &resp, idx_r, rec.eph_r), 0);
 	cookie_maker_init(&cm, go.public_key);
 	assert_int_equal(cookie_add_macs(&cm, &resp, sizeof(resp), T0), 0);
-	assert_memory_equal(&resp, rec_resp_ours, sizeof(resp));
+	assert_memory_equal(&resp, rec.resp_ours, sizeof(resp));
 
 	/* Its first data packet (the ping) decrypts with our receiving key. */
 	assert_int_equal(noise_handshake_derive_keys(&hs, &keys), 0);
 	assert_false(keys.i_am_initiator);
-	decrypt_data(rec_data_go_1, sizeof(rec_data_go_1), keys.receiving, REC_IDX_R, plain);
-	check_ipv4_icmp(plain, sizeof(rec_data_go_1) - 32, 8);   /* echo request */
+	decrypt_data(rec.data_go_1, sizeof(rec.data_go_1), keys.receiving, idx_r, plain);
+	check_ipv4_icmp(plain, sizeof(rec.data_go_1) - 32, 8);   /* echo request */
 	cookie_checker_clear(&cc);
 }
 
@@ -413,24 +416,25 @@ static void test_we_initiate_to_wireguard_go(void **state)
 	struct noise_session_keys keys;
 	struct cookie_checker cc;
 	struct cookie_maker cm;
-	uint8_t plain[sizeof(rec_data_go_2)];
+	uint8_t plain[sizeof(rec.data_go_2)];
+	const uint32_t idx_i = wg_recording_index(rec.idx_i);
 
 	(void)state;
-	assert_int_equal(noise_static_identity_set(&ours, rec_our_private), 0);
-	assert_int_equal(noise_static_identity_set(&go, rec_go_private), 0);
-	assert_int_equal(noise_handshake_init(&hs, &ours, go.public_key, rec_psk), 0);
+	assert_int_equal(noise_static_identity_set(&ours, rec.our_private), 0);
+	assert_int_equal(noise_static_identity_set(&go, rec.go_private), 0);
+	assert_int_equal(noise_handshake_init(&hs, &ours, go.public_key, rec.psk), 0);
 
 	/* Re-creating the recorded initiation gives the same bytes. */
-	assert_int_equal(noise_handshake_create_initiation_ex(&hs, &ours, &init, REC_IDX_I,
-							      rec_eph_i, rec_timestamp), 0);
+	assert_int_equal(noise_handshake_create_initiation_ex(&hs, &ours, &init, idx_i,
+							      rec.eph_i, rec.timestamp), 0);
 	cookie_maker_init(&cm, go.public_key);
 	assert_int_equal(cookie_add_macs(&cm, &init, sizeof(init), T0), 0);
-	assert_memory_equal(&init, rec_init_ours, sizeof(init));
+	assert_memory_equal(&init, rec.init_ours, sizeof(init));
 
 	/* wireguard-go's response: mac1 for our key, and it completes the handshake. */
-	assert_int_equal(message_type_of(rec_resp_go, sizeof(rec_resp_go)),
+	assert_int_equal(message_type_of(rec.resp_go, sizeof(rec.resp_go)),
 			 MESSAGE_HANDSHAKE_RESPONSE);
-	memcpy(&resp, rec_resp_go, sizeof(resp));
+	memcpy(&resp, rec.resp_go, sizeof(resp));
 	cookie_checker_init(&cc);
 	cookie_checker_set_public_key(&cc, ours.public_key);
 	assert_int_equal(cookie_checker_validate(&cc, &resp, sizeof(resp), NULL, 0, T0, false),
@@ -441,18 +445,20 @@ static void test_we_initiate_to_wireguard_go(void **state)
 	assert_int_equal(keys.remote_index, le32toh(resp.sender_index));
 
 	/* Our echo request was encrypted with our sending key... */
-	uint8_t mine[sizeof(rec_data_ours_2)];
-	decrypt_data(rec_data_ours_2, sizeof(rec_data_ours_2), keys.sending,
+	uint8_t mine[sizeof(rec.data_ours_2)];
+	decrypt_data(rec.data_ours_2, sizeof(rec.data_ours_2), keys.sending,
 		     keys.remote_index, mine);
 	/* ... and wireguard-go's echo reply decrypts with our receiving key. */
-	decrypt_data(rec_data_go_2, sizeof(rec_data_go_2), keys.receiving, REC_IDX_I, plain);
-	check_ipv4_icmp(plain, sizeof(rec_data_go_2) - 32, 0);   /* echo reply */
+	decrypt_data(rec.data_go_2, sizeof(rec.data_go_2), keys.receiving, idx_i, plain);
+	check_ipv4_icmp(plain, sizeof(rec.data_go_2) - 32, 0);   /* echo reply */
 	cookie_checker_clear(&cc);
 }
 
 static int setup(void **state)
 {
 	(void)state;
+	if (wg_recording_load(&rec) < 0)
+		return -1;
 	return crypto_init();
 }
 

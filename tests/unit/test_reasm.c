@@ -39,16 +39,9 @@ static size_t frag4(uint8_t *p, const char *src, const char *dst, uint16_t id, s
 		    size_t len, bool more)
 {
 	struct ip_addr s = ipa(src), d = ipa(dst);
-	memset(p, 0, 20);
-	p[0] = 0x45;
-	put16(p + 2, (uint16_t)(20 + len));
-	put16(p + 4, id);
-	put16(p + 6, (uint16_t)((more ? 0x2000 : 0) | (off / 8)));
-	p[8] = 64;
-	p[9] = 17;
-	memcpy(p + 12, s.bytes, 4);
-	memcpy(p + 16, d.bytes, 4);
-	put16(p + 10, ref_fold(ref_sum(p, 20, 0)));
+	struct tl_ip h = { AF_INET, s.bytes, d.bytes, .proto = 17, .ttl = 64, .id = id,
+			   .frag = (uint16_t)((more ? 0x2000 : 0) | (off / 8)) };
+	tl_ip_header(p, &h, len);
 	memcpy(p + 20, payload + off, len);
 	return 20 + len;
 }
@@ -58,13 +51,8 @@ static size_t frag6(uint8_t *p, const char *src, const char *dst, uint32_t id, s
 		    size_t len, bool more, bool dstopts)
 {
 	struct ip_addr s = ipa(src), d = ipa(dst);
-	size_t h = 40;
-	memset(p, 0, 40);
-	p[0] = 0x60;
-	p[6] = dstopts ? 60 : 44;
-	p[7] = 64;
-	memcpy(p + 8, s.bytes, 16);
-	memcpy(p + 24, d.bytes, 16);
+	struct tl_ip ip6 = { AF_INET6, s.bytes, d.bytes, .proto = dstopts ? 60 : 44, .ttl = 64 };
+	size_t h = tl_ip_header(p, &ip6, 0);   /* payload length set below */
 	if (dstopts) {
 		memset(p + h, 0, 8);
 		p[h] = 44;        /* next: Fragment */

@@ -52,8 +52,8 @@ static void write_iface(struct fx *f, const char *name, int key, int port, const
 	write_file(path, text);
 }
 
-/* A UDP port nobody uses right now (bound and released). */
-static int free_port(void)
+/* A UDP socket bound to a port the kernel picked, on every address; *port gets the port. */
+static int hold_udp_port(int *port)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET };
@@ -61,8 +61,16 @@ static int free_port(void)
 	assert_true(fd >= 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* A UDP port nobody uses right now (bound and released). */
+static int free_port(void)
+{
+	int port;
+	close(hold_udp_port(&port));
+	return port;
 }
 
 static int setup(void **state)
@@ -176,14 +184,10 @@ static void test_add_change_remove(void **state)
 static void test_failed_step_is_undone(void **state)
 {
 	struct fx *f = *state;
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	int held;
+	int fd = hold_udp_port(&held);
 	write_iface(f, "wg1", 2, free_port(), "172.20.2.1/32", 3);
-	write_iface(f, "wg2", 3, ntohs(a.sin_port), "172.20.3.1/32", 2);
+	write_iface(f, "wg2", 3, held, "172.20.3.1/32", 2);
 	size_t n_before = f->router.n_netifs;
 	struct strbuf out;
 	strbuf_init(&out);

@@ -31,6 +31,7 @@
 #include "ip/fib.h"
 #include "ip/reasm.h"
 #include "ip/router.h"
+#include "route_kinds.h"
 #include "testlib.h"
 
 /* ---- reference checksums and packet builders ---- */
@@ -70,17 +71,10 @@ static void fix_v4_header(uint8_t *p)
 static size_t build_v4(uint8_t *out, const char *src, const char *dst, uint8_t proto, uint8_t ttl,
 		       uint16_t frag, const uint8_t *l4, size_t l4_len)
 {
-	memset(out, 0, 20);
-	out[0] = 0x45;
-	put16(out + 2, (uint16_t)(20 + l4_len));
-	put16(out + 4, 0x1111);
-	put16(out + 6, frag);
-	out[8] = ttl;
-	out[9] = proto;
 	struct ip_addr s = ipa(src), d = ipa(dst);
-	memcpy(out + 12, s.bytes, 4);
-	memcpy(out + 16, d.bytes, 4);
-	fix_v4_header(out);
+	struct tl_ip h = { AF_INET, s.bytes, d.bytes, .proto = proto, .ttl = ttl, .id = 0x1111,
+			   .frag = frag };
+	tl_ip_header(out, &h, l4_len);
 	for (size_t i = 0; i < l4_len; i++)
 		out[20 + i] = l4 ? l4[i] : (uint8_t)(i * 13 + 5);
 	return 20 + l4_len;
@@ -89,16 +83,11 @@ static size_t build_v4(uint8_t *out, const char *src, const char *dst, uint8_t p
 static size_t build_v6(uint8_t *out, const char *src, const char *dst, uint8_t nh, uint8_t hlim,
 		       const uint8_t *l4, size_t l4_len)
 {
-	memset(out, 0, 40);
-	out[0] = 0x60;
+	struct ip_addr s = ipa(src), d = ipa(dst);
+	struct tl_ip h = { AF_INET6, s.bytes, d.bytes, .proto = nh, .ttl = hlim };
+	tl_ip_header(out, &h, l4_len);
 	out[1] = 0x0a;   /* traffic class / flow label bits must survive */
 	out[3] = 0x77;
-	put16(out + 4, (uint16_t)l4_len);
-	out[6] = nh;
-	out[7] = hlim;
-	struct ip_addr s = ipa(src), d = ipa(dst);
-	memcpy(out + 8, s.bytes, 16);
-	memcpy(out + 24, d.bytes, 16);
 	for (size_t i = 0; i < l4_len; i++)
 		out[40 + i] = l4 ? l4[i] : (uint8_t)(i * 11 + 3);
 	return 40 + l4_len;
@@ -262,14 +251,8 @@ static int setup(void **state)
 	add_route("172.21.0.0/16", FIB_TYPE_UNICAST, wg1.ifindex, NULL);
 	add_route("fd42:50::/32", FIB_TYPE_UNICAST, wg1.ifindex, NULL);
 	add_route("10.1.0.0/16", FIB_TYPE_UNICAST, wg2.ifindex, NULL);
-	add_route("172.22.0.0/16", FIB_TYPE_UNICAST, 0, "172.20.2.2");
-	add_route("fd42:70::/32", FIB_TYPE_UNICAST, 0, "fd42:2::2");
-	add_route("172.23.0.0/16", FIB_TYPE_UNREACHABLE, 0, NULL);
-	add_route("fd42:23::/32", FIB_TYPE_UNREACHABLE, 0, NULL);
-	add_route("172.24.0.0/16", FIB_TYPE_PROHIBIT, 0, NULL);
-	add_route("fd42:24::/32", FIB_TYPE_PROHIBIT, 0, NULL);
-	add_route("172.25.0.0/16", FIB_TYPE_BLACKHOLE, 0, NULL);
-	add_route("fd42:25::/32", FIB_TYPE_BLACKHOLE, 0, NULL);
+	for (size_t k = 0; k < N_ROUTE_KINDS; k++)
+		add_route(route_kinds[k].prefix, route_kinds[k].type, 0, route_kinds[k].gateway);
 	n_sent = 0;
 	return 0;
 }
@@ -376,6 +359,37 @@ static void check_echo_reply(size_t i, struct netif *out, const char *from, cons
 	assert_memory_equal(pbuf_data(sent[i].b), want, n);
 }
 
+/*
+ * Injects a UDP packet src -> dst (TTL ttl, IP flags frag, len bytes) on in and
+ * checks that exactly one ICMP error type/code went back out of in, from
+ * `from` to src, quoting it. Returns the word after the checksum; sent[] is
+ * left for the caller to look at and clear.
+ */
+static uint32_t udp_gets_icmp_error(struct netif *in, const char *src, const char *dst, uint8_t ttl,
+				    uint16_t frag, size_t len, const char *from, uint8_t type,
+				    uint8_t code)
+{
+	uint8_t p[1500];
+	size_t n = udp(p, src, dst, ttl, frag, len);
+	inject(in, p, n);
+	assert_int_equal(n_sent, 1);
+	return assert_icmp_error(0, in, from, src, type, code, p, n);
+}
+
+/*
+ * A hop-limit-1 packet from behind wg2, which has no global IPv6 address: the
+ * one ICMPv6 error that goes back out of wg2 (still in sent[0]).
+ */
+static const uint8_t *error_from_behind_wg2(void)
+{
+	uint8_t p[300];
+	add_route("fd42:60::/32", FIB_TYPE_UNICAST, wg2.ifindex, NULL);
+	inject(&wg2, p, udp(p, "fd42:60::7", "fd42:9::9", 1, 0, 200));
+	assert_int_equal(n_sent, 1);
+	assert_ptr_equal(sent[0].nif, &wg2);
+	return pbuf_data(sent[0].b);
+}
+
 static void test_echo_to_each_address(void **state)
 {
 	(void)state;
@@ -446,21 +460,15 @@ static void test_local_udp_port_unreachable(void **state)
 {
 	(void)state;
 	uint8_t p[200];
-	size_t n = udp(p, "172.20.9.9", "172.20.2.1", 1, 0, 60);
-	inject(&wg0, p, n);
-	assert_int_equal(n_sent, 1);
 	/* From the address it was sent to? RFC 1812 4.3.2.4 allows any of ours; we use wg0's. */
-	assert_icmp_error(0, &wg0, "172.20.1.1", "172.20.9.9", 3, 3, p, n);
+	udp_gets_icmp_error(&wg0, "172.20.9.9", "172.20.2.1", 1, 0, 60, "172.20.1.1", 3, 3);
 	clear_sent();
-	n = udp(p, "fd42:9::9", "fd42:1::1", 64, 0, 100);
-	inject(&wg0, p, n);
-	assert_int_equal(n_sent, 1);
-	assert_icmp_error(0, &wg0, "fd42:1::1", "fd42:9::9", 1, 4, p, n);
+	udp_gets_icmp_error(&wg0, "fd42:9::9", "fd42:1::1", 64, 0, 100, "fd42:1::1", 1, 4);
 	clear_sent();
 	/* Both UDP datagrams were dropped as unsupported after the error. */
 	assert_int_equal(total_drops(&wg0, DROP_UNSUPPORTED), 2);
 	/* TCP to us with nobody listening: dropped silently (no handler). */
-	n = syn(p, "172.20.9.9", "172.20.1.1", 0);
+	size_t n = syn(p, "172.20.9.9", "172.20.1.1", 0);
 	inject(&wg0, p, n);
 	assert_int_equal(n_sent, 0);
 	assert_int_equal(total_drops(&wg0, DROP_UNSUPPORTED), 3);
@@ -597,10 +605,7 @@ static void test_gateway_route(void **state)
 	clear_sent();
 	/* A gateway nothing routes to: no route. */
 	add_route("172.27.0.0/16", FIB_TYPE_UNICAST, 0, "192.0.2.1");
-	n = udp(p, "172.20.9.9", "172.27.0.9", 64, 0, 80);
-	inject(&wg0, p, n);
-	assert_int_equal(n_sent, 1);
-	assert_icmp_error(0, &wg0, "172.20.1.1", "172.20.9.9", 3, 0, p, n);
+	udp_gets_icmp_error(&wg0, "172.20.9.9", "172.27.0.9", 64, 0, 80, "172.20.1.1", 3, 0);
 	clear_sent();
 	/* The egress lookup helper agrees. */
 	struct ip_addr d = ipa("172.22.9.9");
@@ -614,35 +619,21 @@ static void test_gateway_route(void **state)
 static void test_time_exceeded(void **state)
 {
 	(void)state;
-	uint8_t p[1500];
 	/* TTL 1 and 0, from behind wg1: the error comes from wg1's address, quotes the
 	 * packet as it arrived (TTL not decremented) and goes back by the route. */
 	for (uint8_t ttl = 0; ttl <= 1; ttl++) {
-		size_t n = udp(p, "172.21.7.7", "172.20.9.9", ttl, 0, 100);
-		inject(&wg1, p, n);
-		assert_int_equal(n_sent, 1);
-		assert_icmp_error(0, &wg1, "172.20.2.1", "172.21.7.7", 11, 0, p, n);
+		udp_gets_icmp_error(&wg1, "172.21.7.7", "172.20.9.9", ttl, 0, 100,
+				    "172.20.2.1", 11, 0);
 		assert_nexthop(&sent[0], "172.21.7.7");
 		clear_sent();
 	}
 	/* A long packet is quoted up to 576 bytes in all. */
-	size_t n = udp(p, "172.20.9.9", "172.21.7.7", 1, 0, 1400);
-	inject(&wg0, p, n);
-	assert_int_equal(n_sent, 1);
-	assert_icmp_error(0, &wg0, "172.20.1.1", "172.20.9.9", 11, 0, p, n);
+	udp_gets_icmp_error(&wg0, "172.20.9.9", "172.21.7.7", 1, 0, 1400, "172.20.1.1", 11, 0);
 	clear_sent();
-	n = udp(p, "fd42:50::7", "fd42:9::9", 1, 0, 1280);
-	inject(&wg1, p, n);
-	assert_int_equal(n_sent, 1);
-	assert_icmp_error(0, &wg1, "fd42:2::1", "fd42:50::7", 3, 0, p, n);
+	udp_gets_icmp_error(&wg1, "fd42:50::7", "fd42:9::9", 1, 0, 1280, "fd42:2::1", 3, 0);
 	clear_sent();
 	/* wg2 has no global IPv6 address: any global address of the router will do. */
-	add_route("fd42:60::/32", FIB_TYPE_UNICAST, wg2.ifindex, NULL);
-	n = udp(p, "fd42:60::7", "fd42:9::9", 1, 0, 200);
-	inject(&wg2, p, n);
-	assert_int_equal(n_sent, 1);
-	assert_ptr_equal(sent[0].nif, &wg2);
-	const uint8_t *e = pbuf_data(sent[0].b);
+	const uint8_t *e = error_from_behind_wg2();
 	assert_int_equal(e[40], 3);
 	struct ip_addr src;
 	ip_addr_from_v6(&src, e + 8);
@@ -710,23 +701,18 @@ static void test_too_big(void **state)
 	(void)state;
 	uint8_t p[1500];
 	/* DF set, 1400 bytes toward wg1 (mtu 1280): frag needed with the MTU, nothing sent on. */
-	size_t n = udp(p, "172.20.9.9", "172.21.5.5", 64, IP_DF, 1400);
-	inject(&wg0, p, n);
-	assert_int_equal(n_sent, 1);
-	uint32_t w = assert_icmp_error(0, &wg0, "172.20.1.1", "172.20.9.9", 3, 4, p, n);
+	uint32_t w = udp_gets_icmp_error(&wg0, "172.20.9.9", "172.21.5.5", 64, IP_DF, 1400,
+					 "172.20.1.1", 3, 4);
 	assert_int_equal(w, 1280);    /* bytes 6-7: next-hop MTU; bytes 4-5 zero */
 	clear_sent();
 	/* Exactly the MTU passes. */
-	n = udp(p, "172.20.9.9", "172.21.5.5", 64, IP_DF, 1280);
+	size_t n = udp(p, "172.20.9.9", "172.21.5.5", 64, IP_DF, 1280);
 	inject(&wg0, p, n);
 	assert_int_equal(n_sent, 1);
 	assert_ptr_equal(sent[0].nif, &wg1);
 	clear_sent();
 	/* IPv6: packet too big with a 32-bit MTU. */
-	n = udp(p, "fd42:9::9", "fd42:50::1", 64, 0, 1400);
-	inject(&wg0, p, n);
-	assert_int_equal(n_sent, 1);
-	w = assert_icmp_error(0, &wg0, "fd42:1::1", "fd42:9::9", 2, 0, p, n);
+	w = udp_gets_icmp_error(&wg0, "fd42:9::9", "fd42:50::1", 64, 0, 1400, "fd42:1::1", 2, 0);
 	assert_int_equal(w, 1280);
 	clear_sent();
 	assert_int_equal(total_drops(&wg0, DROP_TOO_BIG), 2);
@@ -1099,7 +1085,6 @@ static void test_loopback_netif(void **state)
 static void test_icmp_error_source(void **state)
 {
 	(void)state;
-	uint8_t p[1500];
 	/* A route back to the sender with a preferred source that is ours (BIRD's krt_prefsrc):
 	 * the error comes from it, not from the ingress interface (Linux's default). */
 	struct ip_prefix node4, node6;
@@ -1114,23 +1099,13 @@ static void test_icmp_error_source(void **state)
 	rt.ifindex = wg1.ifindex;
 	rt.prefsrc = ipa("172.20.0.53");
 	assert_int_equal(fib_add(router.fib, &rt, 0), 0);
-	size_t n = udp(p, "172.21.7.7", "172.20.9.9", 1, 0, 100);
-	inject(&wg1, p, n);
-	assert_int_equal(n_sent, 1);
-	assert_icmp_error(0, &wg1, "172.20.0.53", "172.21.7.7", 11, 0, p, n);
+	udp_gets_icmp_error(&wg1, "172.21.7.7", "172.20.9.9", 1, 0, 100, "172.20.0.53", 11, 0);
 	clear_sent();
 	/* No such route (172.21/16 has no prefsrc): the ingress interface's address. */
-	n = udp(p, "172.21.8.8", "172.20.9.9", 1, 0, 100);
-	inject(&wg1, p, n);
-	assert_int_equal(n_sent, 1);
-	assert_icmp_error(0, &wg1, "172.20.2.1", "172.21.8.8", 11, 0, p, n);
+	udp_gets_icmp_error(&wg1, "172.21.8.8", "172.20.9.9", 1, 0, 100, "172.20.2.1", 11, 0);
 	clear_sent();
 	/* wg2 has no global IPv6 address: lo's node address comes first. */
-	add_route("fd42:60::/32", FIB_TYPE_UNICAST, wg2.ifindex, NULL);
-	n = udp(p, "fd42:60::7", "fd42:9::9", 1, 0, 200);
-	inject(&wg2, p, n);
-	assert_int_equal(n_sent, 1);
-	const uint8_t *e = pbuf_data(sent[0].b);
+	const uint8_t *e = error_from_behind_wg2();
 	assert_addr(e + 8, "fd42:53::1");
 	clear_sent();
 }

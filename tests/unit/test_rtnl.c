@@ -26,26 +26,9 @@
 #include "ip/router.h"
 #include "nl/rtnl.h"
 
-/* ---- a fake router ---- */
+#include "drop_netif.h"
 
-static void drop_output(struct netif *nif, struct pbuf *b, const struct ip_addr *nexthop)
-{
-	(void)nif;
-	(void)nexthop;
-	pbuf_free(b);
-}
-
-/* The fixture's interfaces are the test's: "ip link del" unlinks them, teardown frees them. */
-static void keep_destroy(struct netif *nif)
-{
-	(void)nif;
-}
-
-/* One receive-path and one send-path reason of the link's own, as a WireGuard device has. */
-static const char *const fake_link_drop_names[] = { "fake_rx", "fake_tx" };
-static const struct netif_ops drop_ops = { .output = drop_output, .destroy = keep_destroy,
-					   .link_drop_names = fake_link_drop_names,
-					   .n_link_drops = 2, .n_link_rx_drops = 1 };
+/* ---- a fake router (its interfaces: drop_netif.h) ---- */
 
 struct fx {
 	struct ip_router r;
@@ -69,6 +52,21 @@ static struct ip_addr addr(const char *text)
 	if (ip_addr_parse(text, &a) < 0)
 		fail_msg("bad address %s", text);
 	return a;
+}
+
+static void assert_addr_is(const struct ip_addr *a, const char *text)
+{
+	struct ip_addr want = addr(text);
+	assert_true(ip_addr_equal(a, &want));
+}
+
+/* The route the FIB of f picks for the address text, which must have one; *dst is the address. */
+static struct fib_route route_to(struct fx *f, const char *text, struct ip_addr *dst)
+{
+	struct fib_route rt;
+	*dst = addr(text);
+	assert_int_equal(fib_lookup(f->r.fib, dst, &rt), 0);
+	return rt;
 }
 
 static void netif_setup(struct netif *nif, const char *name, uint16_t mtu, const char *a1,
@@ -238,6 +236,29 @@ static void recv_all_cap(struct rtnl_sock *s, struct msgs *ms, size_t cap)
 static void recv_all(struct rtnl_sock *s, struct msgs *ms)
 {
 	recv_all_cap(s, ms, 65536);
+}
+
+/* All that s has pending, which must be n messages. */
+static void recv_n(struct rtnl_sock *s, struct msgs *ms, size_t n)
+{
+	recv_all(s, ms);
+	assert_int_equal(ms->n, n);
+}
+
+/* All that s has pending, which must be one message of type. */
+static void recv_one(struct rtnl_sock *s, struct msgs *ms, uint16_t type)
+{
+	recv_n(s, ms, 1);
+	assert_int_equal(ms->m[0].h.nlmsg_type, type);
+}
+
+/* A netlink socket of our own in the multicast groups (RTMGRP_* bits): what `ip monitor` sees. */
+static struct rtnl_sock *monitor(struct fx *f, uint32_t groups)
+{
+	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
+	assert_non_null(mon);
+	assert_int_equal(rtnl_sock_bind(mon, groups), 0);
+	return mon;
 }
 
 /* The payload of attribute type in m after a fixed header of hl bytes; NULL if absent. */
@@ -503,10 +524,7 @@ static void test_link_get_by_name(void **state)
 static void test_link_added_with_addresses(void **state)
 {
 	struct fx *f = *state;
-	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
-	assert_non_null(mon);
-	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR),
-			 0);
+	struct rtnl_sock *mon = monitor(f, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR);
 	struct netif *d = dummy_new("wg2");
 	assert_non_null(d);
 	d->addrs = calloc(2, sizeof(*d->addrs));
@@ -516,8 +534,7 @@ static void test_link_added_with_addresses(void **state)
 	d->n_addrs = 2;
 	assert_int_equal(ip_router_add_netif(&f->r, d), 0);
 	struct msgs ms;
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 3);
+	recv_n(mon, &ms, 3);
 	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_NEWLINK);
 	assert_int_equal(ms.m[1].h.nlmsg_type, RTM_NEWADDR);
 	assert_int_equal(ms.m[1].group, RTNLGRP_IPV4_IFADDR);
@@ -526,8 +543,7 @@ static void test_link_added_with_addresses(void **state)
 	assert_int_equal(ms.m[2].group, RTNLGRP_IPV6_IFADDR);
 	msgs_free(&ms);
 	ip_router_destroy_netif(&f->r, d);
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 3);   /* two RTM_DELADDR, then RTM_DELLINK */
+	recv_n(mon, &ms, 3);   /* two RTM_DELADDR, then RTM_DELLINK */
 	assert_int_equal(ms.m[2].h.nlmsg_type, RTM_DELLINK);
 	msgs_free(&ms);
 	rtnl_sock_free(mon);
@@ -537,24 +553,18 @@ static void test_link_added_with_addresses(void **state)
 static void test_address_changed_outside(void **state)
 {
 	struct fx *f = *state;
-	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
-	assert_non_null(mon);
-	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_IPV4_IFADDR), 0);
+	struct rtnl_sock *mon = monitor(f, RTMGRP_IPV4_IFADDR);
 	struct ip_prefix p = pfx("172.20.9.7/32");
 	assert_int_equal(ip_router_add_address(&f->r, &f->wg0, &p, NULL), 0);
 	rtnl_address_changed(f->nl, &f->wg0, &p.addr, true);
 	struct msgs ms;
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 1);
-	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_NEWADDR);
+	recv_one(mon, &ms, RTM_NEWADDR);
 	assert_true(attr_is_addr(&ms.m[0], sizeof(struct ifaddrmsg), IFA_LOCAL, "172.20.9.7"));
 	msgs_free(&ms);
 	rtnl_address_changed(f->nl, &f->wg0, &p.addr, false);
 	assert_int_equal(ip_router_del_address(&f->r, &f->wg0, &p), 0);
 	rtnl_address_changed(f->nl, &f->wg0, &p.addr, false);   /* gone: nothing to say */
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 1);
-	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_DELADDR);
+	recv_one(mon, &ms, RTM_DELADDR);
 	msgs_free(&ms);
 	rtnl_sock_free(mon);
 }
@@ -562,9 +572,7 @@ static void test_address_changed_outside(void **state)
 static void test_link_set_mtu(void **state)
 {
 	struct fx *f = *state;
-	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
-	assert_non_null(mon);
-	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_LINK), 0);
+	struct rtnl_sock *mon = monitor(f, RTMGRP_LINK);
 	/* ip link set wg0 mtu 1400 up */
 	struct req q = { 0 };
 	struct ifinfomsg ifi = { .ifi_index = 2, .ifi_flags = IFF_UP, .ifi_change = IFF_UP };
@@ -574,9 +582,7 @@ static void test_link_set_mtu(void **state)
 	assert_int_equal(request_error(f, &q, NULL), 0);
 	assert_int_equal(f->wg0.mtu, 1400);
 	struct msgs ms;
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 1);
-	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_NEWLINK);
+	recv_one(mon, &ms, RTM_NEWLINK);
 	assert_int_equal(ms.m[0].group, RTNLGRP_LINK);
 	assert_int_equal(attr_get_u32(&ms.m[0], sizeof(ifi), IFLA_MTU), 1400);
 	msgs_free(&ms);
@@ -606,8 +612,7 @@ static void test_link_set_mtu(void **state)
 	attr(&q, IFLA_IFNAME, "dummy0", 7);
 	end(&q);
 	assert_int_equal(request_error(f, &q, NULL), -EOPNOTSUPP);
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 0);   /* nothing changed: nothing told */
+	recv_n(mon, &ms, 0);   /* nothing changed: nothing told */
 	msgs_free(&ms);
 	rtnl_sock_free(mon);
 }
@@ -699,22 +704,18 @@ static void addr_req(struct req *q, uint16_t type, uint16_t flags, int family, u
 static void test_addr_new_del(void **state)
 {
 	struct fx *f = *state;
-	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
-	assert_non_null(mon);
-	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE), 0);
+	struct rtnl_sock *mon = monitor(f, RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE);
 	/* ip addr add 192.0.2.1/24 dev wg1 */
 	struct req q;
 	addr_req(&q, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, AF_INET, 24, 3, "192.0.2.1",
 		 "192.0.2.1");
 	assert_int_equal(request_error(f, &q, NULL), 0);
 	assert_int_equal(f->wg1.n_addrs, 3);
-	struct fib_route rt;
-	struct ip_addr dst = addr("192.0.2.77");
-	assert_int_equal(fib_lookup(f->r.fib, &dst, &rt), 0);
+	struct ip_addr dst;
+	struct fib_route rt = route_to(f, "192.0.2.77", &dst);
 	assert_int_equal(rt.ifindex, 3);
 	assert_int_equal(rt.scope, RT_SCOPE_LINK);
-	assert_true(ip_addr_equal(&rt.prefsrc, &(struct ip_addr){ .family = AF_INET,
-								   .bytes = { 192, 0, 2, 1 } }));
+	assert_addr_is(&rt.prefsrc, "192.0.2.1");
 	/* The monitor hears of the address and of its connected route. */
 	struct msgs ms;
 	recv_all(mon, &ms);
@@ -861,6 +862,17 @@ static int request_maybe_ack(struct fx *f, struct req *q)
 	return e;
 }
 
+/* A route request (msg, flags) for dst of type rtn via device oif: as request_maybe_ack. */
+static int route_dev_request(struct fx *f, uint16_t msg, uint16_t flags, const char *dst,
+			     uint8_t rtn, uint32_t oif)
+{
+	struct req q;
+	route_req(&q, msg, flags, 40, dst, rtn);
+	attr_u32(&q, RTA_OIF, oif);
+	end(&q);
+	return request_maybe_ack(f, &q);
+}
+
 static void test_route_add_excl_ack(void **state)
 {
 	struct fx *f = *state;
@@ -873,22 +885,16 @@ static void test_route_add_excl_ack(void **state)
 	end(&q);
 	assert_int_equal(request_maybe_ack(f, &q), 0);
 	assert_int_equal(request_maybe_ack(f, &q), -EEXIST);
-	struct fib_route rt;
-	struct ip_addr dst = addr("172.22.3.4");
-	assert_int_equal(fib_lookup(f->r.fib, &dst, &rt), 0);
+	struct ip_addr dst;
+	struct fib_route rt = route_to(f, "172.22.3.4", &dst);
 	assert_int_equal(rt.priority, 32);
 	assert_int_equal(rt.protocol, RTPROT_BIRD);
-	assert_true(ip_addr_equal(&rt.gateway, &(struct ip_addr){ .family = AF_INET,
-								   .bytes = { 172, 20, 1, 2 } }));
+	assert_addr_is(&rt.gateway, "172.20.1.2");
 	/* Without NLM_F_ACK a success is silent, an error is not. */
-	route_req(&q, RTM_NEWROUTE, NLM_F_CREATE, 40, "172.23.0.0/16", RTN_UNICAST);
-	attr_u32(&q, RTA_OIF, 2);
-	end(&q);
-	assert_int_equal(request_maybe_ack(f, &q), 1);
-	route_req(&q, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, 40, "172.23.0.0/16", RTN_UNICAST);
-	attr_u32(&q, RTA_OIF, 2);
-	end(&q);
-	assert_int_equal(request_maybe_ack(f, &q), -EEXIST);
+	assert_int_equal(route_dev_request(f, RTM_NEWROUTE, NLM_F_CREATE, "172.23.0.0/16",
+					   RTN_UNICAST, 2), 1);
+	assert_int_equal(route_dev_request(f, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL,
+					   "172.23.0.0/16", RTN_UNICAST, 2), -EEXIST);
 	/* Another priority is another route. */
 	route_req(&q, RTM_NEWROUTE, BIRD_ADD, 40, "172.23.0.0/16", RTN_UNICAST);
 	attr_u32(&q, RTA_OIF, 3);
@@ -902,31 +908,21 @@ static void test_route_replace_del(void **state)
 {
 	struct fx *f = *state;
 	struct req q;
-	route_req(&q, RTM_NEWROUTE, BIRD_ADD, 40, "172.22.0.0/16", RTN_UNICAST);
-	attr_u32(&q, RTA_OIF, 2);
-	end(&q);
-	assert_int_equal(request_maybe_ack(f, &q), 0);
+	assert_int_equal(route_dev_request(f, RTM_NEWROUTE, BIRD_ADD, "172.22.0.0/16",
+					   RTN_UNICAST, 2), 0);
 	/* ip route replace 172.22.0.0/16 dev wg1 */
-	route_req(&q, RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, 40, "172.22.0.0/16",
-		  RTN_UNICAST);
-	attr_u32(&q, RTA_OIF, 3);
-	end(&q);
-	assert_int_equal(request_maybe_ack(f, &q), 0);
-	struct fib_route rt;
-	struct ip_addr dst = addr("172.22.0.1");
-	assert_int_equal(fib_lookup(f->r.fib, &dst, &rt), 0);
+	assert_int_equal(route_dev_request(f, RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
+					   "172.22.0.0/16", RTN_UNICAST, 3), 0);
+	struct ip_addr dst;
+	struct fib_route rt = route_to(f, "172.22.0.1", &dst);
 	assert_int_equal(rt.ifindex, 3);
 	assert_int_equal(fib_count(f->r.fib, AF_INET), 1 + 1);   /* replaced, not added */
 	/* REPLACE without CREATE of a missing route: ENOENT */
-	route_req(&q, RTM_NEWROUTE, NLM_F_ACK | NLM_F_REPLACE, 40, "172.29.0.0/16", RTN_UNICAST);
-	attr_u32(&q, RTA_OIF, 3);
-	end(&q);
-	assert_int_equal(request_maybe_ack(f, &q), -ENOENT);
+	assert_int_equal(route_dev_request(f, RTM_NEWROUTE, NLM_F_ACK | NLM_F_REPLACE,
+					   "172.29.0.0/16", RTN_UNICAST, 3), -ENOENT);
 	/* A delete that names the wrong device misses; the right one hits; then ESRCH. */
-	route_req(&q, RTM_DELROUTE, NLM_F_ACK, 40, "172.22.0.0/16", RTN_UNICAST);
-	attr_u32(&q, RTA_OIF, 2);
-	end(&q);
-	assert_int_equal(request_maybe_ack(f, &q), -ESRCH);
+	assert_int_equal(route_dev_request(f, RTM_DELROUTE, NLM_F_ACK, "172.22.0.0/16",
+					   RTN_UNICAST, 2), -ESRCH);
 	/* As BIRD deletes: scope nowhere, protocol, table, no next hop */
 	memset(&q, 0, sizeof(q));
 	struct rtmsg rtm = { .rtm_family = AF_INET, .rtm_dst_len = 16, .rtm_table = RT_TABLE_MAIN,
@@ -954,9 +950,8 @@ static void test_route_via_v6(void **state)
 	attr(&q, RTA_VIA, via, sizeof(via));
 	end(&q);
 	assert_int_equal(request_maybe_ack(f, &q), 0);
-	struct fib_route rt;
-	struct ip_addr dst = addr("172.24.1.1");
-	assert_int_equal(fib_lookup(f->r.fib, &dst, &rt), 0);
+	struct ip_addr dst;
+	struct fib_route rt = route_to(f, "172.24.1.1", &dst);
 	assert_int_equal(rt.gateway.family, AF_INET6);
 	assert_true(ip_addr_equal(&rt.gateway, &gw));
 	assert_int_equal(ip_router_route_netif(&f->r, &dst, 0), &f->wg0);
@@ -1017,20 +1012,13 @@ static void test_route_types(void **state)
 		msgs_free(&ms);
 	}
 	/* A reject route with a device is refused; RTN_LOCAL is not ours to add. */
-	struct req q;
-	route_req(&q, RTM_NEWROUTE, BIRD_ADD, 40, "10.3.0.0/16", RTN_BLACKHOLE);
-	attr_u32(&q, RTA_OIF, 2);
-	end(&q);
-	assert_int_equal(request_maybe_ack(f, &q), -EINVAL);
-	route_req(&q, RTM_NEWROUTE, BIRD_ADD, 40, "10.3.0.0/16", RTN_LOCAL);
-	attr_u32(&q, RTA_OIF, 2);
-	end(&q);
-	assert_int_equal(request_maybe_ack(f, &q), -EOPNOTSUPP);
+	assert_int_equal(route_dev_request(f, RTM_NEWROUTE, BIRD_ADD, "10.3.0.0/16",
+					   RTN_BLACKHOLE, 2), -EINVAL);
+	assert_int_equal(route_dev_request(f, RTM_NEWROUTE, BIRD_ADD, "10.3.0.0/16",
+					   RTN_LOCAL, 2), -EOPNOTSUPP);
 	/* IPv6 routes without a metric get Linux's 1024. */
-	route_req(&q, RTM_NEWROUTE, BIRD_ADD, 40, "fd45::/48", RTN_UNICAST);
-	attr_u32(&q, RTA_OIF, 3);
-	end(&q);
-	assert_int_equal(request_maybe_ack(f, &q), 0);
+	assert_int_equal(route_dev_request(f, RTM_NEWROUTE, BIRD_ADD, "fd45::/48",
+					   RTN_UNICAST, 3), 0);
 	struct fib_route rt;
 	struct ip_addr d6 = addr("fd45::1");
 	assert_int_equal(fib_lookup(f->r.fib, &d6, &rt), 0);
@@ -1074,9 +1062,8 @@ static void test_route_checks(void **state)
 	attr_addr(&q, RTA_PREFSRC, "10.0.0.1");
 	end(&q);
 	assert_int_equal(request_error(f, &q, &why), 0);
-	struct fib_route rt;
-	struct ip_addr dst = addr("172.22.0.9");
-	assert_int_equal(fib_lookup(f->r.fib, &dst, &rt), 0);
+	struct ip_addr dst;
+	struct fib_route rt = route_to(f, "172.22.0.9", &dst);
 	assert_int_equal(rt.ifindex, 2);
 
 	route_req(&q, RTM_NEWROUTE, BIRD_ADD, 40, "172.25.0.0/16", RTN_UNICAST);
@@ -1330,15 +1317,11 @@ static void test_notifications(void **state)
 			       .ifindex = 3, .protocol = RTPROT_STATIC };
 	assert_int_equal(fib_add(f->r.fib, &r, 0), 0);
 	/* And one from a request. */
-	struct req q;
-	route_req(&q, RTM_NEWROUTE, BIRD_ADD, 40, "172.28.0.0/16", RTN_UNICAST);
-	attr_u32(&q, RTA_OIF, 2);
-	end(&q);
-	assert_int_equal(request_maybe_ack(f, &q), 0);
+	assert_int_equal(route_dev_request(f, RTM_NEWROUTE, BIRD_ADD, "172.28.0.0/16",
+					   RTN_UNICAST, 2), 0);
 
 	struct msgs ms;
-	recv_all(v4, &ms);
-	assert_int_equal(ms.n, 2);
+	recv_n(v4, &ms, 2);
 	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_NEWROUTE);
 	assert_int_equal(ms.m[0].group, RTNLGRP_IPV4_ROUTE);
 	assert_int_equal(ms.m[0].h.nlmsg_pid, 0);
@@ -1350,8 +1333,7 @@ static void test_notifications(void **state)
 	assert_int_equal(rtm.rtm_protocol, RTPROT_BIRD);
 	assert_int_equal(attr_get_u32(&ms.m[1], sizeof(rtm), RTA_OIF), 2);
 	msgs_free(&ms);
-	recv_all(bird, &ms);
-	assert_int_equal(ms.n, 2);
+	recv_n(bird, &ms, 2);
 	msgs_free(&ms);
 	assert_int_equal(rtnl_sock_pending(v6), 0);
 	assert_int_equal(rtnl_sock_pending(none), 0);
@@ -1360,9 +1342,7 @@ static void test_notifications(void **state)
 	/* Deletion is told too; a dropped membership hears nothing more. */
 	assert_int_equal(rtnl_sock_setsockopt(bird, NETLINK_DROP_MEMBERSHIP, RTNLGRP_IPV4_ROUTE), 0);
 	assert_int_equal(fib_del(f->r.fib, &r), 0);
-	recv_all(v4, &ms);
-	assert_int_equal(ms.n, 1);
-	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_DELROUTE);
+	recv_one(v4, &ms, RTM_DELROUTE);
 	msgs_free(&ms);
 	assert_int_equal(rtnl_sock_pending(bird), 0);
 
@@ -1376,19 +1356,22 @@ static void test_notifications(void **state)
 	rtnl_sock_free(bird);
 }
 
+/* The i-th of the routes that flood a monitor: 10.x.y.0/24 out of wg0. */
+static struct fib_route flood_route(uint32_t i)
+{
+	return (struct fib_route){ .prefix = { .addr = { .family = AF_INET,
+							 .bytes = { 10, (uint8_t)(i >> 8), (uint8_t)i, 0 } },
+					       .len = 24 },
+				   .type = FIB_TYPE_UNICAST, .ifindex = 2 };
+}
+
 static void test_enobufs(void **state)
 {
 	struct fx *f = *state;
-	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
-	assert_non_null(mon);
-	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_IPV4_ROUTE), 0);
+	struct rtnl_sock *mon = monitor(f, RTMGRP_IPV4_ROUTE);
 	size_t added = 0;
 	for (uint32_t i = 0; i < 5000; i++) {
-		struct fib_route r = { .prefix = { .addr = { .family = AF_INET,
-							     .bytes = { 10, (uint8_t)(i >> 8),
-									(uint8_t)i, 0 } },
-						   .len = 24 },
-				       .type = FIB_TYPE_UNICAST, .ifindex = 2 };
+		struct fib_route r = flood_route(i);
 		assert_int_equal(fib_add(f->r.fib, &r, 0), 0);
 		added++;
 	}
@@ -1408,15 +1391,22 @@ static void test_enobufs(void **state)
 	msgs_free(&ms);
 	assert_int_equal(rtnl_sock_setsockopt(mon, NETLINK_NO_ENOBUFS, 1), 0);
 	for (uint32_t i = 0; i < 5000; i++) {
-		struct fib_route r = { .prefix = { .addr = { .family = AF_INET,
-							     .bytes = { 10, (uint8_t)(i >> 8),
-									(uint8_t)i, 0 } },
-						   .len = 24 },
-				       .type = FIB_TYPE_UNICAST, .ifindex = 2 };
+		struct fib_route r = flood_route(i);
 		assert_int_equal(fib_del(f->r.fib, &r), 0);
 	}
 	assert_true(rtnl_sock_recv(mon, buf, sizeof(buf), false, NULL) > 0);
 	rtnl_sock_free(mon);
+}
+
+/* A dump request of type with header hdr (len bytes) is refused: EINVAL, and reason as its ext ack. */
+static void dump_refused(struct fx *f, uint16_t type, uint32_t seq, const void *hdr, size_t len,
+			 const char *reason)
+{
+	struct req q;
+	const char *why;
+	dump_req(&q, type, seq, hdr, len);
+	assert_int_equal(request_error(f, &q, &why), -EINVAL);
+	assert_string_equal(why, reason);
 }
 
 static void test_strict_checks(void **state)
@@ -1426,23 +1416,25 @@ static void test_strict_checks(void **state)
 	assert_int_equal(rtnl_sock_setsockopt(f->s, NETLINK_EXT_ACK, 1), 0);
 	const char *why;
 	struct req q;
-	/* The old rtgenmsg-only dump is refused under strict checking. */
-	struct rtgenmsg g = { .rtgen_family = AF_INET };
-	dump_req(&q, RTM_GETROUTE, 60, &g, sizeof(g));
-	assert_int_equal(request_error(f, &q, &why), -EINVAL);
-	assert_string_equal(why, "Invalid header for FIB dump request");
-	struct rtmsg rtm = { .rtm_family = AF_INET, .rtm_dst_len = 8 };
-	dump_req(&q, RTM_GETROUTE, 61, &rtm, sizeof(rtm));
-	assert_int_equal(request_error(f, &q, &why), -EINVAL);
-	assert_string_equal(why, "Invalid values in header for FIB dump request");
-	struct ifinfomsg ifi = { .ifi_flags = IFF_UP };
-	dump_req(&q, RTM_GETLINK, 62, &ifi, sizeof(ifi));
-	assert_int_equal(request_error(f, &q, &why), -EINVAL);
-	assert_string_equal(why, "Invalid values in header for link dump request");
-	struct ifaddrmsg ifa = { .ifa_family = AF_INET, .ifa_prefixlen = 24 };
-	dump_req(&q, RTM_GETADDR, 63, &ifa, sizeof(ifa));
-	assert_int_equal(request_error(f, &q, &why), -EINVAL);
-	assert_string_equal(why, "Invalid values in header for address dump request");
+	/* The old rtgenmsg-only dump, and headers with filters set, are refused. */
+	const struct {
+		uint16_t type;
+		const void *hdr;
+		size_t len;
+		const char *why;
+	} refused[] = {
+		{ RTM_GETROUTE, &(struct rtgenmsg){ .rtgen_family = AF_INET }, sizeof(struct rtgenmsg),
+		  "Invalid header for FIB dump request" },
+		{ RTM_GETROUTE, &(struct rtmsg){ .rtm_family = AF_INET, .rtm_dst_len = 8 },
+		  sizeof(struct rtmsg), "Invalid values in header for FIB dump request" },
+		{ RTM_GETLINK, &(struct ifinfomsg){ .ifi_flags = IFF_UP }, sizeof(struct ifinfomsg),
+		  "Invalid values in header for link dump request" },
+		{ RTM_GETADDR, &(struct ifaddrmsg){ .ifa_family = AF_INET, .ifa_prefixlen = 24 },
+		  sizeof(struct ifaddrmsg), "Invalid values in header for address dump request" },
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		dump_refused(f, refused[i].type, 60 + (uint32_t)i, refused[i].hdr, refused[i].len,
+			     refused[i].why);
 	/* An unknown attribute in a route dump request. */
 	memset(&q, 0, sizeof(q));
 	struct rtmsg ok = { .rtm_family = AF_INET };
@@ -1467,7 +1459,7 @@ static void test_strict_checks(void **state)
 	msgs_free(&ms);
 	/* Without strict checking the same header errors are ignored. */
 	assert_int_equal(rtnl_sock_setsockopt(f->s, NETLINK_GET_STRICT_CHK, 0), 0);
-	dump_req(&q, RTM_GETROUTE, 66, &g, sizeof(g));
+	dump_req(&q, RTM_GETROUTE, 66, refused[0].hdr, refused[0].len);   /* the old rtgenmsg dump */
 	send_req(f, f->s, &q);
 	recv_all(f->s, &ms);
 	assert_int_equal(ms.m[ms.n - 1].h.nlmsg_type, NLMSG_DONE);
@@ -1619,8 +1611,7 @@ static bool routed_via(struct fx *f, const char *dst, uint32_t ifindex)
 static void test_link_create_dummy(void **state)
 {
 	struct fx *f = *state;
-	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
-	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_LINK | RTMGRP_IPV4_IFADDR), 0);
+	struct rtnl_sock *mon = monitor(f, RTMGRP_LINK | RTMGRP_IPV4_IFADDR);
 	struct req q;
 	link_add_req(&q, 30, "dn42", "dummy", 0);
 	assert_int_equal(ack_of(f, &q), 0);
@@ -1629,8 +1620,7 @@ static void test_link_create_dummy(void **state)
 	assert_int_equal(d->ifindex, 4);
 	assert_true(d->down);   /* as on Linux, until "ip link set dn42 up" */
 	struct msgs ms;
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 1);   /* one RTM_NEWLINK, already with its final flags */
+	recv_n(mon, &ms, 1);   /* one RTM_NEWLINK, already with its final flags */
 	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_NEWLINK);
 	struct ifinfomsg ifi;
 	memcpy(&ifi, ms.m[0].body, sizeof(ifi));
@@ -1677,8 +1667,7 @@ static void test_link_create_dummy(void **state)
 	assert_int_equal(ack_of(f, &q), 0);
 	assert_ptr_equal(ip_router_local_netif(&f->r, &a, NULL), d);
 	assert_true(routed_via(f, "172.20.9.7", 4));
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 1);
+	recv_n(mon, &ms, 1);
 	memcpy(&ifi, ms.m[0].body, sizeof(ifi));
 	assert_int_equal(ifi.ifi_flags & IFF_UP, IFF_UP);
 	msgs_free(&ms);
@@ -1703,8 +1692,7 @@ static void test_link_create_dummy(void **state)
 	assert_int_equal(ack_of(f, &q), 0);
 	assert_null(ip_router_netif_by_name(&f->r, "dn42"));
 	assert_false(routed_via(f, "172.20.9.7", 4));
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 2);
+	recv_n(mon, &ms, 2);
 	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_DELADDR);
 	assert_int_equal(ms.m[1].h.nlmsg_type, RTM_DELLINK);
 	msgs_free(&ms);
@@ -1765,8 +1753,7 @@ static void test_link_kind_registry(void **state)
 	assert_int_equal(rtnl_register_link_kind(f->nl, "wireguard", make_test_link, f), 0);
 	assert_int_equal(rtnl_register_link_kind(f->nl, "wireguard", make_test_link, f), -EEXIST);
 	assert_int_equal(rtnl_register_link_kind(f->nl, "dummy", make_test_link, f), -EEXIST);
-	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
-	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_LINK), 0);
+	struct rtnl_sock *mon = monitor(f, RTMGRP_LINK);
 	/* "ip link add wg9 mtu 1400 up type wireguard" */
 	struct req q;
 	link_add_req(&q, 50, "wg9", "wireguard", IFF_UP);
@@ -1778,8 +1765,7 @@ static void test_link_kind_registry(void **state)
 	assert_false(made.down);
 	assert_int_equal(made.mtu, 1400);
 	struct msgs ms;
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 1);
+	recv_n(mon, &ms, 1);
 	assert_int_equal(attr_get_u32(&ms.m[0], sizeof(struct ifinfomsg), IFLA_MTU), 1400);
 	msgs_free(&ms);
 	/* An MTU the kind refuses creates nothing. */
@@ -1798,8 +1784,7 @@ static void test_link_kind_registry(void **state)
 static void test_lo_addresses(void **state)
 {
 	struct fx *f = *state;
-	struct rtnl_sock *mon = rtnl_sock_new(f->nl, 0);
-	assert_int_equal(rtnl_sock_bind(mon, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR), 0);
+	struct rtnl_sock *mon = monitor(f, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR);
 	/* ip addr add 172.20.0.53/32 dev lo; ip addr add fd42:53::1/128 dev lo */
 	struct req q;
 	ifaddr_req(&q, RTM_NEWADDR, 60, 1, "172.20.0.53/32");
@@ -1810,8 +1795,7 @@ static void test_lo_addresses(void **state)
 	assert_ptr_equal(ip_router_local_netif(&f->r, &a4, NULL), &f->r.loopback);
 	assert_ptr_equal(ip_router_local_netif(&f->r, &a6, NULL), &f->r.loopback);
 	struct msgs ms;
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 2);
+	recv_n(mon, &ms, 2);
 	struct ifaddrmsg ifa;
 	memcpy(&ifa, ms.m[0].body, sizeof(ifa));
 	assert_int_equal(ifa.ifa_index, 1);
@@ -1833,9 +1817,7 @@ static void test_lo_addresses(void **state)
 	ifaddr_req(&q, RTM_DELADDR, 63, 1, "172.20.0.53/32");
 	assert_int_equal(ack_of(f, &q), 0);
 	assert_null(ip_router_local_netif(&f->r, &a4, NULL));
-	recv_all(mon, &ms);
-	assert_int_equal(ms.n, 1);
-	assert_int_equal(ms.m[0].h.nlmsg_type, RTM_DELADDR);
+	recv_one(mon, &ms, RTM_DELADDR);
 	msgs_free(&ms);
 	rtnl_sock_free(mon);
 }

@@ -163,23 +163,41 @@ static struct shim_dgram_hdr rx_hdr(const char *local, uint32_t ifindex, uint8_t
 	return h;
 }
 
+/* Room for the control messages of one received datagram. */
+union cmsg_buf {
+	struct cmsghdr align;
+	uint8_t b[256];
+};
+
+/* The control messages shim_dgram_recv_cmsgs writes for h, in a msghdr over cb. */
+static struct msghdr recv_cmsgs(const struct shim_fd *e, const struct shim_dgram_hdr *h,
+				union cmsg_buf *cb)
+{
+	struct msghdr msg = { .msg_control = cb->b, .msg_controllen = sizeof(cb->b) };
+	size_t used = 0;
+	shim_dgram_recv_cmsgs(e, h, &msg, &used);
+	msg.msg_controllen = used;
+	return msg;
+}
+
+/* The control message after prev (NULL: the first one), which must be there. */
+static struct cmsghdr *cmsg_after(struct msghdr *msg, struct cmsghdr *prev)
+{
+	struct cmsghdr *c = prev ? CMSG_NXTHDR(msg, prev) : CMSG_FIRSTHDR(msg);
+	if (!c)
+		abort();   /* assert_non_null, for the compiler too */
+	return c;
+}
+
 static void test_receive_cmsgs_v4(void **state)
 {
 	(void)state;
 	struct shim_fd e = new_fd(AF_INET, SK_UDP);
 	e.recvpktinfo = e.recvtos = true;
 	struct shim_dgram_hdr h = rx_hdr("172.20.0.5", 2, 0x28);
-	union {
-		struct cmsghdr align;
-		uint8_t b[256];
-	} cb;
-	struct msghdr msg = { .msg_control = cb.b, .msg_controllen = sizeof(cb.b) };
-	size_t used = 0;
-	shim_dgram_recv_cmsgs(&e, &h, &msg, &used);
-	msg.msg_controllen = used;
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	if (!c)
-		abort();   /* assert_non_null, for the compiler too */
+	union cmsg_buf cb;
+	struct msghdr msg = recv_cmsgs(&e, &h, &cb);
+	struct cmsghdr *c = cmsg_after(&msg, NULL);
 	assert_int_equal(c->cmsg_level, IPPROTO_IP);
 	assert_int_equal(c->cmsg_type, IP_PKTINFO);
 	assert_int_equal(c->cmsg_len, CMSG_LEN(sizeof(struct in_pktinfo)));
@@ -191,9 +209,7 @@ static void test_receive_cmsgs_v4(void **state)
 	assert_string_equal(a, "172.20.0.5");
 	inet_ntop(AF_INET, &pi.ipi_spec_dst, a, sizeof(a));
 	assert_string_equal(a, "172.20.0.5");
-	c = CMSG_NXTHDR(&msg, c);
-	if (!c)
-		abort();   /* assert_non_null, for the compiler too */
+	c = cmsg_after(&msg, c);
 	assert_int_equal(c->cmsg_level, IPPROTO_IP);
 	assert_int_equal(c->cmsg_type, IP_TOS);
 	assert_int_equal(c->cmsg_len, CMSG_LEN(1));   /* IP_TOS is one byte, as Linux sends it */
@@ -202,7 +218,7 @@ static void test_receive_cmsgs_v4(void **state)
 	assert_int_equal(msg.msg_flags & MSG_CTRUNC, 0);
 	/* no room: MSG_CTRUNC, nothing written */
 	struct msghdr small = { .msg_control = cb.b, .msg_controllen = 8 };
-	used = 0;
+	size_t used = 0;
 	shim_dgram_recv_cmsgs(&e, &h, &small, &used);
 	assert_int_equal(used, 0);
 	assert_true(small.msg_flags & MSG_CTRUNC);
@@ -213,19 +229,11 @@ static void test_receive_cmsgs_v6_socket(void **state)
 	(void)state;
 	struct shim_fd e = new_fd(AF_INET6, SK_UDP);
 	e.recvpktinfo6 = e.recvtclass = true;
-	union {
-		struct cmsghdr align;
-		uint8_t b[256];
-	} cb;
+	union cmsg_buf cb;
 	/* an IPv6 datagram */
 	struct shim_dgram_hdr h = rx_hdr("fd42::1", 2, 0x10);
-	struct msghdr msg = { .msg_control = cb.b, .msg_controllen = sizeof(cb.b) };
-	size_t used = 0;
-	shim_dgram_recv_cmsgs(&e, &h, &msg, &used);
-	msg.msg_controllen = used;
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	if (!c)
-		abort();   /* assert_non_null, for the compiler too */
+	struct msghdr msg = recv_cmsgs(&e, &h, &cb);
+	struct cmsghdr *c = cmsg_after(&msg, NULL);
 	assert_int_equal(c->cmsg_level, IPPROTO_IPV6);
 	assert_int_equal(c->cmsg_type, IPV6_PKTINFO);
 	struct in6_pktinfo pi;
@@ -234,29 +242,22 @@ static void test_receive_cmsgs_v6_socket(void **state)
 	inet_ntop(AF_INET6, &pi.ipi6_addr, a, sizeof(a));
 	assert_string_equal(a, "fd42::1");
 	assert_int_equal(pi.ipi6_ifindex, 2);
-	c = CMSG_NXTHDR(&msg, c);
-	if (!c)
-		abort();   /* assert_non_null, for the compiler too */
+	c = cmsg_after(&msg, c);
 	assert_int_equal(c->cmsg_type, IPV6_TCLASS);
 	int tc;
 	memcpy(&tc, CMSG_DATA(c), sizeof(tc));
 	assert_int_equal(tc, 0x10);
 	/* an IPv4 datagram on the dual-stack socket: the mapped address, no TCLASS */
 	h = rx_hdr("172.20.0.1", 2, 0);
-	msg = (struct msghdr){ .msg_control = cb.b, .msg_controllen = sizeof(cb.b) };
-	used = 0;
-	shim_dgram_recv_cmsgs(&e, &h, &msg, &used);
-	msg.msg_controllen = used;
-	c = CMSG_FIRSTHDR(&msg);
-	if (!c)
-		abort();   /* assert_non_null, for the compiler too */
+	msg = recv_cmsgs(&e, &h, &cb);
+	c = cmsg_after(&msg, NULL);
 	memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 	inet_ntop(AF_INET6, &pi.ipi6_addr, a, sizeof(a));
 	assert_string_equal(a, "::ffff:172.20.0.1");
 	assert_null(CMSG_NXTHDR(&msg, c));
 	/* nothing asked: nothing added */
 	e.recvpktinfo6 = e.recvtclass = false;
-	used = 0;
+	size_t used = 0;
 	shim_dgram_recv_cmsgs(&e, &h, &msg, &used);
 	assert_int_equal(used, 0);
 }
@@ -268,9 +269,7 @@ static struct msghdr one_cmsg(void *buf, size_t cap, int level, int type, const 
 	struct msghdr m = { .msg_control = buf, .msg_controllen = CMSG_SPACE(len) };
 	assert_true(CMSG_SPACE(len) <= cap);
 	memset(buf, 0, CMSG_SPACE(len));
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-	if (!c)
-		abort();
+	struct cmsghdr *c = cmsg_after(&m, NULL);
 	c->cmsg_level = level;
 	c->cmsg_type = type;
 	c->cmsg_len = CMSG_LEN(len);

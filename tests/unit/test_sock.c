@@ -35,24 +35,6 @@
 
 #include "sockenv.h"
 
-static int setup(void **state)
-{
-	static const char *const addrs[] = { "172.20.0.1/32", "fd42::1/64", "fe80::1/64", NULL };
-	*state = sockenv_new(addrs);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	return sockenv_teardown(state);
-}
-
-static void mkaddr(struct shim_addr *a, const char *text, uint16_t port, uint32_t scope)
-{
-	sockenv_addr(a, text, port, scope);
-}
-
-
 /* Binds a datagram socket; returns rep.err and the data fd / id / port in outs. */
 static int bind_dgram(struct env *e, int family, int proto, const char *addr, uint16_t port,
 		      bool reuse, int *fd, struct shim_rep *rep)
@@ -60,45 +42,25 @@ static int bind_dgram(struct env *e, int family, int proto, const char *addr, ui
 	struct shim_req req = { .op = SHIM_OP_BIND, .sock_id = -1, .family = family,
 				.type = SOCK_DGRAM, .protocol = proto };
 	req.opts.reuseaddr = reuse;
-	mkaddr(&req.addr, addr, port, strncmp(addr, "fe80", 4) == 0 ? e->nif.ifindex : 0);
+	sockenv_addr(&req.addr, addr, port, strncmp(addr, "fe80", 4) == 0 ? e->nif.ifindex : 0);
 	return rpc(e, &req, rep, fd);
-}
-
-static void send_dgram(int fd, const char *to, uint16_t port, uint32_t scope, const void *data,
-		       size_t len)
-{
-	uint8_t buf[sizeof(struct shim_dgram_hdr) + 2048];
-	struct shim_dgram_hdr h;
-	memset(&h, 0, sizeof(h));
-	if (to)
-		mkaddr(&h.peer, to, port, scope);
-	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + sizeof(h), data, len);
-	assert_int_equal(send(fd, buf, sizeof(h) + len, 0), (ssize_t)(sizeof(h) + len));
 }
 
 /* A UDP/IPv4 packet as a peer would send it, into the router through the fake interface. */
 static void inject_udp4(struct env *e, const char *src, uint16_t sport, const char *dst,
 			uint16_t dport, const char *payload)
 {
-	struct pbuf *b = pbuf_alloc();
-	assert_non_null(b);
+	uint8_t udp[8 + 512];
 	size_t plen = strlen(payload), ulen = 8 + plen;
-	uint8_t *p = pbuf_put(b, 20 + ulen);
-	struct iphdr ip = { .version = 4, .ihl = 5, .tot_len = htons((uint16_t)(20 + ulen)),
-			    .ttl = 63, .protocol = IPPROTO_UDP };
-	inet_pton(AF_INET, src, &ip.saddr);
-	inet_pton(AF_INET, dst, &ip.daddr);
-	ip.check = csum_fold(csum_partial(&ip, 20, 0));
-	memcpy(p, &ip, 20);
+	assert_true(ulen <= sizeof(udp));
+	struct ip_addr s = ipa(src), d = ipa(dst);
 	struct udphdr u = { .source = htons(sport), .dest = htons(dport), .len = htons((uint16_t)ulen) };
-	memcpy(p + 20, &u, 8);
-	memcpy(p + 28, payload, plen);
-	uint16_t ck = csum_fold(csum_partial(p + 20, ulen, csum_pseudo_v4(&ip.saddr, &ip.daddr,
-									  IPPROTO_UDP, (uint32_t)ulen)));
-	memcpy(p + 26, &ck, 2);
-	netif_input(&e->nif, b);
-	spin(e);
+	memcpy(udp, &u, 8);
+	memcpy(udp + 8, payload, plen);
+	uint16_t ck = csum_fold(csum_partial(udp, ulen, csum_pseudo_v4(s.bytes, d.bytes, IPPROTO_UDP,
+								       (uint32_t)ulen)));
+	memcpy(udp + 6, &ck, 2);
+	sockenv_inject_ipv4(e, src, dst, 63, IPPROTO_UDP, udp, ulen);
 }
 
 static void test_udp_bind_rules(void **state)
@@ -149,10 +111,9 @@ static void test_udp_send(void **state)
 	struct shim_rep rep;
 	int fd;
 	assert_int_equal(bind_dgram(e, AF_INET, 0, "0.0.0.0", 4000, false, &fd, &rep), 0);
-	send_dgram(fd, "172.20.0.2", 53, 0, "hello", 5);
+	sockenv_send_dgram(fd, "172.20.0.2", 53, 0, "hello", 5);
 	spin(e);
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	uint8_t *p = pbuf_data(b);
 	assert_int_equal(b->len, 20 + 8 + 5);
 	struct iphdr ip;
@@ -171,7 +132,7 @@ static void test_udp_send(void **state)
 	assert_memory_equal(p + 28, "hello", 5);
 	pbuf_free(b);
 	/* no route to the destination: nothing leaves */
-	send_dgram(fd, "10.9.9.9", 53, 0, "x", 1);
+	sockenv_send_dgram(fd, "10.9.9.9", 53, 0, "x", 1);
 	spin(e);
 	assert_null(pbuf_queue_pop(&e->out));
 	close(fd);
@@ -187,7 +148,7 @@ static void test_udp_demux(void **state)
 	assert_int_equal(bind_dgram(e, AF_INET, 0, "172.20.0.1", 6000, true, &conn, &rep), 0);
 	struct shim_req req = { .op = SHIM_OP_CONNECT, .sock_id = rep.sock_id, .family = AF_INET,
 				.type = SOCK_DGRAM };
-	mkaddr(&req.addr, "172.20.0.2", 7000, 0);
+	sockenv_addr(&req.addr, "172.20.0.2", 7000, 0);
 	assert_int_equal(rpc(e, &req, &rep, NULL), 0);
 	assert_int_equal(rep.peer.port, 7000);
 
@@ -207,8 +168,7 @@ static void test_udp_demux(void **state)
 
 	/* a closed port: the router answers ICMP port unreachable (3/3) */
 	inject_udp4(e, "172.20.0.2", 7000, "172.20.0.1", 6001, "nobody");
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	assert_int_equal(pbuf_data(b)[9], IPPROTO_ICMP);
 	assert_int_equal(pbuf_data(b)[20], 3);
 	assert_int_equal(pbuf_data(b)[21], 3);
@@ -226,14 +186,13 @@ static void test_udp_link_local(void **state)
 	/* link-local without an interface: EINVAL, as on Linux */
 	struct shim_req req = { .op = SHIM_OP_BIND, .sock_id = -1, .family = AF_INET6,
 				.type = SOCK_DGRAM };
-	mkaddr(&req.addr, "fe80::1", 521, 0);
+	sockenv_addr(&req.addr, "fe80::1", 521, 0);
 	assert_int_equal(rpc(e, &req, &rep, NULL), EINVAL);
 	assert_int_equal(bind_dgram(e, AF_INET6, 0, "fe80::1", 521, false, &fd, &rep), 0);
 	assert_int_equal(rep.local.scope_id, e->nif.ifindex);
-	send_dgram(fd, "fe80::2", 521, e->nif.ifindex, "ll", 2);
+	sockenv_send_dgram(fd, "fe80::2", 521, e->nif.ifindex, "ll", 2);
 	spin(e);
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	struct ip6_hdr ip6;
 	memcpy(&ip6, pbuf_data(b), sizeof(ip6));
 	char src[INET6_ADDRSTRLEN];
@@ -258,10 +217,9 @@ static void test_icmp_echo_socket(void **state)
 	uint16_t id = rep.local.port;
 	assert_int_not_equal(id, 0);
 	uint8_t echo[16] = { ICMP_ECHO, 0, 0, 0, 0x12, 0x34, 0, 7, 'p', 'i', 'n', 'g' };
-	send_dgram(fd, "172.20.0.2", 0, 0, echo, sizeof(echo));
+	sockenv_send_dgram(fd, "172.20.0.2", 0, 0, echo, sizeof(echo));
 	spin(e);
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	uint8_t *icmp = pbuf_data(b) + 20;
 	assert_int_equal(b->len, 20 + 16);
 	assert_int_equal(icmp[0], ICMP_ECHO);
@@ -303,7 +261,7 @@ static void test_icmp_echo_socket(void **state)
 
 	/* only echo requests may be sent */
 	uint8_t bad[8] = { ICMP_TIMESTAMP, 0 };
-	send_dgram(fd, "172.20.0.2", 0, 0, bad, sizeof(bad));
+	sockenv_send_dgram(fd, "172.20.0.2", 0, 0, bad, sizeof(bad));
 	spin(e);
 	assert_null(pbuf_queue_pop(&e->out));
 	close(fd);
@@ -336,7 +294,7 @@ static void test_iflist_and_client_close(void **state)
 	struct shim_rep rep;
 	struct shim_req b = { .op = SHIM_OP_BIND, .sock_id = -1, .family = AF_INET,
 			      .type = SOCK_STREAM };
-	mkaddr(&b.addr, "172.20.0.1", 179, 0);
+	sockenv_addr(&b.addr, "172.20.0.1", 179, 0);
 	assert_int_equal(rpc(e, &b, &rep, NULL), 0);
 	assert_int_equal(rpc(e, &b, &rep, NULL), EADDRINUSE);
 	assert_int_equal(sock_layer_stats(e->sl)->sockets, 1);
@@ -388,7 +346,7 @@ static void test_client_quotas(void **state)
 	struct shim_rep rep;
 	struct shim_req b = { .op = SHIM_OP_BIND, .sock_id = -1, .family = AF_INET,
 			      .type = SOCK_STREAM };
-	mkaddr(&b.addr, "0.0.0.0", 0, 0);   /* bound TCP sockets: no data fd on our side */
+	sockenv_addr(&b.addr, "0.0.0.0", 0, 0);   /* bound TCP sockets: no data fd on our side */
 	unsigned n = 0;
 	while (n < 5000 && rpc(e, &b, &rep, NULL) == 0)
 		n++;
@@ -442,14 +400,14 @@ static void test_default_path(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_udp_bind_rules, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_udp_send, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_udp_demux, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_udp_link_local, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_icmp_echo_socket, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_iflist_and_client_close, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lookup_by_inode, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_client_quotas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_bind_rules, sockenv_setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_udp_send, sockenv_setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_udp_demux, sockenv_setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_udp_link_local, sockenv_setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_echo_socket, sockenv_setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_iflist_and_client_close, sockenv_setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_lookup_by_inode, sockenv_setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_client_quotas, sockenv_setup, sockenv_teardown),
 		cmocka_unit_test(test_default_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

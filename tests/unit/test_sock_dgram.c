@@ -38,17 +38,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	return sockenv_teardown(state);
-}
-
-static void mkaddr(struct shim_addr *a, const char *text, uint16_t port)
-{
-	sockenv_addr(a, text, port, 0);
-}
-
-
 static int bind_udp(struct env *e, int family, const char *addr, uint16_t port,
 		    const struct shim_opts *o, int *fd, struct shim_rep *rep)
 {
@@ -56,7 +45,7 @@ static int bind_udp(struct env *e, int family, const char *addr, uint16_t port,
 				.type = SOCK_DGRAM };
 	if (o)
 		req.opts = *o;
-	mkaddr(&req.addr, addr, port);
+	sockenv_addr(&req.addr, addr, port, 0);
 	return rpc(e, &req, rep, fd);
 }
 
@@ -66,7 +55,7 @@ static uint8_t big[9000];
 static void send_with(int fd, struct shim_dgram_hdr h, const char *to, uint16_t port, size_t len)
 {
 	static uint8_t buf[sizeof(struct shim_dgram_hdr) + sizeof(big)];
-	mkaddr(&h.peer, to, port);
+	sockenv_addr(&h.peer, to, port, 0);
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + sizeof(h), big, len);
 	assert_int_equal(send(fd, buf, sizeof(h) + len, 0), (ssize_t)(sizeof(h) + len));
@@ -115,16 +104,9 @@ static void inject_udp4(struct env *e, const char *dst, uint16_t dport, size_t p
 		uint8_t *p = pbuf_put(b, 20 + n);
 		if (!p)
 			abort();
-		memset(p, 0, 20);
-		p[0] = 0x45;
-		put16(p + 2, (uint16_t)(20 + n));
-		put16(p + 4, 77);
-		put16(p + 6, (uint16_t)((off + n < ulen ? 0x2000 : 0) | off / 8));
-		p[8] = ttl;
-		p[9] = IPPROTO_UDP;
-		memcpy(p + 12, s.bytes, 4);
-		memcpy(p + 16, d.bytes, 4);
-		put16(p + 10, ref_fold(ref_sum(p, 20, 0)));
+		struct tl_ip h = { AF_INET, s.bytes, d.bytes, .proto = IPPROTO_UDP, .ttl = ttl, .id = 77,
+				   .frag = (uint16_t)((off + n < ulen ? 0x2000 : 0) | off / 8) };
+		tl_ip_header(p, &h, n);
 		memcpy(p + 20, l4 + off, n);
 		netif_input(&e->nif, b);
 	}
@@ -161,19 +143,17 @@ static void test_source_selection(void **state)
 	/* the router's choice: its first address on the route's interface */
 	send_plain(fd, "172.20.0.2", 999, 10);
 	spin(e);
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	src_of(b, a, sizeof(a));
 	assert_string_equal(a, "172.20.0.1");
 	pbuf_free(b);
 	/* IP_PKTINFO asks for 172.20.0.5 (the address a query came to) */
 	struct shim_dgram_hdr h;
 	memset(&h, 0, sizeof(h));
-	mkaddr(&h.local, "172.20.0.5", 0);
+	sockenv_addr(&h.local, "172.20.0.5", 0, 0);
 	send_with(fd, h, "172.20.0.2", 999, 10);
 	spin(e);
-	b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	b = sockenv_pop_sent(e);
 	src_of(b, a, sizeof(a));
 	assert_string_equal(a, "172.20.0.5");
 	const uint8_t *p = pbuf_data(b);
@@ -181,7 +161,7 @@ static void test_source_selection(void **state)
 									   IPPROTO_UDP, 18))), 0);
 	pbuf_free(b);
 	/* not one of ours: Linux refuses it (EINVAL), nothing leaves */
-	mkaddr(&h.local, "172.20.0.9", 0);
+	sockenv_addr(&h.local, "172.20.0.9", 0, 0);
 	send_with(fd, h, "172.20.0.2", 999, 10);
 	spin(e);
 	assert_int_equal(n_out(e), 0);
@@ -193,8 +173,7 @@ static void test_source_selection(void **state)
 	assert_int_equal(bind_udp(e, AF_INET, "172.20.0.9", 53, &o, &fd, &rep), 0);
 	send_with(fd, h, "172.20.0.2", 999, 10);
 	spin(e);
-	b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	b = sockenv_pop_sent(e);
 	src_of(b, a, sizeof(a));
 	assert_string_equal(a, "172.20.0.9");
 	pbuf_free(b);
@@ -212,8 +191,7 @@ static void test_fragmentation_by_mode(void **state)
 	/* WANT (Linux's default): a packet that fits carries DF */
 	send_plain(fd, "172.20.0.2", 999, 100);
 	spin(e);
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	assert_int_equal(get16(pbuf_data(b) + 6), 0x4000);
 	pbuf_free(b);
 	/* a 4000-byte datagram over a 1420-byte MTU: three fragments, none with DF */
@@ -253,10 +231,10 @@ static void test_fragmentation_by_mode(void **state)
 	assert_int_equal(n_out(e), 0);
 	/* the path MTU they are told: the interface's, IPV6_MTU's for IPv6 */
 	req = (struct shim_req){ .op = SHIM_OP_PMTU, .sock_id = rep.sock_id, .opts = o };
-	mkaddr(&req.addr, "172.20.0.2", 999);
+	sockenv_addr(&req.addr, "172.20.0.2", 999, 0);
 	assert_int_equal(rpc(e, &req, &r2, NULL), 0);
 	assert_int_equal(r2.val, 1420);
-	mkaddr(&req.addr, "fd42::2", 999);
+	sockenv_addr(&req.addr, "fd42::2", 999, 0);
 	assert_int_equal(rpc(e, &req, &r2, NULL), 0);
 	assert_int_equal(r2.val, 1280);
 	memset(&req.addr, 0, sizeof(req.addr));
@@ -278,8 +256,7 @@ static void test_per_message_ttl(void **state)
 	h.tos = 0xb8;
 	send_with(fd, h, "172.20.0.2", 999, 10);
 	spin(e);
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	assert_int_equal(pbuf_data(b)[8], 5);
 	assert_int_equal(pbuf_data(b)[1], 0xb8);
 	pbuf_free(b);
@@ -319,8 +296,7 @@ static void test_reassembled_to_socket(void **state)
 	assert_memory_equal(buf, big, 3000);
 	/* nobody on the port: the reassembled datagram gets a port unreachable */
 	inject_udp4(e, "172.20.0.1", 54, 3000, 1200, 64);
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	assert_int_equal(pbuf_data(b)[9], IPPROTO_ICMP);
 	assert_int_equal(pbuf_data(b)[20], 3);
 	assert_int_equal(pbuf_data(b)[21], 3);
@@ -339,16 +315,10 @@ static void test_reassembly_timeout_icmp(void **state)
 	if (!p)
 		abort();
 	memset(p, 0, 20 + 1200);
-	p[0] = 0x45;
-	put16(p + 2, 1220);
-	put16(p + 4, 99);
-	put16(p + 6, 0x2000);
-	p[8] = 64;
-	p[9] = IPPROTO_UDP;
 	struct ip_addr s = ipa("172.20.0.2"), d = ipa("172.20.0.1");
-	memcpy(p + 12, s.bytes, 4);
-	memcpy(p + 16, d.bytes, 4);
-	put16(p + 10, ref_fold(ref_sum(p, 20, 0)));
+	struct tl_ip h = { AF_INET, s.bytes, d.bytes, .proto = IPPROTO_UDP, .ttl = 64, .id = 99,
+			   .frag = 0x2000 };
+	tl_ip_header(p, &h, 1200);
 	netif_input(&e->nif, b);
 	spin(e);
 	assert_int_equal(n_out(e), 0);
@@ -357,8 +327,7 @@ static void test_reassembly_timeout_icmp(void **state)
 	assert_int_equal(n_out(e), 0);
 	loop_set_time(&e->loop, NSEC_PER_SEC + 32 * NSEC_PER_SEC);
 	spin(e);
-	b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	b = sockenv_pop_sent(e);
 	p = pbuf_data(b);
 	assert_int_equal(p[9], IPPROTO_ICMP);
 	assert_int_equal(p[20], 11);   /* time exceeded */
@@ -400,7 +369,7 @@ static int mcast(struct env *e, int32_t id, const char *group, uint32_t ifindex,
 	struct shim_req req = { .op = SHIM_OP_MCAST, .sock_id = id, .arg = join };
 	if (o)
 		req.opts = *o;
-	mkaddr(&req.addr, group, 0);
+	sockenv_addr(&req.addr, group, 0, 0);
 	req.addr.scope_id = ifindex;
 	struct shim_rep rep;
 	return rpc(e, &req, &rep, NULL);
@@ -440,8 +409,7 @@ static void test_multicast(void **state)
 	assert_int_equal(rpc(e, &req, &r2, NULL), 0);
 	send_with(a, sh, "ff02::1:6", 6696, 30);
 	spin(e);
-	struct pbuf *p = pbuf_queue_pop(&e->out);
-	assert_non_null(p);
+	struct pbuf *p = sockenv_pop_sent(e);
 	src_of(p, txt, sizeof(txt));
 	assert_string_equal(txt, "fe80::1");
 	assert_int_equal(pbuf_data(p)[7], 1);
@@ -457,8 +425,7 @@ static void test_multicast(void **state)
 	assert_int_equal(mcast(e, r1.sock_id, "ff02::1:6", e->nif.ifindex, true, &o), 0);
 	send_with(a, sh, "ff02::1:6", 6696, 30);
 	spin(e);
-	p = pbuf_queue_pop(&e->out);
-	assert_non_null(p);
+	p = sockenv_pop_sent(e);
 	pbuf_free(p);
 	assert_int_equal(recv_dgram(a, &h, buf, sizeof(buf)), 30);
 	assert_int_equal(recv_dgram(b, &h, buf, sizeof(buf)), 30);
@@ -476,14 +443,14 @@ int main(void)
 	for (size_t i = 0; i < sizeof(big); i++)
 		big[i] = (uint8_t)(i * 13 + 1);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_receive_destination, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_source_selection, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fragmentation_by_mode, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_per_message_ttl, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_min_ttl, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reassembled_to_socket, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reassembly_timeout_icmp, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_multicast, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receive_destination, setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_source_selection, setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_fragmentation_by_mode, setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_per_message_ttl, setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_min_ttl, setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_reassembled_to_socket, setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_reassembly_timeout_icmp, setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_multicast, setup, sockenv_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

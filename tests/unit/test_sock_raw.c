@@ -34,38 +34,6 @@
 
 #include "sockenv.h"
 
-static int setup(void **state)
-{
-	static const char *const addrs[] = { "172.20.0.1/32", "fd42::1/64", "fe80::1/64", NULL };
-	*state = sockenv_new(addrs);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	return sockenv_teardown(state);
-}
-
-static void mkaddr(struct shim_addr *a, const char *text, uint16_t port, uint32_t scope)
-{
-	sockenv_addr(a, text, port, scope);
-}
-
-
-static void send_dgram(int fd, const char *to, uint16_t port, uint32_t scope, const void *data,
-		       size_t len)
-{
-	uint8_t buf[sizeof(struct shim_dgram_hdr) + 2048];
-	struct shim_dgram_hdr h;
-	memset(&h, 0, sizeof(h));
-	if (to)
-		mkaddr(&h.peer, to, port, scope);
-	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + sizeof(h), data, len);
-	assert_int_equal(send(fd, buf, sizeof(h) + len, 0), (ssize_t)(sizeof(h) + len));
-}
-
-
 /* Binds a raw socket of family to addr; returns rep.err, the data fd in *fd. */
 static int bind_raw(struct env *e, int family, int proto, const char *addr, bool recverr, int *fd,
 		    struct shim_rep *rep)
@@ -74,7 +42,7 @@ static int bind_raw(struct env *e, int family, int proto, const char *addr, bool
 				.type = SOCK_RAW, .protocol = proto };
 	req.opts.recverr = recverr;
 	req.opts.ttl = 7;
-	mkaddr(&req.addr, addr, 0, 0);
+	sockenv_addr(&req.addr, addr, 0, 0);
 	return rpc(e, &req, rep, fd);
 }
 
@@ -82,20 +50,9 @@ static int bind_raw(struct env *e, int family, int proto, const char *addr, bool
 static void inject_icmp4(struct env *e, const char *src, const char *dst, uint8_t ttl,
 			 uint8_t *icmp, size_t len, bool good_sum)
 {
-	struct pbuf *b = pbuf_alloc();
-	assert_non_null(b);
-	uint8_t *p = pbuf_put(b, 20 + len);
-	struct iphdr ip = { .version = 4, .ihl = 5, .tot_len = htons((uint16_t)(20 + len)),
-			    .ttl = ttl, .protocol = IPPROTO_ICMP };
-	inet_pton(AF_INET, src, &ip.saddr);
-	inet_pton(AF_INET, dst, &ip.daddr);
-	ip.check = csum_fold(csum_partial(&ip, 20, 0));
-	memcpy(p, &ip, 20);
 	icmp[2] = icmp[3] = 0;
 	put16(icmp + 2, ref_fold(ref_sum(icmp, len, 0)) ^ (good_sum ? 0 : 0x5555));
-	memcpy(p + 20, icmp, len);
-	netif_input(&e->nif, b);
-	spin(e);
+	sockenv_inject_ipv4(e, src, dst, ttl, IPPROTO_ICMP, icmp, len);
 }
 
 static void test_raw4_send_as_written(void **state)
@@ -107,10 +64,9 @@ static void test_raw4_send_as_written(void **state)
 	assert_int_equal(rep.local.port, 0);   /* raw sockets have no port */
 	/* Any type, and the program's checksum (even a wrong one) goes out as it is. */
 	uint8_t msg[12] = { ICMP_TIMESTAMP, 0, 0xde, 0xad, 0x12, 0x34, 0, 1, 'r', 'a', 'w', '!' };
-	send_dgram(fd, "172.20.0.2", 0, 0, msg, sizeof(msg));
+	sockenv_send_dgram(fd, "172.20.0.2", 0, 0, msg, sizeof(msg));
 	spin(e);
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	assert_int_equal(b->len, 20 + sizeof(msg));
 	uint8_t *p = pbuf_data(b);
 	assert_int_equal(p[9], IPPROTO_ICMP);
@@ -122,7 +78,7 @@ static void test_raw4_send_as_written(void **state)
 	assert_memory_equal(p + 20, msg, sizeof(msg));
 	pbuf_free(b);
 	/* An IPv6 destination on an IPv4 raw socket goes nowhere. */
-	send_dgram(fd, "fd42::2", 0, 0, msg, sizeof(msg));
+	sockenv_send_dgram(fd, "fd42::2", 0, 0, msg, sizeof(msg));
 	spin(e);
 	assert_null(pbuf_queue_pop(&e->out));
 	close(fd);
@@ -138,7 +94,7 @@ static void test_raw4_receives_every_icmp_with_header(void **state)
 	assert_int_equal(bind_raw(e, AF_INET, IPPROTO_ICMP, "0.0.0.0", false, &fd_conn, &rep), 0);
 	struct shim_req c = { .op = SHIM_OP_CONNECT, .sock_id = rep.sock_id, .family = AF_INET,
 			      .type = SOCK_RAW, .protocol = IPPROTO_ICMP };
-	mkaddr(&c.addr, "172.20.0.3", 0, 0);
+	sockenv_addr(&c.addr, "172.20.0.3", 0, 0);
 	struct shim_rep crep;
 	assert_int_equal(rpc(e, &c, &crep, NULL), 0);
 
@@ -175,10 +131,9 @@ static void test_raw4_errors_with_recverr(void **state)
 	assert_int_equal(bind_raw(e, AF_INET, IPPROTO_ICMP, "0.0.0.0", false, &quiet, &rep), 0);
 	uint8_t echo[16] = { ICMP_ECHO, 0, 0, 0, 0x77, 0x77, 0, 3, 't', 'r' };
 	put16(echo + 2, ref_fold(ref_sum(echo, sizeof(echo), 0)));
-	send_dgram(fd, "172.20.0.9", 0, 0, echo, sizeof(echo));
+	sockenv_send_dgram(fd, "172.20.0.9", 0, 0, echo, sizeof(echo));
 	spin(e);
-	struct pbuf *sent = pbuf_queue_pop(&e->out);
-	assert_non_null(sent);
+	struct pbuf *sent = sockenv_pop_sent(e);
 	/* time exceeded from 172.20.0.5: type 11, unused word, the quoted IP header + 8 bytes */
 	uint8_t te[8 + 20 + 8];
 	memset(te, 0, sizeof(te));
@@ -223,10 +178,9 @@ static void test_raw6_checksum_and_receive(void **state)
 	int fd;
 	assert_int_equal(bind_raw(e, AF_INET6, IPPROTO_ICMPV6, "::", false, &fd, &rep), 0);
 	uint8_t echo[12] = { ICMP6_ECHO_REQUEST, 0, 0x11, 0x11, 0x42, 0x42, 0, 1, 'v', '6' };
-	send_dgram(fd, "fd42::2", 0, 0, echo, sizeof(echo));
+	sockenv_send_dgram(fd, "fd42::2", 0, 0, echo, sizeof(echo));
 	spin(e);
-	struct pbuf *b = pbuf_queue_pop(&e->out);
-	assert_non_null(b);
+	struct pbuf *b = sockenv_pop_sent(e);
 	uint8_t *p = pbuf_data(b);
 	assert_int_equal(b->len, 40 + sizeof(echo));
 	assert_int_equal(p[6], IPPROTO_ICMPV6);
@@ -273,12 +227,12 @@ static void test_raw_refused_protocols(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_raw4_send_as_written, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_raw4_receives_every_icmp_with_header, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_raw4_errors_with_recverr, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_raw6_checksum_and_receive, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_raw_refused_protocols, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_raw4_send_as_written, sockenv_setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_raw4_receives_every_icmp_with_header, sockenv_setup,
+						sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_raw4_errors_with_recverr, sockenv_setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_raw6_checksum_and_receive, sockenv_setup, sockenv_teardown),
+		cmocka_unit_test_setup_teardown(test_raw_refused_protocols, sockenv_setup, sockenv_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

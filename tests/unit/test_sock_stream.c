@@ -30,6 +30,8 @@
 #include "stack/tcp.h"
 #include "testlib.h"
 
+#include "sockenv.h"
+
 /* ---- the scripted engine ---- */
 
 struct tcp_stack {
@@ -158,75 +160,22 @@ enum tcp_state tcp_conn_state(const struct tcp_conn *c) { return TCP_ESTABLISHED
 size_t tcp_recv_available(const struct tcp_conn *c) { return 0; }
 void tcp_listener_queue(const struct tcp_listener *l, unsigned *q, unsigned *bl) { *q = *bl = 0; }
 
-/* ---- environment (as in test_sock.c: a fake interface behind a real router) ---- */
-
-struct env {
-	struct loop loop;
-	struct ip_router router;
-	struct netif nif;
-	struct ip_prefix addrs[2];
-	struct sock_layer *sl;
-	int ctl;
-};
-
-static void drop_output(struct netif *nif, struct pbuf *b, const struct ip_addr *nh)
-{
-	pbuf_free(b);
-}
-static const struct netif_ops ops = { .output = drop_output };
+/* ---- environment: sockenv.h's fake interface behind a real router ---- */
 
 static int setup(void **state)
 {
-	struct env *e = calloc(1, sizeof(*e));
-	assert_int_equal(loop_init(&e->loop), 0);
-	assert_int_equal(ip_router_init(&e->router, &e->loop), 0);
-	snprintf(e->nif.name, sizeof(e->nif.name), "wg0");
-	e->nif.mtu = 1420;
-	e->nif.ops = &ops;
-	ip_prefix_parse("172.20.0.1/32", &e->addrs[0]);
-	ip_prefix_parse("fd42::1/64", &e->addrs[1]);
-	e->nif.addrs = e->addrs;
-	e->nif.n_addrs = 2;
-	assert_int_equal(ip_router_add_netif(&e->router, &e->nif), 0);
-	struct fib_route rt = { .type = FIB_TYPE_UNICAST, .ifindex = e->nif.ifindex };
-	ip_prefix_parse("172.20.0.0/16", &rt.prefix);
-	assert_int_equal(fib_add(e->router.fib, &rt, 0), 0);
-	e->sl = sock_layer_new(&e->loop, &e->router);
-	assert_non_null(e->sl);
-	e->ctl = tl_shim_client(e->sl);
+	static const char *const addrs[] = { "172.20.0.1/32", "fd42::1/64", NULL };
+	*state = sockenv_new(addrs);
 	g_conn = NULL;
 	g_lis = NULL;
-	*state = e;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct env *e = *state;
-	close(e->ctl);
-	sock_layer_free(e->sl);
-	ip_router_free(&e->router);
-	loop_free(&e->loop);
-	free(e);
+	sockenv_teardown(state);
 	fake_free_all();
 	return 0;
-}
-
-static void spin(struct env *e)
-{
-	for (int i = 0; i < 4; i++)
-		loop_run_once(&e->loop, 0);
-}
-
-static int rpc(struct env *e, const struct shim_req *req, struct shim_rep *rep, int *fd)
-{
-	assert_int_equal(send(e->ctl, req, sizeof(*req), 0), sizeof(*req));
-	spin(e);
-	uint8_t buf[sizeof(*rep) + 64];
-	ssize_t n = tl_shim_recv(e->ctl, buf, sizeof(buf), fd);
-	assert_true(n >= (ssize_t)sizeof(*rep));
-	memcpy(rep, buf, sizeof(*rep));
-	return rep->err;
 }
 
 static short poll_now(int fd)
@@ -241,9 +190,7 @@ static int do_connect(struct env *e, int32_t *id)
 {
 	struct shim_req req = { .op = SHIM_OP_CONNECT, .sock_id = -1, .family = AF_INET,
 				.type = SOCK_STREAM };
-	req.addr.family = AF_INET;
-	inet_pton(AF_INET, "172.20.0.2", req.addr.addr);
-	req.addr.port = 80;
+	sockenv_addr(&req.addr, "172.20.0.2", 80, 0);
 	struct shim_rep rep;
 	int fd;
 	assert_int_equal(rpc(e, &req, &rep, &fd), 0);
@@ -419,9 +366,7 @@ static void test_listen_accept(void **state)
 	struct env *e = *state;
 	struct shim_req req = { .op = SHIM_OP_BIND, .sock_id = -1, .family = AF_INET,
 				.type = SOCK_STREAM };
-	req.addr.family = AF_INET;
-	inet_pton(AF_INET, "172.20.0.1", req.addr.addr);
-	req.addr.port = 179;
+	sockenv_addr(&req.addr, "172.20.0.1", 179, 0);
 	struct shim_rep rep;
 	int lfd;
 	assert_int_equal(rpc(e, &req, &rep, &lfd), 0);
@@ -444,16 +389,8 @@ static void test_listen_accept(void **state)
 	assert_true(poll_now(lfd) & POLLIN);   /* accept() would not block */
 
 	struct shim_accept_msg m;
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-			     .msg_controllen = sizeof(cm.b) };
-	assert_int_equal(recvmsg(lfd, &mh, 0), sizeof(m));
-	int cfd = -1;
-	memcpy(&cfd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+	int cfd;
+	assert_int_equal(tl_shim_recv(lfd, &m, sizeof(m), &cfd), sizeof(m));
 	assert_true(cfd >= 0);
 	assert_int_equal(m.peer.port, 40000);
 	assert_int_equal(m.local.port, 179);

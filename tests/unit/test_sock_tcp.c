@@ -123,16 +123,7 @@ static int rpc_data(struct side *s, const struct shim_req *req, const void *data
 
 static int rpc(struct side *s, const struct shim_req *req, struct shim_rep *rep, int *fd)
 {
-	assert_int_equal(send(s->ctl, req, sizeof(*req), 0), sizeof(*req));
-	uint8_t buf[sizeof(*rep) + 64];
-	ssize_t n = -1;
-	for (int i = 0; i < 100 && n < 0; i++) {
-		spin();
-		n = tl_shim_recv(s->ctl, buf, sizeof(buf), fd);
-	}
-	assert_true(n >= (ssize_t)sizeof(*rep));
-	memcpy(rep, buf, sizeof(*rep));
-	return rep->err;
+	return rpc_data(s, req, NULL, 0, rep, fd, NULL, 0);
 }
 
 static bool ready(int fd, short ev)
@@ -165,23 +156,36 @@ static bool transfer(int wfd, int rfd, size_t len)
 	return same;
 }
 
-static void test_connect_accept_transfer_close(void **state)
+/* A listener on side 1 at 172.20.0.2:179; returns its fd, *addr its address and *id its socket id. */
+static int listen_bgp(struct shim_addr *addr, int32_t *id)
 {
 	struct shim_rep rep;
-	int lfd, cfd, afd;
+	int lfd;
 	struct shim_req b = { .op = SHIM_OP_BIND, .sock_id = -1, .family = AF_INET,
 			      .type = SOCK_STREAM };
 	b.addr.family = AF_INET;
 	inet_pton(AF_INET, "172.20.0.2", b.addr.addr);
 	b.addr.port = 179;
 	assert_int_equal(rpc(&g_side[1], &b, &rep, &lfd), 0);
-	struct shim_req l = { .op = SHIM_OP_LISTEN, .sock_id = rep.sock_id, .arg = 4 };
+	*id = rep.sock_id;
+	struct shim_req l = { .op = SHIM_OP_LISTEN, .sock_id = *id, .arg = 4 };
 	assert_int_equal(rpc(&g_side[1], &l, &rep, &lfd), 0);
 	assert_true(lfd >= 0);
+	*addr = b.addr;
+	return lfd;
+}
+
+static void test_connect_accept_transfer_close(void **state)
+{
+	struct shim_rep rep;
+	int cfd, afd;
+	struct shim_addr laddr;
+	int32_t lid;
+	int lfd = listen_bgp(&laddr, &lid);
 
 	struct shim_req c = { .op = SHIM_OP_CONNECT, .sock_id = -1, .family = AF_INET,
 			      .type = SOCK_STREAM };
-	c.addr = b.addr;
+	c.addr = laddr;
 	c.opts.nodelay = 1;
 	assert_int_equal(rpc(&g_side[0], &c, &rep, &cfd), 0);
 	assert_true(cfd >= 0);
@@ -197,15 +201,8 @@ static void test_connect_accept_transfer_close(void **state)
 	for (int i = 0; i < 1000 && !ready(lfd, POLLIN); i++)
 		spin();
 	struct shim_accept_msg m;
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-			     .msg_controllen = sizeof(cm.b) };
-	assert_int_equal(recvmsg(lfd, &mh, MSG_DONTWAIT), sizeof(m));
-	memcpy(&afd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+	assert_int_equal(tl_shim_recv(lfd, &m, sizeof(m), &afd), sizeof(m));
+	assert_true(afd >= 0);
 	assert_int_equal(fcntl(afd, F_SETFL, O_NONBLOCK), 0);
 	assert_int_equal(m.local.port, 179);
 	char peer[16];
@@ -273,16 +270,10 @@ static int32_t set_key(struct side *sd, int32_t id, const char *peer, const char
 static void test_md5_keys(void **state)
 {
 	struct shim_rep rep;
-	int lfd, cfd, none;
-	struct shim_req b = { .op = SHIM_OP_BIND, .sock_id = -1, .family = AF_INET,
-			      .type = SOCK_STREAM };
-	b.addr.family = AF_INET;
-	inet_pton(AF_INET, "172.20.0.2", b.addr.addr);
-	b.addr.port = 179;
-	assert_int_equal(rpc(&g_side[1], &b, &rep, &lfd), 0);
-	int32_t lid = rep.sock_id;
-	struct shim_req l = { .op = SHIM_OP_LISTEN, .sock_id = lid, .arg = 4 };
-	assert_int_equal(rpc(&g_side[1], &l, &rep, &lfd), 0);
+	int cfd, none;
+	struct shim_addr laddr;
+	int32_t lid;
+	int lfd = listen_bgp(&laddr, &lid);
 	assert_int_equal(set_key(&g_side[1], lid, "172.20.0.1", "bgp-pw", 0), lid);
 	/* deleting a key that is not there: ENOENT, as Linux */
 	struct shim_req d = { .op = SHIM_OP_TCP_MD5, .sock_id = lid, .family = AF_INET };
@@ -296,7 +287,7 @@ static void test_md5_keys(void **state)
 	assert_true(bad >= 0);
 	struct shim_req c = { .op = SHIM_OP_CONNECT, .sock_id = bad, .family = AF_INET,
 			      .type = SOCK_STREAM };
-	c.addr = b.addr;
+	c.addr = laddr;
 	int bfd;
 	assert_int_equal(rpc(&g_side[0], &c, &rep, &bfd), 0);
 	assert_int_equal(rep.sock_id, bad);   /* the socket the key was set on */
@@ -324,16 +315,9 @@ static void test_md5_keys(void **state)
 	for (int i = 0; i < 1000 && !ready(lfd, POLLIN); i++)
 		spin();
 	struct shim_accept_msg am;
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { &am, sizeof(am) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-			     .msg_controllen = sizeof(cm.b) };
-	assert_int_equal(recvmsg(lfd, &mh, MSG_DONTWAIT), sizeof(am));
 	int afd;
-	memcpy(&afd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+	assert_int_equal(tl_shim_recv(lfd, &am, sizeof(am), &afd), sizeof(am));
+	assert_true(afd >= 0);
 	assert_int_equal(fcntl(afd, F_SETFL, O_NONBLOCK), 0);
 	assert_true(transfer(cfd, afd, 100000));
 	assert_true(transfer(afd, cfd, 100000));

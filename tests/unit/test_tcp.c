@@ -22,6 +22,7 @@
 #include "ip/checksum.h"
 #include "ip/packet.h"
 #include "stack/tcp.h"
+#include "testlib.h"
 
 #define T0 (1000 * NSEC_PER_SEC)
 #define F_FIN 0x01
@@ -161,27 +162,10 @@ static struct pbuf *mkseg(const struct peer *p, uint32_t seq, uint32_t ack, uint
 	size_t tl = 20 + olen + dlen;
 	uint8_t *ip = pbuf_put(b, iphl + tl);
 	assert_non_null(ip);
-	memset(ip, 0, iphl + 20);
-	if (p->fam == AF_INET) {
-		ip[0] = 0x45;
-		uint16_t tot = htons((uint16_t)(iphl + tl));
-		memcpy(ip + 2, &tot, 2);
-		ip[8] = p->ttl;
-		ip[9] = IPPROTO_TCP;
-		memcpy(ip + 12, p->me.bytes, 4);
-		memcpy(ip + 16, p->them.bytes, 4);
-		uint16_t ck = csum_fold(csum_partial(ip, 20, 0));
-		memcpy(ip + 10, &ck, 2);
-	} else {
-		ip[0] = 0x60;
-		uint16_t pl = htons((uint16_t)tl);
-		memcpy(ip + 4, &pl, 2);
-		ip[6] = IPPROTO_TCP;
-		ip[7] = p->ttl;
-		memcpy(ip + 8, p->me.bytes, 16);
-		memcpy(ip + 24, p->them.bytes, 16);
-	}
+	struct tl_ip h = { p->fam, p->me.bytes, p->them.bytes, .proto = IPPROTO_TCP, .ttl = p->ttl };
+	tl_ip_header(ip, &h, tl);
 	uint8_t *th = ip + iphl;
+	memset(th, 0, 20);
 	uint16_t v16;
 	uint32_t v32;
 	v16 = htons(p->mport); memcpy(th, &v16, 2);
@@ -331,11 +315,8 @@ static struct tcp_conn *open_passive(struct peer *p, struct tcp_listener **lis, 
 /* Active open from 10.0.0.1:50000 to 10.0.0.2:179. */
 static struct tcp_conn *open_active(struct peer *p, const struct tcp_options *opt)
 {
-	struct tcp_endpoint l = { .port = 50000 }, r = { .port = 179 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_conn *c = NULL;
-	assert_int_equal(tcp_connect(T.s, &l, &r, opt, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 50000, 179, opt, &c), 0);
 	assert_non_null(c);
 	assert_int_equal(tcp_conn_state(c), TCP_SYN_SENT);
 	struct oseg o;
@@ -422,13 +403,10 @@ static void test_passive_open(void **state)
 
 static void test_active_open(void **state)
 {
-	struct tcp_endpoint l = { .port = 0 }, r = { .port = 179 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_options opt = { .ttl = 1, .tos = 0xc0 };
 	T.mtu = 1420;
 	struct tcp_conn *c;
-	assert_int_equal(tcp_connect(T.s, &l, &r, &opt, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 0, 179, &opt, &c), 0);
 	struct oseg o;
 	assert_true(pop(&o));
 	assert_int_equal(o.flags, F_SYN);
@@ -458,10 +436,8 @@ static void test_active_open(void **state)
 	assert_int_equal(T.connect_err, 0);
 	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
 	/* the same 4-tuple cannot be opened twice */
-	struct tcp_endpoint l2 = l;
-	l2.port = o.sport;
 	struct tcp_conn *c2;
-	assert_int_equal(tcp_connect(T.s, &l2, &r, NULL, &c2), -EADDRINUSE);
+	assert_int_equal(tl_tcp_connect(T.s, o.sport, 179, NULL, &c2), -EADDRINUSE);
 	/* data: the peer's MSS 1460 is bounded by our path (1380) */
 	static uint8_t buf[4000];
 	fill(buf, sizeof(buf), 0);
@@ -512,11 +488,8 @@ static void test_rst_closed_port(void **state)
 
 static void test_connect_refused(void **state)
 {
-	struct tcp_endpoint l = { .port = 50000 }, r = { .port = 179 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_conn *c;
-	assert_int_equal(tcp_connect(T.s, &l, &r, NULL, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 50000, 179, NULL, &c), 0);
 	struct oseg o;
 	assert_true(pop(&o));
 	struct peer p;
@@ -536,11 +509,8 @@ static void test_connect_refused(void **state)
 
 static void test_connect_timeout(void **state)
 {
-	struct tcp_endpoint l = { .port = 50000 }, r = { .port = 179 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_conn *c;
-	assert_int_equal(tcp_connect(T.s, &l, &r, NULL, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 50000, 179, NULL, &c), 0);
 	struct oseg o;
 	assert_true(pop(&o));
 	uint32_t iss = o.seq;
@@ -836,11 +806,8 @@ static void test_active_close_time_wait(void **state)
 	assert_true(pop(&o));
 	assert_int_equal(o.ack, p.seq);
 	/* the same 4-tuple is busy in TIME-WAIT */
-	struct tcp_endpoint l = { .port = 50000 }, r = { .port = 179 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_conn *c2;
-	assert_int_equal(tcp_connect(T.s, &l, &r, NULL, &c2), -EADDRINUSE);
+	assert_int_equal(tl_tcp_connect(T.s, 50000, 179, NULL, &c2), -EADDRINUSE);
 	advance_ms(59000);
 	assert_int_equal(tcp_stack_stats(T.s)->connections, 1);
 	advance_ms(2000);
@@ -1231,11 +1198,8 @@ static void test_malformed_options(void **state)
 
 static void test_simultaneous_open(void **state)
 {
-	struct tcp_endpoint l = { .port = 50000 }, r = { .port = 179 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_conn *c;
-	assert_int_equal(tcp_connect(T.s, &l, &r, NULL, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 50000, 179, NULL, &c), 0);
 	struct oseg o;
 	assert_true(pop(&o));
 	uint32_t iss = o.seq;
@@ -1349,10 +1313,7 @@ static void test_orphan_fin_wait(void **state)
 	assert_int_equal(T.closed, 0);
 
 	/* a second one that just sits in FIN-WAIT-2: gone after 60 s */
-	struct tcp_endpoint l = { .port = 50001 }, r = { .port = 179 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
-	assert_int_equal(tcp_connect(T.s, &l, &r, NULL, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 50001, 179, NULL, &c), 0);
 	assert_true(pop(&o));
 	struct peer q;
 	peer_init(&q, "10.0.0.2", 179, "10.0.0.1", 50001);

@@ -58,14 +58,20 @@ static void test_no_estimate_is_cubic(void **state)
 	assert_int_equal(tcp_cc_loss(&cc, MSS, MSS), 2 * MSS);
 }
 
+/* A fresh cc after six 40 ms rounds of 100 segments each, at the minimum RTT. */
+static void init_on_100_segment_path(struct tcp_cc *cc)
+{
+	uint64_t delivered = 0;
+	uint32_t seq = 1;
+	tcp_cc_init(cc, MSS);
+	feed_rounds(cc, MS(1000), 100 * MSS, MS(40), 6, &delivered, &seq);
+}
+
 static void test_random_loss_keeps_window(void **state)
 {
 	struct tcp_cc cc;
-	tcp_cc_init(&cc, MSS);
-	uint64_t delivered = 0;
-	uint32_t seq = 1;
 	/* 100 segments per 40 ms round at the minimum RTT: no queue */
-	feed_rounds(&cc, MS(1000), 100 * MSS, MS(40), 6, &delivered, &seq);
+	init_on_100_segment_path(&cc);
 	uint32_t bdp = tcp_cc_bdp(&cc);
 	assert_true(bdp >= 99 * MSS && bdp <= 101 * MSS);
 	assert_int_equal(tcp_cc_loss(&cc, 100 * MSS, 100 * MSS), 100 * MSS);
@@ -75,11 +81,8 @@ static void test_random_loss_keeps_window(void **state)
 static void test_queue_loss_drains_to_bdp(void **state)
 {
 	struct tcp_cc cc;
-	tcp_cc_init(&cc, MSS);
-	uint64_t delivered = 0;
-	uint32_t seq = 1;
 	/* the path carries 100 segments per 40 ms; we have 140 in flight (40 queued) */
-	feed_rounds(&cc, MS(1000), 100 * MSS, MS(40), 6, &delivered, &seq);
+	init_on_100_segment_path(&cc);
 	uint32_t ss = tcp_cc_loss(&cc, 140 * MSS, 140 * MSS);
 	assert_false(cc.random_loss);
 	/* 0.7 * 140 = 98 < the floor (100): back to what the path carries, the queue drains */

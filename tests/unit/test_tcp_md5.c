@@ -44,18 +44,18 @@ static void ref_md5(const struct ip_addr *src, const struct ip_addr *dst, const 
 {
 	static uint8_t buf[40 + 20 + 65536 + 80];
 	size_t n = 0, doff = (size_t)(th[12] >> 4) * 4;
+	/* source, destination, then ... */
+	size_t alen = src->family == AF_INET ? 4 : 16;
+	memcpy(buf + n, src->bytes, alen); n += alen;
+	memcpy(buf + n, dst->bytes, alen); n += alen;
 	if (src->family == AF_INET) {
-		/* source, destination, zero, protocol, segment length */
-		memcpy(buf + n, src->bytes, 4); n += 4;
-		memcpy(buf + n, dst->bytes, 4); n += 4;
+		/* ... zero, protocol, segment length */
 		buf[n++] = 0;
 		buf[n++] = 6;
 		buf[n++] = (uint8_t)(tl >> 8);
 		buf[n++] = (uint8_t)tl;
 	} else {
-		/* source, destination, 32-bit upper-layer length, 3 zero bytes, next header */
-		memcpy(buf + n, src->bytes, 16); n += 16;
-		memcpy(buf + n, dst->bytes, 16); n += 16;
+		/* ... 32-bit upper-layer length, 3 zero bytes, next header */
 		buf[n++] = 0;
 		buf[n++] = 0;
 		buf[n++] = (uint8_t)(tl >> 8);
@@ -181,25 +181,11 @@ static void psend(struct peer *p, uint8_t flags, const void *data, size_t dlen)
 	assert_non_null(b);
 	uint8_t *ip = pbuf_put(b, iphl + tl);
 	assert_non_null(ip);
-	memset(ip, 0, iphl + 20);
-	if (v4) {
-		ip[0] = 0x45;
-		put16(ip + 2, (uint16_t)(iphl + tl));
-		ip[8] = 64;
-		ip[9] = IPPROTO_TCP;
-		memcpy(ip + 12, p->me.bytes, 4);
-		memcpy(ip + 16, p->them.bytes, 4);
-		uint16_t ck = csum_fold(csum_partial(ip, 20, 0));
-		memcpy(ip + 10, &ck, 2);
-	} else {
-		ip[0] = 0x60;
-		put16(ip + 4, (uint16_t)tl);
-		ip[6] = IPPROTO_TCP;
-		ip[7] = 64;
-		memcpy(ip + 8, p->me.bytes, 16);
-		memcpy(ip + 24, p->them.bytes, 16);
-	}
+	struct tl_ip h = { v4 ? AF_INET : AF_INET6, p->me.bytes, p->them.bytes, .proto = IPPROTO_TCP,
+			   .ttl = 64 };
+	tl_ip_header(ip, &h, tl);
 	uint8_t *th = ip + iphl;
+	memset(th, 0, 20);
 	put16(th, p->mport);
 	put16(th + 2, p->tport);
 	uint32_t v = htonl(p->seq);
@@ -370,12 +356,9 @@ static void test_active_v4(void **state)
 	const char *key = "dn42-bgp-password";
 	struct tcp_md5_keyset ks = { 0 };
 	keyset_add(&ks, "10.0.0.2", 32, key);
-	struct tcp_endpoint l = { .port = 0 }, r = { .port = 179 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_options opt = { .md5 = &ks };
 	struct tcp_conn *c;
-	assert_int_equal(tcp_connect(T.s, &l, &r, &opt, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 0, 179, &opt, &c), 0);
 	tcp_md5_keyset_clear(&ks);   /* the connection has its own copy */
 	struct oseg o;
 	assert_true(pop(&o, key));   /* the SYN is signed */
@@ -543,23 +526,38 @@ static void test_signed_to_plain_socket(void **state)
 	tcp_listener_close(lis);
 }
 
+/*
+ * The rest of the handshake of our connect to 10.0.0.2:rport, whose SYN is
+ * *o: p becomes that peer and answers with a SYN-ACK; *o is then our ACK.
+ */
+static void peer_accepts(struct peer *p, uint16_t rport, struct oseg *o)
+{
+	peer_init(p, "10.0.0.2", rport, "10.0.0.1", o->sport, NULL);
+	p->ack = o->seq + 1;
+	psend(p, F_SYN | F_ACK, NULL, 0);
+	assert_true(pop(o, NULL));
+}
+
+/* Our connect to 10.0.0.2:rport with opt, which p accepts: the connection; *syn is our SYN. */
+static struct tcp_conn *connect_accepted(uint16_t rport, const struct tcp_options *opt,
+					 struct peer *p, struct oseg *syn)
+{
+	struct tcp_conn *c;
+	assert_int_equal(tl_tcp_connect(T.s, 0, rport, opt, &c), 0);
+	assert_true(pop(syn, NULL));
+	struct oseg ack = *syn;
+	peer_accepts(p, rport, &ack);
+	return c;
+}
+
 /* ---- TCP_USER_TIMEOUT ---- */
 
 static void test_user_timeout(void **state)
 {
-	struct tcp_endpoint l = { .port = 0 }, r = { .port = 179 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_options opt = { .user_timeout_ms = 3000 };
-	struct tcp_conn *c;
-	assert_int_equal(tcp_connect(T.s, &l, &r, &opt, &c), 0);
-	struct oseg o;
-	assert_true(pop(&o, NULL));
 	struct peer p;
-	peer_init(&p, "10.0.0.2", 179, "10.0.0.1", o.sport, NULL);
-	p.ack = o.seq + 1;
-	psend(&p, F_SYN | F_ACK, NULL, 0);
-	assert_true(pop(&o, NULL));
+	struct oseg o;
+	struct tcp_conn *c = connect_accepted(179, &opt, &p, &o);
 	assert_int_equal(tcp_send(c, "ping", 4), 4);
 	uint64_t sent = loop_now(&T.loop);
 	/* the peer never acknowledges: the connection ends 3 s later, not after 15 retries */
@@ -578,19 +576,10 @@ static void test_user_timeout(void **state)
 
 static void test_cork(void **state)
 {
-	struct tcp_endpoint l = { .port = 0 }, r = { .port = 80 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_options opt = { .cork = true, .nodelay = true };
-	struct tcp_conn *c;
-	assert_int_equal(tcp_connect(T.s, &l, &r, &opt, &c), 0);
-	struct oseg o;
-	assert_true(pop(&o, NULL));
 	struct peer p;
-	peer_init(&p, "10.0.0.2", 80, "10.0.0.1", o.sport, NULL);
-	p.ack = o.seq + 1;
-	psend(&p, F_SYN | F_ACK, NULL, 0);
-	assert_true(pop(&o, NULL));
+	struct oseg o;
+	struct tcp_conn *c = connect_accepted(80, &opt, &p, &o);
 	/* corked: a header alone waits, even with TCP_NODELAY ... */
 	static uint8_t buf[2000];
 	memset(buf, 'h', sizeof(buf));
@@ -614,20 +603,11 @@ static void test_cork(void **state)
 
 static void test_user_mss(void **state)
 {
-	struct tcp_endpoint l = { .port = 0 }, r = { .port = 80 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_options opt = { .user_mss = 1000, .nodelay = true };
-	struct tcp_conn *c;
-	assert_int_equal(tcp_connect(T.s, &l, &r, &opt, &c), 0);
-	struct oseg o;
-	assert_true(pop(&o, NULL));
-	assert_int_equal(o.mss, 1000);   /* announced */
 	struct peer p;
-	peer_init(&p, "10.0.0.2", 80, "10.0.0.1", o.sport, NULL);
-	p.ack = o.seq + 1;
-	psend(&p, F_SYN | F_ACK, NULL, 0);   /* the peer offers 1460 */
-	assert_true(pop(&o, NULL));
+	struct oseg o;
+	struct tcp_conn *c = connect_accepted(80, &opt, &p, &o);   /* the peer offers 1460 */
+	assert_int_equal(o.mss, 1000);   /* announced in our SYN */
 	static uint8_t buf[1500];
 	assert_int_equal(tcp_send(c, buf, sizeof(buf)), (long)sizeof(buf));
 	assert_true(pop_data(&o, NULL));
@@ -657,22 +637,16 @@ static void test_user_mss(void **state)
 
 static void test_conn_info(void **state)
 {
-	struct tcp_endpoint l = { .port = 0 }, r = { .port = 179 };
-	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
-	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
 	struct tcp_conn *c;
-	assert_int_equal(tcp_connect(T.s, &l, &r, NULL, &c), 0);
+	assert_int_equal(tl_tcp_connect(T.s, 0, 179, NULL, &c), 0);
 	struct tcp_conn_info ti;
 	tcp_conn_info(c, &ti);
 	assert_int_equal(ti.state, TCP_SYN_SENT);
 	struct oseg o;
 	assert_true(pop(&o, NULL));
-	struct peer p;
-	peer_init(&p, "10.0.0.2", 179, "10.0.0.1", o.sport, NULL);
-	p.ack = o.seq + 1;
 	advance_ms(40);
-	psend(&p, F_SYN | F_ACK, NULL, 0);
-	assert_true(pop(&o, NULL));
+	struct peer p;
+	peer_accepts(&p, 179, &o);
 	assert_int_equal(tcp_send(c, "0123456789", 10), 10);
 	assert_true(pop(&o, NULL));
 	advance_ms(40);

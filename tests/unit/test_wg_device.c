@@ -31,131 +31,26 @@
 #include "wgconf/wgconf.h"
 #include "wg/messages.h"
 
-#define T0 (1000 * NSEC_PER_SEC)
-#define MAX_PEERS 4
+#include "wgpair.h"
 
-/* A wg-quick file in memory: up to MAX_PEERS peers with one AllowedIPs prefix each. */
-struct conf {
-	struct wg_iface_conf c;
-	struct wg_peer_conf peers[MAX_PEERS];
-	struct ip_prefix allowed[MAX_PEERS][2];
-};
+#define T0 WGPAIR_T0
 
-struct pair {
-	struct loop loop;
-	struct ip_router router;
-	struct wg_device *a, *b;
-	struct conf ca, cb;
-	uint8_t ka[32], kb[32], pub_a[32], pub_b[32];
-};
-
-static void conf_init(struct conf *c, const char *name, const uint8_t priv[32])
-{
-	memset(c, 0, sizeof(*c));
-	snprintf(c->c.name, sizeof(c->c.name), "%s", name);
-	snprintf(c->c.path, sizeof(c->c.path), "%s.conf", name);
-	memcpy(c->c.private_key, priv, 32);
-	c->c.mtu = MTU_DEFAULT;
-	c->c.peers = c->peers;
-}
-
-static struct wg_peer_conf *conf_add_peer(struct conf *c, const uint8_t pub[32], const char *allowed)
-{
-	size_t i = c->c.n_peers++;
-	struct wg_peer_conf *pc = &c->peers[i];
-	memset(pc, 0, sizeof(*pc));
-	pc->line = 10 + 5 * (int)i;
-	memcpy(pc->public_key, pub, 32);
-	assert_int_equal(ip_prefix_parse(allowed, &c->allowed[i][0]), 0);
-	pc->allowed_ips = c->allowed[i];
-	pc->n_allowed_ips = 1;
-	return pc;
-}
-
-static void set_endpoint(struct wg_peer_conf *pc, uint16_t port)
-{
-	pc->has_endpoint = true;
-	pc->endpoint.in4.sin_family = AF_INET;
-	pc->endpoint.in4.sin_port = htons(port);
-	pc->endpoint.in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-}
-
-static void pump(struct pair *p)
-{
-	int idle = 0;
-	for (int i = 0; i < 200 && idle < 3; i++) {
-		int n = loop_run_once(&p->loop, 2);
-		idle = n == 0 ? idle + 1 : 0;
-	}
-}
-
+/* Time stands at T0 until a test moves it. */
 static int setup(void **state)
 {
-	struct pair *p = calloc(1, sizeof(*p));
-	assert_non_null(p);
-	assert_int_equal(crypto_init(), 0);
-	log_set_level(LOG_ERROR);
-	assert_int_equal(loop_init(&p->loop), 0);
-	loop_use_manual_clock(&p->loop, T0);
-	ip_router_init(&p->router, &p->loop);
-	x25519_generate(p->ka);
-	x25519_generate(p->kb);
-	assert_int_equal(x25519_public(p->pub_a, p->ka), 0);
-	assert_int_equal(x25519_public(p->pub_b, p->kb), 0);
-
-	conf_init(&p->cb, "wgb", p->kb);
-	conf_add_peer(&p->cb, p->pub_a, "10.0.0.1/32");
-	p->b = wg_device_create(&p->loop, &p->router, &p->cb.c);
-	assert_non_null(p->b);
-	conf_init(&p->ca, "wga", p->ka);
-	set_endpoint(conf_add_peer(&p->ca, p->pub_b, "10.0.0.2/32"), p->b->listen_port);
-	p->a = wg_device_create(&p->loop, &p->router, &p->ca.c);
-	assert_non_null(p->a);
-	*state = p;
+	*state = wgpair_new(true);
 	return 0;
 }
 
-static int teardown(void **state)
+static void send_data_a_to_b(struct wgpair *p)
 {
-	struct pair *p = *state;
-	wg_device_destroy(p->a);
-	wg_device_destroy(p->b);
-	ip_router_free(&p->router);
-	loop_free(&p->loop);
-	free(p);
-	return 0;
+	wgpair_send_from_a(p, 1);
 }
 
-/* An IPv4 packet src -> 10.0.0.2, protocol 253, from A's side. */
-static void send_data_from(struct pair *p, uint8_t src_last)
-{
-	struct pbuf *b = pbuf_alloc();
-	assert_non_null(b);
-	uint8_t *ip = pbuf_put(b, 28);
-	if (!ip) {
-		fail_msg("no room in a fresh packet buffer");
-		return;
-	}
-	memset(ip, 0, 28);
-	ip[0] = 0x45;
-	ip[3] = 28;
-	ip[8] = 64;
-	ip[9] = 253;
-	uint8_t src[4] = { 10, 0, 0, src_last }, dst[4] = { 10, 0, 0, 2 };
-	memcpy(ip + 12, src, 4);
-	memcpy(ip + 16, dst, 4);
-	wg_send_packet(p->a->peers[0], b);
-}
-
-static void send_data_a_to_b(struct pair *p)
-{
-	send_data_from(p, 1);
-}
-
-static void handshake(struct pair *p)
+static void handshake(struct wgpair *p)
 {
 	wg_send_keepalive(p->a->peers[0]);
-	pump(p);
+	wgpair_pump(p);
 	assert_non_null(p->a->peers[0]->current);
 	assert_non_null(p->b->peers[0]->current);
 }
@@ -169,10 +64,10 @@ static struct wg_peer *lookup(struct wg_device *dev, const char *addr)
 
 static void test_same_conf_keeps_session(void **state)
 {
-	struct pair *p = *state;
+	struct wgpair *p = *state;
 	handshake(p);
 	send_data_a_to_b(p);
-	pump(p);
+	wgpair_pump(p);
 	struct wg_peer *peer = p->b->peers[0];
 	struct wg_keypair *kp = peer->current;
 	uint64_t rx = peer->rx_bytes, tx = peer->tx_bytes, hs = peer->walltime_last_handshake;
@@ -191,14 +86,14 @@ static void test_same_conf_keeps_session(void **state)
 	assert_int_equal(timer_pending(&peer->t_zero_key_material), zero_armed);
 	/* Data still flows on the same session. */
 	send_data_a_to_b(p);
-	pump(p);
+	wgpair_pump(p);
 	assert_int_equal(p->b->netif.stats.rx_packets, b_rx_packets + 1);
 	assert_int_equal(peer->handshakes_completed, 1);
 }
 
 static void test_add_edit_remove_peers(void **state)
 {
-	struct pair *p = *state;
+	struct wgpair *p = *state;
 	handshake(p);
 	struct wg_peer *peer = p->b->peers[0];
 	struct wg_keypair *kp = peer->current;
@@ -207,11 +102,11 @@ static void test_add_edit_remove_peers(void **state)
 	assert_int_equal(x25519_public(pub3, k3), 0);
 
 	/* Edit A's AllowedIPs on B, add a third peer. */
-	struct conf c = p->cb;
+	struct wgpair_conf c = p->cb;
 	c.c.peers = c.peers;
 	c.peers[0].allowed_ips = c.allowed[0];
 	assert_int_equal(ip_prefix_parse("10.0.0.0/24", &c.allowed[0][0]), 0);
-	conf_add_peer(&c, pub3, "10.9.0.0/16");
+	wgpair_conf_add_peer(&c, pub3, "10.9.0.0/16");
 	char err[256];
 	assert_int_equal(wg_device_apply_conf(p->b, &c.c, err, sizeof(err)), 0);
 	assert_int_equal(p->b->n_peers, 2);
@@ -225,9 +120,9 @@ static void test_add_edit_remove_peers(void **state)
 	assert_true(third->id > peer->id);
 
 	/* Now drop A: only the third peer stays, and A's prefixes are gone. */
-	struct conf c2;
-	conf_init(&c2, "wgb", p->kb);
-	conf_add_peer(&c2, pub3, "10.9.0.0/16");
+	struct wgpair_conf c2;
+	wgpair_conf_init(&c2, "wgb", p->kb);
+	wgpair_conf_add_peer(&c2, pub3, "10.9.0.0/16");
 	assert_int_equal(wg_device_apply_conf(p->b, &c2.c, err, sizeof(err)), 0);
 	assert_int_equal(p->b->n_peers, 1);
 	assert_ptr_equal(p->b->peers[0], third);
@@ -235,20 +130,20 @@ static void test_add_edit_remove_peers(void **state)
 	/* A's data to B now finds no session on B's side. */
 	uint64_t unknown = p->b->netif.stats.drops[DROP_UNKNOWN_INDEX];
 	send_data_a_to_b(p);
-	pump(p);
+	wgpair_pump(p);
 	assert_int_equal(p->b->netif.stats.drops[DROP_UNKNOWN_INDEX], unknown + 1);
 }
 
 static void test_last_allowed_ip_wins(void **state)
 {
-	struct pair *p = *state;
+	struct wgpair *p = *state;
 	uint8_t k3[32], pub3[32];
 	x25519_generate(k3);
 	assert_int_equal(x25519_public(pub3, k3), 0);
-	struct conf c;
-	conf_init(&c, "wgb", p->kb);
-	conf_add_peer(&c, p->pub_a, "10.0.0.0/24");
-	conf_add_peer(&c, pub3, "10.0.0.0/24");
+	struct wgpair_conf c;
+	wgpair_conf_init(&c, "wgb", p->kb);
+	wgpair_conf_add_peer(&c, p->pub_a, "10.0.0.0/24");
+	wgpair_conf_add_peer(&c, pub3, "10.0.0.0/24");
 	char err[256];
 	assert_int_equal(wg_device_apply_conf(p->b, &c.c, err, sizeof(err)), 0);
 	assert_int_equal(p->b->peers[0]->n_allowed_ips, 0);
@@ -290,7 +185,7 @@ static void assert_same(struct wg_device *dev, const struct snapshot *before)
 
 static void test_bad_peer_key_changes_nothing(void **state)
 {
-	struct pair *p = *state;
+	struct wgpair *p = *state;
 	handshake(p);
 	struct snapshot before;
 	snap(p->b, &before);
@@ -298,9 +193,9 @@ static void test_bad_peer_key_changes_nothing(void **state)
 	/* New private key, A removed, and a peer whose key is a low-order point (all zeros). */
 	uint8_t knew[32], zero[32] = { 0 };
 	x25519_generate(knew);
-	struct conf c;
-	conf_init(&c, "wgb", knew);
-	conf_add_peer(&c, zero, "10.5.0.0/16");
+	struct wgpair_conf c;
+	wgpair_conf_init(&c, "wgb", knew);
+	wgpair_conf_add_peer(&c, zero, "10.5.0.0/16");
 	char err[256] = "";
 	assert_int_equal(wg_device_apply_conf(p->b, &c.c, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "wgb.conf:10:"));
@@ -311,12 +206,12 @@ static void test_bad_peer_key_changes_nothing(void **state)
 
 static void test_taken_port_changes_nothing(void **state)
 {
-	struct pair *p = *state;
+	struct wgpair *p = *state;
 	handshake(p);
 	struct snapshot before;
 	snap(p->b, &before);
-	struct conf c;
-	conf_init(&c, "wgb", p->kb);   /* no peers: would remove A */
+	struct wgpair_conf c;
+	wgpair_conf_init(&c, "wgb", p->kb);   /* no peers: would remove A */
 	c.c.has_listen_port = true;
 	c.c.listen_port = p->a->listen_port;   /* taken by A */
 	char err[256] = "";
@@ -346,13 +241,13 @@ static uint16_t free_udp_port(void)
 
 static void test_new_port_and_key(void **state)
 {
-	struct pair *p = *state;
+	struct wgpair *p = *state;
 	handshake(p);
 	struct wg_peer *peer = p->a->peers[0];
 	struct wg_keypair *kp = peer->current;
 	uint8_t knew[32];
 	x25519_generate(knew);
-	struct conf c = p->ca;
+	struct wgpair_conf c = p->ca;
 	c.c.peers = c.peers;
 	memcpy(c.c.private_key, knew, 32);
 	c.c.has_listen_port = true;
@@ -371,7 +266,7 @@ static void test_new_port_and_key(void **state)
 
 static void test_empty_device(void **state)
 {
-	struct pair *p = *state;
+	struct wgpair *p = *state;
 	int err = 1;
 	struct wg_device *e = wg_device_create_empty(&p->loop, &p->router, "wge", &err);
 	assert_non_null(e);
@@ -399,7 +294,7 @@ static void test_empty_device(void **state)
 	assert_int_equal(wg_device_peer_add_allowed_ip(e, peer, &pfx), 0);
 	wg_peer_set_persistent_keepalive(peer, 25);
 	wg_send_keepalive(peer);
-	pump(p);
+	wgpair_pump(p);
 	assert_int_equal(peer->tx_bytes, 0);
 	struct pbuf *b = pbuf_alloc();
 	assert_non_null(b);
@@ -420,7 +315,7 @@ static void test_empty_device(void **state)
 
 static void test_primitives_keep_lists_in_step(void **state)
 {
-	struct pair *p = *state;
+	struct wgpair *p = *state;
 	int err;
 	uint8_t k3[32], pub3[32];
 	x25519_generate(k3);
@@ -460,7 +355,7 @@ static void test_primitives_keep_lists_in_step(void **state)
  */
 static void test_counters_as_the_kernel(void **state)
 {
-	struct pair *p = *state;
+	struct wgpair *p = *state;
 	handshake(p);
 	struct wg_peer *pa = p->a->peers[0], *pb = p->b->peers[0];
 	/* Initiation + keepalive one way, response the other. */
@@ -470,12 +365,12 @@ static void test_counters_as_the_kernel(void **state)
 	assert_int_equal(pa->rx_bytes, pb->tx_bytes);
 	uint64_t rx = pb->rx_bytes;
 	send_data_a_to_b(p);   /* 28 bytes, padded to 32, + header and tag */
-	pump(p);
+	wgpair_pump(p);
 	assert_int_equal(pb->rx_bytes, rx + MESSAGE_DATA_MIN_LEN + 32);
 	assert_int_equal(pa->tx_bytes, pb->rx_bytes);
 	rx = pb->rx_bytes;
-	send_data_from(p, 99);   /* 10.0.0.99 is not A's on B */
-	pump(p);
+	wgpair_send_from_a(p, 99);   /* 10.0.0.99 is not A's on B */
+	wgpair_pump(p);
 	assert_int_equal(pb->rx_bytes, rx);
 	assert_int_equal(p->b->netif.stats.drops[DROP_ALLOWEDIPS], 1);
 	assert_int_equal(pa->tx_bytes, rx + MESSAGE_DATA_MIN_LEN + 32);   /* A did send it */
@@ -484,15 +379,15 @@ static void test_counters_as_the_kernel(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_same_conf_keeps_session, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_add_edit_remove_peers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_last_allowed_ip_wins, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_peer_key_changes_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_taken_port_changes_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_new_port_and_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_empty_device, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_primitives_keep_lists_in_step, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_counters_as_the_kernel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_same_conf_keeps_session, setup, wgpair_teardown),
+		cmocka_unit_test_setup_teardown(test_add_edit_remove_peers, setup, wgpair_teardown),
+		cmocka_unit_test_setup_teardown(test_last_allowed_ip_wins, setup, wgpair_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_peer_key_changes_nothing, setup, wgpair_teardown),
+		cmocka_unit_test_setup_teardown(test_taken_port_changes_nothing, setup, wgpair_teardown),
+		cmocka_unit_test_setup_teardown(test_new_port_and_key, setup, wgpair_teardown),
+		cmocka_unit_test_setup_teardown(test_empty_device, setup, wgpair_teardown),
+		cmocka_unit_test_setup_teardown(test_primitives_keep_lists_in_step, setup, wgpair_teardown),
+		cmocka_unit_test_setup_teardown(test_counters_as_the_kernel, setup, wgpair_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

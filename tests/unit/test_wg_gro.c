@@ -35,6 +35,9 @@
 #include "wgconf/wgconf.h"
 #include "wg/udp_batch.h"
 
+#include "testlib.h"
+#include "wgpair.h"
+
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
@@ -147,16 +150,10 @@ static void test_gso_runs(void **state)
 	queue_free(&q);
 }
 
+/* A UDP socket on loopback whose receives give up after 2 s. */
 static int udp_socket(union sockaddr_inet *bound)
 {
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	memset(bound, 0, sizeof(*bound));
-	bound->in4.sin_family = AF_INET;
-	bound->in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, &bound->sa, sizeof(bound->in4)), 0);
-	socklen_t len = sizeof(*bound);
-	assert_int_equal(getsockname(fd, &bound->sa, &len), 0);
+	int fd = tl_loopback_socket(SOCK_DGRAM, bound);
 	struct timeval tv = { .tv_sec = 2 };
 	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
 	return fd;
@@ -360,77 +357,10 @@ static void test_refused_run_goes_plain(void **state)
 
 /* ---- Two real devices over loopback: the offloads inside the data path. */
 
-struct pair {
-	struct loop loop;
-	struct ip_router router;
-	struct wg_device *a, *b;
-	struct wg_iface_conf ca, cb;
-	struct wg_peer_conf pa, pb;
-	struct ip_prefix allowed_a, allowed_b;
-};
-
-static void make_conf(struct wg_iface_conf *c, const char *name, const uint8_t priv[32],
-		      struct wg_peer_conf *peer, const uint8_t peer_pub[32],
-		      struct ip_prefix *allowed, const char *allowed_text)
-{
-	memset(c, 0, sizeof(*c));
-	snprintf(c->name, sizeof(c->name), "%s", name);
-	snprintf(c->path, sizeof(c->path), "%s.conf", name);
-	memcpy(c->private_key, priv, 32);
-	c->mtu = MTU_DEFAULT;
-	memset(peer, 0, sizeof(*peer));
-	memcpy(peer->public_key, peer_pub, 32);
-	assert_int_equal(ip_prefix_parse(allowed_text, allowed), 0);
-	peer->allowed_ips = allowed;
-	peer->n_allowed_ips = 1;
-	c->peers = peer;
-	c->n_peers = 1;
-}
-
-static void pump(struct pair *p)
-{
-	int idle = 0;
-	for (int i = 0; i < 200 && idle < 3; i++) {
-		int n = loop_run_once(&p->loop, 2);
-		idle = n == 0 ? idle + 1 : 0;
-	}
-}
-
+/* The loop runs on real time here: nothing waits on a timer. */
 static int pair_setup(void **state)
 {
-	struct pair *p = calloc(1, sizeof(*p));
-	assert_non_null(p);
-	assert_int_equal(crypto_init(), 0);
-	log_set_level(LOG_ERROR);
-	assert_int_equal(loop_init(&p->loop), 0);
-	assert_int_equal(ip_router_init(&p->router, &p->loop), 0);
-	uint8_t ka[32], kb[32], pub_a[32], pub_b[32];
-	x25519_generate(ka);
-	x25519_generate(kb);
-	assert_int_equal(x25519_public(pub_a, ka), 0);
-	assert_int_equal(x25519_public(pub_b, kb), 0);
-	make_conf(&p->cb, "wgb", kb, &p->pb, pub_a, &p->allowed_a, "10.0.0.1/32");
-	make_conf(&p->ca, "wga", ka, &p->pa, pub_b, &p->allowed_b, "10.0.0.2/32");
-	p->b = wg_device_create(&p->loop, &p->router, &p->cb);
-	assert_non_null(p->b);
-	p->pa.has_endpoint = true;
-	p->pa.endpoint.in4.sin_family = AF_INET;
-	p->pa.endpoint.in4.sin_port = htons(p->b->listen_port);
-	p->pa.endpoint.in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	p->a = wg_device_create(&p->loop, &p->router, &p->ca);
-	assert_non_null(p->a);
-	*state = p;
-	return 0;
-}
-
-static int pair_teardown(void **state)
-{
-	struct pair *p = *state;
-	wg_device_destroy(p->a);
-	wg_device_destroy(p->b);
-	ip_router_free(&p->router);
-	loop_free(&p->loop);
-	free(p);
+	*state = wgpair_new(false);
 	return 0;
 }
 
@@ -442,7 +372,7 @@ static int pair_teardown(void **state)
  */
 static void test_gro_path_counts_each_segment(void **state)
 {
-	struct pair *p = *state;
+	struct wgpair *p = *state;
 	if (!p->b->sock4.gro)
 		skip();
 	union sockaddr_inet self, to = { 0 };
@@ -474,7 +404,7 @@ static void test_gro_path_counts_each_segment(void **state)
 		memcpy(CMSG_DATA(c), &sends[i].seg, sizeof(uint16_t));
 		assert_int_equal(sendmsg(fd, &m, 0), (ssize_t)sends[i].len);
 	}
-	pump(p);
+	wgpair_pump(p);
 	assert_int_equal(p->b->netif.stats.drops[DROP_INVALID_MESSAGE], 4);
 	assert_int_equal(p->b->netif.stats.drops[DROP_UNKNOWN_INDEX], 2);
 	close(fd);
@@ -483,7 +413,7 @@ static void test_gro_path_counts_each_segment(void **state)
 /* A runtime listen-port change brings new sockets: they must come with the offload flags. */
 static void test_new_socket_keeps_offloads(void **state)
 {
-	struct pair *p = *state;
+	struct wgpair *p = *state;
 	if (!p->b->sock4.gro || !p->b->sock4.gso)
 		skip();
 	uint16_t old_port = p->b->listen_port;
@@ -496,9 +426,9 @@ static void test_new_socket_keeps_offloads(void **state)
 /* Real traffic: a burst A -> B leaves as GSO runs, arrives through GRO, every packet decrypts. */
 static void test_burst_through_both_offloads(void **state)
 {
-	struct pair *p = *state;
+	struct wgpair *p = *state;
 	wg_send_keepalive(p->a->peers[0]);
-	pump(p);
+	wgpair_pump(p);
 	assert_non_null(p->a->peers[0]->current);
 	uint64_t before = p->b->netif.stats.rx_packets;
 	for (int i = 0; i < 150; i++) {
@@ -518,7 +448,7 @@ static void test_burst_through_both_offloads(void **state)
 		memcpy(ip + 10, &sum, 2);
 		wg_send_packet(p->a->peers[0], b);
 	}
-	pump(p);
+	wgpair_pump(p);
 	assert_int_equal(p->b->netif.stats.rx_packets - before, 150);
 	assert_int_equal(p->b->netif.stats.drops[DROP_DECRYPT_FAILED], 0);
 	assert_int_equal(p->a->netif.stats.drops[DROP_SEND_FAILED], 0);
@@ -533,11 +463,11 @@ int main(void)
 		cmocka_unit_test(test_no_runs_keeps_order),
 		cmocka_unit_test(test_refused_run_goes_plain),
 		cmocka_unit_test_setup_teardown(test_gro_path_counts_each_segment, pair_setup,
-						pair_teardown),
+						wgpair_teardown),
 		cmocka_unit_test_setup_teardown(test_burst_through_both_offloads, pair_setup,
-						pair_teardown),
+						wgpair_teardown),
 		cmocka_unit_test_setup_teardown(test_new_socket_keeps_offloads, pair_setup,
-						pair_teardown),
+						wgpair_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 #include "core/loop.h"
 #include "ws/ws_conn.h"
 #include "ws/ws_frame.h"
+#include "testlib.h"
 
 struct side {
 	struct ws_conn c;
@@ -57,15 +58,8 @@ static const struct ws_conn_ops ops = { on_open, on_message, on_page, on_closed 
 
 static int listener(union sockaddr_inet *addr)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	memset(addr, 0, sizeof(*addr));
-	addr->in4.sin_family = AF_INET;
-	addr->in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, &addr->sa, sizeof(addr->in4)), 0);
+	int fd = tl_loopback_socket(SOCK_STREAM, addr);
 	assert_int_equal(listen(fd, 4), 0);
-	socklen_t len = sizeof(addr->in4);
-	assert_int_equal(getsockname(fd, &addr->sa, &len), 0);
 	return fd;
 }
 

@@ -1,10 +1,9 @@
 /*
  * Helpers shared by the unit tests in tests/unit/. Header only, static
  * inline: the Makefile links each test_*.c alone against build/librr.a, so a
- * testlib.c would not be linked. Include after <cmocka.h>.
- *
- * The reference checksum here is deliberately naive (byte by byte) so that it
- * shares no code with ip/checksum.c, which it is used to check.
+ * testlib.c would not be linked. Include after <cmocka.h>. The byte-level
+ * helpers without cmocka are in packet_bytes.h (and shim_recv.h), which the
+ * fuzz harnesses use too.
  */
 #ifndef RR_TESTS_TESTLIB_H
 #define RR_TESTS_TESTLIB_H
@@ -14,29 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* RFC 1071 the slow way: big-endian 16-bit words, odd byte padded, no folding yet. */
-static inline uint32_t ref_sum(const uint8_t *p, size_t len, uint32_t sum)
-{
-	for (size_t i = 0; i < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | (i + 1 < len ? p[i + 1] : 0);
-	return sum;
-}
-
-/* End-around carry and complement: the checksum as a host-order number. */
-static inline uint16_t ref_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static inline uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static inline void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
+#include "packet_bytes.h"
 
 #ifdef RR_IP_ADDR_H
 /* A v4 or v6 address from text; fails the test on a typo. Needs ip/addr.h first. */
@@ -52,10 +29,43 @@ static inline struct ip_addr ipa(const char *s)
 		fail_msg("bad address %s", s);
 	return a;
 }
+
+#include <sys/socket.h>
+
+/* A socket of type (SOCK_DGRAM, SOCK_STREAM) on 127.0.0.1 at a port the kernel picks: *bound. */
+static inline int tl_loopback_socket(int type, union sockaddr_inet *bound)
+{
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	memset(bound, 0, sizeof(*bound));
+	bound->in4.sin_family = AF_INET;
+	bound->in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, &bound->sa, sizeof(bound->in4)), 0);
+	socklen_t len = sizeof(bound->in4);
+	assert_int_equal(getsockname(fd, &bound->sa, &len), 0);
+	return fd;
+}
+#endif
+
+#ifdef RR_STACK_TCP_H
+/*
+ * tcp_connect on s from 10.0.0.1:lport (0: an ephemeral port) to 10.0.0.2:rport,
+ * the connections the TCP engine tests open; returns what tcp_connect returned.
+ */
+static inline int tl_tcp_connect(struct tcp_stack *s, uint16_t lport, uint16_t rport,
+				 const struct tcp_options *opt, struct tcp_conn **c)
+{
+	struct tcp_endpoint l = { .port = lport }, r = { .port = rport };
+	assert_int_equal(ip_addr_parse("10.0.0.1", &l.addr), 0);
+	assert_int_equal(ip_addr_parse("10.0.0.2", &r.addr), 0);
+	return tcp_connect(s, &l, &r, opt, c);
+}
 #endif
 
 #if defined(RR_STACK_SOCK_H) && defined(RR_STACK_SHIM_PROTO_H)
 #include <sys/socket.h>
+
+#include "shim_recv.h"
 
 /* A shim client connected to sl, as librrshim.so would be; returns our end. */
 static inline int tl_shim_client(struct sock_layer *sl)
@@ -66,29 +76,6 @@ static inline int tl_shim_client(struct sock_layer *sl)
 	return sv[0];
 }
 
-/*
- * One shim message from ctl without blocking, into buf (len bytes). *fd gets
- * an fd passed with it, or -1. Returns what recvmsg returned; the caller
- * asserts on it, as each test checks replies differently.
- */
-static inline ssize_t tl_shim_recv(int ctl, void *buf, size_t len, int *fd)
-{
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { buf, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-			     .msg_controllen = sizeof(cm.b) };
-	ssize_t n = recvmsg(ctl, &mh, MSG_DONTWAIT);
-	*fd = -1;
-	if (n < 0)
-		return n;
-	for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); ch; ch = CMSG_NXTHDR(&mh, ch))
-		if (ch->cmsg_type == SCM_RIGHTS)
-			memcpy(fd, CMSG_DATA(ch), sizeof(int));
-	return n;
-}
 #endif
 
 #endif
