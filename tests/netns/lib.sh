@@ -285,13 +285,14 @@ rr_genkey() {
 	cat "$1/$2.pub"
 }
 
-# rr_keys NAME...: KEYS=$RR_TMP/keys (mode 700), with a key pair for each NAME in it.
+# rr_keys NAME...: KEYS=$RR_TMP/keys (mode 700), with a key pair for each NAME in it (one made
+# before is kept, so that a second topology of the same run has the same keys).
 rr_keys() {
 	local k
 	KEYS=$RR_TMP/keys
 	mkdir -p "$KEYS" && chmod 700 "$KEYS" || return 1
 	for k in "$@"; do
-		rr_genkey "$KEYS" "$k" >/dev/null || return 1
+		[ -f "$KEYS/$k.pub" ] || rr_genkey "$KEYS" "$k" >/dev/null || return 1
 	done
 }
 
@@ -478,6 +479,13 @@ rr_ping() {
 	else
 		not_ok "$desc" "ping $*" "$out"
 	fi
+}
+
+# rr_udp_rcvbuf_errors NS: datagrams the kernel dropped in NS for a full socket receive buffer
+# (UDP RcvbufErrors in /proc/net/snmp).
+rr_udp_rcvbuf_errors() {
+	# shellcheck disable=SC2016  # awk fields, not shell
+	ip netns exec "$1" awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ { n += $6 } END { print n + 0 }' /proc/net/snmp
 }
 
 # ---------------------------------------------------------------- configuration writers
