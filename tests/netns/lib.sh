@@ -124,8 +124,8 @@ rr_require() {
 	[ -x "$RRCTL" ] || rr_skip_all "$RRCTL is not built (make)"
 }
 
-# rr_require_shim: SHIM_LIB (exported as RRSHIM_LIB for rrctl) is the built librrshim.so, or
-# the whole test is skipped. RRSHIM_LIB from the caller wins.
+# rr_require_shim: SHIM_LIB is the built librrshim.so (exported as RRSHIM_LIB: rrctl exec and
+# rrouted's hooks both read it), or the whole test is skipped. RRSHIM_LIB from the caller wins.
 rr_require_shim() {
 	SHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
 	[ -f "$SHIM_LIB" ] || [ -n "${RRSHIM_LIB:-}" ] || SHIM_LIB=$RR_ROOT/build/librrshim.so
@@ -133,10 +133,11 @@ rr_require_shim() {
 	export RRSHIM_LIB=$SHIM_LIB
 }
 
-# rr_require_bird: BIRD and BIRDC are the installed bird and birdc, or the test is skipped.
+# rr_require_bird [TOOL...]: BIRD and BIRDC are the installed bird and birdc, or the test is
+# skipped (likewise without any other TOOL named).
 rr_require_bird() {
 	local t
-	for t in bird birdc; do
+	for t in bird birdc "$@"; do
 		command -v "$t" >/dev/null 2>&1 || rr_skip_all "$t is not installed (scripts/install-deps)"
 	done
 	BIRD=$(command -v bird) BIRDC=$(command -v birdc)

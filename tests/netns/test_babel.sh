@@ -20,14 +20,8 @@
 # no static route anywhere.
 . "$(dirname "$0")/lib.sh"
 rr_require
-SHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
-[ -f "$SHIM_LIB" ] || [ -n "${RRSHIM_LIB:-}" ] || SHIM_LIB=$RR_ROOT/build/librrshim.so
-[ -f "$SHIM_LIB" ] || rr_skip_all "$SHIM_LIB is not built (make)"
-export RRSHIM_LIB=$SHIM_LIB
-for t in bird birdc; do
-	command -v "$t" >/dev/null 2>&1 || rr_skip_all "$t is not installed (scripts/install-deps)"
-done
-BIRD=$(command -v bird) BIRDC=$(command -v birdc)
+rr_require_shim
+rr_require_bird
 declare -A NS=()
 
 # in_node N CMD...: CMD inside node N's router (its namespace, uid 65534, shim preloaded).
@@ -76,18 +70,10 @@ setup() {
 	done
 }
 
-if ! setup 2>"$RR_TMP/setup.err"; then
-	not_ok "two namespaces, veth, keys and configurations" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-ok "two namespaces, veth, keys and configurations"
+rr_check_or_finish "two namespaces, veth, keys and configurations" setup
 for n in n1 n2; do
-	if ! rr_rrouted_start "$n" "${NS[$n]}" 2>"$RR_TMP/start.err"; then
-		not_ok "rrouted $n starts" "$(cat "$RR_TMP/start.err")"
-		rr_finish
-	fi
+	rr_setup_step "rrouted $n starts" rr_rrouted_start "$n" "${NS[$n]}"
 done
-setup_ok "rrouted n1 and n2 start"
 # ping carries a file capability, which a process without a bounding set may not exec.
 cp /usr/bin/ping "$RR_TMP/ping" && chmod 755 "$RR_TMP/ping"
 check "WireGuard link up: n2 pings fe80::1 on wg0 from inside its router" \

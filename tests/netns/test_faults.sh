@@ -28,10 +28,7 @@
 #      no longer lists the SYN-SENT socket (Linux drops it at close, not at the SYN timeout).
 . "$(dirname "$0")/lib.sh"
 rr_require
-SHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
-[ -f "$SHIM_LIB" ] || [ -n "${RRSHIM_LIB:-}" ] || SHIM_LIB=$RR_ROOT/build/librrshim.so
-[ -f "$SHIM_LIB" ] || rr_skip_all "$SHIM_LIB is not built (make)"
-export RRSHIM_LIB=$SHIM_LIB
+rr_require_shim
 [ -n "$PY" ] || rr_skip_all "python3 is not installed"
 N_ROUTES=20000
 
@@ -145,11 +142,8 @@ chmod 644 "$RR_TMP"/*.py
 W=$RR_TMP/w
 mkdir -p "$W" && chown "$RR_UID:$RR_UID" "$W"
 
-if ! rr_pair_setup --rr-endpoint --rr-keepalive 25 2>"$RR_TMP/setup.err"; then
-	not_ok "namespaces, veth and wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-diag "setup: namespaces, veth and the wireguard-go peer are up"
+rr_setup_step "namespaces, veth and wireguard-go peer set up" \
+	rr_pair_setup --rr-endpoint --rr-keepalive 25
 # rr_write_router_conf ended the [router] section: the routes go on in it, then [exec].
 {
 	echo "route = 172.20.0.2/32 dev wg0"   # rr_pair_setup writes wg0 with Table = off

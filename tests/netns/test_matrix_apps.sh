@@ -18,17 +18,11 @@ SHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
 [ -f "$SHIM_LIB" ] || rr_skip_all "$SHIM_LIB is not built (make)"
 export RRSHIM_LIB=$SHIM_LIB
 
-if ! rr_pair_setup 2>"$RR_TMP/setup.err"; then
-	not_ok "set up R and its wireguard-go peer P" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
+rr_setup_step "set up R and its wireguard-go peer P" rr_pair_setup
 # Table = off in the pair (BGP's job in real life): the route to P is a route = line.
 printf '%s\n' "route = 172.20.0.2/32 dev wg0" >>"$RR_TMP/r/rrouted.conf"
 rr_fix_owner r
-if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
-	not_ok "rrouted starts" "$(cat "$RR_TMP/start.err")"
-	rr_finish
-fi
+rr_setup_step "rrouted starts" rr_rrouted_start r "$NSR"
 rr_ping "tunnel up (P pings R)" "$NSP" -c 2 -i 0.3 -w 10 172.20.0.1
 # Echo requests bigger than the tunnel MTU: R reassembles them and answers in fragments.
 rr_ping "P pings R with 3000-byte echoes (reassembled, answered in fragments)" "$NSP" -c 2 -i 0.3 -w 10 -s 3000 172.20.0.1

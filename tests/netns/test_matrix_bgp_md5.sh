@@ -23,10 +23,7 @@
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
 rr_require
-for t in bird birdc; do
-	command -v "$t" >/dev/null 2>&1 || rr_skip_all "$t is not installed (scripts/install-deps)"
-done
-BIRD=$(command -v bird) BIRDC=$(command -v birdc)
+rr_require_bird
 
 PDEV=rrp$$
 V4_PW="v4-secret-$$" V6_PW="v6 secret with spaces $$" LL_PW="link-local-$$"
@@ -130,11 +127,7 @@ setup() {
 	chown -R "$RR_UID:$RR_UID" "$RDIR"
 }
 
-if ! setup 2>"$RR_TMP/setup.err"; then
-	not_ok "namespaces, WireGuard and BIRD configurations set up" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-setup_ok "namespaces, WireGuard and BIRD configurations set up"
+rr_setup_step "namespaces, WireGuard and BIRD configurations set up" setup
 check "both BIRD configurations parse (bird -p)" sh -c \
 	"'$BIRD' -p -c '$RDIR/bird.conf' && '$BIRD' -p -c '$PDIR/bird.conf'"
 
@@ -168,11 +161,7 @@ start() {
 	wait_until 15 test -S "$PDIR/bird.ctl" || { echo "P's BIRD: no control socket after 15 s" >&2; return 1; }
 }
 
-if ! start 2>"$RR_TMP/start.err"; then
-	not_ok "rrouted, BIRD inside it and BIRD on the kernel start" "$(cat "$RR_TMP/start.err")"
-	rr_finish
-fi
-setup_ok "rrouted, BIRD inside it and BIRD on the kernel start"
+rr_setup_step "rrouted, BIRD inside it and BIRD on the kernel start" start
 rr_check_unpriv "rrouted runs as uid 65534 with no capabilities" "${RR_PID[r]}"
 bpid=$(cat "$RDIR/bird.pid" 2>/dev/null)
 st=$(cat "/proc/${bpid:-0}/status" 2>/dev/null)

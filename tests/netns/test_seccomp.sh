@@ -20,10 +20,7 @@
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
 rr_require
-SHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
-[ -f "$SHIM_LIB" ] || [ -n "${RRSHIM_LIB:-}" ] || SHIM_LIB=$RR_ROOT/build/librrshim.so
-[ -f "$SHIM_LIB" ] || rr_skip_all "$SHIM_LIB is not built (make)"
-export RRSHIM_LIB=$SHIM_LIB
+rr_require_shim
 [ -n "$PY" ] || rr_skip_all "python3 is not installed"
 BUSYBOX=$(command -v busybox || true)
 [ -n "$BUSYBOX" ] || rr_skip_all "busybox is not installed (busybox-static)"
@@ -59,18 +56,9 @@ else
 	GOHTTP=
 fi
 
-if ! rr_pair_setup 2>"$RR_TMP/setup.err"; then
-	not_ok "namespaces, veth and wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-setup_ok "namespaces, veth and wireguard-go peer set up"
+rr_setup_step "namespaces, veth and wireguard-go peer set up" rr_pair_setup
 
-if ! rr_peer_a_setup 2>"$RR_TMP/setup-a.err"; then
-	not_ok "peer A: namespace, veth, wireguard-go and rrouted interface wga" \
-		"$(cat "$RR_TMP/setup-a.err")"
-	rr_finish
-fi
-setup_ok "peer A: namespace, veth, wireguard-go and rrouted interface wga"
+rr_setup_step "peer A: namespace, veth, wireguard-go and rrouted interface wga" rr_peer_a_setup
 # An [exec] program that is static: rrouted runs it through /bin/sh (shim path), and the shim
 # hands busybox to rrctl's seccomp path.
 mkdir -p "$RR_TMP/wwwE" && head -c 200000 /dev/urandom >"$RR_TMP/wwwE/blob" && chmod -R a+rX "$RR_TMP/wwwE"
@@ -78,11 +66,7 @@ wantE=$(sha256sum <"$RR_TMP/wwwE/blob" | cut -d' ' -f1)
 printf '\n[exec]\nbbhttpd = %s httpd -f -p 172.20.1.1:9300 -h %s\n' "$BUSYBOX" "$RR_TMP/wwwE" \
 	>>"$RR_TMP/r/rrouted.conf"
 rr_fix_owner r
-if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
-	not_ok "rrouted starts" "$(cat "$RR_TMP/start.err")"
-	rr_finish
-fi
-setup_ok "rrouted starts"
+rr_setup_step "rrouted starts" rr_rrouted_start r "$NSR"
 rr_ping "tunnel to B up (B pings 172.20.0.1)" "$NSP" -c 2 -i 0.3 -w 10 172.20.0.1
 rr_ping "tunnel to A up (A pings 172.20.1.1)" "$NSA" -c 2 -i 0.3 -w 10 172.20.1.1
 

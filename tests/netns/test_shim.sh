@@ -21,10 +21,7 @@
 # since make asan-build does not build the shim).
 . "$(dirname "$0")/lib.sh"
 rr_require
-SHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
-[ -f "$SHIM_LIB" ] || [ -n "${RRSHIM_LIB:-}" ] || SHIM_LIB=$RR_ROOT/build/librrshim.so
-[ -f "$SHIM_LIB" ] || rr_skip_all "$SHIM_LIB is not built (make)"
-export RRSHIM_LIB=$SHIM_LIB   # rrctl exec and rrouted's hooks both read it
+rr_require_shim
 [ -n "$PY" ] || rr_skip_all "python3 is not installed"
 
 # rr_exec CMD...: CMD inside the router (namespace of rrouted, uid 65534, shim preloaded).
@@ -65,27 +62,15 @@ print("ok", s.getsockname()[0].split('%')[0], addr[0].split('%')[0])
 EOF
 chmod 644 "$RR_TMP"/*.py
 
-if ! rr_pair_setup 2>"$RR_TMP/setup.err"; then
-	not_ok "namespaces, veth and wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-setup_ok "namespaces, veth and wireguard-go peer set up"
+rr_setup_step "namespaces, veth and wireguard-go peer set up" rr_pair_setup
 
-if ! rr_peer_a_setup 2>"$RR_TMP/setup-a.err"; then
-	not_ok "peer A: namespace, veth 198.51.100.0/24, wireguard-go and rrouted interface wga" \
-		"$(cat "$RR_TMP/setup-a.err")"
-	rr_finish
-fi
-setup_ok "peer A: namespace, veth 198.51.100.0/24, wireguard-go and rrouted interface wga"
+rr_setup_step "peer A: namespace, veth 198.51.100.0/24, wireguard-go and rrouted interface wga" \
+	rr_peer_a_setup
 rr_fix_owner r
 # ping has file capabilities, which a process without a bounding set may not exec; a copy has none.
 cp /usr/bin/ping "$RR_TMP/ping" && chmod 755 "$RR_TMP/ping"
 PING=$RR_TMP/ping
-if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
-	not_ok "rrouted starts" "$(cat "$RR_TMP/start.err")"
-	rr_finish
-fi
-setup_ok "rrouted starts"
+rr_setup_step "rrouted starts" rr_rrouted_start r "$NSR"
 rr_ping "tunnel to B up (B pings 172.20.0.1)" "$NSP" -c 2 -i 0.3 -w 10 172.20.0.1
 rr_ping "tunnel to A up (A pings 172.20.1.1)" "$NSA" -c 2 -i 0.3 -w 10 172.20.1.1
 

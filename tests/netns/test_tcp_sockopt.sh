@@ -16,11 +16,8 @@
 rr_require
 [ -n "$PY" ] || rr_skip_all "python3 is not installed"
 
-if ! { rr_pair_setup --rr-endpoint && rr_rrouted_start r "$NSR"; } 2>"$RR_TMP/setup.err"; then
-	not_ok "rrouted and a wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-setup_ok "rrouted and a wireguard-go peer set up"
+pair_up() { rr_pair_setup --rr-endpoint && rr_rrouted_start r "$NSR"; }
+rr_setup_step "rrouted and a wireguard-go peer set up" pair_up
 
 cat >"$RR_TMP/echo.py" <<'EOF'
 import socket, threading

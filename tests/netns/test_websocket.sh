@@ -123,8 +123,8 @@ birdc_on() { local n=$1; shift; birdc -s "$RR_TMP/$n/bird/bird.ctl" "$@"; }
 write_a
 write_b ws://10.77.0.1:8080/wg
 export PORT=8080   # ListenWebSocket = ${PORT}, as a PaaS sets it
-rr_rrouted_start a "$NSA" 2>"$RR_TMP/start.err" || { not_ok "rrouted a starts" "$(cat "$RR_TMP/start.err")"; rr_finish; }
-rr_rrouted_start b "$NSB" 2>"$RR_TMP/start.err" || { not_ok "rrouted b starts" "$(cat "$RR_TMP/start.err")"; rr_finish; }
+rr_setup_step "rrouted a starts" rr_rrouted_start a "$NSA"
+rr_setup_step "rrouted b starts" rr_rrouted_start b "$NSB"
 
 if wait_until 60 rr_handshakes_ge b wg0 1 && wait_until 30 rr_handshakes_ge a wg0 1; then
 	ok "ws://: handshake over the WebSocket (no UDP path)"
@@ -295,7 +295,7 @@ check "status page through nginx over TLS: 200 with the node's page (got $code)"
 rr_rrouted_stop b || diag "$RR_STOP_WHY"
 # Without the test CA the certificate cannot be verified: no connection.
 write_b wss://10.77.0.1:8443/wg
-rr_rrouted_start b "$NSB" 2>"$RR_TMP/start.err" || { not_ok "rrouted b restarts" "$(cat "$RR_TMP/start.err")"; rr_finish; }
+rr_setup_step "rrouted b restarts" rr_rrouted_start b "$NSB"
 if wait_until 40 grep -q "TLS: certificate: unable to get local issuer certificate" "$RR_TMP/b.log"; then
 	ok "wss:// without the test CA in SSL_CERT_FILE: certificate refused"
 else
@@ -305,7 +305,7 @@ rr_rrouted_stop b || diag "$RR_STOP_WHY"
 # With it, but a pin that is not the server's key: refused too.
 export SSL_CERT_FILE=$TLS/ca.pem
 write_b wss://10.77.0.1:8443/wg "EndpointPin = sha256/$(head -c 32 /dev/zero | base64)"
-rr_rrouted_start b "$NSB" 2>"$RR_TMP/start.err" || { not_ok "rrouted b restarts" "$(cat "$RR_TMP/start.err")"; rr_finish; }
+rr_setup_step "rrouted b restarts" rr_rrouted_start b "$NSB"
 if wait_until 40 grep -q "does not match EndpointPin" "$RR_TMP/b.log"; then
 	ok "wss:// with a wrong EndpointPin: refused"
 else
