@@ -277,43 +277,6 @@ wait_or_kill() {
 
 # Bulk both ways over a bad underlay: 2% loss and 20 ms delay each way. tc netem when the kernel
 # has it; else a userspace UDP relay in B's namespace carries the WireGuard packets and does the same.
-cat >"$RR_TMP/lossy_relay.py" <<'EOF'
-import heapq, random, select, socket, sys, time
-front_ip, front_port, back_port, wg_port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-loss, delay = float(sys.argv[5]), float(sys.argv[6]) / 1000
-def sock(addr):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
-    s.bind(addr); s.setblocking(False); return s
-front, back = sock((front_ip, front_port)), sock(("127.0.0.1", back_port))
-peer, q, seq = (sys.argv[7], int(sys.argv[8])), [], 0   # rrouted's underlay address
-while True:
-    wait = max(0.0, q[0][0] - time.monotonic()) if q else None
-    ready, _, _ = select.select([front, back], [], [], wait)
-    now = time.monotonic()
-    for s in ready:
-        for _ in range(256):
-            try:
-                data, addr = s.recvfrom(65535)
-            except BlockingIOError:
-                break
-            if s is front:
-                peer, out, to = addr, back, ("127.0.0.1", wg_port)
-            else:
-                out, to = front, peer
-            if to is None or random.random() < loss:
-                continue
-            seq += 1
-            heapq.heappush(q, (now + delay, seq, out, to, data))
-    while q and q[0][0] <= time.monotonic():
-        _, _, out, to, data = heapq.heappop(q)
-        try:
-            out.sendto(data, to)
-        except OSError:
-            pass
-EOF
-chmod 644 "$RR_TMP/lossy_relay.py"
 mb=${SHIM_BIG_MB:-50}
 diag "lossy transfer: $mb MB each way (the issue's acceptance size is 50 MB: SHIM_BIG_MB=50 $0)"
 # Every step below is bounded: the sender by tmo, the sink by tmo + 30 s.
@@ -327,7 +290,7 @@ if tc -n "$NSR" qdisc add dev vr root netem loss 2% delay 20ms 2>/dev/null &&
 else
 	diag "this kernel has no netem qdisc: a python UDP relay in B's namespace carries wg0's" \
 		"WireGuard packets instead, dropping 2% and delaying 20 ms in each direction"
-	ip netns exec "$NSP" "$PY" "$RR_TMP/lossy_relay.py" 192.0.2.2 51822 51823 51821 0.02 20 192.0.2.1 51820 \
+	ip netns exec "$NSP" "$PY" "$RR_ROOT/tests/netns/lossy_relay.py" 192.0.2.2 51822 51823 51821 0.02 20 192.0.2.1 51820 \
 		>"$RR_TMP/relay.log" 2>&1 &
 	relay=$!
 	rr_track "$relay" "lossy UDP relay" "$RR_TMP/relay.log"
