@@ -160,6 +160,17 @@ rr_bench_require() {
 	done
 }
 
+# rr_bench_pair_up NAME: for a benchmark, rr_pair_setup with a route to the peer's 172.20.0.2
+# (the pair's wg0 has Table = off) and rrouted started, and the tunnel up (the peer pings
+# 172.20.0.1); on any failure it says why and exits 1.
+rr_bench_pair_up() {
+	rr_pair_setup 2>"$RR_TMP/setup.err" || { cat "$RR_TMP/setup.err" >&2; exit 1; }
+	echo "route = 172.20.0.2/32 dev wg0" >>"$RR_TMP/r/rrouted.conf"
+	rr_fix_owner r
+	rr_rrouted_start r "$NSR" || exit 1
+	ip netns exec "$NSP" ping -c 2 -w 10 172.20.0.1 >/dev/null || { echo "$1: tunnel down" >&2; exit 1; }
+}
+
 # ---------------------------------------------------------------- bounded waits
 
 # wait_until SECONDS CMD... : 0 as soon as CMD succeeds, 1 after SECONDS.
@@ -490,6 +501,29 @@ rr_udp_rcvbuf_errors() {
 }
 
 # ---------------------------------------------------------------- configuration writers
+
+# rr_nginx_conf DIR TMPDIR HTTP-LINES: an nginx.conf (on stdout) for nginx as an ordinary user:
+# in the foreground with no master, pid and error log in DIR, temp files under TMPDIR, no
+# access log; HTTP-LINES (the servers) go into http { }.
+rr_nginx_conf() {
+	cat <<-EOF
+		daemon off;
+		master_process off;
+		worker_processes 1;
+		pid $1/nginx.pid;
+		error_log $1/nginx-error.log;
+		events { worker_connections 64; }
+		http {
+		access_log off;
+		client_body_temp_path $2/body;
+		proxy_temp_path $2/proxy;
+		fastcgi_temp_path $2/fastcgi;
+		scgi_temp_path $2/scgi;
+		uwsgi_temp_path $2/uwsgi;
+		$3
+		}
+	EOF
+}
 
 # rr_wgquick FILE KEYFILE LISTEN_PORT ADDRESSES MTU TABLE PEER_PUB PSKFILE ENDPOINT ALLOWED [KEEPALIVE]
 # One wg-quick file with one peer. An empty LISTEN_PORT, MTU, TABLE, PSKFILE, ENDPOINT or

@@ -135,11 +135,7 @@ as_node() { local n=$1 ns=$2; shift 2; ( cd "$APPS" && ip netns exec "$ns" setpr
 	--clear-groups --inh-caps=-all --bounding-set=-all -- env HOME="$APPS" "$RRCTL" -s "$RR_TMP/$n/rr.sock" exec -- "$@" ); }
 APPS=$RR_TMP/apps
 mkdir -p "$APPS" && chown "$RR_UID:$RR_UID" "$APPS"
-if out=$(as_node b "$NSB" ping -n -c 3 -i 0.3 -w 10 172.21.0.1 2>&1); then
-	ok "ws://: ping through the tunnel (inside b to a)"
-else
-	not_ok "ws://: ping through the tunnel" "$out"
-fi
+check "ws://: ping through the tunnel (inside b to a)" as_node b "$NSB" ping -n -c 3 -i 0.3 -w 10 172.21.0.1
 if [ -n "$HAVE_BIRD" ]; then
 	if wait_until 60 sh -c "birdc -s '$RR_TMP/a/bird/bird.ctl' show protocols peer | grep -q Established"; then
 		ok "BGP between the two BIRDs over the WebSocket: Established"
@@ -245,20 +241,7 @@ fi
 chmod 644 "$TLS/ca.pem"
 PIN=$(openssl x509 -in "$TLS/srv.pem" -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)
 mkdir -p "$TLS/tmp"
-cat >"$TLS/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $TLS/nginx.pid;
-error_log $TLS/nginx-error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path $TLS/tmp/body;
-	proxy_temp_path $TLS/tmp/proxy;
-	fastcgi_temp_path $TLS/tmp/fastcgi;
-	scgi_temp_path $TLS/tmp/scgi;
-	uwsgi_temp_path $TLS/tmp/uwsgi;
+rr_nginx_conf "$TLS" "$TLS/tmp" "
 	server {
 		listen 10.77.0.1:8443 ssl;
 		ssl_certificate $TLS/srv.pem;
@@ -267,7 +250,7 @@ http {
 			proxy_pass http://127.0.0.1:8080;
 			proxy_http_version 1.1;
 			proxy_set_header Upgrade \$http_upgrade;
-			proxy_set_header Connection "upgrade";
+			proxy_set_header Connection \"upgrade\";
 			proxy_read_timeout 60s;
 		}
 	}
@@ -276,9 +259,7 @@ http {
 		ssl_certificate $TLS/other.pem;
 		ssl_certificate_key $TLS/srv.key;
 		location / { return 404; }
-	}
-}
-EOF
+	}" >"$TLS/nginx.conf"
 NGINX_PID=
 nginx_start() {
 	ip netns exec "$NSA" "$NGINX" -c "$TLS/nginx.conf" >>"$TLS/nginx.log" 2>&1 &
@@ -331,11 +312,7 @@ else
 	not_ok "wss:// through nginx: handshake" "$(grep -i 'ws\|tls\|reload' "$RR_TMP/b.log" | tail -n 10)" \
 		"$(tail -n 5 "$TLS/nginx-error.log")"
 fi
-if out=$(as_node b "$NSB" ping -n -c 3 -i 0.3 -w 10 172.21.0.1 2>&1); then
-	ok "wss://: ping through the tunnel"
-else
-	not_ok "wss://: ping through the tunnel" "$out"
-fi
+check "wss://: ping through the tunnel" as_node b "$NSB" ping -n -c 3 -i 0.3 -w 10 172.21.0.1
 if [ -n "$HAVE_BIRD" ]; then
 	# b's BIRD restarted with b: a drops the old session when its hold timer (9 s) runs out.
 	if wait_until 60 sh -c "birdc -s '$RR_TMP/b/bird/bird.ctl' show route 10.100.1.0/24 | grep -q 'via 172.21.0.1 on wg0'"; then
