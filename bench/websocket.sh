@@ -20,8 +20,7 @@ export RRSHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
 SECS=${BENCH_SECONDS:-5}
 RUNS=${BENCH_RUNS:-3}
 
-rr_ns NSA wsa && rr_ns NSB wsb && rr_veth "$NSA" va "$NSB" vb &&
-	rr_addr "$NSA" va 10.77.0.1/24 && rr_addr "$NSB" vb 10.77.0.2/24 || exit 1
+rr_ns_pair NSA wsa va 10.77.0.1/24 NSB wsb vb 10.77.0.2/24 || exit 1
 rr_instance a >/dev/null && rr_instance b >/dev/null || exit 1
 A_PUB=$(rr_genkey "$RR_TMP" a) && B_PUB=$(rr_genkey "$RR_TMP" b) || exit 1
 rr_write_router_conf a warn && rr_write_router_conf b warn

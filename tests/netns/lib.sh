@@ -276,6 +276,15 @@ rr_veth() {
 	ip -n "$1" link set "$2" up && ip -n "$3" link set "$4" up
 }
 
+# rr_ns_pair VAR1 SHORT1 IF1 "ADDR..." VAR2 SHORT2 IF2 "ADDR...": two namespaces (rr_ns) joined
+# by a veth pair IF1 <-> IF2, each end with its addresses.
+rr_ns_pair() {
+	rr_ns "$1" "$2" && rr_ns "$5" "$6" || return 1
+	rr_veth "${!1}" "$3" "${!5}" "$7" || return 1
+	# shellcheck disable=SC2086  # the address lists split on purpose
+	rr_addr "${!1}" "$3" $4 && rr_addr "${!5}" "$7" $8
+}
+
 # rr_addr NS DEV ADDR/LEN...: addresses without IPv6 duplicate address detection (no 2 s wait).
 rr_addr() {
 	local ns=$1 dev=$2 a
@@ -624,12 +633,9 @@ rr_pair_setup() {
 		esac
 		shift
 	done
-	rr_ns NSR r && rr_ns NSP p || return 1
-	rr_veth "$NSR" vr "$NSP" vp || return 1
-	rr_addr "$NSR" vr 192.0.2.1/24 2001:db8:1::1/64 && rr_addr "$NSP" vp 192.0.2.2/24 2001:db8:1::2/64 || return 1
-	KEYS=$RR_TMP/keys
-	mkdir -p "$KEYS" && chmod 700 "$KEYS"
-	RR_PUB=$(rr_genkey "$KEYS" rr) && PEER_PUB=$(rr_genkey "$KEYS" peer) || return 1
+	rr_ns_pair NSR r vr "192.0.2.1/24 2001:db8:1::1/64" NSP p vp "192.0.2.2/24 2001:db8:1::2/64" &&
+		rr_keys rr peer || return 1
+	RR_PUB=$(rr_pub rr) PEER_PUB=$(rr_pub peer)
 	(umask 077 && wg genpsk >"$KEYS/psk") || return 1
 	rr_instance r >/dev/null && rr_write_router_conf r || return 1
 	rr_write_iface r wg0 "$KEYS/rr.key" 51820 "172.20.0.1/32, fd42:0:1::1/64, fe80::1/64" \

@@ -37,13 +37,9 @@ birdc_n() {
 }
 
 setup() {
-	rr_ns N1 n1 && rr_ns N2 n2 || return 1
+	rr_ns_pair N1 n1 v1 192.0.2.1/24 N2 n2 v2 192.0.2.2/24 && rr_keys n1 n2 || return 1
 	NS[n1]=$N1 NS[n2]=$N2
-	rr_veth "$N1" v1 "$N2" v2 || return 1
-	rr_addr "$N1" v1 192.0.2.1/24 && rr_addr "$N2" v2 192.0.2.2/24 || return 1
-	KEYS=$RR_TMP/keys
-	mkdir -p "$KEYS" && chmod 700 "$KEYS"
-	PUB1=$(rr_genkey "$KEYS" n1) && PUB2=$(rr_genkey "$KEYS" n2) || return 1
+	PUB1=$(rr_pub n1) PUB2=$(rr_pub n2)
 	rr_instance n1 >/dev/null && rr_write_router_conf n1 || return 1
 	rr_instance n2 >/dev/null && rr_write_router_conf n2 || return 1
 	rr_write_iface n1 wg0 "$KEYS/n1.key" 51820 "fe80::1/64, fd42:10::1/128" "$PUB2" "" \

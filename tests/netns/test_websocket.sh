@@ -27,11 +27,7 @@ SHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
 [ -f "$SHIM_LIB" ] || rr_skip_all "$SHIM_LIB is not built (make)"
 export RRSHIM_LIB=$SHIM_LIB
 
-rr_ns NSA a && rr_ns NSB b && rr_veth "$NSA" va "$NSB" vb &&
-	rr_addr "$NSA" va 10.77.0.1/24 && rr_addr "$NSB" vb 10.77.0.2/24 || {
-	not_ok "namespaces"
-	rr_finish
-}
+rr_ns_pair NSA a va 10.77.0.1/24 NSB b vb 10.77.0.2/24 || { not_ok "namespaces"; rr_finish; }
 for ns in "$NSA" "$NSB"; do
 	ip netns exec "$ns" nft -f - <<-'EOF' || rr_skip_all "nftables does not work here"
 		table inet noudp {
