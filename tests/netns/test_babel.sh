@@ -26,10 +26,7 @@ declare -A NS=()
 
 # in_node N CMD...: CMD inside node N's router (its namespace, uid 65534, shim preloaded).
 in_node() {
-	local n=$1
-	shift
-	ip netns exec "${NS[$n]}" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-		--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/$n/rr.sock" exec -- "$@"
+	rr_exec_ns "${NS[$1]}" "$@"
 }
 
 birdc_n() {

@@ -32,19 +32,9 @@ rr_require_shim
 [ -n "$PY" ] || rr_skip_all "python3 is not installed"
 N_ROUTES=20000
 
-rr_exec() {
-	ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-		--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- "$@"
-}
+rr_exec() { rr_exec_ns "$NSR" r "$@"; }
 
-cat >"$RR_TMP/udp_echo.py" <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], int(sys.argv[2])))
-while True:
-    data, addr = s.recvfrom(65535)
-    s.sendto(b"echo:" + data, addr)
-EOF
+cp "$(dirname "$0")/udp_echo.py" "$RR_TMP/udp_echo.py"
 # udp_ask HOST PORT: one question, one answer within 1 s (three tries).
 cat >"$RR_TMP/udp_ask.py" <<'EOF'
 import socket, sys
@@ -271,8 +261,7 @@ diag "rrouted killed ($RR_STOP_WHY)"
 mkfifo "$RR_TMP/stderr.fifo" && chmod 666 "$RR_TMP/stderr.fifo"
 exec 7<>"$RR_TMP/stderr.fifo"
 rm -f "$RR_TMP/r/rr.sock"
-ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups --inh-caps=-all \
-	--bounding-set=-all -- "$RROUTED" -c "$RR_TMP/r/rrouted.conf" --log-level debug \
+ip netns exec "$NSR" "${RR_SETPRIV[@]}" "$RROUTED" -c "$RR_TMP/r/rrouted.conf" --log-level debug \
 	2>"$RR_TMP/stderr.fifo" &
 RPID=$!
 rr_track "$RPID" "rrouted r (stderr a pipe nobody reads)"

@@ -303,8 +303,7 @@ done
 mkdir -p "$RR_TMP/demo/scripts" "$RR_TMP/demo/tests/netns" &&
 	cp "$RR_ROOT/scripts/demo.sh" "$RR_TMP/demo/scripts/" && cp -r "$RR_ROOT/tests/netns/bird" "$RR_TMP/demo/tests/netns/" &&
 	chmod -R a+rX "$RR_TMP/demo" && rr_ns NSD demo || { not_ok "prepare the demo"; rr_finish; }
-out=$(ip netns exec "$NSD" timeout 120 setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups --inh-caps=-all \
-	--bounding-set=-all -- env HOME="$RR_TMP" RR_BIN="$D/usr/bin" DEMO_TIMEOUT=60 "$RR_TMP/demo/scripts/demo.sh" 2>&1)
+out=$(ip netns exec "$NSD" timeout 120 "${RR_SETPRIV[@]}" env HOME="$RR_TMP" RR_BIN="$D/usr/bin" DEMO_TIMEOUT=60 "$RR_TMP/demo/scripts/demo.sh" 2>&1)
 rc=$?
 if [ "$rc" = 0 ] && grep -q '^3 packets transmitted, 3 received' <<<"$out" &&
 	[ "$(grep -c 'stopped cleanly' <<<"$out")" = 3 ]; then

@@ -30,8 +30,7 @@ rr_ping "P pings R over IPv6 with 3000-byte echoes" "$NSP" -c 2 -i 0.3 -w 10 -s 
 
 APPS=$RR_TMP/apps
 mkdir -p "$APPS" && chown "$RR_UID:$RR_UID" "$APPS"
-as_router() { ( cd "$APPS" && ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-	--inh-caps=-all --bounding-set=-all -- env HOME="$APPS" "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- "$@" ); }
+as_router() { ( cd "$APPS" && ip netns exec "$NSR" "${RR_SETPRIV[@]}" env HOME="$APPS" "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- "$@" ); }
 on_peer() { ip netns exec "$NSP" "$@"; }
 # router_listens PROTO PORT: ss inside R (NETLINK_SOCK_DIAG) shows a listener on PORT.
 router_listens() { as_router ss -ln"$1" | grep -q ":$2 "; }

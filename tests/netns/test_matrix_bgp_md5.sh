@@ -120,8 +120,7 @@ learned() {
 start() {
 	rr_rrouted_start r "$NSR" || return 1
 	rm -f "$RDIR/bird.ctl"
-	ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-		--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- \
+	ip netns exec "$NSR" "${RR_SETPRIV[@]}" "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- \
 		"$BIRD" -f -c "$RDIR/bird.conf" -s "$RDIR/bird.ctl" -P "$RDIR/bird.pid" \
 		>>"$RDIR/bird.log" 2>&1 &
 	rr_track "$!" "rrctl exec -- bird (R)" "$RDIR/bird.log"

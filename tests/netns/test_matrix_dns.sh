@@ -28,8 +28,7 @@ done
 rr_exec_bg() {
 	local name=$1 log=$RR_TMP/$1.log
 	shift
-	ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-		--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- "$@" \
+	ip netns exec "$NSR" "${RR_SETPRIV[@]}" "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- "$@" \
 		>>"$log" 2>&1 &
 	LAST_PID=$!
 	rr_track "$LAST_PID" "$name" "$log"

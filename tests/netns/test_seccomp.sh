@@ -28,15 +28,9 @@ file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
 	rr_skip_all "$BUSYBOX is not the static busybox (apt-get install busybox-static)"
 
 # rr_exec CMD...: CMD inside the router (namespace of rrouted, uid 65534, no capabilities).
-rr_exec() {
-	ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-		--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/r/rr.sock" exec "$@"
-}
+rr_exec() { rr_unpriv_ns "$NSR" "$RRCTL" -s "$RR_TMP/r/rr.sock" exec "$@"; }
 # rr_plain CMD...: the same user and namespace without rrctl exec (the preconditions).
-rr_plain() {
-	ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-		--inh-caps=-all --bounding-set=-all -- "$@"
-}
+rr_plain() { rr_unpriv_ns "$NSR" "$@"; }
 
 # ---- the Go program (static), built now
 GOHTTP=$RR_TMP/gohttp

@@ -25,22 +25,10 @@ rr_require_shim
 [ -n "$PY" ] || rr_skip_all "python3 is not installed"
 
 # rr_exec CMD...: CMD inside the router (namespace of rrouted, uid 65534, shim preloaded).
-rr_exec() {
-	ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-		--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- "$@"
-}
+rr_exec() { rr_exec_ns "$NSR" r "$@"; }
 
 # Small python helpers, written once.
-cat >"$RR_TMP/udp_echo.py" <<'EOF'
-import socket, sys
-fam = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET
-s = socket.socket(fam, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2])))
-while True:
-    data, addr = s.recvfrom(65535)
-    s.sendto(b"echo:" + data, addr)
-EOF
+cp "$(dirname "$0")/udp_echo.py" "$RR_TMP/udp_echo.py"
 cat >"$RR_TMP/udp_client.py" <<'EOF'
 import socket, sys
 host, port, connect = sys.argv[1], int(sys.argv[2]), len(sys.argv) > 3
@@ -348,8 +336,7 @@ else
 		"$(cat "$RR_TMP/up.err")" "sink: $(cat "$RR_TMP/up.sum")"
 fi
 touch "$RR_TMP/down.sum" && chown "$RR_UID" "$RR_TMP/down.sum"
-setsid ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-	--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- \
+setsid ip netns exec "$NSR" "${RR_SETPRIV[@]}" "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- \
 	sh -c "timeout $((tmo + 30)) nc -l 172.20.0.1 9301 | sha256sum >$RR_TMP/down.sum" 2>"$RR_TMP/down.err" &
 sink=$!
 rr_track "$sink" "sha256 sink in the router" "$RR_TMP/down.err"

@@ -326,8 +326,7 @@ check "wss://: b reconnected through the restarted nginx ($opens_before -> $n op
 # ---- a wireguard-go peer (in b's namespace, root) reaches a's WebSocket listener through
 # `rrctl bridge` (uid 65534): UDP on 127.0.0.1:51999 <-> ws://10.77.0.1:8080/wg
 GODEV=rrwc$$
-ip netns exec "$NSB" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups --inh-caps=-all \
-	--bounding-set=-all -- "$RRCTL" bridge 127.0.0.1:51999 ws://10.77.0.1:8080/wg >"$RR_TMP/bridge.log" 2>&1 &
+ip netns exec "$NSB" "${RR_SETPRIV[@]}" "$RRCTL" bridge 127.0.0.1:51999 ws://10.77.0.1:8080/wg >"$RR_TMP/bridge.log" 2>&1 &
 rr_track $! "rrctl bridge (b's namespace)" "$RR_TMP/bridge.log"
 if ! rr_wggo_peer "$NSB" "$GODEV" "$RR_TMP/c.key" 51830 "$A_PUB" "" 127.0.0.1:51999 172.21.0.1/32 5 \
 	172.21.0.3/32 2>"$RR_TMP/wggo.err"; then
@@ -346,8 +345,7 @@ fi
 # to a wireguard-go peer d on UDP 127.0.0.1:51840 (same namespace as a); peer d added by a reload.
 DDEV=rrwd$$
 D_PUB=$(rr_genkey "$RR_TMP" d)
-ip netns exec "$NSA" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups --inh-caps=-all \
-	--bounding-set=-all -- "$RRCTL" bridge --listen 127.0.0.1:9090 127.0.0.1:51840 >"$RR_TMP/bridge-l.log" 2>&1 &
+ip netns exec "$NSA" "${RR_SETPRIV[@]}" "$RRCTL" bridge --listen 127.0.0.1:9090 127.0.0.1:51840 >"$RR_TMP/bridge-l.log" 2>&1 &
 rr_track $! "rrctl bridge --listen (a's namespace)" "$RR_TMP/bridge-l.log"
 if ! rr_wggo_peer "$NSA" "$DDEV" "$RR_TMP/d.key" 51840 "$A_PUB" "" "" 172.21.0.1/32 "" \
 	172.21.0.4/32 2>"$RR_TMP/wggo-d.err"; then
