@@ -101,6 +101,18 @@ rr_step_or_finish() {
 	"$rr_step_report" "$rr_step_desc"
 }
 
+# check_within SECS DESC CMD...: ok as soon as CMD succeeds (polled for up to SECS seconds);
+# otherwise a not_ok with what one more run of CMD printed.
+check_within() {
+	local secs=$1 desc=$2
+	shift 2
+	if wait_until "$secs" "$@"; then
+		ok "$desc"
+	else
+		not_ok "$desc" "$("$@" 2>&1)"
+	fi
+}
+
 # Ends the test: its exit status says whether anything failed.
 rr_finish() {
 	printf '%d passed, %d failed, %d skipped\n' "$rr_n_ok" "$rr_n_fail" "$rr_n_skip"

@@ -93,6 +93,15 @@ bad_iface() {
 	bad "$1" wg0.conf "$2"
 }
 
+# bad_router DESC LINE SED-EXPR: the good rrouted.conf edited by SED-EXPR (with a good wg0.conf)
+# must be rejected at rrouted.conf:LINE.
+bad_router() {
+	d=$(mkconf)
+	good_iface >"$d/ifaces/wg0.conf"
+	sed -i "$3" "$d/rrouted.conf"
+	bad "$1" rrouted.conf "$2"
+}
+
 bad_iface "a PrivateKey that is not base64 of 32 bytes" 2 's/^PrivateKey = .*/PrivateKey = not-a-key/'
 bad_iface "a PrivateKey of 31 bytes" 2 "s|^PrivateKey = .*|PrivateKey = $(head -c 31 /dev/zero | base64)|"
 bad_iface "ListenPort = 70000" 3 's/^ListenPort = .*/ListenPort = 70000/'
@@ -117,20 +126,9 @@ good_iface | sed '/^PrivateKey = /d' >"$d/ifaces/wg0.conf"
 check_says "rejects an [Interface] without PrivateKey with a wg0.conf:N: message" 1 "$d/rrouted.conf" \
 	'wg0\.conf:[0-9]+: '
 
-d=$(mkconf)
-good_iface >"$d/ifaces/wg0.conf"
-sed -i 's/^interfaces = .*/interfaces = no-such-dir/' "$d/rrouted.conf"
-bad "an interfaces dir that does not exist" rrouted.conf 2
-
-d=$(mkconf)
-good_iface >"$d/ifaces/wg0.conf"
-echo "bogus = 1" >>"$d/rrouted.conf"
-bad "an unknown key in [router]" rrouted.conf 5
-
-d=$(mkconf)
-good_iface >"$d/ifaces/wg0.conf"
-sed -i 's/^log_level = .*/log_level = loud/' "$d/rrouted.conf"
-bad "log_level = loud" rrouted.conf 4
+bad_router "an interfaces dir that does not exist" 2 's/^interfaces = .*/interfaces = no-such-dir/'
+bad_router "an unknown key in [router]" 5 '$a bogus = 1'
+bad_router "log_level = loud" 4 's/^log_level = .*/log_level = loud/'
 
 d=$(mkconf)
 good_iface >"$d/ifaces/wg0.conf"

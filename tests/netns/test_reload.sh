@@ -57,6 +57,16 @@ since_same() {
 	[ -n "$a" ] && [ -n "$b" ] && [ $((a > b ? a - b : b - a)) -le 50 ]
 }
 
+# ab_sessions_kept DESC: R's sessions with A and B are Established, since SINCE_A and SINCE_B.
+ab_sessions_kept() {
+	if since_same "$(bird_since r a)" "$SINCE_A" && since_same "$(bird_since r b)" "$SINCE_B" &&
+		bird_established r a b; then
+		ok "$1"
+	else
+		not_ok "the A and B sessions never reset" "$(birdc_n r show protocols 2>&1)"
+	fi
+}
+
 r_bird_pid() {
 	local p
 	p=$(cat "${BIRD_DIR[r]}/bird.pid" 2>/dev/null) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null &&
@@ -220,12 +230,7 @@ fi
 wait_until 20 a_route_to "$C4"
 rr_ping "ping A -> C ($C4) through R" "$NSA" -c 3 -i 0.2 -w 15 "$C4"
 ping_result "continuous ping A -> B while C was added" "$RR_TMP/ping1.out"
-if since_same "$(bird_since r a)" "$SINCE_A" && since_same "$(bird_since r b)" "$SINCE_B" &&
-	bird_established r a b; then
-	ok "the A and B sessions never reset (since '$SINCE_A' / '$SINCE_B' unchanged)"
-else
-	not_ok "the A and B sessions never reset" "$(birdc_n r show protocols 2>&1)"
-fi
+ab_sessions_kept "the A and B sessions never reset (since '$SINCE_A' / '$SINCE_B' unchanged)"
 
 # ---------------------------------------------------------------- 3. broken file
 
@@ -335,12 +340,7 @@ else
 		not_ok "a reload leaves the runtime interface wgq alone" "$out"
 	fi
 	ping_result "continuous ping A -> B while C went and came back by wg-quick" "$RR_TMP/ping2.out"
-	if since_same "$(bird_since r a)" "$SINCE_A" && since_same "$(bird_since r b)" "$SINCE_B" &&
-		bird_established r a b; then
-		ok "the A and B sessions never reset (since times unchanged)"
-	else
-		not_ok "the A and B sessions never reset" "$(birdc_n r show protocols 2>&1)"
-	fi
+	ab_sessions_kept "the A and B sessions never reset (since times unchanged)"
 fi
 
 # ---------------------------------------------------------------- 4. [exec] changes
