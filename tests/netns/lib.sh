@@ -503,6 +503,34 @@ rr_check_unpriv() {
 	fi
 }
 
+# rr_listen_check DESC NS OUT CLIENT_ADDR PORT DATAFILE LISTENER...: LISTENER (run in the
+# background, e.g. an `nc -l` inside the router, for at most 30 s) writes what it receives to
+# OUT; a client in NS (the kernel's nc) connects to CLIENT_ADDR PORT and sends DATAFILE,
+# retrying until the listener is up; OUT must equal DATAFILE.
+rr_listen_check() {
+	local desc=$1 ns=$2 out=$3 caddr=$4 port=$5 data=$6 lpid
+	shift 6
+	rm -f "$out" && touch "$out" && chown "$RR_UID" "$out"
+	"$@" 2>"$out.err" &
+	lpid=$!
+	rr_track "$lpid" "listener in the router ($desc)" "$out.err"
+	if ! wait_until 10 sh -c "ip netns exec $ns nc -N -w 5 $caddr $port <$data"; then
+		not_ok "$desc" "the client in $ns could not connect to $caddr port $port within 10 s" \
+			"$(cat "$out.err")"
+		return
+	fi
+	for _ in $(seq 1 50); do   # the listener exits at EOF: up to 10 s
+		kill -0 "$lpid" 2>/dev/null || break
+		sleep 0.2
+	done
+	if cmp -s "$data" "$out"; then
+		ok "$desc"
+	else
+		not_ok "$desc" "sent $(wc -c <"$data") bytes, the listener wrote $(wc -c <"$out")" \
+			"$(head -c 200 "$out")" "$(cat "$out.err")"
+	fi
+}
+
 # rr_ping DESC NS ARGS...: ok when ping in NS gets replies; its output is the diagnostic.
 rr_ping() {
 	local desc=$1 ns=$2 out

@@ -99,15 +99,20 @@ check "rrctl exec --verbose: /bin/true (dynamic) takes the shim path" \
 	grep -q "shim path" <<<"$out"
 
 # ---- busybox wget (client) to B, IPv4 and IPv6
-for url in "http://172.20.0.2:8080/blob" "http://[fd42:0:1::2]:8080/blob"; do
-	got=$(rr_exec -- "$BUSYBOX" timeout 20 "$BUSYBOX" wget -q -O - "$url" 2>"$RR_TMP/bbwget.err" |
-		sha256sum | cut -d' ' -f1)
+# page_b_intact DESC OK-DETAIL ERRFILE CMD...: CMD prints B's 300 kB page, intact (sha256).
+page_b_intact() {
+	local desc=$1 detail=$2 err=$3 got
+	shift 3
+	got=$("$@" 2>"$err" | sha256sum | cut -d' ' -f1)
 	if [ "$got" = "$wantB" ]; then
-		ok "rrctl exec -- busybox wget $url: 300 kB page from B intact (sha256)"
+		ok "$desc$detail"
 	else
-		not_ok "rrctl exec -- busybox wget $url: 300 kB page from B intact" \
-			"$(cat "$RR_TMP/bbwget.err")"
+		not_ok "$desc" "$(cat "$err")"
 	fi
+}
+for url in "http://172.20.0.2:8080/blob" "http://[fd42:0:1::2]:8080/blob"; do
+	page_b_intact "rrctl exec -- busybox wget $url: 300 kB page from B intact" " (sha256)" \
+		"$RR_TMP/bbwget.err" rr_exec -- "$BUSYBOX" timeout 20 "$BUSYBOX" wget -q -O - "$url"
 done
 
 # a refused connection: the parked blocking connect gets rrouted's error (no hang, no success)
@@ -117,41 +122,18 @@ check "rrctl exec -- busybox wget to a closed port of B: Connection refused (blo
 
 # ---- a dynamic shell (shim path) starting the static busybox: the shim hands it to rrctl's
 # seccomp path (LD_PRELOAD cannot follow a static program)
-got=$(rr_exec -- sh -c "exec $BUSYBOX wget -q -O - http://172.20.0.2:8080/blob" 2>"$RR_TMP/shwget.err" |
-	sha256sum | cut -d' ' -f1)
-if [ "$got" = "$wantB" ]; then
-	ok "rrctl exec -- sh -c 'busybox wget ...': the shim starts busybox on the seccomp path, page intact"
-else
-	not_ok "rrctl exec -- sh -c 'busybox wget ...': the shim starts busybox on the seccomp path" \
-		"$(cat "$RR_TMP/shwget.err")"
-fi
+page_b_intact "rrctl exec -- sh -c 'busybox wget ...': the shim starts busybox on the seccomp path" \
+	", page intact" "$RR_TMP/shwget.err" \
+	rr_exec -- sh -c "exec $BUSYBOX wget -q -O - http://172.20.0.2:8080/blob"
 
 # ---- busybox nc -l (server) inside R, A connects and sends 1 MB
 # bb_listen_check DESC OUT ADDR PORT DATA LISTEN_ARGS...: nc -l in R writes what it receives to OUT;
 # A's kernel nc connects to ADDR PORT (retrying until the listener is up) and sends DATA.
 bb_listen_check() {
-	local desc=$1 out=$2 addr=$3 port=$4 data=$5 lpid
-	shift 5
-	rm -f "$out" && touch "$out" && chown "$RR_UID" "$out"
 	# busybox's own sh and timeout: a dynamic sh would take the shim path, and LD_PRELOAD
 	# does not follow it into the static nc
-	rr_exec -- "$BUSYBOX" sh -c "exec $BUSYBOX timeout 30 $BUSYBOX nc $* >$out" 2>"$out.err" &
-	lpid=$!
-	rr_track "$lpid" "busybox nc -l in the router ($desc)" "$out.err"
-	if ! wait_until 10 sh -c "ip netns exec $NSA nc -N -w 5 $addr $port <$data"; then
-		not_ok "$desc" "A could not connect to $addr port $port within 10 s" "$(cat "$out.err")"
-		return
-	fi
-	for _ in $(seq 1 50); do
-		kill -0 "$lpid" 2>/dev/null || break
-		sleep 0.2
-	done
-	if cmp -s "$data" "$out"; then
-		ok "$desc"
-	else
-		not_ok "$desc" "sent $(wc -c <"$data") bytes, the listener wrote $(wc -c <"$out")" \
-			"$(cat "$out.err")"
-	fi
+	rr_listen_check "$1" "$NSA" "${@:2:4}" \
+		rr_exec -- "$BUSYBOX" sh -c "exec $BUSYBOX timeout 30 $BUSYBOX nc ${*:6} >$2"
 }
 head -c 1000000 /dev/urandom >"$RR_TMP/blob-a" && chmod 644 "$RR_TMP/blob-a"
 bb_listen_check "rrctl exec -- busybox nc -l -p 9100: A connects to 172.20.1.1, 1 MB intact" \

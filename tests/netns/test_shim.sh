@@ -163,27 +163,7 @@ done
 # writes what it receives to OUT; a client in NS (kernel stack, behind wireguard-go) connects to
 # CLIENT_ADDR PORT and sends DATAFILE, retrying until the listener is up; OUT must equal DATAFILE.
 nc_listen_check() {
-	local desc=$1 ns=$2 out=$3 caddr=$4 port=$5 data=$6 lpid i
-	shift 6
-	rm -f "$out" && touch "$out" && chown "$RR_UID" "$out"
-	rr_exec sh -c "exec timeout 30 nc $* >$out" 2>"$out.err" &
-	lpid=$!
-	rr_track "$lpid" "nc -l in the router ($desc)" "$out.err"
-	if ! wait_until 10 sh -c "ip netns exec $ns nc -N -w 5 $caddr $port <$data"; then
-		not_ok "$desc" "the client in $ns could not connect to $caddr port $port within 10 s" \
-			"$(cat "$out.err")"
-		return
-	fi
-	for i in $(seq 1 50); do   # the listener exits at EOF: up to 10 s
-		kill -0 "$lpid" 2>/dev/null || break
-		sleep 0.2
-	done
-	if cmp -s "$data" "$out"; then
-		ok "$desc"
-	else
-		not_ok "$desc" "sent $(wc -c <"$data") bytes, the listener wrote $(wc -c <"$out")" \
-			"$(head -c 200 "$out")" "$(cat "$out.err")"
-	fi
+	rr_listen_check "${@:1:6}" rr_exec sh -c "exec timeout 30 nc ${*:7} >$3"
 }
 echo "hello from B $RANDOM" >"$RR_TMP/hello-b" && chmod 644 "$RR_TMP/hello-b"
 nc_listen_check "rrctl exec -- nc -l 172.20.0.1 9000 accepts a connection from B and reads its data" \
@@ -320,6 +300,17 @@ retry_refused() {
 }
 # rate MB SECONDS: "N.N Mbit/s"
 rate() { awk -v mb="$1" -v s="$2" 'BEGIN { if (s < 1) s = 1; printf "%.1f Mbit/s", mb * 8 * 1.048576 / s }'; }
+# big_intact WHICH-WAY SUMFILE ERRFILE: the sink's sha256 in SUMFILE is the big file's; the
+# transfer took from t0 to now.
+big_intact() {
+	local secs=$(($(date +%s) - t0))
+	if [ "$(cut -d' ' -f1 "$2")" = "$bigsum" ]; then
+		ok "$mb MB $1 over 2% loss + 20 ms delay arrives intact ($secs s, $(rate "$mb" $secs))"
+	else
+		not_ok "$mb MB $1 over 2% loss + 20 ms delay arrives intact (after $secs s)" \
+			"$(cat "$3")" "sink: $(cat "$2")"
+	fi
+}
 
 setsid ip netns exec "$NSP" sh -c "timeout $((tmo + 30)) nc -l 9300 | sha256sum" >"$RR_TMP/up.sum" 2>&1 &
 sink=$!
@@ -328,13 +319,7 @@ wait_until 10 sh -c "ip netns exec $NSP ss -Hltn 'sport = :9300' | grep -q ."
 t0=$(date +%s)
 retry_refused 10 rr_exec timeout "$tmo" nc -N -w 30 172.20.0.2 9300 <"$RR_TMP/big" >/dev/null 2>>"$RR_TMP/up.err"
 wait_or_kill "$sink" 60
-t1=$(date +%s)
-if [ "$(cut -d' ' -f1 "$RR_TMP/up.sum")" = "$bigsum" ]; then
-	ok "$mb MB router -> B over 2% loss + 20 ms delay arrives intact ($((t1 - t0)) s, $(rate "$mb" $((t1 - t0))))"
-else
-	not_ok "$mb MB router -> B over 2% loss + 20 ms delay arrives intact (after $((t1 - t0)) s)" \
-		"$(cat "$RR_TMP/up.err")" "sink: $(cat "$RR_TMP/up.sum")"
-fi
+big_intact "router -> B" "$RR_TMP/up.sum" "$RR_TMP/up.err"
 touch "$RR_TMP/down.sum" && chown "$RR_UID" "$RR_TMP/down.sum"
 setsid ip netns exec "$NSR" "${RR_SETPRIV[@]}" "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- \
 	sh -c "timeout $((tmo + 30)) nc -l 172.20.0.1 9301 | sha256sum >$RR_TMP/down.sum" 2>"$RR_TMP/down.err" &
@@ -343,13 +328,7 @@ rr_track "$sink" "sha256 sink in the router" "$RR_TMP/down.err"
 t0=$(date +%s)
 retry_refused 10 timeout "$tmo" ip netns exec "$NSP" nc -N -w 30 172.20.0.1 9301 <"$RR_TMP/big" 2>>"$RR_TMP/down.err"
 wait_or_kill "$sink" 60
-t1=$(date +%s)
-if [ "$(cut -d' ' -f1 "$RR_TMP/down.sum")" = "$bigsum" ]; then
-	ok "$mb MB B -> router over 2% loss + 20 ms delay arrives intact ($((t1 - t0)) s, $(rate "$mb" $((t1 - t0))))"
-else
-	not_ok "$mb MB B -> router over 2% loss + 20 ms delay arrives intact (after $((t1 - t0)) s)" \
-		"$(cat "$RR_TMP/down.err")" "sink: $(cat "$RR_TMP/down.sum")"
-fi
+big_intact "B -> router" "$RR_TMP/down.sum" "$RR_TMP/down.err"
 if [ "$lossy" = "tc netem" ]; then
 	tc -n "$NSR" qdisc del dev vr root; tc -n "$NSP" qdisc del dev vp root
 else   # B back on the direct path; rrouted roams back on B's next packet. The relay goes first,
