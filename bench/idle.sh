@@ -68,30 +68,10 @@ done
 for i in $(seq 0 $((N - 1))); do
 	pa_port=$((base + i)) pb_port=$((base + N + i))
 	x=$((i / 250)) y=$((i % 250 + 1))
-	cat >"$tmp/a/ifaces/wg$i.conf" <<-EOF
-		[Interface]
-		PrivateKey = $(cat "$tmp/a$i.key")
-		ListenPort = $pa_port
-		Address = 172.20.$x.$y/32, fe80::1/64
-		Table = off
-		[Peer]
-		PublicKey = ${pb[i]}
-		Endpoint = 127.0.0.1:$pb_port
-		AllowedIPs = 172.21.$x.$y/32, fe80::/64
-		PersistentKeepalive = $KA
-	EOF
-	cat >"$tmp/b/ifaces/wg$i.conf" <<-EOF
-		[Interface]
-		PrivateKey = $(cat "$tmp/b$i.key")
-		ListenPort = $pb_port
-		Address = 172.21.$x.$y/32, fe80::2/64
-		Table = off
-		[Peer]
-		PublicKey = ${pa[i]}
-		Endpoint = 127.0.0.1:$pa_port
-		AllowedIPs = 172.20.$x.$y/32, fe80::/64
-		PersistentKeepalive = $KA
-	EOF
+	rr_wgquick "$tmp/a/ifaces/wg$i.conf" "$tmp/a$i.key" "$pa_port" "172.20.$x.$y/32, fe80::1/64" "" off \
+		"${pb[i]}" "" "127.0.0.1:$pb_port" "172.21.$x.$y/32, fe80::/64" "$KA"
+	rr_wgquick "$tmp/b/ifaces/wg$i.conf" "$tmp/b$i.key" "$pb_port" "172.21.$x.$y/32, fe80::2/64" "" off \
+		"${pa[i]}" "" "127.0.0.1:$pa_port" "172.20.$x.$y/32, fe80::/64" "$KA"
 done
 rm -f "$tmp"/a*.key "$tmp"/b*.key
 if [ ${#as_user[@]} -gt 0 ]; then chown -R 65534:65534 "$tmp/a" "$tmp/b"; fi
