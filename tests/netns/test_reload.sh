@@ -266,25 +266,28 @@ check "the R-C session survived the MTU change" bird_established r c
 
 # An address added to a file: applied in place and multicast at once (BIRD's own scan is 10 s).
 bird_has_addr() { birdc_n r show interfaces | grep -q "$1"; }
+# reload_seen DESC FAIL-DESC CHANGE CMD...: `rrctl reload` reports CHANGE (a grep pattern) and CMD
+# holds within 3 s; @OUT@ in DESC stands for what the reload printed.
+reload_seen() {
+	local desc=$1 fail=$2 change=$3 out
+	shift 3
+	if out=$(rr_ctl r reload 2>&1) && grep -q "$change" <<<"$out" && wait_until 3 "$@"; then
+		ok "${desc//@OUT@/"$out"}"
+	else
+		not_ok "$fail" "$out" "$(birdc_n r show interfaces 2>&1)"
+	fi
+}
 sed -i 's|^\[Interface\]$|&\nAddress = 172.20.2.29/32|' "$RDIR/ifaces/wga.conf"
 rr_fix_owner r
-if out=$(rr_ctl r reload 2>&1) && grep -q '^wga: changed: addresses +1 -0' <<<"$out" &&
-	wait_until 3 bird_has_addr 172.20.2.29/32; then
-	ok "reload adds 172.20.2.29/32 to wga in place; R's BIRD sees it within 3 s ($out)"
-else
-	not_ok "reload adds 172.20.2.29/32 to wga; R's BIRD sees it within 3 s" "$out" \
-		"$(birdc_n r show interfaces 2>&1)"
-fi
+reload_seen "reload adds 172.20.2.29/32 to wga in place; R's BIRD sees it within 3 s (@OUT@)" \
+	"reload adds 172.20.2.29/32 to wga; R's BIRD sees it within 3 s" '^wga: changed: addresses +1 -0' \
+	bird_has_addr 172.20.2.29/32
 rr_ping "ping A -> 172.20.2.29 (the new address, answered by R)" "$NSA" -c 2 -i 0.2 -w 10 172.20.2.29
 sed -i '/^Address = 172.20.2.29\/32$/d' "$RDIR/ifaces/wga.conf"
 bird_lacks_addr() { ! bird_has_addr "$1"; }
-if out=$(rr_ctl r reload 2>&1) && grep -q '^wga: changed: addresses +0 -1' <<<"$out" &&
-	wait_until 3 bird_lacks_addr 172.20.2.29/32; then
-	ok "reload removes it again; R's BIRD sees that within 3 s"
-else
-	not_ok "reload removes 172.20.2.29/32; R's BIRD sees that within 3 s" "$out" \
-		"$(birdc_n r show interfaces 2>&1)"
-fi
+reload_seen "reload removes it again; R's BIRD sees that within 3 s" \
+	"reload removes 172.20.2.29/32; R's BIRD sees that within 3 s" '^wga: changed: addresses +0 -1' \
+	bird_lacks_addr 172.20.2.29/32
 
 # ---------------------------------------------------------------- 3b. C again, the wg-quick way
 

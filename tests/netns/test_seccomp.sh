@@ -208,6 +208,17 @@ fi
 
 # ---- DN42 services written in Go (Debian's, dynamically linked: the Go section decides)
 BIRD=$(command -v bird || true) BIRDC=$(command -v birdc || true)
+# bird_within SECS DESC COND CTL PROTO LOG: ok once COND holds (within SECS); otherwise not_ok
+# with BIRD's view of PROTO (through control socket CTL) and the tail of the program's LOG.
+bird_within() {
+	if wait_until "$1" "$3"; then
+		ok "$2"
+	else
+		not_ok "$2" "$(timeout 5 "$BIRDC" -s "$4" show protocols all "$5" 2>&1 | head -20)" \
+			"$(tail -5 "$6")"
+	fi
+}
+
 if [ -n "$BIRD" ] && [ -n "$BIRDC" ] && command -v stayrtr >/dev/null; then
 	# stayrtr in R serves RTR on R's DN42 address; BIRD on A (kernel) fills its ROA tables.
 	mkdir -p "$RR_TMP/rtr" "$RR_TMP/abird"
@@ -244,13 +255,8 @@ if [ -n "$BIRD" ] && [ -n "$BIRDC" ] && command -v stayrtr >/dev/null; then
 		timeout 5 "$BIRDC" -s "$RR_TMP/abird/bird.ctl" show route table r6 2>/dev/null |
 			grep -q 'fd00::/8-64 AS4242420001'
 	}
-	if wait_until 30 roa_filled; then
-		ok "stayrtr (Go) in the router serves RTR on 172.20.1.1: BIRD on A fills roa4 and roa6"
-	else
-		not_ok "stayrtr (Go) in the router serves RTR on 172.20.1.1: BIRD on A fills roa4 and roa6" \
-			"$(timeout 5 "$BIRDC" -s "$RR_TMP/abird/bird.ctl" show protocols all rtr 2>&1 | head -20)" \
-			"$(tail -5 "$RR_TMP/stayrtr.log")"
-	fi
+	bird_within 30 "stayrtr (Go) in the router serves RTR on 172.20.1.1: BIRD on A fills roa4 and roa6" \
+		roa_filled "$RR_TMP/abird/bird.ctl" rtr "$RR_TMP/stayrtr.log"
 	check "rrctl exec --verbose: stayrtr (dynamically linked Go) took the seccomp path" \
 		grep -q "seccomp path (Go binary" "$RR_TMP/stayrtr.log"
 else
@@ -294,13 +300,8 @@ if [ -n "$BIRD" ] && [ -n "$BIRDC" ] && command -v gobgpd >/dev/null; then
 		timeout 5 "$BIRDC" -s "$RR_TMP/pbird/bird.ctl" show protocols gobgp 2>/dev/null |
 			grep -q Established
 	}
-	if wait_until 40 bgp_up; then
-		ok "gobgpd (Go) in the router establishes BGP with BIRD on B over the tunnel"
-	else
-		not_ok "gobgpd (Go) in the router establishes BGP with BIRD on B over the tunnel" \
-			"$(timeout 5 "$BIRDC" -s "$RR_TMP/pbird/bird.ctl" show protocols all gobgp 2>&1 | head -20)" \
-			"$(tail -5 "$RR_TMP/gobgpd.log")"
-	fi
+	bird_within 40 "gobgpd (Go) in the router establishes BGP with BIRD on B over the tunnel" \
+		bgp_up "$RR_TMP/pbird/bird.ctl" gobgp "$RR_TMP/gobgpd.log"
 else
 	skip "gobgpd in the router peering with BIRD on B" "bird2 or gobgpd is not installed"
 fi
