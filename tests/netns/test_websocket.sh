@@ -48,43 +48,47 @@ rr_write_router_conf a info
 rr_write_router_conf b info
 printf '%s\n' "route = 172.21.0.2/32 dev wg0" "route = 172.21.0.3/32 dev wg0" >>"$RR_TMP/a/rrouted.conf"
 echo "route = 172.21.0.1/32 dev wg0" >>"$RR_TMP/b/rrouted.conf"
+# ws_interface NODE SELF PEER [LINE]: the [Interface] section of NODE's wg0 (key $RR_TMP/NODE.key):
+# fe80::SELF, and 172.21.0.SELF/32 towards 172.21.0.PEER added by PostUp; Table = off; LINE.
+ws_interface() {
+	echo "[Interface]"
+	echo "PrivateKey = $(cat "$RR_TMP/$1.key")"
+	echo "Address = fe80::$2/64"
+	echo "PostUp = ip addr add 172.21.0.$2/32 peer 172.21.0.$3/32 dev %i"
+	[ -n "${4:-}" ] && echo "$4"
+	echo "Table = off"
+	echo
+}
 write_a() {
-	cat >"$RR_TMP/a/ifaces/wg0.conf" <<-EOF
-		[Interface]
-		PrivateKey = $(cat "$RR_TMP/a.key")
-		Address = fe80::1/64
-		PostUp = ip addr add 172.21.0.1/32 peer 172.21.0.2/32 dev %i
-		ListenWebSocket = \${PORT}
-		Table = off
+	{
+		ws_interface a 1 2 "ListenWebSocket = \${PORT}"
+		cat <<-EOF
+			[Peer]
+			PublicKey = $B_PUB
+			AllowedIPs = 172.21.0.2/32
 
-		[Peer]
-		PublicKey = $B_PUB
-		AllowedIPs = 172.21.0.2/32
+			[Peer]
+			PublicKey = $C_PUB
+			AllowedIPs = 172.21.0.3/32
 
-		[Peer]
-		PublicKey = $C_PUB
-		AllowedIPs = 172.21.0.3/32
-
-		${1:-}
-	EOF
+			${1:-}
+		EOF
+	} >"$RR_TMP/a/ifaces/wg0.conf"
 	rr_fix_owner a
 }
 # write_b ENDPOINT [EXTRA-PEER-LINE]
 write_b() {
-	cat >"$RR_TMP/b/ifaces/wg0.conf" <<-EOF
-		[Interface]
-		PrivateKey = $(cat "$RR_TMP/b.key")
-		Address = fe80::2/64
-		PostUp = ip addr add 172.21.0.2/32 peer 172.21.0.1/32 dev %i
-		Table = off
-
-		[Peer]
-		PublicKey = $A_PUB
-		Endpoint = $1
-		AllowedIPs = 172.21.0.1/32
-		PersistentKeepalive = 25
-		${2:-}
-	EOF
+	{
+		ws_interface b 2 1
+		cat <<-EOF
+			[Peer]
+			PublicKey = $A_PUB
+			Endpoint = $1
+			AllowedIPs = 172.21.0.1/32
+			PersistentKeepalive = 25
+			${2:-}
+		EOF
+	} >"$RR_TMP/b/ifaces/wg0.conf"
 	rr_fix_owner b
 }
 # BIRD inside both nodes ([exec]): one BGP session over the tunnel, each announces a /24.
