@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # DN42_ALLOWED and BIRD_PID are for the sourcing tests
 # BIRD nodes for the DN42 tests (test_bird_dn42.sh, test_reload.sh): sourced after lib.sh and
 # rr_require_bird. Renders tests/netns/bird/*.in, starts reference BIRDs, asks them via birdc.
 

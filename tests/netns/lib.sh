@@ -661,6 +661,7 @@ rr_peer_a_setup() {
 # Sets NSR NSP PDEV RR_PUB PEER_PUB KEYS; instance name "r"; does not start rrouted.
 RR_PAIR_ALLOWED_RR="172.20.0.2/32, fd42:0:1::2/128, fe80::/64"
 RR_PAIR_ALLOWED_PEER="172.20.0.1/32,fd42:0:1::1/128,fe80::/64"
+# shellcheck disable=SC2120  # the tests pass the options; rr_bench_pair_up needs none
 rr_pair_setup() {
 	local rr_ep="" rr_ka="" peer_ep="192.0.2.1:51820" peer_ka=""
 	while [ $# -gt 0 ]; do

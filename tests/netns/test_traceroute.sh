@@ -32,7 +32,7 @@ SHIM_LIB=$RR_BUILD/librrshim.so
 [ -f "$SHIM_LIB" ] || rr_skip_all "$SHIM_LIB is not built (make)"
 command -v traceroute >/dev/null 2>&1 || rr_skip_all "traceroute is not installed (scripts/install-deps)"
 
-A4=172.20.1.1 A6=fd42:1::1 B4=172.20.3.1 B6=fd42:3::1 C4=172.20.4.2 C6=fd42:4::2
+A4=172.20.1.1 B4=172.20.3.1 B6=fd42:3::1 C4=172.20.4.2 C6=fd42:4::2
 
 rr_setup_step "namespaces A, R, B, C, veths and wireguard-go hosts set up" \
 	rr_arbc_setup --dev-prefix rrt
