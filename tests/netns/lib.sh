@@ -7,10 +7,12 @@
 #                       diag TEXT (lines prefixed "# "), rr_finish (exit status from the counts),
 #                       rr_require (skip the whole test without root/tools/binaries),
 #                       rr_require_shim, rr_require_bird, rr_bench_require (a benchmark's skip),
-#                       rr_setup_step DESC CMD... (a step the test needs; ends the test if it fails)
+#                       rr_setup_step DESC CMD... (a step the test needs; ends the test if it fails),
+#                       rr_check_or_finish (the same, counted), check_within SECS DESC CMD...
 #   bounded waits       wait_until SECONDS CMD...   (polls every 0.2 s)
 #   namespaces          rr_ns VAR SHORT  -> creates "rrt-<pid>-SHORT", stores the name in VAR
-#                       rr_veth NS1 IF1 NS2 IF2, rr_addr NS DEV ADDR/LEN... (IPv6 without DAD)
+#                       rr_veth NS1 IF1 NS2 IF2, rr_addr NS DEV ADDR/LEN... (IPv6 without DAD),
+#                       rr_ns_pair (two namespaces and a veth), rr_udp_rcvbuf_errors NS
 #   WireGuard peers     rr_genkey DIR NAME (DIR/NAME.key, DIR/NAME.pub; echo the public key)
 #                       rr_wggo_start NS DEV, rr_wggo_peer (wireguard-go + addresses + one peer),
 #                       rr_wg NS wg-args..., rr_wg_handshake / rr_wg_has_handshake / rr_wg_endpoint
@@ -19,7 +21,12 @@
 #                       rr_rrouted_start NAME [NS], rr_rrouted_stop NAME [SIG], rr_ctl NAME args...
 #                       rr_peer NAME IFACE FIELD, rr_iface NAME IFACE JQ, rr_drop NAME IFACE COUNTER,
 #                       rr_handshakes_ge NAME IFACE N, rr_check_unpriv DESC PID, rr_ping DESC NS ARGS
-#   a standard pair     rr_pair_setup [options]: rrouted's namespace + a wireguard-go peer (below)
+#                       "${RR_SETPRIV[@]}" CMD, rr_unpriv_ns NS CMD..., rr_exec_ns NS NAME CMD...
+#                       (as the router's user; the last inside the router), rr_listen_check
+#   keys and files      rr_keys NAME... (KEYS=$RR_TMP/keys), rr_pub NAME, rr_wgquick FILE ... (any
+#                       one-peer wg-quick file), rr_nginx_conf DIR TMPDIR SERVERS
+#   a standard pair     rr_pair_setup [options]: rrouted's namespace + a wireguard-go peer (below),
+#                       rr_bench_pair_up NAME (the same for a benchmark, rrouted started)
 #   a router between    rr_arb_ns, rr_wggo_host, rr_arb_setup [options]: hosts A and B, each a
 #   two hosts           wireguard-go peer of the router R in the middle (below)
 # Everything started or created here is torn down by an EXIT trap, also on failure and Ctrl-C;
