@@ -13,9 +13,9 @@
 # all runs as uid 65534 with no capabilities.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-B=${RR_BUILD:-build}
-case "$B" in /*) ;; *) B=$PWD/$B ;; esac
-RROUTED=$B/rrouted RRCTL=$B/rrctl
+# The harness of the netns tests: RROUTED, RRCTL, a temporary directory, cleanup on exit.
+# shellcheck source=tests/netns/lib.sh
+. tests/netns/lib.sh
 N=${BIRD_ROUTES:-100000}
 TYPE=${BIRD_ROUTE_TYPE:-via}
 LIMIT=${BENCH_TIMEOUT:-300}
@@ -34,25 +34,10 @@ if ! syms=$(nm "$RROUTED" 2>/dev/null) || ! grep -q ' T rtnl_' <<<"$syms" ||
 fi
 BIRD=$(command -v bird) BIRDC=$(command -v birdc)
 
-tmp=$(mktemp -d /tmp/rr-birdbench.XXXXXX)
-chmod 755 "$tmp"
-rpid=
-cleanup() {
-	if [ -n "$rpid" ]; then
-		kill -TERM "$rpid" 2>/dev/null
-		for _ in $(seq 1 50); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.2; done
-		kill -KILL "$rpid" 2>/dev/null
-		wait "$rpid" 2>/dev/null
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
+tmp=$RR_TMP
+# As root it all runs as uid 65534 with no capabilities; otherwise as the caller.
 as_user=()
-if [ "$(id -u)" -eq 0 ]; then
-	as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all --)
-fi
+[ "$(id -u)" -eq 0 ] && as_user=("${RR_SETPRIV[@]}")
 fail() {
 	echo "bird_routes.sh: $*" >&2
 	for f in "$tmp/rrouted.log" "$tmp/bird.log"; do
@@ -117,6 +102,7 @@ chmod -R a+rX "$tmp"
 
 "${as_user[@]}" "$RROUTED" -c "$tmp/rrouted.conf" >"$tmp/rrouted.log" 2>&1 &
 rpid=$!
+rr_track "$rpid" "rrouted"
 ctl() { timeout 10 "${as_user[@]}" "$RRCTL" -s "$tmp/rr.sock" "$@"; }
 bc() { timeout 60 "$BIRDC" -s "$tmp/bird.ctl" "$@"; }
 v4() { ctl show status --json 2>/dev/null | jq -er '.routes_v4'; }

@@ -18,18 +18,9 @@
 # Needs root (network namespaces); the router under test itself runs unprivileged.
 # Environment: BENCH_SECONDS, BENCH_RUNS, RR_BUILD (default build).
 set -u
-if [ "$(id -u)" -ne 0 ]; then
-	echo "skip forward.sh: needs root to create network namespaces; nothing measured"
-	exit 0
-fi
-for tool in ip wg wireguard-go iperf3 jq setpriv ping; do
-	command -v "$tool" >/dev/null 2>&1 || {
-		echo "skip forward.sh: $tool is not installed (scripts/install-deps); nothing measured"
-		exit 0
-	}
-done
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/../tests/netns/lib.sh"
+rr_bench_require forward.sh ip wg wireguard-go iperf3 jq setpriv ping
 if [ ! -x "$RROUTED" ] || [ ! -x "$RRCTL" ]; then
 	echo "forward.sh: $RROUTED or $RRCTL is not built (make)" >&2
 	exit 1
@@ -37,69 +28,19 @@ fi
 
 SECS=${BENCH_SECONDS:-10}
 RUNS=${BENCH_RUNS:-3}
-KEYS=$RR_TMP/keys
-mkdir -p "$KEYS" && chmod 700 "$KEYS" || exit 1
-for k in a b ra rb; do
-	rr_genkey "$KEYS" "$k" >/dev/null || exit 1
-done
-pub() { cat "$KEYS/$1.pub"; }
 
-# host_side NS DEV KEY PORT R_PUB R_ENDPOINT MTU ADDR4 ADDR6: a wireguard-go host whose only peer
-# is the router; the DN42 ranges go into the tunnel.
-host_side() {
-	local ns=$1 dev=$2
-	rr_wggo_start "$ns" "$dev" || return 1
-	ip -n "$ns" link set "$dev" mtu "$7" || return 1
-	rr_addr "$ns" "$dev" "$8" "$9" || return 1
-	ip -n "$ns" route add 172.20.0.0/14 dev "$dev" &&
-		ip -n "$ns" -6 route add fd42::/16 dev "$dev" || return 1
-	rr_wg "$ns" set "$dev" private-key "$KEYS/$3.key" listen-port "$4" \
-		peer "$5" endpoint "$6" allowed-ips 0.0.0.0/0,::/0
-}
-
-# topology SUFFIX: namespaces A, R, B (names in NSA NSR NSB), veths, wireguard-go on A and B.
-# R's side is left to the caller: wga/wgra listens on 192.0.2.1:51820, wgb/wgrb on
-# 198.51.100.1:51821, with keys ra and rb.
-topology() {
-	local s=$1
-	rr_ns NSA "a$s" && rr_ns NSR "r$s" && rr_ns NSB "b$s" || return 1
-	rr_veth "$NSA" va "$NSR" ra && rr_veth "$NSR" rb "$NSB" vb || return 1
-	rr_addr "$NSA" va 192.0.2.2/24 && rr_addr "$NSR" ra 192.0.2.1/24 || return 1
-	rr_addr "$NSR" rb 198.51.100.1/24 && rr_addr "$NSB" vb 198.51.100.2/24 || return 1
-	host_side "$NSA" "rrba$s$$" a 51822 "$(pub ra)" 192.0.2.1:51820 1420 172.20.1.1/24 fd42:1::1/48 &&
-		host_side "$NSB" "rrbb$s$$" b 51823 "$(pub rb)" 198.51.100.1:51821 1280 172.20.3.1/24 fd42:3::1/48
-}
-
-write_rr_iface() {   # IFACE KEY PORT ADDRS MTU PEER_PUB ENDPOINT ALLOWED
-	cat >"$RR_TMP/r/ifaces/$1.conf" <<-EOF || return 1
-		[Interface]
-		PrivateKey = $(cat "$KEYS/$2.key")
-		ListenPort = $3
-		Address = $4
-		MTU = $5
-
-		[Peer]
-		PublicKey = $6
-		Endpoint = $7
-		AllowedIPs = $8
-	EOF
-	rr_fix_owner r
-}
-
+# Topology 1: rrouted (wga, wgb) in R; info, not debug: a per-packet log line would measure the
+# logger.
 setup_rrouted() {
-	topology 1 || return 1
-	# info, not debug: a per-packet log line would measure the logger.
-	rr_instance r >/dev/null && rr_write_router_conf r info || return 1
-	write_rr_iface wga ra 51820 "172.20.0.1/32, fd42:0:1::1/64, fe80::1/64" 1420 "$(pub a)" \
-		192.0.2.2:51822 "172.20.1.0/24, fd42:1::/48" &&
-		write_rr_iface wgb rb 51821 "172.20.0.2/32, fd42:0:2::1/64, fe80::1/64" 1280 "$(pub b)" \
-			198.51.100.2:51823 "172.20.3.0/24, fd42:3::/48" || return 1
+	rr_arb_setup --suffix 1 --dev-prefix rrb --mtu-b 1280 --log-level info || return 1
 	rr_rrouted_start r "$NSR" || return 1
 	ROUTER_PIDS=("${RR_PID[r]}")
 }
 
 setup_reference() {
-	topology 2 || return 1
+	# Topology 2: only the hosts; R is the reference, wga/wgra on 192.0.2.1:51820 and wgb/wgrb on
+	# 198.51.100.1:51821 with the same keys.
+	rr_arb_setup --suffix 2 --dev-prefix rrb --mtu-b 1280 --no-router || return 1
 	ip netns exec "$NSR" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 || return 1
 	local ra=wgra$$ rb=wgrb$$ i
 	rr_wggo_start "$NSR" "$ra" && rr_wggo_start "$NSR" "$rb" || return 1
@@ -107,9 +48,9 @@ setup_reference() {
 	rr_addr "$NSR" "$ra" 172.20.0.1/32 fd42:0:1::1/64 && rr_addr "$NSR" "$rb" 172.20.0.2/32 fd42:0:2::1/64 || return 1
 	ip -n "$NSR" route add 172.20.1.0/24 dev "$ra" && ip -n "$NSR" -6 route add fd42:1::/48 dev "$ra" &&
 		ip -n "$NSR" route add 172.20.3.0/24 dev "$rb" && ip -n "$NSR" -6 route add fd42:3::/48 dev "$rb" || return 1
-	rr_wg "$NSR" set "$ra" private-key "$KEYS/ra.key" listen-port 51820 peer "$(pub a)" \
+	rr_wg "$NSR" set "$ra" private-key "$KEYS/ra.key" listen-port 51820 peer "$(rr_pub a)" \
 		endpoint 192.0.2.2:51822 allowed-ips 172.20.1.0/24,fd42:1::/48 &&
-		rr_wg "$NSR" set "$rb" private-key "$KEYS/rb.key" listen-port 51821 peer "$(pub b)" \
+		rr_wg "$NSR" set "$rb" private-key "$KEYS/rb.key" listen-port 51821 peer "$(rr_pub b)" \
 			endpoint 198.51.100.2:51823 allowed-ips 172.20.3.0/24,fd42:3::/48 || return 1
 	# The wireguard-go processes of R: the last two the harness started.
 	i=${#rr_pids[@]}
@@ -122,12 +63,6 @@ cpu_ticks() {   # total utime + stime of ROUTER_PIDS (and of their threads) in c
 		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
 	done
 	echo "$t"
-}
-
-# udp_rcvbuf_errors NS: datagrams the kernel dropped in NS for a full socket receive buffer.
-udp_rcvbuf_errors() {
-	# shellcheck disable=SC2016  # awk fields, not shell
-	ip netns exec "$1" awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ { n += $6 } END { print n + 0 }' /proc/net/snmp
 }
 
 # iperf_once: one measurement A -> B; prints "MBPS RETRANSMITS".
@@ -159,8 +94,8 @@ measure() {
 	done
 	t1=$(cpu_ticks) w1=$(date +%s%N)
 	echo "# $name runs (Mbit/s retransmits): $(printf '[%s] ' "${runs[@]}")"
-	DROPS_R=$(udp_rcvbuf_errors "$NSR") DROPS_B=$(udp_rcvbuf_errors "$NSB")
-	echo "# $name UDP receive-buffer drops (underlay, all runs): A $(udp_rcvbuf_errors "$NSA")," \
+	DROPS_R=$(rr_udp_rcvbuf_errors "$NSR") DROPS_B=$(rr_udp_rcvbuf_errors "$NSB")
+	echo "# $name UDP receive-buffer drops (underlay, all runs): A $(rr_udp_rcvbuf_errors "$NSA")," \
 		"R $DROPS_R, B $DROPS_B"
 	[ "$name" = rrouted ] && echo "# rrouted drops: $(rr_ctl r show interfaces --json |
 		jq -c '[.interfaces[] | {(.name): (.drops | with_entries(select(.value > 0)))}] | add')"

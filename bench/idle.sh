@@ -17,8 +17,9 @@
 # Environment: IDLE_SECONDS, IDLE_IFACES (default 50), RR_BUILD (default build).
 set -u
 cd "$(dirname "$0")/.." || exit 1
-B=${RR_BUILD:-build}
-RROUTED=$B/rrouted RRCTL=$B/rrctl
+# The harness of the netns tests: RROUTED, RRCTL, a temporary directory, cleanup on exit.
+# shellcheck source=tests/netns/lib.sh
+. tests/netns/lib.sh
 N=${IDLE_IFACES:-50}
 SECS=${IDLE_SECONDS:-60}
 KA=25
@@ -27,26 +28,10 @@ for t in "$RROUTED" "$RRCTL"; do
 done
 command -v jq >/dev/null || { echo "idle.sh: needs jq (scripts/install-deps)" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/rr-idle.XXXXXX)
-chmod 755 "$tmp"
-pids=()
-cleanup() {
-	local p i
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do
-		for i in $(seq 1 25); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
+tmp=$RR_TMP
+# As root the instances run as uid 65534 with no capabilities; otherwise as the caller.
 as_user=()
-if [ "$(id -u)" -eq 0 ]; then
-	as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all --)
-fi
+[ "$(id -u)" -eq 0 ] && as_user=("${RR_SETPRIV[@]}")
 
 genkey() {   # genkey FILE -> FILE (private), prints the public key
 	if command -v wg >/dev/null; then
@@ -83,39 +68,19 @@ done
 for i in $(seq 0 $((N - 1))); do
 	pa_port=$((base + i)) pb_port=$((base + N + i))
 	x=$((i / 250)) y=$((i % 250 + 1))
-	cat >"$tmp/a/ifaces/wg$i.conf" <<-EOF
-		[Interface]
-		PrivateKey = $(cat "$tmp/a$i.key")
-		ListenPort = $pa_port
-		Address = 172.20.$x.$y/32, fe80::1/64
-		Table = off
-		[Peer]
-		PublicKey = ${pb[i]}
-		Endpoint = 127.0.0.1:$pb_port
-		AllowedIPs = 172.21.$x.$y/32, fe80::/64
-		PersistentKeepalive = $KA
-	EOF
-	cat >"$tmp/b/ifaces/wg$i.conf" <<-EOF
-		[Interface]
-		PrivateKey = $(cat "$tmp/b$i.key")
-		ListenPort = $pb_port
-		Address = 172.21.$x.$y/32, fe80::2/64
-		Table = off
-		[Peer]
-		PublicKey = ${pa[i]}
-		Endpoint = 127.0.0.1:$pa_port
-		AllowedIPs = 172.20.$x.$y/32, fe80::/64
-		PersistentKeepalive = $KA
-	EOF
+	rr_wgquick "$tmp/a/ifaces/wg$i.conf" "$tmp/a$i.key" "$pa_port" "172.20.$x.$y/32, fe80::1/64" "" off \
+		"${pb[i]}" "" "127.0.0.1:$pb_port" "172.21.$x.$y/32, fe80::/64" "$KA"
+	rr_wgquick "$tmp/b/ifaces/wg$i.conf" "$tmp/b$i.key" "$pb_port" "172.21.$x.$y/32, fe80::2/64" "" off \
+		"${pa[i]}" "" "127.0.0.1:$pa_port" "172.20.$x.$y/32, fe80::/64" "$KA"
 done
 rm -f "$tmp"/a*.key "$tmp"/b*.key
 if [ ${#as_user[@]} -gt 0 ]; then chown -R 65534:65534 "$tmp/a" "$tmp/b"; fi
 
 for side in a b; do
 	"${as_user[@]}" "$RROUTED" -c "$tmp/$side/rrouted.conf" >"$tmp/$side.log" 2>&1 &
-	pids+=($!)
+	rr_track $! "rrouted $side"
+	[ "$side" = a ] && pid_a=$!
 done
-pid_a=${pids[0]}
 ctl_a() { timeout 10 "${as_user[@]}" "$RRCTL" -s "$tmp/a/rr.sock" "$@"; }
 sessions_up() {
 	ctl_a show peers --json 2>/dev/null | jq -e --argjson n "$N" \

@@ -11,28 +11,15 @@
 #   seccomp_send_ratio, seccomp_conn_ratio   (seccomp / shim: 1.0 = no overhead)
 # Environment: BENCH_SECONDS, BENCH_RUNS, BENCH_CONNS, RR_BUILD. Needs root for namespaces.
 set -u
-if [ "$(id -u)" -ne 0 ]; then
-	echo "skip seccomp.sh: needs root to create network namespaces; nothing measured"
-	exit 0
-fi
-for tool in ip wg wireguard-go iperf3 jq setpriv python3; do
-	command -v "$tool" >/dev/null 2>&1 || {
-		echo "skip seccomp.sh: $tool is not installed (scripts/install-deps); nothing measured"
-		exit 0
-	}
-done
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/../tests/netns/lib.sh"
+rr_bench_require seccomp.sh ip wg wireguard-go iperf3 jq setpriv python3
 [ -f "$RR_BUILD/librrshim.so" ] || { echo "seccomp.sh: $RR_BUILD/librrshim.so is not built (make)" >&2; exit 1; }
 SECS=${BENCH_SECONDS:-5}
 RUNS=${BENCH_RUNS:-3}
 CONNS=${BENCH_CONNS:-300}
 
-rr_pair_setup 2>"$RR_TMP/setup.err" || { cat "$RR_TMP/setup.err" >&2; exit 1; }
-echo "route = 172.20.0.2/32 dev wg0" >>"$RR_TMP/r/rrouted.conf"
-rr_fix_owner r
-rr_rrouted_start r "$NSR" || exit 1
-ip netns exec "$NSP" ping -c 2 -w 10 172.20.0.1 >/dev/null || { echo "seccomp.sh: tunnel down" >&2; exit 1; }
+rr_bench_pair_up seccomp.sh
 
 ip netns exec "$NSP" iperf3 -s -p 5201 >"$RR_TMP/iperf3-s.log" 2>&1 &
 rr_track $! "iperf3 -s in B" "$RR_TMP/iperf3-s.log"
@@ -59,9 +46,7 @@ wait_until 10 ip netns exec "$NSP" python3 -c 'import socket; socket.create_conn
 in_router() {   # MODE CMD...
 	local mode=$1
 	shift
-	ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-		--inh-caps=-all --bounding-set=-all -- env RR_EXEC_MODE="$mode" \
-		"$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- "$@"
+	rr_unpriv_ns "$NSR" env RR_EXEC_MODE="$mode" "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- "$@"
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print 0 }'; }
 

@@ -14,29 +14,14 @@
 # send = from R's program to B, recv = B to R's program (iperf3 -R).
 # Environment: BENCH_SECONDS, BENCH_RUNS, RR_BUILD (default build). Needs root for namespaces.
 set -u
-if [ "$(id -u)" -ne 0 ]; then
-	echo "skip shim.sh: needs root to create network namespaces; nothing measured"
-	exit 0
-fi
-for tool in ip wg wireguard-go iperf3 jq setpriv; do
-	command -v "$tool" >/dev/null 2>&1 || {
-		echo "skip shim.sh: $tool is not installed (scripts/install-deps); nothing measured"
-		exit 0
-	}
-done
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/../tests/netns/lib.sh"
+rr_bench_require shim.sh ip wg wireguard-go iperf3 jq setpriv
 [ -f "$RR_BUILD/librrshim.so" ] || { echo "shim.sh: $RR_BUILD/librrshim.so is not built (make)" >&2; exit 1; }
 SECS=${BENCH_SECONDS:-10}
 RUNS=${BENCH_RUNS:-3}
 
-rr_pair_setup 2>"$RR_TMP/setup.err" || { cat "$RR_TMP/setup.err" >&2; exit 1; }
-cat >>"$RR_TMP/r/rrouted.conf" <<EOF
-route = 172.20.0.2/32 dev wg0
-EOF
-rr_fix_owner r
-rr_rrouted_start r "$NSR" || exit 1
-ip netns exec "$NSP" ping -c 2 -w 10 172.20.0.1 >/dev/null || { echo "shim.sh: tunnel down" >&2; exit 1; }
+rr_bench_pair_up shim.sh
 
 # The reference: a second WireGuard pair, kernel TCP on both ends.
 rr_genkey "$KEYS" ref >/dev/null && rr_genkey "$KEYS" refb >/dev/null || exit 1
@@ -52,10 +37,7 @@ ip netns exec "$NSP" iperf3 -s >"$RR_TMP/iperf3-s.log" 2>&1 &
 rr_track $! "iperf3 -s in B" "$RR_TMP/iperf3-s.log"
 sleep 1
 
-rr_exec() {
-	ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-		--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- "$@"
-}
+rr_exec() { rr_exec_ns "$NSR" r "$@"; }
 
 # run KIND DIR: one measurement in Mbit/s (received side), or "fail".
 run() {

@@ -12,25 +12,15 @@
 #   websocket_udp_mbps, websocket_ws_mbps, websocket_ratio (ws / udp)
 # Needs root (namespaces); the routers run unprivileged. Environment: BENCH_SECONDS, BENCH_RUNS.
 set -u
-if [ "$(id -u)" -ne 0 ]; then
-	echo "skip websocket.sh: needs root to create network namespaces; nothing measured"
-	exit 0
-fi
-for tool in ip wg iperf3 jq setpriv; do
-	command -v "$tool" >/dev/null 2>&1 || {
-		echo "skip websocket.sh: $tool is not installed (scripts/install-deps); nothing measured"
-		exit 0
-	}
-done
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/../tests/netns/lib.sh"
+rr_bench_require websocket.sh ip wg iperf3 jq setpriv
 [ -x "$RROUTED" ] && [ -x "$RRCTL" ] || { echo "websocket.sh: $RROUTED or $RRCTL is not built (make)" >&2; exit 1; }
 export RRSHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
 SECS=${BENCH_SECONDS:-5}
 RUNS=${BENCH_RUNS:-3}
 
-rr_ns NSA wsa && rr_ns NSB wsb && rr_veth "$NSA" va "$NSB" vb &&
-	rr_addr "$NSA" va 10.77.0.1/24 && rr_addr "$NSB" vb 10.77.0.2/24 || exit 1
+rr_ns_pair NSA wsa va 10.77.0.1/24 NSB wsb vb 10.77.0.2/24 || exit 1
 rr_instance a >/dev/null && rr_instance b >/dev/null || exit 1
 A_PUB=$(rr_genkey "$RR_TMP" a) && B_PUB=$(rr_genkey "$RR_TMP" b) || exit 1
 rr_write_router_conf a warn && rr_write_router_conf b warn
@@ -49,20 +39,9 @@ PublicKey = $B_PUB
 AllowedIPs = 172.21.0.2/32
 EOF
 rr_fix_owner a
-write_b() {
-	cat >"$RR_TMP/b/ifaces/wg0.conf" <<-EOF
-		[Interface]
-		PrivateKey = $(cat "$RR_TMP/b.key")
-		Address = 172.21.0.2/32
-		Table = off
-
-		[Peer]
-		PublicKey = $A_PUB
-		Endpoint = $1
-		AllowedIPs = 172.21.0.1/32
-		PersistentKeepalive = 25
-	EOF
-	rr_fix_owner b
+write_b() {   # ENDPOINT
+	rr_wgquick "$RR_TMP/b/ifaces/wg0.conf" "$RR_TMP/b.key" "" 172.21.0.2/32 "" off "$A_PUB" "" "$1" \
+		172.21.0.1/32 25 && rr_fix_owner b
 }
 APPS=$RR_TMP/apps
 mkdir -p "$APPS" && chown "$RR_UID:$RR_UID" "$APPS"

@@ -22,19 +22,10 @@
 # Environment: BENCH_SECONDS (default 10), WGGO_LOADS, WGGO_RELAY, RR_UDP_OFFLOAD=0 (rrouted
 # without GRO/GSO), RR_POLL_US (passed to rrouted).
 set -u
-if [ "$(id -u)" -ne 0 ]; then
-	echo "skip wggo_udp.sh: needs root to create network namespaces; nothing measured"
-	exit 0
-fi
-for tool in ip wg wireguard-go iperf3 jq setpriv taskset; do
-	command -v "$tool" >/dev/null 2>&1 || {
-		echo "skip wggo_udp.sh: $tool is not installed (scripts/install-deps); nothing measured"
-		exit 0
-	}
-done
-[ "$(nproc)" -ge 2 ] || { echo "skip wggo_udp.sh: needs 2 CPUs; nothing measured"; exit 0; }
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/../tests/netns/lib.sh"
+rr_bench_require wggo_udp.sh ip wg wireguard-go iperf3 jq setpriv taskset
+[ "$(nproc)" -ge 2 ] || { echo "skip wggo_udp.sh: needs 2 CPUs; nothing measured"; exit 0; }
 WGLOAD=$RR_BUILD/bench/wgload
 RELAY=$RR_BUILD/bench/udprelay
 for b in "$RROUTED" "$RRCTL" "$WGLOAD" "$RELAY"; do
@@ -42,12 +33,7 @@ for b in "$RROUTED" "$RRCTL" "$WGLOAD" "$RELAY"; do
 done
 SECS=${BENCH_SECONDS:-10}
 LOADS=${WGGO_LOADS:-50 300}
-KEYS=$RR_TMP/keys
-mkdir -p "$KEYS" && chmod 700 "$KEYS" || exit 1
-for k in a b ra rb; do
-	rr_genkey "$KEYS" "$k" >/dev/null || exit 1
-done
-pub() { cat "$KEYS/$1.pub"; }
+rr_keys a b ra rb || exit 1
 
 # host NS DEV KEY PORT R_PUB R_ENDPOINT ADDR: wireguard-go on CPU 1 whose only peer is rrouted.
 host() {
@@ -58,30 +44,15 @@ host() {
 		allowed-ips 0.0.0.0/0
 }
 
-rr_iface_conf() {   # IFACE KEY PORT ADDR PEER_PUB ENDPOINT ALLOWED
-	cat >"$RR_TMP/r/ifaces/$1.conf" <<-EOF
-		[Interface]
-		PrivateKey = $(cat "$KEYS/$2.key")
-		ListenPort = $3
-		Address = $4
-
-		[Peer]
-		PublicKey = $5
-		Endpoint = $6
-		AllowedIPs = $7
-	EOF
-}
-
 setup() {
-	rr_ns NSA a && rr_ns NSR r && rr_ns NSB b || return 1
-	rr_veth "$NSA" va "$NSR" ra && rr_veth "$NSR" rb "$NSB" vb || return 1
-	rr_addr "$NSA" va 192.0.2.2/24 && rr_addr "$NSR" ra 192.0.2.1/24 || return 1
-	rr_addr "$NSR" rb 198.51.100.1/24 && rr_addr "$NSB" vb 198.51.100.2/24 || return 1
-	host "$NSA" "rrua$$" a 51822 "$(pub ra)" 192.0.2.1:51820 172.20.1.1/24 &&
-		host "$NSB" "rrub$$" b 51823 "$(pub rb)" 198.51.100.1:51821 172.20.3.1/24 || return 1
+	rr_arb_ns || return 1
+	host "$NSA" "rrua$$" a 51822 "$(rr_pub ra)" 192.0.2.1:51820 172.20.1.1/24 &&
+		host "$NSB" "rrub$$" b 51823 "$(rr_pub rb)" 198.51.100.1:51821 172.20.3.1/24 || return 1
 	rr_instance r >/dev/null && rr_write_router_conf r info || return 1
-	rr_iface_conf wga ra 51820 172.20.0.1/32 "$(pub a)" 192.0.2.2:51822 172.20.1.0/24 &&
-		rr_iface_conf wgb rb 51821 172.20.0.2/32 "$(pub b)" 198.51.100.2:51823 172.20.3.0/24 || return 1
+	rr_wgquick "$RR_TMP/r/ifaces/wga.conf" "$KEYS/ra.key" 51820 172.20.0.1/32 "" "" "$(rr_pub a)" "" \
+		192.0.2.2:51822 172.20.1.0/24 &&
+		rr_wgquick "$RR_TMP/r/ifaces/wgb.conf" "$KEYS/rb.key" 51821 172.20.0.2/32 "" "" "$(rr_pub b)" "" \
+			198.51.100.2:51823 172.20.3.0/24 || return 1
 	rr_fix_owner r && rr_rrouted_start r "$NSR" || return 1
 	RPID=${RR_PID[r]}
 	taskset -a -p -c 0 "$RPID" >/dev/null && renice -n -10 -p "$RPID" >/dev/null || return 1
@@ -91,8 +62,7 @@ setup() {
 	ip netns exec "$NSA" ping -n -q -c 2 -i 0.3 -w 15 172.20.3.1 >/dev/null ||
 		{ echo "no ping A -> B through rrouted" >&2; return 1; }
 	[ "${WGGO_RELAY:-1}" = 1 ] || return 0
-	ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups --inh-caps=-all \
-		--bounding-set=-all -- "$RELAY" 192.0.2.1:51830 198.51.100.1:51831 198.51.100.2:51823 \
+	ip netns exec "$NSR" "${RR_SETPRIV[@]}" "$RELAY" 192.0.2.1:51830 198.51.100.1:51831 198.51.100.2:51823 \
 		>"$RR_TMP/relay.out" 2>&1 &
 	RELAY_PID=$!
 	rr_track "$RELAY_PID" "udprelay" "$RR_TMP/relay.out"
@@ -104,15 +74,15 @@ setup() {
 through() {
 	local ia="rrua$$" ib="rrub$$"
 	if [ "$1" = relay ]; then
-		rr_wg "$NSA" set "$ia" peer "$(pub ra)" remove &&
-			rr_wg "$NSA" set "$ia" peer "$(pub b)" endpoint 192.0.2.1:51830 allowed-ips 0.0.0.0/0 &&
-			rr_wg "$NSB" set "$ib" peer "$(pub rb)" remove &&
-			rr_wg "$NSB" set "$ib" peer "$(pub a)" endpoint 198.51.100.1:51831 allowed-ips 0.0.0.0/0
+		rr_wg "$NSA" set "$ia" peer "$(rr_pub ra)" remove &&
+			rr_wg "$NSA" set "$ia" peer "$(rr_pub b)" endpoint 192.0.2.1:51830 allowed-ips 0.0.0.0/0 &&
+			rr_wg "$NSB" set "$ib" peer "$(rr_pub rb)" remove &&
+			rr_wg "$NSB" set "$ib" peer "$(rr_pub a)" endpoint 198.51.100.1:51831 allowed-ips 0.0.0.0/0
 	else
-		rr_wg "$NSA" set "$ia" peer "$(pub b)" remove &&
-			rr_wg "$NSA" set "$ia" peer "$(pub ra)" endpoint 192.0.2.1:51820 allowed-ips 0.0.0.0/0 &&
-			rr_wg "$NSB" set "$ib" peer "$(pub a)" remove &&
-			rr_wg "$NSB" set "$ib" peer "$(pub rb)" endpoint 198.51.100.1:51821 allowed-ips 0.0.0.0/0
+		rr_wg "$NSA" set "$ia" peer "$(rr_pub b)" remove &&
+			rr_wg "$NSA" set "$ia" peer "$(rr_pub ra)" endpoint 192.0.2.1:51820 allowed-ips 0.0.0.0/0 &&
+			rr_wg "$NSB" set "$ib" peer "$(rr_pub a)" remove &&
+			rr_wg "$NSB" set "$ib" peer "$(rr_pub rb)" endpoint 198.51.100.1:51821 allowed-ips 0.0.0.0/0
 	fi || return 1
 	# Both ends send at once, so each starts its own handshake: the other side (rrouted, or the
 	# far end through the relay) may still hold a session with the peer entry just replaced,

@@ -40,22 +40,13 @@
 # WGLOAD_LOADS (default "50 300 1000 max"), RR_UDP_OFFLOAD=0 (rrouted without UDP GRO/GSO,
 # for a before/after comparison), RR_BUILD (default build).
 set -u
-if [ "$(id -u)" -ne 0 ]; then
-	echo "skip wgload.sh: needs root to create network namespaces; nothing measured"
-	exit 0
-fi
-for tool in ip wg setpriv taskset jq; do
-	command -v "$tool" >/dev/null 2>&1 || {
-		echo "skip wgload.sh: $tool is not installed (scripts/install-deps); nothing measured"
-		exit 0
-	}
-done
+# shellcheck source=tests/netns/lib.sh
+. "$(dirname "$0")/../tests/netns/lib.sh"
+rr_bench_require wgload.sh ip wg setpriv taskset jq
 if [ "$(nproc)" -lt 2 ]; then
 	echo "skip wgload.sh: needs 2 CPUs (router on one, load on the other); nothing measured"
 	exit 0
 fi
-# shellcheck source=tests/netns/lib.sh
-. "$(dirname "$0")/../tests/netns/lib.sh"
 WGLOAD=$RR_BUILD/bench/wgload
 for b in "$RROUTED" "$RRCTL" "$WGLOAD"; do
 	[ -x "$b" ] || { echo "wgload.sh: $b is not built (make bench)" >&2; exit 1; }
@@ -65,43 +56,23 @@ SECS=${BENCH_SECONDS:-5}
 SIZES=${WGLOAD_SIZES:-1420 200}
 LOADS=${WGLOAD_LOADS:-50 300 1000 max}
 SINK_POLL=$([ "${WGLOAD_SINK:-poll}" = poll ] && echo yes)
-KEYS=$RR_TMP/keys
-mkdir -p "$KEYS" && chmod 755 "$KEYS" || exit 1
-for k in g s ra rb rc x; do
-	rr_genkey "$KEYS" "$k" >/dev/null || exit 1
-done
-pub() { cat "$KEYS/$1.pub"; }
+rr_keys g s ra rb rc x && chmod 755 "$KEYS" || exit 1
 
-# wgquick FILE KEY PORT ADDR PEER_PUB ENDPOINT ALLOWED: one wg-quick file, one peer.
-wgquick() {
-	cat >"$1" <<-EOF
-		[Interface]
-		PrivateKey = $(cat "$KEYS/$2.key")
-		ListenPort = $3
-		Address = $4
-		MTU = 1420
-
-		[Peer]
-		PublicKey = $5
-		Endpoint = $6
-		AllowedIPs = $7
-	EOF
-}
+# wgquick FILE KEY PORT ADDR PEER_PUB ENDPOINT ALLOWED: one wg-quick file, one peer, MTU 1420.
+wgquick() { rr_wgquick "$1" "$KEYS/$2.key" "$3" "$4" 1420 "" "$5" "" "$6" "$7"; }
 
 setup() {
-	rr_ns NSG g && rr_ns NSR r && rr_ns NSS s || return 1
-	rr_veth "$NSG" vg "$NSR" rg && rr_veth "$NSR" rs "$NSS" vs || return 1
-	rr_addr "$NSG" vg 192.0.2.2/24 && rr_addr "$NSR" rg 192.0.2.1/24 || return 1
-	rr_addr "$NSR" rs 198.51.100.1/24 && rr_addr "$NSS" vs 198.51.100.2/24 || return 1
+	# The generator G is host A of the lib's picture, the sink S its host B.
+	rr_arb_ns && NSG=$NSA NSS=$NSB || return 1
 	rr_instance r >/dev/null && rr_write_router_conf r info || return 1
-	wgquick "$RR_TMP/r/ifaces/wga.conf" ra 51820 10.1.0.1/16 "$(pub g)" 192.0.2.2:51822 10.1.0.0/16 &&
-		wgquick "$RR_TMP/r/ifaces/wgb.conf" rb 51821 10.2.0.1/16 "$(pub s)" 198.51.100.2:51823 \
+	wgquick "$RR_TMP/r/ifaces/wga.conf" ra 51820 10.1.0.1/16 "$(rr_pub g)" 192.0.2.2:51822 10.1.0.0/16 &&
+		wgquick "$RR_TMP/r/ifaces/wgb.conf" rb 51821 10.2.0.1/16 "$(rr_pub s)" 198.51.100.2:51823 \
 			10.2.0.0/16 || return 1
 	# wgc only takes the handshake flood (its one peer, x, never connects).
-	wgquick "$RR_TMP/r/ifaces/wgc.conf" rc 51824 10.3.0.1/16 "$(pub x)" 192.0.2.2:51830 10.3.0.0/16 || return 1
+	wgquick "$RR_TMP/r/ifaces/wgc.conf" rc 51824 10.3.0.1/16 "$(rr_pub x)" 192.0.2.2:51830 10.3.0.0/16 || return 1
 	rr_fix_owner r || return 1
-	wgquick "$RR_TMP/g.conf" g 51822 10.1.0.2/16 "$(pub ra)" 192.0.2.1:51820 0.0.0.0/0 &&
-		wgquick "$RR_TMP/s.conf" s 51823 10.2.0.2/16 "$(pub rb)" 198.51.100.1:51821 0.0.0.0/0 || return 1
+	wgquick "$RR_TMP/g.conf" g 51822 10.1.0.2/16 "$(rr_pub ra)" 192.0.2.1:51820 0.0.0.0/0 &&
+		wgquick "$RR_TMP/s.conf" s 51823 10.2.0.2/16 "$(rr_pub rb)" 198.51.100.1:51821 0.0.0.0/0 || return 1
 	rr_rrouted_start r "$NSR" || return 1
 	RPID=${RR_PID[r]}
 	taskset -a -p -c 0 "$RPID" >/dev/null || return 1
@@ -123,11 +94,6 @@ wait_ns() {   # rrouted's time runnable but waiting for the CPU (another process
 	cat /proc/"$RPID"/task/*/schedstat 2>/dev/null | awk '{ t += $2 } END { printf "%.0f\n", t }'
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$RPID/stat"; }
-# udp_drops NS: datagrams the kernel dropped in NS for a full socket receive buffer.
-udp_drops() {
-	# shellcheck disable=SC2016  # awk fields, not shell
-	ip netns exec "$1" awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ { n += $6 } END { print n + 0 }' /proc/net/snmp
-}
 sink_packets() { awk '{ print $1 }' "$STATS"; }
 
 # point SIZE LOAD: one measurement; prints its result lines.
@@ -135,11 +101,11 @@ point() {
 	local size=$1 load=$2 mbps p0 p1 c0 c1 w0 w1 k0 k1 dr0 dr1 ds0 ds1 out secs fwd
 	mbps=$([ "$load" = max ] && echo 0 || echo "$load")
 	sleep 0.3
-	p0=$(sink_packets) c0=$(cpu_ns) w0=$(wait_ns) k0=$(cpu_ticks) dr0=$(udp_drops "$NSR") ds0=$(udp_drops "$NSS")
+	p0=$(sink_packets) c0=$(cpu_ns) w0=$(wait_ns) k0=$(cpu_ticks) dr0=$(rr_udp_rcvbuf_errors "$NSR") ds0=$(rr_udp_rcvbuf_errors "$NSS")
 	out=$(ip netns exec "$NSG" env -u RR_UDP_OFFLOAD nice -n -10 taskset -c 1 "$WGLOAD" gen "$RR_TMP/g.conf" --size "$size" \
 		--seconds "$SECS" --mbps "$mbps" 2>&1) || { echo "wgload gen failed: $out" >&2; return 1; }
 	sleep 0.3
-	p1=$(sink_packets) c1=$(cpu_ns) w1=$(wait_ns) k1=$(cpu_ticks) dr1=$(udp_drops "$NSR") ds1=$(udp_drops "$NSS")
+	p1=$(sink_packets) c1=$(cpu_ns) w1=$(wait_ns) k1=$(cpu_ticks) dr1=$(rr_udp_rcvbuf_errors "$NSR") ds1=$(rr_udp_rcvbuf_errors "$NSS")
 	secs=$(awk '$1 == "gen_seconds" { print $2 }' <<<"$out")
 	fwd=$((p1 - p0))
 	echo "# $size B, offered ${load} Mbit/s: generator $(awk '$1 == "gen_pps" { print $2 }' <<<"$out") pps," \
@@ -195,7 +161,7 @@ kill -USR1 "$SINK_PID"
 
 if [ "${WGLOAD_FLOOD:-1}" = 1 ]; then
 	point 1420 max | sed 's/^wgload_1420_max_/wgload_flood_off_/' | tee "$RR_TMP/flood-off" || exit 1
-	ip netns exec "$NSG" nice -n -10 taskset -c 1 "$WGLOAD" flood --peer-pub "$(pub rc)" \
+	ip netns exec "$NSG" nice -n -10 taskset -c 1 "$WGLOAD" flood --peer-pub "$(rr_pub rc)" \
 		--to 192.0.2.1:51824 --seconds $((SECS + 2)) --pps "${WGLOAD_FLOOD_PPS:-20000}" \
 		>"$RR_TMP/flood.out" 2>&1 &
 	FLOOD_PID=$!

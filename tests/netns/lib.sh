@@ -5,10 +5,14 @@
 # What it gives a test:
 #   TAP-like output     ok DESC | not_ok DESC [DIAG...] | skip DESC REASON | check DESC CMD...
 #                       diag TEXT (lines prefixed "# "), rr_finish (exit status from the counts),
-#                       rr_require (skip the whole test without root/tools/binaries)
+#                       rr_require (skip the whole test without root/tools/binaries),
+#                       rr_require_shim, rr_require_bird, rr_bench_require (a benchmark's skip),
+#                       rr_setup_step DESC CMD... (a step the test needs; ends the test if it fails),
+#                       rr_check_or_finish (the same, counted), check_within SECS DESC CMD...
 #   bounded waits       wait_until SECONDS CMD...   (polls every 0.2 s)
 #   namespaces          rr_ns VAR SHORT  -> creates "rrt-<pid>-SHORT", stores the name in VAR
-#                       rr_veth NS1 IF1 NS2 IF2, rr_addr NS DEV ADDR/LEN... (IPv6 without DAD)
+#                       rr_veth NS1 IF1 NS2 IF2, rr_addr NS DEV ADDR/LEN... (IPv6 without DAD),
+#                       rr_ns_pair (two namespaces and a veth), rr_udp_rcvbuf_errors NS
 #   WireGuard peers     rr_genkey DIR NAME (DIR/NAME.key, DIR/NAME.pub; echo the public key)
 #                       rr_wggo_start NS DEV, rr_wggo_peer (wireguard-go + addresses + one peer),
 #                       rr_wg NS wg-args..., rr_wg_handshake / rr_wg_has_handshake / rr_wg_endpoint
@@ -17,7 +21,14 @@
 #                       rr_rrouted_start NAME [NS], rr_rrouted_stop NAME [SIG], rr_ctl NAME args...
 #                       rr_peer NAME IFACE FIELD, rr_iface NAME IFACE JQ, rr_drop NAME IFACE COUNTER,
 #                       rr_handshakes_ge NAME IFACE N, rr_check_unpriv DESC PID, rr_ping DESC NS ARGS
-#   a standard pair     rr_pair_setup [options]: rrouted's namespace + a wireguard-go peer (below)
+#                       "${RR_SETPRIV[@]}" CMD, rr_unpriv_ns NS CMD..., rr_exec_ns NS NAME CMD...
+#                       (as the router's user; the last inside the router), rr_listen_check
+#   keys and files      rr_keys NAME... (KEYS=$RR_TMP/keys), rr_pub NAME, rr_wgquick FILE ... (any
+#                       one-peer wg-quick file), rr_nginx_conf DIR TMPDIR SERVERS
+#   a standard pair     rr_pair_setup [options]: rrouted's namespace + a wireguard-go peer (below),
+#                       rr_bench_pair_up NAME (the same for a benchmark, rrouted started)
+#   a router between    rr_arb_ns, rr_wggo_host, rr_arb_setup [options]: hosts A and B, each a
+#   two hosts           wireguard-go peer of the router R in the middle (below)
 # Everything started or created here is torn down by an EXIT trap, also on failure and Ctrl-C;
 # on any failure the tails of every daemon log are printed as diagnostics.
 #
@@ -79,6 +90,36 @@ check() {
 	fi
 }
 
+# rr_setup_step DESC CMD...: a set-up step the rest of the test depends on. CMD runs in this
+# shell (it may set variables); its success is said, not counted; its failure is a not_ok with
+# CMD's stderr, and the test ends there.
+rr_setup_step() { rr_step_or_finish setup_ok "$@"; }
+
+# rr_check_or_finish DESC CMD...: the same, but a success is a check that counts (ok).
+rr_check_or_finish() { rr_step_or_finish ok "$@"; }
+
+rr_step_or_finish() {
+	local rr_step_report=$1 rr_step_desc=$2
+	shift 2
+	if ! "$@" 2>"$RR_TMP/step.err"; then
+		not_ok "$rr_step_desc" "$(cat "$RR_TMP/step.err")"
+		rr_finish
+	fi
+	"$rr_step_report" "$rr_step_desc"
+}
+
+# check_within SECS DESC CMD...: ok as soon as CMD succeeds (polled for up to SECS seconds);
+# otherwise a not_ok with what one more run of CMD printed.
+check_within() {
+	local secs=$1 desc=$2
+	shift 2
+	if wait_until "$secs" "$@"; then
+		ok "$desc"
+	else
+		not_ok "$desc" "$("$@" 2>&1)"
+	fi
+}
+
 # Ends the test: its exit status says whether anything failed.
 rr_finish() {
 	printf '%d passed, %d failed, %d skipped\n' "$rr_n_ok" "$rr_n_fail" "$rr_n_skip"
@@ -100,6 +141,53 @@ rr_require() {
 	done
 	[ -x "$RROUTED" ] || rr_skip_all "$RROUTED is not built (make)"
 	[ -x "$RRCTL" ] || rr_skip_all "$RRCTL is not built (make)"
+}
+
+# rr_require_shim: SHIM_LIB is the built librrshim.so (exported as RRSHIM_LIB: rrctl exec and
+# rrouted's hooks both read it), or the whole test is skipped. RRSHIM_LIB from the caller wins.
+rr_require_shim() {
+	SHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
+	[ -f "$SHIM_LIB" ] || [ -n "${RRSHIM_LIB:-}" ] || SHIM_LIB=$RR_ROOT/build/librrshim.so
+	[ -f "$SHIM_LIB" ] || rr_skip_all "$SHIM_LIB is not built (make)"
+	export RRSHIM_LIB=$SHIM_LIB
+}
+
+# rr_require_bird [TOOL...]: BIRD and BIRDC are the installed bird and birdc, or the test is
+# skipped (likewise without any other TOOL named).
+rr_require_bird() {
+	local t
+	for t in bird birdc "$@"; do
+		command -v "$t" >/dev/null 2>&1 || rr_skip_all "$t is not installed (scripts/install-deps)"
+	done
+	BIRD=$(command -v bird) BIRDC=$(command -v birdc)
+}
+
+# rr_bench_require NAME TOOL...: a benchmark that cannot run here (not root, a tool missing)
+# says why and exits 0 with nothing measured; a benchmark is not a test, so no skip count.
+rr_bench_require() {
+	local name=$1 tool
+	shift
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "skip $name: needs root to create network namespaces; nothing measured"
+		exit 0
+	fi
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null 2>&1 || {
+			echo "skip $name: $tool is not installed (scripts/install-deps); nothing measured"
+			exit 0
+		}
+	done
+}
+
+# rr_bench_pair_up NAME: for a benchmark, rr_pair_setup with a route to the peer's 172.20.0.2
+# (the pair's wg0 has Table = off) and rrouted started, and the tunnel up (the peer pings
+# 172.20.0.1); on any failure it says why and exits 1.
+rr_bench_pair_up() {
+	rr_pair_setup 2>"$RR_TMP/setup.err" || { cat "$RR_TMP/setup.err" >&2; exit 1; }
+	echo "route = 172.20.0.2/32 dev wg0" >>"$RR_TMP/r/rrouted.conf"
+	rr_fix_owner r
+	rr_rrouted_start r "$NSR" || exit 1
+	ip netns exec "$NSP" ping -c 2 -w 10 172.20.0.1 >/dev/null || { echo "$1: tunnel down" >&2; exit 1; }
 }
 
 # ---------------------------------------------------------------- bounded waits
@@ -207,6 +295,15 @@ rr_veth() {
 	ip -n "$1" link set "$2" up && ip -n "$3" link set "$4" up
 }
 
+# rr_ns_pair VAR1 SHORT1 IF1 "ADDR..." VAR2 SHORT2 IF2 "ADDR...": two namespaces (rr_ns) joined
+# by a veth pair IF1 <-> IF2, each end with its addresses.
+rr_ns_pair() {
+	rr_ns "$1" "$2" && rr_ns "$5" "$6" || return 1
+	rr_veth "${!1}" "$3" "${!5}" "$7" || return 1
+	# shellcheck disable=SC2086  # the address lists split on purpose
+	rr_addr "${!1}" "$3" $4 && rr_addr "${!5}" "$7" $8
+}
+
 # rr_addr NS DEV ADDR/LEN...: addresses without IPv6 duplicate address detection (no 2 s wait).
 rr_addr() {
 	local ns=$1 dev=$2 a
@@ -227,6 +324,20 @@ rr_genkey() {
 	wg pubkey <"$1/$2.key" >"$1/$2.pub" || return 1
 	cat "$1/$2.pub"
 }
+
+# rr_keys NAME...: KEYS=$RR_TMP/keys (mode 700), with a key pair for each NAME in it (one made
+# before is kept, so that a second topology of the same run has the same keys).
+rr_keys() {
+	local k
+	KEYS=$RR_TMP/keys
+	mkdir -p "$KEYS" && chmod 700 "$KEYS" || return 1
+	for k in "$@"; do
+		[ -f "$KEYS/$k.pub" ] || rr_genkey "$KEYS" "$k" >/dev/null || return 1
+	done
+}
+
+# rr_pub NAME: the public key of NAME made by rr_keys.
+rr_pub() { cat "$KEYS/$1.pub"; }
 
 # rr_wggo_start NS DEV: wireguard-go in the foreground inside NS, log in $RR_TMP/wggo-DEV.log.
 rr_wggo_start() {
@@ -288,8 +399,26 @@ rr_fix_owner() {
 	chown -R "$RR_UID:$RR_UID" "$RR_TMP/$1" && find "$RR_TMP/$1" -type f -exec chmod 600 {} +
 }
 
-rr_unpriv() {
-	setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups --inh-caps=-all --bounding-set=-all -- "$@"
+# "${RR_SETPRIV[@]}" CMD...: CMD as the router's user with no capabilities. An array, not a
+# function, so that `... CMD &` leaves CMD's own pid in $! (setpriv execs it).
+RR_SETPRIV=(setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups --inh-caps=-all --bounding-set=-all --)
+rr_unpriv() { "${RR_SETPRIV[@]}" "$@"; }
+
+# rr_unpriv_ns NS CMD...: CMD in namespace NS as the router's user, with no capabilities;
+# for at most RR_EXEC_TIMEOUT seconds if that is set.
+rr_unpriv_ns() {
+	local ns=$1 limit=()
+	shift
+	[ -n "${RR_EXEC_TIMEOUT:-}" ] && limit=(timeout "$RR_EXEC_TIMEOUT")
+	"${limit[@]}" ip netns exec "$ns" "${RR_SETPRIV[@]}" "$@"
+}
+
+# rr_exec_ns NS NAME CMD...: CMD inside instance NAME's router in NS (`rrctl exec`: its
+# sockets are rrouted's), as the router's user with no capabilities.
+rr_exec_ns() {
+	local ns=$1 name=$2
+	shift 2
+	rr_unpriv_ns "$ns" "$RRCTL" -s "$RR_TMP/$name/rr.sock" exec -- "$@"
 }
 
 # rr_rrouted_start NAME [NS]: runs rrouted for $RR_TMP/NAME (in NS if given) as uid 65534 with
@@ -299,10 +428,9 @@ rr_rrouted_start() {
 	rm -f "$dir/rr.sock"
 	echo "==== rrouted start $(date +%T)" >>"$log"
 	if [ -n "$ns" ]; then
-		ip netns exec "$ns" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-			--inh-caps=-all --bounding-set=-all -- "$RROUTED" -c "$dir/rrouted.conf" >>"$log" 2>&1 &
+		ip netns exec "$ns" "${RR_SETPRIV[@]}" "$RROUTED" -c "$dir/rrouted.conf" >>"$log" 2>&1 &
 	else
-		rr_unpriv "$RROUTED" -c "$dir/rrouted.conf" >>"$log" 2>&1 &
+		"${RR_SETPRIV[@]}" "$RROUTED" -c "$dir/rrouted.conf" >>"$log" 2>&1 &
 	fi
 	pid=$!
 	rr_track "$pid" "rrouted $name" "$log"
@@ -337,8 +465,7 @@ rr_rrouted_stop() {
 rr_ctl() {
 	local name=$1
 	shift
-	timeout 10 setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups --inh-caps=-all \
-		--bounding-set=-all -- "$RRCTL" -s "$RR_TMP/$name/rr.sock" "$@"
+	timeout 10 "${RR_SETPRIV[@]}" "$RRCTL" -s "$RR_TMP/$name/rr.sock" "$@"
 }
 
 # rr_peer NAME IFACE FIELD [N]: a field of peer N (default 0) of IFACE from `show peers --json`.
@@ -383,6 +510,34 @@ rr_check_unpriv() {
 	fi
 }
 
+# rr_listen_check DESC NS OUT CLIENT_ADDR PORT DATAFILE LISTENER...: LISTENER (run in the
+# background, e.g. an `nc -l` inside the router, for at most 30 s) writes what it receives to
+# OUT; a client in NS (the kernel's nc) connects to CLIENT_ADDR PORT and sends DATAFILE,
+# retrying until the listener is up; OUT must equal DATAFILE.
+rr_listen_check() {
+	local desc=$1 ns=$2 out=$3 caddr=$4 port=$5 data=$6 lpid
+	shift 6
+	rm -f "$out" && touch "$out" && chown "$RR_UID" "$out"
+	"$@" 2>"$out.err" &
+	lpid=$!
+	rr_track "$lpid" "listener in the router ($desc)" "$out.err"
+	if ! wait_until 10 sh -c "ip netns exec $ns nc -N -w 5 $caddr $port <$data"; then
+		not_ok "$desc" "the client in $ns could not connect to $caddr port $port within 10 s" \
+			"$(cat "$out.err")"
+		return
+	fi
+	for _ in $(seq 1 50); do   # the listener exits at EOF: up to 10 s
+		kill -0 "$lpid" 2>/dev/null || break
+		sleep 0.2
+	done
+	if cmp -s "$data" "$out"; then
+		ok "$desc"
+	else
+		not_ok "$desc" "sent $(wc -c <"$data") bytes, the listener wrote $(wc -c <"$out")" \
+			"$(head -c 200 "$out")" "$(cat "$out.err")"
+	fi
+}
+
 # rr_ping DESC NS ARGS...: ok when ping in NS gets replies; its output is the diagnostic.
 rr_ping() {
 	local desc=$1 ns=$2 out
@@ -394,21 +549,51 @@ rr_ping() {
 	fi
 }
 
+# rr_udp_rcvbuf_errors NS: datagrams the kernel dropped in NS for a full socket receive buffer
+# (UDP RcvbufErrors in /proc/net/snmp).
+rr_udp_rcvbuf_errors() {
+	# shellcheck disable=SC2016  # awk fields, not shell
+	ip netns exec "$1" awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ { n += $6 } END { print n + 0 }' /proc/net/snmp
+}
+
 # ---------------------------------------------------------------- configuration writers
 
-# rr_write_iface NAME IFACE KEYFILE LISTEN_PORT ADDRESSES PEER_PUB PSKFILE ENDPOINT ALLOWED KEEPALIVE
-# One wg-quick file $RR_TMP/NAME/ifaces/IFACE.conf with one peer. Empty LISTEN_PORT, PSKFILE,
-# ENDPOINT or KEEPALIVE leave that line out.
-rr_write_iface() {
-	local name=$1 keyfile=$3 port=$4 addrs=$5 ppub=$6 pskfile=$7 ep=$8 allowed=$9
-	local ka=${10:-} f=$RR_TMP/$1/ifaces/$2.conf
+# rr_nginx_conf DIR TMPDIR HTTP-LINES: an nginx.conf (on stdout) for nginx as an ordinary user:
+# in the foreground with no master, pid and error log in DIR, temp files under TMPDIR, no
+# access log; HTTP-LINES (the servers) go into http { }.
+rr_nginx_conf() {
+	cat <<-EOF
+		daemon off;
+		master_process off;
+		worker_processes 1;
+		pid $1/nginx.pid;
+		error_log $1/nginx-error.log;
+		events { worker_connections 64; }
+		http {
+		access_log off;
+		client_body_temp_path $2/body;
+		proxy_temp_path $2/proxy;
+		fastcgi_temp_path $2/fastcgi;
+		scgi_temp_path $2/scgi;
+		uwsgi_temp_path $2/uwsgi;
+		$3
+		}
+	EOF
+}
+
+# rr_wgquick FILE KEYFILE LISTEN_PORT ADDRESSES MTU TABLE PEER_PUB PSKFILE ENDPOINT ALLOWED [KEEPALIVE]
+# One wg-quick file with one peer. An empty LISTEN_PORT, MTU, TABLE, PSKFILE, ENDPOINT or
+# KEEPALIVE leaves that line out (an empty TABLE: AllowedIPs become routes, as with wg-quick).
+rr_wgquick() {
+	local f=$1 keyfile=$2 port=$3 addrs=$4 mtu=$5 table=$6 ppub=$7 pskfile=$8 ep=$9 allowed=${10}
+	local ka=${11:-}
 	{
 		echo "[Interface]"
 		echo "PrivateKey = $(cat "$keyfile")"
 		[ -n "$port" ] && echo "ListenPort = $port"
 		echo "Address = $addrs"
-		echo "MTU = 1420"
-		echo "Table = off"
+		[ -n "$mtu" ] && echo "MTU = $mtu"
+		[ -n "$table" ] && echo "Table = $table"
 		echo
 		echo "[Peer]"
 		echo "PublicKey = $ppub"
@@ -417,8 +602,16 @@ rr_write_iface() {
 		echo "AllowedIPs = $allowed"
 		[ -n "$ka" ] && echo "PersistentKeepalive = $ka"
 		:
-	} >"$f" || return 1
-	rr_fix_owner "$name"
+	} >"$f"
+}
+
+# rr_write_iface NAME IFACE KEYFILE LISTEN_PORT ADDRESSES PEER_PUB PSKFILE ENDPOINT ALLOWED KEEPALIVE
+# Instance NAME's $RR_TMP/NAME/ifaces/IFACE.conf with one peer, MTU 1420 and Table = off (routes
+# come from rrouted.conf). Empty LISTEN_PORT, PSKFILE, ENDPOINT or KEEPALIVE leave that line out.
+rr_write_iface() {
+	rr_wgquick "$RR_TMP/$1/ifaces/$2.conf" "$3" "$4" "$5" 1420 off "$6" "$7" "$8" "$9" "${10:-}" ||
+		return 1
+	rr_fix_owner "$1"
 }
 
 # rr_wggo_peer NS DEV KEYFILE LISTEN_PORT PEER_PUB PSKFILE ENDPOINT ALLOWED KEEPALIVE ADDR...
@@ -475,6 +668,7 @@ rr_peer_a_setup() {
 # Sets NSR NSP PDEV RR_PUB PEER_PUB KEYS; instance name "r"; does not start rrouted.
 RR_PAIR_ALLOWED_RR="172.20.0.2/32, fd42:0:1::2/128, fe80::/64"
 RR_PAIR_ALLOWED_PEER="172.20.0.1/32,fd42:0:1::1/128,fe80::/64"
+# shellcheck disable=SC2120  # the tests pass the options; rr_bench_pair_up needs none
 rr_pair_setup() {
 	local rr_ep="" rr_ka="" peer_ep="192.0.2.1:51820" peer_ka=""
 	while [ $# -gt 0 ]; do
@@ -487,12 +681,9 @@ rr_pair_setup() {
 		esac
 		shift
 	done
-	rr_ns NSR r && rr_ns NSP p || return 1
-	rr_veth "$NSR" vr "$NSP" vp || return 1
-	rr_addr "$NSR" vr 192.0.2.1/24 2001:db8:1::1/64 && rr_addr "$NSP" vp 192.0.2.2/24 2001:db8:1::2/64 || return 1
-	KEYS=$RR_TMP/keys
-	mkdir -p "$KEYS" && chmod 700 "$KEYS"
-	RR_PUB=$(rr_genkey "$KEYS" rr) && PEER_PUB=$(rr_genkey "$KEYS" peer) || return 1
+	rr_ns_pair NSR r vr "192.0.2.1/24 2001:db8:1::1/64" NSP p vp "192.0.2.2/24 2001:db8:1::2/64" &&
+		rr_keys rr peer || return 1
+	RR_PUB=$(rr_pub rr) PEER_PUB=$(rr_pub peer)
 	(umask 077 && wg genpsk >"$KEYS/psk") || return 1
 	rr_instance r >/dev/null && rr_write_router_conf r || return 1
 	rr_write_iface r wg0 "$KEYS/rr.key" 51820 "172.20.0.1/32, fd42:0:1::1/64, fe80::1/64" \
@@ -500,4 +691,100 @@ rr_pair_setup() {
 	PDEV=rrp$$
 	rr_wggo_peer "$NSP" "$PDEV" "$KEYS/peer.key" 51821 "$RR_PUB" "$KEYS/psk" "$peer_ep" \
 		"$RR_PAIR_ALLOWED_PEER" "$peer_ka" 172.20.0.2/32 fd42:0:1::2/64 fe80::2/64
+}
+
+# ---------------------------------------------------------------- a router between two hosts
+#
+#  netns $NSA                  netns $NSR (the router R)                      netns $NSB
+#  $DEVA (wireguard-go)        wga udp/51820 (key ra)    wgb udp/51821 (key rb)  $DEVB (wireguard-go)
+#   172.20.1.1/24 fd42:1::1/48  172.20.0.1/32            172.20.0.2/32           172.20.3.1/24 fd42:3::1/48
+#   key a, udp/51822            fd42:0:1::1/64 fe80::1/64 fd42:0:2::1/64 fe80::1/64  key b, udp/51823
+#  va 192.0.2.2/24 ----------- ra 192.0.2.1/24         rb 198.51.100.1/24 --------- vb 198.51.100.2/24
+
+# rr_arb_ns [SUFFIX]: namespaces NSA, NSR, NSB (short names aSUFFIX, rSUFFIX, bSUFFIX) and the
+# two veth links with their underlay addresses, as drawn above.
+rr_arb_ns() {
+	local s=${1:-}
+	rr_ns NSA "a$s" && rr_ns NSR "r$s" && rr_ns NSB "b$s" || return 1
+	rr_veth "$NSA" va "$NSR" ra && rr_veth "$NSR" rb "$NSB" vb || return 1
+	rr_addr "$NSA" va 192.0.2.2/24 && rr_addr "$NSR" ra 192.0.2.1/24 || return 1
+	rr_addr "$NSR" rb 198.51.100.1/24 && rr_addr "$NSB" vb 198.51.100.2/24
+}
+
+# rr_wggo_host NS DEV KEYFILE PORT R_PUB R_ENDPOINT MTU ADDR4 ADDR6: a wireguard-go host whose
+# only peer is the router (allowed-ips 0.0.0.0/0,::/0); the DN42 ranges go into the tunnel.
+rr_wggo_host() {
+	local ns=$1 dev=$2
+	rr_wggo_start "$ns" "$dev" || return 1
+	ip -n "$ns" link set "$dev" mtu "$7" || return 1
+	rr_addr "$ns" "$dev" "$8" "$9" || return 1
+	ip -n "$ns" route add 172.20.0.0/14 dev "$dev" &&
+		ip -n "$ns" -6 route add fd42::/16 dev "$dev" || return 1
+	rr_wg "$ns" set "$dev" private-key "$3" listen-port "$4" \
+		peer "$5" endpoint "$6" allowed-ips 0.0.0.0/0,::/0
+}
+
+# rr_arb_setup [--suffix S] [--dev-prefix P] [--mtu-b N] [--b-allowed LIST] [--log-level L]
+#              [--no-router]
+# The whole picture above: rr_arb_ns, keys a b ra rb (rr_keys), wireguard-go DEVA=PaS<pid> on A
+# (MTU 1420) and DEVB=PbS<pid> on B (MTU N, default 1420), each with R's address as endpoint;
+# and, unless --no-router, instance r (log level L, default debug) with wga and wgb: MTU 1420
+# and N, Endpoints A and B, AllowedIPs "172.20.1.0/24, fd42:1::/48" and LIST (default
+# "172.20.3.0/24, fd42:3::/48"), Table left at its default (AllowedIPs become FIB routes, as
+# wg-quick does). Does not start rrouted.
+rr_arb_setup() {
+	local s="" prefix=rrx mtu_b=1420 b_allowed="172.20.3.0/24, fd42:3::/48" level=debug router=1
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--suffix) s=$2; shift ;;
+		--dev-prefix) prefix=$2; shift ;;
+		--mtu-b) mtu_b=$2; shift ;;
+		--b-allowed) b_allowed=$2; shift ;;
+		--log-level) level=$2; shift ;;
+		--no-router) router="" ;;
+		*) echo "rr_arb_setup: unknown option $1" >&2; return 1 ;;
+		esac
+		shift
+	done
+	rr_arb_ns "$s" && rr_keys a b ra rb || return 1
+	DEVA=${prefix}a$s$$ DEVB=${prefix}b$s$$
+	rr_wggo_host "$NSA" "$DEVA" "$KEYS/a.key" 51822 "$(rr_pub ra)" 192.0.2.1:51820 1420 \
+		172.20.1.1/24 fd42:1::1/48 &&
+		rr_wggo_host "$NSB" "$DEVB" "$KEYS/b.key" 51823 "$(rr_pub rb)" 198.51.100.1:51821 "$mtu_b" \
+			172.20.3.1/24 fd42:3::1/48 || return 1
+	[ -n "$router" ] || return 0
+	rr_instance r >/dev/null && rr_write_router_conf r "$level" || return 1
+	rr_wgquick "$RR_TMP/r/ifaces/wga.conf" "$KEYS/ra.key" 51820 \
+		"172.20.0.1/32, fd42:0:1::1/64, fe80::1/64" 1420 "" "$(rr_pub a)" "" 192.0.2.2:51822 \
+		"172.20.1.0/24, fd42:1::/48" &&
+		rr_wgquick "$RR_TMP/r/ifaces/wgb.conf" "$KEYS/rb.key" 51821 \
+			"172.20.0.2/32, fd42:0:2::1/64, fe80::1/64" "$mtu_b" "" "$(rr_pub b)" "" \
+			198.51.100.2:51823 "$b_allowed" || return 1
+	rr_fix_owner r
+}
+
+# rr_arbc_setup [rr_arb_setup options]: the picture above, plus a host C behind B: netns NSC,
+# vcc 172.20.4.2/24 fd42:4::2/64, default routes via B's vc (172.20.4.1/24 fd42:4::1/64); B
+# forwards, and has "unreachable" routes for 172.20.5.0/24 and fd42:5::/48; wgb's AllowedIPs
+# cover B's, C's and those ranges.
+rr_arbc_setup() {
+	rr_arb_setup "$@" \
+		--b-allowed "172.20.3.0/24, 172.20.4.0/24, 172.20.5.0/24, fd42:3::/48, fd42:4::/48, fd42:5::/48" ||
+		return 1
+	rr_ns NSC c && rr_veth "$NSB" vc "$NSC" vcc || return 1
+	rr_addr "$NSB" vc 172.20.4.1/24 fd42:4::1/64 && rr_addr "$NSC" vcc 172.20.4.2/24 fd42:4::2/64 ||
+		return 1
+	ip -n "$NSC" route add default via 172.20.4.1 &&
+		ip -n "$NSC" -6 route add default via fd42:4::1 || return 1
+	ip netns exec "$NSB" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 ||
+		return 1
+	# B and C answer every probe: no per-destination ICMP rate limit (it is per namespace). B's
+	# "unreachable" route keeps its own (net.ipv4.route.error_burst, global: 5 at once, then 1/s).
+	local ns
+	for ns in "$NSB" "$NSC"; do
+		ip netns exec "$ns" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 ||
+			return 1
+	done
+	ip -n "$NSB" route add unreachable 172.20.5.0/24 &&
+		ip -n "$NSB" -6 route add unreachable fd42:5::/48
 }

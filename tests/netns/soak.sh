@@ -12,53 +12,6 @@
 # 10 %, fds within 4), rrouted still running, and pings got through. The table goes to
 # $SOAK_TABLE (default $RR_TMP/soak.txt) and into the test output.
 
-soak_relay_py() {
-	cat >"$RR_TMP/soak_relay.py" <<'EOF'
-import heapq, random, select, socket, sys, time
-# front: faces rrouted (front_ip:front_port); back: faces the local wireguard-go (127.0.0.1)
-front_ip, front_port, back_port, wg_port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-loss, delay = float(sys.argv[5]), float(sys.argv[6]) / 1000
-def sock(addr):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
-    s.bind(addr); s.setblocking(False); return s
-front, back = sock((front_ip, front_port)), sock(("127.0.0.1", back_port))
-peer, q, seq, n_in, n_drop = (sys.argv[7], int(sys.argv[8])), [], 0, 0, 0
-last = time.monotonic()
-while True:
-    wait = max(0.0, q[0][0] - time.monotonic()) if q else 1.0
-    ready, _, _ = select.select([front, back], [], [], wait)
-    now = time.monotonic()
-    for s in ready:
-        for _ in range(256):
-            try:
-                data, addr = s.recvfrom(65535)
-            except BlockingIOError:
-                break
-            if s is front:
-                peer, out, to = addr, back, ("127.0.0.1", wg_port)
-            else:
-                out, to = front, peer
-            n_in += 1
-            if random.random() < loss:
-                n_drop += 1
-                continue
-            seq += 1
-            heapq.heappush(q, (now + delay, seq, out, to, data))
-    while q and q[0][0] <= time.monotonic():
-        _, _, out, to, data = heapq.heappop(q)
-        try:
-            out.sendto(data, to)
-        except OSError:
-            pass
-    if now - last > 30:
-        print("relay: %d packets, %d dropped" % (n_in, n_drop), flush=True)
-        last = now
-EOF
-	chmod 644 "$RR_TMP/soak_relay.py"
-}
-
 # "since" of a BGP protocol on NAME's BIRD (time of its last state change).
 soak_since() {
 	birdc_n "$1" show protocols | awk -v p="$2" '$1 == p { print $4 " " $5 }'
@@ -75,8 +28,7 @@ soak_run() {
 		skip "soak" "R is not rrouted"
 		return
 	fi
-	soak_relay_py
-	ip netns exec "$NSA" "$PY" "$RR_TMP/soak_relay.py" 192.0.2.2 51832 51833 51822 0.02 20 \
+	ip netns exec "$NSA" "$PY" "$RR_ROOT/tests/netns/lossy_relay.py" 192.0.2.2 51832 51833 51822 0.02 20 \
 		192.0.2.1 51820 >"$RR_TMP/soak_relay.log" 2>&1 &
 	rr_track $! "soak relay" "$RR_TMP/soak_relay.log"
 	wait_until 5 sh -c "ip netns exec '$NSA' ss -Hlun | grep -q '192.0.2.2:51832'"

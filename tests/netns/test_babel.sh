@@ -20,22 +20,13 @@
 # no static route anywhere.
 . "$(dirname "$0")/lib.sh"
 rr_require
-SHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
-[ -f "$SHIM_LIB" ] || [ -n "${RRSHIM_LIB:-}" ] || SHIM_LIB=$RR_ROOT/build/librrshim.so
-[ -f "$SHIM_LIB" ] || rr_skip_all "$SHIM_LIB is not built (make)"
-export RRSHIM_LIB=$SHIM_LIB
-for t in bird birdc; do
-	command -v "$t" >/dev/null 2>&1 || rr_skip_all "$t is not installed (scripts/install-deps)"
-done
-BIRD=$(command -v bird) BIRDC=$(command -v birdc)
+rr_require_shim
+rr_require_bird
 declare -A NS=()
 
 # in_node N CMD...: CMD inside node N's router (its namespace, uid 65534, shim preloaded).
 in_node() {
-	local n=$1
-	shift
-	ip netns exec "${NS[$n]}" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-		--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/$n/rr.sock" exec -- "$@"
+	rr_exec_ns "${NS[$1]}" "$@"
 }
 
 birdc_n() {
@@ -43,13 +34,9 @@ birdc_n() {
 }
 
 setup() {
-	rr_ns N1 n1 && rr_ns N2 n2 || return 1
+	rr_ns_pair N1 n1 v1 192.0.2.1/24 N2 n2 v2 192.0.2.2/24 && rr_keys n1 n2 || return 1
 	NS[n1]=$N1 NS[n2]=$N2
-	rr_veth "$N1" v1 "$N2" v2 || return 1
-	rr_addr "$N1" v1 192.0.2.1/24 && rr_addr "$N2" v2 192.0.2.2/24 || return 1
-	KEYS=$RR_TMP/keys
-	mkdir -p "$KEYS" && chmod 700 "$KEYS"
-	PUB1=$(rr_genkey "$KEYS" n1) && PUB2=$(rr_genkey "$KEYS" n2) || return 1
+	PUB1=$(rr_pub n1) PUB2=$(rr_pub n2)
 	rr_instance n1 >/dev/null && rr_write_router_conf n1 || return 1
 	rr_instance n2 >/dev/null && rr_write_router_conf n2 || return 1
 	rr_write_iface n1 wg0 "$KEYS/n1.key" 51820 "fe80::1/64, fd42:10::1/128" "$PUB2" "" \
@@ -76,18 +63,10 @@ setup() {
 	done
 }
 
-if ! setup 2>"$RR_TMP/setup.err"; then
-	not_ok "two namespaces, veth, keys and configurations" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-ok "two namespaces, veth, keys and configurations"
+rr_check_or_finish "two namespaces, veth, keys and configurations" setup
 for n in n1 n2; do
-	if ! rr_rrouted_start "$n" "${NS[$n]}" 2>"$RR_TMP/start.err"; then
-		not_ok "rrouted $n starts" "$(cat "$RR_TMP/start.err")"
-		rr_finish
-	fi
+	rr_setup_step "rrouted $n starts" rr_rrouted_start "$n" "${NS[$n]}"
 done
-setup_ok "rrouted n1 and n2 start"
 # ping carries a file capability, which a process without a bounding set may not exec.
 cp /usr/bin/ping "$RR_TMP/ping" && chmod 755 "$RR_TMP/ping"
 check "WireGuard link up: n2 pings fe80::1 on wg0 from inside its router" \

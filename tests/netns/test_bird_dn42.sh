@@ -31,11 +31,9 @@
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
 rr_require
-for t in bird birdc traceroute; do
-	command -v "$t" >/dev/null 2>&1 || rr_skip_all "$t is not installed (scripts/install-deps)"
-done
-BIRD=$(command -v bird) BIRDC=$(command -v birdc)
-TPL=$RR_ROOT/tests/netns/bird
+rr_require_bird traceroute
+# shellcheck source=tests/netns/bird.sh
+. "$(dirname "$0")/bird.sh"
 
 # Does this build let rrouted host BIRD? It needs the rtnetlink emulation (src/nl) and the
 # [exec] supervisor linked into the daemon.
@@ -60,74 +58,6 @@ diag "R: $R_MODE"
 A_AS=4242420001 R_AS=4242420002 B_AS=4242420003
 A4=172.20.1.1 A6=fd42:1::1 R4=172.20.2.1 R6=fd42:2::1 B4=172.20.3.1 B6=fd42:3::1
 R_TUN4=172.20.0.2   # R's end of the A-R tunnel
-DN42_ALLOWED="172.20.0.0/14, fd00::/8, fe80::/64"
-
-# ---------------------------------------------------------------- BIRD helpers
-
-declare -A BIRD_DIR=() BIRD_PID=()
-
-# bird_render TEMPLATE OUT VAR=VALUE...: the template with every @VAR@ replaced.
-bird_render() {
-	local in=$1 out=$2 kv args=()
-	shift 2
-	for kv in "$@"; do args+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
-	sed "${args[@]}" "$in" >"$out" || return 1
-	if grep -v '^[[:space:]]*#' "$out" | grep -q '@[A-Z0-9]*@'; then
-		echo "bird_render: $out still has placeholders: $(grep -o '@[A-Z0-9]*@' "$out" | sort -u | tr '\n' ' ')" >&2
-		return 1
-	fi
-}
-
-# bird_node NAME DIR AS OWNIP OWNIPV6 OWNNET OWNNETV6: DIR/bird.conf, its ROA files, no peers yet.
-bird_node() {
-	local name=$1 dir=$2
-	mkdir -p "$dir/peers" || return 1
-	cp "$TPL/roa_dn42.conf" "$TPL/roa_dn42_v6.conf" "$dir/" || return 1
-	: >"$dir/static4.conf" && : >"$dir/static6.conf" || return 1
-	bird_render "$TPL/bird.conf.in" "$dir/bird.conf" OWNAS="$3" OWNIP="$4" OWNIPV6="$5" \
-		OWNNET="$6" OWNNETV6="$7" ROA4="$dir/roa_dn42.conf" ROA6="$dir/roa_dn42_v6.conf" DIR="$dir" ||
-		return 1
-	BIRD_DIR[$name]=$dir
-}
-
-# bird_peer NAME KIND PROTO NEIGHBOR PEER_AS [IFACE]: KIND v4|v6|mp (peer-KIND.conf.in).
-bird_peer() {
-	bird_render "$TPL/peer-$2.conf.in" "${BIRD_DIR[$1]}/peers/$3.conf" NAME="$3" NEIGHBOR="$4" \
-		PEERAS="$5" IFACE="${6:-}"
-}
-
-# bird_start_ns NAME NS: BIRD as root in NS (a reference node). Log: DIR/bird.log.
-bird_start_ns() {
-	local name=$1 dir=${BIRD_DIR[$1]}
-	rm -f "$dir/bird.ctl"
-	ip netns exec "$2" "$BIRD" -f -c "$dir/bird.conf" -s "$dir/bird.ctl" -P "$dir/bird.pid" \
-		>>"$dir/bird.log" 2>&1 &
-	BIRD_PID[$name]=$!
-	rr_track "$!" "bird $name" "$dir/bird.log"
-	wait_until 10 test -S "$dir/bird.ctl" || { echo "bird $name: no control socket" >&2; return 1; }
-}
-
-birdc_n() {   # birdc_n NAME COMMAND...
-	local ctl=${BIRD_DIR[$1]}/bird.ctl
-	shift
-	timeout 10 "$BIRDC" -s "$ctl" "$@"
-}
-
-# bird_established NAME PROTO...: every PROTO is a BGP session in state Established.
-bird_established() {
-	local name=$1 out p
-	shift
-	out=$(birdc_n "$name" show protocols) || return 1
-	for p in "$@"; do
-		awk -v p="$p" '$1 == p && $2 == "BGP" && $NF == "Established" { f = 1 } END { exit !f }' \
-			<<<"$out" || return 1
-	done
-}
-
-# bird_as_path NAME PREFIX: the AS path of the best route for exactly PREFIX.
-bird_as_path() {
-	birdc_n "$1" show route "$2" all | sed -n 's/^[[:space:]]*BGP\.as_path:[[:space:]]*//p' | head -n1
-}
 
 # ---------------------------------------------------------------- R's FIB, either kind
 
@@ -151,8 +81,7 @@ r_fib_text() {
 # Inside R's network: rrctl exec (unprivileged, shim), or plain ip netns exec for the reference.
 r_exec() {
 	if [ "$R_MODE" = rrouted ]; then
-		ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-			--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- "$@"
+		rr_exec_ns "$NSR" r "$@"
 	else
 		ip netns exec "$NSR" "$@"
 	fi
@@ -160,28 +89,13 @@ r_exec() {
 
 # ---------------------------------------------------------------- setup
 
-# wggo_host NS DEV KEY PORT PEER_PUB ENDPOINT ALLOWED: a wireguard-go device with one peer,
-# no routes: BIRD installs them.
-wggo_host() {
-	rr_wggo_start "$1" "$2" || return 1
-	ip -n "$1" link set "$2" mtu 1420 || return 1
-	rr_wg "$1" set "$2" private-key "$3" listen-port "$4" peer "$5" endpoint "$6" \
-		allowed-ips "${7// /}"
-}
-
 setup_common() {
-	rr_ns NSA a && rr_ns NSR r && rr_ns NSB b || return 1
-	rr_veth "$NSA" va "$NSR" ra && rr_veth "$NSR" rb "$NSB" vb || return 1
-	rr_addr "$NSA" va 192.0.2.2/24 && rr_addr "$NSR" ra 192.0.2.1/24 || return 1
-	rr_addr "$NSR" rb 198.51.100.1/24 && rr_addr "$NSB" vb 198.51.100.2/24 || return 1
-	KEYS=$RR_TMP/keys
-	mkdir -p "$KEYS" && chmod 700 "$KEYS" || return 1
-	A_PUB=$(rr_genkey "$KEYS" a) && B_PUB=$(rr_genkey "$KEYS" b) || return 1
-	RA_PUB=$(rr_genkey "$KEYS" ra) && RB_PUB=$(rr_genkey "$KEYS" rb) || return 1
+	rr_arb_ns && rr_keys a b ra rb || return 1
+	A_PUB=$(rr_pub a) B_PUB=$(rr_pub b) RA_PUB=$(rr_pub ra) RB_PUB=$(rr_pub rb)
 
 	# A: AS 4242420001, own addresses on lo, tunnel /32 with a peer address.
 	DEVA=rrda$$ DEVB=rrdb$$
-	wggo_host "$NSA" "$DEVA" "$KEYS/a.key" 51822 "$RA_PUB" 192.0.2.1:51820 "0.0.0.0/0,::/0" ||
+	bird_wggo_host "$NSA" "$DEVA" "$KEYS/a.key" 51822 "$RA_PUB" 192.0.2.1:51820 "0.0.0.0/0,::/0" ||
 		return 1
 	ip -n "$NSA" addr add 172.20.0.1/32 peer "$R_TUN4/32" dev "$DEVA" || return 1
 	rr_addr "$NSA" "$DEVA" fe80::1/64 && rr_addr "$NSA" lo "$A4/32" "$A6/128" || return 1
@@ -189,7 +103,7 @@ setup_common() {
 	bird_peer a v4 r_v4 "$R_TUN4" $R_AS && bird_peer a v6 r_v6 fe80::2 $R_AS "$DEVA" || return 1
 
 	# B: AS 4242420003, one multiprotocol session over link-local; also an invalid announcement.
-	wggo_host "$NSB" "$DEVB" "$KEYS/b.key" 51823 "$RB_PUB" 198.51.100.1:51821 "0.0.0.0/0,::/0" ||
+	bird_wggo_host "$NSB" "$DEVB" "$KEYS/b.key" 51823 "$RB_PUB" 198.51.100.1:51821 "0.0.0.0/0,::/0" ||
 		return 1
 	rr_addr "$NSB" "$DEVB" fe80::3/64 && rr_addr "$NSB" lo "$B4/32" "$B6/128" || return 1
 	bird_node b "$RR_TMP/bird-b" $B_AS $B4 $B6 172.20.3.0/24 fd42:3::/48 || return 1
@@ -201,8 +115,8 @@ setup_common() {
 # R as the reference node: wireguard-go x2 and BIRD (root) on the Linux stack.
 setup_r_kernel() {
 	RIFA=rrra$$ RIFB=rrrb$$
-	wggo_host "$NSR" "$RIFA" "$KEYS/ra.key" 51820 "$A_PUB" 192.0.2.2:51822 "$DN42_ALLOWED" &&
-		wggo_host "$NSR" "$RIFB" "$KEYS/rb.key" 51821 "$B_PUB" 198.51.100.2:51823 "$DN42_ALLOWED" ||
+	bird_wggo_host "$NSR" "$RIFA" "$KEYS/ra.key" 51820 "$A_PUB" 192.0.2.2:51822 "$DN42_ALLOWED" &&
+		bird_wggo_host "$NSR" "$RIFB" "$KEYS/rb.key" 51821 "$B_PUB" 198.51.100.2:51823 "$DN42_ALLOWED" ||
 		return 1
 	ip -n "$NSR" addr add "$R_TUN4/32" peer 172.20.0.1/32 dev "$RIFA" || return 1
 	rr_addr "$NSR" "$RIFA" fe80::2/64 && rr_addr "$NSR" "$RIFB" fe80::2/64 || return 1
@@ -260,11 +174,8 @@ setup_r_peers() {
 	[ "$R_MODE" = kernel ] || rr_fix_owner r
 }
 
-if ! { setup_common && "setup_r_$R_MODE" && setup_r_peers; } 2>"$RR_TMP/setup.err"; then
-	not_ok "namespaces A, R, B, wireguard-go peers and BIRD configs set up" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-setup_ok "namespaces A, R, B, wireguard-go peers and BIRD configs set up"
+setup_all() { setup_common && "setup_r_$R_MODE" && setup_r_peers; }
+rr_setup_step "namespaces A, R, B, wireguard-go peers and BIRD configs set up" setup_all
 
 check "BIRD accepts the rendered configs of A, R and B (bird -p)" sh -c \
 	"'$BIRD' -p -c '${BIRD_DIR[a]}/bird.conf' && '$BIRD' -p -c '${BIRD_DIR[r]}/bird.conf' && '$BIRD' -p -c '${BIRD_DIR[b]}/bird.conf'"
@@ -295,11 +206,8 @@ start_r() {
 	fi
 }
 
-if ! { bird_start_ns b "$NSB" && start_r && bird_start_ns a "$NSA"; } 2>"$RR_TMP/start.err"; then
-	not_ok "BIRD on A and B, and R ($R_MODE) start" "$(cat "$RR_TMP/start.err")"
-	rr_finish
-fi
-setup_ok "BIRD on A and B, and R ($R_MODE) start"
+start_all() { bird_start_ns b "$NSB" && start_r && bird_start_ns a "$NSA"; }
+rr_setup_step "BIRD on A and B, and R ($R_MODE) start" start_all
 
 if [ "$R_MODE" = rrouted ]; then
 	rr_check_unpriv "rrouted runs as uid 65534 with no capabilities" "${RR_PID[r]}"

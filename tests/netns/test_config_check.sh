@@ -37,6 +37,24 @@ good_iface() {
 	EOF
 }
 
+# check_says DESC RC CONF PATTERN...: rrouted --check -c CONF exits RC and its output matches
+# every extended regular expression PATTERN.
+check_says() {
+	local desc=$1 want=$2 conf=$3 out rc pat good=1
+	shift 3
+	out=$("$RROUTED" --check -c "$conf" 2>&1)
+	rc=$?
+	[ "$rc" -eq "$want" ] || good=
+	for pat in "$@"; do
+		grep -Eq -- "$pat" <<<"$out" || good=
+	done
+	if [ -n "$good" ]; then
+		ok "$desc"
+	else
+		not_ok "$desc" "exit $rc" "$out"
+	fi
+}
+
 # Good: the full file, plus a dial-out interface (no ListenPort) with an IPv6 endpoint.
 d=$(mkconf)
 good_iface >"$d/ifaces/wg0.conf"
@@ -51,13 +69,7 @@ PublicKey = $(wg pubkey <<<"$(wg genkey)")
 Endpoint = [2001:db8::2]:51820
 AllowedIPs = 0.0.0.0/0, ::/0
 EOF
-out=$("$RROUTED" --check -c "$d/rrouted.conf" 2>&1)
-rc=$?
-if [ "$rc" -eq 0 ]; then
-	ok "--check accepts a good config (2 interfaces, one without ListenPort) with exit 0"
-else
-	not_ok "--check accepts a good config with exit 0" "exit $rc" "$out"
-fi
+check_says "--check accepts a good config (2 interfaces, one without ListenPort) with exit 0" 0 "$d/rrouted.conf"
 
 # bad DESC FILE LINE: the config in $d must be rejected with exit 1 and "FILE:LINE: ...".
 bad() {
@@ -81,6 +93,15 @@ bad_iface() {
 	bad "$1" wg0.conf "$2"
 }
 
+# bad_router DESC LINE SED-EXPR: the good rrouted.conf edited by SED-EXPR (with a good wg0.conf)
+# must be rejected at rrouted.conf:LINE.
+bad_router() {
+	d=$(mkconf)
+	good_iface >"$d/ifaces/wg0.conf"
+	sed -i "$3" "$d/rrouted.conf"
+	bad "$1" rrouted.conf "$2"
+}
+
 bad_iface "a PrivateKey that is not base64 of 32 bytes" 2 's/^PrivateKey = .*/PrivateKey = not-a-key/'
 bad_iface "a PrivateKey of 31 bytes" 2 "s|^PrivateKey = .*|PrivateKey = $(head -c 31 /dev/zero | base64)|"
 bad_iface "ListenPort = 70000" 3 's/^ListenPort = .*/ListenPort = 70000/'
@@ -102,69 +123,32 @@ bad_iface "an unknown section" 8 's/^\[Peer\]/[Pear]/'
 
 d=$(mkconf)
 good_iface | sed '/^PrivateKey = /d' >"$d/ifaces/wg0.conf"
-out=$("$RROUTED" --check -c "$d/rrouted.conf" 2>&1)
-rc=$?
-if [ "$rc" -eq 1 ] && grep -Eq 'wg0\.conf:[0-9]+: ' <<<"$out"; then
-	ok "rejects an [Interface] without PrivateKey with a wg0.conf:N: message"
-else
-	not_ok "rejects an [Interface] without PrivateKey with a wg0.conf:N: message" "exit $rc" "$out"
-fi
+check_says "rejects an [Interface] without PrivateKey with a wg0.conf:N: message" 1 "$d/rrouted.conf" \
+	'wg0\.conf:[0-9]+: '
 
-d=$(mkconf)
-good_iface >"$d/ifaces/wg0.conf"
-sed -i 's/^interfaces = .*/interfaces = no-such-dir/' "$d/rrouted.conf"
-bad "an interfaces dir that does not exist" rrouted.conf 2
-
-d=$(mkconf)
-good_iface >"$d/ifaces/wg0.conf"
-echo "bogus = 1" >>"$d/rrouted.conf"
-bad "an unknown key in [router]" rrouted.conf 5
-
-d=$(mkconf)
-good_iface >"$d/ifaces/wg0.conf"
-sed -i 's/^log_level = .*/log_level = loud/' "$d/rrouted.conf"
-bad "log_level = loud" rrouted.conf 4
+bad_router "an interfaces dir that does not exist" 2 's/^interfaces = .*/interfaces = no-such-dir/'
+bad_router "an unknown key in [router]" 5 '$a bogus = 1'
+bad_router "log_level = loud" 4 's/^log_level = .*/log_level = loud/'
 
 d=$(mkconf)
 good_iface >"$d/ifaces/wg0.conf"
 good_iface >"$d/ifaces/this-name-is-too-long.conf"
-out=$("$RROUTED" --check -c "$d/rrouted.conf" 2>&1)
-rc=$?
-if [ "$rc" -eq 1 ] && grep -q 'this-name-is-too-long' <<<"$out"; then
-	ok "rejects an interface file whose name is longer than 15 characters"
-else
-	not_ok "rejects an interface file whose name is longer than 15 characters" "exit $rc" "$out"
-fi
+check_says "rejects an interface file whose name is longer than 15 characters" 1 "$d/rrouted.conf" \
+	'this-name-is-too-long'
 
-out=$("$RROUTED" --check -c "$RR_TMP/does-not-exist.conf" 2>&1)
-rc=$?
-if [ "$rc" -eq 1 ] && grep -q 'does-not-exist.conf' <<<"$out"; then
-	ok "a missing config file: exit 1 and a message naming it"
-else
-	not_ok "a missing config file: exit 1 and a message naming it" "exit $rc" "$out"
-fi
+check_says "a missing config file: exit 1 and a message naming it" 1 "$RR_TMP/does-not-exist.conf" \
+	'does-not-exist.conf'
 
 # Several mistakes in one file: all of them reported, each with its own line.
 d=$(mkconf)
 good_iface | sed 's/^ListenPort = .*/ListenPort = 70000/; s/^MTU = .*/MTU = 500/' >"$d/ifaces/wg0.conf"
-out=$("$RROUTED" --check -c "$d/rrouted.conf" 2>&1)
-rc=$?
-if [ "$rc" -eq 1 ] && grep -q 'wg0\.conf:3: ' <<<"$out" && grep -q 'wg0\.conf:5: ' <<<"$out"; then
-	ok "reports every mistake of a file (lines 3 and 5), not only the first"
-else
-	not_ok "reports every mistake of a file (lines 3 and 5), not only the first" "exit $rc" "$out"
-fi
+check_says "reports every mistake of a file (lines 3 and 5), not only the first" 1 "$d/rrouted.conf" \
+	'wg0\.conf:3: ' 'wg0\.conf:5: '
 
 # An endpoint name that does not resolve now: the daemon starts and retries it, so --check warns
 # (with the file and the [Peer] line) and still says OK.
 d=$(mkconf)
 good_iface | sed 's/^Endpoint = .*/Endpoint = peer.rrtest.invalid:51820/' >"$d/ifaces/wg0.conf"
-out=$("$RROUTED" --check -c "$d/rrouted.conf" 2>&1)
-rc=$?
-if [ "$rc" -eq 0 ] && grep -q "wg0\.conf:8: warning: Endpoint: 'peer.rrtest.invalid' does not resolve" <<<"$out" &&
-	grep -q ': OK' <<<"$out"; then
-	ok "an endpoint name that does not resolve: a warning with file and line, exit 0"
-else
-	not_ok "an endpoint name that does not resolve: a warning with file and line, exit 0" "exit $rc" "$out"
-fi
+check_says "an endpoint name that does not resolve: a warning with file and line, exit 0" 0 \
+	"$d/rrouted.conf" "wg0\.conf:8: warning: Endpoint: 'peer.rrtest.invalid' does not resolve" ': OK'
 rr_finish

@@ -28,26 +28,13 @@
 #      no longer lists the SYN-SENT socket (Linux drops it at close, not at the SYN timeout).
 . "$(dirname "$0")/lib.sh"
 rr_require
-SHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
-[ -f "$SHIM_LIB" ] || [ -n "${RRSHIM_LIB:-}" ] || SHIM_LIB=$RR_ROOT/build/librrshim.so
-[ -f "$SHIM_LIB" ] || rr_skip_all "$SHIM_LIB is not built (make)"
-export RRSHIM_LIB=$SHIM_LIB
+rr_require_shim
 [ -n "$PY" ] || rr_skip_all "python3 is not installed"
 N_ROUTES=20000
 
-rr_exec() {
-	ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-		--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- "$@"
-}
+rr_exec() { rr_exec_ns "$NSR" r "$@"; }
 
-cat >"$RR_TMP/udp_echo.py" <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], int(sys.argv[2])))
-while True:
-    data, addr = s.recvfrom(65535)
-    s.sendto(b"echo:" + data, addr)
-EOF
+cp "$(dirname "$0")/udp_echo.py" "$RR_TMP/udp_echo.py"
 # udp_ask HOST PORT: one question, one answer within 1 s (three tries).
 cat >"$RR_TMP/udp_ask.py" <<'EOF'
 import socket, sys
@@ -145,11 +132,8 @@ chmod 644 "$RR_TMP"/*.py
 W=$RR_TMP/w
 mkdir -p "$W" && chown "$RR_UID:$RR_UID" "$W"
 
-if ! rr_pair_setup --rr-endpoint --rr-keepalive 25 2>"$RR_TMP/setup.err"; then
-	not_ok "namespaces, veth and wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-diag "setup: namespaces, veth and the wireguard-go peer are up"
+rr_setup_step "namespaces, veth and wireguard-go peer set up" \
+	rr_pair_setup --rr-endpoint --rr-keepalive 25
 # rr_write_router_conf ended the [router] section: the routes go on in it, then [exec].
 {
 	echo "route = 172.20.0.2/32 dev wg0"   # rr_pair_setup writes wg0 with Table = off
@@ -277,8 +261,7 @@ diag "rrouted killed ($RR_STOP_WHY)"
 mkfifo "$RR_TMP/stderr.fifo" && chmod 666 "$RR_TMP/stderr.fifo"
 exec 7<>"$RR_TMP/stderr.fifo"
 rm -f "$RR_TMP/r/rr.sock"
-ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups --inh-caps=-all \
-	--bounding-set=-all -- "$RROUTED" -c "$RR_TMP/r/rrouted.conf" --log-level debug \
+ip netns exec "$NSR" "${RR_SETPRIV[@]}" "$RROUTED" -c "$RR_TMP/r/rrouted.conf" --log-level debug \
 	2>"$RR_TMP/stderr.fifo" &
 RPID=$!
 rr_track "$RPID" "rrouted r (stderr a pipe nobody reads)"

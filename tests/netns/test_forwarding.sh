@@ -27,74 +27,18 @@ rr_require
 A4=172.20.1.1 A6=fd42:1::1 B4=172.20.3.1 B6=fd42:3::1
 RA4=172.20.0.1 RA6=fd42:0:1::1   # rrouted's addresses on the interface facing A
 
-# write_rr_iface IFACE KEYFILE PORT ADDRS MTU PEER_PUB ENDPOINT ALLOWED: one wg-quick file of
-# instance r. Table is left at its default so AllowedIPs become FIB routes (as wg-quick does).
-write_rr_iface() {
-	cat >"$RR_TMP/r/ifaces/$1.conf" <<-EOF || return 1
-		[Interface]
-		PrivateKey = $(cat "$2")
-		ListenPort = $3
-		Address = $4
-		MTU = $5
-
-		[Peer]
-		PublicKey = $6
-		Endpoint = $7
-		AllowedIPs = $8
-	EOF
-	rr_fix_owner r
-}
-
-# host_side NS DEV KEYFILE PORT R_PUB R_ENDPOINT MTU ADDR4 ADDR6: a wireguard-go host whose only
-# peer is the router; the DN42 ranges go into the tunnel.
-host_side() {
-	local ns=$1 dev=$2
-	rr_wggo_start "$ns" "$dev" || return 1
-	ip -n "$ns" link set "$dev" mtu "$7" || return 1
-	rr_addr "$ns" "$dev" "$8" "$9" || return 1
-	ip -n "$ns" route add 172.20.0.0/14 dev "$dev" &&
-		ip -n "$ns" -6 route add fd42::/16 dev "$dev" || return 1
-	rr_wg "$ns" set "$dev" private-key "$3" listen-port "$4" \
-		peer "$5" endpoint "$6" allowed-ips 0.0.0.0/0,::/0
-}
-
 setup() {
-	rr_ns NSA a && rr_ns NSR r && rr_ns NSB b || return 1
-	rr_veth "$NSA" va "$NSR" ra && rr_veth "$NSR" rb "$NSB" vb || return 1
-	rr_addr "$NSA" va 192.0.2.2/24 && rr_addr "$NSR" ra 192.0.2.1/24 || return 1
-	rr_addr "$NSR" rb 198.51.100.1/24 && rr_addr "$NSB" vb 198.51.100.2/24 || return 1
-	KEYS=$RR_TMP/keys
-	mkdir -p "$KEYS" && chmod 700 "$KEYS" || return 1
-	local a_pub b_pub ra_pub rb_pub
-	a_pub=$(rr_genkey "$KEYS" a) && b_pub=$(rr_genkey "$KEYS" b) || return 1
-	ra_pub=$(rr_genkey "$KEYS" ra) && rb_pub=$(rr_genkey "$KEYS" rb) || return 1
-	rr_instance r >/dev/null && rr_write_router_conf r || return 1
-	cat >>"$RR_TMP/r/rrouted.conf" <<-EOF || return 1
+	rr_arb_setup --dev-prefix rrf --mtu-b 1280 || return 1
+	cat >>"$RR_TMP/r/rrouted.conf" <<-EOF
 		route = 172.20.8.0/24 unreachable
 		route = fd42:8::/48 unreachable
 		route = 172.20.7.0/24 prohibit
 		route = fd42:7::/48 prohibit
 	EOF
-	write_rr_iface wga "$KEYS/ra.key" 51820 "$RA4/32, $RA6/64, fe80::1/64" 1420 \
-		"$a_pub" 192.0.2.2:51822 "172.20.1.0/24, fd42:1::/48" || return 1
-	write_rr_iface wgb "$KEYS/rb.key" 51821 "172.20.0.2/32, fd42:0:2::1/64, fe80::1/64" 1280 \
-		"$b_pub" 198.51.100.2:51823 "172.20.3.0/24, fd42:3::/48" || return 1
-	DEVA=rrfa$$ DEVB=rrfb$$
-	host_side "$NSA" "$DEVA" "$KEYS/a.key" 51822 "$ra_pub" 192.0.2.1:51820 1420 "$A4/24" "$A6/48" &&
-		host_side "$NSB" "$DEVB" "$KEYS/b.key" 51823 "$rb_pub" 198.51.100.1:51821 1280 "$B4/24" "$B6/48"
 }
 
-if ! setup 2>"$RR_TMP/setup.err"; then
-	not_ok "namespaces A, R, B, veths and wireguard-go hosts set up" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-setup_ok "namespaces A, R, B, veths and wireguard-go hosts set up"
-
-if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
-	not_ok "rrouted starts with wga and wgb" "$(cat "$RR_TMP/start.err")"
-	rr_finish
-fi
-setup_ok "rrouted starts with wga and wgb"
+rr_setup_step "namespaces A, R, B, veths and wireguard-go hosts set up" setup
+rr_setup_step "rrouted starts with wga and wgb" rr_rrouted_start r "$NSR"
 rr_check_unpriv "rrouted runs as uid 65534 with CapEff 0 (no capabilities at all)" "${RR_PID[r]}"
 
 # ---- reachability through R (the first ping also brings both sessions up)

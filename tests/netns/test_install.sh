@@ -262,7 +262,7 @@ compare() {
 	DIFF=
 	ip netns exec "$NSA" curl -sS --max-time 5 -o "$H" http://127.0.0.1:9142/metrics &&
 		pj=$(rr_ctl a show peers --json) && ij=$(rr_ctl a show interfaces --json) &&
-		st=$(rr_ctl a show status --json) || { DIFF="curl or rrctl failed"; return 1; }
+		st=$(rr_ctl a show status --json) || { echo "curl or rrctl failed"; return 1; }
 	for k in rx_bytes tx_bytes handshakes; do
 		m=$(mval "rr_wireguard_peer_${k}_total" "interface=\"wg0\",public_key=\"$PUB_B\"") || m="(none)"
 		j=$(jq -r '.interfaces[] | select(.name == "wg0") | .peers[0].'"$k" <<<"$pj")
@@ -276,15 +276,11 @@ compare() {
 	m=$(mval rr_fib_routes 'family="ipv4"') || m="(none)"
 	j=$(jq -r .routes_v4 <<<"$st")
 	[ "$m" = "$j" ] || DIFF+="routes_v4: curl $m, show status $j; "
-	[ -z "$DIFF" ]
+	[ -z "$DIFF" ] || { echo "$DIFF"; return 1; }
 }
 # BGP keepalives may land between the scrape and the JSON: compare a few times.
-if wait_until 10 compare; then
-	ok "curl of the metrics equals rrctl show peers/interfaces/status --json (bytes, packets, handshakes, routes)"
-else
+check_within 10 "curl of the metrics equals rrctl show peers/interfaces/status --json (bytes, packets, handshakes, routes)" \
 	compare
-	not_ok "curl of the metrics equals rrctl show --json" "$DIFF"
-fi
 rx=$(mval rr_interface_rx_packets_total 'interface="wg0",kind="wireguard"')
 if [ "${rx:-0}" -ge 6 ]; then
 	ok "the figures are real: wg0 received $rx packets (6 echo replies or more)"
@@ -303,8 +299,7 @@ done
 mkdir -p "$RR_TMP/demo/scripts" "$RR_TMP/demo/tests/netns" &&
 	cp "$RR_ROOT/scripts/demo.sh" "$RR_TMP/demo/scripts/" && cp -r "$RR_ROOT/tests/netns/bird" "$RR_TMP/demo/tests/netns/" &&
 	chmod -R a+rX "$RR_TMP/demo" && rr_ns NSD demo || { not_ok "prepare the demo"; rr_finish; }
-out=$(ip netns exec "$NSD" timeout 120 setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups --inh-caps=-all \
-	--bounding-set=-all -- env HOME="$RR_TMP" RR_BIN="$D/usr/bin" DEMO_TIMEOUT=60 "$RR_TMP/demo/scripts/demo.sh" 2>&1)
+out=$(ip netns exec "$NSD" timeout 120 "${RR_SETPRIV[@]}" env HOME="$RR_TMP" RR_BIN="$D/usr/bin" DEMO_TIMEOUT=60 "$RR_TMP/demo/scripts/demo.sh" 2>&1)
 rc=$?
 if [ "$rc" = 0 ] && grep -q '^3 packets transmitted, 3 received' <<<"$out" &&
 	[ "$(grep -c 'stopped cleanly' <<<"$out")" = 3 ]; then

@@ -61,23 +61,12 @@ setup() {
 	fi
 }
 
-if ! setup 2>"$RR_TMP/setup.err"; then
-	not_ok "namespaces A, R, C and the wireguard-go peer A set up" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-setup_ok "namespaces A, R, C and the wireguard-go peer A set up"
+rr_setup_step "namespaces A, R, C and the wireguard-go peer A set up" setup
 
-if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
-	not_ok "rrouted starts with wg0" "$(cat "$RR_TMP/start.err")"
-	rr_finish
-fi
-setup_ok "rrouted starts with wg0"
+rr_setup_step "rrouted starts with wg0" rr_rrouted_start r "$NSR"
 
 # rr_exec CMD...: CMD inside the router (rrouted's namespace, uid 65534, no caps, shim), <= 60 s.
-rr_exec() {
-	timeout 60 ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-		--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- "$@"
-}
+rr_exec() { RR_EXEC_TIMEOUT=60 rr_exec_ns "$NSR" r "$@"; }
 # exec_ok DESC CMD...: ok when CMD succeeds inside the router; its output is the diagnostic.
 exec_ok() {
 	local desc=$1 out

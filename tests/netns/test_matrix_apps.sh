@@ -18,17 +18,11 @@ SHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
 [ -f "$SHIM_LIB" ] || rr_skip_all "$SHIM_LIB is not built (make)"
 export RRSHIM_LIB=$SHIM_LIB
 
-if ! rr_pair_setup 2>"$RR_TMP/setup.err"; then
-	not_ok "set up R and its wireguard-go peer P" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
+rr_setup_step "set up R and its wireguard-go peer P" rr_pair_setup
 # Table = off in the pair (BGP's job in real life): the route to P is a route = line.
 printf '%s\n' "route = 172.20.0.2/32 dev wg0" >>"$RR_TMP/r/rrouted.conf"
 rr_fix_owner r
-if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
-	not_ok "rrouted starts" "$(cat "$RR_TMP/start.err")"
-	rr_finish
-fi
+rr_setup_step "rrouted starts" rr_rrouted_start r "$NSR"
 rr_ping "tunnel up (P pings R)" "$NSP" -c 2 -i 0.3 -w 10 172.20.0.1
 # Echo requests bigger than the tunnel MTU: R reassembles them and answers in fragments.
 rr_ping "P pings R with 3000-byte echoes (reassembled, answered in fragments)" "$NSP" -c 2 -i 0.3 -w 10 -s 3000 172.20.0.1
@@ -36,8 +30,7 @@ rr_ping "P pings R over IPv6 with 3000-byte echoes" "$NSP" -c 2 -i 0.3 -w 10 -s 
 
 APPS=$RR_TMP/apps
 mkdir -p "$APPS" && chown "$RR_UID:$RR_UID" "$APPS"
-as_router() { ( cd "$APPS" && ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-	--inh-caps=-all --bounding-set=-all -- env HOME="$APPS" "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- "$@" ); }
+as_router() { ( cd "$APPS" && ip netns exec "$NSR" "${RR_SETPRIV[@]}" env HOME="$APPS" "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- "$@" ); }
 on_peer() { ip netns exec "$NSP" "$@"; }
 # router_listens PROTO PORT: ss inside R (NETLINK_SOCK_DIAG) shows a listener on PORT.
 router_listens() { as_router ss -ln"$1" | grep -q ":$2 "; }
@@ -54,25 +47,10 @@ bg_router() {
 mkdir -p "$APPS/www" "$APPS/nginx-tmp"
 head -c 10485760 /dev/urandom >"$APPS/www/big.bin"
 want=$(sha256sum <"$APPS/www/big.bin" | cut -d' ' -f1)
-cat >"$APPS/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $APPS/nginx.pid;
-error_log $APPS/nginx-error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path $APPS/nginx-tmp/body;
-	proxy_temp_path $APPS/nginx-tmp/proxy;
-	fastcgi_temp_path $APPS/nginx-tmp/fastcgi;
-	scgi_temp_path $APPS/nginx-tmp/scgi;
-	uwsgi_temp_path $APPS/nginx-tmp/uwsgi;
+rr_nginx_conf "$APPS" "$APPS/nginx-tmp" "
 	sendfile on;
 	tcp_nopush on;
-	server { listen 8080; listen [::]:8080; root $APPS/www; }
-}
-EOF
+	server { listen 8080; listen [::]:8080; root $APPS/www; }" >"$APPS/nginx.conf"
 chown -R "$RR_UID:$RR_UID" "$APPS"
 bg_router nginx nginx -e "$APPS/nginx-error.log" -c "$APPS/nginx.conf"
 wait_until 10 sh -c "ip netns exec $NSP curl -s -o /dev/null --max-time 2 http://172.20.0.1:8080/" || true
@@ -92,27 +70,25 @@ wait_until 10 sh -c "grep -q 'Server listening' '$APPS/iperf3-server.log'" || tr
 # A fixed amount (-n 16M), not a time: on a loaded machine a rate says nothing about correctness.
 # iperf3 stops when the sender has written it all, so what is still in flight (socket buffers,
 # a few MiB at most) is not in sum_received: at least half must have arrived.
-out=$(on_peer timeout 120 iperf3 -c 172.20.0.1 -p 5201 -n 16M -J 2>&1)
-bytes=$(jq -r '.end.sum_received.bytes // 0' <<<"$out" 2>/dev/null)
-if [ "${bytes:-0}" -ge 8388608 ] 2>/dev/null; then
-	ok "iperf3 server inside R: P sends 16 MiB, $bytes bytes received when the sender ended"
-else
-	not_ok "iperf3 server inside R: P sends 16 MiB, at least half received" "received: ${bytes:-none}" \
-		"$(jq -c '.error // .end.sum_received' <<<"$out" 2>/dev/null || head -c 600 <<<"$out")" \
-		"$(tail -5 "$APPS/iperf3-server.log")"
-fi
+# half_received DESC SERVER-LOG IPERF3-JSON: at least 8 MiB of the 16 arrived.
+half_received() {
+	local desc=$1 log=$2 out=$3 bytes
+	bytes=$(jq -r '.end.sum_received.bytes // 0' <<<"$out" 2>/dev/null)
+	if [ "${bytes:-0}" -ge 8388608 ] 2>/dev/null; then
+		ok "$desc, $bytes bytes received when the sender ended"
+	else
+		not_ok "$desc, at least half received" "received: ${bytes:-none}" \
+			"$(jq -c '.error // .end.sum_received' <<<"$out" 2>/dev/null || head -c 600 <<<"$out")" \
+			"$(tail -5 "$log")"
+	fi
+}
+half_received "iperf3 server inside R: P sends 16 MiB" "$APPS/iperf3-server.log" \
+	"$(on_peer timeout 120 iperf3 -c 172.20.0.1 -p 5201 -n 16M -J 2>&1)"
 on_peer iperf3 -s -1 -p 5202 -B fd42:0:1::2 >"$APPS/iperf3-peer.log" 2>&1 &
 rr_track $! "iperf3 server on P" "$APPS/iperf3-peer.log"
 wait_until 10 sh -c "grep -q 'Server listening' '$APPS/iperf3-peer.log'" || true
-out=$(as_router timeout 120 iperf3 -c fd42:0:1::2 -p 5202 -n 16M -J 2>&1)
-bytes=$(jq -r '.end.sum_received.bytes // 0' <<<"$out" 2>/dev/null)
-if [ "${bytes:-0}" -ge 8388608 ] 2>/dev/null; then
-	ok "iperf3 client inside R (IPv6): 16 MiB to P, $bytes bytes received when the sender ended"
-else
-	not_ok "iperf3 client inside R (IPv6): 16 MiB to P, at least half received" "received: ${bytes:-none}" \
-		"$(jq -c '.error // .end.sum_received' <<<"$out" 2>/dev/null || head -c 600 <<<"$out")" \
-		"$(tail -5 "$APPS/iperf3-peer.log")"
-fi
+half_received "iperf3 client inside R (IPv6): 16 MiB to P" "$APPS/iperf3-peer.log" \
+	"$(as_router timeout 120 iperf3 -c fd42:0:1::2 -p 5202 -n 16M -J 2>&1)"
 
 # ---- socat: TCP and UDP echo servers inside R, clients on P; then a client inside R
 bg_router socat-tcp socat TCP6-LISTEN:7000,reuseaddr,fork,ipv6only=0 EXEC:cat

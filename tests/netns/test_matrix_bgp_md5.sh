@@ -23,23 +23,49 @@
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
 rr_require
-for t in bird birdc; do
-	command -v "$t" >/dev/null 2>&1 || rr_skip_all "$t is not installed (scripts/install-deps)"
-done
-BIRD=$(command -v bird) BIRDC=$(command -v birdc)
+rr_require_bird
 
 PDEV=rrp$$
 V4_PW="v4-secret-$$" V6_PW="v6 secret with spaces $$" LL_PW="link-local-$$"
 
 # ---------------------------------------------------------------- set-up
 
+# md5_bird_conf ROUTER_ID AS IFACE NET4 NET6 SESSIONS: one side's bird.conf: its static NET4
+# and NET6 (exported by the sessions), short BGP timers, and SESSIONS (md5_session blocks).
+md5_bird_conf() {
+	cat <<-EOF
+		router id $1;
+		log stderr all;
+		protocol device { scan time 2; }
+		protocol direct { ipv4; ipv6; interface "$3"; }
+		protocol static s4 { ipv4; route $4 blackhole; }
+		protocol static s6 { ipv6; route $5 blackhole; }
+		template bgp peer {
+			local as $2;
+			hold time 9;
+			keepalive time 3;
+			connect retry time 2;
+			error wait time 1, 4;
+		}
+		$6
+	EOF
+}
+
+# md5_session NAME CHANNEL EXPORT PASSWORD LINE...: a `protocol bgp NAME from peer` block with
+# the LINEs (neighbor, local, interface), the TCP-MD5 PASSWORD, and CHANNEL importing all.
+md5_session() {
+	local name=$1 channel=$2 export=$3 pw=$4 line
+	shift 4
+	echo "protocol bgp $name from peer {"
+	for line in "$@"; do echo "	$line;"; done
+	echo "	password \"$pw\";"
+	echo "	$channel { import all; export $export; };"
+	echo "}"
+}
+
 setup() {
-	rr_ns NSR r && rr_ns NSP p || return 1
-	rr_veth "$NSR" vr "$NSP" vp || return 1
-	rr_addr "$NSR" vr 192.0.2.1/24 && rr_addr "$NSP" vp 192.0.2.2/24 || return 1
-	KEYS=$RR_TMP/keys
-	mkdir -p "$KEYS" && chmod 700 "$KEYS"
-	RR_PUB=$(rr_genkey "$KEYS" rr) && PEER_PUB=$(rr_genkey "$KEYS" peer) || return 1
+	rr_ns_pair NSR r vr 192.0.2.1/24 NSP p vp 192.0.2.2/24 && rr_keys rr peer || return 1
+	RR_PUB=$(rr_pub rr) PEER_PUB=$(rr_pub peer)
 	rr_instance r >/dev/null && rr_write_router_conf r || return 1
 	rr_write_iface r wg0 "$KEYS/rr.key" 51820 \
 		"172.20.0.1/30, fd42:0:1::1/64, fd42:0:1::11/64, fe80::1/64" "$PEER_PUB" "" \
@@ -52,89 +78,27 @@ setup() {
 
 	RDIR=$RR_TMP/r/bird PDIR=$RR_TMP/pbird
 	mkdir -p "$RDIR" "$PDIR" || return 1
-	cat >"$RDIR/bird.conf" <<-EOF || return 1
-		router id 172.20.0.1;
-		log stderr all;
-		protocol device { scan time 2; }
-		protocol direct { ipv4; ipv6; interface "wg0"; }
-		protocol static s4 { ipv4; route 10.98.0.0/24 blackhole; }
-		protocol static s6 { ipv6; route fd98::/48 blackhole; }
-		template bgp peer {
-			local as 65001;
-			hold time 9;
-			keepalive time 3;
-			connect retry time 2;
-			error wait time 1, 4;
-		}
-		protocol bgp p_v4 from peer {
-			local 172.20.0.1 as 65001;
-			neighbor 172.20.0.2 as 65002;
-			password "$V4_PW";
-			ipv4 { import all; export where proto = "s4"; };
-		}
-		protocol bgp p_v6 from peer {
-			neighbor fd42:0:1::2 as 65002;
-			password "$V6_PW";
-			ipv6 { import all; export where proto = "s6"; };
-		}
-		protocol bgp p_ll from peer {
-			neighbor fe80::2%wg0 as 65002;
-			interface "wg0";
-			password "$LL_PW";
-			ipv6 { import all; export where proto = "s6"; };
-		}
-		protocol bgp p_bad from peer {
-			local fd42:0:1::11 as 65001;
-			neighbor fd42:0:1::12 as 65002;
-			password "the-right-password";
-			ipv6 { import all; export none; };
-		}
-	EOF
-	cat >"$PDIR/bird.conf" <<-EOF || return 1
-		router id 172.20.0.2;
-		log stderr all;
-		protocol device { scan time 2; }
-		protocol direct { ipv4; ipv6; interface "$PDEV"; }
-		protocol static s4 { ipv4; route 10.99.0.0/24 blackhole; }
-		protocol static s6 { ipv6; route fd99::/48 blackhole; }
-		template bgp peer {
-			local as 65002;
-			hold time 9;
-			keepalive time 3;
-			connect retry time 2;
-			error wait time 1, 4;
-		}
-		protocol bgp r_v4 from peer {
-			neighbor 172.20.0.1 as 65001;
-			password "$V4_PW";
-			ipv4 { import all; export where proto = "s4"; };
-		}
-		protocol bgp r_v6 from peer {
-			neighbor fd42:0:1::1 as 65001;
-			password "$V6_PW";
-			ipv6 { import all; export where proto = "s6"; };
-		}
-		protocol bgp r_ll from peer {
-			neighbor fe80::1%$PDEV as 65001;
-			interface "$PDEV";
-			password "$LL_PW";
-			ipv6 { import all; export where proto = "s6"; };
-		}
-		protocol bgp r_bad from peer {
-			local fd42:0:1::12 as 65002;
-			neighbor fd42:0:1::11 as 65001;
-			password "WRONG-password";
-			ipv6 { import all; export none; };
-		}
-	EOF
+	md5_bird_conf 172.20.0.1 65001 wg0 10.98.0.0/24 fd98::/48 "$(
+		md5_session p_v4 ipv4 'where proto = "s4"' "$V4_PW" "local 172.20.0.1 as 65001" \
+			"neighbor 172.20.0.2 as 65002"
+		md5_session p_v6 ipv6 'where proto = "s6"' "$V6_PW" "neighbor fd42:0:1::2 as 65002"
+		md5_session p_ll ipv6 'where proto = "s6"' "$LL_PW" "neighbor fe80::2%wg0 as 65002" \
+			'interface "wg0"'
+		md5_session p_bad ipv6 none the-right-password "local fd42:0:1::11 as 65001" \
+			"neighbor fd42:0:1::12 as 65002"
+	)" >"$RDIR/bird.conf" || return 1
+	md5_bird_conf 172.20.0.2 65002 "$PDEV" 10.99.0.0/24 fd99::/48 "$(
+		md5_session r_v4 ipv4 'where proto = "s4"' "$V4_PW" "neighbor 172.20.0.1 as 65001"
+		md5_session r_v6 ipv6 'where proto = "s6"' "$V6_PW" "neighbor fd42:0:1::1 as 65001"
+		md5_session r_ll ipv6 'where proto = "s6"' "$LL_PW" "neighbor fe80::1%$PDEV as 65001" \
+			"interface \"$PDEV\""
+		md5_session r_bad ipv6 none WRONG-password "local fd42:0:1::12 as 65002" \
+			"neighbor fd42:0:1::11 as 65001"
+	)" >"$PDIR/bird.conf" || return 1
 	chown -R "$RR_UID:$RR_UID" "$RDIR"
 }
 
-if ! setup 2>"$RR_TMP/setup.err"; then
-	not_ok "namespaces, WireGuard and BIRD configurations set up" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-setup_ok "namespaces, WireGuard and BIRD configurations set up"
+rr_setup_step "namespaces, WireGuard and BIRD configurations set up" setup
 check "both BIRD configurations parse (bird -p)" sh -c \
 	"'$BIRD' -p -c '$RDIR/bird.conf' && '$BIRD' -p -c '$PDIR/bird.conf'"
 
@@ -156,8 +120,7 @@ learned() {
 start() {
 	rr_rrouted_start r "$NSR" || return 1
 	rm -f "$RDIR/bird.ctl"
-	ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-		--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- \
+	ip netns exec "$NSR" "${RR_SETPRIV[@]}" "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- \
 		"$BIRD" -f -c "$RDIR/bird.conf" -s "$RDIR/bird.ctl" -P "$RDIR/bird.pid" \
 		>>"$RDIR/bird.log" 2>&1 &
 	rr_track "$!" "rrctl exec -- bird (R)" "$RDIR/bird.log"
@@ -168,11 +131,7 @@ start() {
 	wait_until 15 test -S "$PDIR/bird.ctl" || { echo "P's BIRD: no control socket after 15 s" >&2; return 1; }
 }
 
-if ! start 2>"$RR_TMP/start.err"; then
-	not_ok "rrouted, BIRD inside it and BIRD on the kernel start" "$(cat "$RR_TMP/start.err")"
-	rr_finish
-fi
-setup_ok "rrouted, BIRD inside it and BIRD on the kernel start"
+rr_setup_step "rrouted, BIRD inside it and BIRD on the kernel start" start
 rr_check_unpriv "rrouted runs as uid 65534 with no capabilities" "${RR_PID[r]}"
 bpid=$(cat "$RDIR/bird.pid" 2>/dev/null)
 st=$(cat "/proc/${bpid:-0}/status" 2>/dev/null)

@@ -19,10 +19,7 @@
 # One "ok" line per program, transport, family and check.
 . "$(dirname "$0")/lib.sh"
 rr_require
-SHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
-[ -f "$SHIM_LIB" ] || [ -n "${RRSHIM_LIB:-}" ] || SHIM_LIB=$RR_ROOT/build/librrshim.so
-[ -f "$SHIM_LIB" ] || rr_skip_all "$SHIM_LIB is not built (make)"
-export RRSHIM_LIB=$SHIM_LIB
+rr_require_shim
 for tool in unbound unbound-checkconf dnsmasq dig; do
 	command -v "$tool" >/dev/null 2>&1 || rr_skip_all "$tool is not installed (scripts/install-deps)"
 done
@@ -31,28 +28,19 @@ done
 rr_exec_bg() {
 	local name=$1 log=$RR_TMP/$1.log
 	shift
-	ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-		--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- "$@" \
+	ip netns exec "$NSR" "${RR_SETPRIV[@]}" "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- "$@" \
 		>>"$log" 2>&1 &
 	LAST_PID=$!
 	rr_track "$LAST_PID" "$name" "$log"
 }
 
-if ! rr_pair_setup 2>"$RR_TMP/setup.err"; then
-	not_ok "namespaces, veth and wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-setup_ok "namespaces, veth and wireguard-go peer set up"
+rr_setup_step "namespaces, veth and wireguard-go peer set up" rr_pair_setup
 cat >>"$RR_TMP/r/rrouted.conf" <<EOF
 route = 172.20.0.2/32 dev wg0
 route = fd42:0:1::2/128 dev wg0
 EOF
 rr_fix_owner r
-if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
-	not_ok "rrouted starts" "$(cat "$RR_TMP/start.err")"
-	rr_finish
-fi
-setup_ok "rrouted starts"
+rr_setup_step "rrouted starts" rr_rrouted_start r "$NSR"
 rr_ping "tunnel up (B pings 172.20.0.1)" "$NSP" -c 2 -i 0.3 -w 10 172.20.0.1
 
 # The zone both servers answer: a.test (A and AAAA) and big.test, 24 TXT strings of 200 bytes

@@ -28,93 +28,19 @@ SHIM_LIB=$RR_BUILD/librrshim.so
 
 A4=172.20.1.1 A6=fd42:1::1 B4=172.20.3.1 B6=fd42:3::1 C4=172.20.4.2 C6=fd42:4::2
 
-write_rr_iface() {   # IFACE KEYFILE PORT ADDRS PEER_PUB ENDPOINT ALLOWED
-	cat >"$RR_TMP/r/ifaces/$1.conf" <<-EOF || return 1
-		[Interface]
-		PrivateKey = $(cat "$2")
-		ListenPort = $3
-		Address = $4
-		MTU = 1420
-
-		[Peer]
-		PublicKey = $5
-		Endpoint = $6
-		AllowedIPs = $7
-	EOF
-	rr_fix_owner r
-}
-
-host_side() {   # NS DEV KEYFILE PORT R_PUB R_ENDPOINT ADDR4 ADDR6
-	local ns=$1 dev=$2
-	rr_wggo_start "$ns" "$dev" || return 1
-	ip -n "$ns" link set "$dev" mtu 1420 || return 1
-	rr_addr "$ns" "$dev" "$7" "$8" || return 1
-	ip -n "$ns" route add 172.20.0.0/14 dev "$dev" &&
-		ip -n "$ns" -6 route add fd42::/16 dev "$dev" || return 1
-	rr_wg "$ns" set "$dev" private-key "$3" listen-port "$4" \
-		peer "$5" endpoint "$6" allowed-ips 0.0.0.0/0,::/0
-}
-
-setup() {
-	rr_ns NSA a && rr_ns NSR r && rr_ns NSB b && rr_ns NSC c || return 1
-	rr_veth "$NSA" va "$NSR" ra && rr_veth "$NSR" rb "$NSB" vb && rr_veth "$NSB" vc "$NSC" vcc ||
-		return 1
-	rr_addr "$NSA" va 192.0.2.2/24 && rr_addr "$NSR" ra 192.0.2.1/24 || return 1
-	rr_addr "$NSR" rb 198.51.100.1/24 && rr_addr "$NSB" vb 198.51.100.2/24 || return 1
-	rr_addr "$NSB" vc 172.20.4.1/24 fd42:4::1/64 && rr_addr "$NSC" vcc "$C4/24" "$C6/64" || return 1
-	ip -n "$NSC" route add default via 172.20.4.1 &&
-		ip -n "$NSC" -6 route add default via fd42:4::1 || return 1
-	ip netns exec "$NSB" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 ||
-		return 1
-	# B and C answer every probe: no per-destination ICMP rate limit (it is per namespace). B's
-	# "unreachable" route keeps its own (net.ipv4.route.error_burst, global: 5 at once, then 1/s).
-	local ns
-	for ns in "$NSB" "$NSC"; do
-		ip netns exec "$ns" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 ||
-			return 1
-	done
-	ip -n "$NSB" route add unreachable 172.20.5.0/24 &&
-		ip -n "$NSB" -6 route add unreachable fd42:5::/48 || return 1
-	KEYS=$RR_TMP/keys
-	mkdir -p "$KEYS" && chmod 700 "$KEYS" || return 1
-	local a_pub b_pub ra_pub rb_pub
-	a_pub=$(rr_genkey "$KEYS" a) && b_pub=$(rr_genkey "$KEYS" b) || return 1
-	ra_pub=$(rr_genkey "$KEYS" ra) && rb_pub=$(rr_genkey "$KEYS" rb) || return 1
-	rr_instance r >/dev/null && rr_write_router_conf r || return 1
-	write_rr_iface wga "$KEYS/ra.key" 51820 "172.20.0.1/32, fd42:0:1::1/64, fe80::1/64" \
-		"$a_pub" 192.0.2.2:51822 "172.20.1.0/24, fd42:1::/48" || return 1
-	write_rr_iface wgb "$KEYS/rb.key" 51821 "172.20.0.2/32, fd42:0:2::1/64, fe80::1/64" \
-		"$b_pub" 198.51.100.2:51823 "172.20.3.0/24, 172.20.4.0/24, 172.20.5.0/24, fd42:3::/48, fd42:4::/48, fd42:5::/48" ||
-		return 1
-	DEVA=rrta$$ DEVB=rrtb$$
-	host_side "$NSA" "$DEVA" "$KEYS/a.key" 51822 "$ra_pub" 192.0.2.1:51820 "$A4/24" "$A6/48" &&
-		host_side "$NSB" "$DEVB" "$KEYS/b.key" 51823 "$rb_pub" 198.51.100.1:51821 "$B4/24" "$B6/48"
-}
-
-if ! setup 2>"$RR_TMP/setup.err"; then
-	not_ok "namespaces A, R, B, C, veths and wireguard-go hosts set up" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-setup_ok "namespaces A, R, B, C, veths and wireguard-go hosts set up"
+rr_setup_step "namespaces A, R, B, C, veths and wireguard-go hosts set up" \
+	rr_arbc_setup --dev-prefix rrt
 
 # An [exec] program of rrouted that is a capability binary: the supervisor runs it through
 # /bin/sh with the shim, whose execve starts ping through its ELF interpreter.
 printf '\n[exec]\npinger = exec ping -n -i 0.5 -w 300 %s >%s 2>&1\n' "$A4" "$RR_TMP/r/pinger.log" \
 	>>"$RR_TMP/r/rrouted.conf" && rr_fix_owner r
 
-if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
-	not_ok "rrouted starts with wga and wgb" "$(cat "$RR_TMP/start.err")"
-	rr_finish
-fi
-setup_ok "rrouted starts with wga and wgb"
+rr_setup_step "rrouted starts with wga and wgb" rr_rrouted_start r "$NSR"
 
 # rr_exec CMD...: CMD inside the router (namespace of rrouted, uid 65534, shim preloaded),
 # for at most 60 s.
-rr_exec() {
-	timeout 60 ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-		--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- "$@"
-}
-
+rr_exec() { RR_EXEC_TIMEOUT=60 rr_exec_ns "$NSR" r "$@"; }
 
 # Sessions up, and C reachable through B, before any tool (a lost handshake is not the subject).
 rr_ping "ping A -> B through R (brings both sessions up)" "$NSA" -c 3 -i 0.3 -w 15 "$B4"
@@ -154,8 +80,7 @@ fi
 # an empty bounding set is refused by the kernel. Without that, the checks below prove less.
 ping_bin=$(readlink -f "$(command -v ping)")
 if getcap "$ping_bin" 2>/dev/null | grep -q cap_net_raw; then
-	out=$(ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-		--inh-caps=-all --bounding-set=-all -- "$ping_bin" -c 1 -W 1 127.0.0.1 2>&1)
+	out=$(rr_unpriv_ns "$NSR" "$ping_bin" -c 1 -W 1 127.0.0.1 2>&1)
 	if grep -q "Operation not permitted" <<<"$out"; then
 		ok "precondition: $ping_bin ($(getcap "$ping_bin" | sed 's/.* //')) exec'ed plainly with an empty bounding set fails: Operation not permitted"
 	else

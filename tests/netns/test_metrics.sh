@@ -108,13 +108,14 @@ fi
 # --- per interface and per peer, against the JSON views. Nothing sends once the pings are
 # over (no keepalive configured), but a snapshot pair may straddle a late packet: compare a few
 # times before calling it a mismatch.
-# compare_views: sets DIFF to what differs between the metrics and the JSON of about the same moment.
+# compare_views: fails, saying what differs, when the metrics and the JSON of about the same
+# moment do not agree.
 compare_views() {
 	local ifj pj st key m j
 	DIFF=
 	if ! { snap && ifj=$(rr_ctl r show interfaces --json) && pj=$(rr_ctl r show peers --json) &&
 		st=$(rr_ctl r show status --json); }; then
-		DIFF="rrctl failed"
+		echo "rrctl failed"
 		return 1
 	fi
 	for key in rx_packets rx_bytes tx_packets tx_bytes; do
@@ -143,14 +144,10 @@ compare_views() {
 	m=$(metric rr_fib_routes family=ipv6) || m="($m)"
 	j=$(jq -r .routes_v6 <<<"$st")
 	[ "$m" = "$j" ] || DIFF+="routes_v6: metrics $m, show status $j; "
-	[ -z "$DIFF" ]
+	[ -z "$DIFF" ] || { echo "$DIFF"; return 1; }
 }
-if wait_until 5 compare_views; then
-	ok "interface, peer, FIB and router counters equal show interfaces/peers/status --json"
-else
+check_within 5 "interface, peer, FIB and router counters equal show interfaces/peers/status --json" \
 	compare_views
-	not_ok "interface, peer, FIB and router counters equal show interfaces/peers/status --json" "$DIFF"
-fi
 
 # The figures are real ones, not just the same wrong ones in two places.
 rx=$(metric rr_interface_rx_packets_total interface=wg0 kind=wireguard)

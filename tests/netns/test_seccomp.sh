@@ -20,10 +20,7 @@
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
 rr_require
-SHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
-[ -f "$SHIM_LIB" ] || [ -n "${RRSHIM_LIB:-}" ] || SHIM_LIB=$RR_ROOT/build/librrshim.so
-[ -f "$SHIM_LIB" ] || rr_skip_all "$SHIM_LIB is not built (make)"
-export RRSHIM_LIB=$SHIM_LIB
+rr_require_shim
 [ -n "$PY" ] || rr_skip_all "python3 is not installed"
 BUSYBOX=$(command -v busybox || true)
 [ -n "$BUSYBOX" ] || rr_skip_all "busybox is not installed (busybox-static)"
@@ -31,15 +28,9 @@ file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
 	rr_skip_all "$BUSYBOX is not the static busybox (apt-get install busybox-static)"
 
 # rr_exec CMD...: CMD inside the router (namespace of rrouted, uid 65534, no capabilities).
-rr_exec() {
-	ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-		--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/r/rr.sock" exec "$@"
-}
+rr_exec() { rr_unpriv_ns "$NSR" "$RRCTL" -s "$RR_TMP/r/rr.sock" exec "$@"; }
 # rr_plain CMD...: the same user and namespace without rrctl exec (the preconditions).
-rr_plain() {
-	ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-		--inh-caps=-all --bounding-set=-all -- "$@"
-}
+rr_plain() { rr_unpriv_ns "$NSR" "$@"; }
 
 # ---- the Go program (static), built now
 GOHTTP=$RR_TMP/gohttp
@@ -59,18 +50,9 @@ else
 	GOHTTP=
 fi
 
-if ! rr_pair_setup 2>"$RR_TMP/setup.err"; then
-	not_ok "namespaces, veth and wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-setup_ok "namespaces, veth and wireguard-go peer set up"
+rr_setup_step "namespaces, veth and wireguard-go peer set up" rr_pair_setup
 
-if ! rr_peer_a_setup 2>"$RR_TMP/setup-a.err"; then
-	not_ok "peer A: namespace, veth, wireguard-go and rrouted interface wga" \
-		"$(cat "$RR_TMP/setup-a.err")"
-	rr_finish
-fi
-setup_ok "peer A: namespace, veth, wireguard-go and rrouted interface wga"
+rr_setup_step "peer A: namespace, veth, wireguard-go and rrouted interface wga" rr_peer_a_setup
 # An [exec] program that is static: rrouted runs it through /bin/sh (shim path), and the shim
 # hands busybox to rrctl's seccomp path.
 mkdir -p "$RR_TMP/wwwE" && head -c 200000 /dev/urandom >"$RR_TMP/wwwE/blob" && chmod -R a+rX "$RR_TMP/wwwE"
@@ -78,11 +60,7 @@ wantE=$(sha256sum <"$RR_TMP/wwwE/blob" | cut -d' ' -f1)
 printf '\n[exec]\nbbhttpd = %s httpd -f -p 172.20.1.1:9300 -h %s\n' "$BUSYBOX" "$RR_TMP/wwwE" \
 	>>"$RR_TMP/r/rrouted.conf"
 rr_fix_owner r
-if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
-	not_ok "rrouted starts" "$(cat "$RR_TMP/start.err")"
-	rr_finish
-fi
-setup_ok "rrouted starts"
+rr_setup_step "rrouted starts" rr_rrouted_start r "$NSR"
 rr_ping "tunnel to B up (B pings 172.20.0.1)" "$NSP" -c 2 -i 0.3 -w 10 172.20.0.1
 rr_ping "tunnel to A up (A pings 172.20.1.1)" "$NSA" -c 2 -i 0.3 -w 10 172.20.1.1
 
@@ -121,15 +99,20 @@ check "rrctl exec --verbose: /bin/true (dynamic) takes the shim path" \
 	grep -q "shim path" <<<"$out"
 
 # ---- busybox wget (client) to B, IPv4 and IPv6
-for url in "http://172.20.0.2:8080/blob" "http://[fd42:0:1::2]:8080/blob"; do
-	got=$(rr_exec -- "$BUSYBOX" timeout 20 "$BUSYBOX" wget -q -O - "$url" 2>"$RR_TMP/bbwget.err" |
-		sha256sum | cut -d' ' -f1)
+# page_b_intact DESC OK-DETAIL ERRFILE CMD...: CMD prints B's 300 kB page, intact (sha256).
+page_b_intact() {
+	local desc=$1 detail=$2 err=$3 got
+	shift 3
+	got=$("$@" 2>"$err" | sha256sum | cut -d' ' -f1)
 	if [ "$got" = "$wantB" ]; then
-		ok "rrctl exec -- busybox wget $url: 300 kB page from B intact (sha256)"
+		ok "$desc$detail"
 	else
-		not_ok "rrctl exec -- busybox wget $url: 300 kB page from B intact" \
-			"$(cat "$RR_TMP/bbwget.err")"
+		not_ok "$desc" "$(cat "$err")"
 	fi
+}
+for url in "http://172.20.0.2:8080/blob" "http://[fd42:0:1::2]:8080/blob"; do
+	page_b_intact "rrctl exec -- busybox wget $url: 300 kB page from B intact" " (sha256)" \
+		"$RR_TMP/bbwget.err" rr_exec -- "$BUSYBOX" timeout 20 "$BUSYBOX" wget -q -O - "$url"
 done
 
 # a refused connection: the parked blocking connect gets rrouted's error (no hang, no success)
@@ -139,41 +122,18 @@ check "rrctl exec -- busybox wget to a closed port of B: Connection refused (blo
 
 # ---- a dynamic shell (shim path) starting the static busybox: the shim hands it to rrctl's
 # seccomp path (LD_PRELOAD cannot follow a static program)
-got=$(rr_exec -- sh -c "exec $BUSYBOX wget -q -O - http://172.20.0.2:8080/blob" 2>"$RR_TMP/shwget.err" |
-	sha256sum | cut -d' ' -f1)
-if [ "$got" = "$wantB" ]; then
-	ok "rrctl exec -- sh -c 'busybox wget ...': the shim starts busybox on the seccomp path, page intact"
-else
-	not_ok "rrctl exec -- sh -c 'busybox wget ...': the shim starts busybox on the seccomp path" \
-		"$(cat "$RR_TMP/shwget.err")"
-fi
+page_b_intact "rrctl exec -- sh -c 'busybox wget ...': the shim starts busybox on the seccomp path" \
+	", page intact" "$RR_TMP/shwget.err" \
+	rr_exec -- sh -c "exec $BUSYBOX wget -q -O - http://172.20.0.2:8080/blob"
 
 # ---- busybox nc -l (server) inside R, A connects and sends 1 MB
 # bb_listen_check DESC OUT ADDR PORT DATA LISTEN_ARGS...: nc -l in R writes what it receives to OUT;
 # A's kernel nc connects to ADDR PORT (retrying until the listener is up) and sends DATA.
 bb_listen_check() {
-	local desc=$1 out=$2 addr=$3 port=$4 data=$5 lpid
-	shift 5
-	rm -f "$out" && touch "$out" && chown "$RR_UID" "$out"
 	# busybox's own sh and timeout: a dynamic sh would take the shim path, and LD_PRELOAD
 	# does not follow it into the static nc
-	rr_exec -- "$BUSYBOX" sh -c "exec $BUSYBOX timeout 30 $BUSYBOX nc $* >$out" 2>"$out.err" &
-	lpid=$!
-	rr_track "$lpid" "busybox nc -l in the router ($desc)" "$out.err"
-	if ! wait_until 10 sh -c "ip netns exec $NSA nc -N -w 5 $addr $port <$data"; then
-		not_ok "$desc" "A could not connect to $addr port $port within 10 s" "$(cat "$out.err")"
-		return
-	fi
-	for _ in $(seq 1 50); do
-		kill -0 "$lpid" 2>/dev/null || break
-		sleep 0.2
-	done
-	if cmp -s "$data" "$out"; then
-		ok "$desc"
-	else
-		not_ok "$desc" "sent $(wc -c <"$data") bytes, the listener wrote $(wc -c <"$out")" \
-			"$(cat "$out.err")"
-	fi
+	rr_listen_check "$1" "$NSA" "${@:2:4}" \
+		rr_exec -- "$BUSYBOX" sh -c "exec $BUSYBOX timeout 30 $BUSYBOX nc ${*:6} >$2"
 }
 head -c 1000000 /dev/urandom >"$RR_TMP/blob-a" && chmod 644 "$RR_TMP/blob-a"
 bb_listen_check "rrctl exec -- busybox nc -l -p 9100: A connects to 172.20.1.1, 1 MB intact" \
@@ -248,6 +208,17 @@ fi
 
 # ---- DN42 services written in Go (Debian's, dynamically linked: the Go section decides)
 BIRD=$(command -v bird || true) BIRDC=$(command -v birdc || true)
+# bird_within SECS DESC COND CTL PROTO LOG: ok once COND holds (within SECS); otherwise not_ok
+# with BIRD's view of PROTO (through control socket CTL) and the tail of the program's LOG.
+bird_within() {
+	if wait_until "$1" "$3"; then
+		ok "$2"
+	else
+		not_ok "$2" "$(timeout 5 "$BIRDC" -s "$4" show protocols all "$5" 2>&1 | head -20)" \
+			"$(tail -5 "$6")"
+	fi
+}
+
 if [ -n "$BIRD" ] && [ -n "$BIRDC" ] && command -v stayrtr >/dev/null; then
 	# stayrtr in R serves RTR on R's DN42 address; BIRD on A (kernel) fills its ROA tables.
 	mkdir -p "$RR_TMP/rtr" "$RR_TMP/abird"
@@ -284,13 +255,8 @@ if [ -n "$BIRD" ] && [ -n "$BIRDC" ] && command -v stayrtr >/dev/null; then
 		timeout 5 "$BIRDC" -s "$RR_TMP/abird/bird.ctl" show route table r6 2>/dev/null |
 			grep -q 'fd00::/8-64 AS4242420001'
 	}
-	if wait_until 30 roa_filled; then
-		ok "stayrtr (Go) in the router serves RTR on 172.20.1.1: BIRD on A fills roa4 and roa6"
-	else
-		not_ok "stayrtr (Go) in the router serves RTR on 172.20.1.1: BIRD on A fills roa4 and roa6" \
-			"$(timeout 5 "$BIRDC" -s "$RR_TMP/abird/bird.ctl" show protocols all rtr 2>&1 | head -20)" \
-			"$(tail -5 "$RR_TMP/stayrtr.log")"
-	fi
+	bird_within 30 "stayrtr (Go) in the router serves RTR on 172.20.1.1: BIRD on A fills roa4 and roa6" \
+		roa_filled "$RR_TMP/abird/bird.ctl" rtr "$RR_TMP/stayrtr.log"
 	check "rrctl exec --verbose: stayrtr (dynamically linked Go) took the seccomp path" \
 		grep -q "seccomp path (Go binary" "$RR_TMP/stayrtr.log"
 else
@@ -334,13 +300,8 @@ if [ -n "$BIRD" ] && [ -n "$BIRDC" ] && command -v gobgpd >/dev/null; then
 		timeout 5 "$BIRDC" -s "$RR_TMP/pbird/bird.ctl" show protocols gobgp 2>/dev/null |
 			grep -q Established
 	}
-	if wait_until 40 bgp_up; then
-		ok "gobgpd (Go) in the router establishes BGP with BIRD on B over the tunnel"
-	else
-		not_ok "gobgpd (Go) in the router establishes BGP with BIRD on B over the tunnel" \
-			"$(timeout 5 "$BIRDC" -s "$RR_TMP/pbird/bird.ctl" show protocols all gobgp 2>&1 | head -20)" \
-			"$(tail -5 "$RR_TMP/gobgpd.log")"
-	fi
+	bird_within 40 "gobgpd (Go) in the router establishes BGP with BIRD on B over the tunnel" \
+		bgp_up "$RR_TMP/pbird/bird.ctl" gobgp "$RR_TMP/gobgpd.log"
 else
 	skip "gobgpd in the router peering with BIRD on B" "bird2 or gobgpd is not installed"
 fi

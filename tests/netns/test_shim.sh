@@ -21,29 +21,14 @@
 # since make asan-build does not build the shim).
 . "$(dirname "$0")/lib.sh"
 rr_require
-SHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
-[ -f "$SHIM_LIB" ] || [ -n "${RRSHIM_LIB:-}" ] || SHIM_LIB=$RR_ROOT/build/librrshim.so
-[ -f "$SHIM_LIB" ] || rr_skip_all "$SHIM_LIB is not built (make)"
-export RRSHIM_LIB=$SHIM_LIB   # rrctl exec and rrouted's hooks both read it
+rr_require_shim
 [ -n "$PY" ] || rr_skip_all "python3 is not installed"
 
 # rr_exec CMD...: CMD inside the router (namespace of rrouted, uid 65534, shim preloaded).
-rr_exec() {
-	ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-		--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- "$@"
-}
+rr_exec() { rr_exec_ns "$NSR" r "$@"; }
 
 # Small python helpers, written once.
-cat >"$RR_TMP/udp_echo.py" <<'EOF'
-import socket, sys
-fam = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET
-s = socket.socket(fam, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2])))
-while True:
-    data, addr = s.recvfrom(65535)
-    s.sendto(b"echo:" + data, addr)
-EOF
+cp "$(dirname "$0")/udp_echo.py" "$RR_TMP/udp_echo.py"
 cat >"$RR_TMP/udp_client.py" <<'EOF'
 import socket, sys
 host, port, connect = sys.argv[1], int(sys.argv[2]), len(sys.argv) > 3
@@ -65,27 +50,15 @@ print("ok", s.getsockname()[0].split('%')[0], addr[0].split('%')[0])
 EOF
 chmod 644 "$RR_TMP"/*.py
 
-if ! rr_pair_setup 2>"$RR_TMP/setup.err"; then
-	not_ok "namespaces, veth and wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-setup_ok "namespaces, veth and wireguard-go peer set up"
+rr_setup_step "namespaces, veth and wireguard-go peer set up" rr_pair_setup
 
-if ! rr_peer_a_setup 2>"$RR_TMP/setup-a.err"; then
-	not_ok "peer A: namespace, veth 198.51.100.0/24, wireguard-go and rrouted interface wga" \
-		"$(cat "$RR_TMP/setup-a.err")"
-	rr_finish
-fi
-setup_ok "peer A: namespace, veth 198.51.100.0/24, wireguard-go and rrouted interface wga"
+rr_setup_step "peer A: namespace, veth 198.51.100.0/24, wireguard-go and rrouted interface wga" \
+	rr_peer_a_setup
 rr_fix_owner r
 # ping has file capabilities, which a process without a bounding set may not exec; a copy has none.
 cp /usr/bin/ping "$RR_TMP/ping" && chmod 755 "$RR_TMP/ping"
 PING=$RR_TMP/ping
-if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
-	not_ok "rrouted starts" "$(cat "$RR_TMP/start.err")"
-	rr_finish
-fi
-setup_ok "rrouted starts"
+rr_setup_step "rrouted starts" rr_rrouted_start r "$NSR"
 rr_ping "tunnel to B up (B pings 172.20.0.1)" "$NSP" -c 2 -i 0.3 -w 10 172.20.0.1
 rr_ping "tunnel to A up (A pings 172.20.1.1)" "$NSA" -c 2 -i 0.3 -w 10 172.20.1.1
 
@@ -190,27 +163,7 @@ done
 # writes what it receives to OUT; a client in NS (kernel stack, behind wireguard-go) connects to
 # CLIENT_ADDR PORT and sends DATAFILE, retrying until the listener is up; OUT must equal DATAFILE.
 nc_listen_check() {
-	local desc=$1 ns=$2 out=$3 caddr=$4 port=$5 data=$6 lpid i
-	shift 6
-	rm -f "$out" && touch "$out" && chown "$RR_UID" "$out"
-	rr_exec sh -c "exec timeout 30 nc $* >$out" 2>"$out.err" &
-	lpid=$!
-	rr_track "$lpid" "nc -l in the router ($desc)" "$out.err"
-	if ! wait_until 10 sh -c "ip netns exec $ns nc -N -w 5 $caddr $port <$data"; then
-		not_ok "$desc" "the client in $ns could not connect to $caddr port $port within 10 s" \
-			"$(cat "$out.err")"
-		return
-	fi
-	for i in $(seq 1 50); do   # the listener exits at EOF: up to 10 s
-		kill -0 "$lpid" 2>/dev/null || break
-		sleep 0.2
-	done
-	if cmp -s "$data" "$out"; then
-		ok "$desc"
-	else
-		not_ok "$desc" "sent $(wc -c <"$data") bytes, the listener wrote $(wc -c <"$out")" \
-			"$(head -c 200 "$out")" "$(cat "$out.err")"
-	fi
+	rr_listen_check "${@:1:6}" rr_exec sh -c "exec timeout 30 nc ${*:7} >$3"
 }
 echo "hello from B $RANDOM" >"$RR_TMP/hello-b" && chmod 644 "$RR_TMP/hello-b"
 nc_listen_check "rrctl exec -- nc -l 172.20.0.1 9000 accepts a connection from B and reads its data" \
@@ -292,43 +245,6 @@ wait_or_kill() {
 
 # Bulk both ways over a bad underlay: 2% loss and 20 ms delay each way. tc netem when the kernel
 # has it; else a userspace UDP relay in B's namespace carries the WireGuard packets and does the same.
-cat >"$RR_TMP/lossy_relay.py" <<'EOF'
-import heapq, random, select, socket, sys, time
-front_ip, front_port, back_port, wg_port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-loss, delay = float(sys.argv[5]), float(sys.argv[6]) / 1000
-def sock(addr):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
-    s.bind(addr); s.setblocking(False); return s
-front, back = sock((front_ip, front_port)), sock(("127.0.0.1", back_port))
-peer, q, seq = (sys.argv[7], int(sys.argv[8])), [], 0   # rrouted's underlay address
-while True:
-    wait = max(0.0, q[0][0] - time.monotonic()) if q else None
-    ready, _, _ = select.select([front, back], [], [], wait)
-    now = time.monotonic()
-    for s in ready:
-        for _ in range(256):
-            try:
-                data, addr = s.recvfrom(65535)
-            except BlockingIOError:
-                break
-            if s is front:
-                peer, out, to = addr, back, ("127.0.0.1", wg_port)
-            else:
-                out, to = front, peer
-            if to is None or random.random() < loss:
-                continue
-            seq += 1
-            heapq.heappush(q, (now + delay, seq, out, to, data))
-    while q and q[0][0] <= time.monotonic():
-        _, _, out, to, data = heapq.heappop(q)
-        try:
-            out.sendto(data, to)
-        except OSError:
-            pass
-EOF
-chmod 644 "$RR_TMP/lossy_relay.py"
 mb=${SHIM_BIG_MB:-50}
 diag "lossy transfer: $mb MB each way (the issue's acceptance size is 50 MB: SHIM_BIG_MB=50 $0)"
 # Every step below is bounded: the sender by tmo, the sink by tmo + 30 s.
@@ -342,7 +258,7 @@ if tc -n "$NSR" qdisc add dev vr root netem loss 2% delay 20ms 2>/dev/null &&
 else
 	diag "this kernel has no netem qdisc: a python UDP relay in B's namespace carries wg0's" \
 		"WireGuard packets instead, dropping 2% and delaying 20 ms in each direction"
-	ip netns exec "$NSP" "$PY" "$RR_TMP/lossy_relay.py" 192.0.2.2 51822 51823 51821 0.02 20 192.0.2.1 51820 \
+	ip netns exec "$NSP" "$PY" "$RR_ROOT/tests/netns/lossy_relay.py" 192.0.2.2 51822 51823 51821 0.02 20 192.0.2.1 51820 \
 		>"$RR_TMP/relay.log" 2>&1 &
 	relay=$!
 	rr_track "$relay" "lossy UDP relay" "$RR_TMP/relay.log"
@@ -384,6 +300,17 @@ retry_refused() {
 }
 # rate MB SECONDS: "N.N Mbit/s"
 rate() { awk -v mb="$1" -v s="$2" 'BEGIN { if (s < 1) s = 1; printf "%.1f Mbit/s", mb * 8 * 1.048576 / s }'; }
+# big_intact WHICH-WAY SUMFILE ERRFILE: the sink's sha256 in SUMFILE is the big file's; the
+# transfer took from t0 to now.
+big_intact() {
+	local secs=$(($(date +%s) - t0))
+	if [ "$(cut -d' ' -f1 "$2")" = "$bigsum" ]; then
+		ok "$mb MB $1 over 2% loss + 20 ms delay arrives intact ($secs s, $(rate "$mb" $secs))"
+	else
+		not_ok "$mb MB $1 over 2% loss + 20 ms delay arrives intact (after $secs s)" \
+			"$(cat "$3")" "sink: $(cat "$2")"
+	fi
+}
 
 setsid ip netns exec "$NSP" sh -c "timeout $((tmo + 30)) nc -l 9300 | sha256sum" >"$RR_TMP/up.sum" 2>&1 &
 sink=$!
@@ -392,29 +319,16 @@ wait_until 10 sh -c "ip netns exec $NSP ss -Hltn 'sport = :9300' | grep -q ."
 t0=$(date +%s)
 retry_refused 10 rr_exec timeout "$tmo" nc -N -w 30 172.20.0.2 9300 <"$RR_TMP/big" >/dev/null 2>>"$RR_TMP/up.err"
 wait_or_kill "$sink" 60
-t1=$(date +%s)
-if [ "$(cut -d' ' -f1 "$RR_TMP/up.sum")" = "$bigsum" ]; then
-	ok "$mb MB router -> B over 2% loss + 20 ms delay arrives intact ($((t1 - t0)) s, $(rate "$mb" $((t1 - t0))))"
-else
-	not_ok "$mb MB router -> B over 2% loss + 20 ms delay arrives intact (after $((t1 - t0)) s)" \
-		"$(cat "$RR_TMP/up.err")" "sink: $(cat "$RR_TMP/up.sum")"
-fi
+big_intact "router -> B" "$RR_TMP/up.sum" "$RR_TMP/up.err"
 touch "$RR_TMP/down.sum" && chown "$RR_UID" "$RR_TMP/down.sum"
-setsid ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-	--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- \
+setsid ip netns exec "$NSR" "${RR_SETPRIV[@]}" "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- \
 	sh -c "timeout $((tmo + 30)) nc -l 172.20.0.1 9301 | sha256sum >$RR_TMP/down.sum" 2>"$RR_TMP/down.err" &
 sink=$!
 rr_track "$sink" "sha256 sink in the router" "$RR_TMP/down.err"
 t0=$(date +%s)
 retry_refused 10 timeout "$tmo" ip netns exec "$NSP" nc -N -w 30 172.20.0.1 9301 <"$RR_TMP/big" 2>>"$RR_TMP/down.err"
 wait_or_kill "$sink" 60
-t1=$(date +%s)
-if [ "$(cut -d' ' -f1 "$RR_TMP/down.sum")" = "$bigsum" ]; then
-	ok "$mb MB B -> router over 2% loss + 20 ms delay arrives intact ($((t1 - t0)) s, $(rate "$mb" $((t1 - t0))))"
-else
-	not_ok "$mb MB B -> router over 2% loss + 20 ms delay arrives intact (after $((t1 - t0)) s)" \
-		"$(cat "$RR_TMP/down.err")" "sink: $(cat "$RR_TMP/down.sum")"
-fi
+big_intact "B -> router" "$RR_TMP/down.sum" "$RR_TMP/down.err"
 if [ "$lossy" = "tc netem" ]; then
 	tc -n "$NSR" qdisc del dev vr root; tc -n "$NSP" qdisc del dev vp root
 else   # B back on the direct path; rrouted roams back on B's next packet. The relay goes first,

@@ -16,11 +16,8 @@
 rr_require
 [ -n "$PY" ] || rr_skip_all "python3 is not installed"
 
-if ! { rr_pair_setup --rr-endpoint && rr_rrouted_start r "$NSR"; } 2>"$RR_TMP/setup.err"; then
-	not_ok "rrouted and a wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-setup_ok "rrouted and a wireguard-go peer set up"
+pair_up() { rr_pair_setup --rr-endpoint && rr_rrouted_start r "$NSR"; }
+rr_setup_step "rrouted and a wireguard-go peer set up" pair_up
 
 cat >"$RR_TMP/echo.py" <<'EOF'
 import socket, threading
@@ -117,8 +114,7 @@ chmod 644 "$RR_TMP/client.py" "$RR_TMP/echo.py"
 wait_until 10 sh -c "ip netns exec '$NSP' ss -tln | grep -q ':7007 '"
 
 # The client talks on a pipe: when it says ready_for_silence, P's tunnel goes down.
-coproc CLIENT { ip netns exec "$NSR" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups \
-	--inh-caps=-all --bounding-set=-all -- "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- \
+coproc CLIENT { ip netns exec "$NSR" "${RR_SETPRIV[@]}" "$RRCTL" -s "$RR_TMP/r/rr.sock" exec -- \
 	"$PY" "$RR_TMP/client.py" 2>"$RR_TMP/client.err"; }
 rr_track "$CLIENT_PID" "python client (R)" "$RR_TMP/client.err"
 declare -A R=()

@@ -27,11 +27,7 @@ SHIM_LIB=${RRSHIM_LIB:-$RR_BUILD/librrshim.so}
 [ -f "$SHIM_LIB" ] || rr_skip_all "$SHIM_LIB is not built (make)"
 export RRSHIM_LIB=$SHIM_LIB
 
-rr_ns NSA a && rr_ns NSB b && rr_veth "$NSA" va "$NSB" vb &&
-	rr_addr "$NSA" va 10.77.0.1/24 && rr_addr "$NSB" vb 10.77.0.2/24 || {
-	not_ok "namespaces"
-	rr_finish
-}
+rr_ns_pair NSA a va 10.77.0.1/24 NSB b vb 10.77.0.2/24 || { not_ok "namespaces"; rr_finish; }
 for ns in "$NSA" "$NSB"; do
 	ip netns exec "$ns" nft -f - <<-'EOF' || rr_skip_all "nftables does not work here"
 		table inet noudp {
@@ -52,43 +48,47 @@ rr_write_router_conf a info
 rr_write_router_conf b info
 printf '%s\n' "route = 172.21.0.2/32 dev wg0" "route = 172.21.0.3/32 dev wg0" >>"$RR_TMP/a/rrouted.conf"
 echo "route = 172.21.0.1/32 dev wg0" >>"$RR_TMP/b/rrouted.conf"
+# ws_interface NODE SELF PEER [LINE]: the [Interface] section of NODE's wg0 (key $RR_TMP/NODE.key):
+# fe80::SELF, and 172.21.0.SELF/32 towards 172.21.0.PEER added by PostUp; Table = off; LINE.
+ws_interface() {
+	echo "[Interface]"
+	echo "PrivateKey = $(cat "$RR_TMP/$1.key")"
+	echo "Address = fe80::$2/64"
+	echo "PostUp = ip addr add 172.21.0.$2/32 peer 172.21.0.$3/32 dev %i"
+	[ -n "${4:-}" ] && echo "$4"
+	echo "Table = off"
+	echo
+}
 write_a() {
-	cat >"$RR_TMP/a/ifaces/wg0.conf" <<-EOF
-		[Interface]
-		PrivateKey = $(cat "$RR_TMP/a.key")
-		Address = fe80::1/64
-		PostUp = ip addr add 172.21.0.1/32 peer 172.21.0.2/32 dev %i
-		ListenWebSocket = \${PORT}
-		Table = off
+	{
+		ws_interface a 1 2 "ListenWebSocket = \${PORT}"
+		cat <<-EOF
+			[Peer]
+			PublicKey = $B_PUB
+			AllowedIPs = 172.21.0.2/32
 
-		[Peer]
-		PublicKey = $B_PUB
-		AllowedIPs = 172.21.0.2/32
+			[Peer]
+			PublicKey = $C_PUB
+			AllowedIPs = 172.21.0.3/32
 
-		[Peer]
-		PublicKey = $C_PUB
-		AllowedIPs = 172.21.0.3/32
-
-		${1:-}
-	EOF
+			${1:-}
+		EOF
+	} >"$RR_TMP/a/ifaces/wg0.conf"
 	rr_fix_owner a
 }
 # write_b ENDPOINT [EXTRA-PEER-LINE]
 write_b() {
-	cat >"$RR_TMP/b/ifaces/wg0.conf" <<-EOF
-		[Interface]
-		PrivateKey = $(cat "$RR_TMP/b.key")
-		Address = fe80::2/64
-		PostUp = ip addr add 172.21.0.2/32 peer 172.21.0.1/32 dev %i
-		Table = off
-
-		[Peer]
-		PublicKey = $A_PUB
-		Endpoint = $1
-		AllowedIPs = 172.21.0.1/32
-		PersistentKeepalive = 25
-		${2:-}
-	EOF
+	{
+		ws_interface b 2 1
+		cat <<-EOF
+			[Peer]
+			PublicKey = $A_PUB
+			Endpoint = $1
+			AllowedIPs = 172.21.0.1/32
+			PersistentKeepalive = 25
+			${2:-}
+		EOF
+	} >"$RR_TMP/b/ifaces/wg0.conf"
 	rr_fix_owner b
 }
 # BIRD inside both nodes ([exec]): one BGP session over the tunnel, each announces a /24.
@@ -123,8 +123,8 @@ birdc_on() { local n=$1; shift; birdc -s "$RR_TMP/$n/bird/bird.ctl" "$@"; }
 write_a
 write_b ws://10.77.0.1:8080/wg
 export PORT=8080   # ListenWebSocket = ${PORT}, as a PaaS sets it
-rr_rrouted_start a "$NSA" 2>"$RR_TMP/start.err" || { not_ok "rrouted a starts" "$(cat "$RR_TMP/start.err")"; rr_finish; }
-rr_rrouted_start b "$NSB" 2>"$RR_TMP/start.err" || { not_ok "rrouted b starts" "$(cat "$RR_TMP/start.err")"; rr_finish; }
+rr_setup_step "rrouted a starts" rr_rrouted_start a "$NSA"
+rr_setup_step "rrouted b starts" rr_rrouted_start b "$NSB"
 
 if wait_until 60 rr_handshakes_ge b wg0 1 && wait_until 30 rr_handshakes_ge a wg0 1; then
 	ok "ws://: handshake over the WebSocket (no UDP path)"
@@ -135,11 +135,7 @@ as_node() { local n=$1 ns=$2; shift 2; ( cd "$APPS" && ip netns exec "$ns" setpr
 	--clear-groups --inh-caps=-all --bounding-set=-all -- env HOME="$APPS" "$RRCTL" -s "$RR_TMP/$n/rr.sock" exec -- "$@" ); }
 APPS=$RR_TMP/apps
 mkdir -p "$APPS" && chown "$RR_UID:$RR_UID" "$APPS"
-if out=$(as_node b "$NSB" ping -n -c 3 -i 0.3 -w 10 172.21.0.1 2>&1); then
-	ok "ws://: ping through the tunnel (inside b to a)"
-else
-	not_ok "ws://: ping through the tunnel" "$out"
-fi
+check "ws://: ping through the tunnel (inside b to a)" as_node b "$NSB" ping -n -c 3 -i 0.3 -w 10 172.21.0.1
 if [ -n "$HAVE_BIRD" ]; then
 	if wait_until 60 sh -c "birdc -s '$RR_TMP/a/bird/bird.ctl' show protocols peer | grep -q Established"; then
 		ok "BGP between the two BIRDs over the WebSocket: Established"
@@ -245,20 +241,7 @@ fi
 chmod 644 "$TLS/ca.pem"
 PIN=$(openssl x509 -in "$TLS/srv.pem" -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)
 mkdir -p "$TLS/tmp"
-cat >"$TLS/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $TLS/nginx.pid;
-error_log $TLS/nginx-error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path $TLS/tmp/body;
-	proxy_temp_path $TLS/tmp/proxy;
-	fastcgi_temp_path $TLS/tmp/fastcgi;
-	scgi_temp_path $TLS/tmp/scgi;
-	uwsgi_temp_path $TLS/tmp/uwsgi;
+rr_nginx_conf "$TLS" "$TLS/tmp" "
 	server {
 		listen 10.77.0.1:8443 ssl;
 		ssl_certificate $TLS/srv.pem;
@@ -267,7 +250,7 @@ http {
 			proxy_pass http://127.0.0.1:8080;
 			proxy_http_version 1.1;
 			proxy_set_header Upgrade \$http_upgrade;
-			proxy_set_header Connection "upgrade";
+			proxy_set_header Connection \"upgrade\";
 			proxy_read_timeout 60s;
 		}
 	}
@@ -276,9 +259,7 @@ http {
 		ssl_certificate $TLS/other.pem;
 		ssl_certificate_key $TLS/srv.key;
 		location / { return 404; }
-	}
-}
-EOF
+	}" >"$TLS/nginx.conf"
 NGINX_PID=
 nginx_start() {
 	ip netns exec "$NSA" "$NGINX" -c "$TLS/nginx.conf" >>"$TLS/nginx.log" 2>&1 &
@@ -295,7 +276,7 @@ check "status page through nginx over TLS: 200 with the node's page (got $code)"
 rr_rrouted_stop b || diag "$RR_STOP_WHY"
 # Without the test CA the certificate cannot be verified: no connection.
 write_b wss://10.77.0.1:8443/wg
-rr_rrouted_start b "$NSB" 2>"$RR_TMP/start.err" || { not_ok "rrouted b restarts" "$(cat "$RR_TMP/start.err")"; rr_finish; }
+rr_setup_step "rrouted b restarts" rr_rrouted_start b "$NSB"
 if wait_until 40 grep -q "TLS: certificate: unable to get local issuer certificate" "$RR_TMP/b.log"; then
 	ok "wss:// without the test CA in SSL_CERT_FILE: certificate refused"
 else
@@ -305,7 +286,7 @@ rr_rrouted_stop b || diag "$RR_STOP_WHY"
 # With it, but a pin that is not the server's key: refused too.
 export SSL_CERT_FILE=$TLS/ca.pem
 write_b wss://10.77.0.1:8443/wg "EndpointPin = sha256/$(head -c 32 /dev/zero | base64)"
-rr_rrouted_start b "$NSB" 2>"$RR_TMP/start.err" || { not_ok "rrouted b restarts" "$(cat "$RR_TMP/start.err")"; rr_finish; }
+rr_setup_step "rrouted b restarts" rr_rrouted_start b "$NSB"
 if wait_until 40 grep -q "does not match EndpointPin" "$RR_TMP/b.log"; then
 	ok "wss:// with a wrong EndpointPin: refused"
 else
@@ -331,11 +312,7 @@ else
 	not_ok "wss:// through nginx: handshake" "$(grep -i 'ws\|tls\|reload' "$RR_TMP/b.log" | tail -n 10)" \
 		"$(tail -n 5 "$TLS/nginx-error.log")"
 fi
-if out=$(as_node b "$NSB" ping -n -c 3 -i 0.3 -w 10 172.21.0.1 2>&1); then
-	ok "wss://: ping through the tunnel"
-else
-	not_ok "wss://: ping through the tunnel" "$out"
-fi
+check "wss://: ping through the tunnel" as_node b "$NSB" ping -n -c 3 -i 0.3 -w 10 172.21.0.1
 if [ -n "$HAVE_BIRD" ]; then
 	# b's BIRD restarted with b: a drops the old session when its hold timer (9 s) runs out.
 	if wait_until 60 sh -c "birdc -s '$RR_TMP/b/bird/bird.ctl' show route 10.100.1.0/24 | grep -q 'via 172.21.0.1 on wg0'"; then
@@ -353,8 +330,7 @@ check "wss://: b reconnected through the restarted nginx ($opens_before -> $n op
 # ---- a wireguard-go peer (in b's namespace, root) reaches a's WebSocket listener through
 # `rrctl bridge` (uid 65534): UDP on 127.0.0.1:51999 <-> ws://10.77.0.1:8080/wg
 GODEV=rrwc$$
-ip netns exec "$NSB" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups --inh-caps=-all \
-	--bounding-set=-all -- "$RRCTL" bridge 127.0.0.1:51999 ws://10.77.0.1:8080/wg >"$RR_TMP/bridge.log" 2>&1 &
+ip netns exec "$NSB" "${RR_SETPRIV[@]}" "$RRCTL" bridge 127.0.0.1:51999 ws://10.77.0.1:8080/wg >"$RR_TMP/bridge.log" 2>&1 &
 rr_track $! "rrctl bridge (b's namespace)" "$RR_TMP/bridge.log"
 if ! rr_wggo_peer "$NSB" "$GODEV" "$RR_TMP/c.key" 51830 "$A_PUB" "" 127.0.0.1:51999 172.21.0.1/32 5 \
 	172.21.0.3/32 2>"$RR_TMP/wggo.err"; then
@@ -373,8 +349,7 @@ fi
 # to a wireguard-go peer d on UDP 127.0.0.1:51840 (same namespace as a); peer d added by a reload.
 DDEV=rrwd$$
 D_PUB=$(rr_genkey "$RR_TMP" d)
-ip netns exec "$NSA" setpriv --reuid="$RR_UID" --regid="$RR_UID" --clear-groups --inh-caps=-all \
-	--bounding-set=-all -- "$RRCTL" bridge --listen 127.0.0.1:9090 127.0.0.1:51840 >"$RR_TMP/bridge-l.log" 2>&1 &
+ip netns exec "$NSA" "${RR_SETPRIV[@]}" "$RRCTL" bridge --listen 127.0.0.1:9090 127.0.0.1:51840 >"$RR_TMP/bridge-l.log" 2>&1 &
 rr_track $! "rrctl bridge --listen (a's namespace)" "$RR_TMP/bridge-l.log"
 if ! rr_wggo_peer "$NSA" "$DDEV" "$RR_TMP/d.key" 51840 "$A_PUB" "" "" 172.21.0.1/32 "" \
 	172.21.0.4/32 2>"$RR_TMP/wggo-d.err"; then

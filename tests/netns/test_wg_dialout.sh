@@ -64,11 +64,7 @@ else
 	nat_ip=192.0.2.2
 fi
 
-if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
-	not_ok "rrouted starts (interface without ListenPort)" "$(cat "$RR_TMP/start.err")"
-	rr_finish
-fi
-setup_ok "rrouted starts (interface without ListenPort)"
+rr_setup_step "rrouted starts (interface without ListenPort)" rr_rrouted_start r "$NSR"
 rr_check_unpriv "rrouted runs as uid 65534 with CapEff 0" "${RR_PID[r]}"
 
 if wait_until 15 rr_wg_has_handshake "$NSP" "$PDEV"; then

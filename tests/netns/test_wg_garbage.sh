@@ -165,16 +165,8 @@ def main():
 main()
 PYEOF
 
-if ! rr_pair_setup 2>"$RR_TMP/setup.err"; then
-	not_ok "namespaces, veth and wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-setup_ok "namespaces, veth and wireguard-go peer set up"
-if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
-	not_ok "rrouted starts" "$(cat "$RR_TMP/start.err")"
-	rr_finish
-fi
-setup_ok "rrouted starts"
+rr_setup_step "namespaces, veth and wireguard-go peer set up" rr_pair_setup
+rr_setup_step "rrouted starts" rr_rrouted_start r "$NSR"
 rr_ping "session up: ping 172.20.0.1 from the peer" "$NSP" -c 3 -i 0.3 -w 15 172.20.0.1
 ep0=$(rr_peer r wg0 endpoint 2>/dev/null)
 hs0=$(rr_peer r wg0 handshakes 2>/dev/null)

@@ -16,18 +16,10 @@
 . "$(dirname "$0")/lib.sh"
 rr_require
 
-if ! rr_pair_setup 2>"$RR_TMP/setup.err"; then
-	not_ok "namespaces, veth and wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-setup_ok "namespaces, veth and wireguard-go peer set up"
+rr_setup_step "namespaces, veth and wireguard-go peer set up" rr_pair_setup
 
 # ---- part 1: the peer initiates
-if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
-	not_ok "rrouted starts and opens its control socket" "$(cat "$RR_TMP/start.err")"
-	rr_finish
-fi
-setup_ok "rrouted starts and opens its control socket"
+rr_setup_step "rrouted starts and opens its control socket" rr_rrouted_start r "$NSR"
 rr_check_unpriv "rrouted runs as uid 65534 with CapEff 0 (no capabilities at all)" "${RR_PID[r]}"
 
 rr_ping "ping 172.20.0.1 from the peer (peer starts the handshake)" "$NSP" -c 3 -i 0.3 -w 15 172.20.0.1
@@ -86,11 +78,8 @@ else
 fi
 rr_write_iface r wg0 "$KEYS/rr.key" 51820 "172.20.0.1/32, fd42:0:1::1/64, fe80::1/64" \
 	"$PEER_PUB" "$KEYS/psk" 192.0.2.2:51821 "$RR_PAIR_ALLOWED_RR" 5
-if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
-	not_ok "rrouted restarts with Endpoint and PersistentKeepalive = 5" "$(cat "$RR_TMP/start.err")"
-	rr_finish
-fi
-ok "rrouted restarts with Endpoint and PersistentKeepalive = 5"
+rr_check_or_finish "rrouted restarts with Endpoint and PersistentKeepalive = 5" \
+	rr_rrouted_start r "$NSR"
 rr_check_unpriv "restarted rrouted runs as uid 65534 with CapEff 0" "${RR_PID[r]}"
 
 if wait_until 15 rr_wg_has_handshake "$NSP" "$PDEV"; then

@@ -18,16 +18,9 @@
 rr_require
 PINGS=${REKEY_PINGS:-150}
 
-if ! rr_pair_setup --rr-endpoint --rr-keepalive 25 --no-peer-endpoint 2>"$RR_TMP/setup.err"; then
-	not_ok "namespaces, veth and wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-setup_ok "namespaces, veth and wireguard-go peer set up"
-if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
-	not_ok "rrouted starts" "$(cat "$RR_TMP/start.err")"
-	rr_finish
-fi
-setup_ok "rrouted starts"
+rr_setup_step "namespaces, veth and wireguard-go peer set up" \
+	rr_pair_setup --rr-endpoint --rr-keepalive 25 --no-peer-endpoint
+rr_setup_step "rrouted starts" rr_rrouted_start r "$NSR"
 
 if ! wait_until 15 rr_wg_has_handshake "$NSP" "$PDEV"; then
 	not_ok "rrouted initiates the first handshake within 15 s" "$(rr_wg "$NSP" show "$PDEV" 2>&1)"

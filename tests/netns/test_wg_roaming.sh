@@ -20,19 +20,12 @@
 . "$(dirname "$0")/lib.sh"
 rr_require
 
-if ! rr_pair_setup 2>"$RR_TMP/setup.err" ||
-	! rr_veth "$NSR" vr2 "$NSP" vp2 2>>"$RR_TMP/setup.err" ||
-	! rr_addr "$NSR" vr2 198.51.100.1/24 2>>"$RR_TMP/setup.err" ||
-	! rr_addr "$NSP" vp2 198.51.100.2/24 2>>"$RR_TMP/setup.err"; then
-	not_ok "namespaces, two veth pairs and wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-setup_ok "namespaces, two veth pairs and wireguard-go peer set up"
-if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
-	not_ok "rrouted starts" "$(cat "$RR_TMP/start.err")"
-	rr_finish
-fi
-setup_ok "rrouted starts"
+setup() {
+	rr_pair_setup && rr_veth "$NSR" vr2 "$NSP" vp2 &&
+		rr_addr "$NSR" vr2 198.51.100.1/24 && rr_addr "$NSP" vp2 198.51.100.2/24
+}
+rr_setup_step "namespaces, two veth pairs and wireguard-go peer set up" setup
+rr_setup_step "rrouted starts" rr_rrouted_start r "$NSR"
 
 rr_ping "session up: ping 172.20.0.1 from the peer" "$NSP" -c 3 -i 0.3 -w 15 172.20.0.1
 hs0=$(rr_peer r wg0 handshakes 2>/dev/null)

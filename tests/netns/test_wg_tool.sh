@@ -22,16 +22,8 @@
 . "$(dirname "$0")/lib.sh"
 rr_require
 
-if ! rr_pair_setup 2>"$RR_TMP/setup.err"; then
-	not_ok "namespaces, veth and wireguard-go peer set up" "$(cat "$RR_TMP/setup.err")"
-	rr_finish
-fi
-setup_ok "namespaces, veth and wireguard-go peer set up"
-if ! rr_rrouted_start r "$NSR" 2>"$RR_TMP/start.err"; then
-	not_ok "rrouted starts" "$(cat "$RR_TMP/start.err")"
-	rr_finish
-fi
-setup_ok "rrouted starts"
+rr_setup_step "namespaces, veth and wireguard-go peer set up" rr_pair_setup
+rr_setup_step "rrouted starts" rr_rrouted_start r "$NSR"
 
 # wg inside the router (stdout only: stderr may name other hosts' wireguard-go sockets in
 # /var/run/wireguard, which `wg show all` lists exactly as it would in a real netns).
