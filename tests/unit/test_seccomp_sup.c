@@ -28,23 +28,7 @@
 
 static void send_rep(int c, const struct shim_rep *rep, int fd)
 {
-	struct iovec iov = { (void *)rep, sizeof(*rep) };
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	memset(&cm, 0, sizeof(cm));
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (fd >= 0) {
-		mh.msg_control = cm.b;
-		mh.msg_controllen = sizeof(cm.b);
-		struct cmsghdr *ch = CMSG_FIRSTHDR(&mh);
-		ch->cmsg_level = SOL_SOCKET;
-		ch->cmsg_type = SCM_RIGHTS;
-		ch->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(ch), &fd, sizeof(int));
-	}
-	if (sendmsg(c, &mh, 0) < 0)
+	if (shim_send_with_fd(sendmsg, c, rep, sizeof(*rep), fd, 0) < 0)
 		_exit(20);
 }
 

@@ -38,13 +38,6 @@
 #include "testlib.h"
 #include "wgpair.h"
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
-
 union cmsg_space {
 	char buf[CMSG_SPACE(sizeof(int)) * 2];
 	struct cmsghdr align;
