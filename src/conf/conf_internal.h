@@ -33,6 +33,24 @@ char *conf_text_get(const char *text, const char *path, size_t *len, struct conf
 /* Wipes and frees what conf_read_file or conf_text_get returned (it may hold keys). */
 void conf_text_free(char *text, size_t len);
 
+/*
+ * One parse of a configuration's text, with the errors it adds counted: in the caller's
+ * list, or in a scratch one when the caller passed none (the parse must still know
+ * whether it failed). Lives where it was started: errs may point into it.
+ */
+struct conf_parse_run {
+	struct conf_errors *errs;
+	struct conf_errors scratch;
+	unsigned errors_before;
+	char *text;                  /* conf_text_get's copy */
+	size_t len;
+};
+/* Starts a run over text, or the file at path when text is NULL; false: no text (said). */
+bool conf_run_start(struct conf_parse_run *run, const char *text, const char *path,
+		    struct conf_errors *errs);
+/* Ends it, wiping and freeing the text; true when the run added no error. */
+bool conf_run_finish(struct conf_parse_run *run);
+
 /* Decimal digits only (no sign, no spaces), value <= max. 0 or -1. */
 int conf_parse_uint(const char *s, unsigned long max, unsigned long *out);
 

@@ -275,6 +275,26 @@ void conf_text_free(char *text, size_t len)
 	free(text);
 }
 
+bool conf_run_start(struct conf_parse_run *run, const char *text, const char *path,
+		    struct conf_errors *errs)
+{
+	if (!errs) {
+		memset(&run->scratch, 0, sizeof(run->scratch));
+		errs = &run->scratch;
+	}
+	run->errs = errs;
+	run->errors_before = errs->count;
+	run->text = conf_text_get(text, path, &run->len, errs);
+	return run->text != NULL;
+}
+
+bool conf_run_finish(struct conf_parse_run *run)
+{
+	conf_text_free(run->text, run->len);
+	run->text = NULL;
+	return run->errs->count == run->errors_before;
+}
+
 /* ---- rrouted.conf ---- */
 
 enum { RK_INTERFACES, RK_CONTROL, RK_LOG_LEVEL, RK_ROUTE, RK_METRICS, RK_BATCH_HOLD_US, RK_COUNT };
@@ -838,26 +858,19 @@ static void load_interfaces(struct router_parse *rp)
 static int router_parse_text(const char *text, const char *path, unsigned flags,
 			     struct router_conf *out, struct conf_errors *errs)
 {
-	struct conf_errors scratch;
+	struct conf_parse_run run;
 	struct router_parse rp;
-	unsigned before;
 	const char *slash;
 
-	if (!errs) {
-		memset(&scratch, 0, sizeof(scratch));
-		errs = &scratch;
-	}
 	memset(out, 0, sizeof(*out));
-	size_t len;
-	char *buf = conf_text_get(text, path, &len, errs);
-	if (!buf)
+	if (!conf_run_start(&run, text, path, errs))
 		return -1;
+	errs = run.errs;
 	memset(&rp, 0, sizeof(rp));
 	rp.out = out;
 	rp.path = path;
 	rp.errs = errs;
 	rp.flags = flags;
-	before = errs->count;
 
 	memset(out, 0, sizeof(*out));
 	if (snprintf(out->path, sizeof(out->path), "%s", path) >= (int)sizeof(out->path)) {
@@ -873,7 +886,7 @@ static int router_parse_text(const char *text, const char *path, unsigned flags,
 		.path = path, .errs = errs, .user = &rp,
 		.section = router_section, .key = router_key,
 	};
-	conf_ini_parse(buf, &ini);
+	conf_ini_parse(run.text, &ini);
 	if (!rp.key_line[RK_CONTROL])
 		default_control_path(&rp);
 	if (!(flags & CONF_SKIP_INTERFACES) && !rp.oom) {
@@ -883,8 +896,7 @@ static int router_parse_text(const char *text, const char *path, unsigned flags,
 			check_route_devs(&rp, NULL, 0);
 	}
 done:
-	conf_text_free(buf, len);
-	if (errs->count != before) {
+	if (!conf_run_finish(&run)) {
 		router_conf_free(out);
 		return -1;
 	}

@@ -600,33 +600,26 @@ static void wgq_finish(struct wgq_parse *wp)
 static int wgq_parse_text(const char *text, const char *path, const char *name, unsigned flags,
 			  struct wg_iface_conf *out, struct conf_errors *errs)
 {
-	struct conf_errors scratch;
+	struct conf_parse_run run;
 	struct wgq_parse wp;
-	unsigned before;
 
-	if (!errs) {
-		memset(&scratch, 0, sizeof(scratch));
-		errs = &scratch;
-	}
-	before = errs->count;
 	memset(out, 0, sizeof(*out));
-	size_t len;
-	char *buf = conf_text_get(text, path, &len, errs);
-	if (!buf)
+	if (!conf_run_start(&run, text, path, errs))
 		return -1;
+	errs = run.errs;
 	out->mtu = MTU_DEFAULT;
 	out->table = TABLE_AUTO;
 	if (!netif_name_valid(name)) {
 		conf_error(errs, path, 0,
 			   "'%.32s' is not a valid interface name (1..%d characters of A-Z a-z 0-9 _ = + . -)",
 			   name ? name : "", IFACE_NAME_MAX);
-		conf_text_free(buf, len);
+		conf_run_finish(&run);
 		return -1;
 	}
 	snprintf(out->name, sizeof(out->name), "%s", name);
 	if (snprintf(out->path, sizeof(out->path), "%s", path) >= (int)sizeof(out->path)) {
 		conf_error(errs, path, 0, "path is too long");
-		conf_text_free(buf, len);
+		conf_run_finish(&run);
 		return -1;
 	}
 
@@ -639,13 +632,11 @@ static int wgq_parse_text(const char *text, const char *path, const char *name, 
 		.path = path, .errs = errs, .user = &wp,
 		.section = wgq_section, .key = wgq_key,
 	};
-	conf_ini_parse(buf, &ini);
+	conf_ini_parse(run.text, &ini);
 	if (!wp.oom)
 		wgq_finish(&wp);
 	free(wp.peer_key_line);
-	conf_text_free(buf, len);
-
-	if (errs->count != before) {
+	if (!conf_run_finish(&run)) {
 		wg_iface_conf_free(out);
 		return -1;
 	}
