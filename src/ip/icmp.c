@@ -143,25 +143,13 @@ static struct pbuf *error_v4(const struct ip_packet *pkt, enum icmp_error err, u
 	size_t quote = pkt->total_len;
 	if (quote > ICMP4_ERROR_MAX - 28)
 		quote = ICMP4_ERROR_MAX - 28;
-	struct pbuf *b = pbuf_alloc();
+	uint8_t *p;
+	struct pbuf *b = pbuf_alloc_put(28 + quote, &p);
 	if (!b)
 		return NULL;
-	uint8_t *p = pbuf_put(b, 28 + quote);
-	if (!p) {
-		pbuf_free(b);
-		return NULL;
-	}
-	struct iphdr *ip = (struct iphdr *)p;
-	memset(p, 0, 28);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->tot_len = htons((uint16_t)(28 + quote));
-	ip->ttl = ICMP_REPLY_TTL;
-	ip->protocol = IPPROTO_ICMP;
-	memcpy(&ip->saddr, src->bytes, 4);
-	memcpy(&ip->daddr, pkt->src.bytes, 4);
-	ip->check = csum_fold(csum_partial(ip, 20, 0));
+	ip_header_write(p, src, &pkt->src, IPPROTO_ICMP, ICMP_REPLY_TTL, 0, 0, 0, 8 + quote);
 	uint8_t *icmp = p + 20;
+	memset(icmp, 0, 8);
 	icmp[0] = v4_codes[err][0];
 	icmp[1] = v4_codes[err][1];
 	if (err == ICMP_ERR_TOO_BIG) {
@@ -180,23 +168,13 @@ static struct pbuf *error_v6(const struct ip_packet *pkt, enum icmp_error err, u
 	size_t quote = pkt->total_len;
 	if (quote > ICMP6_ERROR_MAX - 48)
 		quote = ICMP6_ERROR_MAX - 48;
-	struct pbuf *b = pbuf_alloc();
+	uint8_t *p;
+	struct pbuf *b = pbuf_alloc_put(48 + quote, &p);
 	if (!b)
 		return NULL;
-	uint8_t *p = pbuf_put(b, 48 + quote);
-	if (!p) {
-		pbuf_free(b);
-		return NULL;
-	}
-	struct ip6_hdr *ip6 = (struct ip6_hdr *)p;
-	memset(p, 0, 48);
-	ip6->ip6_flow = htonl(6u << 28);
-	ip6->ip6_plen = htons((uint16_t)(8 + quote));
-	ip6->ip6_nxt = IPPROTO_ICMPV6;
-	ip6->ip6_hlim = ICMP_REPLY_TTL;
-	memcpy(&ip6->ip6_src, src->bytes, 16);
-	memcpy(&ip6->ip6_dst, pkt->src.bytes, 16);
+	ip_header_write(p, src, &pkt->src, IPPROTO_ICMPV6, ICMP_REPLY_TTL, 0, 0, 0, 8 + quote);
 	uint8_t *icmp = p + 40;
+	memset(icmp, 0, 8);
 	icmp[0] = v6_codes[err][0];
 	icmp[1] = v6_codes[err][1];
 	if (err == ICMP_ERR_TOO_BIG) {
@@ -204,7 +182,7 @@ static struct pbuf *error_v6(const struct ip_packet *pkt, enum icmp_error err, u
 		memcpy(icmp + 4, &m, 4);
 	}
 	memcpy(icmp + 8, pkt->hdr, quote);
-	uint32_t sum = csum_pseudo_v6(&ip6->ip6_src, &ip6->ip6_dst, IPPROTO_ICMPV6,
+	uint32_t sum = csum_pseudo_v6(src->bytes, pkt->src.bytes, IPPROTO_ICMPV6,
 				      (uint32_t)(8 + quote));
 	uint16_t c = csum_fold(csum_partial(icmp, 8 + quote, sum));
 	memcpy(icmp + 2, &c, 2);
