@@ -77,6 +77,23 @@ static inline uint8_t *pbuf_put(struct pbuf *b, size_t n)
 	return p;
 }
 
+/*
+ * A new pbuf holding len bytes (not initialised) at *data, for a packet we build.
+ * NULL when memory is exhausted or len does not fit.
+ */
+static inline struct pbuf *pbuf_alloc_put(size_t len, uint8_t **data)
+{
+	struct pbuf *b = pbuf_alloc();
+	if (!b)
+		return NULL;
+	*data = pbuf_put(b, len);
+	if (!*data) {
+		pbuf_free(b);
+		return NULL;
+	}
+	return b;
+}
+
 static inline void pbuf_trim(struct pbuf *b, size_t len)
 {
 	if (len < b->len)

@@ -35,14 +35,10 @@ static struct pbuf *build(const struct ip_frag_spec *sp, const uint8_t *l4, size
 {
 	int fam = sp->src.family;
 	size_t hl = hdr_len(fam, frag);
-	struct pbuf *b = pbuf_alloc();
+	uint8_t *p;
+	struct pbuf *b = pbuf_alloc_put(hl + len, &p);
 	if (!b)
 		return NULL;
-	uint8_t *p = pbuf_put(b, hl + len);
-	if (!p) {
-		pbuf_free(b);
-		return NULL;
-	}
 	if (fam == AF_INET) {
 		uint16_t fo = (uint16_t)(off / 8) | (more ? IP_MF : 0) | (!frag && sp->df ? IP_DF : 0);
 		ip_header_write(p, &sp->src, &sp->dst, sp->proto, sp->ttl, sp->tos, (uint16_t)sp->id,

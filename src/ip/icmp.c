@@ -137,82 +137,37 @@ static const uint8_t v6_codes[][2] = {
 #define ICMP4_ERROR_MAX 576
 #define ICMP6_ERROR_MAX 1280
 
-static struct pbuf *error_v4(const struct ip_packet *pkt, enum icmp_error err, uint32_t mtu,
-			     const struct ip_addr *src)
+struct pbuf *icmp_error_build(const struct ip_packet *pkt, enum icmp_error err, uint32_t mtu,
+			      const struct ip_addr *src)
 {
+	bool v4 = pkt->family == AF_INET;
+	size_t iphl = v4 ? 20 : 40, max = v4 ? ICMP4_ERROR_MAX : ICMP6_ERROR_MAX;
 	size_t quote = pkt->total_len;
-	if (quote > ICMP4_ERROR_MAX - 28)
-		quote = ICMP4_ERROR_MAX - 28;
-	struct pbuf *b = pbuf_alloc();
+	if (quote > max - iphl - 8)
+		quote = max - iphl - 8;
+	uint8_t *p;
+	struct pbuf *b = pbuf_alloc_put(iphl + 8 + quote, &p);
 	if (!b)
 		return NULL;
-	uint8_t *p = pbuf_put(b, 28 + quote);
-	if (!p) {
-		pbuf_free(b);
-		return NULL;
-	}
-	struct iphdr *ip = (struct iphdr *)p;
-	memset(p, 0, 28);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->tot_len = htons((uint16_t)(28 + quote));
-	ip->ttl = ICMP_REPLY_TTL;
-	ip->protocol = IPPROTO_ICMP;
-	memcpy(&ip->saddr, src->bytes, 4);
-	memcpy(&ip->daddr, pkt->src.bytes, 4);
-	ip->check = csum_fold(csum_partial(ip, 20, 0));
-	uint8_t *icmp = p + 20;
-	icmp[0] = v4_codes[err][0];
-	icmp[1] = v4_codes[err][1];
-	if (err == ICMP_ERR_TOO_BIG) {
-		uint16_t m = htons((uint16_t)mtu);
+	ip_header_write(p, src, &pkt->src, v4 ? IPPROTO_ICMP : IPPROTO_ICMPV6, ICMP_REPLY_TTL, 0, 0,
+			0, 8 + quote);
+	uint8_t *icmp = p + iphl;
+	const uint8_t *code = v4 ? v4_codes[err] : v6_codes[err];
+	memset(icmp, 0, 8);
+	icmp[0] = code[0];
+	icmp[1] = code[1];
+	if (err == ICMP_ERR_TOO_BIG && v4) {
+		uint16_t m = htons((uint16_t)mtu);   /* RFC 1191: the low half of the second word */
 		memcpy(icmp + 6, &m, 2);
-	}
-	memcpy(icmp + 8, pkt->hdr, quote);
-	uint16_t c = csum_fold(csum_partial(icmp, 8 + quote, 0));
-	memcpy(icmp + 2, &c, 2);
-	return b;
-}
-
-static struct pbuf *error_v6(const struct ip_packet *pkt, enum icmp_error err, uint32_t mtu,
-			     const struct ip_addr *src)
-{
-	size_t quote = pkt->total_len;
-	if (quote > ICMP6_ERROR_MAX - 48)
-		quote = ICMP6_ERROR_MAX - 48;
-	struct pbuf *b = pbuf_alloc();
-	if (!b)
-		return NULL;
-	uint8_t *p = pbuf_put(b, 48 + quote);
-	if (!p) {
-		pbuf_free(b);
-		return NULL;
-	}
-	struct ip6_hdr *ip6 = (struct ip6_hdr *)p;
-	memset(p, 0, 48);
-	ip6->ip6_flow = htonl(6u << 28);
-	ip6->ip6_plen = htons((uint16_t)(8 + quote));
-	ip6->ip6_nxt = IPPROTO_ICMPV6;
-	ip6->ip6_hlim = ICMP_REPLY_TTL;
-	memcpy(&ip6->ip6_src, src->bytes, 16);
-	memcpy(&ip6->ip6_dst, pkt->src.bytes, 16);
-	uint8_t *icmp = p + 40;
-	icmp[0] = v6_codes[err][0];
-	icmp[1] = v6_codes[err][1];
-	if (err == ICMP_ERR_TOO_BIG) {
+	} else if (err == ICMP_ERR_TOO_BIG) {
 		uint32_t m = htonl(mtu);
 		memcpy(icmp + 4, &m, 4);
 	}
 	memcpy(icmp + 8, pkt->hdr, quote);
-	uint32_t sum = csum_pseudo_v6(&ip6->ip6_src, &ip6->ip6_dst, IPPROTO_ICMPV6,
-				      (uint32_t)(8 + quote));
+	/* ICMPv6 checksums the pseudo-header too; ICMPv4 only the message. */
+	uint32_t sum = v4 ? 0 : csum_pseudo_v6(src->bytes, pkt->src.bytes, IPPROTO_ICMPV6,
+					       (uint32_t)(8 + quote));
 	uint16_t c = csum_fold(csum_partial(icmp, 8 + quote, sum));
 	memcpy(icmp + 2, &c, 2);
 	return b;
-}
-
-struct pbuf *icmp_error_build(const struct ip_packet *pkt, enum icmp_error err, uint32_t mtu,
-			      const struct ip_addr *src)
-{
-	return pkt->family == AF_INET ? error_v4(pkt, err, mtu, src) : error_v6(pkt, err, mtu, src);
 }

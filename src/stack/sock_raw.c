@@ -51,10 +51,10 @@ static struct pbuf *raw_build(struct sock *s, const struct ip_addr *src, const s
 	size_t hlen = src->family == AF_INET ? 20 : 40;
 	if (hlen + len > PBUF_MTU_MAX)
 		return NULL;
-	struct pbuf *b = pbuf_alloc();
+	uint8_t *p;
+	struct pbuf *b = pbuf_alloc_put(hlen + len, &p);
 	if (!b)
 		return NULL;
-	uint8_t *p = pbuf_put(b, hlen + len);
 	uint8_t ttl = s->opts.ttl ? s->opts.ttl : 64;
 	if (src->family == AF_INET) {
 		ip_header_write(p, src, dst, IPPROTO_ICMP, ttl, s->opts.tos, s->sl->ip_id++, 0, len);

@@ -21,14 +21,10 @@ struct pbuf *tcp_build_packet(struct tcp_stack *s, const struct ip_addr *src, co
 	size_t iphl = v4 ? 20 : 40;
 	if (iphl + tcp_len > PBUF_MTU_MAX)
 		return NULL;
-	struct pbuf *b = pbuf_alloc();
+	uint8_t *ip;
+	struct pbuf *b = pbuf_alloc_put(iphl + tcp_len, &ip);
 	if (!b)
 		return NULL;
-	uint8_t *ip = pbuf_put(b, iphl + tcp_len);
-	if (!ip) {
-		pbuf_free(b);
-		return NULL;
-	}
 	/* DF on IPv4: we size segments to the path MTU. */
 	ip_header_write(ip, src, dst, IPPROTO_TCP, ttl, tos, v4 ? s->ip_id++ : 0, IP_DF, tcp_len);
 	*tcp = ip + iphl;
